@@ -1,0 +1,61 @@
+import { type Context, Hono } from "hono";
+import { serveStatic } from "hono/deno";
+import { Layout } from "./components/Layout.tsx";
+import { errorResponse, ParleyError } from "./lib/errors.ts";
+import { renderPage } from "./lib/render_page.tsx";
+import type { AppEnv, Services } from "./lib/services.ts";
+import { handler as home } from "./routes/index.tsx";
+import { handler as room } from "./routes/rooms/[room].tsx";
+import { handler as rooms } from "./routes/api/rooms.ts";
+import { handler as messages } from "./routes/api/rooms/[room]/messages.ts";
+import { handler as ws } from "./routes/api/rooms/[room]/ws.ts";
+
+const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
+
+function isApi(c: Context): boolean {
+  return c.req.path.startsWith("/api/");
+}
+
+/** Builds the Parley web app: pages, the JSON API, the WebSocket endpoint and static files. */
+export function createApp(services: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set("services", services);
+    await next();
+  });
+
+  app.get("/", home.GET);
+  app.post("/", home.POST);
+  app.get("/rooms/:room", room.GET);
+  app.get("/api/rooms", rooms.GET);
+  app.post("/api/rooms", rooms.POST);
+  app.get("/api/rooms/:room/messages", messages.GET);
+  app.post("/api/rooms/:room/messages", messages.POST);
+  app.get("/api/rooms/:room/ws", ws.GET);
+  app.use("/static/*", serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (p) => p.slice(7) }));
+
+  app.notFound((c) => {
+    if (isApi(c)) return errorResponse(404, "not_found", `No API endpoint at ${c.req.path}`);
+    return renderPage({
+      title: "Not found · Parley",
+      status: 404,
+      body: (
+        <Layout>
+          <h1>Page not found</h1>
+          <p>
+            <a href="/">Go to the room directory</a>
+          </p>
+        </Layout>
+      ),
+    });
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof ParleyError) {
+      return errorResponse(error.status, error.code, error.message);
+    }
+    console.error(`Request ${c.req.method} ${c.req.path} failed:`, error);
+    return errorResponse(500, "internal_error", "The server failed to handle the request");
+  });
+  return app;
+}

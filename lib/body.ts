@@ -1,0 +1,66 @@
+import { ParleyError } from "./errors.ts";
+import { expectObject } from "./validation.ts";
+
+/** The largest JSON body the API accepts. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+function tooLarge(limit: number): ParleyError {
+  return new ParleyError(413, "body_too_large", `The body is larger than ${limit} bytes`);
+}
+
+/**
+ * Reads a JSON object body, enforcing the media type and a byte limit. `Content-Length` is
+ * trusted only without `Transfer-Encoding`; otherwise the stream is counted and cut at the limit.
+ */
+export async function readJsonBody(
+  request: Request,
+  limit = MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new ParleyError(415, "unsupported_media_type", "The body must be application/json");
+  }
+  const declared = request.headers.get("content-length");
+  if (declared !== null && !request.headers.has("transfer-encoding") && Number(declared) > limit) {
+    throw tooLarge(limit);
+  }
+  const bytes = await readLimited(request, limit);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ParleyError(400, "invalid_utf8", "The body is not valid UTF-8");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ParleyError(400, "invalid_json", "The body is not valid JSON");
+  }
+  return expectObject(value);
+}
+
+/** Reads a request body, failing with 413 once it passes `limit` bytes. */
+export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  return bytes;
+}

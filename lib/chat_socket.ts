@@ -1,0 +1,153 @@
+import { ParleyError } from "./errors.ts";
+import type { Subscription } from "./hub.ts";
+import type { Services } from "./services.ts";
+import { MAX_BODY_BYTES } from "./body.ts";
+import { parseClientId, parseText } from "./validation.ts";
+
+/** WebSocket close codes Parley uses beyond the standard ones; listed in docs/PROTOCOL.md. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  tooBig: 1009,
+  internalError: 1011,
+  badRequest: 4400,
+  roomNotFound: 4404,
+  slowConsumer: 4008,
+} as const;
+
+/** A socket whose unsent output stays above this many bytes is closed as a slow consumer. */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Consecutive malformed frames tolerated before the socket is closed with 1008. */
+export const MAX_STRIKES = 10;
+
+/** Who is on the socket and where they resume from. */
+export interface ChatSocketOptions {
+  room: string;
+  /** The display name sends are stamped with; undefined for a read-only socket. */
+  author?: string;
+  after?: number;
+}
+
+/**
+ * Runs one chat WebSocket: welcome, backlog and live frames out; `send` frames in, each
+ * answered with `ack` once durable or with an `error` frame.
+ */
+export function serveChatSocket(
+  socket: WebSocket,
+  services: Services,
+  options: ChatSocketOptions,
+): void {
+  let subscription: Subscription | undefined;
+  let strikes = 0;
+
+  function send(frame: string): void {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      socket.close(CloseCode.slowConsumer, "slow consumer");
+      return;
+    }
+    socket.send(frame);
+  }
+
+  function sendError(code: string, message: string, id?: unknown): void {
+    const frame = typeof id === "string" ? { type: "error", id, code, message } : {
+      type: "error",
+      code,
+      message,
+    };
+    send(JSON.stringify(frame));
+  }
+
+  function strike(code: string, message: string, id?: unknown): void {
+    sendError(code, message, id);
+    if (++strikes >= MAX_STRIKES) {
+      socket.close(CloseCode.policyViolation, "too many malformed frames");
+    }
+  }
+
+  async function handleSend(frame: Record<string, unknown>): Promise<void> {
+    let input;
+    try {
+      if (options.author === undefined) {
+        throw new ParleyError(400, "name_required", "Connect with a name to send messages");
+      }
+      input = { id: parseClientId(frame.id), author: options.author, text: parseText(frame.text) };
+    } catch (error) {
+      if (!(error instanceof ParleyError)) throw error;
+      return strike(error.code, error.message, frame.id);
+    }
+    strikes = 0;
+    try {
+      const { message } = await services.log.append(options.room, input);
+      send(JSON.stringify({ type: "ack", id: message.id, seq: message.seq }));
+    } catch (error) {
+      const failure = error instanceof ParleyError
+        ? error
+        : new ParleyError(500, "internal_error", "The message could not be stored");
+      sendError(failure.code, failure.message, input.id);
+    }
+  }
+
+  socket.onopen = async () => {
+    const early: string[] = [];
+    let welcomed = false;
+    try {
+      subscription = await services.hub.subscribe(
+        options.room,
+        ({ frame }) => welcomed ? send(frame) : early.push(frame),
+        { after: options.after },
+      );
+    } catch (error) {
+      const notFound = error instanceof ParleyError && error.code === "room_not_found";
+      if (!notFound) console.error(`Cannot subscribe to room "${options.room}":`, error);
+      socket.close(
+        notFound ? CloseCode.roomNotFound : CloseCode.internalError,
+        notFound ? "room_not_found" : "internal_error",
+      );
+      return;
+    }
+    if (socket.readyState !== WebSocket.OPEN) {
+      subscription.close();
+      return;
+    }
+    send(JSON.stringify({ type: "welcome", room: options.room, head: subscription.head }));
+    welcomed = true;
+    for (const frame of early) send(frame);
+  };
+
+  socket.onmessage = (event: MessageEvent) => {
+    if (typeof event.data !== "string") {
+      socket.close(CloseCode.unsupportedData, "binary frames are not supported");
+      return;
+    }
+    if (event.data.length > MAX_BODY_BYTES) {
+      socket.close(CloseCode.tooBig, "frame too large");
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(event.data);
+    } catch {
+      return strike("invalid_json", "The frame is not valid JSON");
+    }
+    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
+      return strike("invalid_frame", "A frame must be a JSON object");
+    }
+    const fields = frame as Record<string, unknown>;
+    if (fields.type !== "send") {
+      return strike(
+        "invalid_frame",
+        `Unknown frame type ${JSON.stringify(fields.type)}`,
+        fields.id,
+      );
+    }
+    handleSend(fields).catch((error) => {
+      console.error("A send frame failed unexpectedly:", error);
+    });
+  };
+
+  socket.onclose = () => subscription?.close();
+  socket.onerror = () => {};
+}

@@ -1,0 +1,257 @@
+/**
+ * The Parley client: one connection to one room over WebSocket, SSE or long-polling, with
+ * resume from the last delivered seq, an outbox that retries unacknowledged sends with the
+ * same id, and reconnects with exponential backoff and full jitter. Works in browsers and Deno.
+ *
+ * @module
+ */
+import type { Message } from "./types.ts";
+import type { Transport, TransportName } from "./transports/transport.ts";
+import { openWebSocket } from "./transports/websocket.ts";
+
+export type { Message, TransportName };
+
+/** Where the connection stands. */
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "closed";
+
+/** The connection's state, the transport it uses, and when it will retry. */
+export interface ConnectionStatus {
+  state: ConnectionState;
+  transport: TransportName;
+  /** While reconnecting: when the next attempt starts, in ms since the epoch. */
+  retryAt?: number;
+  /** Once closed for good: the error code that ended it. */
+  error?: string;
+}
+
+/** A message the user sent that the server has not yet confirmed, or refused. */
+export interface OutboxItem {
+  id: string;
+  text: string;
+  state: "sending" | "failed";
+  error?: string;
+}
+
+/** Options for {@link connect}. */
+export interface ConnectOptions {
+  /** The display name messages are sent under. */
+  name: string;
+  /** Deliver every message after this seq; default: only new ones. */
+  after?: number;
+  /** Use only this transport (no fallback). */
+  transport?: TransportName;
+  /** The server's origin; default: the page's. */
+  baseUrl?: string | URL;
+}
+
+interface Listeners {
+  messages: (messages: Message[]) => void;
+  status: (status: ConnectionStatus) => void;
+  outbox: (items: OutboxItem[]) => void;
+}
+
+const OPENERS = { ws: openWebSocket } as const satisfies Partial<
+  Record<TransportName, unknown>
+>;
+
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 10_000;
+const OPEN_TIMEOUT_MS = 5_000;
+
+let idCounter = 0;
+
+/** Makes a client message id unique to this page load. */
+function newClientId(): string {
+  return `c-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}-${++idCounter}`;
+}
+
+/** A connection to one room; see {@link connect}. */
+export class ChatConnection {
+  #room: string;
+  #name: string;
+  #baseUrl: URL;
+  #transportName: TransportName;
+  #transport: Transport | undefined;
+  #last: number | undefined;
+  #outbox = new Map<string, OutboxItem & { acked?: boolean }>();
+  #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
+    messages: new Set(),
+    status: new Set(),
+    outbox: new Set(),
+  };
+  #status: ConnectionStatus;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #openTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /**
+   * @param room the room to join
+   * @param options see {@link ConnectOptions}
+   */
+  constructor(room: string, options: ConnectOptions) {
+    this.#room = room;
+    this.#name = options.name;
+    this.#last = options.after;
+    this.#baseUrl = new URL(options.baseUrl ?? globalThis.location.href);
+    this.#transportName = options.transport ?? "ws";
+    this.#status = { state: "connecting", transport: this.#transportName };
+    globalThis.addEventListener?.("online", this.#reconnectNow);
+    globalThis.document?.addEventListener("visibilitychange", this.#reconnectNow);
+    queueMicrotask(() => this.#open());
+  }
+
+  /** The seq of the last message delivered, which a reconnect resumes from. */
+  get last(): number | undefined {
+    return this.#last;
+  }
+
+  /** The current status. */
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  /** The messages sent but not yet delivered back, oldest first. */
+  get outbox(): OutboxItem[] {
+    return [...this.#outbox.values()].map(({ id, text, state, error }) => ({
+      id,
+      text,
+      state,
+      error,
+    }));
+  }
+
+  /** Listens for delivered messages, status changes or outbox changes; returns an unsubscribe. */
+  on<K extends keyof Listeners>(event: K, listener: Listeners[K]): () => void {
+    this.#listeners[event].add(listener);
+    return () => this.#listeners[event].delete(listener);
+  }
+
+  /** Sends text; it waits in the outbox until the server confirms it. Returns its client id. */
+  send(text: string, id = newClientId()): string {
+    this.#outbox.set(id, { id, text, state: "sending" });
+    this.#emitOutbox();
+    if (this.#status.state === "live") this.#transport?.send({ id, text });
+    return id;
+  }
+
+  /** Sends a failed message again under its original id. */
+  retry(id: string): void {
+    const item = this.#outbox.get(id);
+    if (!item || item.state !== "failed") return;
+    this.#outbox.delete(id);
+    this.send(item.text, id);
+  }
+
+  /** Drops a failed message from the outbox. */
+  discard(id: string): void {
+    if (this.#outbox.delete(id)) this.#emitOutbox();
+  }
+
+  /** Closes the connection for good. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#openTimer);
+    globalThis.removeEventListener?.("online", this.#reconnectNow);
+    globalThis.document?.removeEventListener("visibilitychange", this.#reconnectNow);
+    this.#transport?.close();
+    this.#transport = undefined;
+    this.#setStatus({ state: "closed", transport: this.#transportName });
+  }
+
+  #open(): void {
+    if (this.#closed) return;
+    const open = OPENERS[this.#transportName as keyof typeof OPENERS];
+    const target = {
+      baseUrl: this.#baseUrl,
+      room: this.#room,
+      name: this.#name,
+      after: this.#last,
+    };
+    let current: Transport | undefined = undefined;
+    const isCurrent = () => current !== undefined && this.#transport === current;
+    this.#openTimer = setTimeout(() => {
+      if (isCurrent() && this.#status.state !== "live") {
+        current?.close();
+        this.#onTransportClosed({ opened: false });
+      }
+    }, OPEN_TIMEOUT_MS);
+    current = open(target, {
+      open: (head) => {
+        if (!isCurrent()) return;
+        clearTimeout(this.#openTimer);
+        this.#attempt = 0;
+        this.#last ??= head;
+        this.#setStatus({ state: "live", transport: this.#transportName });
+        for (const item of this.#outbox.values()) {
+          if (item.state === "sending" && !item.acked) current?.send(item);
+        }
+      },
+      messages: (messages) => isCurrent() && this.#deliver(messages),
+      ack: (id) => {
+        const item = this.#outbox.get(id);
+        if (isCurrent() && item) item.acked = true;
+      },
+      rejected: (id, code, message) => {
+        const item = this.#outbox.get(id);
+        if (!isCurrent() || !item) return;
+        item.state = "failed";
+        item.error = `${message} (${code})`;
+        this.#emitOutbox();
+      },
+      closed: (reason) => isCurrent() && this.#onTransportClosed(reason),
+    });
+    this.#transport = current;
+  }
+
+  #deliver(messages: Message[]): void {
+    const fresh = messages.filter((message) => message.seq > (this.#last ?? -1));
+    if (fresh.length === 0) return;
+    this.#last = fresh[fresh.length - 1].seq;
+    let outboxChanged = false;
+    for (const message of fresh) outboxChanged = this.#outbox.delete(message.id) || outboxChanged;
+    for (const listener of this.#listeners.messages) listener(fresh);
+    if (outboxChanged) this.#emitOutbox();
+  }
+
+  #onTransportClosed(reason: { opened: boolean; fatal?: string }): void {
+    clearTimeout(this.#openTimer);
+    this.#transport = undefined;
+    if (this.#closed) return;
+    if (reason.fatal) {
+      this.#closed = true;
+      this.#setStatus({ state: "closed", transport: this.#transportName, error: reason.fatal });
+      return;
+    }
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.#attempt);
+    const delay = Math.random() * ceiling;
+    this.#attempt++;
+    const retryAt = Date.now() + delay;
+    this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt });
+    this.#retryTimer = setTimeout(() => this.#open(), delay);
+  }
+
+  #reconnectNow = (): void => {
+    if (globalThis.document?.visibilityState === "hidden") return;
+    if (this.#closed || this.#status.state !== "reconnecting") return;
+    clearTimeout(this.#retryTimer);
+    this.#open();
+  };
+
+  #setStatus(status: ConnectionStatus): void {
+    this.#status = status;
+    for (const listener of this.#listeners.status) listener(status);
+  }
+
+  #emitOutbox(): void {
+    const items = this.outbox;
+    for (const listener of this.#listeners.outbox) listener(items);
+  }
+}
+
+/** Connects to a room; see {@link ChatConnection}. */
+export function connect(room: string, options: ConnectOptions): ChatConnection {
+  return new ChatConnection(room, options);
+}

@@ -1,0 +1,33 @@
+/**
+ * The KV key layout, in one place:
+ *
+ * - `["rooms", room]` → {@link Room}: title and head; every append rewrites it, so it is the
+ *   key that appends `check` and the hub watches.
+ * - `["messages", room, seq]` → {@link Message}
+ * - `["message_ids", room, clientId]` → seq, the idempotency index for client ids.
+ *
+ * @module
+ */
+
+/** The key of a room record. */
+export function roomKey(room: string): Deno.KvKey {
+  return ["rooms", room];
+}
+
+/** The prefix under which every room record lives. */
+export const ROOMS_PREFIX: Deno.KvKey = ["rooms"];
+
+/** The key of one message. */
+export function messageKey(room: string, seq: number): Deno.KvKey {
+  return ["messages", room, seq];
+}
+
+/** The prefix under which a room's messages live, ordered by seq. */
+export function messagesPrefix(room: string): Deno.KvKey {
+  return ["messages", room];
+}
+
+/** The key mapping a client message id to the seq it was stored under. */
+export function messageIdKey(room: string, clientId: string): Deno.KvKey {
+  return ["message_ids", room, clientId];
+}

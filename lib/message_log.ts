@@ -1,0 +1,101 @@
+import { ParleyError } from "./errors.ts";
+import { messageKey, messagesPrefix, roomKey, ROOMS_PREFIX } from "./keys.ts";
+import { type AppendResult, type CommitStats, RoomAppender } from "./room_appender.ts";
+import type { Message, NewMessage, Room } from "./types.ts";
+
+export type { AppendResult, CommitStats };
+
+/** The outcome of creating a room: the room, and whether this call created it. */
+export interface CreateRoomResult {
+  room: Room;
+  created: boolean;
+}
+
+/**
+ * The single owner of Parley's data in Deno KV: rooms and their ordered, persistent
+ * message logs. Every read and write of rooms and messages goes through here.
+ */
+export class MessageLog {
+  #kv: Deno.Kv;
+  #appenders = new Map<string, RoomAppender>();
+  /** Commit counters, shared by every room's appender. */
+  readonly stats: CommitStats = { commits: 0, conflicts: 0, appended: 0 };
+
+  /** @param kv the store to keep the log in */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Creates a room, or returns the existing one with `created: false`. */
+  async createRoom(id: string, title: string): Promise<CreateRoomResult> {
+    const room: Room = { id, title, createdAt: Date.now(), head: 0, lastAt: null };
+    const outcome = await this.#kv.atomic()
+      .check({ key: roomKey(id), versionstamp: null })
+      .set(roomKey(id), room)
+      .commit();
+    if (outcome.ok) return { room, created: true };
+    const existing = await this.getRoom(id);
+    if (existing === null) {
+      throw new ParleyError(503, "storage_busy", `Cannot create room "${id}": try again`);
+    }
+    return { room: existing, created: false };
+  }
+
+  /** Reads one room, or null when there is no such room. */
+  async getRoom(id: string): Promise<Room | null> {
+    return (await this.#kv.get<Room>(roomKey(id))).value;
+  }
+
+  /** Lists every room, the most recently active first. */
+  async listRooms(): Promise<Room[]> {
+    const rooms: Room[] = [];
+    for await (const entry of this.#kv.list<Room>({ prefix: ROOMS_PREFIX })) {
+      rooms.push(entry.value);
+    }
+    const activity = (room: Room) => room.lastAt ?? room.createdAt;
+    return rooms.sort((a, b) => activity(b) - activity(a));
+  }
+
+  /**
+   * Appends a message with the next seq of its room, batched with concurrent appends.
+   * A repeated client id returns the stored message with `created: false`.
+   */
+  append(room: string, input: NewMessage): Promise<AppendResult> {
+    let appender = this.#appenders.get(room);
+    if (!appender) {
+      appender = new RoomAppender(this.#kv, room, {
+        stats: this.stats,
+        onIdle: () => this.#appenders.delete(room),
+      });
+      this.#appenders.set(room, appender);
+    }
+    return appender.append(input);
+  }
+
+  /** Reads up to `limit` messages with seq greater than `after`, oldest first. */
+  async readAfter(room: string, after: number, limit: number): Promise<Message[]> {
+    const messages: Message[] = [];
+    const selector = { prefix: messagesPrefix(room), start: messageKey(room, after + 1) };
+    for await (const entry of this.#kv.list<Message>(selector, { limit, batchSize: limit })) {
+      messages.push(entry.value);
+    }
+    return messages;
+  }
+
+  /** Reads the newest `limit` messages, or the newest before seq `before`, oldest first. */
+  async readLatest(
+    room: string,
+    options: { limit: number; before?: number },
+  ): Promise<Message[]> {
+    const prefix = messagesPrefix(room);
+    const selector = options.before === undefined
+      ? { prefix }
+      : { prefix, end: messageKey(room, options.before) };
+    const messages: Message[] = [];
+    const listOptions = { limit: options.limit, batchSize: options.limit, reverse: true };
+    for await (const entry of this.#kv.list<Message>(selector, listOptions)) {
+      messages.push(entry.value);
+    }
+    return messages.reverse();
+  }
+}

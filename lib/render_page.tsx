@@ -1,0 +1,42 @@
+import type { ComponentChildren } from "preact";
+import { renderToString } from "preact-render-to-string";
+import { IslandCollector, type IslandRecord, serializeIslands } from "./island.tsx";
+
+/** The islands bundle built by `deno task build`. */
+export const ISLANDS_SCRIPT = "/static/build/islands.js";
+
+/** What a page is made of. */
+export interface PageOptions {
+  title: string;
+  body: ComponentChildren;
+  status?: number;
+}
+
+/**
+ * Renders a full HTML page. Islands rendered in the body have their props written once, as
+ * escaped JSON, followed by the bundle that hydrates them; pages without islands ship no script.
+ */
+export function renderPage({ title, body, status = 200 }: PageOptions): Response {
+  const islands: IslandRecord[] = [];
+  const html = renderToString(
+    <IslandCollector.Provider value={islands}>{body}</IslandCollector.Provider>,
+  );
+  const head = renderToString(
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="color-scheme" content="light dark" />
+      <title>{title}</title>
+      <link rel="stylesheet" href="/static/styles.css" />
+      <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+    </head>,
+  );
+  const scripts = islands.length === 0 ? "" : [
+    `<script type="application/json" id="parley-islands">${serializeIslands(islands)}</script>`,
+    `<script type="module" src="${ISLANDS_SCRIPT}"></script>`,
+  ].join("");
+  return new Response(
+    `<!DOCTYPE html><html lang="en">${head}<body>${html}${scripts}</body></html>`,
+    { status, headers: { "content-type": "text/html; charset=utf-8" } },
+  );
+}

@@ -1,0 +1,13 @@
+import { ParleyError } from "./errors.ts";
+import type { MessageLog } from "./message_log.ts";
+import type { Room } from "./types.ts";
+import { ROOM_ID_PATTERN } from "./validation.ts";
+
+/** Resolves a room named in a URL, or throws 404 `room_not_found`. */
+export async function requireRoom(log: MessageLog, id: string): Promise<Room> {
+  const room = ROOM_ID_PATTERN.test(id) ? await log.getRoom(id) : null;
+  if (room === null) {
+    throw new ParleyError(404, "room_not_found", `Room "${id}" does not exist`);
+  }
+  return room;
+}

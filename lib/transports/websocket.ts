@@ -1,0 +1,60 @@
+import type { Message } from "../types.ts";
+import type { OpenTransport } from "./transport.ts";
+
+/** Close codes after which reconnecting cannot help; the close reason is the error code. */
+const FATAL_CLOSES = new Set([4400, 4404]);
+
+type ServerFrame =
+  | { type: "welcome"; head: number }
+  | { type: "messages"; messages: Message[] }
+  | { type: "ack"; id: string; seq: number }
+  | { type: "error"; id?: string; code: string; message: string };
+
+/** The WebSocket transport: one socket carries both directions. */
+export const openWebSocket: OpenTransport = (target, events) => {
+  const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/ws`, target.baseUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  if (target.name) url.searchParams.set("name", target.name);
+  if (target.after !== undefined) url.searchParams.set("after", String(target.after));
+  const socket = new WebSocket(url);
+  let opened = false;
+  let closed = false;
+
+  socket.onmessage = (event) => {
+    const frame = JSON.parse(event.data) as ServerFrame;
+    switch (frame.type) {
+      case "welcome":
+        opened = true;
+        events.open(frame.head);
+        break;
+      case "messages":
+        events.messages(frame.messages);
+        break;
+      case "ack":
+        events.ack(frame.id, frame.seq);
+        break;
+      case "error":
+        if (frame.id !== undefined && frame.code !== "rate_limited") {
+          events.rejected(frame.id, frame.code, frame.message);
+        }
+        break;
+    }
+  };
+  socket.onclose = (event) => {
+    if (closed) return;
+    closed = true;
+    events.closed({ opened, fatal: FATAL_CLOSES.has(event.code) ? event.reason : undefined });
+  };
+
+  return {
+    send(message) {
+      if (socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "send", ...message }));
+      }
+    },
+    close() {
+      closed = true;
+      socket.close(1000);
+    },
+  };
+};

@@ -1,0 +1,27 @@
+/** A chat room as stored in the log: its title and the head of its message sequence. */
+export interface Room {
+  id: string;
+  title: string;
+  createdAt: number;
+  /** The seq of the newest message; 0 for an empty room. */
+  head: number;
+  /** Server time of the newest message in ms since the epoch, or null for an empty room. */
+  lastAt: number | null;
+}
+
+/** One stored chat message; `seq` is dense and gap-free within its room. */
+export interface Message {
+  seq: number;
+  id: string;
+  room: string;
+  author: string;
+  text: string;
+  at: number;
+}
+
+/** What a client hands in to be appended; the server adds seq, room and time. */
+export interface NewMessage {
+  id?: string;
+  author: string;
+  text: string;
+}

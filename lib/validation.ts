@@ -1,0 +1,134 @@
+import { ParleyError } from "./errors.ts";
+
+/** Room ids are short lowercase slugs usable in URLs and KV keys. */
+export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,47}$/;
+/** Client message ids: letters, digits, `-` and `_`, at most 64 of them. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** The longest message text, in characters after trimming. */
+export const MAX_TEXT_LENGTH = 4000;
+/** The longest display name, in characters after trimming. */
+export const MAX_AUTHOR_LENGTH = 32;
+/** The longest room title, in characters after trimming. */
+export const MAX_TITLE_LENGTH = 80;
+
+// Control characters except tab and newline, which a multi-line message may hold.
+const CONTROL_IN_TEXT = /[^\P{Cc}\t\n]/u;
+const CONTROL_IN_LINE = /\p{Cc}/u;
+
+function invalid(code: string, message: string): ParleyError {
+  return new ParleyError(400, code, message);
+}
+
+function characters(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+function parseLine(
+  value: unknown,
+  field: string,
+  maxLength: number,
+): string {
+  if (typeof value !== "string") {
+    throw invalid(`invalid_${field}`, `The ${field} must be a string`);
+  }
+  const trimmed = value.trim();
+  const length = characters(trimmed);
+  if (length === 0) {
+    throw invalid(`invalid_${field}`, `The ${field} must not be empty`);
+  }
+  if (length > maxLength) {
+    throw invalid(
+      `invalid_${field}`,
+      `The ${field} is ${length} characters, the limit is ${maxLength}`,
+    );
+  }
+  if (CONTROL_IN_LINE.test(trimmed)) {
+    throw invalid(
+      `invalid_${field}`,
+      `The ${field} must not contain control characters`,
+    );
+  }
+  return trimmed;
+}
+
+/** Checks a room id against {@link ROOM_ID_PATTERN}. */
+export function parseRoomId(value: unknown): string {
+  if (typeof value !== "string" || !ROOM_ID_PATTERN.test(value)) {
+    throw invalid(
+      "invalid_room_id",
+      "A room id is 1 to 48 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+    );
+  }
+  return value;
+}
+
+/** Trims and checks a room title (1 to 80 characters, no control characters). */
+export function parseTitle(value: unknown): string {
+  return parseLine(value, "title", MAX_TITLE_LENGTH);
+}
+
+/** Trims and checks a display name (1 to 32 characters, no control characters). */
+export function parseAuthor(value: unknown): string {
+  return parseLine(value, "author", MAX_AUTHOR_LENGTH);
+}
+
+/** Trims and checks message text (1 to 4000 characters; tabs and newlines allowed). */
+export function parseText(value: unknown): string {
+  if (typeof value !== "string") {
+    throw invalid("invalid_text", "The text must be a string");
+  }
+  const trimmed = value.replace(/\r\n?/g, "\n").trim();
+  const length = characters(trimmed);
+  if (length === 0) throw invalid("empty_text", "The text must not be empty");
+  if (length > MAX_TEXT_LENGTH) {
+    throw invalid(
+      "text_too_long",
+      `The text is ${length} characters, the limit is ${MAX_TEXT_LENGTH}`,
+    );
+  }
+  if (CONTROL_IN_TEXT.test(trimmed)) {
+    throw invalid(
+      "invalid_text",
+      "The text must not contain control characters other than tab and newline",
+    );
+  }
+  return trimmed;
+}
+
+/** Checks an optional client message id; undefined when absent. */
+export function parseClientId(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || !CLIENT_ID_PATTERN.test(value)) {
+    throw invalid(
+      "invalid_id",
+      "A message id is 1 to 64 letters, digits, '-' or '_'",
+    );
+  }
+  return value;
+}
+
+/** Ensures a parsed JSON body is a plain object, not an array, string or null. */
+export function expectObject(value: unknown): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("invalid_body", "The body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Parses an optional non-negative integer query parameter (a seq or a count). */
+export function parseCount(
+  value: string | undefined,
+  name: string,
+  code: string,
+): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d{1,15}$/.test(value)) {
+    throw invalid(
+      code,
+      `The ${name} must be a non-negative integer, got "${value}"`,
+    );
+  }
+  return Number(value);
+}

@@ -1,0 +1,20 @@
+import type { Context } from "hono";
+import { readJsonBody } from "../../lib/body.ts";
+import type { AppEnv } from "../../lib/services.ts";
+import { parseRoomId, parseTitle } from "../../lib/validation.ts";
+
+/** `GET /api/rooms` lists rooms; `POST /api/rooms` creates one (idempotently). */
+export const handler = {
+  async GET(c: Context<AppEnv>): Promise<Response> {
+    const rooms = await c.var.services.log.listRooms();
+    return c.json({ rooms });
+  },
+
+  async POST(c: Context<AppEnv>): Promise<Response> {
+    const body = await readJsonBody(c.req.raw);
+    const id = parseRoomId(body.id);
+    const title = parseTitle(body.title);
+    const { room, created } = await c.var.services.log.createRoom(id, title);
+    return c.json({ room }, created ? 201 : 200);
+  },
+};

@@ -1,0 +1,50 @@
+import type { Context } from "hono";
+import { CloseCode, serveChatSocket } from "../../../../lib/chat_socket.ts";
+import { errorResponse, ParleyError } from "../../../../lib/errors.ts";
+import type { AppEnv } from "../../../../lib/services.ts";
+import { parseAuthor, parseCount, ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
+
+const IDLE_TIMEOUT_SECONDS = 60;
+
+/** Upgrades and immediately closes with a code a browser can read, since it never sees a status. */
+function refuse(request: Request, code: number, reason: string): Response {
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  socket.onopen = () => socket.close(code, reason);
+  return response;
+}
+
+/**
+ * `GET /api/rooms/:room/ws?after=SEQ&name=NAME` upgrades to the chat WebSocket; without a
+ * name the socket only reads.
+ */
+export const handler = {
+  async GET(c: Context<AppEnv>): Promise<Response> {
+    const request = c.req.raw;
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(426, "upgrade_required", "This endpoint speaks WebSocket only", {
+        upgrade: "websocket",
+      });
+    }
+    const roomId = c.req.param("room") ?? "";
+    const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
+    if (room === null) return refuse(request, CloseCode.roomNotFound, "room_not_found");
+    let author: string | undefined;
+    let after: number | undefined;
+    try {
+      const name = c.req.query("name");
+      author = name ? parseAuthor(name) : undefined;
+      after = parseCount(c.req.query("after"), "after cursor", "invalid_cursor");
+      if (after !== undefined && after > room.head) {
+        throw new ParleyError(400, "invalid_cursor", `The after cursor is beyond the head`);
+      }
+    } catch (error) {
+      if (!(error instanceof ParleyError)) throw error;
+      return refuse(request, CloseCode.badRequest, error.code);
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request, {
+      idleTimeout: IDLE_TIMEOUT_SECONDS,
+    });
+    serveChatSocket(socket, c.var.services, { room: room.id, author, after });
+    return response;
+  },
+};

@@ -1,0 +1,68 @@
+import type { Context } from "hono";
+import { CreateRoomForm } from "../../components/CreateRoomForm.tsx";
+import { Layout } from "../../components/Layout.tsx";
+import ChatRoom from "../../islands/ChatRoom.tsx";
+import { Island } from "../../lib/island.tsx";
+import { renderPage } from "../../lib/render_page.tsx";
+import type { AppEnv } from "../../lib/services.ts";
+import type { TransportName } from "../../lib/transports/transport.ts";
+import type { Message, Room } from "../../lib/types.ts";
+import { ROOM_ID_PATTERN } from "../../lib/validation.ts";
+
+/** How many messages the page renders before any script runs. */
+export const INITIAL_MESSAGES = 50;
+const TRANSPORTS: readonly string[] = ["ws", "sse", "poll"];
+
+/** `GET /rooms/:room` renders the room with its latest messages, or a 404 that offers to create it. */
+export const handler = {
+  async GET(c: Context<AppEnv>): Promise<Response> {
+    const { log } = c.var.services;
+    const id = c.req.param("room") ?? "";
+    const room = ROOM_ID_PATTERN.test(id) ? await log.getRoom(id) : null;
+    if (room === null) {
+      return renderPage({
+        title: "No such room · Parley",
+        status: 404,
+        body: <MissingRoom id={id} />,
+      });
+    }
+    const messages = await log.readLatest(room.id, { limit: INITIAL_MESSAGES });
+    const forced = c.req.query("transport");
+    const transport = forced && TRANSPORTS.includes(forced) ? forced as TransportName : undefined;
+    return renderPage({
+      title: `${room.title} · Parley`,
+      body: <RoomPage room={room} messages={messages} transport={transport} />,
+    });
+  },
+};
+
+/** The room page: title and the hydrated chat. */
+export default function RoomPage(
+  { room, messages, transport }: { room: Room; messages: Message[]; transport?: TransportName },
+) {
+  return (
+    <Layout wide>
+      <h1 class="room-title">
+        {room.title} <span class="room-id">#{room.id}</span>
+      </h1>
+      <Island
+        name="ChatRoom"
+        component={ChatRoom}
+        props={{ room: { id: room.id, title: room.title }, messages, transport }}
+      />
+    </Layout>
+  );
+}
+
+function MissingRoom({ id }: { id: string }) {
+  const suggestion = ROOM_ID_PATTERN.test(id) ? id : "";
+  return (
+    <Layout>
+      <h1>No room called “{id}”</h1>
+      <p>
+        It may have never existed. <a href="/">See all rooms</a>, or create it now.
+      </p>
+      <CreateRoomForm id={suggestion} />
+    </Layout>
+  );
+}
