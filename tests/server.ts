@@ -1,0 +1,136 @@
+/**
+ * Test helpers: a real Parley server on port 0 over real KV, and a WebSocket client that
+ * records every frame.
+ *
+ * @module
+ */
+import { createApp } from "../app.tsx";
+import { readConfig } from "../lib/config.ts";
+import { openKv } from "../lib/open_kv.ts";
+import { createServices, type Services } from "../lib/services.ts";
+
+/** A running test server. */
+export interface TestServer {
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  services: Services;
+  /** Stops the server (closing open sockets), the hub and KV. */
+  close(): Promise<void>;
+}
+
+/** Starts Parley on a free port over KV at `kvPath` (default `:memory:`). */
+export async function startServer(
+  options: { kvPath?: string; env?: Record<string, string> } = {},
+): Promise<TestServer> {
+  const config = readConfig((name) => options.env?.[name]);
+  const kv = await openKv(options.kvPath ?? ":memory:");
+  const services = createServices(kv, { ...config, kvPath: options.kvPath ?? ":memory:" });
+  const app = createApp(services);
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
+    app.fetch,
+  );
+  return {
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    services,
+    async close() {
+      controller.abort();
+      await server.shutdown().catch(() => {});
+      await server.finished;
+      services.hub.close();
+      kv.close();
+    },
+  };
+}
+
+/** A JSON frame as received from the server. */
+export type Frame = Record<string, unknown> & { type: string };
+
+/** A WebSocket that records frames and lets a test wait for the one it expects. */
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<CloseEvent>;
+  readonly socket: WebSocket;
+  #waiters = new Set<() => void>();
+
+  /** @param url the `ws://` URL to open */
+  constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.socket.onmessage = (event) => {
+      this.frames.push(JSON.parse(event.data));
+      for (const wake of this.#waiters) wake();
+    };
+    this.closed = new Promise((resolve) => {
+      this.socket.onclose = (event) => {
+        resolve(event);
+        for (const wake of this.#waiters) wake();
+      };
+    });
+  }
+
+  /** Opens a chat socket to a room on a test server. */
+  static open(
+    server: TestServer,
+    room: string,
+    query: Record<string, string | number> = {},
+  ): TestSocket {
+    const url = new URL(`/api/rooms/${room}/ws`, server.origin.replace("http", "ws"));
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
+    return new TestSocket(url.href);
+  }
+
+  /** Every message received so far, across all `messages` frames, in arrival order. */
+  get messages(): Array<{ seq: number; id: string; author: string; text: string }> {
+    return this.frames.flatMap((frame) => frame.type === "messages" ? frame.messages as [] : []);
+  }
+
+  /** Sends a JSON frame. */
+  send(frame: unknown): void {
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  /** Waits until `predicate` holds over the frames received, or fails after `timeoutMs`. */
+  async until(predicate: (socket: TestSocket) => boolean, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`Timed out; frames so far: ${JSON.stringify(this.frames).slice(0, 500)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#waiters.add(done);
+      }).finally(() => this.#waiters.clear());
+    }
+  }
+
+  /** Closes the socket and waits for the close to complete. */
+  async close(): Promise<void> {
+    if (this.socket.readyState < WebSocket.CLOSING) this.socket.close();
+    await this.closed;
+  }
+}
+
+/** Sends a JSON request to the test server and returns status and parsed body. */
+export async function requestJson(
+  server: TestServer,
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(new URL(path, server.origin), {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: { "content-type": "application/json", ...init.headers },
+    body: init.body === undefined
+      ? undefined
+      : typeof init.body === "string"
+      ? init.body
+      : JSON.stringify(init.body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
