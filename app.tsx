@@ -9,6 +9,7 @@ import { handler as room } from "./routes/rooms/[room].tsx";
 import { handler as rooms } from "./routes/api/rooms.ts";
 import { handler as messages } from "./routes/api/rooms/[room]/messages.ts";
 import { handler as ws } from "./routes/api/rooms/[room]/ws.ts";
+import { handler as events } from "./routes/api/rooms/[room]/events.ts";
 
 const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
 
@@ -32,6 +33,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.get("/api/rooms/:room/messages", messages.GET);
   app.post("/api/rooms/:room/messages", messages.POST);
   app.get("/api/rooms/:room/ws", ws.GET);
+  app.get("/api/rooms/:room/events", events.GET);
   app.use("/static/*", serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (p) => p.slice(7) }));
 
   app.notFound((c) => {

@@ -91,13 +91,14 @@ export function serveChatSocket(
   }
 
   socket.onopen = async () => {
-    const early: string[] = [];
-    let welcomed = false;
     try {
       subscription = await services.hub.subscribe(
         options.room,
-        ({ frame }) => welcomed ? send(frame) : early.push(frame),
-        { after: options.after },
+        (delivery) => send(delivery.frame),
+        {
+          after: options.after,
+          onStart: (head) => send(JSON.stringify({ type: "welcome", room: options.room, head })),
+        },
       );
     } catch (error) {
       const notFound = error instanceof ParleyError && error.code === "room_not_found";
@@ -108,13 +109,7 @@ export function serveChatSocket(
       );
       return;
     }
-    if (socket.readyState !== WebSocket.OPEN) {
-      subscription.close();
-      return;
-    }
-    send(JSON.stringify({ type: "welcome", room: options.room, head: subscription.head }));
-    welcomed = true;
-    for (const frame of early) send(frame);
+    if (socket.readyState !== WebSocket.OPEN) subscription.close();
   };
 
   socket.onmessage = (event: MessageEvent) => {

@@ -6,7 +6,9 @@
  * @module
  */
 import type { Message } from "./types.ts";
-import type { Transport, TransportName } from "./transports/transport.ts";
+import type { OpenTransport, Transport, TransportName } from "./transports/transport.ts";
+import { openEventSource } from "./transports/event_source.ts";
+import { openLongPoll } from "./transports/long_poll.ts";
 import { openWebSocket } from "./transports/websocket.ts";
 
 export type { Message, TransportName };
@@ -38,7 +40,7 @@ export interface ConnectOptions {
   name: string;
   /** Deliver every message after this seq; default: only new ones. */
   after?: number;
-  /** Use only this transport (no fallback). */
+  /** Use only this transport (no fallback); default: WebSocket, falling back to SSE, then polling. */
   transport?: TransportName;
   /** The server's origin; default: the page's. */
   baseUrl?: string | URL;
@@ -50,9 +52,17 @@ interface Listeners {
   outbox: (items: OutboxItem[]) => void;
 }
 
-const OPENERS = { ws: openWebSocket } as const satisfies Partial<
-  Record<TransportName, unknown>
->;
+const OPENERS: Record<TransportName, OpenTransport> = {
+  ws: openWebSocket,
+  sse: openEventSource,
+  poll: openLongPoll,
+};
+/** The fallback order: each transport works through more proxies than the one before. */
+const FALLBACK: TransportName[] = ["ws", "sse", "poll"];
+/** Where the fallback a page settled on is remembered for the browser session. */
+const REMEMBERED_TRANSPORT = "parley:transport";
+/** Failures to open in a row after which the next transport is tried. */
+const FAILURES_BEFORE_FALLBACK = 2;
 
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 10_000;
@@ -81,6 +91,8 @@ export class ChatConnection {
   };
   #status: ConnectionStatus;
   #attempt = 0;
+  #forced: boolean;
+  #failedOpens = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -94,7 +106,8 @@ export class ChatConnection {
     this.#name = options.name;
     this.#last = options.after;
     this.#baseUrl = new URL(options.baseUrl ?? globalThis.location.href);
-    this.#transportName = options.transport ?? "ws";
+    this.#forced = options.transport !== undefined;
+    this.#transportName = options.transport ?? rememberedTransport() ?? FALLBACK[0];
     this.#status = { state: "connecting", transport: this.#transportName };
     globalThis.addEventListener?.("online", this.#reconnectNow);
     globalThis.document?.addEventListener("visibilitychange", this.#reconnectNow);
@@ -163,7 +176,7 @@ export class ChatConnection {
 
   #open(): void {
     if (this.#closed) return;
-    const open = OPENERS[this.#transportName as keyof typeof OPENERS];
+    const open = OPENERS[this.#transportName];
     const target = {
       baseUrl: this.#baseUrl,
       room: this.#room,
@@ -183,6 +196,7 @@ export class ChatConnection {
         if (!isCurrent()) return;
         clearTimeout(this.#openTimer);
         this.#attempt = 0;
+        this.#failedOpens = 0;
         this.#last ??= head;
         this.#setStatus({ state: "live", transport: this.#transportName });
         for (const item of this.#outbox.values()) {
@@ -225,12 +239,27 @@ export class ChatConnection {
       this.#setStatus({ state: "closed", transport: this.#transportName, error: reason.fatal });
       return;
     }
+    if (!reason.opened && ++this.#failedOpens >= FAILURES_BEFORE_FALLBACK) this.#fallBack();
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.#attempt);
     const delay = Math.random() * ceiling;
     this.#attempt++;
     const retryAt = Date.now() + delay;
     this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt });
     this.#retryTimer = setTimeout(() => this.#open(), delay);
+  }
+
+  /** Moves to the next transport after repeated failures to open, and remembers it. */
+  #fallBack(): void {
+    const next = FALLBACK[FALLBACK.indexOf(this.#transportName) + 1];
+    if (this.#forced || next === undefined) return;
+    this.#transportName = next;
+    this.#failedOpens = 0;
+    this.#attempt = 0;
+    try {
+      globalThis.sessionStorage?.setItem(REMEMBERED_TRANSPORT, next);
+    } catch {
+      // Storage may be disabled; the fallback then lasts for this connection only.
+    }
   }
 
   #reconnectNow = (): void => {
@@ -248,6 +277,15 @@ export class ChatConnection {
   #emitOutbox(): void {
     const items = this.outbox;
     for (const listener of this.#listeners.outbox) listener(items);
+  }
+}
+
+function rememberedTransport(): TransportName | undefined {
+  try {
+    const name = globalThis.sessionStorage?.getItem(REMEMBERED_TRANSPORT);
+    return FALLBACK.find((transport) => transport === name);
+  } catch {
+    return undefined;
   }
 }
 

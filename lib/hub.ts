@@ -1,14 +1,10 @@
+import { Delivery } from "./delivery.ts";
 import { ParleyError } from "./errors.ts";
 import { roomKey } from "./keys.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { Message, Room } from "./types.ts";
 
-/** A batch of consecutive messages, with its wire frame serialised once for every socket. */
-export interface Delivery {
-  messages: Message[];
-  /** `{"type":"messages","messages":[...]}` for exactly these messages. */
-  frame: string;
-}
+export { Delivery };
 
 /** A live subscription to a room; `close()` stops delivery and frees the room's watch when last. */
 export interface Subscription {
@@ -20,30 +16,47 @@ export interface Subscription {
 /** Called with each batch, in seq order, with no gaps and no repeats. */
 export type DeliveryListener = (delivery: Delivery) => void;
 
-const PAGE = 500;
-
-/** Serialises a batch of messages into the frame every transport shares. */
-export function toDelivery(messages: Message[]): Delivery {
-  return { messages, frame: JSON.stringify({ type: "messages", messages }) };
+/** Options of {@link Hub.subscribe}. */
+export interface SubscribeOptions {
+  /** Deliver every message after this seq first; default: the head now (only new messages). */
+  after?: number;
+  /** Called once with the head, before any delivery (to send a welcome). */
+  onStart?: (head: number) => void;
 }
 
+/** Options of {@link Hub.poll}. */
+export interface PollOptions {
+  /** The most messages to answer with. */
+  limit: number;
+  /** How long to wait for a message, in ms. */
+  waitMs: number;
+  /** Aborted when the client gives up; frees the waiter at once. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Hub}. */
+export interface HubOptions {
+  /** Keep a room's watch this long after its last subscriber leaves (poll clients come back). */
+  lingerMs?: number;
+}
+
+const PAGE = 500;
+const SWEEP_MS = 250;
+
 class Subscriber {
-  #buffer: Delivery[] | null = [];
+  #held: Delivery[] | null = [];
 
   constructor(public last: number, readonly listener: DeliveryListener) {}
 
   /** Delivers what is new to this subscriber; holds it while the backlog is still loading. */
   offer(delivery: Delivery): void {
-    if (this.#buffer) {
-      this.#buffer.push(delivery);
+    if (this.#held) {
+      this.#held.push(delivery);
       return;
     }
-    const { messages } = delivery;
-    if (messages.length === 0 || messages[messages.length - 1].seq <= this.last) return;
-    const fresh = messages[0].seq > this.last ? delivery : toDelivery(
-      messages.filter((message) => message.seq > this.last),
-    );
-    this.last = fresh.messages[fresh.messages.length - 1].seq;
+    const fresh = delivery.after(this.last);
+    if (!fresh) return;
+    this.last = fresh.last;
     try {
       this.listener(fresh);
     } catch (error) {
@@ -53,17 +66,26 @@ class Subscriber {
 
   /** Ends the backlog phase and hands over what arrived meanwhile. */
   goLive(): void {
-    const held = this.#buffer ?? [];
-    this.#buffer = null;
+    const held = this.#held ?? [];
+    this.#held = null;
     for (const delivery of held) this.offer(delivery);
   }
+}
+
+/** A long-poll request waiting for the first message after its cursor. */
+interface Waiter {
+  after: number;
+  deadline: number;
+  finish(messages: Message[]): void;
 }
 
 /** One room watched by this worker: one `kv.watch`, shared by all local subscribers. */
 class RoomFeed {
   readonly subscribers = new Set<Subscriber>();
+  readonly waiters = new Set<Waiter>();
   closed = false;
-  #cursor: number;
+  cursor: number;
+  lingering: ReturnType<typeof setTimeout> | undefined;
   #reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>;
 
   constructor(
@@ -72,9 +94,13 @@ class RoomFeed {
     kv: Deno.Kv,
     readonly log: MessageLog,
   ) {
-    this.#cursor = head;
+    this.cursor = head;
     this.#reader = kv.watch([roomKey(room)]).getReader();
     this.#pump();
+  }
+
+  get idle(): boolean {
+    return this.subscribers.size === 0 && this.waiters.size === 0;
   }
 
   async #pump(): Promise<void> {
@@ -83,7 +109,7 @@ class RoomFeed {
         const { done, value } = await this.#reader.read();
         if (done) break;
         const room = value[0].value as Room | null;
-        if (room && room.head > this.#cursor) await this.#catchUp(room.head);
+        if (room && room.head > this.cursor) await this.#catchUp(room.head);
       }
     } catch (error) {
       if (!this.closed) console.error(`The watch on room "${this.room}" failed:`, error);
@@ -91,37 +117,47 @@ class RoomFeed {
   }
 
   async #catchUp(head: number): Promise<void> {
-    while (this.#cursor < head && !this.closed) {
-      const messages = await this.log.readAfter(this.room, this.#cursor, PAGE);
+    while (this.cursor < head && !this.closed) {
+      const messages = await this.log.readAfter(this.room, this.cursor, PAGE);
       if (messages.length === 0) break;
-      this.#cursor = messages[messages.length - 1].seq;
-      const delivery = toDelivery(messages);
+      const delivery = new Delivery(messages);
+      this.cursor = delivery.last;
       for (const subscriber of this.subscribers) subscriber.offer(delivery);
+      for (const waiter of this.waiters) {
+        const fresh = delivery.after(waiter.after);
+        if (fresh) waiter.finish(fresh.messages);
+      }
     }
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.lingering);
     this.#reader.cancel().catch(() => {});
   }
 }
 
 /**
- * The per-worker fan-out: one KV watch per room that has local subscribers, each wake-up read
- * once with `list` and serialised once, then handed to every subscriber of that room.
+ * The per-worker fan-out: one KV watch per room that has local subscribers or waiting polls,
+ * each wake-up read once with `list` and serialised once, then handed to all of them.
  */
 export class Hub {
   #kv: Deno.Kv;
   #log: MessageLog;
+  #lingerMs: number;
   #feeds = new Map<string, Promise<RoomFeed>>();
+  #waiters = new Set<Waiter>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param kv the store whose room records are watched
    * @param log the log messages are read from
+   * @param options see {@link HubOptions}
    */
-  constructor(kv: Deno.Kv, log: MessageLog) {
+  constructor(kv: Deno.Kv, log: MessageLog, options: HubOptions = {}) {
     this.#kv = kv;
     this.#log = log;
+    this.#lingerMs = options.lingerMs ?? 0;
   }
 
   /** How many rooms this worker is watching now. */
@@ -129,25 +165,37 @@ export class Hub {
     return this.#feeds.size;
   }
 
+  /** How many long-poll requests are waiting now. */
+  get waitingPolls(): number {
+    return this.#waiters.size;
+  }
+
   /**
-   * Subscribes to a room: first every message after `after` (default: the head now), then
-   * every new one. Throws `room_not_found` for an unknown room.
+   * Subscribes to a room: first every message after `after`, then every new one. Throws
+   * `room_not_found` for an unknown room.
    */
   async subscribe(
     room: string,
     listener: DeliveryListener,
-    options: { after?: number } = {},
+    options: SubscribeOptions = {},
   ): Promise<Subscription> {
     const feed = await this.#joinFeed(room);
     const subscriber = new Subscriber(0, listener);
     feed.subscribers.add(subscriber);
-    // The head is read after joining, so it is at least the feed's cursor: backlog and live
-    // deliveries overlap rather than leave a gap, and the overlap is filtered by seq.
-    const head = (await this.#log.getRoom(room))?.head ?? 0;
-    subscriber.last = Math.min(options.after ?? head, head);
-    const subscription = { head, close: () => this.#leave(feed, subscriber) };
+    const subscription = {
+      head: 0,
+      close: () => {
+        feed.subscribers.delete(subscriber);
+        this.#leave(feed);
+      },
+    };
     try {
-      await this.#sendBacklog(room, subscriber, head);
+      // The head is read after joining, so it is at least the feed's cursor: backlog and live
+      // deliveries overlap rather than leave a gap, and the overlap is filtered by seq.
+      subscription.head = (await this.#log.getRoom(room))?.head ?? 0;
+      subscriber.last = Math.min(options.after ?? subscription.head, subscription.head);
+      options.onStart?.(subscription.head);
+      await this.#sendBacklog(room, subscriber, subscription.head);
     } catch (error) {
       subscription.close();
       throw error;
@@ -156,20 +204,64 @@ export class Hub {
     return subscription;
   }
 
-  /** Stops every watch; subscribers receive nothing more. */
+  /**
+   * Waits for the first messages after `after` and answers with up to `limit` of them, or with
+   * none once `waitMs` passes or `signal` aborts. Throws `room_not_found` for an unknown room.
+   */
+  async poll(room: string, after: number, options: PollOptions): Promise<Message[]> {
+    const feed = await this.#joinFeed(room);
+    const { promise, resolve } = Promise.withResolvers<Message[]>();
+    const waiter: Waiter = {
+      after,
+      deadline: Date.now() + options.waitMs,
+      finish: (messages) => {
+        if (!feed.waiters.delete(waiter)) return;
+        this.#waiters.delete(waiter);
+        options.signal?.removeEventListener("abort", abort);
+        this.#leave(feed);
+        resolve(messages.slice(0, options.limit));
+      },
+    };
+    const abort = () => waiter.finish([]);
+    feed.waiters.add(waiter);
+    this.#waiters.add(waiter);
+    this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS);
+    if (options.signal?.aborted) abort();
+    options.signal?.addEventListener("abort", abort, { once: true });
+    // A message the feed has already passed would never wake us: read it now instead.
+    if (feed.cursor > after) {
+      this.#log.readAfter(room, after, options.limit).then(waiter.finish, () => waiter.finish([]));
+    }
+    return await promise;
+  }
+
+  /** Stops every watch and answers every waiting poll; subscribers receive nothing more. */
   close(): void {
+    for (const waiter of [...this.#waiters]) waiter.finish([]);
     for (const feed of this.#feeds.values()) feed.then((f) => f.close(), () => {});
     this.#feeds.clear();
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const waiter of this.#waiters) {
+      if (waiter.deadline <= now) waiter.finish([]);
+    }
+    if (this.#waiters.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   async #sendBacklog(room: string, subscriber: Subscriber, head: number): Promise<void> {
-    let cursor = subscriber.last;
-    while (cursor < head) {
-      const messages = await this.#log.readAfter(room, cursor, PAGE);
+    while (subscriber.last < head) {
+      const messages = await this.#log.readAfter(room, subscriber.last, PAGE);
       if (messages.length === 0) break;
-      cursor = messages[messages.length - 1].seq;
-      subscriber.last = cursor;
-      subscriber.listener(toDelivery(messages));
+      const delivery = new Delivery(messages);
+      subscriber.last = delivery.last;
+      subscriber.listener(delivery);
     }
   }
 
@@ -182,7 +274,11 @@ export class Hub {
         pending.catch(() => this.#feeds.delete(room));
       }
       const feed = await pending;
-      if (!feed.closed) return feed;
+      if (!feed.closed) {
+        clearTimeout(feed.lingering);
+        feed.lingering = undefined;
+        return feed;
+      }
     }
   }
 
@@ -194,10 +290,15 @@ export class Hub {
     return new RoomFeed(room, record.head, this.#kv, this.#log);
   }
 
-  #leave(feed: RoomFeed, subscriber: Subscriber): void {
-    feed.subscribers.delete(subscriber);
-    if (feed.subscribers.size > 0 || feed.closed) return;
-    feed.close();
-    this.#feeds.delete(feed.room);
+  #leave(feed: RoomFeed): void {
+    if (!feed.idle || feed.closed) return;
+    const stop = () => {
+      if (!feed.idle || feed.closed) return;
+      feed.close();
+      this.#feeds.delete(feed.room);
+    };
+    if (this.#lingerMs === 0) return stop();
+    clearTimeout(feed.lingering);
+    feed.lingering = setTimeout(stop, this.#lingerMs);
   }
 }

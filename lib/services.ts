@@ -10,10 +10,13 @@ export interface Services {
   config: Config;
 }
 
+// Long-poll clients leave and come back every cycle; keep their room's watch meanwhile.
+const HUB_LINGER_MS = 5_000;
+
 /** Wires the log and hub onto an open KV store. */
 export function createServices(kv: Deno.Kv, config: Config): Services {
   const log = new MessageLog(kv);
-  return { kv, log, hub: new Hub(kv, log), config };
+  return { kv, log, hub: new Hub(kv, log, { lingerMs: HUB_LINGER_MS }), config };
 }
 
 /** The Hono environment every route shares: services are set on each request. */

@@ -132,3 +132,22 @@ export function parseCount(
   }
   return Number(value);
 }
+
+/**
+ * Parses an optional seq cursor (`after`, `before`, `Last-Event-ID`): an integer from 0 to
+ * `max`, else 400 `invalid_cursor`.
+ */
+export function parseCursor(
+  value: string | undefined | null,
+  name: string,
+  max: number,
+): number | undefined {
+  const cursor = parseCount(value ?? undefined, `${name} cursor`, "invalid_cursor");
+  if (cursor !== undefined && cursor > max) {
+    throw invalid(
+      "invalid_cursor",
+      `The ${name} cursor ${cursor} is beyond the newest message (${max})`,
+    );
+  }
+  return cursor;
+}

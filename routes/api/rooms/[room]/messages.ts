@@ -1,34 +1,70 @@
 import type { Context } from "hono";
-import { ParleyError } from "../../../../lib/errors.ts";
 import { readJsonBody } from "../../../../lib/body.ts";
+import { ParleyError } from "../../../../lib/errors.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
-import { parseAuthor, parseClientId, parseCount, parseText } from "../../../../lib/validation.ts";
+import type { Message, Room } from "../../../../lib/types.ts";
+import {
+  parseAuthor,
+  parseClientId,
+  parseCount,
+  parseCursor,
+  parseText,
+} from "../../../../lib/validation.ts";
 
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 200;
+const HISTORY_LIMIT = { fallback: 50, max: 200 };
+const POLL_LIMIT = { fallback: 100, max: 500 };
+const MAX_WAIT_SECONDS = 60;
 
-function parseLimit(value: string | undefined): number {
-  const limit = parseCount(value, "limit", "invalid_limit") ?? DEFAULT_LIMIT;
-  if (limit < 1 || limit > MAX_LIMIT) {
+function parseBounded(
+  value: string | undefined,
+  name: string,
+  bounds: { fallback: number; min: number; max: number },
+): number {
+  const parsed = parseCount(value, name, `invalid_${name}`) ?? bounds.fallback;
+  if (parsed < bounds.min || parsed > bounds.max) {
     throw new ParleyError(
       400,
-      "invalid_limit",
-      `The limit must be between 1 and ${MAX_LIMIT}, got ${limit}`,
+      `invalid_${name}`,
+      `The ${name} must be between ${bounds.min} and ${bounds.max}, got ${parsed}`,
     );
   }
-  return limit;
+  return parsed;
 }
 
-/** `GET` pages back through a room's history; `POST` appends a message. */
+function page(room: Room, messages: Message[]): Response {
+  return Response.json({ room: room.id, head: room.head, messages });
+}
+
+/**
+ * `GET` pages back through history (`before`), or long-polls for messages after a cursor
+ * (`after`, `wait`); `POST` appends a message.
+ */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
-    const { log } = c.var.services;
+    const { log, hub } = c.var.services;
     const room = await requireRoom(log, c.req.param("room") ?? "");
-    const limit = parseLimit(c.req.query("limit"));
-    const before = parseCount(c.req.query("before"), "before cursor", "invalid_cursor");
-    const messages = await log.readLatest(room.id, { limit, before });
-    return c.json({ room: room.id, head: room.head, messages });
+    const after = parseCursor(c.req.query("after"), "after", room.head);
+    if (after === undefined) {
+      const limit = parseBounded(c.req.query("limit"), "limit", { ...HISTORY_LIMIT, min: 1 });
+      const before = parseCursor(c.req.query("before"), "before", Number.MAX_SAFE_INTEGER);
+      return page(room, await log.readLatest(room.id, { limit, before }));
+    }
+    const limit = parseBounded(c.req.query("limit"), "limit", { ...POLL_LIMIT, min: 1 });
+    const wait = parseBounded(c.req.query("wait"), "wait", {
+      fallback: 0,
+      min: 0,
+      max: MAX_WAIT_SECONDS,
+    });
+    const ready = await log.readAfter(room.id, after, limit);
+    if (ready.length > 0 || wait === 0) return page(room, ready);
+    const messages = await hub.poll(room.id, after, {
+      limit,
+      waitMs: wait * 1000,
+      signal: c.req.raw.signal,
+    });
+    const head = messages.length > 0 ? Math.max(room.head, messages.at(-1)!.seq) : room.head;
+    return page({ ...room, head }, messages);
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { CloseCode, serveChatSocket } from "../../../../lib/chat_socket.ts";
 import { errorResponse, ParleyError } from "../../../../lib/errors.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
-import { parseAuthor, parseCount, ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
+import { parseAuthor, parseCursor, ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 
 const IDLE_TIMEOUT_SECONDS = 60;
 
@@ -33,10 +33,7 @@ export const handler = {
     try {
       const name = c.req.query("name");
       author = name ? parseAuthor(name) : undefined;
-      after = parseCount(c.req.query("after"), "after cursor", "invalid_cursor");
-      if (after !== undefined && after > room.head) {
-        throw new ParleyError(400, "invalid_cursor", `The after cursor is beyond the head`);
-      }
+      after = parseCursor(c.req.query("after"), "after", room.head);
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
       return refuse(request, CloseCode.badRequest, error.code);

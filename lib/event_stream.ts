@@ -1,0 +1,63 @@
+import type { Hub, Subscription } from "./hub.ts";
+
+/** How often an idle event stream gets a comment, so proxies keep it open. */
+export const HEARTBEAT_MS = 15_000;
+/** How long a browser should wait before reconnecting, sent as `retry:`. */
+export const RETRY_MS = 2_000;
+/** A stream whose unread output passes this many bytes is ended as a slow consumer. */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+
+const encoder = new TextEncoder();
+
+/**
+ * Streams a room as Server-Sent Events: a `welcome` event with the head, then every message
+ * after `after` as `id`/`event: message`/`data`, with a comment heartbeat. Closing the
+ * response body (the client went away) ends the subscription.
+ */
+export function openEventStream(
+  hub: Hub,
+  room: string,
+  after: number | undefined,
+): ReadableStream<Uint8Array> {
+  let subscription: Subscription | undefined;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let ended = false;
+
+  function end(controller?: ReadableStreamDefaultController<Uint8Array>): void {
+    if (ended) return;
+    ended = true;
+    clearInterval(heartbeat);
+    subscription?.close();
+    try {
+      controller?.close();
+    } catch {
+      // Already closed by the client.
+    }
+  }
+
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const write = (chunk: Uint8Array) => {
+        if (ended) return;
+        if ((controller.desiredSize ?? 0) < 0) return end(controller);
+        controller.enqueue(chunk);
+      };
+      write(encoder.encode(`retry: ${RETRY_MS}\n\n`));
+      heartbeat = setInterval(() => write(encoder.encode(": heartbeat\n\n")), HEARTBEAT_MS);
+      try {
+        subscription = await hub.subscribe(room, (delivery) => write(delivery.events), {
+          after,
+          onStart: (head) =>
+            write(encoder.encode(`event: welcome\ndata: ${JSON.stringify({ room, head })}\n\n`)),
+        });
+      } catch (error) {
+        write(encoder.encode(`event: error\ndata: ${JSON.stringify(String(error))}\n\n`));
+        return end(controller);
+      }
+      if (ended) subscription.close();
+    },
+    cancel() {
+      end();
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES }));
+}

@@ -1,0 +1,38 @@
+import type { TransportEvents, TransportTarget } from "./transport.ts";
+
+/** Statuses after which the same request may succeed later, so the message stays queued. */
+const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * Sends one message with `POST /api/rooms/:room/messages`, for the transports that only
+ * receive. A network failure or a retryable status leaves the message for the next connect.
+ */
+export async function postMessage(
+  target: TransportTarget,
+  message: { id: string; text: string },
+  events: Pick<TransportEvents, "ack" | "rejected">,
+  signal: AbortSignal,
+): Promise<void> {
+  const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/messages`, target.baseUrl);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: message.id, author: target.name, text: message.text }),
+      signal,
+    });
+  } catch {
+    return;
+  }
+  const body = await response.json().catch(() => ({}));
+  if (response.ok && typeof body.message?.seq === "number") {
+    events.ack(message.id, body.message.seq);
+  } else if (!RETRYABLE.has(response.status)) {
+    events.rejected(
+      message.id,
+      body.error?.code ?? `http_${response.status}`,
+      body.error?.message ?? response.statusText,
+    );
+  }
+}
