@@ -22,6 +22,14 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Consecutive malformed frames tolerated before the socket is closed with 1008. */
 export const MAX_STRIKES = 10;
 
+const encoder = new TextEncoder();
+
+/** Whether a text frame is over the limit in UTF-8 bytes (a UTF-16 code unit is 1 to 3 bytes). */
+function frameTooBig(text: string): boolean {
+  if (text.length > MAX_BODY_BYTES) return true;
+  return text.length * 3 > MAX_BODY_BYTES && encoder.encode(text).byteLength > MAX_BODY_BYTES;
+}
+
 /** Who is on the socket and where they resume from. */
 export interface ChatSocketOptions {
   room: string;
@@ -117,7 +125,7 @@ export function serveChatSocket(
       socket.close(CloseCode.unsupportedData, "binary frames are not supported");
       return;
     }
-    if (event.data.length > MAX_BODY_BYTES) {
+    if (frameTooBig(event.data)) {
       socket.close(CloseCode.tooBig, "frame too large");
       return;
     }

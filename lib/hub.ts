@@ -179,9 +179,8 @@ export class Hub {
     listener: DeliveryListener,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    const feed = await this.#joinFeed(room);
     const subscriber = new Subscriber(0, listener);
-    feed.subscribers.add(subscriber);
+    const feed = await this.#joinFeed(room, (feed) => feed.subscribers.add(subscriber));
     const subscription = {
       head: 0,
       close: () => {
@@ -209,13 +208,13 @@ export class Hub {
    * none once `waitMs` passes or `signal` aborts. Throws `room_not_found` for an unknown room.
    */
   async poll(room: string, after: number, options: PollOptions): Promise<Message[]> {
-    const feed = await this.#joinFeed(room);
     const { promise, resolve } = Promise.withResolvers<Message[]>();
+    let feed: RoomFeed | undefined;
     const waiter: Waiter = {
       after,
       deadline: Date.now() + options.waitMs,
       finish: (messages) => {
-        if (!feed.waiters.delete(waiter)) return;
+        if (!feed?.waiters.delete(waiter)) return;
         this.#waiters.delete(waiter);
         options.signal?.removeEventListener("abort", abort);
         this.#leave(feed);
@@ -223,13 +222,16 @@ export class Hub {
       },
     };
     const abort = () => waiter.finish([]);
-    feed.waiters.add(waiter);
-    this.#waiters.add(waiter);
+    const joined = await this.#joinFeed(room, (joined) => {
+      feed = joined;
+      joined.waiters.add(waiter);
+      this.#waiters.add(waiter);
+    });
     this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS);
     if (options.signal?.aborted) abort();
     options.signal?.addEventListener("abort", abort, { once: true });
     // A message the feed has already passed would never wake us: read it now instead.
-    if (feed.cursor > after) {
+    if (joined.cursor > after) {
       this.#log.readAfter(room, after, options.limit).then(waiter.finish, () => waiter.finish([]));
     }
     return await promise;
@@ -265,7 +267,11 @@ export class Hub {
     }
   }
 
-  async #joinFeed(room: string): Promise<RoomFeed> {
+  /**
+   * Finds or opens the room's feed and attaches to it in the same tick as it is checked open,
+   * so the last subscriber leaving in between cannot close it under the newcomer.
+   */
+  async #joinFeed(room: string, attach: (feed: RoomFeed) => void): Promise<RoomFeed> {
     for (;;) {
       let pending = this.#feeds.get(room);
       if (!pending) {
@@ -277,6 +283,7 @@ export class Hub {
       if (!feed.closed) {
         clearTimeout(feed.lingering);
         feed.lingering = undefined;
+        attach(feed);
         return feed;
       }
     }
