@@ -1,0 +1,436 @@
+import assert from "node:assert/strict";
+import { ParleyError } from "./errors.ts";
+import { type Delivery, Hub, type Subscription } from "./hub.ts";
+import { MessageLog } from "./message_log.ts";
+import type { Message, NewMessage } from "./types.ts";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+function note(i: number): NewMessage {
+  return { id: `m${i}`, author: "ada", text: `note ${i}` };
+}
+
+/** Polls until `condition` holds, failing with `what` after `timeoutMs`. */
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** Records every delivery a listener gets. */
+class Recorder {
+  readonly deliveries: Delivery[] = [];
+  readonly listener = (delivery: Delivery) => {
+    this.deliveries.push(delivery);
+  };
+
+  get messages(): Message[] {
+    return this.deliveries.flatMap((delivery) => delivery.messages);
+  }
+
+  get seqs(): number[] {
+    return this.messages.map((message) => message.seq);
+  }
+
+  get last(): number {
+    const seqs = this.seqs;
+    return seqs.length === 0 ? 0 : seqs[seqs.length - 1];
+  }
+
+  /** Waits until the recorder has seen seq `seq`. */
+  reach(seq: number): Promise<void> {
+    return waitUntil(() => this.last >= seq, `seq ${seq} (at ${this.last})`);
+  }
+}
+
+interface Setup {
+  kv: Deno.Kv;
+  log: MessageLog;
+  hub: Hub;
+}
+
+async function withHub(fn: (setup: Setup) => Promise<void>): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const log = new MessageLog(kv);
+  const hub = new Hub(kv, log);
+  try {
+    await fn({ kv, log, hub });
+  } finally {
+    hub.close();
+    kv.close();
+  }
+}
+
+function assertFrames(recorder: Recorder): void {
+  for (const delivery of recorder.deliveries) {
+    assert.ok(delivery.messages.length > 0, "an empty delivery");
+    assert.equal(
+      delivery.frame,
+      JSON.stringify({ type: "messages", messages: delivery.messages }),
+    );
+  }
+}
+
+Deno.test("Hub.subscribe - delivers messages appended after subscribing, in order", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    for (const i of range(1, 3)) await log.append("lobby", note(i));
+
+    const recorder = new Recorder();
+    const subscription = await hub.subscribe("lobby", recorder.listener);
+    assert.equal(subscription.head, 3);
+    assert.deepEqual(recorder.seqs, [], "messages from before subscribing were delivered");
+
+    for (const i of range(4, 8)) await log.append("lobby", note(i));
+    await Promise.all(range(9, 30).map((i) => log.append("lobby", note(i))));
+    await recorder.reach(30);
+
+    assert.deepEqual(recorder.seqs, range(4, 30));
+    assert.deepEqual(recorder.messages.map((m) => m.text), range(4, 30).map((i) => `note ${i}`));
+    assert.deepEqual(recorder.messages, await log.readAfter("lobby", 3, 500));
+    assertFrames(recorder);
+    subscription.close();
+  });
+});
+
+Deno.test("Hub.subscribe - delivers appends made by another worker's log", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    const otherWorker = new MessageLog(kv);
+    await log.createRoom("lobby", "Lobby");
+    const recorder = new Recorder();
+    const subscription = await hub.subscribe("lobby", recorder.listener);
+    await Promise.all(range(1, 20).map((i) => otherWorker.append("lobby", note(i))));
+    await recorder.reach(20);
+    assert.deepEqual(recorder.seqs, range(1, 20));
+    assertFrames(recorder);
+    subscription.close();
+  });
+});
+
+Deno.test("Hub.subscribe - after replays the missed messages, then continues live", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    await Promise.all(range(1, 10).map((i) => log.append("lobby", note(i))));
+
+    const recorder = new Recorder();
+    const subscription = await hub.subscribe("lobby", recorder.listener, { after: 4 });
+    assert.equal(subscription.head, 10);
+    // The backlog is delivered before subscribe resolves.
+    assert.deepEqual(recorder.seqs, range(5, 10));
+
+    await Promise.all(range(11, 15).map((i) => log.append("lobby", note(i))));
+    await recorder.reach(15);
+    assert.deepEqual(recorder.seqs, range(5, 15));
+    assertFrames(recorder);
+
+    // after: 0 replays everything; an after beyond the head replays nothing.
+    const everything = new Recorder();
+    const all = await hub.subscribe("lobby", everything.listener, { after: 0 });
+    assert.deepEqual(everything.seqs, range(1, 15));
+    const ahead = new Recorder();
+    const beyond = await hub.subscribe("lobby", ahead.listener, { after: 99 });
+    assert.deepEqual(ahead.seqs, []);
+
+    await log.append("lobby", note(16));
+    await everything.reach(16);
+    await ahead.reach(16);
+    await recorder.reach(16);
+    assert.deepEqual(everything.seqs, range(1, 16));
+    assert.deepEqual(ahead.seqs, [16]);
+    assert.deepEqual(recorder.seqs, range(5, 16));
+    subscription.close();
+    all.close();
+    beyond.close();
+  });
+});
+
+Deno.test("Hub.subscribe - a backlog longer than a page arrives whole and in order", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    await Promise.all(range(1, 1203).map((i) => log.append("lobby", note(i))));
+    const recorder = new Recorder();
+    const subscription = await hub.subscribe("lobby", recorder.listener, { after: 1 });
+    assert.deepEqual(recorder.seqs, range(2, 1203));
+    assert.ok(recorder.deliveries.length >= 3, "expected the backlog in several pages");
+    assertFrames(recorder);
+    subscription.close();
+  });
+});
+
+Deno.test("Hub.subscribe - no gaps or repeats while appends race with subscribing", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    const writer = new MessageLog(kv);
+    await log.createRoom("race", "Race");
+    await Promise.all(range(1, 20).map((i) => writer.append("race", note(i))));
+    const total = 400;
+
+    let next = 21;
+    const appending = (async () => {
+      // Mix single appends with small concurrent bursts so the head moves in steps of 1..6.
+      while (next <= total) {
+        const burst = range(next, Math.min(total, next + (next % 6)));
+        next += burst.length;
+        await Promise.all(burst.map((i) => writer.append("race", note(i))));
+      }
+    })();
+
+    // Subscribe repeatedly while the appends run, with and without `after`.
+    const subscribers: { recorder: Recorder; subscription: Subscription; first: number }[] = [];
+    for (let k = 0; k < 12; k++) {
+      const recorder = new Recorder();
+      const after = k % 3 === 0 ? undefined : k % 3 === 1 ? 0 : Math.max(0, next - 15);
+      const subscription = await hub.subscribe(
+        "race",
+        recorder.listener,
+        after === undefined ? {} : { after },
+      );
+      subscribers.push({ recorder, subscription, first: (after ?? subscription.head) + 1 });
+      await sleep(k % 4);
+    }
+    await appending;
+    assert.ok(
+      subscribers.some(({ first }) => first > 21 && first <= total),
+      "no subscribe raced the appends",
+    );
+
+    for (const { recorder, subscription, first } of subscribers) {
+      if (first <= total) await recorder.reach(total);
+      assert.deepEqual(recorder.seqs, range(first, total), `subscriber from ${first}`);
+      assertFrames(recorder);
+      subscription.close();
+    }
+  });
+});
+
+Deno.test("Hub.subscribe - reconnecting with after = last seen misses nothing while appends race", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    const writer = new MessageLog(kv);
+    await log.createRoom("race", "Race");
+    const total = 300;
+    const appending = (async () => {
+      for (let i = 1; i <= total; i += 3) {
+        await Promise.all(
+          range(i, Math.min(total, i + 2)).map((j) => writer.append("race", note(j))),
+        );
+      }
+    })();
+
+    // The only subscriber leaves and comes back, so the room's feed is torn down and reopened.
+    const recorder = new Recorder();
+    let reconnects = 0;
+    let subscription = await hub.subscribe("race", recorder.listener, { after: 0 });
+    while (recorder.last < total) {
+      await sleep(reconnects % 3);
+      subscription.close();
+      assert.equal(hub.watchedRooms, 0);
+      subscription = await hub.subscribe("race", recorder.listener, { after: recorder.last });
+      reconnects++;
+      if (reconnects > 10_000) throw new Error("too many reconnects");
+    }
+    await appending;
+    assert.ok(reconnects > 5, `only ${reconnects} reconnects`);
+    assert.deepEqual(recorder.seqs, range(1, total));
+    assertFrames(recorder);
+    subscription.close();
+  });
+});
+
+Deno.test("Hub.watchedRooms - counts rooms with subscribers, one watch per room", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("a", "A");
+    await log.createRoom("b", "B");
+    assert.equal(hub.watchedRooms, 0);
+
+    const first = new Recorder();
+    const second = new Recorder();
+    const subA1 = await hub.subscribe("a", first.listener);
+    assert.equal(hub.watchedRooms, 1);
+    const subA2 = await hub.subscribe("a", second.listener);
+    assert.equal(hub.watchedRooms, 1);
+
+    subA1.close();
+    assert.equal(hub.watchedRooms, 1);
+    // The closed subscriber gets nothing more; the other still gets everything.
+    await log.append("a", note(1));
+    await second.reach(1);
+    assert.deepEqual(second.seqs, [1]);
+    assert.deepEqual(first.seqs, []);
+
+    subA2.close();
+    assert.equal(hub.watchedRooms, 0);
+    subA2.close();
+    assert.equal(hub.watchedRooms, 0, "closing twice is harmless");
+
+    const [again, inB] = await Promise.all([
+      hub.subscribe("a", first.listener),
+      hub.subscribe("b", second.listener),
+    ]);
+    assert.equal(hub.watchedRooms, 2);
+    const [twice, alsoB] = await Promise.all([
+      hub.subscribe("a", first.listener),
+      hub.subscribe("b", second.listener),
+    ]);
+    assert.equal(hub.watchedRooms, 2);
+    for (const subscription of [again, inB, twice]) subscription.close();
+    assert.equal(hub.watchedRooms, 1);
+    alsoB.close();
+    assert.equal(hub.watchedRooms, 0);
+  });
+});
+
+Deno.test("Hub.subscribe - a missing room rejects with room_not_found and watches nothing", async () => {
+  await withHub(async ({ log, hub }) => {
+    const isRoomNotFound = (error: unknown) => {
+      assert.ok(error instanceof ParleyError, `expected a ParleyError, got ${error}`);
+      assert.equal(error.code, "room_not_found");
+      assert.equal(error.status, 404);
+      return true;
+    };
+    const recorder = new Recorder();
+    await assert.rejects(hub.subscribe("ghost", recorder.listener), isRoomNotFound);
+    assert.equal(hub.watchedRooms, 0);
+
+    const both = await Promise.allSettled([
+      hub.subscribe("ghost", recorder.listener),
+      hub.subscribe("ghost", recorder.listener, { after: 0 }),
+    ]);
+    for (const outcome of both) {
+      assert.equal(outcome.status, "rejected");
+      if (outcome.status === "rejected") isRoomNotFound(outcome.reason);
+    }
+    assert.equal(hub.watchedRooms, 0);
+
+    // The failure is not cached: once the room exists, subscribing works.
+    await log.createRoom("ghost", "Ghost");
+    const subscription = await hub.subscribe("ghost", recorder.listener);
+    assert.equal(hub.watchedRooms, 1);
+    await log.append("ghost", note(1));
+    await recorder.reach(1);
+    assert.deepEqual(recorder.seqs, [1]);
+    subscription.close();
+  });
+});
+
+Deno.test("Hub.subscribe - rooms are isolated", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("a", "A");
+    await log.createRoom("b", "B");
+    const inA = new Recorder();
+    const inB = new Recorder();
+    const subA = await hub.subscribe("a", inA.listener);
+    const subB = await hub.subscribe("b", inB.listener);
+
+    await Promise.all([
+      ...range(1, 30).map((i) => log.append("a", { author: "ada", text: `a${i}` })),
+      ...range(1, 10).map((i) => log.append("b", { author: "bob", text: `b${i}` })),
+    ]);
+    await inA.reach(30);
+    await inB.reach(10);
+    // Give any stray cross-room delivery a moment to show up.
+    await log.append("a", { author: "ada", text: "a31" });
+    await inA.reach(31);
+
+    assert.deepEqual(inA.seqs, range(1, 31));
+    assert.deepEqual(inB.seqs, range(1, 10));
+    assert.ok(inA.messages.every((m) => m.room === "a" && m.text.startsWith("a")));
+    assert.ok(inB.messages.every((m) => m.room === "b" && m.text.startsWith("b")));
+    subA.close();
+    subB.close();
+  });
+});
+
+Deno.test("Hub.subscribe - a throwing listener does not stop delivery to others", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const logged: unknown[][] = [];
+    const originalError = console.error;
+    console.error = (...args: unknown[]) => logged.push(args);
+    try {
+      let calls = 0;
+      const failing = await hub.subscribe("lobby", () => {
+        calls++;
+        throw new Error("listener broke");
+      });
+      const healthy = new Recorder();
+      const subscription = await hub.subscribe("lobby", healthy.listener);
+
+      await log.append("lobby", note(1));
+      await healthy.reach(1);
+      await log.append("lobby", note(2));
+      await healthy.reach(2);
+      assert.deepEqual(healthy.seqs, [1, 2]);
+      assert.equal(calls, 2);
+      assert.equal(logged.length, 2);
+      failing.close();
+      subscription.close();
+    } finally {
+      console.error = originalError;
+    }
+  });
+});
+
+Deno.test("Hub.close - stops every watch and all deliveries", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const control = new Hub(kv, log);
+    try {
+      const stopped = new Recorder();
+      const live = new Recorder();
+      const subscription = await hub.subscribe("lobby", stopped.listener);
+      await control.subscribe("lobby", live.listener);
+      assert.equal(hub.watchedRooms, 1);
+
+      hub.close();
+      assert.equal(hub.watchedRooms, 0);
+      await log.append("lobby", note(1));
+      await live.reach(1);
+      await log.append("lobby", note(2));
+      await live.reach(2);
+      assert.deepEqual(stopped.seqs, []);
+      subscription.close();
+      assert.equal(hub.watchedRooms, 0);
+    } finally {
+      control.close();
+    }
+  });
+});
+
+Deno.test({
+  name: "Hub.subscribe - joining while the room's last subscriber leaves still goes live",
+  async fn() {
+    // Close the other subscriber after 0..7 microtask hops, so one of them hits the gap.
+    for (let hops = 0; hops < 8; hops++) {
+      await withHub(async ({ log, hub }) => {
+        await log.createRoom("lobby", "Lobby");
+        const leaving = await hub.subscribe("lobby", () => {});
+        const joining = new Recorder();
+        const joined = hub.subscribe("lobby", joining.listener);
+        (async () => {
+          for (let i = 0; i < hops; i++) await null;
+          leaving.close();
+        })();
+        const subscription = await joined;
+        const control = new Recorder();
+        const controlSubscription = await hub.subscribe("lobby", control.listener);
+
+        await log.append("lobby", note(1));
+        await control.reach(1);
+        await log.append("lobby", note(2));
+        await control.reach(2);
+        assert.deepEqual(joining.seqs, [1, 2], `closing after ${hops} microtask hops`);
+        assert.equal(hub.watchedRooms, 1);
+        subscription.close();
+        controlSubscription.close();
+        assert.equal(hub.watchedRooms, 0);
+      });
+    }
+  },
+});

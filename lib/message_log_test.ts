@@ -1,0 +1,454 @@
+import assert from "node:assert/strict";
+import { ParleyError } from "./errors.ts";
+import { type AppendResult, MessageLog } from "./message_log.ts";
+import { openKv } from "./open_kv.ts";
+import type { Message, NewMessage } from "./types.ts";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+function seqs(messages: Message[]): number[] {
+  return messages.map((message) => message.seq);
+}
+
+function note(i: number, id?: string): NewMessage {
+  return id === undefined
+    ? { author: "ada", text: `note ${i}` }
+    : { id, author: "ada", text: `note ${i}` };
+}
+
+async function withLog(
+  fn: (log: MessageLog, kv: Deno.Kv) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await fn(new MessageLog(kv), kv);
+  } finally {
+    kv.close();
+  }
+}
+
+function isParleyError(code: string, status: number) {
+  return (error: unknown) => {
+    assert.ok(error instanceof ParleyError, `expected a ParleyError, got ${error}`);
+    assert.equal(error.code, code);
+    assert.equal(error.status, status);
+    return true;
+  };
+}
+
+Deno.test("MessageLog.append - 200 concurrent appends to one room get dense seqs 1..200", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    const before = Date.now();
+    const results = await Promise.all(
+      range(1, 200).map((i) => log.append("lobby", note(i, i % 2 === 0 ? `c${i}` : undefined))),
+    );
+    const after = Date.now();
+
+    assert.equal(results.length, 200);
+    for (const result of results) assert.equal(result.created, true);
+    const resultSeqs = results.map((result) => result.message.seq);
+    assert.deepEqual([...resultSeqs].sort((a, b) => a - b), range(1, 200));
+    assert.equal(new Set(resultSeqs).size, 200);
+    // One log appends in arrival order: the i-th call gets seq i.
+    assert.deepEqual(resultSeqs, range(1, 200));
+
+    const stored = await log.readAfter("lobby", 0, 500);
+    assert.deepEqual(seqs(stored), range(1, 200));
+    assert.deepEqual(stored, results.map((result) => result.message));
+    for (const message of stored) {
+      assert.equal(message.room, "lobby");
+      assert.equal(message.text, `note ${message.seq}`);
+      assert.ok(message.at >= before && message.at <= after, `at ${message.at} is out of range`);
+    }
+    // Server-made ids are unique; client ids are kept as given.
+    assert.equal(new Set(stored.map((message) => message.id)).size, 200);
+    assert.equal(stored[1].id, "c2");
+
+    const room = await log.getRoom("lobby");
+    assert.equal(room?.head, 200);
+    assert.equal(room?.lastAt, stored[199].at);
+    assert.equal(log.stats.appended, 200);
+  });
+});
+
+Deno.test("MessageLog.append - group commit batches 200 concurrent appends into few commits", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    const results = await Promise.all(range(1, 200).map((i) => log.append("lobby", note(i))));
+    assert.ok(results.every((result) => result.created));
+    // The first append starts a commit on its own; the other 199 queue up behind it and go
+    // into the next single commit (a batch holds up to 400 small messages). With one log on
+    // the store nothing can conflict, so this is exactly 2 commits; allow no more than that.
+    assert.ok(log.stats.commits < 200, `${log.stats.commits} commits`);
+    assert.ok(log.stats.commits <= 2, `${log.stats.commits} commits, expected at most 2`);
+    assert.equal(log.stats.conflicts, 0);
+    assert.equal(log.stats.appended, 200);
+  });
+});
+
+Deno.test("MessageLog.append - sequential appends commit one by one", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    // Sequential awaits leave nothing to batch: one commit per message.
+    for (const i of range(1, 5)) await log.append("lobby", note(i));
+    assert.equal(log.stats.commits, 5);
+    assert.deepEqual(seqs(await log.readAfter("lobby", 0, 10)), range(1, 5));
+  });
+});
+
+Deno.test("MessageLog.append - two logs on one store (two workers) keep seqs dense under contention", async () => {
+  await withLog(async (first, kv) => {
+    const second = new MessageLog(kv);
+    await first.createRoom("lobby", "Lobby");
+    const n = 120;
+    const calls: Promise<AppendResult>[] = [];
+    // Several waves, so both workers keep committing while the other's commits land.
+    for (let wave = 0; wave < 6; wave++) {
+      for (let i = 0; i < n / 12; i++) {
+        const k = calls.length;
+        calls.push(first.append("lobby", note(k, `a${k}`)));
+        calls.push(second.append("lobby", note(k + 1, `b${k + 1}`)));
+      }
+      await sleep(0);
+    }
+    const results = await Promise.all(calls);
+
+    assert.equal(results.length, n);
+    assert.ok(results.every((result) => result.created));
+    const resultSeqs = results.map((result) => result.message.seq);
+    assert.deepEqual([...resultSeqs].sort((a, b) => a - b), range(1, n));
+
+    const stored = await first.readAfter("lobby", 0, 500);
+    assert.deepEqual(seqs(stored), range(1, n));
+    assert.equal(new Set(stored.map((message) => message.id)).size, n);
+    assert.equal((await first.getRoom("lobby"))?.head, n);
+
+    const stats = [first.stats, second.stats];
+    assert.equal(stats[0].appended + stats[1].appended, n);
+    assert.ok(stats[0].appended > 0 && stats[1].appended > 0);
+    // Both workers raced for the same head, so some commits lost and were retried.
+    assert.ok(stats[0].conflicts + stats[1].conflicts > 0, "expected at least one conflict");
+  });
+});
+
+Deno.test("MessageLog.append - a repeated client id returns the stored message and stores once", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    const first = await log.append("lobby", { id: "msg-1", author: "ada", text: "hello" });
+    const again = await log.append("lobby", { id: "msg-1", author: "bob", text: "changed" });
+
+    assert.equal(first.created, true);
+    assert.equal(again.created, false);
+    assert.deepEqual(again.message, first.message);
+    assert.equal(again.message.text, "hello");
+    assert.equal(again.message.author, "ada");
+
+    const stored = await log.readAfter("lobby", 0, 10);
+    assert.deepEqual(stored, [first.message]);
+    assert.equal((await log.getRoom("lobby"))?.head, 1);
+    assert.equal(log.stats.appended, 1);
+
+    // The next new message continues right after it.
+    const next = await log.append("lobby", { id: "msg-2", author: "ada", text: "more" });
+    assert.equal(next.created, true);
+    assert.equal(next.message.seq, 2);
+  });
+});
+
+Deno.test("MessageLog.append - a client id repeated within one concurrent batch stores once", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    // The first append commits alone; the other four queue behind it and share one batch.
+    const [filler, one, two, other, three] = await Promise.all([
+      log.append("lobby", { author: "ada", text: "filler" }),
+      log.append("lobby", { id: "dup", author: "ada", text: "one" }),
+      log.append("lobby", { id: "dup", author: "ada", text: "two" }),
+      log.append("lobby", { id: "other", author: "ada", text: "other" }),
+      log.append("lobby", { id: "dup", author: "ada", text: "three" }),
+    ]);
+
+    assert.equal(filler.created, true);
+    assert.equal(one.created, true);
+    assert.equal(two.created, false);
+    assert.equal(three.created, false);
+    assert.equal(other.created, true);
+    assert.deepEqual(two.message, one.message);
+    assert.deepEqual(three.message, one.message);
+    assert.equal(one.message.text, "one");
+
+    const stored = await log.readAfter("lobby", 0, 10);
+    assert.deepEqual(seqs(stored), [1, 2, 3]);
+    assert.deepEqual(stored.map((message) => message.text), ["filler", "one", "other"]);
+    assert.equal(log.stats.appended, 3);
+    assert.equal(log.stats.commits, 2);
+  });
+});
+
+Deno.test("MessageLog.append - the same client id from two workers at once stores once", async () => {
+  await withLog(async (first, kv) => {
+    const second = new MessageLog(kv);
+    await first.createRoom("lobby", "Lobby");
+    const results = await Promise.all([
+      first.append("lobby", { id: "same", author: "ada", text: "from first" }),
+      second.append("lobby", { id: "same", author: "ada", text: "from second" }),
+      first.append("lobby", { id: "x1", author: "ada", text: "x1" }),
+      second.append("lobby", { id: "same", author: "ada", text: "again" }),
+      second.append("lobby", { id: "x2", author: "ada", text: "x2" }),
+    ]);
+    const same = [results[0], results[1], results[3]];
+    assert.equal(same.filter((result) => result.created).length, 1);
+    for (const result of same) assert.deepEqual(result.message, same[0].message);
+
+    const stored = await first.readAfter("lobby", 0, 10);
+    assert.deepEqual(seqs(stored), [1, 2, 3]);
+    assert.equal(stored.filter((message) => message.id === "same").length, 1);
+    assert.deepEqual(stored.map((message) => message.id).sort(), ["same", "x1", "x2"]);
+  });
+});
+
+Deno.test("MessageLog.append - the same client id in two rooms stores two messages", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("a", "A");
+    await log.createRoom("b", "B");
+    const [inA, inB] = await Promise.all([
+      log.append("a", { id: "shared", author: "ada", text: "in a" }),
+      log.append("b", { id: "shared", author: "ada", text: "in b" }),
+    ]);
+    assert.equal(inA.created, true);
+    assert.equal(inB.created, true);
+    assert.equal(inA.message.seq, 1);
+    assert.equal(inB.message.seq, 1);
+    assert.equal(inA.message.room, "a");
+    assert.equal(inB.message.room, "b");
+
+    const againInB = await log.append("b", { id: "shared", author: "ada", text: "b again" });
+    assert.equal(againInB.created, false);
+    assert.deepEqual(againInB.message, inB.message);
+
+    assert.deepEqual((await log.readAfter("a", 0, 10)).map((m) => m.text), ["in a"]);
+    assert.deepEqual((await log.readAfter("b", 0, 10)).map((m) => m.text), ["in b"]);
+  });
+});
+
+Deno.test("MessageLog.readAfter - rooms are isolated", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("a", "A");
+    await log.createRoom("b", "B");
+    // "a-1" sorts right after "a" and shares its first letter: a prefix bug would leak it.
+    await log.createRoom("a-1", "A-1");
+    await Promise.all([
+      ...range(1, 30).map((i) => log.append("a", { author: "ada", text: `a${i}` })),
+      ...range(1, 20).map((i) => log.append("b", { author: "bob", text: `b${i}` })),
+      ...range(1, 10).map((i) => log.append("a-1", { author: "cy", text: `a-1 ${i}` })),
+    ]);
+
+    const inA = await log.readAfter("a", 0, 500);
+    const inB = await log.readAfter("b", 0, 500);
+    const inA1 = await log.readAfter("a-1", 0, 500);
+    assert.deepEqual(seqs(inA), range(1, 30));
+    assert.deepEqual(seqs(inB), range(1, 20));
+    assert.deepEqual(seqs(inA1), range(1, 10));
+    assert.ok(inA.every((m) => m.room === "a" && /^a\d+$/.test(m.text)));
+    assert.ok(inB.every((m) => m.room === "b" && m.text.startsWith("b")));
+    assert.ok(inA1.every((m) => m.room === "a-1" && m.text.startsWith("a-1 ")));
+
+    assert.deepEqual(seqs(await log.readLatest("b", { limit: 100 })), range(1, 20));
+    assert.deepEqual(seqs(await log.readLatest("a", { limit: 100, before: 31 })), range(1, 30));
+    assert.equal((await log.getRoom("a"))?.head, 30);
+    assert.equal((await log.getRoom("b"))?.head, 20);
+    assert.deepEqual(await log.readAfter("c", 0, 500), []);
+  });
+});
+
+Deno.test("MessageLog.append - a missing room rejects with room_not_found 404", async () => {
+  await withLog(async (log) => {
+    await assert.rejects(
+      log.append("ghost", { author: "ada", text: "anyone?" }),
+      isParleyError("room_not_found", 404),
+    );
+    // Every append of a batch is rejected, and nothing is created on the way.
+    const batch = await Promise.allSettled(
+      range(1, 5).map((i) => log.append("ghost", note(i, `g${i}`))),
+    );
+    for (const outcome of batch) {
+      assert.equal(outcome.status, "rejected");
+      if (outcome.status === "rejected") isParleyError("room_not_found", 404)(outcome.reason);
+    }
+    assert.equal(await log.getRoom("ghost"), null);
+    assert.deepEqual(await log.readAfter("ghost", 0, 10), []);
+    assert.equal(log.stats.appended, 0);
+
+    // Once the room exists, appends work and start from seq 1.
+    await log.createRoom("ghost", "Ghost");
+    const result = await log.append("ghost", note(1, "g1"));
+    assert.equal(result.created, true);
+    assert.equal(result.message.seq, 1);
+  });
+});
+
+Deno.test("MessageLog.createRoom - is idempotent and keeps the first room", async () => {
+  await withLog(async (log) => {
+    const first = await log.createRoom("lobby", "Lobby");
+    assert.equal(first.created, true);
+    assert.equal(first.room.id, "lobby");
+    assert.equal(first.room.title, "Lobby");
+    assert.equal(first.room.head, 0);
+    assert.equal(first.room.lastAt, null);
+
+    await sleep(2);
+    const second = await log.createRoom("lobby", "Another title");
+    assert.equal(second.created, false);
+    assert.deepEqual(second.room, first.room);
+    assert.deepEqual(await log.getRoom("lobby"), first.room);
+
+    // It does not reset a room that has messages.
+    await log.append("lobby", note(1));
+    const third = await log.createRoom("lobby", "Lobby");
+    assert.equal(third.created, false);
+    assert.equal(third.room.head, 1);
+    assert.equal((await log.listRooms()).length, 1);
+  });
+});
+
+Deno.test("MessageLog.createRoom - concurrent creates of one room create it once", async () => {
+  await withLog(async (log) => {
+    const results = await Promise.all(range(1, 5).map((i) => log.createRoom("lobby", `T${i}`)));
+    assert.equal(results.filter((result) => result.created).length, 1);
+    const winner = results.find((result) => result.created);
+    for (const result of results) assert.deepEqual(result.room, winner?.room);
+  });
+});
+
+Deno.test("MessageLog.listRooms - sorts by newest activity first", async () => {
+  await withLog(async (log) => {
+    assert.deepEqual(await log.listRooms(), []);
+    await log.createRoom("old", "Old");
+    await sleep(5);
+    await log.createRoom("middle", "Middle");
+    await sleep(5);
+    await log.createRoom("new", "New");
+    const ids = async () => (await log.listRooms()).map((room) => room.id);
+    assert.deepEqual(await ids(), ["new", "middle", "old"]);
+
+    await sleep(5);
+    await log.append("old", note(1));
+    assert.deepEqual(await ids(), ["old", "new", "middle"]);
+
+    await sleep(5);
+    await log.append("middle", note(2));
+    assert.deepEqual(await ids(), ["middle", "old", "new"]);
+
+    const rooms = await log.listRooms();
+    assert.deepEqual(rooms.map((room) => room.head), [1, 1, 0]);
+    assert.deepEqual(rooms.map((room) => room.title), ["Middle", "Old", "New"]);
+  });
+});
+
+Deno.test("MessageLog.readLatest - pages back with limit and before, oldest first", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    assert.deepEqual(await log.readLatest("lobby", { limit: 10 }), []);
+    await Promise.all(range(1, 25).map((i) => log.append("lobby", note(i))));
+
+    const latest = await log.readLatest("lobby", { limit: 10 });
+    assert.deepEqual(seqs(latest), range(16, 25));
+    assert.deepEqual(latest.map((m) => m.text), range(16, 25).map((i) => `note ${i}`));
+
+    const page2 = await log.readLatest("lobby", { limit: 10, before: latest[0].seq });
+    assert.deepEqual(seqs(page2), range(6, 15));
+    const page3 = await log.readLatest("lobby", { limit: 10, before: page2[0].seq });
+    assert.deepEqual(seqs(page3), range(1, 5));
+    assert.deepEqual(await log.readLatest("lobby", { limit: 10, before: 1 }), []);
+
+    assert.deepEqual(seqs(await log.readLatest("lobby", { limit: 100 })), range(1, 25));
+    assert.deepEqual(seqs(await log.readLatest("lobby", { limit: 3, before: 100 })), [23, 24, 25]);
+    assert.deepEqual(seqs(await log.readLatest("lobby", { limit: 1, before: 25 })), [24]);
+  });
+});
+
+Deno.test("MessageLog.readAfter - reads from a cursor up to a limit, oldest first", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    await Promise.all(range(1, 25).map((i) => log.append("lobby", note(i))));
+    assert.deepEqual(seqs(await log.readAfter("lobby", 10, 5)), range(11, 15));
+    assert.deepEqual(seqs(await log.readAfter("lobby", 20, 500)), range(21, 25));
+    assert.deepEqual(await log.readAfter("lobby", 25, 500), []);
+    assert.deepEqual(await log.readAfter("lobby", 999, 500), []);
+  });
+});
+
+Deno.test("MessageLog - reopening the KV file keeps rooms, messages and client ids", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley_log_test_" });
+  const path = `${dir}/parley.kv`;
+  try {
+    let kv = await openKv(path);
+    let log = new MessageLog(kv);
+    await log.createRoom("a", "Room A");
+    await sleep(3);
+    await log.createRoom("b", "Room B");
+    const written = await Promise.all(range(1, 30).map((i) => log.append("a", note(i, `id${i}`))));
+    await log.append("b", { author: "bob", text: "hello b" });
+    const roomsBefore = await log.listRooms();
+    kv.close();
+
+    kv = await openKv(path);
+    log = new MessageLog(kv);
+    try {
+      assert.deepEqual(await log.listRooms(), roomsBefore);
+      assert.equal((await log.getRoom("a"))?.head, 30);
+      assert.equal((await log.getRoom("a"))?.title, "Room A");
+      assert.deepEqual(await log.readAfter("a", 0, 500), written.map((r) => r.message));
+      assert.deepEqual((await log.readAfter("b", 0, 500)).map((m) => m.text), ["hello b"]);
+
+      // The client id index survived too, and new appends continue the sequence.
+      const repeat = await log.append("a", note(7, "id7"));
+      assert.equal(repeat.created, false);
+      assert.deepEqual(repeat.message, written[6].message);
+      const next = await log.append("a", note(31, "id31"));
+      assert.equal(next.created, true);
+      assert.equal(next.message.seq, 31);
+    } finally {
+      kv.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openKv - creates a missing parent folder for a file path", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley_open_kv_test_" });
+  const folder = `${dir}/nested/deeper`;
+  const path = `${folder}/parley.kv`;
+  try {
+    await assert.rejects(Deno.stat(folder), Deno.errors.NotFound);
+    const kv = await openKv(path);
+    try {
+      assert.equal((await Deno.stat(folder)).isDirectory, true);
+      await kv.set(["probe"], 42);
+      assert.equal((await kv.get<number>(["probe"])).value, 42);
+    } finally {
+      kv.close();
+    }
+    assert.equal((await Deno.stat(path)).isFile, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openKv - opens :memory: without touching the file system", async () => {
+  const kv = await openKv(":memory:");
+  try {
+    await kv.set(["probe"], "ok");
+    assert.equal((await kv.get<string>(["probe"])).value, "ok");
+  } finally {
+    kv.close();
+  }
+  await assert.rejects(Deno.stat(":memory:"), Deno.errors.NotFound);
+});

@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser } from "./browser.ts";
+import { requestJson, startServer, type TestServer } from "./server.ts";
+
+interface Session {
+  server: TestServer;
+  browser: Browser;
+}
+
+/** Runs a browser test against a fresh server with one room, "lobby", tearing both down. */
+async function withSession(test: (session: Session) => Promise<void>): Promise<void> {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  try {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "The lobby" } });
+    await test({ server, browser });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+async function openRoom(
+  { server, browser }: Session,
+  name: string,
+  query = "",
+): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/rooms/lobby${query}`);
+  await page.locator(".status-live").waitFor({ timeout: 10_000 });
+  return page;
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.locator("#composer-text").fill(text);
+  await page.locator("#composer-text").press("Enter");
+}
+
+function messageText(page: Page, text: string) {
+  return page.locator(".message:not(.pending) .text", { hasText: text });
+}
+
+Deno.test("room page - two pages chat both ways over WebSocket", async () => {
+  await withSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    const bob = await openRoom(session, "bob");
+    assert.match(await ann.locator(".status").innerText(), /Live · WebSocket/);
+    await say(ann, "hello bob");
+    await messageText(bob, "hello bob").waitFor();
+    await say(bob, "hello ann");
+    await messageText(ann, "hello ann").waitFor();
+    for (const page of [ann, bob]) {
+      const texts = await page.locator(".message:not(.pending) .text").allInnerTexts();
+      assert.deepEqual(texts, ["hello bob", "hello ann"]);
+      const authors = await page.locator(".message:not(.pending) .author").allInnerTexts();
+      assert.deepEqual(authors, ["ann", "bob"]);
+    }
+  });
+});
+
+Deno.test("room page - markup in a message shows as text and runs nothing", async () => {
+  await withSession(async (session) => {
+    const payload = `<img src=x onerror="document.title='pwned'">"</script><!--`;
+    await requestJson(session.server, "/api/rooms/lobby/messages", {
+      body: { author: "mallory", text: payload },
+    });
+    const ann = await openRoom(session, "ann");
+    const dialogs: string[] = [];
+    ann.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      dialog.dismiss();
+    });
+    await say(ann, payload);
+    await ann.locator(".message:not(.pending) .text").nth(1).waitFor();
+    const texts = await ann.locator(".message:not(.pending) .text").allInnerTexts();
+    assert.deepEqual(texts, [payload, payload]);
+    assert.equal(await ann.locator(".messages img").count(), 0);
+    assert.notEqual(await ann.title(), "pwned");
+    assert.deepEqual(dialogs, []);
+  });
+});
+
+Deno.test("room page - history is server-rendered and readable without JavaScript", async () => {
+  await withSession(async ({ server, browser }) => {
+    for (let i = 1; i <= 60; i++) {
+      await requestJson(server, "/api/rooms/lobby/messages", {
+        body: { author: "ann", text: `message ${i}` },
+      });
+    }
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    const texts = await page.locator(".message .text").allInnerTexts();
+    assert.equal(texts.length, 50);
+    assert.equal(texts[0], "message 11");
+    assert.equal(texts[49], "message 60");
+    assert.match(await page.locator(".status").innerText(), /Connecting/);
+  });
+});
+
+Deno.test("room page - a long-polling page and a WebSocket page chat both ways", async () => {
+  await withSession(async (session) => {
+    const ann = await openRoom(session, "ann", "?transport=poll");
+    const bob = await openRoom(session, "bob");
+    assert.match(await ann.locator(".status").innerText(), /Live · long-polling/);
+    await say(ann, "from the poller");
+    await messageText(bob, "from the poller").waitFor();
+    await say(bob, "from the socket");
+    await messageText(ann, "from the socket").waitFor();
+    assert.deepEqual(await ann.locator(".message:not(.pending) .text").allInnerTexts(), [
+      "from the poller",
+      "from the socket",
+    ]);
+  });
+});
+
+Deno.test("room page - a page whose WebSocket is blocked falls back by itself", async () => {
+  await withSession(async (session) => {
+    const context = await session.browser.newContext();
+    await context.addInitScript(() => localStorage.setItem("parley:name", "carol"));
+    const carol = await context.newPage();
+    await carol.routeWebSocket(/\/ws/, (socket) => socket.close({ code: 1006 }));
+    await carol.goto(`${session.server.origin}/rooms/lobby`);
+    await carol.locator(".status-live").waitFor({ timeout: 15_000 });
+    assert.match(await carol.locator(".status").innerText(), /Server-Sent Events/);
+    const bob = await openRoom(session, "bob");
+    await say(carol, "no sockets here");
+    await messageText(bob, "no sockets here").waitFor();
+    await say(bob, "still reaches you");
+    await messageText(carol, "still reaches you").waitFor();
+  });
+});
+
+Deno.test("room page - with WebSocket and SSE both blocked it falls back to long-polling", async () => {
+  await withSession(async (session) => {
+    const context = await session.browser.newContext();
+    await context.addInitScript(() => localStorage.setItem("parley:name", "dave"));
+    const dave = await context.newPage();
+    await dave.routeWebSocket(/\/ws/, (socket) => socket.close({ code: 1006 }));
+    await dave.route(/\/events/, (route) => route.abort());
+    await dave.goto(`${session.server.origin}/rooms/lobby`);
+    await dave.locator(".status-live").waitFor({ timeout: 20_000 });
+    assert.match(await dave.locator(".status").innerText(), /long-polling/);
+    await say(dave, "polling works");
+    const bob = await openRoom(session, "bob");
+    assert.deepEqual(await bob.locator(".message .text").allInnerTexts(), ["polling works"]);
+  });
+});
