@@ -49,6 +49,7 @@ export function serveChatSocket(
 ): void {
   let subscription: Subscription | undefined;
   let strikes = 0;
+  const forget = services.connections.add(socket, "ws");
 
   function send(frame: string): void {
     if (socket.readyState !== WebSocket.OPEN) return;
@@ -151,6 +152,9 @@ export function serveChatSocket(
     });
   };
 
-  socket.onclose = () => subscription?.close();
+  socket.onclose = () => {
+    forget();
+    subscription?.close();
+  };
   socket.onerror = () => {};
 }

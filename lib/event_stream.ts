@@ -1,4 +1,5 @@
-import type { Hub, Subscription } from "./hub.ts";
+import type { Subscription } from "./hub.ts";
+import type { Services } from "./services.ts";
 
 /** How often an idle event stream gets a comment, so proxies keep it open. */
 export const HEARTBEAT_MS = 15_000;
@@ -15,21 +16,23 @@ const encoder = new TextEncoder();
  * response body (the client went away) ends the subscription.
  */
 export function openEventStream(
-  hub: Hub,
-  room: string,
-  after: number | undefined,
+  { hub, connections }: Pick<Services, "hub" | "connections">,
+  { room, after }: { room: string; after?: number },
 ): ReadableStream<Uint8Array> {
   let subscription: Subscription | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
   let ended = false;
+  const forget = connections.add({ close: () => end() }, "sse");
 
-  function end(controller?: ReadableStreamDefaultController<Uint8Array>): void {
+  function end(): void {
     if (ended) return;
     ended = true;
+    forget();
     clearInterval(heartbeat);
     subscription?.close();
     try {
-      controller?.close();
+      stream?.close();
     } catch {
       // Already closed by the client.
     }
@@ -37,9 +40,10 @@ export function openEventStream(
 
   return new ReadableStream<Uint8Array>({
     async start(controller) {
+      stream = controller;
       const write = (chunk: Uint8Array) => {
         if (ended) return;
-        if ((controller.desiredSize ?? 0) < 0) return end(controller);
+        if ((controller.desiredSize ?? 0) < 0) return end();
         controller.enqueue(chunk);
       };
       write(encoder.encode(`retry: ${RETRY_MS}\n\n`));
@@ -52,7 +56,7 @@ export function openEventStream(
         });
       } catch (error) {
         write(encoder.encode(`event: error\ndata: ${JSON.stringify(String(error))}\n\n`));
-        return end(controller);
+        return end();
       }
       if (ended) subscription.close();
     },

@@ -1,4 +1,5 @@
 import type { Config } from "./config.ts";
+import { ConnectionRegistry } from "./connections.ts";
 import { Hub } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
 
@@ -7,6 +8,8 @@ export interface Services {
   kv: Deno.Kv;
   log: MessageLog;
   hub: Hub;
+  /** This worker's open WebSockets and event streams. */
+  connections: ConnectionRegistry;
   config: Config;
 }
 
@@ -16,7 +19,20 @@ const HUB_LINGER_MS = 5_000;
 /** Wires the log and hub onto an open KV store. */
 export function createServices(kv: Deno.Kv, config: Config): Services {
   const log = new MessageLog(kv);
-  return { kv, log, hub: new Hub(kv, log, { lingerMs: HUB_LINGER_MS }), config };
+  const hub = new Hub(kv, log, { lingerMs: HUB_LINGER_MS });
+  return { kv, log, hub, connections: new ConnectionRegistry(), config };
+}
+
+/** WebSocket close code for a server going away. */
+const GOING_AWAY = 1001;
+
+/**
+ * Ends this worker's live traffic for a shutdown: sockets close with 1001, event streams end,
+ * waiting polls answer. The KV store stays open for its owner to close.
+ */
+export function closeServices(services: Services): void {
+  services.connections.closeAll(GOING_AWAY, "server shutting down");
+  services.hub.close();
 }
 
 /** The Hono environment every route shares: services are set on each request. */

@@ -7,7 +7,7 @@
 import { createApp } from "../app.tsx";
 import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
-import { createServices, type Services } from "../lib/services.ts";
+import { closeServices, createServices, type Services } from "../lib/services.ts";
 
 /** A running test server. */
 export interface TestServer {
@@ -35,10 +35,9 @@ export async function startServer(
     origin: `http://127.0.0.1:${server.addr.port}`,
     services,
     async close() {
+      closeServices(services);
       controller.abort();
-      await server.shutdown().catch(() => {});
       await server.finished;
-      services.hub.close();
       kv.close();
     },
   };

@@ -10,11 +10,11 @@ import { parseCursor } from "../../../../lib/validation.ts";
  */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
-    const { log, hub } = c.var.services;
-    const room = await requireRoom(log, c.req.param("room") ?? "");
+    const { services } = c.var;
+    const room = await requireRoom(services.log, c.req.param("room") ?? "");
     const lastEventId = c.req.header("last-event-id");
     const after = parseCursor(lastEventId || c.req.query("after"), "after", room.head);
-    return new Response(openEventStream(hub, room.id, after), {
+    return new Response(openEventStream(services, { room: room.id, after }), {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
