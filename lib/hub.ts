@@ -34,6 +34,12 @@ export interface PollOptions {
   signal?: AbortSignal;
 }
 
+/** What a poll answers: the messages after the cursor (up to the limit) and the head. */
+export interface PollResult {
+  head: number;
+  messages: Message[];
+}
+
 /** Options of {@link Hub}. */
 export interface HubOptions {
   /** Keep a room's watch this long after its last subscriber leaves (poll clients come back). */
@@ -204,11 +210,12 @@ export class Hub {
   }
 
   /**
-   * Waits for the first messages after `after` and answers with up to `limit` of them, or with
-   * none once `waitMs` passes or `signal` aborts. Throws `room_not_found` for an unknown room.
+   * Waits for the first messages after `after` and answers with up to `limit` of them and the
+   * newest seq this worker has seen, or with none once `waitMs` passes or `signal` aborts.
+   * Throws `room_not_found` for an unknown room.
    */
-  async poll(room: string, after: number, options: PollOptions): Promise<Message[]> {
-    const { promise, resolve } = Promise.withResolvers<Message[]>();
+  async poll(room: string, after: number, options: PollOptions): Promise<PollResult> {
+    const { promise, resolve } = Promise.withResolvers<PollResult>();
     let feed: RoomFeed | undefined;
     const waiter: Waiter = {
       after,
@@ -218,7 +225,8 @@ export class Hub {
         this.#waiters.delete(waiter);
         options.signal?.removeEventListener("abort", abort);
         this.#leave(feed);
-        resolve(messages.slice(0, options.limit));
+        const head = Math.max(feed.cursor, messages.at(-1)?.seq ?? 0);
+        resolve({ head, messages: messages.slice(0, options.limit) });
       },
     };
     const abort = () => waiter.finish([]);

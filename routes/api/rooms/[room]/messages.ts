@@ -58,13 +58,12 @@ export const handler = {
     });
     const ready = await log.readAfter(room.id, after, limit);
     if (ready.length > 0 || wait === 0) return page(room, ready);
-    const messages = await hub.poll(room.id, after, {
+    const { head, messages } = await hub.poll(room.id, after, {
       limit,
       waitMs: wait * 1000,
       signal: c.req.raw.signal,
     });
-    const head = messages.length > 0 ? Math.max(room.head, messages.at(-1)!.seq) : room.head;
-    return page({ ...room, head }, messages);
+    return page({ ...room, head: Math.max(room.head, head) }, messages);
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
