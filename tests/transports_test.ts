@@ -1,0 +1,696 @@
+/**
+ * Every transport together on one room, and the client library (`lib/client.ts`) over each
+ * transport: resume, reconnect, outbox and idempotent retries, against real servers.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createApp } from "../app.tsx";
+import { type ChatConnection, connect, type ConnectionState } from "../lib/client.ts";
+import { readConfig } from "../lib/config.ts";
+import { MessageLog } from "../lib/message_log.ts";
+import { openKv } from "../lib/open_kv.ts";
+import { createServices } from "../lib/services.ts";
+import type { TransportName } from "../lib/transports/transport.ts";
+import type { Message } from "../lib/types.ts";
+import { type Frame, requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+
+const TRANSPORTS: TransportName[] = ["ws", "sse", "poll"];
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+function seqs(messages: Message[]): number[] {
+  return messages.map((message) => message.seq);
+}
+
+/** Waits until `condition` holds, checking every few ms, or fails after `timeoutMs`. */
+async function waitFor(
+  what: string | (() => string),
+  condition: () => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${typeof what === "string" ? what : what()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function createRoom(server: TestServer, id: string): Promise<void> {
+  const { status, body } = await requestJson(server, "/api/rooms", { body: { id, title: id } });
+  assert.equal(status, 201, JSON.stringify(body));
+}
+
+async function postRaw(
+  server: { origin: string },
+  room: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; message: Message }> {
+  const response = await fetch(new URL(`/api/rooms/${room}/messages`, server.origin), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const reply = await response.json();
+  return { status: response.status, message: reply.message };
+}
+
+async function post(
+  server: { origin: string },
+  room: string,
+  text: string,
+  id?: string,
+): Promise<Message> {
+  const { status, message } = await postRaw(server, room, { id, author: "ada", text });
+  assert.equal(status, 201, `POST "${text}" answered ${status}`);
+  return message;
+}
+
+async function postSeries(
+  server: { origin: string },
+  room: string,
+  texts: string[],
+): Promise<Message[]> {
+  const stored = [];
+  for (const text of texts) stored.push(await post(server, room, text));
+  return stored;
+}
+
+/** Every message of a room, oldest first, read through the history API. */
+async function history(server: { origin: string }, room: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const after = all.at(-1)?.seq ?? 0;
+    const response = await fetch(
+      new URL(`/api/rooms/${room}/messages?after=${after}&limit=500`, server.origin),
+    );
+    assert.equal(response.status, 200);
+    const page = await response.json() as { messages: Message[] };
+    if (page.messages.length === 0) return all;
+    all.push(...page.messages);
+  }
+}
+
+/** A minimal Server-Sent Events reader: collects `message` events as they arrive. */
+class SseReader {
+  readonly messages: Message[] = [];
+  welcomed = false;
+  readonly done: Promise<void>;
+  #reader: ReadableStreamDefaultReader<string>;
+
+  private constructor(response: Response) {
+    this.#reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    this.done = this.#pump();
+  }
+
+  static async open(server: TestServer, room: string, after: number): Promise<SseReader> {
+    const response = await fetch(`${server.origin}/api/rooms/${room}/events?after=${after}`);
+    assert.equal(response.status, 200);
+    return new SseReader(response);
+  }
+
+  async #pump(): Promise<void> {
+    let buffer = "";
+    try {
+      for (;;) {
+        const { done, value } = await this.#reader.read();
+        if (done) return;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) !== -1) {
+          const lines = buffer.slice(0, end).split("\n");
+          buffer = buffer.slice(end + 2);
+          const event = lines.find((line) => line.startsWith("event: "))?.slice(7);
+          const data = lines.find((line) => line.startsWith("data: "))?.slice(6);
+          if (event === "welcome") this.welcomed = true;
+          if (event === "message") this.messages.push(JSON.parse(data!));
+        }
+      }
+    } catch {
+      // Cancelled by close().
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+    await this.done;
+  }
+}
+
+/** A client connection with everything it delivered and every state it went through. */
+function track(connection: ChatConnection) {
+  const delivered: Message[] = [];
+  const states: ConnectionState[] = [];
+  connection.on("messages", (messages) => delivered.push(...messages));
+  connection.on("status", (status) => states.push(status.state));
+  return { connection, delivered, states };
+}
+
+function open(
+  server: { origin: string },
+  room: string,
+  transport: TransportName,
+  after?: number,
+) {
+  return track(connect(room, { name: "cleo", transport, after, baseUrl: server.origin }));
+}
+
+async function untilLive(connection: ChatConnection): Promise<void> {
+  await waitFor(
+    () => `the ${connection.status.transport} connection to go live (${connection.status.state})`,
+    () => connection.status.state === "live",
+  );
+}
+
+/**
+ * A Parley server on a chosen port over KV at a path, so a test can restart it in place;
+ * `close()` may be called twice.
+ */
+async function startServerAt(port: number, kvPath: string): Promise<TestServer & { port: number }> {
+  const kv = await openKv(kvPath);
+  const services = createServices(kv, { ...readConfig(() => undefined), kvPath });
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { port, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
+    createApp(services).fetch,
+  );
+  let closed = false;
+  return {
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    port: server.addr.port,
+    services,
+    async close() {
+      if (closed) return;
+      closed = true;
+      controller.abort();
+      await server.shutdown().catch(() => {});
+      await server.finished;
+      services.hub.close();
+      kv.close();
+    },
+  };
+}
+
+Deno.test("transports - 1,000 messages from a WS and an HTTP sender reach WS, SSE and long-poll readers complete and in order", async () => {
+  const server = await startServer();
+  const room = "crowd";
+  const total = 1000;
+  const half = total / 2;
+  let wsReader: TestSocket | undefined;
+  let wsSender: TestSocket | undefined;
+  let sseReader: SseReader | undefined;
+  const polling = new AbortController();
+  try {
+    await createRoom(server, room);
+    wsReader = TestSocket.open(server, room, { after: 0 });
+    sseReader = await SseReader.open(server, room, 0);
+    const polled: Message[] = [];
+    const pollReader = (async () => {
+      let after = 0;
+      while (after < total) {
+        const response = await fetch(
+          `${server.origin}/api/rooms/${room}/messages?after=${after}&wait=10&limit=500`,
+          { signal: polling.signal },
+        );
+        assert.equal(response.status, 200);
+        const page = await response.json() as { messages: Message[] };
+        polled.push(...page.messages);
+        if (page.messages.length > 0) after = page.messages.at(-1)!.seq;
+      }
+    })();
+    pollReader.catch(() => {});
+    wsSender = TestSocket.open(server, room, { name: "wendy" });
+    await wsReader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+    await wsSender.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+    await waitFor("the SSE reader's welcome", () => sseReader!.welcomed);
+    await waitFor("the long poll to wait", () => server.services.hub.waitingPolls === 1);
+
+    const sender = wsSender;
+    for (const i of range(1, half)) sender.send({ type: "send", id: `ws-${i}`, text: `ws ${i}` });
+    const posted: Message[] = [];
+    let next = 1;
+    await Promise.all(
+      range(1, 20).map(async () => {
+        while (next <= half) {
+          const i = next++;
+          posted.push(await post(server, room, `http ${i}`, `http-${i}`));
+        }
+      }),
+    );
+    const acks = () => sender.frames.filter((frame) => frame.type === "ack");
+    await sender.until(() => acks().length >= half, 30_000);
+
+    const errors = sender.frames.filter((frame) => frame.type === "error");
+    assert.deepEqual(errors, []);
+    const ackedIds = acks().map((frame) => frame.id);
+    assert.deepEqual(new Set(ackedIds), new Set(range(1, half).map((i) => `ws-${i}`)));
+    assert.equal(ackedIds.length, half);
+    const storedSeqs = [...acks().map((frame) => frame.seq as number), ...seqs(posted)];
+    assert.deepEqual(storedSeqs.sort((a, b) => a - b), range(1, total));
+
+    await wsReader.until((s) => s.messages.length >= total, 30_000);
+    await waitFor(
+      () => `SSE at ${sseReader!.messages.length}`,
+      () => sseReader!.messages.length >= total,
+      30_000,
+    );
+    await waitFor(() => `long poll at ${polled.length}`, () => polled.length >= total, 30_000);
+    await pollReader;
+
+    const stored = await history(server, room);
+    assert.deepEqual(seqs(stored), range(1, total));
+    const expectedIds = new Set([
+      ...range(1, half).map((i) => `ws-${i}`),
+      ...range(1, half).map((i) => `http-${i}`),
+    ]);
+    assert.deepEqual(new Set(stored.map((message) => message.id)), expectedIds);
+    for (
+      const [name, received] of [
+        ["ws", wsReader.messages as Message[]],
+        ["sse", sseReader.messages],
+        ["poll", polled],
+      ] as const
+    ) {
+      assert.deepEqual(seqs(received), range(1, total), `${name} seqs`);
+      assert.deepEqual(received, stored, `${name} messages`);
+    }
+    // Each sender's own messages keep the order they were sent in.
+    const wsOrder = stored.filter((message) => message.id.startsWith("ws-")).map((m) => m.id);
+    assert.deepEqual(wsOrder, range(1, half).map((i) => `ws-${i}`));
+  } finally {
+    polling.abort();
+    await wsReader?.close();
+    await wsSender?.close();
+    await sseReader?.close();
+    await waitFor("the long poll to leave", () => server.services.hub.waitingPolls === 0);
+    await server.close();
+  }
+});
+
+Deno.test("transports - readers joining mid-burst from an old cursor get every message exactly once", async () => {
+  const server = await startServer();
+  const room = "joiners";
+  const total = 600;
+  const sockets: TestSocket[] = [];
+  const streams: Array<{ after: number; reader: SseReader }> = [];
+  try {
+    await createRoom(server, room);
+    const watcher = TestSocket.open(server, room, { after: 0 });
+    sockets.push(watcher);
+    await watcher.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+
+    let next = 1;
+    const burst = Promise.all(
+      range(1, 20).map(async () => {
+        while (next <= total) {
+          const i = next++;
+          await post(server, room, `burst ${i}`, `burst-${i}`);
+        }
+      }),
+    );
+    // Each joiner's backlog read races the live deliveries of the burst.
+    for (const threshold of [50, 150, 300, 450]) {
+      await watcher.until((s) => s.messages.length >= threshold, 20_000);
+      sockets.push(TestSocket.open(server, room, { after: 0 }));
+      streams.push({ after: 0, reader: await SseReader.open(server, room, 0) });
+      const midway = Math.floor(threshold / 2);
+      streams.push({ after: midway, reader: await SseReader.open(server, room, midway) });
+    }
+    await burst;
+
+    for (const [i, socket] of sockets.entries()) {
+      await socket.until((s) => s.messages.length >= total, 20_000);
+      assert.deepEqual(socket.messages.map((message) => message.seq), range(1, total), `ws ${i}`);
+    }
+    for (const { after, reader } of streams) {
+      await waitFor(
+        () => `SSE from ${after} at ${reader.messages.length}`,
+        () => reader.messages.at(-1)?.seq === total,
+        20_000,
+      );
+      assert.deepEqual(seqs(reader.messages), range(after + 1, total), `sse from ${after}`);
+    }
+  } finally {
+    for (const socket of sockets) await socket.close();
+    for (const { reader } of streams) await reader.close();
+    await server.close();
+  }
+});
+
+for (const transport of TRANSPORTS) {
+  Deno.test(`client (${transport}) - a new connection from the old one's last gets exactly the missed messages`, async () => {
+    const server = await startServer();
+    const room = "resume";
+    let first: ReturnType<typeof open> | undefined;
+    let second: ReturnType<typeof open> | undefined;
+    try {
+      await createRoom(server, room);
+      await postSeries(server, room, ["old 1", "old 2"]);
+      first = open(server, room, transport);
+      await untilLive(first.connection);
+      assert.equal(first.connection.last, 2);
+
+      const seen = await postSeries(server, room, ["a", "b", "c"]);
+      await waitFor("the first connection's messages", () => first!.connection.last === 5);
+      assert.deepEqual(first.delivered, seen);
+      first.connection.close();
+      assert.equal(first.connection.status.state, "closed");
+      if (transport === "poll") {
+        await waitFor("the closed poll to leave", () => server.services.hub.waitingPolls === 0);
+      }
+
+      const missed = await postSeries(server, room, ["d", "e", "f", "g"]);
+      second = open(server, room, transport, first.connection.last);
+      await waitFor("the missed messages", () => second!.delivered.length >= missed.length);
+      const marker = await post(server, room, "marker");
+      await waitFor("the marker", () => second!.connection.last === marker.seq);
+
+      assert.deepEqual(second.delivered, [...missed, marker]);
+      assert.deepEqual(seqs(second.delivered), range(6, 10));
+      assert.deepEqual(first.delivered, seen, "the closed connection delivered nothing more");
+      assert.deepEqual(second.states, ["live"]);
+    } finally {
+      first?.connection.close();
+      second?.connection.close();
+      await waitFor("polls to leave", () => server.services.hub.waitingPolls === 0);
+      await server.close();
+    }
+  });
+
+  Deno.test(`client (${transport}) - reconnects after the server restarts, resumes, and sends its outbox once`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-restart-" });
+    const kvPath = `${dir}/parley.kv`;
+    const room = "restart";
+    let server = await startServerAt(0, kvPath);
+    const port = server.port;
+    let client: ReturnType<typeof open> | undefined;
+    try {
+      await createRoom(server, room);
+      await postSeries(server, room, ["one", "two"]);
+      client = open(server, room, transport);
+      const { connection, delivered, states } = client;
+      await untilLive(connection);
+      const before = await post(server, room, "three");
+      await waitFor("the first live message", () => connection.last === 3);
+
+      await server.close();
+      await waitFor("the client to notice", () => connection.status.state === "reconnecting");
+      const id = connection.send("sent while down", "down-1");
+      assert.deepEqual(connection.outbox, [
+        { id, text: "sent while down", state: "sending", error: undefined },
+      ]);
+
+      // Messages stored while this client is away, by someone else.
+      const kv = await openKv(kvPath);
+      try {
+        const log = new MessageLog(kv);
+        for (const text of ["four", "five", "six"]) {
+          await log.append(room, { author: "bob", text });
+        }
+      } finally {
+        kv.close();
+      }
+      assert.equal(connection.status.state, "reconnecting");
+      assert.equal(connection.outbox.length, 1);
+      assert.equal(connection.outbox[0].state, "sending");
+
+      server = await startServerAt(port, kvPath);
+      await waitFor("the outbox to drain", () => connection.outbox.length === 0, 20_000);
+      const marker = await post(server, room, "marker");
+      await waitFor("the marker", () => connection.last === marker.seq);
+
+      const stored = await history(server, room);
+      assert.deepEqual(seqs(stored), range(1, 8));
+      assert.deepEqual(stored.filter((message) => message.id === id).length, 1);
+      assert.equal(stored[6].id, id);
+      assert.equal(stored[6].author, "cleo");
+      assert.deepEqual(delivered, stored.slice(2));
+      assert.deepEqual(delivered[0], before);
+      assert.ok(states.includes("reconnecting"));
+      assert.equal(states.at(-1), "live");
+      assert.equal(connection.status.transport, transport);
+    } finally {
+      client?.connection.close();
+      await waitFor("polls to leave", () => server.services.hub.waitingPolls === 0);
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`client (${transport}) - a send made before the connection is live is delivered exactly once`, async () => {
+    const server = await startServer();
+    const room = "early";
+    let client: ReturnType<typeof open> | undefined;
+    try {
+      await createRoom(server, room);
+      await post(server, room, "before");
+      client = open(server, room, transport);
+      const { connection, delivered } = client;
+      const outboxes: number[] = [];
+      connection.on("outbox", (items) => outboxes.push(items.length));
+      assert.equal(connection.status.state, "connecting");
+      const id = connection.send("early bird");
+      assert.deepEqual(connection.outbox, [
+        { id, text: "early bird", state: "sending", error: undefined },
+      ]);
+
+      await waitFor("the early message", () => delivered.some((message) => message.id === id));
+      assert.deepEqual(connection.outbox, []);
+      const marker = await post(server, room, "marker");
+      await waitFor("the marker", () => connection.last === marker.seq);
+
+      const stored = await history(server, room);
+      assert.deepEqual(stored.map((message) => message.text), ["before", "early bird", "marker"]);
+      assert.equal(stored[1].id, id);
+      assert.equal(stored[1].author, "cleo");
+      assert.deepEqual(delivered, stored.slice(1));
+      assert.deepEqual(outboxes, [1, 0]);
+    } finally {
+      client?.connection.close();
+      await waitFor("polls to leave", () => server.services.hub.waitingPolls === 0);
+      await server.close();
+    }
+  });
+
+  Deno.test(`client (${transport}) - the same id sent twice is stored and delivered once`, async () => {
+    const server = await startServer();
+    const room = "twice";
+    let client: ReturnType<typeof open> | undefined;
+    try {
+      await createRoom(server, room);
+      client = open(server, room, transport);
+      const { connection, delivered } = client;
+      await untilLive(connection);
+
+      const id = connection.send("only once", "same-id");
+      assert.equal(id, "same-id");
+      assert.equal(connection.send("only once", "same-id"), "same-id");
+      assert.equal(connection.outbox.length, 1);
+      await waitFor("the message", () => delivered.length >= 1);
+      const marker = await post(server, room, "marker");
+      await waitFor("the marker", () => connection.last === marker.seq);
+
+      const stored = await history(server, room);
+      assert.deepEqual(stored.map((message) => [message.seq, message.id]), [
+        [1, "same-id"],
+        [2, marker.id],
+      ]);
+      assert.deepEqual(delivered, stored);
+      assert.deepEqual(connection.outbox, []);
+    } finally {
+      client?.connection.close();
+      await waitFor("polls to leave", () => server.services.hub.waitingPolls === 0);
+      await server.close();
+    }
+  });
+}
+
+for (const transport of TRANSPORTS) {
+  Deno.test({
+    name: `client (${transport}) - a missing room or a cursor beyond the head closes it for good`,
+    async fn() {
+      const server = await startServer();
+      const clients: Array<ReturnType<typeof open>> = [];
+      try {
+        await createRoom(server, "real");
+        await postSeries(server, "real", ["one", "two"]);
+        const missing = open(server, "nowhere", transport);
+        const ahead = open(server, "real", transport, 99);
+        clients.push(missing, ahead);
+        for (const client of clients) {
+          await waitFor(
+            () => `${transport} to close (${JSON.stringify(client.connection.status)})`,
+            () => client.connection.status.state === "closed",
+          );
+        }
+        assert.deepEqual(missing.connection.status, {
+          state: "closed",
+          transport,
+          error: "room_not_found",
+        });
+        assert.deepEqual(ahead.connection.status, {
+          state: "closed",
+          transport,
+          error: "invalid_cursor",
+        });
+        assert.ok(!missing.states.includes("live"));
+        assert.deepEqual(ahead.delivered, []);
+      } finally {
+        for (const client of clients) client.connection.close();
+        await server.close();
+      }
+    },
+  });
+}
+
+for (const transport of TRANSPORTS) {
+  Deno.test(`client (${transport}) - a refused send is marked failed; retry sends it again, discard drops it`, async () => {
+    const server = await startServer();
+    const room = "refused";
+    let client: ReturnType<typeof open> | undefined;
+    try {
+      await createRoom(server, room);
+      client = open(server, room, transport);
+      const { connection, delivered } = client;
+      const outboxes: string[][] = [];
+      connection.on("outbox", (items) => outboxes.push(items.map((item) => item.state)));
+      await untilLive(connection);
+
+      const id = connection.send("x".repeat(4001));
+      await waitFor("the refusal", () => connection.outbox[0]?.state === "failed");
+      const [failed] = connection.outbox;
+      assert.equal(failed.id, id);
+      assert.match(failed.error ?? "", /\(text_too_long\)$/);
+
+      connection.retry(id);
+      assert.equal(connection.outbox[0].state, "sending");
+      await waitFor("the second refusal", () => connection.outbox[0]?.state === "failed");
+      connection.discard(id);
+      assert.deepEqual(connection.outbox, []);
+      assert.deepEqual(outboxes, [["sending"], ["failed"], ["sending"], ["failed"], []]);
+
+      const marker = await post(server, room, "marker");
+      await waitFor("the marker", () => connection.last === marker.seq);
+      assert.deepEqual(delivered, [marker]);
+      assert.equal(connection.status.state, "live");
+    } finally {
+      client?.connection.close();
+      await waitFor("polls to leave", () => server.services.hub.waitingPolls === 0);
+      await server.close();
+    }
+  });
+}
+
+Deno.test("transports - a retried send with the same id is stored once, and every ack names one seq", async () => {
+  const server = await startServer();
+  const room = "retry";
+  let socket: TestSocket | undefined;
+  try {
+    await createRoom(server, room);
+    const first = await postRaw(server, room, { id: "post-1", author: "ada", text: "hello" });
+    const again = await postRaw(server, room, { id: "post-1", author: "ada", text: "hello" });
+    assert.equal(first.status, 201);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.message, first.message);
+
+    // Concurrent retries of one id, as a client resending on a flaky link would make.
+    const racing = await Promise.all(
+      range(1, 5).map(() => postRaw(server, room, { id: "post-2", author: "ada", text: "again" })),
+    );
+    assert.deepEqual(racing.map((reply) => reply.status).sort(), [200, 200, 200, 200, 201]);
+    assert.equal(new Set(racing.map((reply) => reply.message.seq)).size, 1);
+
+    // Two sends of one new id in the same commit: the repeated id ahead keeps the appender
+    // busy without a commit, so both queue behind it and go into one batch.
+    const { log } = server.services;
+    const [held, once, twice] = await Promise.all([
+      log.append(room, { id: "post-1", author: "ada", text: "hello" }),
+      log.append(room, { id: "batch-1", author: "ada", text: "batched" }),
+      log.append(room, { id: "batch-1", author: "ada", text: "batched" }),
+    ]);
+    assert.equal(held.created, false);
+    assert.deepEqual([once.created, twice.created], [true, false]);
+    assert.deepEqual(twice.message, once.message);
+
+    socket = TestSocket.open(server, room, { name: "wendy" });
+    await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+    socket.send({ type: "send", id: "ws-1", text: "over ws" });
+    socket.send({ type: "send", id: "ws-1", text: "over ws" });
+    // The same id over HTTP after WS: still the one message.
+    const isAck = (frame: Frame) => frame.type === "ack";
+    await socket.until((s) => s.frames.filter(isAck).length >= 2);
+    const viaHttp = await postRaw(server, room, { id: "ws-1", author: "wendy", text: "over ws" });
+    assert.equal(viaHttp.status, 200);
+    const acks = socket.frames.filter(isAck);
+    assert.deepEqual(acks, [
+      { type: "ack", id: "ws-1", seq: viaHttp.message.seq },
+      { type: "ack", id: "ws-1", seq: viaHttp.message.seq },
+    ]);
+
+    const stored = await history(server, room);
+    assert.deepEqual(stored.map((message) => message.id), ["post-1", "post-2", "batch-1", "ws-1"]);
+    assert.deepEqual(seqs(stored), [1, 2, 3, 4]);
+    await socket.until((s) => s.messages.length >= 1);
+    const marker = await post(server, room, "marker");
+    await socket.until((s) => s.messages.some((message) => message.seq === marker.seq));
+    assert.deepEqual(socket.messages.map((message) => message.id), ["ws-1", marker.id]);
+  } finally {
+    await socket?.close();
+    await server.close();
+  }
+});
+
+Deno.test("client - drops messages a transport repeats (dedupe by seq)", async () => {
+  // A fake room whose socket repeats and reorders what it already sent, as a flaky relay might.
+  const message = (seq: number): Message => ({
+    seq,
+    id: `m-${seq}`,
+    room: "echo",
+    author: "ada",
+    text: `m ${seq}`,
+    at: 1,
+  });
+  const frames = [
+    { type: "welcome", room: "echo", head: 0 },
+    { type: "messages", messages: [message(1), message(2)] },
+    { type: "messages", messages: [message(2), message(3)] },
+    { type: "messages", messages: [message(1)] },
+    { type: "messages", messages: [message(3), message(4)] },
+  ];
+  const controller = new AbortController();
+  const sockets: WebSocket[] = [];
+  const fake = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      sockets.push(socket);
+      socket.onopen = () => {
+        for (const frame of frames) socket.send(JSON.stringify(frame));
+      };
+      return response;
+    },
+  );
+  const connection = connect("echo", {
+    name: "cleo",
+    transport: "ws",
+    baseUrl: `http://127.0.0.1:${fake.addr.port}`,
+  });
+  const batches: number[][] = [];
+  connection.on("messages", (messages) => batches.push(seqs(messages)));
+  try {
+    await waitFor("the last message", () => connection.last === 4);
+    assert.deepEqual(batches, [[1, 2], [3], [4]]);
+  } finally {
+    connection.close();
+    await waitFor(
+      "the fake socket to close",
+      () => sockets.every((socket) => socket.readyState === WebSocket.CLOSED),
+    );
+    controller.abort();
+    await fake.finished;
+  }
+});
