@@ -11,7 +11,7 @@ import type { Message } from "../lib/types.ts";
 
 /** Props of the chat island, serialised into the page by the room route. */
 export interface Props {
-  room: { id: string; title: string };
+  room: { id: string; title: string; epoch: string };
   /** The latest messages, oldest first, as server-rendered. */
   messages: Message[];
   /** Force a transport (from `?transport=`); otherwise the client picks. */
@@ -48,10 +48,12 @@ export default function ChatRoom({ room, messages: initial, transport }: Props) 
     const after = connection.current?.last ?? initial.at(-1)?.seq ?? 0;
     const pending = connection.current?.outbox ?? [];
     connection.current?.close();
-    const chat = connect(room.id, { name: name.value, after, transport });
+    const epoch = connection.current?.epoch ?? room.epoch;
+    const chat = connect(room.id, { name: name.value, after, epoch, transport });
     connection.current = chat;
     chat.on("status", (next) => (status.value = next));
     chat.on("outbox", (items) => (outbox.value = items));
+    chat.on("resync", (latest) => (messages.value = latest));
     chat.on("messages", (fresh) => {
       const list = messages.value.concat(fresh);
       messages.value = list.length > MAX_SHOWN ? list.slice(-MAX_SHOWN) : list;

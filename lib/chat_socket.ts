@@ -2,6 +2,8 @@ import { ParleyError } from "./errors.ts";
 import type { Subscription } from "./hub.ts";
 import type { Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./body.ts";
+import { readResyncMessages, type Resume } from "./resume.ts";
+import type { Room } from "./types.ts";
 import { parseClientId, parseText } from "./validation.ts";
 
 /** WebSocket close codes Parley uses beyond the standard ones; listed in docs/PROTOCOL.md. */
@@ -32,10 +34,10 @@ function frameTooBig(text: string): boolean {
 
 /** Who is on the socket and where they resume from. */
 export interface ChatSocketOptions {
-  room: string;
+  room: Room;
   /** The display name sends are stamped with; undefined for a read-only socket. */
   author?: string;
-  after?: number;
+  resume: Resume;
 }
 
 /**
@@ -89,7 +91,7 @@ export function serveChatSocket(
     }
     strikes = 0;
     try {
-      const { message } = await services.log.append(options.room, input);
+      const { message } = await services.log.append(room, input);
       send(JSON.stringify({ type: "ack", id: message.id, seq: message.seq }));
     } catch (error) {
       const failure = error instanceof ParleyError
@@ -99,19 +101,24 @@ export function serveChatSocket(
     }
   }
 
+  const { id: room, epoch } = options.room;
+
+  async function welcome(head: number): Promise<void> {
+    send(JSON.stringify({ type: "welcome", room, head, epoch }));
+    if (!options.resume.resync) return;
+    const messages = await readResyncMessages(services.log, room, head);
+    send(JSON.stringify({ type: "resync", room, epoch, head, messages }));
+  }
+
   socket.onopen = async () => {
     try {
-      subscription = await services.hub.subscribe(
-        options.room,
-        (delivery) => send(delivery.frame),
-        {
-          after: options.after,
-          onStart: (head) => send(JSON.stringify({ type: "welcome", room: options.room, head })),
-        },
-      );
+      subscription = await services.hub.subscribe(room, (delivery) => send(delivery.frame), {
+        after: options.resume.after,
+        onStart: welcome,
+      });
     } catch (error) {
       const notFound = error instanceof ParleyError && error.code === "room_not_found";
-      if (!notFound) console.error(`Cannot subscribe to room "${options.room}":`, error);
+      if (!notFound) console.error(`Cannot subscribe to room "${room}":`, error);
       socket.close(
         notFound ? CloseCode.roomNotFound : CloseCode.internalError,
         notFound ? "room_not_found" : "internal_error",

@@ -40,6 +40,8 @@ export interface ConnectOptions {
   name: string;
   /** Deliver every message after this seq; default: only new ones. */
   after?: number;
+  /** The epoch `after` was issued in (from a page's props or an earlier connection). */
+  epoch?: string;
   /** Use only this transport (no fallback); default: WebSocket, falling back to SSE, then polling. */
   transport?: TransportName;
   /** The server's origin; default: the page's. */
@@ -48,6 +50,8 @@ export interface ConnectOptions {
 
 interface Listeners {
   messages: (messages: Message[]) => void;
+  /** The cursor could not resume: these latest messages replace everything shown so far. */
+  resync: (messages: Message[]) => void;
   status: (status: ConnectionStatus) => void;
   outbox: (items: OutboxItem[]) => void;
 }
@@ -83,9 +87,11 @@ export class ChatConnection {
   #transportName: TransportName;
   #transport: Transport | undefined;
   #last: number | undefined;
+  #epoch: string | undefined;
   #outbox = new Map<string, OutboxItem & { acked?: boolean }>();
   #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
     messages: new Set(),
+    resync: new Set(),
     status: new Set(),
     outbox: new Set(),
   };
@@ -105,6 +111,7 @@ export class ChatConnection {
     this.#room = room;
     this.#name = options.name;
     this.#last = options.after;
+    this.#epoch = options.epoch;
     this.#baseUrl = new URL(options.baseUrl ?? globalThis.location.href);
     this.#forced = options.transport !== undefined;
     this.#transportName = options.transport ?? rememberedTransport() ?? FALLBACK[0];
@@ -134,7 +141,12 @@ export class ChatConnection {
     }));
   }
 
-  /** Listens for delivered messages, status changes or outbox changes; returns an unsubscribe. */
+  /** The epoch of the room's log that `last` belongs to. */
+  get epoch(): string | undefined {
+    return this.#epoch;
+  }
+
+  /** Listens for messages, resyncs, status or outbox changes; returns an unsubscribe. */
   on<K extends keyof Listeners>(event: K, listener: Listeners[K]): () => void {
     this.#listeners[event].add(listener);
     return () => this.#listeners[event].delete(listener);
@@ -182,6 +194,7 @@ export class ChatConnection {
       room: this.#room,
       name: this.#name,
       after: this.#last,
+      epoch: this.#epoch,
     };
     let current: Transport | undefined = undefined;
     const isCurrent = () => current !== undefined && this.#transport === current;
@@ -192,8 +205,10 @@ export class ChatConnection {
       }
     }, OPEN_TIMEOUT_MS);
     current = open(target, {
-      open: (head) => {
+      open: (head, epoch) => {
         if (!isCurrent()) return;
+        // A cursor from another epoch is answered with a resync right after this.
+        this.#epoch = epoch;
         clearTimeout(this.#openTimer);
         this.#attempt = 0;
         this.#failedOpens = 0;
@@ -204,6 +219,7 @@ export class ChatConnection {
         }
       },
       messages: (messages) => isCurrent() && this.#deliver(messages),
+      resync: (head, messages) => isCurrent() && this.#resync(head, messages),
       ack: (id) => {
         const item = this.#outbox.get(id);
         if (isCurrent() && item) item.acked = true;
@@ -228,6 +244,13 @@ export class ChatConnection {
     for (const message of fresh) outboxChanged = this.#outbox.delete(message.id) || outboxChanged;
     for (const listener of this.#listeners.messages) listener(fresh);
     if (outboxChanged) this.#emitOutbox();
+  }
+
+  #resync(head: number, messages: Message[]): void {
+    this.#last = head;
+    for (const message of messages) this.#outbox.delete(message.id);
+    for (const listener of this.#listeners.resync) listener(messages);
+    this.#emitOutbox();
   }
 
   #onTransportClosed(reason: { opened: boolean; fatal?: string }): void {

@@ -4,6 +4,13 @@ export interface Config {
   kvPath: string | undefined;
   /** False when `PARLEY_LIMITS=off` turns rate limits and connection caps off. */
   limits: boolean;
+  /**
+   * Origins other than the server's own that may open live streams and change state, from
+   * `PARLEY_ALLOWED_ORIGINS`, each normalised as `URL.origin` serialises it.
+   */
+  allowedOrigins: string[];
+  /** How many messages each room keeps, from `PARLEY_HISTORY_LIMIT` (default 10,000). */
+  historyLimit: number;
 }
 
 /** The KV file used when `PARLEY_KV_PATH` is not set. */
@@ -16,5 +23,56 @@ export function readConfig(
   const onDeploy = getEnv("DENO_DEPLOYMENT_ID") !== undefined;
   const kvPath = getEnv("PARLEY_KV_PATH") || (onDeploy ? undefined : DEFAULT_KV_PATH);
   const limits = getEnv("PARLEY_LIMITS") !== "off";
-  return { kvPath, limits };
+  const allowedOrigins = parseAllowedOrigins(getEnv("PARLEY_ALLOWED_ORIGINS") ?? "");
+  const historyLimit =
+    parsePositiveInteger(getEnv("PARLEY_HISTORY_LIMIT"), "PARLEY_HISTORY_LIMIT") ??
+      DEFAULT_HISTORY_LIMIT;
+  return { kvPath, limits, allowedOrigins, historyLimit };
+}
+
+/** How many messages a room keeps unless `PARLEY_HISTORY_LIMIT` says otherwise. */
+export const DEFAULT_HISTORY_LIMIT = 10_000;
+
+/** Parses an optional positive integer setting; throws naming the variable when it is not one. */
+export function parsePositiveInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!/^[1-9]\d{0,8}$/.test(value)) {
+    throw new Error(`Invalid ${name} "${value}": expected a positive whole number`);
+  }
+  return Number(value);
+}
+
+/**
+ * Parses a comma-separated list of exact origins such as `https://chat.example.com`, normalised
+ * with `URL` (lowercase host, no default port, no trailing slash). Throws on any entry that is
+ * not a bare http(s) origin, so a typo stops the server instead of silently locking clients out.
+ */
+export function parseAllowedOrigins(value: string): string[] {
+  const origins = new Set<string>();
+  for (const entry of value.split(",").map((part) => part.trim())) {
+    if (entry === "") continue;
+    origins.add(parseOrigin(entry));
+  }
+  return [...origins];
+}
+
+function parseOrigin(entry: string): string {
+  const invalid = (why: string) =>
+    new Error(
+      `Invalid PARLEY_ALLOWED_ORIGINS entry "${entry}": ${why}; ` +
+        `list exact origins such as https://chat.example.com, separated by commas`,
+    );
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    throw invalid("it is not a URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw invalid("the scheme must be http or https");
+  }
+  if (url.username !== "" || url.password !== "") throw invalid("it must not carry credentials");
+  // The href of a bare origin is the origin plus "/"; anything more is a path, query or fragment.
+  if (url.href !== `${url.origin}/`) throw invalid("an origin has no path, query or fragment");
+  return url.origin;
 }

@@ -1,5 +1,7 @@
 import type { Subscription } from "./hub.ts";
+import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Services } from "./services.ts";
+import type { Room } from "./types.ts";
 
 /** How often an idle event stream gets a comment, so proxies keep it open. */
 export const HEARTBEAT_MS = 15_000;
@@ -16,8 +18,8 @@ const encoder = new TextEncoder();
  * response body (the client went away) ends the subscription.
  */
 export function openEventStream(
-  { hub, connections }: Pick<Services, "hub" | "connections">,
-  { room, after }: { room: string; after?: number },
+  { hub, log, connections }: Pick<Services, "hub" | "log" | "connections">,
+  { room: { id: room, epoch }, resume }: { room: Room; resume: Resume },
 ): ReadableStream<Uint8Array> {
   let subscription: Subscription | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -48,14 +50,20 @@ export function openEventStream(
       };
       write(encoder.encode(`retry: ${RETRY_MS}\n\n`));
       heartbeat = setInterval(() => write(encoder.encode(": heartbeat\n\n")), HEARTBEAT_MS);
+      const event = (name: string, data: unknown, id = "") =>
+        write(encoder.encode(`${id}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`));
       try {
         subscription = await hub.subscribe(room, (delivery) => write(delivery.events), {
-          after,
-          onStart: (head) =>
-            write(encoder.encode(`event: welcome\ndata: ${JSON.stringify({ room, head })}\n\n`)),
+          after: resume.after,
+          onStart: async (head) => {
+            event("welcome", { room, head, epoch });
+            if (!resume.resync) return;
+            const messages = await readResyncMessages(log, room, head);
+            event("resync", { room, epoch, head, messages }, `id: ${head}\n`);
+          },
         });
       } catch (error) {
-        write(encoder.encode(`event: error\ndata: ${JSON.stringify(String(error))}\n\n`));
+        event("error", String(error));
         return end();
       }
       if (ended) subscription.close();

@@ -20,8 +20,8 @@ export type DeliveryListener = (delivery: Delivery) => void;
 export interface SubscribeOptions {
   /** Deliver every message after this seq first; default: the head now (only new messages). */
   after?: number;
-  /** Called once with the head, before any delivery (to send a welcome). */
-  onStart?: (head: number) => void;
+  /** Called once with the head, before any delivery (to send a welcome); awaited. */
+  onStart?: (head: number) => void | Promise<void>;
 }
 
 /** Options of {@link Hub.poll}. */
@@ -199,7 +199,7 @@ export class Hub {
       // deliveries overlap rather than leave a gap, and the overlap is filtered by seq.
       subscription.head = (await this.#log.getRoom(room))?.head ?? 0;
       subscriber.last = Math.min(options.after ?? subscription.head, subscription.head);
-      options.onStart?.(subscription.head);
+      await options.onStart?.(subscription.head);
       await this.#sendBacklog(room, subscriber, subscription.head);
     } catch (error) {
       subscription.close();

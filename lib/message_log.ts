@@ -1,3 +1,4 @@
+import { DEFAULT_HISTORY_LIMIT } from "./config.ts";
 import { ParleyError } from "./errors.ts";
 import { messageKey, messagesPrefix, roomKey, ROOMS_PREFIX } from "./keys.ts";
 import { type AppendResult, type CommitStats, RoomAppender } from "./room_appender.ts";
@@ -17,18 +18,31 @@ export interface CreateRoomResult {
  */
 export class MessageLog {
   #kv: Deno.Kv;
+  #historyLimit: number;
   #appenders = new Map<string, RoomAppender>();
   /** Commit counters, shared by every room's appender. */
   readonly stats: CommitStats = { commits: 0, conflicts: 0, appended: 0 };
 
-  /** @param kv the store to keep the log in */
-  constructor(kv: Deno.Kv) {
+  /**
+   * @param kv the store to keep the log in
+   * @param options `historyLimit`: how many messages each room keeps (default 10,000)
+   */
+  constructor(kv: Deno.Kv, options: { historyLimit?: number } = {}) {
     this.#kv = kv;
+    this.#historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
   }
 
   /** Creates a room, or returns the existing one with `created: false`. */
   async createRoom(id: string, title: string): Promise<CreateRoomResult> {
-    const room: Room = { id, title, createdAt: Date.now(), head: 0, lastAt: null };
+    const room: Room = {
+      id,
+      title,
+      createdAt: Date.now(),
+      head: 0,
+      lastAt: null,
+      epoch: crypto.randomUUID().slice(0, 8),
+      trimmed: 0,
+    };
     const outcome = await this.#kv.atomic()
       .check({ key: roomKey(id), versionstamp: null })
       .set(roomKey(id), room)
@@ -65,6 +79,7 @@ export class MessageLog {
     if (!appender) {
       appender = new RoomAppender(this.#kv, room, {
         stats: this.stats,
+        historyLimit: this.#historyLimit,
         onIdle: () => this.#appenders.delete(room),
       });
       this.#appenders.set(room, appender);

@@ -452,3 +452,33 @@ Deno.test("openKv - opens :memory: without touching the file system", async () =
   }
   await assert.rejects(Deno.stat(":memory:"), Deno.errors.NotFound);
 });
+
+Deno.test("MessageLog.append - retention keeps the newest messages and deletes the rest in the same commits", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const log = new MessageLog(kv, { historyLimit: 5 });
+    await log.createRoom("lobby", "Lobby");
+    for (let i = 1; i <= 7; i++) {
+      await log.append("lobby", note(i));
+      const kept = await log.readAfter("lobby", 0, 100);
+      assert.deepEqual(seqs(kept), range(Math.max(1, i - 4), i));
+    }
+    await Promise.all(range(8, 40).map((i) => log.append("lobby", note(i))));
+    assert.deepEqual(seqs(await log.readAfter("lobby", 0, 100)), range(36, 40));
+    const room = await log.getRoom("lobby");
+    assert.equal(room?.head, 40);
+    assert.equal(room?.trimmed, 35);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("MessageLog.createRoom - gives every room its own epoch", async () => {
+  await withLog(async (log) => {
+    const a = (await log.createRoom("a", "A")).room;
+    const b = (await log.createRoom("b", "B")).room;
+    assert.match(a.epoch, /^[0-9a-f]{8}$/);
+    assert.notEqual(a.epoch, b.epoch);
+    assert.equal((await log.createRoom("a", "Again")).room.epoch, a.epoch);
+  });
+});

@@ -25,11 +25,15 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-// KV allows 1000 mutations and 800 KiB per atomic operation; each message costs two
-// mutations (message and id index) and the room record one more.
-const MAX_BATCH_MESSAGES = 400;
+// KV allows 1000 mutations and 800 KiB per atomic operation. Each message costs two mutations
+// (message and id index), retention deletes at most one old message per new one plus a little
+// catch-up, and the room record is one more.
+const MAX_BATCH_MESSAGES = 300;
+const MAX_TRIM_PER_COMMIT = 300;
 const MAX_BATCH_BYTES = 600 * 1024;
 const MAX_ATTEMPTS = 100;
+/** How long a client id is remembered for idempotent retries. */
+export const CLIENT_ID_TTL_MS = 24 * 60 * 60 * 1000;
 const KV_READ_BATCH = 10;
 
 function estimatedBytes(input: NewMessage): number {
@@ -59,21 +63,24 @@ export class RoomAppender {
   #kv: Deno.Kv;
   #room: string;
   #stats: CommitStats;
+  #historyLimit: number;
   #onIdle: () => void;
 
   /**
    * @param kv the store
    * @param room the room this appender writes to
-   * @param options shared counters, and a callback for when the queue has drained
+   * @param options shared counters, how many messages the room keeps, and a callback for when
+   * the queue has drained
    */
   constructor(
     kv: Deno.Kv,
     room: string,
-    options: { stats: CommitStats; onIdle: () => void },
+    options: { stats: CommitStats; historyLimit: number; onIdle: () => void },
   ) {
     this.#kv = kv;
     this.#room = room;
     this.#stats = options.stats;
+    this.#historyLimit = options.historyLimit;
     this.#onIdle = options.onIdle;
   }
 
@@ -146,7 +153,7 @@ export class RoomAppender {
         };
         op.set(messageKey(this.#room, head), message);
         if (input.id !== undefined) {
-          op.set(messageIdKey(this.#room, input.id), head);
+          op.set(messageIdKey(this.#room, input.id), head, { expireIn: CLIENT_ID_TTL_MS });
           stored.set(input.id, message);
         }
         results.push({ message, created: true });
@@ -155,7 +162,8 @@ export class RoomAppender {
         batch.forEach((pending, i) => pending.resolve(results[i]));
         return;
       }
-      op.set(roomKey(this.#room), { ...room, head, lastAt: at } satisfies Room);
+      const trimmed = this.#trim(op, room, head);
+      op.set(roomKey(this.#room), { ...room, head, lastAt: at, trimmed } satisfies Room);
       this.#stats.commits++;
       const outcome = await op.commit();
       if (outcome.ok) {
@@ -170,6 +178,19 @@ export class RoomAppender {
       "storage_busy",
       `Cannot append to room "${this.#room}": the head kept moving after ${MAX_ATTEMPTS} attempts`,
     );
+  }
+
+  /**
+   * Deletes the messages that fall out of the retained history in the same commit, so storage
+   * stays bounded; returns the new highest deleted seq.
+   */
+  #trim(op: Deno.AtomicOperation, room: Room, head: number): number {
+    const target = Math.max(room.trimmed, head - this.#historyLimit);
+    const trimmed = Math.min(target, room.trimmed + MAX_TRIM_PER_COMMIT);
+    for (let seq = room.trimmed + 1; seq <= trimmed; seq++) {
+      op.delete(messageKey(this.#room, seq));
+    }
+    return trimmed;
   }
 
   /** Looks up the messages already stored under the batch's client ids. */

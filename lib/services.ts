@@ -18,7 +18,7 @@ const HUB_LINGER_MS = 5_000;
 
 /** Wires the log and hub onto an open KV store. */
 export function createServices(kv: Deno.Kv, config: Config): Services {
-  const log = new MessageLog(kv);
+  const log = new MessageLog(kv, { historyLimit: config.historyLimit });
   const hub = new Hub(kv, log, { lingerMs: HUB_LINGER_MS });
   return { kv, log, hub, connections: new ConnectionRegistry(), config };
 }

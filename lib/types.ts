@@ -7,6 +7,10 @@ export interface Room {
   head: number;
   /** Server time of the newest message in ms since the epoch, or null for an empty room. */
   lastAt: number | null;
+  /** Identifies this log instance; a cursor from another epoch cannot resume here. */
+  epoch: string;
+  /** The highest seq deleted by history retention; 0 while nothing was. */
+  trimmed: number;
 }
 
 /** One stored chat message; `seq` is dense and gap-free within its room. */

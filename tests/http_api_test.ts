@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { requestJson, startServer, type TestServer } from "./server.ts";
+import { requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
 const MAX_BODY_BYTES = 16 * 1024;
@@ -25,6 +25,8 @@ interface Room {
   createdAt: number;
   head: number;
   lastAt: number | null;
+  epoch: string;
+  trimmed: number;
 }
 
 /** Runs `fn` against a fresh in-memory server, always closing it. */
@@ -120,8 +122,11 @@ Deno.test("POST /api/rooms - creates a room with 201, then returns it unchanged 
       createdAt: room.createdAt,
       head: 0,
       lastAt: null,
+      epoch: room.epoch,
+      trimmed: 0,
     });
     assert.equal(typeof room.createdAt, "number");
+    assert.match(room.epoch, /^[0-9a-f]{8}$/);
 
     const again = await requestJson(server, "/api/rooms", {
       body: { id: "lobby", title: "Another title" },
@@ -253,7 +258,11 @@ Deno.test("GET /api/rooms/:room/messages - returns the latest 50, oldest first, 
 Deno.test("GET /api/rooms/:room/messages - an empty room has head 0 and no messages", async () => {
   await withServer(async (server) => {
     await createRoom(server, "lobby");
-    assert.deepEqual(await history(server, "lobby"), { room: "lobby", head: 0, messages: [] });
+    assert.deepEqual(withoutEpoch(await history(server, "lobby")), {
+      room: "lobby",
+      head: 0,
+      messages: [],
+    });
   });
 });
 
@@ -572,7 +581,11 @@ for (const endpoint of BAD_REQUESTS) {
 
         // Nothing was created or stored.
         assert.deepEqual(await listRooms(server), [lobby]);
-        assert.deepEqual(await history(server, "lobby"), { room: "lobby", head: 0, messages: [] });
+        assert.deepEqual(withoutEpoch(await history(server, "lobby")), {
+          room: "lobby",
+          head: 0,
+          messages: [],
+        });
       });
     });
   }
@@ -605,7 +618,7 @@ Deno.test("server - a restart on the same KV file keeps rooms and history", asyn
         rooms.toSorted((a, b) => a.id.localeCompare(b.id)),
       );
       assert.equal(after.find((room) => room.id === "lobby")?.head, 3);
-      assert.deepEqual(await history(server, "lobby"), {
+      assert.deepEqual(withoutEpoch(await history(server, "lobby")), {
         room: "lobby",
         head: 3,
         messages: posted,

@@ -220,7 +220,10 @@ Deno.test("GET /rooms/:room - server-renders the latest 50 of 60 messages", asyn
     const { body } = await requestJson(server, "/api/rooms/lobby/messages?limit=50");
     assert.deepEqual(islandsOf(html), [{
       name: "ChatRoom",
-      props: { room: { id: "lobby", title: "The Lobby" }, messages: body.messages },
+      props: {
+        room: { id: "lobby", title: "The Lobby", epoch: body.epoch },
+        messages: body.messages,
+      },
     }]);
   });
 });

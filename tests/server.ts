@@ -133,3 +133,15 @@ export async function requestJson(
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : {} };
 }
+
+/**
+ * Checks that a frame or page names its log epoch (a non-empty string) and returns it without
+ * the epoch, for comparing with an expected shape.
+ */
+export function withoutEpoch(value: unknown): Record<string, unknown> {
+  const { epoch, ...rest } = value as Record<string, unknown>;
+  if (typeof epoch !== "string" || epoch === "") {
+    throw new Error(`Expected a log epoch in ${JSON.stringify(value)}`);
+  }
+  return rest;
+}

@@ -10,7 +10,7 @@ import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
 import { createServices, type Services } from "../lib/services.ts";
 import type { Message } from "../lib/types.ts";
-import { requestJson, startServer, type TestServer } from "./server.ts";
+import { requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
 /** One dispatched block of the stream: the fields it carried. */
 interface SseEvent {
@@ -230,10 +230,12 @@ Deno.test("sse - opens with retry and welcome, then sends each message as id, ev
     assert.match(stream.response.headers.get("content-type") ?? "", /^text\/event-stream/);
     assert.equal(stream.response.headers.get("cache-control"), "no-cache");
     await stream.until((s) => s.blocks.length >= 2);
-    assert.equal(stream.raw, 'retry: 2000\n\nevent: welcome\ndata: {"room":"lobby","head":2}\n\n');
+    const { epoch } = (await requestJson(server, "/api/rooms/lobby/messages")).body;
+    const welcome = `{"room":"lobby","head":2,"epoch":"${epoch}"}`;
+    assert.equal(stream.raw, `retry: 2000\n\nevent: welcome\ndata: ${welcome}\n\n`);
     assert.deepEqual(stream.blocks.slice(0, 2), [
       { retry: 2000, comments: [] },
-      { event: "welcome", data: '{"room":"lobby","head":2}', comments: [] },
+      { event: "welcome", data: welcome, comments: [] },
     ]);
 
     const message = await post(server, "lobby", "line one\nline two", "m-3");
@@ -262,7 +264,7 @@ Deno.test("sse - after replays the backlog, then goes on live", async () => {
 
     stream = await SseStream.open(server, "lobby", { after: 2 });
     await stream.until((s) => s.messages.length >= 3);
-    assert.deepEqual(JSON.parse(stream.blocks[1].data!), { room: "lobby", head: 5 });
+    assert.deepEqual(withoutEpoch(JSON.parse(stream.blocks[1].data!)), { room: "lobby", head: 5 });
     assert.deepEqual(stream.messages, stored.slice(2));
     assert.deepEqual(stream.blocks.filter((b) => b.event === "message").map((b) => b.id), [
       "3",
@@ -350,7 +352,10 @@ Deno.test("sse - a stream killed mid-way resumes from Last-Event-ID with exactly
     const marker = await post(server, "lobby", "after the resume");
     await second.until((s) => s.seqs.includes(marker.seq));
 
-    assert.deepEqual(JSON.parse(second.blocks[1].data!), { room: "lobby", head: total });
+    assert.deepEqual(withoutEpoch(JSON.parse(second.blocks[1].data!)), {
+      room: "lobby",
+      head: total,
+    });
     assert.deepEqual(second.seqs, range(Number(lastId) + 1, total + 1));
     const byId = new Map(stored.map((message) => [message.id, message]));
     for (const message of second.messages.slice(0, -1)) {

@@ -1,6 +1,6 @@
 import type { Message } from "../types.ts";
 import { postMessage } from "./http_send.ts";
-import type { OpenTransport, TransportTarget } from "./transport.ts";
+import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /**
  * Asks the JSON API why a stream could not open, since an EventSource hides the status:
@@ -10,9 +10,8 @@ async function fatalCause(
   target: TransportTarget,
   signal: AbortSignal,
 ): Promise<string | undefined> {
-  const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/messages`, target.baseUrl);
+  const url = roomUrl(target, "messages", { cursor: true });
   url.searchParams.set("limit", "1");
-  if (target.after !== undefined) url.searchParams.set("after", String(target.after));
   try {
     const response = await fetch(url, { signal });
     const code = (await response.json())?.error?.code;
@@ -24,9 +23,7 @@ async function fatalCause(
 
 /** Server-Sent Events to receive, `POST` to send. */
 export const openEventSource: OpenTransport = (target, events) => {
-  const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/events`, target.baseUrl);
-  if (target.after !== undefined) url.searchParams.set("after", String(target.after));
-  const source = new EventSource(url);
+  const source = new EventSource(roomUrl(target, "events", { cursor: true }));
   const sends = new AbortController();
   const probe = new AbortController();
   let opened = false;
@@ -40,7 +37,12 @@ export const openEventSource: OpenTransport = (target, events) => {
 
   source.addEventListener("welcome", (event) => {
     opened = true;
-    events.open(JSON.parse((event as MessageEvent).data).head);
+    const { head, epoch } = JSON.parse((event as MessageEvent).data);
+    events.open(head, epoch);
+  });
+  source.addEventListener("resync", (event) => {
+    const { head, messages } = JSON.parse((event as MessageEvent).data);
+    events.resync(head, messages);
   });
   source.addEventListener("message", (event) => {
     events.messages([JSON.parse((event as MessageEvent).data) as Message]);

@@ -1,4 +1,4 @@
-import type { TransportEvents, TransportTarget } from "./transport.ts";
+import { roomUrl, type TransportEvents, type TransportTarget } from "./transport.ts";
 
 /** Statuses after which the same request may succeed later, so the message stays queued. */
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -13,7 +13,7 @@ export async function postMessage(
   events: Pick<TransportEvents, "ack" | "rejected">,
   signal: AbortSignal,
 ): Promise<void> {
-  const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/messages`, target.baseUrl);
+  const url = roomUrl(target, "messages");
   let response: Response;
   try {
     response = await fetch(url, {

@@ -1,27 +1,26 @@
 import type { Message } from "../types.ts";
 import { postMessage } from "./http_send.ts";
-import type { OpenTransport } from "./transport.ts";
+import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /** How long each poll may be held by the server, in seconds. */
 export const POLL_WAIT_SECONDS = 25;
 const POLL_LIMIT = 500;
 
 interface Page {
+  epoch: string;
   head: number;
+  resync?: boolean;
   messages: Message[];
 }
 
-/** Long-polling to receive (`GET …/messages?after=&wait=`), `POST` to send. */
+/** Long-polling to receive (`GET …/messages?after=&epoch=&wait=`), `POST` to send. */
 export const openLongPoll: OpenTransport = (target, events) => {
   const controller = new AbortController();
-  const messagesUrl = new URL(
-    `/api/rooms/${encodeURIComponent(target.room)}/messages`,
-    target.baseUrl,
-  );
 
-  async function fetchPage(query: Record<string, number>): Promise<Page> {
-    const url = new URL(messagesUrl);
-    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
+  async function fetchPage(cursor: TransportTarget, wait?: number): Promise<Page> {
+    const url = roomUrl(cursor, "messages", { cursor: true });
+    url.searchParams.set("limit", String(cursor.after === undefined ? 1 : POLL_LIMIT));
+    if (wait !== undefined) url.searchParams.set("wait", String(wait));
     const response = await fetch(url, { signal: controller.signal });
     const body = await response.json();
     if (!response.ok) {
@@ -33,17 +32,23 @@ export const openLongPoll: OpenTransport = (target, events) => {
   async function run(): Promise<void> {
     let opened = false;
     try {
-      let cursor = target.after ?? (await fetchPage({ limit: 1 })).head;
-      const first = await fetchPage({ after: cursor, limit: POLL_LIMIT });
+      const cursor = { ...target };
+      if (cursor.after === undefined) {
+        const start = await fetchPage(cursor);
+        Object.assign(cursor, { after: start.head, epoch: start.epoch });
+      }
+      let page = await fetchPage(cursor);
       opened = true;
-      events.open(first.head);
-      let page = first;
+      events.open(page.head, page.epoch);
       for (;;) {
-        if (page.messages.length > 0) {
+        if (page.resync) {
+          events.resync(page.head, page.messages);
+          Object.assign(cursor, { after: page.head, epoch: page.epoch });
+        } else if (page.messages.length > 0) {
           events.messages(page.messages);
-          cursor = page.messages[page.messages.length - 1].seq;
+          cursor.after = page.messages[page.messages.length - 1].seq;
         }
-        page = await fetchPage({ after: cursor, wait: POLL_WAIT_SECONDS, limit: POLL_LIMIT });
+        page = await fetchPage(cursor, POLL_WAIT_SECONDS);
       }
     } catch (error) {
       if (controller.signal.aborted) return;

@@ -5,8 +5,13 @@ export type TransportName = "ws" | "sse" | "poll";
 
 /** What a transport reports to the connection that owns it. */
 export interface TransportEvents {
-  /** The transport is live; `head` is the room's head as the server saw it. */
-  open(head: number): void;
+  /** The transport is live; `head` is the room's head and `epoch` its log's epoch. */
+  open(head: number, epoch: string): void;
+  /**
+   * The cursor could not resume (trimmed history or another epoch): `messages` are the latest,
+   * to replace what the client shows, and delivery continues after `head`.
+   */
+  resync(head: number, messages: Message[]): void;
   /** Messages after the cursor, in seq order (a transport may repeat some after a reconnect). */
   messages(messages: Message[]): void;
   /** The server stored the message with this client id. */
@@ -24,6 +29,22 @@ export interface TransportTarget {
   name: string;
   /** Resume after this seq; undefined to start from the head. */
   after?: number;
+  /** The epoch `after` was issued in. */
+  epoch?: string;
+}
+
+/** A URL under the target's room (`/api/rooms/:room/<path>`), with the resume cursor if asked. */
+export function roomUrl(
+  target: TransportTarget,
+  path: "ws" | "events" | "messages",
+  options: { cursor?: boolean } = {},
+): URL {
+  const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/${path}`, target.baseUrl);
+  if (options.cursor && target.after !== undefined) {
+    url.searchParams.set("after", String(target.after));
+    if (target.epoch !== undefined) url.searchParams.set("epoch", target.epoch);
+  }
+  return url;
 }
 
 /** One live connection over one transport. */

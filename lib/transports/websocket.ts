@@ -1,21 +1,21 @@
 import type { Message } from "../types.ts";
-import type { OpenTransport } from "./transport.ts";
+import { type OpenTransport, roomUrl } from "./transport.ts";
 
 /** Close codes after which reconnecting cannot help; the close reason is the error code. */
 const FATAL_CLOSES = new Set([4400, 4404]);
 
 type ServerFrame =
-  | { type: "welcome"; head: number }
+  | { type: "welcome"; head: number; epoch: string }
+  | { type: "resync"; head: number; messages: Message[] }
   | { type: "messages"; messages: Message[] }
   | { type: "ack"; id: string; seq: number }
   | { type: "error"; id?: string; code: string; message: string };
 
 /** The WebSocket transport: one socket carries both directions. */
 export const openWebSocket: OpenTransport = (target, events) => {
-  const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/ws`, target.baseUrl);
+  const url = roomUrl(target, "ws", { cursor: true });
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (target.name) url.searchParams.set("name", target.name);
-  if (target.after !== undefined) url.searchParams.set("after", String(target.after));
   const socket = new WebSocket(url);
   let opened = false;
   let closed = false;
@@ -25,7 +25,10 @@ export const openWebSocket: OpenTransport = (target, events) => {
     switch (frame.type) {
       case "welcome":
         opened = true;
-        events.open(frame.head);
+        events.open(frame.head, frame.epoch);
+        break;
+      case "resync":
+        events.resync(frame.head, frame.messages);
         break;
       case "messages":
         events.messages(frame.messages);

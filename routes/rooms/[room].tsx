@@ -48,7 +48,7 @@ export default function RoomPage(
       <Island
         name="ChatRoom"
         component={ChatRoom}
-        props={{ room: { id: room.id, title: room.title }, messages, transport }}
+        props={{ room: { id: room.id, title: room.title, epoch: room.epoch }, messages, transport }}
       />
     </Layout>
   );

@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { openEventStream } from "../../../../lib/event_stream.ts";
+import { parseResume } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
-import { parseCursor } from "../../../../lib/validation.ts";
 
 /**
- * `GET /api/rooms/:room/events?after=SEQ` streams the room as Server-Sent Events; a
+ * `GET /api/rooms/:room/events?after=SEQ&epoch=EPOCH` streams the room as Server-Sent Events; a
  * `Last-Event-ID` header (sent by a reconnecting EventSource) wins over `after`.
  */
 export const handler = {
@@ -13,8 +13,11 @@ export const handler = {
     const { services } = c.var;
     const room = await requireRoom(services.log, c.req.param("room") ?? "");
     const lastEventId = c.req.header("last-event-id");
-    const after = parseCursor(lastEventId || c.req.query("after"), "after", room.head);
-    return new Response(openEventStream(services, { room: room.id, after }), {
+    const resume = parseResume(room, {
+      after: lastEventId || c.req.query("after"),
+      epoch: c.req.query("epoch"),
+    });
+    return new Response(openEventStream(services, { room, resume }), {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { readJsonBody } from "../../../../lib/body.ts";
 import { ParleyError } from "../../../../lib/errors.ts";
+import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 import type { Message, Room } from "../../../../lib/types.ts";
@@ -32,19 +33,24 @@ function parseBounded(
   return parsed;
 }
 
-function page(room: Room, messages: Message[]): Response {
-  return Response.json({ room: room.id, head: room.head, messages });
+function page(room: Room, messages: Message[], resync?: true): Response {
+  return Response.json({ room: room.id, epoch: room.epoch, head: room.head, resync, messages });
 }
 
 /**
  * `GET` pages back through history (`before`), or long-polls for messages after a cursor
- * (`after`, `wait`); `POST` appends a message.
+ * (`after`, `epoch`, `wait`), answering a cursor that cannot resume with `resync: true` and
+ * the latest messages; `POST` appends a message.
  */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
     const { log, hub } = c.var.services;
     const room = await requireRoom(log, c.req.param("room") ?? "");
-    const after = parseCursor(c.req.query("after"), "after", room.head);
+    const resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
+    if (resume.resync) {
+      return page(room, await readResyncMessages(log, room.id, room.head), true);
+    }
+    const after = resume.after;
     if (after === undefined) {
       const limit = parseBounded(c.req.query("limit"), "limit", { ...HISTORY_LIMIT, min: 1 });
       const before = parseCursor(c.req.query("before"), "before", Number.MAX_SAFE_INTEGER);

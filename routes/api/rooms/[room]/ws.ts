@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import { CloseCode, serveChatSocket } from "../../../../lib/chat_socket.ts";
 import { errorResponse, ParleyError } from "../../../../lib/errors.ts";
+import { parseResume, type Resume } from "../../../../lib/resume.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
-import { parseAuthor, parseCursor, ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
+import { parseAuthor, ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 
 const IDLE_TIMEOUT_SECONDS = 60;
 
@@ -14,7 +15,7 @@ function refuse(request: Request, code: number, reason: string): Response {
 }
 
 /**
- * `GET /api/rooms/:room/ws?after=SEQ&name=NAME` upgrades to the chat WebSocket; without a
+ * `GET /api/rooms/:room/ws?after=SEQ&epoch=EPOCH&name=NAME` upgrades to the chat WebSocket; without a
  * name the socket only reads.
  */
 export const handler = {
@@ -29,11 +30,11 @@ export const handler = {
     const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
     if (room === null) return refuse(request, CloseCode.roomNotFound, "room_not_found");
     let author: string | undefined;
-    let after: number | undefined;
+    let resume: Resume;
     try {
       const name = c.req.query("name");
       author = name ? parseAuthor(name) : undefined;
-      after = parseCursor(c.req.query("after"), "after", room.head);
+      resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
       return refuse(request, CloseCode.badRequest, error.code);
@@ -41,7 +42,7 @@ export const handler = {
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: IDLE_TIMEOUT_SECONDS,
     });
-    serveChatSocket(socket, c.var.services, { room: room.id, author, after });
+    serveChatSocket(socket, c.var.services, { room, author, resume });
     return response;
   },
 };

@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { connect, type Message } from "../lib/client.ts";
+import type { TransportName } from "../lib/transports/transport.ts";
+import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+
+const HISTORY_LIMIT = 5;
+
+/** A server keeping 5 messages per room, with 12 posted to "lobby" (seqs 8..12 kept). */
+async function withTrimmedRoom(fn: (server: TestServer, epoch: string) => Promise<void>) {
+  const server = await startServer({ env: { PARLEY_HISTORY_LIMIT: String(HISTORY_LIMIT) } });
+  try {
+    const { body } = await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "L" } });
+    for (let i = 1; i <= 12; i++) {
+      await requestJson(server, "/api/rooms/lobby/messages", {
+        body: { author: "ann", text: `m${i}` },
+      });
+    }
+    await fn(server, (body.room as { epoch: string }).epoch);
+  } finally {
+    await server.close();
+  }
+}
+
+function seqsOf(messages: Array<{ seq: number }>): number[] {
+  return messages.map((message) => message.seq);
+}
+
+Deno.test("GET / - counts only the messages a room still keeps", async () => {
+  await withTrimmedRoom(async (server) => {
+    const html = await (await fetch(`${server.origin}/`)).text();
+    assert.match(html, /5 messages/);
+  });
+});
+
+Deno.test("ws - a trimmed cursor gets an explicit resync, then live messages", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    const socket = TestSocket.open(server, "lobby", { after: 3, epoch, name: "bob" });
+    try {
+      await socket.until((s) => s.frames.some((frame) => frame.type === "resync"));
+      assert.deepEqual(socket.frames.map((frame) => frame.type), ["welcome", "resync"]);
+      const resync = socket.frames[1];
+      assert.equal(resync.head, 12);
+      assert.equal(resync.epoch, epoch);
+      assert.deepEqual(seqsOf(resync.messages as Message[]), [8, 9, 10, 11, 12]);
+      socket.send({ type: "send", id: "after-resync", text: "hello" });
+      await socket.until((s) => s.messages.some((message) => message.id === "after-resync"));
+      assert.deepEqual(seqsOf(socket.messages), [13]);
+    } finally {
+      await socket.close();
+    }
+  });
+});
+
+Deno.test("ws - a cursor from another epoch gets a resync, even beyond this head", async () => {
+  await withTrimmedRoom(async (server) => {
+    const socket = TestSocket.open(server, "lobby", { after: 400, epoch: "0ldepoch" });
+    try {
+      await socket.until((s) => s.frames.length >= 2);
+      assert.equal(socket.frames[1].type, "resync");
+      assert.deepEqual(seqsOf(socket.frames[1].messages as Message[]), [8, 9, 10, 11, 12]);
+    } finally {
+      await socket.close();
+    }
+  });
+});
+
+Deno.test("ws - a cursor still inside the history resumes without a resync", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    const socket = TestSocket.open(server, "lobby", { after: 9, epoch });
+    try {
+      await socket.until((s) => s.messages.length >= 3);
+      assert.deepEqual(socket.frames.map((frame) => frame.type), ["welcome", "messages"]);
+      assert.deepEqual(seqsOf(socket.messages), [10, 11, 12]);
+    } finally {
+      await socket.close();
+    }
+  });
+});
+
+Deno.test("long-poll - a trimmed cursor answers resync: true with the latest history", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    const { status, body } = await requestJson(
+      server,
+      `/api/rooms/lobby/messages?after=2&epoch=${epoch}&wait=5`,
+    );
+    assert.equal(status, 200);
+    assert.equal(body.resync, true);
+    assert.equal(body.head, 12);
+    assert.deepEqual(seqsOf(body.messages as Message[]), [8, 9, 10, 11, 12]);
+    const fine = await requestJson(server, `/api/rooms/lobby/messages?after=10&epoch=${epoch}`);
+    assert.equal(fine.body.resync, undefined);
+    assert.deepEqual(seqsOf(fine.body.messages as Message[]), [11, 12]);
+  });
+});
+
+Deno.test("sse - a trimmed Last-Event-ID gets a resync event whose id is the head", async () => {
+  await withTrimmedRoom(async (server) => {
+    const controller = new AbortController();
+    const response = await fetch(`${server.origin}/api/rooms/lobby/events`, {
+      headers: { "last-event-id": "1" },
+      signal: controller.signal,
+    });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("event: resync")) text += (await reader.read()).value ?? "";
+    while (!text.endsWith("\n\n")) text += (await reader.read()).value ?? "";
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    const block = text.split("\n\n").find((part) => part.includes("event: resync"))!;
+    assert.match(block, /^id: 12\nevent: resync\ndata: /);
+    const data = JSON.parse(block.slice(block.indexOf("data: ") + 6));
+    assert.deepEqual(seqsOf(data.messages), [8, 9, 10, 11, 12]);
+  });
+});
+
+for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
+  Deno.test(`client (${transport}) - resuming from trimmed history replaces the view, then continues`, async () => {
+    await withTrimmedRoom(async (server, epoch) => {
+      const chat = connect("lobby", {
+        name: "cat",
+        after: 1,
+        epoch,
+        transport,
+        baseUrl: server.origin,
+      });
+      try {
+        const resynced = new Promise<Message[]>((resolve) => chat.on("resync", resolve));
+        assert.deepEqual(seqsOf(await resynced), [8, 9, 10, 11, 12]);
+        assert.equal(chat.last, 12);
+        const fresh = new Promise<Message[]>((resolve) => chat.on("messages", resolve));
+        chat.send("after the resync");
+        assert.deepEqual((await fresh).map((message) => [message.seq, message.text]), [
+          [13, "after the resync"],
+        ]);
+      } finally {
+        chat.close();
+      }
+    });
+  });
+}
