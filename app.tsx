@@ -2,7 +2,9 @@ import { type Context, Hono } from "hono";
 import { serveStatic } from "hono/deno";
 import { Layout } from "./components/Layout.tsx";
 import { errorResponse, ParleyError } from "./lib/errors.ts";
+import { originCheck } from "./lib/origin_check.ts";
 import { renderPage } from "./lib/render_page.tsx";
+import { securityHeaders } from "./lib/security_headers.ts";
 import type { AppEnv, Services } from "./lib/services.ts";
 import { handler as home } from "./routes/index.tsx";
 import { handler as room } from "./routes/rooms/[room].tsx";
@@ -20,10 +22,16 @@ function isApi(c: Context): boolean {
 /** Builds the Parley web app: pages, the JSON API, the WebSocket endpoint and static files. */
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(securityHeaders());
   app.use(async (c, next) => {
     c.set("services", services);
     await next();
   });
+  // Other sites' pages may not change state or open live streams (reads stay open).
+  const sameOrigin = originCheck({ allowedOrigins: services.config.allowedOrigins });
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "*", sameOrigin);
+  app.use("/api/rooms/:room/ws", sameOrigin);
+  app.use("/api/rooms/:room/events", sameOrigin);
 
   app.get("/", home.GET);
   app.post("/", home.POST);
@@ -53,9 +61,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   });
 
   app.onError((error, c) => {
-    if (error instanceof ParleyError) {
-      return errorResponse(error.status, error.code, error.message);
-    }
+    if (error instanceof ParleyError) return error.toResponse();
     console.error(`Request ${c.req.method} ${c.req.path} failed:`, error);
     return errorResponse(500, "internal_error", "The server failed to handle the request");
   });

@@ -2,6 +2,7 @@ import { ParleyError } from "./errors.ts";
 import type { Subscription } from "./hub.ts";
 import type { Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./body.ts";
+import { rateLimited } from "./limits.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Room } from "./types.ts";
 import { parseClientId, parseText } from "./validation.ts";
@@ -14,6 +15,7 @@ export const CloseCode = {
   policyViolation: 1008,
   tooBig: 1009,
   internalError: 1011,
+  tryAgainLater: 1013,
   badRequest: 4400,
   roomNotFound: 4404,
   slowConsumer: 4008,
@@ -38,6 +40,10 @@ export interface ChatSocketOptions {
   /** The display name sends are stamped with; undefined for a read-only socket. */
   author?: string;
   resume: Resume;
+  /** The client's IP, for its rate limit. */
+  ip: string;
+  /** Called once the socket has closed (to release its connection slot). */
+  onClose?: () => void;
 }
 
 /**
@@ -52,6 +58,7 @@ export function serveChatSocket(
   let subscription: Subscription | undefined;
   let strikes = 0;
   const forget = services.connections.add(socket, "ws");
+  const bucket = services.limits.connectionBucket();
 
   function send(frame: string): void {
     if (socket.readyState !== WebSocket.OPEN) return;
@@ -62,17 +69,19 @@ export function serveChatSocket(
     socket.send(frame);
   }
 
-  function sendError(code: string, message: string, id?: unknown): void {
-    const frame = typeof id === "string" ? { type: "error", id, code, message } : {
+  function sendError(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
+    const frame = {
       type: "error",
+      id: typeof id === "string" ? id : undefined,
       code,
       message,
+      retryAfterMs,
     };
     send(JSON.stringify(frame));
   }
 
-  function strike(code: string, message: string, id?: unknown): void {
-    sendError(code, message, id);
+  function strike(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
+    sendError(code, message, id, retryAfterMs);
     if (++strikes >= MAX_STRIKES) {
       socket.close(CloseCode.policyViolation, "too many malformed frames");
     }
@@ -85,9 +94,11 @@ export function serveChatSocket(
         throw new ParleyError(400, "name_required", "Connect with a name to send messages");
       }
       input = { id: parseClientId(frame.id), author: options.author, text: parseText(frame.text) };
+      const wait = Math.max(bucket?.take() ?? 0, services.limits.message(options.ip));
+      if (wait > 0) throw rateLimited("messages", wait);
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
-      return strike(error.code, error.message, frame.id);
+      return strike(error.code, error.message, frame.id, error.options.retryAfterMs);
     }
     strikes = 0;
     try {
@@ -161,6 +172,7 @@ export function serveChatSocket(
 
   socket.onclose = () => {
     forget();
+    options.onClose?.();
     subscription?.close();
   };
   socket.onerror = () => {};

@@ -1,9 +1,13 @@
+import { DEFAULT_LIMITS, type LimitSettings } from "./limits.ts";
+
 /** Server settings, read from environment variables. */
 export interface Config {
   /** Where the KV store lives: a file path, `:memory:`, a KV Connect URL, or undefined on Deno Deploy. */
   kvPath: string | undefined;
-  /** False when `PARLEY_LIMITS=off` turns rate limits and connection caps off. */
-  limits: boolean;
+  /** Rate limits and connection caps, or null when `PARLEY_LIMITS=off` turns them all off. */
+  limits: LimitSettings | null;
+  /** Take the client IP from `X-Forwarded-For` (set `PARLEY_TRUST_PROXY=on` behind a proxy). */
+  trustProxy: boolean;
   /**
    * Origins other than the server's own that may open live streams and change state, from
    * `PARLEY_ALLOWED_ORIGINS`, each normalised as `URL.origin` serialises it.
@@ -22,12 +26,24 @@ export function readConfig(
 ): Config {
   const onDeploy = getEnv("DENO_DEPLOYMENT_ID") !== undefined;
   const kvPath = getEnv("PARLEY_KV_PATH") || (onDeploy ? undefined : DEFAULT_KV_PATH);
-  const limits = getEnv("PARLEY_LIMITS") !== "off";
+  const limits = getEnv("PARLEY_LIMITS") === "off" ? null : readLimits(getEnv);
+  const trustProxy = getEnv("PARLEY_TRUST_PROXY") === "on";
   const allowedOrigins = parseAllowedOrigins(getEnv("PARLEY_ALLOWED_ORIGINS") ?? "");
   const historyLimit =
     parsePositiveInteger(getEnv("PARLEY_HISTORY_LIMIT"), "PARLEY_HISTORY_LIMIT") ??
       DEFAULT_HISTORY_LIMIT;
-  return { kvPath, limits, allowedOrigins, historyLimit };
+  return { kvPath, limits, trustProxy, allowedOrigins, historyLimit };
+}
+
+function readLimits(getEnv: (name: string) => string | undefined): LimitSettings {
+  const setting = (name: string, fallback: number) =>
+    parsePositiveInteger(getEnv(name), name) ?? fallback;
+  return {
+    messagesPerSecond: setting("PARLEY_MESSAGE_RATE", DEFAULT_LIMITS.messagesPerSecond),
+    messageBurst: setting("PARLEY_MESSAGE_BURST", DEFAULT_LIMITS.messageBurst),
+    connectionsPerIp: setting("PARLEY_CONNECTIONS_PER_IP", DEFAULT_LIMITS.connectionsPerIp),
+    roomsPerMinute: setting("PARLEY_ROOMS_PER_MINUTE", DEFAULT_LIMITS.roomsPerMinute),
+  };
 }
 
 /** How many messages a room keeps unless `PARLEY_HISTORY_LIMIT` says otherwise. */
@@ -62,6 +78,8 @@ function parseOrigin(entry: string): string {
       `Invalid PARLEY_ALLOWED_ORIGINS entry "${entry}": ${why}; ` +
         `list exact origins such as https://chat.example.com, separated by commas`,
     );
+  // URL accepts "*" in a hostname, so a wildcard would otherwise pass as a literal host.
+  if (entry.includes("*")) throw invalid("wildcards are not supported");
   let url: URL;
   try {
     url = new URL(entry);

@@ -4,10 +4,25 @@ export class ParleyError extends Error {
    * @param status the HTTP status that fits the error
    * @param code a stable snake_case code for programs
    * @param message a sentence for people
+   * @param options `retryAfterMs`: when a rate-limited client may try again
    */
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly options: { retryAfterMs?: number } = {},
+  ) {
     super(message);
     this.name = "ParleyError";
+  }
+
+  /** The error as a JSON response, with `Retry-After` (in whole seconds) when it has one. */
+  toResponse(): Response {
+    const { retryAfterMs } = this.options;
+    const headers = retryAfterMs === undefined
+      ? undefined
+      : { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+    return errorResponse(this.status, this.code, this.message, headers);
   }
 }
 

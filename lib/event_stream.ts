@@ -19,7 +19,7 @@ const encoder = new TextEncoder();
  */
 export function openEventStream(
   { hub, log, connections }: Pick<Services, "hub" | "log" | "connections">,
-  { room: { id: room, epoch }, resume }: { room: Room; resume: Resume },
+  { room: { id: room, epoch }, resume, onEnd }: { room: Room; resume: Resume; onEnd?: () => void },
 ): ReadableStream<Uint8Array> {
   let subscription: Subscription | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -31,6 +31,7 @@ export function openEventStream(
     if (ended) return;
     ended = true;
     forget();
+    onEnd?.();
     clearInterval(heartbeat);
     subscription?.close();
     try {

@@ -1,6 +1,7 @@
 import type { Config } from "./config.ts";
 import { ConnectionRegistry } from "./connections.ts";
 import { Hub } from "./hub.ts";
+import { Limits } from "./limits.ts";
 import { MessageLog } from "./message_log.ts";
 
 /** What request handlers need: the store, the log on it, this worker's hub and the settings. */
@@ -10,6 +11,8 @@ export interface Services {
   hub: Hub;
   /** This worker's open WebSockets and event streams. */
   connections: ConnectionRegistry;
+  /** This worker's rate limits and connection caps. */
+  limits: Limits;
   config: Config;
 }
 
@@ -20,7 +23,14 @@ const HUB_LINGER_MS = 5_000;
 export function createServices(kv: Deno.Kv, config: Config): Services {
   const log = new MessageLog(kv, { historyLimit: config.historyLimit });
   const hub = new Hub(kv, log, { lingerMs: HUB_LINGER_MS });
-  return { kv, log, hub, connections: new ConnectionRegistry(), config };
+  return {
+    kv,
+    log,
+    hub,
+    connections: new ConnectionRegistry(),
+    limits: new Limits(config.limits),
+    config,
+  };
 }
 
 /** WebSocket close code for a server going away. */

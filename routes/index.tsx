@@ -3,7 +3,9 @@ import { CreateRoomForm, type CreateRoomFormProps } from "../components/CreateRo
 import { Layout } from "../components/Layout.tsx";
 import { RoomList } from "../components/RoomList.tsx";
 import { MAX_BODY_BYTES, readLimited } from "../lib/body.ts";
+import { clientIp } from "../lib/client_ip.ts";
 import { ParleyError } from "../lib/errors.ts";
+import { rateLimited } from "../lib/limits.ts";
 import { renderPage } from "../lib/render_page.tsx";
 import type { AppEnv } from "../lib/services.ts";
 import type { Room } from "../lib/types.ts";
@@ -24,18 +26,20 @@ export const handler = {
     const bytes = await readLimited(c.req.raw, MAX_BODY_BYTES);
     const form = new URLSearchParams(new TextDecoder().decode(bytes));
     const values = { id: form.get("id") ?? "", title: form.get("title") ?? "" };
+    const { log, limits, config } = c.var.services;
     try {
-      const { room } = await c.var.services.log.createRoom(
-        parseRoomId(values.id.trim()),
-        parseTitle(values.title),
-      );
+      const id = parseRoomId(values.id.trim());
+      const title = parseTitle(values.title);
+      const wait = limits.roomCreation(clientIp(c, config.trustProxy));
+      if (wait > 0) throw rateLimited("new rooms", wait);
+      const { room } = await log.createRoom(id, title);
       return c.redirect(`/rooms/${room.id}`, 303);
     } catch (error) {
-      if (!(error instanceof ParleyError) || error.status !== 400) throw error;
+      if (!(error instanceof ParleyError) || ![400, 429].includes(error.status)) throw error;
       const rooms = await c.var.services.log.listRooms();
       return renderPage({
         title: "Parley",
-        status: 400,
+        status: error.status,
         body: <DirectoryPage rooms={rooms} form={{ ...values, error: error.message }} />,
       });
     }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "./browser.ts";
-import { requestJson, startServer, type TestServer } from "./server.ts";
+import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 
 interface Session {
   server: TestServer;
@@ -10,7 +10,7 @@ interface Session {
 
 /** Runs a browser test against a fresh server with one room, "lobby", tearing both down. */
 async function withSession(test: (session: Session) => Promise<void>): Promise<void> {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   const browser = await launchBrowser();
   try {
     await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "The lobby" } });

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
+import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
 const MAX_BODY_BYTES = 16 * 1024;
@@ -31,7 +31,7 @@ interface Room {
 
 /** Runs `fn` against a fresh in-memory server, always closing it. */
 async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await fn(server);
   } finally {

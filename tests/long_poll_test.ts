@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Message } from "../lib/types.ts";
-import { requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
+import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
 interface Page {
   room: string;
@@ -105,7 +105,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: () => string): P
 }
 
 Deno.test("long poll - wakes the moment a message lands, long before wait", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     const waiting = poll(server, "lobby", "after=0&wait=20");
@@ -128,7 +128,7 @@ Deno.test("long poll - wakes the moment a message lands, long before wait", asyn
 });
 
 Deno.test("long poll - answers with an empty list once wait passes with nothing new", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     await postMany(server, "lobby", 3);
@@ -146,7 +146,7 @@ Deno.test("long poll - answers with an empty list once wait passes with nothing 
 });
 
 Deno.test("long poll - without wait answers at once, even with nothing new", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     await post(server, "lobby", "one");
@@ -163,7 +163,7 @@ Deno.test("long poll - without wait answers at once, even with nothing new", asy
 });
 
 Deno.test("long poll - answers at once, oldest first, when messages already exist", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     const stored = [];
@@ -185,7 +185,7 @@ Deno.test("long poll - answers at once, oldest first, when messages already exis
 });
 
 Deno.test("long poll - limit caps the page; the default is 100 and the most 500", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     await postMany(server, "lobby", 520, 20);
@@ -213,7 +213,7 @@ Deno.test("long poll - limit caps the page; the default is 100 and the most 500"
 });
 
 Deno.test("long poll - a woken poll answers with at most limit messages; the next gets the rest", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     const { log, hub } = server.services;
@@ -246,7 +246,7 @@ Deno.test("long poll - a woken poll answers with at most limit messages; the nex
 Deno.test({
   name: "long poll - a woken poll reports the room's head, not just its last message",
   async fn() {
-    const server = await startServer();
+    const server = await startServer(LIMITS_OFF);
     try {
       await createRoom(server, "lobby");
       const { log, hub } = server.services;
@@ -271,7 +271,7 @@ Deno.test({
 });
 
 Deno.test("long poll - an aborted request frees its waiter", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     const { hub } = server.services;
@@ -299,7 +299,7 @@ Deno.test("long poll - an aborted request frees its waiter", async () => {
 });
 
 Deno.test("long poll - bad cursors answer 400 invalid_cursor, bad waits 400 invalid_wait", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     await postMany(server, "lobby", 3);
@@ -333,7 +333,7 @@ Deno.test("long poll - bad cursors answer 400 invalid_cursor, bad waits 400 inva
 });
 
 Deno.test("long poll - a poll after a burst of 50 answers with all 50", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     const stored = await postMany(server, "lobby", 50, 25);
@@ -354,7 +354,7 @@ Deno.test("long poll - a poll after a burst of 50 answers with all 50", async ()
 });
 
 Deno.test("long poll - a reader polling through a burst gets every message exactly once", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   const reader = new AbortController();
   try {
     await createRoom(server, "lobby");

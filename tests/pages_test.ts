@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { requestJson, startServer, type TestServer } from "./server.ts";
+import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 
 const ISLANDS_OPEN = '<script type="application/json" id="parley-islands">';
 const PAYLOAD = "</script><!--<img src=x onerror=alert(1)>";
@@ -27,7 +27,7 @@ interface IslandRecord {
 
 /** Runs `fn` against a fresh in-memory server, always closing it. */
 async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await fn(server);
   } finally {

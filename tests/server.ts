@@ -145,3 +145,6 @@ export function withoutEpoch(value: unknown): Record<string, unknown> {
   }
   return rest;
 }
+
+/** Server options for burst tests on loopback: every rate limit and connection cap off. */
+export const LIMITS_OFF = { env: { PARLEY_LIMITS: "off" } };

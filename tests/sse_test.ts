@@ -10,7 +10,7 @@ import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
 import { createServices, type Services } from "../lib/services.ts";
 import type { Message } from "../lib/types.ts";
-import { requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
+import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
 /** One dispatched block of the stream: the fields it carried. */
 interface SseEvent {
@@ -220,7 +220,7 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000)
 }
 
 Deno.test("sse - opens with retry and welcome, then sends each message as id, event and data", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   let stream: SseStream | undefined;
   try {
     await createRoom(server, "lobby");
@@ -256,7 +256,7 @@ Deno.test("sse - opens with retry and welcome, then sends each message as id, ev
 });
 
 Deno.test("sse - after replays the backlog, then goes on live", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   let stream: SseStream | undefined;
   try {
     await createRoom(server, "lobby");
@@ -282,7 +282,7 @@ Deno.test("sse - after replays the backlog, then goes on live", async () => {
 });
 
 Deno.test("sse - without after only new messages arrive", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   let stream: SseStream | undefined;
   try {
     await createRoom(server, "lobby");
@@ -301,7 +301,7 @@ Deno.test("sse - without after only new messages arrive", async () => {
 });
 
 Deno.test("sse - Last-Event-ID wins over after", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   let stream: SseStream | undefined;
   try {
     await createRoom(server, "lobby");
@@ -327,7 +327,7 @@ Deno.test("sse - Last-Event-ID wins over after", async () => {
 });
 
 Deno.test("sse - a stream killed mid-way resumes from Last-Event-ID with exactly the missed messages", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   let first: SseStream | undefined;
   let second: SseStream | undefined;
   try {
@@ -369,7 +369,7 @@ Deno.test("sse - a stream killed mid-way resumes from Last-Event-ID with exactly
 });
 
 Deno.test("sse - an unknown room answers 404 room_not_found as JSON", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     for (const room of ["nowhere", "Not-A-Slug"]) {
       const response = await fetch(`${server.origin}/api/rooms/${room}/events`);
@@ -385,7 +385,7 @@ Deno.test("sse - an unknown room answers 404 room_not_found as JSON", async () =
 });
 
 Deno.test("sse - a bad after answers 400 invalid_cursor", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   try {
     await createRoom(server, "lobby");
     await postSeries(server, "lobby", 2);

@@ -13,7 +13,14 @@ import { openKv } from "../lib/open_kv.ts";
 import { createServices } from "../lib/services.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
 import type { Message } from "../lib/types.ts";
-import { type Frame, requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+import {
+  type Frame,
+  LIMITS_OFF,
+  requestJson,
+  startServer,
+  type TestServer,
+  TestSocket,
+} from "./server.ts";
 
 const TRANSPORTS: TransportName[] = ["ws", "sse", "poll"];
 
@@ -196,7 +203,7 @@ async function startServerAt(port: number, kvPath: string): Promise<TestServer &
 }
 
 Deno.test("transports - 1,000 messages from a WS and an HTTP sender reach WS, SSE and long-poll readers complete and in order", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   const room = "crowd";
   const total = 1000;
   const half = total / 2;
@@ -292,7 +299,7 @@ Deno.test("transports - 1,000 messages from a WS and an HTTP sender reach WS, SS
 });
 
 Deno.test("transports - readers joining mid-burst from an old cursor get every message exactly once", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   const room = "joiners";
   const total = 600;
   const sockets: TestSocket[] = [];
@@ -343,7 +350,7 @@ Deno.test("transports - readers joining mid-burst from an old cursor get every m
 
 for (const transport of TRANSPORTS) {
   Deno.test(`client (${transport}) - a new connection from the old one's last gets exactly the missed messages`, async () => {
-    const server = await startServer();
+    const server = await startServer(LIMITS_OFF);
     const room = "resume";
     let first: ReturnType<typeof open> | undefined;
     let second: ReturnType<typeof open> | undefined;
@@ -442,7 +449,7 @@ for (const transport of TRANSPORTS) {
   });
 
   Deno.test(`client (${transport}) - a send made before the connection is live is delivered exactly once`, async () => {
-    const server = await startServer();
+    const server = await startServer(LIMITS_OFF);
     const room = "early";
     let client: ReturnType<typeof open> | undefined;
     try {
@@ -477,7 +484,7 @@ for (const transport of TRANSPORTS) {
   });
 
   Deno.test(`client (${transport}) - the same id sent twice is stored and delivered once`, async () => {
-    const server = await startServer();
+    const server = await startServer(LIMITS_OFF);
     const room = "twice";
     let client: ReturnType<typeof open> | undefined;
     try {
@@ -513,7 +520,7 @@ for (const transport of TRANSPORTS) {
   Deno.test({
     name: `client (${transport}) - a missing room or a cursor beyond the head closes it for good`,
     async fn() {
-      const server = await startServer();
+      const server = await startServer(LIMITS_OFF);
       const clients: Array<ReturnType<typeof open>> = [];
       try {
         await createRoom(server, "real");
@@ -549,7 +556,7 @@ for (const transport of TRANSPORTS) {
 
 for (const transport of TRANSPORTS) {
   Deno.test(`client (${transport}) - a refused send is marked failed; retry sends it again, discard drops it`, async () => {
-    const server = await startServer();
+    const server = await startServer(LIMITS_OFF);
     const room = "refused";
     let client: ReturnType<typeof open> | undefined;
     try {
@@ -586,7 +593,7 @@ for (const transport of TRANSPORTS) {
 }
 
 Deno.test("transports - a retried send with the same id is stored once, and every ack names one seq", async () => {
-  const server = await startServer();
+  const server = await startServer(LIMITS_OFF);
   const room = "retry";
   let socket: TestSocket | undefined;
   try {

@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import { readJsonBody } from "../../lib/body.ts";
+import { clientIp } from "../../lib/client_ip.ts";
+import { rateLimited } from "../../lib/limits.ts";
 import type { AppEnv } from "../../lib/services.ts";
 import { parseRoomId, parseTitle } from "../../lib/validation.ts";
 
@@ -14,7 +16,10 @@ export const handler = {
     const body = await readJsonBody(c.req.raw);
     const id = parseRoomId(body.id);
     const title = parseTitle(body.title);
-    const { room, created } = await c.var.services.log.createRoom(id, title);
+    const { log, limits, config } = c.var.services;
+    const wait = limits.roomCreation(clientIp(c, config.trustProxy));
+    if (wait > 0) throw rateLimited("new rooms", wait);
+    const { room, created } = await log.createRoom(id, title);
     return c.json({ room }, created ? 201 : 200);
   },
 };

@@ -1,5 +1,7 @@
 import type { Context } from "hono";
+import { clientIp } from "../../../../lib/client_ip.ts";
 import { openEventStream } from "../../../../lib/event_stream.ts";
+import { tooManyConnections } from "../../../../lib/limits.ts";
 import { parseResume } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
@@ -17,7 +19,9 @@ export const handler = {
       after: lastEventId || c.req.query("after"),
       epoch: c.req.query("epoch"),
     });
-    return new Response(openEventStream(services, { room, resume }), {
+    const release = services.limits.openConnection(clientIp(c, services.config.trustProxy));
+    if (release === null) throw tooManyConnections();
+    return new Response(openEventStream(services, { room, resume, onEnd: release }), {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",

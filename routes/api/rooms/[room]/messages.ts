@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import { readJsonBody } from "../../../../lib/body.ts";
+import { clientIp } from "../../../../lib/client_ip.ts";
+import { rateLimited, tooManyConnections } from "../../../../lib/limits.ts";
 import { ParleyError } from "../../../../lib/errors.ts";
 import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
@@ -64,16 +66,23 @@ export const handler = {
     });
     const ready = await log.readAfter(room.id, after, limit);
     if (ready.length > 0 || wait === 0) return page(room, ready);
-    const { head, messages } = await hub.poll(room.id, after, {
-      limit,
-      waitMs: wait * 1000,
-      signal: c.req.raw.signal,
-    });
-    return page({ ...room, head: Math.max(room.head, head) }, messages);
+    const { limits, config } = c.var.services;
+    const release = limits.openConnection(clientIp(c, config.trustProxy));
+    if (release === null) throw tooManyConnections();
+    try {
+      const { head, messages } = await hub.poll(room.id, after, {
+        limit,
+        waitMs: wait * 1000,
+        signal: c.req.raw.signal,
+      });
+      return page({ ...room, head: Math.max(room.head, head) }, messages);
+    } finally {
+      release();
+    }
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const { log } = c.var.services;
+    const { log, limits, config } = c.var.services;
     const room = await requireRoom(log, c.req.param("room") ?? "");
     const body = await readJsonBody(c.req.raw);
     const input = {
@@ -81,6 +90,8 @@ export const handler = {
       author: parseAuthor(body.author),
       text: parseText(body.text),
     };
+    const wait = limits.message(clientIp(c, config.trustProxy));
+    if (wait > 0) throw rateLimited("messages", wait);
     const { message, created } = await log.append(room.id, input);
     return c.json({ message }, created ? 201 : 200);
   },

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { CloseCode, serveChatSocket } from "../../../../lib/chat_socket.ts";
+import { clientIp } from "../../../../lib/client_ip.ts";
 import { errorResponse, ParleyError } from "../../../../lib/errors.ts";
 import { parseResume, type Resume } from "../../../../lib/resume.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
@@ -39,10 +40,14 @@ export const handler = {
       if (!(error instanceof ParleyError)) throw error;
       return refuse(request, CloseCode.badRequest, error.code);
     }
+    const { services } = c.var;
+    const ip = clientIp(c, services.config.trustProxy);
+    const release = services.limits.openConnection(ip);
+    if (release === null) return refuse(request, CloseCode.tryAgainLater, "too_many_connections");
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: IDLE_TIMEOUT_SECONDS,
     });
-    serveChatSocket(socket, c.var.services, { room, author, resume });
+    serveChatSocket(socket, services, { room, author, resume, ip, onClose: release });
     return response;
   },
 };

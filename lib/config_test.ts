@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { DEFAULT_HISTORY_LIMIT, parseAllowedOrigins, readConfig } from "./config.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+
+Deno.test("readConfig - allows no other origin by default", () => {
+  assert.deepEqual(readConfig(() => undefined).allowedOrigins, []);
+});
+
+Deno.test("readConfig - reads PARLEY_ALLOWED_ORIGINS", () => {
+  const env: Record<string, string> = { PARLEY_ALLOWED_ORIGINS: "https://chat.example.com" };
+  assert.deepEqual(readConfig((name) => env[name]).allowedOrigins, ["https://chat.example.com"]);
+});
+
+Deno.test("parseAllowedOrigins - normalises each origin as URL serialises it", () => {
+  const cases: Array<[string, string[]]> = [
+    ["", []],
+    [" , ,", []],
+    ["https://chat.example.com", ["https://chat.example.com"]],
+    ["https://Chat.Example.COM/", ["https://chat.example.com"]],
+    ["https://chat.example.com:443, http://chat.example.com:80", [
+      "https://chat.example.com",
+      "http://chat.example.com",
+    ]],
+    ["http://localhost:8000,http://localhost:8000/", ["http://localhost:8000"]],
+    [" http://127.0.0.1:3000 ,\thttps://[::1]:8443 ", [
+      "http://127.0.0.1:3000",
+      "https://[::1]:8443",
+    ]],
+    ["https://bücher.example", ["https://xn--bcher-kva.example"]],
+  ];
+  for (const [input, expected] of cases) {
+    assert.deepEqual(parseAllowedOrigins(input), expected, JSON.stringify(input));
+  }
+});
+
+Deno.test("parseAllowedOrigins - refuses anything but a bare http(s) origin", () => {
+  const cases: Array<[string, RegExp]> = [
+    ["*", /wildcards are not supported/],
+    ["https://*.example.com", /wildcards are not supported/],
+    ["null", /not a URL/],
+    ["chat.example.com", /not a URL/],
+    ["http://localhost:80001", /not a URL/],
+    ["ws://chat.example.com", /scheme must be http or https/],
+    ["file:///tmp", /scheme must be http or https/],
+    ["https://user:pass@chat.example.com", /credentials/],
+    ["https://chat.example.com/app", /no path, query or fragment/],
+    ["https://chat.example.com?", /no path, query or fragment/],
+    ["https://chat.example.com#top", /no path, query or fragment/],
+  ];
+  for (const [entry, why] of cases) {
+    assert.throws(() => parseAllowedOrigins(`https://ok.example, ${entry}`), (error: Error) => {
+      assert.ok(error.message.startsWith(`Invalid PARLEY_ALLOWED_ORIGINS entry "${entry}": `));
+      assert.match(error.message, why);
+      assert.doesNotMatch(error.message, /\.$/);
+      return true;
+    });
+  }
+});
+
+Deno.test("readConfig - limits are on by default and PARLEY_LIMITS=off turns them all off", () => {
+  assert.deepEqual(readConfig(() => undefined).limits, DEFAULT_LIMITS);
+  assert.equal(readConfig((name) => name === "PARLEY_LIMITS" ? "off" : undefined).limits, null);
+  const env: Record<string, string> = { PARLEY_MESSAGE_RATE: "3", PARLEY_CONNECTIONS_PER_IP: "7" };
+  assert.deepEqual(readConfig((name) => env[name]).limits, {
+    ...DEFAULT_LIMITS,
+    messagesPerSecond: 3,
+    connectionsPerIp: 7,
+  });
+});
+
+Deno.test("readConfig - reads the history limit and refuses a setting that is not a number", () => {
+  assert.equal(readConfig(() => undefined).historyLimit, DEFAULT_HISTORY_LIMIT);
+  assert.equal(
+    readConfig((name) => name === "PARLEY_HISTORY_LIMIT" ? "50" : undefined).historyLimit,
+    50,
+  );
+  for (const bad of ["0", "-1", "1e3", "ten", "1.5"]) {
+    assert.throws(
+      () => readConfig((name) => name === "PARLEY_HISTORY_LIMIT" ? bad : undefined),
+      new RegExp(`Invalid PARLEY_HISTORY_LIMIT "${bad.replace(".", "\\.")}"`),
+    );
+  }
+});

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+
+async function withServer(
+  env: Record<string, string>,
+  fn: (server: TestServer) => Promise<void>,
+): Promise<void> {
+  const server = await startServer({ env });
+  try {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+function post(server: TestServer, text: string, headers: Record<string, string> = {}) {
+  return fetch(`${server.origin}/api/rooms/lobby/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ author: "ann", text }),
+  });
+}
+
+Deno.test("POST messages - past the burst an IP gets 429 rate_limited with Retry-After", async () => {
+  await withServer({}, async (server) => {
+    for (let i = 1; i <= 20; i++) {
+      const response = await post(server, `m${i}`);
+      await response.body?.cancel();
+      assert.equal(response.status, 201, `message ${i}`);
+    }
+    const refused = await post(server, "one too many");
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get("retry-after")) >= 1);
+    assert.equal((await refused.json()).error.code, "rate_limited");
+    const { body } = await requestJson(server, "/api/rooms/lobby/messages?limit=200");
+    assert.equal((body.messages as unknown[]).length, 20);
+  });
+});
+
+Deno.test("POST messages - behind a trusted proxy each forwarded IP has its own bucket", async () => {
+  await withServer({ PARLEY_TRUST_PROXY: "on", PARLEY_MESSAGE_BURST: "2" }, async (server) => {
+    const statuses = [];
+    for (const ip of ["10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"]) {
+      const response = await post(server, "hi", { "x-forwarded-for": `1.2.3.4, ${ip}` });
+      await response.body?.cancel();
+      statuses.push(response.status);
+    }
+    assert.deepEqual(statuses, [201, 201, 429, 201]);
+  });
+});
+
+Deno.test("PARLEY_LIMITS=off - a burst of 100 posts is stored whole", async () => {
+  await withServer({ PARLEY_LIMITS: "off" }, async (server) => {
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const response = await post(server, `m${i}`);
+        await response.body?.cancel();
+        return response.status;
+      }),
+    );
+    assert.deepEqual(new Set(statuses), new Set([201]));
+  });
+});
+
+Deno.test("ws - a flood gets rate_limited error frames, then a 1008 close", async () => {
+  await withServer({ PARLEY_MESSAGE_BURST: "5" }, async (server) => {
+    const socket = TestSocket.open(server, "lobby", { name: "flood" });
+    const bystander = TestSocket.open(server, "lobby", { name: "calm" });
+    try {
+      await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+      for (let i = 0; i < 5; i++) socket.send({ type: "send", id: `ok-${i}`, text: "hi" });
+      await socket.until((s) => s.frames.filter((frame) => frame.type === "ack").length === 5);
+      socket.send({ type: "send", id: "over", text: "too fast" });
+      await socket.until((s) => s.frames.some((frame) => frame.type === "error"));
+      const error = socket.frames.find((frame) => frame.type === "error")!;
+      assert.equal(error.code, "rate_limited");
+      assert.equal(error.id, "over");
+      assert.ok(Number(error.retryAfterMs) > 0);
+      // Nine more refusals make ten in a row; the server then closes.
+      for (let i = 0; i < 9; i++) socket.send({ type: "send", id: `flood-${i}`, text: "x" });
+      const closed = await socket.closed;
+      assert.equal(closed.code, 1008);
+      assert.equal(bystander.socket.readyState, WebSocket.OPEN);
+      assert.equal(bystander.messages.length, 5);
+    } finally {
+      await socket.close();
+      await bystander.close();
+    }
+  });
+});
+
+Deno.test("connection cap - past the cap WS closes 1013, SSE and long-poll get 429", async () => {
+  await withServer({ PARLEY_CONNECTIONS_PER_IP: "2" }, async (server) => {
+    const first = TestSocket.open(server, "lobby");
+    const second = TestSocket.open(server, "lobby");
+    const third = TestSocket.open(server, "lobby");
+    try {
+      await first.until((s) => s.frames.length > 0);
+      await second.until((s) => s.frames.length > 0);
+      const refused = await third.closed;
+      assert.equal(refused.code, 1013);
+      assert.equal(refused.reason, "too_many_connections");
+      const sse = await fetch(`${server.origin}/api/rooms/lobby/events`);
+      assert.equal(sse.status, 429);
+      assert.equal((await sse.json()).error.code, "too_many_connections");
+      const poll = await requestJson(server, "/api/rooms/lobby/messages?after=0&wait=5");
+      assert.equal(poll.status, 429);
+      await first.close();
+      const again = TestSocket.open(server, "lobby");
+      await again.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+      await again.close();
+    } finally {
+      await first.close();
+      await second.close();
+      await third.close();
+    }
+  });
+});
+
+Deno.test("room creation - past the limit the API gets 429 and the form a 429 page", async () => {
+  await withServer({ PARLEY_ROOMS_PER_MINUTE: "2" }, async (server) => {
+    // "lobby" used the first creation.
+    const ok = await requestJson(server, "/api/rooms", { body: { id: "two", title: "Two" } });
+    assert.equal(ok.status, 201);
+    const api = await requestJson(server, "/api/rooms", { body: { id: "three", title: "Three" } });
+    assert.equal(api.status, 429);
+    assert.deepEqual((api.body.error as { code: string }).code, "rate_limited");
+    const form = await fetch(`${server.origin}/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "id=four&title=Four",
+      redirect: "manual",
+    });
+    assert.equal(form.status, 429);
+    assert.match(await form.text(), /Too many new rooms/);
+    const { body } = await requestJson(server, "/api/rooms");
+    assert.deepEqual((body.rooms as Array<{ id: string }>).map((room) => room.id).sort(), [
+      "lobby",
+      "two",
+    ]);
+  });
+});
