@@ -44,6 +44,11 @@ export interface PollResult {
 export interface HubOptions {
   /** Keep a room's watch this long after its last subscriber leaves (poll clients come back). */
   lingerMs?: number;
+  /**
+   * Also read each watched room's head this often, in ms (0: never). A safety net for separate
+   * server processes on one KV file, whose appends `kv.watch` does not report to each other.
+   */
+  headCheckMs?: number;
 }
 
 const PAGE = 500;
@@ -93,16 +98,23 @@ class RoomFeed {
   cursor: number;
   lingering: ReturnType<typeof setTimeout> | undefined;
   #reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>;
+  #catchingUp: Promise<void> = Promise.resolve();
 
   constructor(
     readonly room: string,
     head: number,
-    kv: Deno.Kv,
+    readonly kv: Deno.Kv,
     readonly log: MessageLog,
   ) {
     this.cursor = head;
     this.#reader = kv.watch([roomKey(room)]).getReader();
     this.#pump();
+  }
+
+  /** Reads the head directly, for wake-ups `kv.watch` cannot carry (another process). */
+  async checkHead(): Promise<void> {
+    const room = (await this.kv.get<Room>(roomKey(this.room))).value;
+    if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
   }
 
   get idle(): boolean {
@@ -115,11 +127,19 @@ class RoomFeed {
         const { done, value } = await this.#reader.read();
         if (done) break;
         const room = value[0].value as Room | null;
-        if (room && room.head > this.cursor) await this.#catchUp(room.head);
+        if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
       }
     } catch (error) {
       if (!this.closed) console.error(`The watch on room "${this.room}" failed:`, error);
     }
+  }
+
+  /** Catches up to `head`, one catch-up at a time, whoever asked for it. */
+  #catchUpTo(head: number): Promise<void> {
+    this.#catchingUp = this.#catchingUp.then(() => this.#catchUp(head)).catch((error) => {
+      if (!this.closed) console.error(`Cannot read new messages of room "${this.room}":`, error);
+    });
+    return this.#catchingUp;
   }
 
   async #catchUp(head: number): Promise<void> {
@@ -154,6 +174,9 @@ export class Hub {
   #feeds = new Map<string, Promise<RoomFeed>>();
   #waiters = new Set<Waiter>();
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  #headCheckMs: number;
+  #headChecker: ReturnType<typeof setInterval> | undefined;
+  #open = new Set<RoomFeed>();
 
   /**
    * @param kv the store whose room records are watched
@@ -164,6 +187,7 @@ export class Hub {
     this.#kv = kv;
     this.#log = log;
     this.#lingerMs = options.lingerMs ?? 0;
+    this.#headCheckMs = options.headCheckMs ?? 0;
   }
 
   /** How many rooms this worker is watching now. */
@@ -250,8 +274,11 @@ export class Hub {
     for (const waiter of [...this.#waiters]) waiter.finish([]);
     for (const feed of this.#feeds.values()) feed.then((f) => f.close(), () => {});
     this.#feeds.clear();
+    this.#open.clear();
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
+    clearInterval(this.#headChecker);
+    this.#headChecker = undefined;
   }
 
   #sweep(): void {
@@ -302,7 +329,14 @@ export class Hub {
     if (record === null) {
       throw new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
     }
-    return new RoomFeed(room, record.head, this.#kv, this.#log);
+    const feed = new RoomFeed(room, record.head, this.#kv, this.#log);
+    this.#open.add(feed);
+    if (this.#headCheckMs > 0) {
+      this.#headChecker ??= setInterval(() => {
+        for (const feed of this.#open) feed.checkHead().catch(() => {});
+      }, this.#headCheckMs);
+    }
+    return feed;
   }
 
   #leave(feed: RoomFeed): void {
@@ -311,6 +345,11 @@ export class Hub {
       if (!feed.idle || feed.closed) return;
       feed.close();
       this.#feeds.delete(feed.room);
+      this.#open.delete(feed);
+      if (this.#open.size === 0) {
+        clearInterval(this.#headChecker);
+        this.#headChecker = undefined;
+      }
     };
     if (this.#lingerMs === 0) return stop();
     clearTimeout(feed.lingering);

@@ -18,11 +18,13 @@ export interface Services {
 
 // Long-poll clients leave and come back every cycle; keep their room's watch meanwhile.
 const HUB_LINGER_MS = 5_000;
+// Separate processes on one KV file do not wake each other's watches: check heads this often.
+const HUB_HEAD_CHECK_MS = 1_000;
 
 /** Wires the log and hub onto an open KV store. */
 export function createServices(kv: Deno.Kv, config: Config): Services {
   const log = new MessageLog(kv, { historyLimit: config.historyLimit });
-  const hub = new Hub(kv, log, { lingerMs: HUB_LINGER_MS });
+  const hub = new Hub(kv, log, { lingerMs: HUB_LINGER_MS, headCheckMs: HUB_HEAD_CHECK_MS });
   return {
     kv,
     log,
