@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { type ChatConnection, connect, type Message } from "../lib/client.ts";
+import { LIMITS_OFF, requestJson, startServer } from "./server.ts";
+
+const CLIENTS = 1000;
+const BEFORE = 20;
+const DURING = 30;
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+Deno.test("reconnect storm - 1,000 dropped clients reconnect with jitter and miss nothing", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const clients: ChatConnection[] = [];
+  const received = new Map<ChatConnection, number[]>();
+  const post = (text: string) =>
+    requestJson(server, "/api/rooms/lobby/messages", { body: { author: "host", text } });
+  try {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    for (let i = 0; i < CLIENTS; i++) {
+      const client = connect("lobby", {
+        name: `c${i}`,
+        after: 0,
+        transport: "ws",
+        baseUrl: server.origin,
+      });
+      received.set(client, []);
+      client.on(
+        "messages",
+        (messages: Message[]) => received.get(client)!.push(...messages.map((m) => m.seq)),
+      );
+      clients.push(client);
+    }
+    await waitFor("every client live", () => clients.every((c) => c.status.state === "live"));
+    for (let i = 1; i <= BEFORE; i++) await post(`before ${i}`);
+    await waitFor("the first messages", () => clients.every((c) => c.last === BEFORE));
+
+    const reconnecting = new Set<ChatConnection>();
+    for (const client of clients) {
+      client.on("status", (status) => status.state === "reconnecting" && reconnecting.add(client));
+    }
+    server.services.connections.closeAll(1012, "service restart");
+    const sending = (async () => {
+      for (let i = 1; i <= DURING; i++) await post(`during ${i}`);
+    })();
+    await sending;
+    const total = BEFORE + DURING;
+    await waitFor("every client caught up", () => clients.every((c) => c.last === total));
+
+    assert.equal(reconnecting.size, CLIENTS, "every client noticed the drop");
+    const expected = Array.from({ length: total }, (_, i) => i + 1);
+    for (const client of clients) assert.deepEqual(received.get(client), expected);
+    assert.ok(clients.every((c) => c.status.state === "live"));
+    assert.equal(server.services.connections.count("ws"), CLIENTS, "no socket left behind");
+    assert.equal(server.services.hub.watchedRooms, 1);
+  } finally {
+    for (const client of clients) client.close();
+    await server.close();
+  }
+});
