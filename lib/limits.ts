@@ -35,10 +35,11 @@ export class TokenBucket {
   /**
    * @param ratePerSecond tokens added per second
    * @param burst the most tokens the bucket holds (and starts with)
+   * @param now the current time in ms (from `performance.now()`)
    */
-  constructor(readonly ratePerSecond: number, readonly burst: number) {
+  constructor(readonly ratePerSecond: number, readonly burst: number, now = performance.now()) {
     this.#tokens = burst;
-    this.#updated = performance.now();
+    this.#updated = now;
   }
 
   /** Takes one token: 0 when allowed, else how many ms until one is available. */
