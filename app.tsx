@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { serveStatic } from "hono/deno";
 import { Layout } from "./components/Layout.tsx";
+import { clientIp } from "./lib/client_ip.ts";
 import { errorResponse, ParleyError } from "./lib/errors.ts";
 import { originCheck } from "./lib/origin_check.ts";
 import { renderPage } from "./lib/render_page.tsx";
@@ -12,6 +13,8 @@ import { handler as rooms } from "./routes/api/rooms.ts";
 import { handler as messages } from "./routes/api/rooms/[room]/messages.ts";
 import { handler as ws } from "./routes/api/rooms/[room]/ws.ts";
 import { handler as events } from "./routes/api/rooms/[room]/events.ts";
+import { handler as healthz } from "./routes/healthz.ts";
+import { handler as metrics } from "./routes/metrics.ts";
 
 const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
 
@@ -33,6 +36,8 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.use("/api/rooms/:room/ws", sameOrigin);
   app.use("/api/rooms/:room/events", sameOrigin);
 
+  app.get("/healthz", healthz.GET);
+  app.get("/metrics", metrics.GET);
   app.get("/", home.GET);
   app.post("/", home.POST);
   app.get("/rooms/:room", room.GET);
@@ -61,7 +66,13 @@ export function createApp(services: Services): Hono<AppEnv> {
   });
 
   app.onError((error, c) => {
-    if (error instanceof ParleyError) return error.toResponse();
+    if (error instanceof ParleyError) {
+      const { metrics, events, config } = services;
+      metrics.rejected.inc(error.code);
+      const ip = clientIp(c, config.trustProxy);
+      events.write("rejected", { method: c.req.method, path: c.req.path, ip, code: error.code });
+      return error.toResponse();
+    }
     console.error(`Request ${c.req.method} ${c.req.path} failed:`, error);
     return errorResponse(500, "internal_error", "The server failed to handle the request");
   });

@@ -1,5 +1,5 @@
 import { ParleyError } from "./errors.ts";
-import type { Subscription } from "./hub.ts";
+import type { Delivery, Subscription } from "./hub.ts";
 import type { Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./body.ts";
 import { rateLimited } from "./limits.ts";
@@ -59,11 +59,25 @@ export function serveChatSocket(
   let strikes = 0;
   const forget = services.connections.add(socket, "ws");
   const bucket = services.limits.connectionBucket();
+  const { metrics, events } = services;
+  const { id: room, epoch } = options.room;
+  const opened = Date.now();
+  events.write("connection_open", { transport: "ws", room, ip: options.ip });
+
+  function reject(reason: string): void {
+    metrics.rejected.inc(reason);
+    events.write("rejected", { transport: "ws", room, ip: options.ip, reason });
+  }
+
+  function closeFor(code: number, reason: string, text: string): void {
+    reject(reason);
+    socket.close(code, text);
+  }
 
   function send(frame: string): void {
     if (socket.readyState !== WebSocket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      socket.close(CloseCode.slowConsumer, "slow consumer");
+      closeFor(CloseCode.slowConsumer, "slow_consumer", "slow consumer");
       return;
     }
     socket.send(frame);
@@ -81,6 +95,7 @@ export function serveChatSocket(
   }
 
   function strike(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
+    reject(code);
     sendError(code, message, id, retryAfterMs);
     if (++strikes >= MAX_STRIKES) {
       socket.close(CloseCode.policyViolation, "too many malformed frames");
@@ -112,8 +127,6 @@ export function serveChatSocket(
     }
   }
 
-  const { id: room, epoch } = options.room;
-
   async function welcome(head: number): Promise<void> {
     send(JSON.stringify({ type: "welcome", room, head, epoch }));
     if (!options.resume.resync) return;
@@ -123,7 +136,11 @@ export function serveChatSocket(
 
   socket.onopen = async () => {
     try {
-      subscription = await services.hub.subscribe(room, (delivery) => send(delivery.frame), {
+      const deliver = (delivery: Delivery) => {
+        metrics.deliveries.inc("ws", delivery.messages.length);
+        send(delivery.frame);
+      };
+      subscription = await services.hub.subscribe(room, deliver, {
         after: options.resume.after,
         onStart: welcome,
       });
@@ -141,11 +158,11 @@ export function serveChatSocket(
 
   socket.onmessage = (event: MessageEvent) => {
     if (typeof event.data !== "string") {
-      socket.close(CloseCode.unsupportedData, "binary frames are not supported");
+      closeFor(CloseCode.unsupportedData, "binary_frame", "binary frames are not supported");
       return;
     }
     if (frameTooBig(event.data)) {
-      socket.close(CloseCode.tooBig, "frame too large");
+      closeFor(CloseCode.tooBig, "frame_too_large", "frame too large");
       return;
     }
     let frame: unknown;
@@ -170,7 +187,14 @@ export function serveChatSocket(
     });
   };
 
-  socket.onclose = () => {
+  socket.onclose = (event) => {
+    events.write("connection_close", {
+      transport: "ws",
+      room,
+      ip: options.ip,
+      code: event.code,
+      seconds: Math.round((Date.now() - opened) / 1000),
+    });
     forget();
     options.onClose?.();
     subscription?.close();

@@ -15,6 +15,8 @@ export interface Config {
   allowedOrigins: string[];
   /** How many messages each room keeps, from `PARLEY_HISTORY_LIMIT` (default 10,000). */
   historyLimit: number;
+  /** Whether to write structured log lines (`PARLEY_LOG=off` silences them). */
+  log: boolean;
 }
 
 /** The KV file used when `PARLEY_KV_PATH` is not set. */
@@ -32,7 +34,8 @@ export function readConfig(
   const historyLimit =
     parsePositiveInteger(getEnv("PARLEY_HISTORY_LIMIT"), "PARLEY_HISTORY_LIMIT") ??
       DEFAULT_HISTORY_LIMIT;
-  return { kvPath, limits, trustProxy, allowedOrigins, historyLimit };
+  const log = getEnv("PARLEY_LOG") !== "off";
+  return { kvPath, limits, trustProxy, allowedOrigins, historyLimit, log };
 }
 
 function readLimits(getEnv: (name: string) => string | undefined): LimitSettings {

@@ -1,4 +1,4 @@
-import type { Subscription } from "./hub.ts";
+import type { Delivery, Subscription } from "./hub.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Services } from "./services.ts";
 import type { Room } from "./types.ts";
@@ -12,24 +12,48 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 
 const encoder = new TextEncoder();
 
+/** Which room a stream follows, from where, and for whom. */
+export interface EventStreamOptions {
+  room: Room;
+  resume: Resume;
+  /** The client's IP, for the log. */
+  ip: string;
+  /** Called once when the stream ends (to release its connection slot). */
+  onEnd?: () => void;
+}
+
 /**
  * Streams a room as Server-Sent Events: a `welcome` event with the head, then every message
  * after `after` as `id`/`event: message`/`data`, with a comment heartbeat. Closing the
  * response body (the client went away) ends the subscription.
  */
 export function openEventStream(
-  { hub, log, connections }: Pick<Services, "hub" | "log" | "connections">,
-  { room: { id: room, epoch }, resume, onEnd }: { room: Room; resume: Resume; onEnd?: () => void },
+  services: Pick<Services, "hub" | "log" | "connections" | "metrics" | "events">,
+  options: EventStreamOptions,
 ): ReadableStream<Uint8Array> {
+  const { hub, log, connections, metrics, events } = services;
+  const { room: { id: room, epoch }, resume, ip, onEnd } = options;
   let subscription: Subscription | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
   let ended = false;
   const forget = connections.add({ close: () => end() }, "sse");
+  const opened = Date.now();
+  events.write("connection_open", { transport: "sse", room, ip });
 
-  function end(): void {
+  function end(reason?: string): void {
     if (ended) return;
     ended = true;
+    if (reason) {
+      metrics.rejected.inc(reason);
+      events.write("rejected", { transport: "sse", room, ip, reason });
+    }
+    events.write("connection_close", {
+      transport: "sse",
+      room,
+      ip,
+      seconds: Math.round((Date.now() - opened) / 1000),
+    });
     forget();
     onEnd?.();
     clearInterval(heartbeat);
@@ -46,7 +70,7 @@ export function openEventStream(
       stream = controller;
       const write = (chunk: Uint8Array) => {
         if (ended) return;
-        if ((controller.desiredSize ?? 0) < 0) return end();
+        if ((controller.desiredSize ?? 0) < 0) return end("slow_consumer");
         controller.enqueue(chunk);
       };
       write(encoder.encode(`retry: ${RETRY_MS}\n\n`));
@@ -54,7 +78,11 @@ export function openEventStream(
       const event = (name: string, data: unknown, id = "") =>
         write(encoder.encode(`${id}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`));
       try {
-        subscription = await hub.subscribe(room, (delivery) => write(delivery.events), {
+        const deliver = (delivery: Delivery) => {
+          metrics.deliveries.inc("sse", delivery.messages.length);
+          write(delivery.events);
+        };
+        subscription = await hub.subscribe(room, deliver, {
           after: resume.after,
           onStart: async (head) => {
             event("welcome", { room, head, epoch });

@@ -1,7 +1,12 @@
 import { DEFAULT_HISTORY_LIMIT } from "./config.ts";
 import { ParleyError } from "./errors.ts";
 import { messageKey, messagesPrefix, roomKey, ROOMS_PREFIX } from "./keys.ts";
-import { type AppendResult, type CommitStats, RoomAppender } from "./room_appender.ts";
+import {
+  type AppendResult,
+  type CommitObserver,
+  type CommitStats,
+  RoomAppender,
+} from "./room_appender.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
 
 export type { AppendResult, CommitStats };
@@ -19,17 +24,20 @@ export interface CreateRoomResult {
 export class MessageLog {
   #kv: Deno.Kv;
   #historyLimit: number;
+  #onCommit: CommitObserver | undefined;
   #appenders = new Map<string, RoomAppender>();
   /** Commit counters, shared by every room's appender. */
   readonly stats: CommitStats = { commits: 0, conflicts: 0, appended: 0 };
 
   /**
    * @param kv the store to keep the log in
-   * @param options `historyLimit`: how many messages each room keeps (default 10,000)
+   * @param options `historyLimit`: how many messages each room keeps (default 10,000);
+   * `onCommit`: told of each commit attempt, for metrics
    */
-  constructor(kv: Deno.Kv, options: { historyLimit?: number } = {}) {
+  constructor(kv: Deno.Kv, options: { historyLimit?: number; onCommit?: CommitObserver } = {}) {
     this.#kv = kv;
     this.#historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+    this.#onCommit = options.onCommit;
   }
 
   /** Creates a room, or returns the existing one with `created: false`. */
@@ -81,6 +89,7 @@ export class MessageLog {
         stats: this.stats,
         historyLimit: this.#historyLimit,
         onIdle: () => this.#appenders.delete(room),
+        onCommit: this.#onCommit,
       });
       this.#appenders.set(room, appender);
     }

@@ -16,7 +16,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { errorResponse } from "./errors.ts";
+import { ParleyError } from "./errors.ts";
 
 /** What the origin check accepts besides the server's own origin. */
 export interface OriginCheckOptions {
@@ -25,7 +25,7 @@ export interface OriginCheckOptions {
 }
 
 /**
- * Middleware that answers 403 `forbidden_origin` to a request whose `Origin` header is neither
+ * Middleware that refuses with 403 `forbidden_origin` to a request whose `Origin` header is neither
  * same-origin nor allowlisted. Apply it to WebSocket upgrades, event streams and every request
  * that changes state; a WebSocket is refused with the 403 before it is upgraded.
  */
@@ -39,7 +39,7 @@ export function originCheck(options: OriginCheckOptions): MiddlewareHandler {
     if (origin === undefined) return await next();
     const host = c.req.header("host") ?? new URL(c.req.url).host;
     if (!allowed.has(origin) && originHost(origin) !== host.toLowerCase()) {
-      return errorResponse(403, "forbidden_origin", "Requests from this origin are not allowed");
+      throw new ParleyError(403, "forbidden_origin", "Requests from this origin are not allowed");
     }
     await next();
   };

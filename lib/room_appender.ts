@@ -19,6 +19,9 @@ export interface CommitStats {
   appended: number;
 }
 
+/** Told of each commit attempt: how long it took and how many new messages it carried. */
+export type CommitObserver = (seconds: number, messages: number) => void;
+
 interface Pending {
   input: NewMessage;
   resolve(result: AppendResult): void;
@@ -65,23 +68,30 @@ export class RoomAppender {
   #stats: CommitStats;
   #historyLimit: number;
   #onIdle: () => void;
+  #onCommit: CommitObserver | undefined;
 
   /**
    * @param kv the store
    * @param room the room this appender writes to
-   * @param options shared counters, how many messages the room keeps, and a callback for when
-   * the queue has drained
+   * @param options shared counters, how many messages the room keeps, a callback for when the
+   * queue has drained, and one for each commit attempt
    */
   constructor(
     kv: Deno.Kv,
     room: string,
-    options: { stats: CommitStats; historyLimit: number; onIdle: () => void },
+    options: {
+      stats: CommitStats;
+      historyLimit: number;
+      onIdle: () => void;
+      onCommit?: CommitObserver;
+    },
   ) {
     this.#kv = kv;
     this.#room = room;
     this.#stats = options.stats;
     this.#historyLimit = options.historyLimit;
     this.#onIdle = options.onIdle;
+    this.#onCommit = options.onCommit;
   }
 
   /** Queues one append; resolves once it is durably stored (or found already stored). */
@@ -165,7 +175,9 @@ export class RoomAppender {
       const trimmed = this.#trim(op, room, head);
       op.set(roomKey(this.#room), { ...room, head, lastAt: at, trimmed } satisfies Room);
       this.#stats.commits++;
+      const started = performance.now();
       const outcome = await op.commit();
+      this.#onCommit?.((performance.now() - started) / 1000, head - room.head);
       if (outcome.ok) {
         this.#stats.appended += head - room.head;
         batch.forEach((pending, i) => pending.resolve(results[i]));

@@ -1,8 +1,10 @@
 import type { Config } from "./config.ts";
 import { ConnectionRegistry } from "./connections.ts";
+import { EventLog } from "./event_log.ts";
 import { Hub } from "./hub.ts";
 import { Limits } from "./limits.ts";
 import { MessageLog } from "./message_log.ts";
+import { Metrics } from "./metrics.ts";
 
 /** What request handlers need: the store, the log on it, this worker's hub and the settings. */
 export interface Services {
@@ -13,6 +15,10 @@ export interface Services {
   connections: ConnectionRegistry;
   /** This worker's rate limits and connection caps. */
   limits: Limits;
+  /** This worker's counters and histograms, for `GET /metrics`. */
+  metrics: Metrics;
+  /** Structured log lines for connections and rejections. */
+  events: EventLog;
   config: Config;
 }
 
@@ -23,14 +29,44 @@ const HUB_HEAD_CHECK_MS = 1_000;
 
 /** Wires the log and hub onto an open KV store. */
 export function createServices(kv: Deno.Kv, config: Config): Services {
-  const log = new MessageLog(kv, { historyLimit: config.historyLimit });
+  const metrics = new Metrics();
+  const log = new MessageLog(kv, {
+    historyLimit: config.historyLimit,
+    onCommit: (seconds, messages) => {
+      metrics.commitSeconds.observe(seconds);
+      metrics.batchSize.observe(messages);
+    },
+  });
   const hub = new Hub(kv, log, { lingerMs: HUB_LINGER_MS, headCheckMs: HUB_HEAD_CHECK_MS });
+  const connections = new ConnectionRegistry();
+  metrics.gauge("parley_open_connections", "Open connections of this worker, by transport", () => [
+    [{ transport: "ws" }, connections.count("ws")],
+    [{ transport: "sse" }, connections.count("sse")],
+    [{ transport: "poll" }, hub.waitingPolls],
+  ]);
+  metrics.gauge(
+    "parley_long_poll_waiters",
+    "Long-poll requests waiting for a message",
+    () => [[{}, hub.waitingPolls]],
+  );
+  metrics.gauge(
+    "parley_watched_rooms",
+    "Rooms this worker watches in KV",
+    () => [[{}, hub.watchedRooms]],
+  );
+  metrics.gauge(
+    "parley_messages_appended_total",
+    "Messages stored by this worker",
+    () => [[{}, log.stats.appended]],
+  );
   return {
     kv,
     log,
     hub,
-    connections: new ConnectionRegistry(),
+    connections,
     limits: new Limits(config.limits),
+    metrics,
+    events: new EventLog(config.log),
     config,
   };
 }

@@ -22,7 +22,8 @@ export interface TestServer {
 export async function startServer(
   options: { kvPath?: string; env?: Record<string, string> } = {},
 ): Promise<TestServer> {
-  const config = readConfig((name) => options.env?.[name]);
+  const env: Record<string, string> = { PARLEY_LOG: "off", ...options.env };
+  const config = readConfig((name) => env[name]);
   const kv = await openKv(options.kvPath ?? ":memory:");
   const services = createServices(kv, { ...config, kvPath: options.kvPath ?? ":memory:" });
   const app = createApp(services);

@@ -19,9 +19,10 @@ export const handler = {
       after: lastEventId || c.req.query("after"),
       epoch: c.req.query("epoch"),
     });
-    const release = services.limits.openConnection(clientIp(c, services.config.trustProxy));
+    const ip = clientIp(c, services.config.trustProxy);
+    const release = services.limits.openConnection(ip);
     if (release === null) throw tooManyConnections();
-    return new Response(openEventStream(services, { room, resume, onEnd: release }), {
+    return new Response(openEventStream(services, { room, resume, ip, onEnd: release }), {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",

@@ -64,9 +64,12 @@ export const handler = {
       min: 0,
       max: MAX_WAIT_SECONDS,
     });
+    const { limits, config, metrics } = c.var.services;
     const ready = await log.readAfter(room.id, after, limit);
-    if (ready.length > 0 || wait === 0) return page(room, ready);
-    const { limits, config } = c.var.services;
+    if (ready.length > 0 || wait === 0) {
+      metrics.deliveries.inc("poll", ready.length);
+      return page(room, ready);
+    }
     const release = limits.openConnection(clientIp(c, config.trustProxy));
     if (release === null) throw tooManyConnections();
     try {
@@ -75,6 +78,7 @@ export const handler = {
         waitMs: wait * 1000,
         signal: c.req.raw.signal,
       });
+      metrics.deliveries.inc("poll", messages.length);
       return page({ ...room, head: Math.max(room.head, head) }, messages);
     } finally {
       release();

@@ -9,8 +9,11 @@ import { parseAuthor, ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 const IDLE_TIMEOUT_SECONDS = 60;
 
 /** Upgrades and immediately closes with a code a browser can read, since it never sees a status. */
-function refuse(request: Request, code: number, reason: string): Response {
-  const { socket, response } = Deno.upgradeWebSocket(request);
+function refuse(c: Context<AppEnv>, code: number, reason: string): Response {
+  const { metrics, events, config } = c.var.services;
+  metrics.rejected.inc(reason);
+  events.write("rejected", { transport: "ws", ip: clientIp(c, config.trustProxy), reason });
+  const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
   socket.onopen = () => socket.close(code, reason);
   return response;
 }
@@ -29,7 +32,7 @@ export const handler = {
     }
     const roomId = c.req.param("room") ?? "";
     const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
-    if (room === null) return refuse(request, CloseCode.roomNotFound, "room_not_found");
+    if (room === null) return refuse(c, CloseCode.roomNotFound, "room_not_found");
     let author: string | undefined;
     let resume: Resume;
     try {
@@ -38,12 +41,12 @@ export const handler = {
       resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
-      return refuse(request, CloseCode.badRequest, error.code);
+      return refuse(c, CloseCode.badRequest, error.code);
     }
     const { services } = c.var;
     const ip = clientIp(c, services.config.trustProxy);
     const release = services.limits.openConnection(ip);
-    if (release === null) return refuse(request, CloseCode.tryAgainLater, "too_many_connections");
+    if (release === null) return refuse(c, CloseCode.tryAgainLater, "too_many_connections");
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: IDLE_TIMEOUT_SECONDS,
     });

@@ -1,0 +1,157 @@
+/**
+ * A small Prometheus registry: counters, gauges read at scrape time, and histograms, rendered
+ * in the text exposition format. One registry per worker.
+ *
+ * @module
+ */
+
+type Labels = Record<string, string>;
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([name, value]) =>
+    `${name}="${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
+  );
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+interface Metric {
+  render(): string[];
+}
+
+/** A monotonically increasing count, optionally split by one label. */
+export class Counter implements Metric {
+  #values = new Map<string, number>();
+
+  /**
+   * @param name the metric name, ending in `_total`
+   * @param help one line for people
+   * @param label the label that splits the count, if any
+   */
+  constructor(readonly name: string, readonly help: string, readonly label?: string) {}
+
+  /** Adds `amount` (default 1), under `labelValue` when the counter has a label. */
+  inc(labelValue = "", amount = 1): void {
+    this.#values.set(labelValue, (this.#values.get(labelValue) ?? 0) + amount);
+  }
+
+  /** The current count for a label value. */
+  get(labelValue = ""): number {
+    return this.#values.get(labelValue) ?? 0;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    if (this.#values.size === 0 && !this.label) lines.push(`${this.name} 0`);
+    for (const [value, count] of this.#values) {
+      lines.push(`${this.name}${labelText(this.label ? { [this.label]: value } : {})} ${count}`);
+    }
+    return lines;
+  }
+}
+
+/** A value read when scraped, such as open connections; one sample per label set. */
+export class Gauge implements Metric {
+  /**
+   * @param name the metric name
+   * @param help one line for people
+   * @param read returns the samples: label sets and values
+   */
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly read: () => Array<[Labels, number]>,
+  ) {}
+
+  render(): string[] {
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} gauge`,
+      ...this.read().map(([labels, value]) => `${this.name}${labelText(labels)} ${value}`),
+    ];
+  }
+}
+
+/** A histogram with fixed upper bounds. */
+export class Histogram implements Metric {
+  #counts: number[];
+  #sum = 0;
+  #count = 0;
+
+  /**
+   * @param name the metric name
+   * @param help one line for people
+   * @param bounds the buckets' upper bounds, ascending
+   */
+  constructor(readonly name: string, readonly help: string, readonly bounds: number[]) {
+    this.#counts = bounds.map(() => 0);
+  }
+
+  /** Records one observation. */
+  observe(value: number): void {
+    this.#sum += value;
+    this.#count++;
+    for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]) this.#counts[i]++;
+  }
+
+  /** How many observations were recorded. */
+  get count(): number {
+    return this.#count;
+  }
+
+  render(): string[] {
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} histogram`,
+      ...this.bounds.map((bound, i) => `${this.name}_bucket{le="${bound}"} ${this.#counts[i]}`),
+      `${this.name}_bucket{le="+Inf"} ${this.#count}`,
+      `${this.name}_sum ${this.#sum}`,
+      `${this.name}_count ${this.#count}`,
+    ];
+  }
+}
+
+/** The metrics one worker keeps, rendered by `GET /metrics`. */
+export class Metrics {
+  /** Messages handed to clients, by transport. */
+  readonly deliveries = new Counter(
+    "parley_deliveries_total",
+    "Messages handed to clients by this worker",
+    "transport",
+  );
+  /** Requests, frames and connections refused, by error code. */
+  readonly rejected = new Counter(
+    "parley_rejected_total",
+    "Inputs refused by this worker, by reason",
+    "reason",
+  );
+  /** How long each KV commit of a batch of appends took. */
+  readonly commitSeconds = new Histogram(
+    "parley_kv_commit_seconds",
+    "Latency of the atomic KV commit of one batch of appends",
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  );
+  /** How many messages each group commit carried. */
+  readonly batchSize = new Histogram(
+    "parley_group_commit_batch_size",
+    "Messages per group commit",
+    [1, 2, 5, 10, 20, 50, 100, 200, 300],
+  );
+  #gauges: Gauge[] = [];
+
+  /** Adds a gauge read at scrape time. */
+  gauge(name: string, help: string, read: () => Array<[Labels, number]>): void {
+    this.#gauges.push(new Gauge(name, help, read));
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  render(): string {
+    const metrics: Metric[] = [
+      this.deliveries,
+      this.rejected,
+      this.commitSeconds,
+      this.batchSize,
+      ...this.#gauges,
+    ];
+    return metrics.flatMap((metric) => metric.render()).join("\n") + "\n";
+  }
+}
