@@ -10,6 +10,7 @@ import type { AppEnv, Services } from "./lib/services.ts";
 import { handler as home } from "./routes/index.tsx";
 import { handler as room } from "./routes/rooms/[room].tsx";
 import { handler as rooms } from "./routes/api/rooms.ts";
+import { handler as session } from "./routes/api/session.ts";
 import { handler as messages } from "./routes/api/rooms/[room]/messages.ts";
 import { handler as ws } from "./routes/api/rooms/[room]/ws.ts";
 import { handler as events } from "./routes/api/rooms/[room]/events.ts";
@@ -41,6 +42,9 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.get("/", home.GET);
   app.post("/", home.POST);
   app.get("/rooms/:room", room.GET);
+  app.get("/api/session", session.GET);
+  app.post("/api/session", session.POST);
+  app.delete("/api/session", session.DELETE);
   app.get("/api/rooms", rooms.GET);
   app.post("/api/rooms", rooms.POST);
   app.get("/api/rooms/:room/messages", messages.GET);

@@ -11,6 +11,6 @@ import { createServices } from "./lib/services.ts";
 
 const config = readConfig();
 const kv = await openKv(config.kvPath);
-const app = createApp(createServices(kv, config));
+const app = createApp(await createServices(kv, config));
 
 export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport;

@@ -16,6 +16,8 @@ export interface Props {
   messages: Message[];
   /** Force a transport (from `?transport=`); otherwise the client picks. */
   transport?: TransportName;
+  /** The display name of the visitor's session, if they have one. */
+  sessionName?: string;
 }
 
 const NAME_KEY = "parley:name";
@@ -23,14 +25,14 @@ const MAX_SHOWN = 500;
 const FOLLOW_SLACK_PX = 48;
 
 /** The live chat: message list, connection status and composer for one room. */
-export default function ChatRoom({ room, messages: initial, transport }: Props) {
+export default function ChatRoom({ room, messages: initial, transport, sessionName }: Props) {
   const messages = useSignal(initial);
   const outbox = useSignal<OutboxItem[]>([]);
   const status = useSignal<ConnectionStatus>({
     state: "connecting",
     transport: transport ?? "ws",
   });
-  const name = useSignal("");
+  const name = useSignal(sessionName ?? "");
   const draft = useSignal("");
   const notice = useSignal("");
   const hydrated = useSignal(false);
@@ -39,7 +41,7 @@ export default function ChatRoom({ room, messages: initial, transport }: Props) 
   const connection = useRef<ChatConnection | null>(null);
 
   useEffect(() => {
-    name.value = localStorage.getItem(NAME_KEY) ?? "";
+    name.value = sessionName ?? localStorage.getItem(NAME_KEY) ?? "";
     hydrated.value = true;
   }, []);
 
@@ -49,7 +51,8 @@ export default function ChatRoom({ room, messages: initial, transport }: Props) 
     const pending = connection.current?.outbox ?? [];
     connection.current?.close();
     const epoch = connection.current?.epoch ?? room.epoch;
-    const chat = connect(room.id, { name: name.value, after, epoch, transport });
+    // Each connection confirms the session under the current name (creating or renaming it).
+    const chat = connect(room.id, { name: name.value || undefined, after, epoch, transport });
     connection.current = chat;
     chat.on("status", (next) => (status.value = next));
     chat.on("outbox", (items) => (outbox.value = items));

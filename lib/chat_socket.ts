@@ -106,7 +106,7 @@ export function serveChatSocket(
     let input;
     try {
       if (options.author === undefined) {
-        throw new ParleyError(400, "name_required", "Connect with a name to send messages");
+        throw new ParleyError(401, "session_required", "Pick a display name to send messages");
       }
       input = { id: parseClientId(frame.id), author: options.author, text: parseText(frame.text) };
       const wait = Math.max(bucket?.take() ?? 0, services.limits.message(options.ip));

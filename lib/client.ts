@@ -36,8 +36,13 @@ export interface OutboxItem {
 
 /** Options for {@link connect}. */
 export interface ConnectOptions {
-  /** The display name messages are sent under. */
-  name: string;
+  /**
+   * The display name to send under: a session with this name is created (or renamed) before
+   * connecting. Without a name or token the connection only reads.
+   */
+  name?: string;
+  /** A session token from {@link createSession}, for clients without cookies. */
+  token?: string;
   /** Deliver every message after this seq; default: only new ones. */
   after?: number;
   /** The epoch `after` was issued in (from a page's props or an earlier connection). */
@@ -82,7 +87,8 @@ function newClientId(): string {
 /** A connection to one room; see {@link connect}. */
 export class ChatConnection {
   #room: string;
-  #name: string;
+  #name: string | undefined;
+  #token: string | undefined;
   #baseUrl: URL;
   #transportName: TransportName;
   #transport: Transport | undefined;
@@ -110,6 +116,7 @@ export class ChatConnection {
   constructor(room: string, options: ConnectOptions) {
     this.#room = room;
     this.#name = options.name;
+    this.#token = options.token;
     this.#last = options.after;
     this.#epoch = options.epoch;
     this.#baseUrl = new URL(options.baseUrl ?? globalThis.location.href);
@@ -188,11 +195,12 @@ export class ChatConnection {
 
   #open(): void {
     if (this.#closed) return;
+    if (this.#name !== undefined && this.#token === undefined) return void this.#startSession();
     const open = OPENERS[this.#transportName];
     const target = {
       baseUrl: this.#baseUrl,
       room: this.#room,
-      name: this.#name,
+      token: this.#token,
       after: this.#last,
       epoch: this.#epoch,
     };
@@ -234,6 +242,18 @@ export class ChatConnection {
       closed: (reason) => isCurrent() && this.#onTransportClosed(reason),
     });
     this.#transport = current;
+  }
+
+  /** Creates the session named in the options, then opens the transport. */
+  async #startSession(): Promise<void> {
+    try {
+      this.#token = (await createSession(this.#baseUrl, this.#name!)).token;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const fatal = code === "invalid_author" ? code : undefined;
+      return this.#onTransportClosed({ opened: false, fatal });
+    }
+    this.#open();
   }
 
   #deliver(messages: Message[]): void {
@@ -301,6 +321,28 @@ export class ChatConnection {
     const items = this.outbox;
     for (const listener of this.#listeners.outbox) listener(items);
   }
+}
+
+/**
+ * Picks or changes the display name: creates (or renames) the session, which sets the session
+ * cookie in a browser, and returns the token for clients without cookies.
+ */
+export async function createSession(
+  baseUrl: string | URL,
+  name: string,
+): Promise<{ name: string; token: string }> {
+  const response = await fetch(new URL("/api/session", baseUrl), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  const body = await response.json();
+  if (!response.ok) {
+    throw Object.assign(new Error(body.error?.message ?? response.statusText), {
+      code: body.error?.code,
+    });
+  }
+  return { name: body.session.name, token: body.token };
 }
 
 function rememberedTransport(): TransportName | undefined {

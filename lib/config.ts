@@ -17,6 +17,8 @@ export interface Config {
   historyLimit: number;
   /** Whether to write structured log lines (`PARLEY_LOG=off` silences them). */
   log: boolean;
+  /** The session signing secret from `PARLEY_SECRET`; undefined to generate one and keep it in KV. */
+  secret: string | undefined;
 }
 
 /** The KV file used when `PARLEY_KV_PATH` is not set. */
@@ -35,7 +37,8 @@ export function readConfig(
     parsePositiveInteger(getEnv("PARLEY_HISTORY_LIMIT"), "PARLEY_HISTORY_LIMIT") ??
       DEFAULT_HISTORY_LIMIT;
   const log = getEnv("PARLEY_LOG") !== "off";
-  return { kvPath, limits, trustProxy, allowedOrigins, historyLimit, log };
+  const secret = getEnv("PARLEY_SECRET") || undefined;
+  return { kvPath, limits, trustProxy, allowedOrigins, historyLimit, log, secret };
 }
 
 function readLimits(getEnv: (name: string) => string | undefined): LimitSettings {

@@ -5,6 +5,7 @@ import { Hub } from "./hub.ts";
 import { Limits } from "./limits.ts";
 import { MessageLog } from "./message_log.ts";
 import { Metrics } from "./metrics.ts";
+import { loadSecret, Sessions } from "./session.ts";
 
 /** What request handlers need: the store, the log on it, this worker's hub and the settings. */
 export interface Services {
@@ -19,6 +20,8 @@ export interface Services {
   metrics: Metrics;
   /** Structured log lines for connections and rejections. */
   events: EventLog;
+  /** Signs and checks who is speaking. */
+  sessions: Sessions;
   config: Config;
 }
 
@@ -27,8 +30,8 @@ const HUB_LINGER_MS = 5_000;
 // Separate processes on one KV file do not wake each other's watches: check heads this often.
 const HUB_HEAD_CHECK_MS = 1_000;
 
-/** Wires the log and hub onto an open KV store. */
-export function createServices(kv: Deno.Kv, config: Config): Services {
+/** Wires the log, hub and sessions onto an open KV store. */
+export async function createServices(kv: Deno.Kv, config: Config): Promise<Services> {
   const metrics = new Metrics();
   const log = new MessageLog(kv, {
     historyLimit: config.historyLimit,
@@ -67,6 +70,7 @@ export function createServices(kv: Deno.Kv, config: Config): Services {
     limits: new Limits(config.limits),
     metrics,
     events: new EventLog(config.log),
+    sessions: new Sessions(await loadSecret(kv, config.secret)),
     config,
   };
 }

@@ -5,7 +5,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
+import {
+  LIMITS_OFF,
+  requestJson,
+  sessionToken,
+  startServer,
+  type TestServer,
+  withoutEpoch,
+} from "./server.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
 const MAX_BODY_BYTES = 16 * 1024;
@@ -219,7 +226,10 @@ Deno.test("POST /api/rooms/:room/messages - accepts a body of exactly 16 KiB", a
     await createRoom(server, "lobby");
     const body = bodyOfSize(MAX_BODY_BYTES);
     assert.equal(new TextEncoder().encode(body).length, MAX_BODY_BYTES);
-    const { status } = await requestJson(server, "/api/rooms/lobby/messages", { body });
+    const { status } = await requestJson(server, "/api/rooms/lobby/messages", {
+      body,
+      headers: { authorization: `Bearer ${sessionToken(server, "ann")}` },
+    });
     assert.equal(status, 201);
   });
 });
@@ -229,7 +239,7 @@ Deno.test("POST /api/rooms/:room/messages - accepts a chunked body under 16 KiB"
     await createRoom(server, "lobby");
     const init: RequestInit & { duplex: "half" } = {
       method: "POST",
-      headers: JSON_TYPE,
+      headers: { ...JSON_TYPE, authorization: `Bearer ${sessionToken(server, "ann")}` },
       body: chunkedBody(bodyOfSize(MAX_BODY_BYTES))(),
       duplex: "half",
     };
@@ -327,6 +337,8 @@ interface BadRequest {
   code: string;
   /** Extra checks on the response. */
   check?: (response: Response) => void;
+  /** False to send a message post without the session the group otherwise adds. */
+  session?: boolean;
 }
 
 interface Endpoint {
@@ -432,24 +444,26 @@ const BAD_REQUESTS: Endpoint[] = [
         status: 400,
         code: "invalid_text",
       },
-      { when: "a missing author", body: json({ text: "hi" }), status: 400, code: "invalid_author" },
       {
-        when: "a blank author",
-        body: message({ author: "  " }),
-        status: 400,
-        code: "invalid_author",
+        when: "no session",
+        body: message({}),
+        session: false,
+        status: 401,
+        code: "session_required",
       },
       {
-        when: "an author over 32 characters",
-        body: message({ author: "a".repeat(33) }),
-        status: 400,
-        code: "invalid_author",
+        when: "a tampered session token",
+        body: message({}),
+        headers: { ...JSON_TYPE, authorization: "Bearer v1.eyJuYW1lIjoiYW5uIn0.forged" },
+        status: 401,
+        code: "session_required",
       },
       {
-        when: "a non-string author",
-        body: message({ author: 7 }),
-        status: 400,
-        code: "invalid_author",
+        when: "a tampered session cookie",
+        body: message({}),
+        headers: { ...JSON_TYPE, cookie: "parley_session=v1.eyJzaWQiOiJ4IiwibmFtZSI6ImEifQ.AAAA" },
+        status: 401,
+        code: "session_required",
       },
       {
         when: "an id with a space",
@@ -553,13 +567,20 @@ async function send(
   row: BadRequest,
 ): Promise<Response> {
   const body = typeof row.body === "function" ? row.body() : row.body;
+  const path = row.path ?? endpoint.path;
+  const headers = { ...(row.headers ?? endpoint.headers) };
+  // Message posts need a session unless the row is about sessions themselves.
+  const aboutSessions = row.session === false || "authorization" in headers || "cookie" in headers;
+  if (endpoint.method === "POST" && path.endsWith("/messages") && !aboutSessions) {
+    headers.authorization = `Bearer ${sessionToken(server, "ann")}`;
+  }
   const init: RequestInit & { duplex?: "half" } = {
     method: endpoint.method,
-    headers: row.headers ?? endpoint.headers,
+    headers,
     body,
     duplex: body instanceof ReadableStream ? "half" : undefined,
   };
-  return await fetch(new URL(row.path ?? endpoint.path, server.origin), init);
+  return await fetch(new URL(path, server.origin), init);
 }
 
 for (const endpoint of BAD_REQUESTS) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+import { requestJson, sessionToken, startServer, type TestServer, TestSocket } from "./server.ts";
 
 async function withServer(
   env: Record<string, string>,
@@ -17,8 +17,12 @@ async function withServer(
 function post(server: TestServer, text: string, headers: Record<string, string> = {}) {
   return fetch(`${server.origin}/api/rooms/lobby/messages`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ author: "ann", text }),
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${sessionToken(server, "ann")}`,
+      ...headers,
+    },
+    body: JSON.stringify({ text }),
   });
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+import { requestJson, sessionToken, startServer, type TestServer, TestSocket } from "./server.ts";
 
 async function withServer(
   fn: (server: TestServer) => Promise<void>,
@@ -36,7 +36,10 @@ Deno.test("GET /metrics - counts appends, deliveries, connections and rejections
       for (const text of ["one", "two", "three"]) {
         await requestJson(server, "/api/rooms/lobby/messages", { body: { author: "ann", text } });
       }
-      await requestJson(server, "/api/rooms/lobby/messages", { body: "{not json" });
+      await requestJson(server, "/api/rooms/lobby/messages", {
+        body: "{not json",
+        headers: { authorization: `Bearer ${sessionToken(server, "ann")}` },
+      });
       await reader.until((s) => s.messages.length === 3);
       const response = await fetch(`${server.origin}/metrics`);
       assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);

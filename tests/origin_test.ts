@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { rawRequest } from "./raw_http.ts";
-import { requestJson, startServer } from "./server.ts";
+import { requestJson, sessionToken, startServer } from "./server.ts";
 
 const ALLOWLIST = "https://chat.example.com, http://Partner.Example:8080/";
 
@@ -47,7 +47,7 @@ const ENDPOINTS: Record<
     path: "/api/rooms/lobby/messages",
     ok: 201,
     headers: [["Content-Type", "application/json"]],
-    body: JSON.stringify({ author: "ann", text: "hello" }),
+    body: JSON.stringify({ text: "hello" }),
   },
   "form": {
     method: "POST",
@@ -169,6 +169,9 @@ for (const row of ROWS) {
         headers.push(["Origin", origin]);
       }
       if (row.endpoint !== "ws") headers.push(["Connection", "close"]);
+      if (row.endpoint === "post message") {
+        headers.push(["Authorization", `Bearer ${sessionToken(server, "ann")}`]);
+      }
       // A live stream's welcome means its subscription is done before the server closes.
       const readUntil = row.endpoint === "ws" || row.endpoint === "events" ? "welcome" : undefined;
       const response = await rawRequest(port, { ...endpoint, headers, readUntil });

@@ -8,6 +8,7 @@ import { createApp } from "../app.tsx";
 import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
 import { closeServices, createServices, type Services } from "../lib/services.ts";
+import { parseAuthor } from "../lib/validation.ts";
 
 /** A running test server. */
 export interface TestServer {
@@ -25,7 +26,7 @@ export async function startServer(
   const env: Record<string, string> = { PARLEY_LOG: "off", ...options.env };
   const config = readConfig((name) => env[name]);
   const kv = await openKv(options.kvPath ?? ":memory:");
-  const services = createServices(kv, { ...config, kvPath: options.kvPath ?? ":memory:" });
+  const services = await createServices(kv, { ...config, kvPath: options.kvPath ?? ":memory:" });
   const app = createApp(services);
   const controller = new AbortController();
   const server = Deno.serve(
@@ -69,14 +70,16 @@ export class TestSocket {
     });
   }
 
-  /** Opens a chat socket to a room on a test server. */
+  /** Opens a chat socket to a room on a test server; a `name` becomes a session token. */
   static open(
     server: TestServer,
     room: string,
     query: Record<string, string | number> = {},
   ): TestSocket {
     const url = new URL(`/api/rooms/${room}/ws`, server.origin.replace("http", "ws"));
-    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
+    const { name, ...rest } = query;
+    if (name !== undefined) url.searchParams.set("token", sessionToken(server, String(name)));
+    for (const [key, value] of Object.entries(rest)) url.searchParams.set(key, String(value));
     return new TestSocket(url.href);
   }
 
@@ -116,15 +119,34 @@ export class TestSocket {
   }
 }
 
-/** Sends a JSON request to the test server and returns status and parsed body. */
+/** A session token for a display name, as `POST /api/session` would issue it (trimmed). */
+export function sessionToken(server: TestServer, name: string): string {
+  return server.services.sessions.issue(parseAuthor(name)).token;
+}
+
+function tokenIfValid(server: TestServer, name: unknown): string | undefined {
+  try {
+    return sessionToken(server, name as string);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sends a JSON request to the test server and returns status and parsed body. A message body
+ * with an `author` is sent under a session of that name, as a browser with that name would.
+ */
 export async function requestJson(
   server: TestServer,
   path: string,
   init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
+  const author = (init.body as { author?: unknown } | undefined)?.author;
+  const token = path.includes("/messages") ? tokenIfValid(server, author) : undefined;
+  const session: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const response = await fetch(new URL(path, server.origin), {
     method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers: { "content-type": "application/json", ...init.headers },
+    headers: { "content-type": "application/json", ...session, ...init.headers },
     body: init.body === undefined
       ? undefined
       : typeof init.body === "string"

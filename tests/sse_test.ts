@@ -189,7 +189,7 @@ async function postMany(
  */
 async function startEagerServer(): Promise<TestServer> {
   const kv = await openKv(":memory:");
-  const base = createServices(kv, { ...readConfig(() => undefined), kvPath: ":memory:" });
+  const base = await createServices(kv, { ...readConfig(() => undefined), kvPath: ":memory:" });
   const services: Services = { ...base, hub: new Hub(kv, base.log, { lingerMs: 0 }) };
   const controller = new AbortController();
   const server = Deno.serve(

@@ -17,6 +17,7 @@ import {
   type Frame,
   LIMITS_OFF,
   requestJson,
+  sessionToken,
   startServer,
   type TestServer,
   TestSocket,
@@ -53,13 +54,17 @@ async function createRoom(server: TestServer, id: string): Promise<void> {
 }
 
 async function postRaw(
-  server: { origin: string },
+  server: TestServer,
   room: string,
   body: Record<string, unknown>,
 ): Promise<{ status: number; message: Message }> {
+  const author = typeof body.author === "string" ? body.author : "ann";
   const response = await fetch(new URL(`/api/rooms/${room}/messages`, server.origin), {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${sessionToken(server, author)}`,
+    },
     body: JSON.stringify(body),
   });
   const reply = await response.json();
@@ -67,7 +72,7 @@ async function postRaw(
 }
 
 async function post(
-  server: { origin: string },
+  server: TestServer,
   room: string,
   text: string,
   id?: string,
@@ -78,7 +83,7 @@ async function post(
 }
 
 async function postSeries(
-  server: { origin: string },
+  server: TestServer,
   room: string,
   texts: string[],
 ): Promise<Message[]> {
@@ -88,7 +93,7 @@ async function postSeries(
 }
 
 /** Every message of a room, oldest first, read through the history API. */
-async function history(server: { origin: string }, room: string): Promise<Message[]> {
+async function history(server: TestServer, room: string): Promise<Message[]> {
   const all: Message[] = [];
   for (;;) {
     const after = all.at(-1)?.seq ?? 0;
@@ -158,7 +163,7 @@ function track(connection: ChatConnection) {
 }
 
 function open(
-  server: { origin: string },
+  server: TestServer,
   room: string,
   transport: TransportName,
   after?: number,
@@ -179,7 +184,7 @@ async function untilLive(connection: ChatConnection): Promise<void> {
  */
 async function startServerAt(port: number, kvPath: string): Promise<TestServer & { port: number }> {
   const kv = await openKv(kvPath);
-  const services = createServices(kv, { ...readConfig(() => undefined), kvPath });
+  const services = await createServices(kv, { ...readConfig(() => undefined), kvPath });
   const controller = new AbortController();
   const server = Deno.serve(
     { port, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },

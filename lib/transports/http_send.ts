@@ -18,8 +18,11 @@ export async function postMessage(
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ id: message.id, author: target.name, text: message.text }),
+      headers: {
+        "content-type": "application/json",
+        ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+      },
+      body: JSON.stringify({ id: message.id, text: message.text }),
       signal,
     });
   } catch {

@@ -26,7 +26,8 @@ export interface TransportEvents {
 export interface TransportTarget {
   baseUrl: URL;
   room: string;
-  name: string;
+  /** The session token for clients without cookies; browsers send the session cookie. */
+  token?: string;
   /** Resume after this seq; undefined to start from the head. */
   after?: number;
   /** The epoch `after` was issued in. */
@@ -40,6 +41,10 @@ export function roomUrl(
   options: { cursor?: boolean } = {},
 ): URL {
   const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/${path}`, target.baseUrl);
+  if (target.token && (path === "ws" || path === "events")) {
+    // WebSocket and EventSource cannot send headers, so scripts pass their token in the URL.
+    url.searchParams.set("token", target.token);
+  }
   if (options.cursor && target.after !== undefined) {
     url.searchParams.set("after", String(target.after));
     if (target.epoch !== undefined) url.searchParams.set("epoch", target.epoch);

@@ -15,7 +15,6 @@ type ServerFrame =
 export const openWebSocket: OpenTransport = (target, events) => {
   const url = roomUrl(target, "ws", { cursor: true });
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  if (target.name) url.searchParams.set("name", target.name);
   const socket = new WebSocket(url);
   let opened = false;
   let closed = false;

@@ -31,14 +31,26 @@ export const handler = {
     const transport = forced && TRANSPORTS.includes(forced) ? forced as TransportName : undefined;
     return renderPage({
       title: `${room.title} · Parley`,
-      body: <RoomPage room={room} messages={messages} transport={transport} />,
+      body: (
+        <RoomPage
+          room={room}
+          messages={messages}
+          transport={transport}
+          sessionName={c.var.services.sessions.fromRequest(c.req.raw)?.name}
+        />
+      ),
     });
   },
 };
 
 /** The room page: title and the hydrated chat. */
 export default function RoomPage(
-  { room, messages, transport }: { room: Room; messages: Message[]; transport?: TransportName },
+  { room, messages, transport, sessionName }: {
+    room: Room;
+    messages: Message[];
+    transport?: TransportName;
+    sessionName?: string;
+  },
 ) {
   return (
     <Layout wide>
@@ -48,7 +60,12 @@ export default function RoomPage(
       <Island
         name="ChatRoom"
         component={ChatRoom}
-        props={{ room: { id: room.id, title: room.title, epoch: room.epoch }, messages, transport }}
+        props={{
+          room: { id: room.id, title: room.title, epoch: room.epoch },
+          messages,
+          transport,
+          sessionName,
+        }}
       />
     </Layout>
   );

@@ -7,13 +7,7 @@ import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 import type { Message, Room } from "../../../../lib/types.ts";
-import {
-  parseAuthor,
-  parseClientId,
-  parseCount,
-  parseCursor,
-  parseText,
-} from "../../../../lib/validation.ts";
+import { parseClientId, parseCount, parseCursor, parseText } from "../../../../lib/validation.ts";
 
 const HISTORY_LIMIT = { fallback: 50, max: 200 };
 const POLL_LIMIT = { fallback: 100, max: 500 };
@@ -86,14 +80,12 @@ export const handler = {
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const { log, limits, config } = c.var.services;
+    const { log, limits, config, sessions } = c.var.services;
     const room = await requireRoom(log, c.req.param("room") ?? "");
+    const { name: author } = sessions.requireSession(c.req.raw);
     const body = await readJsonBody(c.req.raw);
-    const input = {
-      id: parseClientId(body.id),
-      author: parseAuthor(body.author),
-      text: parseText(body.text),
-    };
+    // The author is the session's name; an `author` field in the body is ignored.
+    const input = { id: parseClientId(body.id), author, text: parseText(body.text) };
     const wait = limits.message(clientIp(c, config.trustProxy));
     if (wait > 0) throw rateLimited("messages", wait);
     const { message, created } = await log.append(room.id, input);

@@ -4,7 +4,7 @@ import { clientIp } from "../../../../lib/client_ip.ts";
 import { errorResponse, ParleyError } from "../../../../lib/errors.ts";
 import { parseResume, type Resume } from "../../../../lib/resume.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
-import { parseAuthor, ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
+import { ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 
 const IDLE_TIMEOUT_SECONDS = 60;
 
@@ -19,8 +19,8 @@ function refuse(c: Context<AppEnv>, code: number, reason: string): Response {
 }
 
 /**
- * `GET /api/rooms/:room/ws?after=SEQ&epoch=EPOCH&name=NAME` upgrades to the chat WebSocket; without a
- * name the socket only reads.
+ * `GET /api/rooms/:room/ws?after=SEQ&epoch=EPOCH` upgrades to the chat WebSocket; the session
+ * (cookie, bearer token or `token` param) names who speaks, and without one the socket only reads.
  */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
@@ -33,11 +33,10 @@ export const handler = {
     const roomId = c.req.param("room") ?? "";
     const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
     if (room === null) return refuse(c, CloseCode.roomNotFound, "room_not_found");
-    let author: string | undefined;
+    // Sends are stamped with the session's name; without a session the socket only reads.
+    const author = c.var.services.sessions.fromRequest(request)?.name;
     let resume: Resume;
     try {
-      const name = c.req.query("name");
-      author = name ? parseAuthor(name) : undefined;
       resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;

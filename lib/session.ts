@@ -1,0 +1,136 @@
+/**
+ * Sessions: a display name bound to a session id, signed with HMAC-SHA256 so the server, not
+ * the client, decides who is speaking. The signed token travels as an `HttpOnly` cookie for
+ * browsers, or as `Authorization: Bearer` (or `?token=` on WebSocket and SSE URLs) for scripts.
+ *
+ * @module
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { ParleyError } from "./errors.ts";
+
+/** Who is speaking: a stable session id and the current display name. */
+export interface Session {
+  sid: string;
+  name: string;
+  /** When the token was issued, in ms since the epoch. */
+  iat: number;
+}
+
+/** The cookie that carries the session token. */
+export const SESSION_COOKIE = "parley_session";
+/** How long a session lasts without being renewed. */
+export const SESSION_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
+
+const SECRET_KEY: Deno.KvKey = ["config", "session_secret"];
+const VERSION = "v1";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+
+/**
+ * The secret sessions are signed with: `PARLEY_SECRET` when set, else one generated on first
+ * start and kept in KV, so every worker and every restart signs alike.
+ */
+export async function loadSecret(kv: Deno.Kv, fromEnv: string | undefined): Promise<string> {
+  if (fromEnv) {
+    if (fromEnv.length < 32) {
+      throw new Error("Invalid PARLEY_SECRET: it must be at least 32 characters long");
+    }
+    return fromEnv;
+  }
+  const generated = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  await kv.atomic().check({ key: SECRET_KEY, versionstamp: null }).set(SECRET_KEY, generated)
+    .commit();
+  const stored = (await kv.get<string>(SECRET_KEY)).value;
+  if (stored === null) throw new Error("Cannot keep the session secret in KV");
+  return stored;
+}
+
+/** Issues and verifies signed session tokens. */
+export class Sessions {
+  #secret: string;
+
+  /** @param secret the signing secret, from {@link loadSecret} */
+  constructor(secret: string) {
+    this.#secret = secret;
+  }
+
+  /** Issues a token for a display name, keeping `sid` when renaming an existing session. */
+  issue(name: string, sid: string = crypto.randomUUID()): { session: Session; token: string } {
+    const session: Session = { sid, name, iat: Date.now() };
+    const payload = base64url(encoder.encode(JSON.stringify(session)));
+    return { session, token: `${VERSION}.${payload}.${this.#sign(payload)}` };
+  }
+
+  /** The session a token stands for, or null when it is missing, malformed, tampered or old. */
+  verify(token: string | null | undefined): Session | null {
+    const [version, payload, signature, extra] = token?.split(".") ?? [];
+    if (version !== VERSION || !payload || !signature || extra !== undefined) return null;
+    const expected = encoder.encode(this.#sign(payload));
+    const given = encoder.encode(signature);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+    try {
+      const session = JSON.parse(decoder.decode(fromBase64url(payload))) as Session;
+      const fresh = Date.now() - session.iat < SESSION_MAX_AGE_SECONDS * 1000;
+      return typeof session.sid === "string" && typeof session.name === "string" && fresh
+        ? session
+        : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The session of a request: its cookie, else a bearer token, else a `token` query param. */
+  fromRequest(request: Request): Session | null {
+    const cookie = readCookie(request.headers.get("cookie"), SESSION_COOKIE);
+    const bearer = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const query = new URL(request.url).searchParams.get("token");
+    for (const token of [cookie, bearer, query]) {
+      if (token) return this.verify(token);
+    }
+    return null;
+  }
+
+  /** Like {@link fromRequest}, but 401 `session_required` when there is no valid session. */
+  requireSession(request: Request): Session {
+    const session = this.fromRequest(request);
+    if (session === null) {
+      throw new ParleyError(
+        401,
+        "session_required",
+        'Pick a display name first: POST /api/session with {"name"}',
+      );
+    }
+    return session;
+  }
+
+  #sign(payload: string): string {
+    return createHmac("sha256", this.#secret).update(payload).digest("base64url");
+  }
+}
+
+/** Reads one cookie from a `Cookie` header. */
+export function readCookie(header: string | null, name: string): string | undefined {
+  for (const part of header?.split(";") ?? []) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return value.join("=");
+  }
+  return undefined;
+}
+
+/** The `Set-Cookie` value for a session token (or for clearing it, with an empty token). */
+export function sessionCookie(token: string, options: { secure: boolean }): string {
+  const maxAge = token === "" ? 0 : SESSION_MAX_AGE_SECONDS;
+  const secure = options.secure ? "; Secure" : "";
+  return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
+}
