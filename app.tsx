@@ -14,6 +14,7 @@ import { handler as session } from "./routes/api/session.ts";
 import { handler as messages } from "./routes/api/rooms/[room]/messages.ts";
 import { handler as ws } from "./routes/api/rooms/[room]/ws.ts";
 import { handler as events } from "./routes/api/rooms/[room]/events.ts";
+import { handler as typing } from "./routes/api/rooms/[room]/typing.ts";
 import { handler as healthz } from "./routes/healthz.ts";
 import { handler as metrics } from "./routes/metrics.ts";
 
@@ -51,6 +52,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.post("/api/rooms/:room/messages", messages.POST);
   app.get("/api/rooms/:room/ws", ws.GET);
   app.get("/api/rooms/:room/events", events.GET);
+  app.post("/api/rooms/:room/typing", typing.POST);
   app.use("/static/*", serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (p) => p.slice(7) }));
 
   app.notFound((c) => {

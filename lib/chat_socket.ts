@@ -4,6 +4,7 @@ import type { Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./body.ts";
 import { rateLimited } from "./limits.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
+import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
 import { parseClientId, parseText } from "./validation.ts";
 
@@ -34,11 +35,14 @@ function frameTooBig(text: string): boolean {
   return text.length * 3 > MAX_BODY_BYTES && encoder.encode(text).byteLength > MAX_BODY_BYTES;
 }
 
+/** Typing frames closer together than this are ignored. */
+const TYPING_MIN_INTERVAL_MS = 1_000;
+
 /** Who is on the socket and where they resume from. */
 export interface ChatSocketOptions {
   room: Room;
-  /** The display name sends are stamped with; undefined for a read-only socket. */
-  author?: string;
+  /** Who is speaking (sends are stamped with its name); undefined for a read-only socket. */
+  session?: Session;
   resume: Resume;
   /** The client's IP, for its rate limit. */
   ip: string;
@@ -57,6 +61,8 @@ export function serveChatSocket(
 ): void {
   let subscription: Subscription | undefined;
   let strikes = 0;
+  let lastTyping = 0;
+  let leave: (() => Promise<void>) | undefined;
   const forget = services.connections.add(socket, "ws");
   const bucket = services.limits.connectionBucket();
   const { metrics, events } = services;
@@ -105,10 +111,11 @@ export function serveChatSocket(
   async function handleSend(frame: Record<string, unknown>): Promise<void> {
     let input;
     try {
-      if (options.author === undefined) {
+      if (options.session === undefined) {
         throw new ParleyError(401, "session_required", "Pick a display name to send messages");
       }
-      input = { id: parseClientId(frame.id), author: options.author, text: parseText(frame.text) };
+      const author = options.session.name;
+      input = { id: parseClientId(frame.id), author, text: parseText(frame.text) };
       const wait = Math.max(bucket?.take() ?? 0, services.limits.message(options.ip));
       if (wait > 0) throw rateLimited("messages", wait);
     } catch (error) {
@@ -134,7 +141,19 @@ export function serveChatSocket(
     send(JSON.stringify({ type: "resync", room, epoch, head, messages }));
   }
 
+  function typing(): void {
+    const now = Date.now();
+    if (!options.session || now - lastTyping < TYPING_MIN_INTERVAL_MS) return;
+    lastTyping = now;
+    services.presence.typing(room, options.session)
+      .then(() => services.hub.refreshPresence(room))
+      .catch(() => {});
+  }
+
   socket.onopen = async () => {
+    if (options.session) {
+      leave = services.presence.join(room, options.session, crypto.randomUUID());
+    }
     try {
       const deliver = (delivery: Delivery) => {
         metrics.deliveries.inc("ws", delivery.messages.length);
@@ -143,7 +162,10 @@ export function serveChatSocket(
       subscription = await services.hub.subscribe(room, deliver, {
         after: options.resume.after,
         onStart: welcome,
+        onPresence: ({ online, typing }) =>
+          send(JSON.stringify({ type: "presence", online, typing })),
       });
+      if (options.session) services.hub.refreshPresence(room).catch(() => {});
     } catch (error) {
       const notFound = error instanceof ParleyError && error.code === "room_not_found";
       if (!notFound) console.error(`Cannot subscribe to room "${room}":`, error);
@@ -175,6 +197,7 @@ export function serveChatSocket(
       return strike("invalid_frame", "A frame must be a JSON object");
     }
     const fields = frame as Record<string, unknown>;
+    if (fields.type === "typing") return typing();
     if (fields.type !== "send") {
       return strike(
         "invalid_frame",
@@ -198,6 +221,7 @@ export function serveChatSocket(
     forget();
     options.onClose?.();
     subscription?.close();
+    leave?.().then(() => services.hub.refreshPresence(room)).catch(() => {});
   };
   socket.onerror = () => {};
 }

@@ -59,6 +59,10 @@ interface Listeners {
   resync: (messages: Message[]) => void;
   status: (status: ConnectionStatus) => void;
   outbox: (items: OutboxItem[]) => void;
+  /** The display names online in the room, whenever that changes. */
+  presence: (online: string[]) => void;
+  /** The display names typing now, whenever that changes. */
+  typing: (names: string[]) => void;
 }
 
 const OPENERS: Record<TransportName, OpenTransport> = {
@@ -74,6 +78,7 @@ const REMEMBERED_TRANSPORT = "parley:transport";
 const FAILURES_BEFORE_FALLBACK = 2;
 
 const BACKOFF_BASE_MS = 250;
+const TYPING_INTERVAL_MS = 2_000;
 const BACKOFF_CAP_MS = 10_000;
 const OPEN_TIMEOUT_MS = 5_000;
 
@@ -98,12 +103,15 @@ export class ChatConnection {
   #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
     messages: new Set(),
     resync: new Set(),
+    presence: new Set(),
+    typing: new Set(),
     status: new Set(),
     outbox: new Set(),
   };
   #status: ConnectionStatus;
   #attempt = 0;
   #forced: boolean;
+  #lastTyping = 0;
   #failedOpens = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
@@ -167,6 +175,14 @@ export class ChatConnection {
     return id;
   }
 
+  /** Tells the room you are typing; calls closer together than 2 s are dropped. */
+  typing(): void {
+    const now = Date.now();
+    if (this.#status.state !== "live" || now - this.#lastTyping < TYPING_INTERVAL_MS) return;
+    this.#lastTyping = now;
+    this.#transport?.typing();
+  }
+
   /** Sends a failed message again under its original id. */
   retry(id: string): void {
     const item = this.#outbox.get(id);
@@ -228,6 +244,11 @@ export class ChatConnection {
       },
       messages: (messages) => isCurrent() && this.#deliver(messages),
       resync: (head, messages) => isCurrent() && this.#resync(head, messages),
+      presence: ({ online, typing }) => {
+        if (!isCurrent()) return;
+        for (const listener of this.#listeners.presence) listener(online);
+        for (const listener of this.#listeners.typing) listener(typing);
+      },
       ack: (id) => {
         const item = this.#outbox.get(id);
         if (isCurrent() && item) item.acked = true;

@@ -1,6 +1,7 @@
 import type { Delivery, Subscription } from "./hub.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Services } from "./services.ts";
+import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
 
 /** How often an idle event stream gets a comment, so proxies keep it open. */
@@ -18,6 +19,8 @@ export interface EventStreamOptions {
   resume: Resume;
   /** The client's IP, for the log. */
   ip: string;
+  /** Who is listening, for presence; undefined for an anonymous reader. */
+  session?: Session;
   /** Called once when the stream ends (to release its connection slot). */
   onEnd?: () => void;
 }
@@ -28,11 +31,12 @@ export interface EventStreamOptions {
  * response body (the client went away) ends the subscription.
  */
 export function openEventStream(
-  services: Pick<Services, "hub" | "log" | "connections" | "metrics" | "events">,
+  services: Pick<Services, "hub" | "log" | "connections" | "metrics" | "events" | "presence">,
   options: EventStreamOptions,
 ): ReadableStream<Uint8Array> {
   const { hub, log, connections, metrics, events } = services;
-  const { room: { id: room, epoch }, resume, ip, onEnd } = options;
+  const { room: { id: room, epoch }, resume, ip, onEnd, session } = options;
+  const leave = session && services.presence.join(room, session, crypto.randomUUID());
   let subscription: Subscription | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
@@ -55,6 +59,7 @@ export function openEventStream(
       seconds: Math.round((Date.now() - opened) / 1000),
     });
     forget();
+    leave?.().then(() => hub.refreshPresence(room)).catch(() => {});
     onEnd?.();
     clearInterval(heartbeat);
     subscription?.close();
@@ -84,6 +89,7 @@ export function openEventStream(
         };
         subscription = await hub.subscribe(room, deliver, {
           after: resume.after,
+          onPresence: (presence) => event("presence", presence),
           onStart: async (head) => {
             event("welcome", { room, head, epoch });
             if (!resume.resync) return;
@@ -96,6 +102,7 @@ export function openEventStream(
         return end();
       }
       if (ended) subscription.close();
+      else if (session) hub.refreshPresence(room).catch(() => {});
     },
     cancel() {
       end();

@@ -2,6 +2,7 @@ import { Delivery } from "./delivery.ts";
 import { ParleyError } from "./errors.ts";
 import { roomKey } from "./keys.ts";
 import type { MessageLog } from "./message_log.ts";
+import { type Presence, presenceVersion, type RoomPresence } from "./presence.ts";
 import type { Message, Room } from "./types.ts";
 
 export { Delivery };
@@ -22,10 +23,14 @@ export interface SubscribeOptions {
   after?: number;
   /** Called once with the head, before any delivery (to send a welcome); awaited. */
   onStart?: (head: number) => void | Promise<void>;
+  /** Called with who is online and typing once live, then whenever that changes. */
+  onPresence?: (presence: RoomPresence) => void;
 }
 
 /** Options of {@link Hub.poll}. */
 export interface PollOptions {
+  /** The presence version the client last saw; a different one answers at once. */
+  seenPresence?: string;
   /** The most messages to answer with. */
   limit: number;
   /** How long to wait for a message, in ms. */
@@ -49,6 +54,8 @@ export interface HubOptions {
    * server processes on one KV file, whose appends `kv.watch` does not report to each other.
    */
   headCheckMs?: number;
+  /** Where presence and typing live; without it rooms report nobody. */
+  presence?: Presence;
 }
 
 const PAGE = 500;
@@ -56,6 +63,8 @@ const SWEEP_MS = 250;
 
 class Subscriber {
   #held: Delivery[] | null = [];
+
+  onPresence: ((presence: RoomPresence) => void) | undefined;
 
   constructor(public last: number, readonly listener: DeliveryListener) {}
 
@@ -94,6 +103,7 @@ interface Waiter {
 class RoomFeed {
   readonly subscribers = new Set<Subscriber>();
   readonly waiters = new Set<Waiter>();
+  presence: RoomPresence = { online: [], typing: [] };
   closed = false;
   cursor: number;
   lingering: ReturnType<typeof setTimeout> | undefined;
@@ -109,6 +119,15 @@ class RoomFeed {
     this.cursor = head;
     this.#reader = kv.watch([roomKey(room)]).getReader();
     this.#pump();
+  }
+
+  /** Reads presence and, when it changed, tells subscribers and answers waiting polls. */
+  async checkPresence(presence: Presence): Promise<void> {
+    const next = await presence.snapshot(this.room);
+    if (JSON.stringify(next) === JSON.stringify(this.presence)) return;
+    this.presence = next;
+    for (const subscriber of this.subscribers) subscriber.onPresence?.(next);
+    for (const waiter of this.waiters) waiter.finish([]);
   }
 
   /** Reads the head directly, for wake-ups `kv.watch` cannot carry (another process). */
@@ -176,7 +195,8 @@ export class Hub {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #headCheckMs: number;
   #headChecker: ReturnType<typeof setInterval> | undefined;
-  #open = new Set<RoomFeed>();
+  #presence: Presence | undefined;
+  #open = new Map<string, RoomFeed>();
 
   /**
    * @param kv the store whose room records are watched
@@ -188,11 +208,23 @@ export class Hub {
     this.#log = log;
     this.#lingerMs = options.lingerMs ?? 0;
     this.#headCheckMs = options.headCheckMs ?? 0;
+    this.#presence = options.presence;
   }
 
   /** How many rooms this worker is watching now. */
   get watchedRooms(): number {
     return this.#feeds.size;
+  }
+
+  /** Who is online and typing in a room this worker watches (nobody when it does not). */
+  presenceOf(room: string): RoomPresence {
+    return this.#open.get(room)?.presence ?? { online: [], typing: [] };
+  }
+
+  /** Re-reads a watched room's presence now, after a local join, leave or keystroke. */
+  async refreshPresence(room: string): Promise<void> {
+    const feed = this.#open.get(room);
+    if (this.#presence && feed) await feed.checkPresence(this.#presence);
   }
 
   /** How many long-poll requests are waiting now. */
@@ -230,6 +262,10 @@ export class Hub {
       throw error;
     }
     subscriber.goLive();
+    if (options.onPresence) {
+      subscriber.onPresence = options.onPresence;
+      options.onPresence(feed.presence);
+    }
     return subscription;
   }
 
@@ -262,6 +298,9 @@ export class Hub {
     this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS);
     if (options.signal?.aborted) abort();
     options.signal?.addEventListener("abort", abort, { once: true });
+    if (options.seenPresence !== undefined) {
+      if (presenceVersion(joined.presence) !== options.seenPresence) waiter.finish([]);
+    }
     // A message the feed has already passed would never wake us: read it now instead.
     if (joined.cursor > after) {
       this.#log.readAfter(room, after, options.limit).then(waiter.finish, () => waiter.finish([]));
@@ -330,10 +369,14 @@ export class Hub {
       throw new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
     }
     const feed = new RoomFeed(room, record.head, this.#kv, this.#log);
-    this.#open.add(feed);
+    this.#open.set(room, feed);
+    if (this.#presence) await feed.checkPresence(this.#presence).catch(() => {});
     if (this.#headCheckMs > 0) {
       this.#headChecker ??= setInterval(() => {
-        for (const feed of this.#open) feed.checkHead().catch(() => {});
+        for (const feed of this.#open.values()) {
+          feed.checkHead().catch(() => {});
+          if (this.#presence) feed.checkPresence(this.#presence).catch(() => {});
+        }
       }, this.#headCheckMs);
     }
     return feed;
@@ -345,7 +388,7 @@ export class Hub {
       if (!feed.idle || feed.closed) return;
       feed.close();
       this.#feeds.delete(feed.room);
-      this.#open.delete(feed);
+      this.#open.delete(feed.room);
       if (this.#open.size === 0) {
         clearInterval(this.#headChecker);
         this.#headChecker = undefined;

@@ -5,6 +5,7 @@ import { Hub } from "./hub.ts";
 import { Limits } from "./limits.ts";
 import { MessageLog } from "./message_log.ts";
 import { Metrics } from "./metrics.ts";
+import { Presence } from "./presence.ts";
 import { loadSecret, Sessions } from "./session.ts";
 
 /** What request handlers need: the store, the log on it, this worker's hub and the settings. */
@@ -22,12 +23,15 @@ export interface Services {
   events: EventLog;
   /** Signs and checks who is speaking. */
   sessions: Sessions;
+  /** Who is online and typing, across workers. */
+  presence: Presence;
   config: Config;
 }
 
 // Long-poll clients leave and come back every cycle; keep their room's watch meanwhile.
 const HUB_LINGER_MS = 5_000;
-// Separate processes on one KV file do not wake each other's watches: check heads this often.
+// Separate processes on one KV file do not wake each other's watches, and presence expires
+// without a wake-up: check heads and presence this often.
 const HUB_HEAD_CHECK_MS = 1_000;
 
 /** Wires the log, hub and sessions onto an open KV store. */
@@ -40,7 +44,12 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
       metrics.batchSize.observe(messages);
     },
   });
-  const hub = new Hub(kv, log, { lingerMs: HUB_LINGER_MS, headCheckMs: HUB_HEAD_CHECK_MS });
+  const presence = new Presence(kv);
+  const hub = new Hub(kv, log, {
+    lingerMs: HUB_LINGER_MS,
+    headCheckMs: HUB_HEAD_CHECK_MS,
+    presence,
+  });
   const connections = new ConnectionRegistry();
   metrics.gauge("parley_open_connections", "Open connections of this worker, by transport", () => [
     [{ transport: "ws" }, connections.count("ws")],
@@ -71,6 +80,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     metrics,
     events: new EventLog(config.log),
     sessions: new Sessions(await loadSecret(kv, config.secret)),
+    presence,
     config,
   };
 }
@@ -85,6 +95,7 @@ const GOING_AWAY = 1001;
 export function closeServices(services: Services): void {
   services.connections.closeAll(GOING_AWAY, "server shutting down");
   services.hub.close();
+  services.presence.close();
 }
 
 /** The Hono environment every route shares: services are set on each request. */

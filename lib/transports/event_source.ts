@@ -1,5 +1,5 @@
 import type { Message } from "../types.ts";
-import { postMessage } from "./http_send.ts";
+import { postMessage, postTyping } from "./http_send.ts";
 import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /**
@@ -40,6 +40,9 @@ export const openEventSource: OpenTransport = (target, events) => {
     const { head, epoch } = JSON.parse((event as MessageEvent).data);
     events.open(head, epoch);
   });
+  source.addEventListener("presence", (event) => {
+    events.presence(JSON.parse((event as MessageEvent).data));
+  });
   source.addEventListener("resync", (event) => {
     const { head, messages } = JSON.parse((event as MessageEvent).data);
     events.resync(head, messages);
@@ -58,6 +61,9 @@ export const openEventSource: OpenTransport = (target, events) => {
   return {
     send(message) {
       postMessage(target, message, events, sends.signal);
+    },
+    typing() {
+      postTyping(target, sends.signal);
     },
     close() {
       stop();

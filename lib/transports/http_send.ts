@@ -3,6 +3,15 @@ import { roomUrl, type TransportEvents, type TransportTarget } from "./transport
 /** Statuses after which the same request may succeed later, so the message stays queued. */
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
+/** Tells the room this client is typing, with `POST /api/rooms/:room/typing`. */
+export function postTyping(target: TransportTarget, signal: AbortSignal): void {
+  fetch(roomUrl(target, "typing"), {
+    method: "POST",
+    headers: target.token ? { authorization: `Bearer ${target.token}` } : {},
+    signal,
+  }).then((response) => response.body?.cancel(), () => {});
+}
+
 /**
  * Sends one message with `POST /api/rooms/:room/messages`, for the transports that only
  * receive. A network failure or a retryable status leaves the message for the next connect.

@@ -1,5 +1,5 @@
 import type { Message } from "../types.ts";
-import { postMessage } from "./http_send.ts";
+import { postMessage, postTyping } from "./http_send.ts";
 import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /** How long each poll may be held by the server, in seconds. */
@@ -11,17 +11,24 @@ interface Page {
   head: number;
   resync?: boolean;
   messages: Message[];
+  online?: string[];
+  typing?: string[];
+  /** The version of `online` and `typing`, sent back so a change answers a waiting poll. */
+  presence?: string;
 }
 
 /** Long-polling to receive (`GET …/messages?after=&epoch=&wait=`), `POST` to send. */
 export const openLongPoll: OpenTransport = (target, events) => {
   const controller = new AbortController();
+  const headers: HeadersInit = target.token ? { authorization: `Bearer ${target.token}` } : {};
+  let seenPresence: string | undefined;
 
   async function fetchPage(cursor: TransportTarget, wait?: number): Promise<Page> {
     const url = roomUrl(cursor, "messages", { cursor: true });
     url.searchParams.set("limit", String(cursor.after === undefined ? 1 : POLL_LIMIT));
     if (wait !== undefined) url.searchParams.set("wait", String(wait));
-    const response = await fetch(url, { signal: controller.signal });
+    if (seenPresence !== undefined) url.searchParams.set("presence", seenPresence);
+    const response = await fetch(url, { signal: controller.signal, headers });
     const body = await response.json();
     if (!response.ok) {
       throw Object.assign(new Error(body.error?.message), { code: body.error?.code });
@@ -41,6 +48,10 @@ export const openLongPoll: OpenTransport = (target, events) => {
       opened = true;
       events.open(page.head, page.epoch);
       for (;;) {
+        if (page.presence !== undefined && page.presence !== seenPresence) {
+          seenPresence = page.presence;
+          events.presence({ online: page.online ?? [], typing: page.typing ?? [] });
+        }
         if (page.resync) {
           events.resync(page.head, page.messages);
           Object.assign(cursor, { after: page.head, epoch: page.epoch });
@@ -63,6 +74,9 @@ export const openLongPoll: OpenTransport = (target, events) => {
   return {
     send(message) {
       postMessage(target, message, events, controller.signal);
+    },
+    typing() {
+      postTyping(target, controller.signal);
     },
     close() {
       controller.abort();

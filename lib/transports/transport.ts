@@ -1,3 +1,4 @@
+import type { RoomPresence } from "../presence.ts";
 import type { Message } from "../types.ts";
 
 /** The transports a client can use, in fallback order. */
@@ -18,6 +19,8 @@ export interface TransportEvents {
   ack(id: string, seq: number): void;
   /** The server refused the message with this client id for good. */
   rejected(id: string, code: string, message: string): void;
+  /** Who is online and typing in the room now. */
+  presence(presence: RoomPresence): void;
   /** The transport ended; `fatal` is an error code when reconnecting cannot help. */
   closed(reason: { opened: boolean; fatal?: string }): void;
 }
@@ -37,7 +40,7 @@ export interface TransportTarget {
 /** A URL under the target's room (`/api/rooms/:room/<path>`), with the resume cursor if asked. */
 export function roomUrl(
   target: TransportTarget,
-  path: "ws" | "events" | "messages",
+  path: "ws" | "events" | "messages" | "typing",
   options: { cursor?: boolean } = {},
 ): URL {
   const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/${path}`, target.baseUrl);
@@ -56,6 +59,8 @@ export function roomUrl(
 export interface Transport {
   /** Sends a message; the outcome arrives as `ack` or `rejected`, or never if the link drops. */
   send(message: { id: string; text: string }): void;
+  /** Tells the room this client is typing. */
+  typing(): void;
   close(): void;
 }
 

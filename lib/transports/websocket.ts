@@ -9,6 +9,7 @@ type ServerFrame =
   | { type: "resync"; head: number; messages: Message[] }
   | { type: "messages"; messages: Message[] }
   | { type: "ack"; id: string; seq: number }
+  | { type: "presence"; online: string[]; typing: string[] }
   | { type: "error"; id?: string; code: string; message: string };
 
 /** The WebSocket transport: one socket carries both directions. */
@@ -35,6 +36,9 @@ export const openWebSocket: OpenTransport = (target, events) => {
       case "ack":
         events.ack(frame.id, frame.seq);
         break;
+      case "presence":
+        events.presence({ online: frame.online, typing: frame.typing });
+        break;
       case "error":
         if (frame.id !== undefined && frame.code !== "rate_limited") {
           events.rejected(frame.id, frame.code, frame.message);
@@ -53,6 +57,9 @@ export const openWebSocket: OpenTransport = (target, events) => {
       if (socket.readyState === WebSocket.OPEN) {
         socket.send(JSON.stringify({ type: "send", ...message }));
       }
+    },
+    typing() {
+      if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"typing"}');
     },
     close() {
       closed = true;

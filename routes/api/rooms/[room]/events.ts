@@ -22,7 +22,9 @@ export const handler = {
     const ip = clientIp(c, services.config.trustProxy);
     const release = services.limits.openConnection(ip);
     if (release === null) throw tooManyConnections();
-    return new Response(openEventStream(services, { room, resume, ip, onEnd: release }), {
+    const session = services.sessions.fromRequest(c.req.raw) ?? undefined;
+    const stream = openEventStream(services, { room, resume, ip, session, onEnd: release });
+    return new Response(stream, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",

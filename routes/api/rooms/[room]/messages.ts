@@ -5,6 +5,8 @@ import { rateLimited, tooManyConnections } from "../../../../lib/limits.ts";
 import { ParleyError } from "../../../../lib/errors.ts";
 import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
+import type { Hub } from "../../../../lib/hub.ts";
+import { presenceVersion } from "../../../../lib/presence.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 import type { Message, Room } from "../../../../lib/types.ts";
 import { parseClientId, parseCount, parseCursor, parseText } from "../../../../lib/validation.ts";
@@ -29,8 +31,14 @@ function parseBounded(
   return parsed;
 }
 
-function page(room: Room, messages: Message[], resync?: true): Response {
-  return Response.json({ room: room.id, epoch: room.epoch, head: room.head, resync, messages });
+function page(room: Room, messages: Message[], extra: Record<string, unknown> = {}): Response {
+  return Response.json({ room: room.id, epoch: room.epoch, head: room.head, ...extra, messages });
+}
+
+/** What a long-poll answer says about presence: who is online and typing, and its version. */
+function presenceFields(hub: Hub, room: string): Record<string, unknown> {
+  const presence = hub.presenceOf(room);
+  return { ...presence, presence: presenceVersion(presence) };
 }
 
 /**
@@ -44,7 +52,7 @@ export const handler = {
     const room = await requireRoom(log, c.req.param("room") ?? "");
     const resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
     if (resume.resync) {
-      return page(room, await readResyncMessages(log, room.id, room.head), true);
+      return page(room, await readResyncMessages(log, room.id, room.head), { resync: true });
     }
     const after = resume.after;
     if (after === undefined) {
@@ -58,11 +66,14 @@ export const handler = {
       min: 0,
       max: MAX_WAIT_SECONDS,
     });
-    const { limits, config, metrics } = c.var.services;
+    const { limits, config, metrics, sessions, presence } = c.var.services;
+    const session = sessions.fromRequest(c.req.raw);
+    if (session) presence.touch(room.id, session);
+    const seenPresence = c.req.query("presence");
     const ready = await log.readAfter(room.id, after, limit);
     if (ready.length > 0 || wait === 0) {
       metrics.deliveries.inc("poll", ready.length);
-      return page(room, ready);
+      return page(room, ready, presenceFields(hub, room.id));
     }
     const release = limits.openConnection(clientIp(c, config.trustProxy));
     if (release === null) throw tooManyConnections();
@@ -71,9 +82,11 @@ export const handler = {
         limit,
         waitMs: wait * 1000,
         signal: c.req.raw.signal,
+        seenPresence,
       });
       metrics.deliveries.inc("poll", messages.length);
-      return page({ ...room, head: Math.max(room.head, head) }, messages);
+      const fields = presenceFields(hub, room.id);
+      return page({ ...room, head: Math.max(room.head, head) }, messages, fields);
     } finally {
       release();
     }

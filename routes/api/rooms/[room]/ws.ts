@@ -34,7 +34,7 @@ export const handler = {
     const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
     if (room === null) return refuse(c, CloseCode.roomNotFound, "room_not_found");
     // Sends are stamped with the session's name; without a session the socket only reads.
-    const author = c.var.services.sessions.fromRequest(request)?.name;
+    const session = c.var.services.sessions.fromRequest(request) ?? undefined;
     let resume: Resume;
     try {
       resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
@@ -49,7 +49,7 @@ export const handler = {
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: IDLE_TIMEOUT_SECONDS,
     });
-    serveChatSocket(socket, services, { room, author, resume, ip, onClose: release });
+    serveChatSocket(socket, services, { room, session, resume, ip, onClose: release });
     return response;
   },
 };

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { Presence, presenceVersion } from "./presence.ts";
+import type { Session } from "./session.ts";
+
+function session(name: string, sid = `sid-${name}`): Session {
+  return { sid, name, iat: Date.now() };
+}
+
+async function withPresence(fn: (presence: Presence, kv: Deno.Kv) => Promise<void>) {
+  const kv = await Deno.openKv(":memory:");
+  const presence = new Presence(kv);
+  try {
+    await fn(presence, kv);
+  } finally {
+    presence.close();
+    kv.close();
+  }
+}
+
+Deno.test("Presence - a person with two connections counts once, and leaves when both close", async () => {
+  await withPresence(async (presence) => {
+    const ann = session("ann");
+    const leaveTab1 = presence.join("lobby", ann, "tab-1");
+    const leaveTab2 = presence.join("lobby", ann, "tab-2");
+    const leaveBob = presence.join("lobby", session("bob"), "tab-1");
+    presence.join("other", session("cat"), "tab-1");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual((await presence.snapshot("lobby")).online, ["ann", "bob"]);
+    await leaveTab1();
+    assert.deepEqual((await presence.snapshot("lobby")).online, ["ann", "bob"]);
+    await leaveTab2();
+    await leaveBob();
+    assert.deepEqual((await presence.snapshot("lobby")).online, []);
+    assert.deepEqual(await presence.onlineCounts(), new Map([["other", 1]]));
+  });
+});
+
+Deno.test("Presence - expired entries are ignored even before KV deletes them", async () => {
+  await withPresence(async (presence, kv) => {
+    await kv.set(["presence", "lobby", "sid-old", "c"], {
+      name: "ghost",
+      expiresAt: Date.now() - 1,
+    });
+    await kv.set(["typing", "lobby", "sid-old"], { name: "ghost", expiresAt: Date.now() - 1 });
+    await presence.typing("lobby", session("ann"));
+    assert.deepEqual(await presence.snapshot("lobby"), { online: [], typing: ["ann"] });
+    assert.deepEqual(await presence.onlineCounts(), new Map());
+  });
+});
+
+Deno.test("Presence - a long-poll touch counts as online, and repeats write at most every 10 s", async () => {
+  await withPresence(async (presence, kv) => {
+    presence.touch("lobby", session("ann"));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const first = await kv.get(["presence", "lobby", "sid-ann", "poll"]);
+    presence.touch("lobby", session("ann"));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = await kv.get(["presence", "lobby", "sid-ann", "poll"]);
+    assert.equal(second.versionstamp, first.versionstamp);
+    assert.deepEqual((await presence.snapshot("lobby")).online, ["ann"]);
+  });
+});
+
+Deno.test("presenceVersion - equal presences share a version, different ones do not", () => {
+  const a = presenceVersion({ online: ["ann"], typing: [] });
+  assert.equal(a, presenceVersion({ online: ["ann"], typing: [] }));
+  assert.notEqual(a, presenceVersion({ online: ["ann"], typing: ["ann"] }));
+  assert.notEqual(a, presenceVersion({ online: ["bob"], typing: [] }));
+});

@@ -1,0 +1,18 @@
+import type { Context } from "hono";
+import { requireRoom } from "../../../../lib/room_param.ts";
+import type { AppEnv } from "../../../../lib/services.ts";
+
+/**
+ * `POST /api/rooms/:room/typing` says "I am typing" for clients without a WebSocket; it lasts
+ * about 5 s and is never stored in history. 204 on success.
+ */
+export const handler = {
+  async POST(c: Context<AppEnv>): Promise<Response> {
+    const { log, sessions, presence, hub } = c.var.services;
+    const room = await requireRoom(log, c.req.param("room") ?? "");
+    const session = sessions.requireSession(c.req.raw);
+    await presence.typing(room.id, session);
+    await hub.refreshPresence(room.id);
+    return new Response(null, { status: 204 });
+  },
+};
