@@ -24,6 +24,8 @@ export const CloseCode = {
 
 /** A socket whose unsent output stays above this many bytes is closed as a slow consumer. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** How long a socket may stay over {@link MAX_BUFFERED_BYTES} before it is closed. */
+export const SLOW_CONSUMER_GRACE_MS = 1_000;
 /** Consecutive malformed frames tolerated before the socket is closed with 1008. */
 export const MAX_STRIKES = 10;
 
@@ -78,15 +80,41 @@ export function serveChatSocket(
   function closeFor(code: number, reason: string, text: string): void {
     reject(reason);
     socket.close(code, text);
+    // A peer that stopped reading may never finish the close handshake: let go of it now.
+    release(code);
   }
 
+  let released = false;
+  function release(code: number): void {
+    if (released) return;
+    released = true;
+    clearTimeout(overCap);
+    events.write("connection_close", {
+      transport: "ws",
+      room,
+      ip: options.ip,
+      code,
+      seconds: Math.round((Date.now() - opened) / 1000),
+    });
+    forget();
+    options.onClose?.();
+    subscription?.close();
+    leave?.().then(() => services.hub.refreshPresence(room)).catch(() => {});
+  }
+
+  // A burst (a long backlog) may pass the cap for a moment; a consumer that stays over it is
+  // too slow, and is closed rather than allowed to eat memory.
+  let overCap: ReturnType<typeof setTimeout> | undefined;
   function send(frame: string): void {
     if (socket.readyState !== WebSocket.OPEN) return;
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      closeFor(CloseCode.slowConsumer, "slow_consumer", "slow consumer");
-      return;
-    }
     socket.send(frame);
+    if (socket.bufferedAmount <= MAX_BUFFERED_BYTES || overCap) return;
+    overCap = setTimeout(() => {
+      overCap = undefined;
+      if (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+        closeFor(CloseCode.slowConsumer, "slow_consumer", "slow consumer");
+      }
+    }, SLOW_CONSUMER_GRACE_MS);
   }
 
   function sendError(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
@@ -210,18 +238,6 @@ export function serveChatSocket(
     });
   };
 
-  socket.onclose = (event) => {
-    events.write("connection_close", {
-      transport: "ws",
-      room,
-      ip: options.ip,
-      code: event.code,
-      seconds: Math.round((Date.now() - opened) / 1000),
-    });
-    forget();
-    options.onClose?.();
-    subscription?.close();
-    leave?.().then(() => services.hub.refreshPresence(room)).catch(() => {});
-  };
+  socket.onclose = (event) => release(event.code);
   socket.onerror = () => {};
 }

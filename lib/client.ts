@@ -6,6 +6,7 @@
  * @module
  */
 import type { Message } from "./types.ts";
+import { MAX_TEXT_LENGTH } from "./validation.ts";
 import type { OpenTransport, Transport, TransportName } from "./transports/transport.ts";
 import { openEventSource } from "./transports/event_source.ts";
 import { openLongPoll } from "./transports/long_poll.ts";
@@ -112,6 +113,7 @@ export class ChatConnection {
   #attempt = 0;
   #forced: boolean;
   #lastTyping = 0;
+  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #failedOpens = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
@@ -169,6 +171,13 @@ export class ChatConnection {
 
   /** Sends text; it waits in the outbox until the server confirms it. Returns its client id. */
   send(text: string, id = newClientId()): string {
+    const length = [...text.trim()].length;
+    if (length > MAX_TEXT_LENGTH) {
+      const error = `The text is ${length} characters, the limit is ${MAX_TEXT_LENGTH}`;
+      this.#outbox.set(id, { id, text, state: "failed", error: `${error} (text_too_long)` });
+      this.#emitOutbox();
+      return id;
+    }
     this.#outbox.set(id, { id, text, state: "sending" });
     this.#emitOutbox();
     if (this.#status.state === "live") this.#transport?.send({ id, text });
@@ -202,6 +211,7 @@ export class ChatConnection {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#openTimer);
+    for (const timer of this.#retryTimers) clearTimeout(timer);
     globalThis.removeEventListener?.("online", this.#reconnectNow);
     globalThis.document?.removeEventListener("visibilitychange", this.#reconnectNow);
     this.#transport?.close();
@@ -253,6 +263,17 @@ export class ChatConnection {
         const item = this.#outbox.get(id);
         if (isCurrent() && item) item.acked = true;
       },
+      retryLater: (id, afterMs) => {
+        if (!isCurrent()) return;
+        const timer = setTimeout(() => {
+          this.#retryTimers.delete(timer);
+          const item = this.#outbox.get(id);
+          if (item?.state === "sending" && !item.acked && this.#status.state === "live") {
+            this.#transport?.send(item);
+          }
+        }, afterMs);
+        this.#retryTimers.add(timer);
+      },
       rejected: (id, code, message) => {
         const item = this.#outbox.get(id);
         if (!isCurrent() || !item) return;
@@ -294,7 +315,7 @@ export class ChatConnection {
     this.#emitOutbox();
   }
 
-  #onTransportClosed(reason: { opened: boolean; fatal?: string }): void {
+  #onTransportClosed(reason: { opened: boolean; fatal?: string; busy?: boolean }): void {
     clearTimeout(this.#openTimer);
     this.#transport = undefined;
     if (this.#closed) return;
@@ -303,7 +324,8 @@ export class ChatConnection {
       this.#setStatus({ state: "closed", transport: this.#transportName, error: reason.fatal });
       return;
     }
-    if (!reason.opened && ++this.#failedOpens >= FAILURES_BEFORE_FALLBACK) this.#fallBack();
+    const failedToOpen = !reason.opened && !reason.busy;
+    if (failedToOpen && ++this.#failedOpens >= FAILURES_BEFORE_FALLBACK) this.#fallBack();
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.#attempt);
     const delay = Math.random() * ceiling;
     this.#attempt++;

@@ -2,6 +2,28 @@ import type { Message } from "./types.ts";
 
 const encoder = new TextEncoder();
 
+/** The largest batch, in estimated bytes, sent as one frame or event chunk. */
+export const MAX_DELIVERY_BYTES = 256 * 1024;
+
+/** Splits consecutive messages into deliveries of at most about {@link MAX_DELIVERY_BYTES}. */
+export function toDeliveries(messages: Message[]): Delivery[] {
+  const deliveries: Delivery[] = [];
+  let start = 0;
+  let bytes = 0;
+  messages.forEach((message, i) => {
+    // UTF-8 takes up to 3 bytes per UTF-16 unit; the other fields add about 200.
+    const size = 3 * (message.text.length + message.author.length) + 200;
+    if (i > start && bytes + size > MAX_DELIVERY_BYTES) {
+      deliveries.push(new Delivery(messages.slice(start, i)));
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  });
+  if (start < messages.length) deliveries.push(new Delivery(messages.slice(start)));
+  return deliveries;
+}
+
 /**
  * A batch of consecutive messages of one room, serialised lazily and at most once per form,
  * however many sockets, streams and polls of this worker it goes out to.

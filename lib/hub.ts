@@ -1,4 +1,4 @@
-import { Delivery } from "./delivery.ts";
+import { Delivery, toDeliveries } from "./delivery.ts";
 import { ParleyError } from "./errors.ts";
 import { roomKey } from "./keys.ts";
 import type { MessageLog } from "./message_log.ts";
@@ -165,12 +165,13 @@ class RoomFeed {
     while (this.cursor < head && !this.closed) {
       const messages = await this.log.readAfter(this.room, this.cursor, PAGE);
       if (messages.length === 0) break;
-      const delivery = new Delivery(messages);
-      this.cursor = delivery.last;
-      for (const subscriber of this.subscribers) subscriber.offer(delivery);
+      this.cursor = messages[messages.length - 1].seq;
+      for (const delivery of toDeliveries(messages)) {
+        for (const subscriber of this.subscribers) subscriber.offer(delivery);
+      }
       for (const waiter of this.waiters) {
-        const fresh = delivery.after(waiter.after);
-        if (fresh) waiter.finish(fresh.messages);
+        const fresh = messages.filter((message) => message.seq > waiter.after);
+        if (fresh.length > 0) waiter.finish(fresh);
       }
     }
   }
@@ -335,9 +336,8 @@ export class Hub {
     while (subscriber.last < head) {
       const messages = await this.#log.readAfter(room, subscriber.last, PAGE);
       if (messages.length === 0) break;
-      const delivery = new Delivery(messages);
-      subscriber.last = delivery.last;
-      subscriber.listener(delivery);
+      subscriber.last = messages[messages.length - 1].seq;
+      for (const delivery of toDeliveries(messages)) subscriber.listener(delivery);
     }
   }
 

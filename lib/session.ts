@@ -90,13 +90,19 @@ export class Sessions {
     }
   }
 
-  /** The session of a request: its cookie, else a bearer token, else a `token` query param. */
+  /**
+   * The session of a request: the first valid one of its cookie, a bearer token, and (only on
+   * the WebSocket and event-stream URLs, which cannot carry headers) a `token` query param.
+   */
   fromRequest(request: Request): Session | null {
     const cookie = readCookie(request.headers.get("cookie"), SESSION_COOKIE);
     const bearer = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const query = new URL(request.url).searchParams.get("token");
+    const url = new URL(request.url);
+    const streams = request.method === "GET" && /\/(ws|events)$/.test(url.pathname);
+    const query = streams ? url.searchParams.get("token") : null;
     for (const token of [cookie, bearer, query]) {
-      if (token) return this.verify(token);
+      const session = token ? this.verify(token) : null;
+      if (session) return session;
     }
     return null;
   }

@@ -54,7 +54,13 @@ Deno.test("Sessions.fromRequest - reads the cookie, then a bearer token, then ?t
     sessions.fromRequest(new Request(init.url ?? "http://x/", { headers: init.headers }))?.name;
   assert.equal(name({ headers: { cookie: `a=1; parley_session=${ann}; b=2` } }), "ann");
   assert.equal(name({ headers: { authorization: `Bearer ${bob}` } }), "bob");
-  assert.equal(name({ url: `http://x/?token=${bob}` }), "bob");
+  assert.equal(name({ url: `http://x/api/rooms/a/ws?token=${bob}` }), "bob");
+  assert.equal(name({ url: `http://x/api/rooms/a/events?token=${bob}` }), "bob");
+  assert.equal(name({ url: `http://x/api/rooms/a/messages?token=${bob}` }), undefined);
+  assert.equal(
+    name({ headers: { cookie: "parley_session=stale", authorization: `Bearer ${bob}` } }),
+    "bob",
+  );
   assert.equal(
     name({ headers: { cookie: `parley_session=${ann}`, authorization: `Bearer ${bob}` } }),
     "ann",

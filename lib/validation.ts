@@ -44,7 +44,7 @@ function parseLine(
       `The ${field} is ${length} characters, the limit is ${maxLength}`,
     );
   }
-  if (CONTROL_IN_LINE.test(trimmed)) {
+  if (CONTROL_IN_LINE.test(trimmed) || !trimmed.isWellFormed()) {
     throw invalid(
       `invalid_${field}`,
       `The ${field} must not contain control characters`,
@@ -88,7 +88,7 @@ export function parseText(value: unknown): string {
       `The text is ${length} characters, the limit is ${MAX_TEXT_LENGTH}`,
     );
   }
-  if (CONTROL_IN_TEXT.test(trimmed)) {
+  if (CONTROL_IN_TEXT.test(trimmed) || !trimmed.isWellFormed()) {
     throw invalid(
       "invalid_text",
       "The text must not contain control characters other than tab and newline",

@@ -158,6 +158,18 @@ export async function requestJson(
 }
 
 /**
+ * Checks that a long-poll answer carries presence (online and typing lists and a version) and
+ * returns it without them, for comparing with an expected shape.
+ */
+export function withoutPresence(value: Record<string, unknown>): Record<string, unknown> {
+  const { online, typing, presence, ...rest } = value;
+  if (!Array.isArray(online) || !Array.isArray(typing) || typeof presence !== "string") {
+    throw new Error(`Expected presence in ${JSON.stringify(value)}`);
+  }
+  return rest;
+}
+
+/**
  * Checks that a frame or page names its log epoch (a non-empty string) and returns it without
  * the epoch, for comparing with an expected shape.
  */

@@ -229,18 +229,23 @@ Deno.test("sse - opens with retry and welcome, then sends each message as id, ev
     stream = await SseStream.open(server, "lobby");
     assert.match(stream.response.headers.get("content-type") ?? "", /^text\/event-stream/);
     assert.equal(stream.response.headers.get("cache-control"), "no-cache");
-    await stream.until((s) => s.blocks.length >= 2);
+    await stream.until((s) => s.blocks.length >= 3);
     const { epoch } = (await requestJson(server, "/api/rooms/lobby/messages")).body;
     const welcome = `{"room":"lobby","head":2,"epoch":"${epoch}"}`;
-    assert.equal(stream.raw, `retry: 2000\n\nevent: welcome\ndata: ${welcome}\n\n`);
-    assert.deepEqual(stream.blocks.slice(0, 2), [
+    const presence = `{"online":[],"typing":[]}`;
+    assert.equal(
+      stream.raw,
+      `retry: 2000\n\nevent: welcome\ndata: ${welcome}\n\nevent: presence\ndata: ${presence}\n\n`,
+    );
+    assert.deepEqual(stream.blocks.slice(0, 3), [
       { retry: 2000, comments: [] },
       { event: "welcome", data: welcome, comments: [] },
+      { event: "presence", data: presence, comments: [] },
     ]);
 
     const message = await post(server, "lobby", "line one\nline two", "m-3");
     await stream.until((s) => s.messages.length >= 1);
-    assert.deepEqual(stream.blocks.slice(2), [
+    assert.deepEqual(stream.blocks.slice(3), [
       { id: "3", event: "message", data: JSON.stringify(message), comments: [] },
     ]);
     assert.ok(

@@ -572,11 +572,11 @@ for (const transport of TRANSPORTS) {
       connection.on("outbox", (items) => outboxes.push(items.map((item) => item.state)));
       await untilLive(connection);
 
-      const id = connection.send("x".repeat(4001));
+      const id = connection.send("bell\u0007");
       await waitFor("the refusal", () => connection.outbox[0]?.state === "failed");
       const [failed] = connection.outbox;
       assert.equal(failed.id, id);
-      assert.match(failed.error ?? "", /\(text_too_long\)$/);
+      assert.match(failed.error ?? "", /\(invalid_text\)$/);
 
       connection.retry(id);
       assert.equal(connection.outbox[0].state, "sending");
@@ -596,6 +596,24 @@ for (const transport of TRANSPORTS) {
     }
   });
 }
+
+Deno.test("client - text over 4000 characters fails at once, without a round trip", async () => {
+  const server = await startServer(LIMITS_OFF);
+  let client: ReturnType<typeof open> | undefined;
+  try {
+    await createRoom(server, "long");
+    client = open(server, "long", "ws");
+    await untilLive(client.connection);
+    client.connection.send(`  ${"x".repeat(4001)}  `);
+    assert.equal(client.connection.outbox[0].state, "failed");
+    assert.match(client.connection.outbox[0].error ?? "", /4001 characters.*\(text_too_long\)$/);
+    client.connection.send("x".repeat(4000));
+    await waitFor("the 4000-character message", () => client!.delivered.length === 1);
+  } finally {
+    client?.connection.close();
+    await server.close();
+  }
+});
 
 Deno.test("transports - a retried send with the same id is stored once, and every ack names one seq", async () => {
   const server = await startServer(LIMITS_OFF);
@@ -687,7 +705,6 @@ Deno.test("client - drops messages a transport repeats (dedupe by seq)", async (
     },
   );
   const connection = connect("echo", {
-    name: "cleo",
     transport: "ws",
     baseUrl: `http://127.0.0.1:${fake.addr.port}`,
   });

@@ -1,5 +1,7 @@
 import { roomUrl, type TransportEvents, type TransportTarget } from "./transport.ts";
 
+const NETWORK_RETRY_MS = 2_000;
+
 /** Statuses after which the same request may succeed later, so the message stays queued. */
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -14,12 +16,12 @@ export function postTyping(target: TransportTarget, signal: AbortSignal): void {
 
 /**
  * Sends one message with `POST /api/rooms/:room/messages`, for the transports that only
- * receive. A network failure or a retryable status leaves the message for the next connect.
+ * receive. A network failure or a retryable status asks for the message to be sent again later.
  */
 export async function postMessage(
   target: TransportTarget,
   message: { id: string; text: string },
-  events: Pick<TransportEvents, "ack" | "rejected">,
+  events: Pick<TransportEvents, "ack" | "rejected" | "retryLater">,
   signal: AbortSignal,
 ): Promise<void> {
   const url = roomUrl(target, "messages");
@@ -35,12 +37,16 @@ export async function postMessage(
       signal,
     });
   } catch {
+    if (!signal.aborted) events.retryLater(message.id, NETWORK_RETRY_MS);
     return;
   }
   const body = await response.json().catch(() => ({}));
   if (response.ok && typeof body.message?.seq === "number") {
     events.ack(message.id, body.message.seq);
-  } else if (!RETRYABLE.has(response.status)) {
+  } else if (RETRYABLE.has(response.status)) {
+    const seconds = Number(response.headers.get("retry-after"));
+    events.retryLater(message.id, seconds > 0 ? seconds * 1000 : NETWORK_RETRY_MS);
+  } else {
     events.rejected(
       message.id,
       body.error?.code ?? `http_${response.status}`,

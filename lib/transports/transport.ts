@@ -19,10 +19,15 @@ export interface TransportEvents {
   ack(id: string, seq: number): void;
   /** The server refused the message with this client id for good. */
   rejected(id: string, code: string, message: string): void;
+  /** The server could not take the message now (rate limit, storage busy): send it again later. */
+  retryLater(id: string, afterMs: number): void;
   /** Who is online and typing in the room now. */
   presence(presence: RoomPresence): void;
-  /** The transport ended; `fatal` is an error code when reconnecting cannot help. */
-  closed(reason: { opened: boolean; fatal?: string }): void;
+  /**
+   * The transport ended; `fatal` is an error code when reconnecting cannot help, `busy` means
+   * the server asked to try again later (no reason to fall back to another transport).
+   */
+  closed(reason: { opened: boolean; fatal?: string; busy?: boolean }): void;
 }
 
 /** Where a transport connects: the server origin, the room, who is speaking and the cursor. */

@@ -3,6 +3,15 @@ import { type OpenTransport, roomUrl } from "./transport.ts";
 
 /** Close codes after which reconnecting cannot help; the close reason is the error code. */
 const FATAL_CLOSES = new Set([4400, 4404]);
+/** The standard close code for "the server is busy, come back later" (a connection cap). */
+const TRY_AGAIN_LATER = 1013;
+/** Error codes after which the same message may succeed later. */
+const RETRY_LATER = new Set([
+  "rate_limited",
+  "storage_busy",
+  "storage_unavailable",
+  "internal_error",
+]);
 
 type ServerFrame =
   | { type: "welcome"; head: number; epoch: string }
@@ -10,7 +19,7 @@ type ServerFrame =
   | { type: "messages"; messages: Message[] }
   | { type: "ack"; id: string; seq: number }
   | { type: "presence"; online: string[]; typing: string[] }
-  | { type: "error"; id?: string; code: string; message: string };
+  | { type: "error"; id?: string; code: string; message: string; retryAfterMs?: number };
 
 /** The WebSocket transport: one socket carries both directions. */
 export const openWebSocket: OpenTransport = (target, events) => {
@@ -40,16 +49,20 @@ export const openWebSocket: OpenTransport = (target, events) => {
         events.presence({ online: frame.online, typing: frame.typing });
         break;
       case "error":
-        if (frame.id !== undefined && frame.code !== "rate_limited") {
-          events.rejected(frame.id, frame.code, frame.message);
-        }
+        if (frame.id === undefined) break;
+        if (RETRY_LATER.has(frame.code)) events.retryLater(frame.id, frame.retryAfterMs ?? 1000);
+        else events.rejected(frame.id, frame.code, frame.message);
         break;
     }
   };
   socket.onclose = (event) => {
     if (closed) return;
     closed = true;
-    events.closed({ opened, fatal: FATAL_CLOSES.has(event.code) ? event.reason : undefined });
+    events.closed({
+      opened,
+      fatal: FATAL_CLOSES.has(event.code) ? event.reason : undefined,
+      busy: event.code === TRY_AGAIN_LATER,
+    });
   };
 
   return {

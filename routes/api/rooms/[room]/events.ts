@@ -6,6 +6,12 @@ import { parseResume } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 
+const EVENT_STREAM_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};
+
 /**
  * `GET /api/rooms/:room/events?after=SEQ&epoch=EPOCH` streams the room as Server-Sent Events; a
  * `Last-Event-ID` header (sent by a reconnecting EventSource) wins over `after`.
@@ -19,17 +25,13 @@ export const handler = {
       after: lastEventId || c.req.query("after"),
       epoch: c.req.query("epoch"),
     });
+    // Hono answers HEAD with this handler and drops the body: open no stream for it.
+    if (c.req.method === "HEAD") return new Response(null, { headers: EVENT_STREAM_HEADERS });
     const ip = clientIp(c, services.config.trustProxy);
     const release = services.limits.openConnection(ip);
     if (release === null) throw tooManyConnections();
     const session = services.sessions.fromRequest(c.req.raw) ?? undefined;
     const stream = openEventStream(services, { room, resume, ip, session, onEnd: release });
-    return new Response(stream, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-      },
-    });
+    return new Response(stream, { headers: EVENT_STREAM_HEADERS });
   },
 };

@@ -73,7 +73,8 @@ export const handler = {
     const ready = await log.readAfter(room.id, after, limit);
     if (ready.length > 0 || wait === 0) {
       metrics.deliveries.inc("poll", ready.length);
-      return page(room, ready, presenceFields(hub, room.id));
+      const head = Math.max(room.head, ready.at(-1)?.seq ?? 0);
+      return page({ ...room, head }, ready, presenceFields(hub, room.id));
     }
     const release = limits.openConnection(clientIp(c, config.trustProxy));
     if (release === null) throw tooManyConnections();

@@ -30,6 +30,14 @@ export const handler = {
         upgrade: "websocket",
       });
     }
+    const connection = request.headers.get("connection") ?? "";
+    if (!request.headers.get("sec-websocket-key") || !/\bupgrade\b/i.test(connection)) {
+      throw new ParleyError(
+        400,
+        "invalid_upgrade",
+        "A WebSocket upgrade needs Connection: Upgrade and a Sec-WebSocket-Key",
+      );
+    }
     const roomId = c.req.param("room") ?? "";
     const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
     if (room === null) return refuse(c, CloseCode.roomNotFound, "room_not_found");

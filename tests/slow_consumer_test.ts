@@ -1,0 +1,419 @@
+/**
+ * Slow consumers: a WebSocket client that completes the upgrade by hand over `Deno.connect` and
+ * then never reads, while the room is flooded with large messages. The server must close it
+ * with 4008 once its unsent output passes 1 MiB, and a client reading normally in the same room
+ * must get every message, in order, meanwhile.
+ *
+ * The flood stops as soon as the server has given up on the slow socket; to know when, the test
+ * watches the server's own WebSocket through the connection registry (the test server runs in
+ * this process). Whether it was closed, and how, is then read off the wire.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Message } from "../lib/types.ts";
+import {
+  type Frame,
+  LIMITS_OFF,
+  requestJson,
+  sessionToken,
+  startServer,
+  type TestServer,
+  TestSocket,
+} from "./server.ts";
+
+/** The server's limit on a socket's unsent output (`MAX_BUFFERED_BYTES` in chat_socket.ts). */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** 4000 characters of 4 UTF-8 bytes each: 16,000 bytes, near the 16 KiB body limit. */
+const LARGE_TEXT = "\u{1F600}".repeat(4000);
+/** Bounds on the flood: 2,000 such messages are about 31 MiB. */
+const MAX_MESSAGES = 2000;
+const FLOOD_BUDGET_MS = 15_000;
+const CONCURRENT_POSTS = 16;
+
+const OPCODE_TEXT = 0x1;
+const OPCODE_CLOSE = 0x8;
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Records every WebSocket the server registers from now on (its side of each connection). */
+function captureServerSockets(server: TestServer): WebSocket[] {
+  const sockets: WebSocket[] = [];
+  const registry = server.services.connections;
+  const add = registry.add.bind(registry);
+  registry.add = (connection, transport) => {
+    if (connection instanceof WebSocket) sockets.push(connection);
+    return add(connection, transport);
+  };
+  return sockets;
+}
+
+async function createLobby(server: TestServer): Promise<void> {
+  const { status } = await requestJson(server, "/api/rooms", {
+    body: { id: "lobby", title: "Lobby" },
+  });
+  assert.equal(status, 201);
+}
+
+/**
+ * Posts large messages, `CONCURRENT_POSTS` at a time, until `done()` holds or `limit` messages
+ * or the time budget are reached; returns every stored message.
+ */
+async function flood(
+  server: TestServer,
+  done: () => boolean,
+  limit = MAX_MESSAGES,
+): Promise<Message[]> {
+  const url = new URL("/api/rooms/lobby/messages", server.origin);
+  const headers = {
+    "content-type": "application/json",
+    authorization: `Bearer ${sessionToken(server, "flood")}`,
+  };
+  const posted: Message[] = [];
+  const started = Date.now();
+  while (!done() && posted.length < limit && Date.now() - started < FLOOD_BUDGET_MS) {
+    const size = Math.min(CONCURRENT_POSTS, limit - posted.length);
+    const batch = Array.from({ length: size }, async (_, i) => {
+      const id = `flood-${posted.length + i}`;
+      const body = JSON.stringify({ id, text: LARGE_TEXT });
+      const response = await fetch(url, { method: "POST", headers, body });
+      const reply = await response.json();
+      assert.equal(response.status, 201, JSON.stringify(reply));
+      return reply.message as Message;
+    });
+    posted.push(...await Promise.all(batch));
+  }
+  return posted;
+}
+
+/** A WebSocket over `Deno.connect` that reads nothing after the 101 until asked to. */
+class RawSocket {
+  #buffer = new Uint8Array(0);
+  status = 0;
+  headers = new Headers();
+
+  private constructor(readonly conn: Deno.Conn) {}
+
+  /** Upgrades `path` and reads the response head; any bytes after it stay unparsed. */
+  static async open(port: number, path: string): Promise<RawSocket> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const socket = new RawSocket(conn);
+    try {
+      const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+      const request = [
+        `GET ${path} HTTP/1.1`,
+        `Host: 127.0.0.1:${port}`,
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        `Sec-WebSocket-Key: ${key}`,
+        "Sec-WebSocket-Version: 13",
+      ].join("\r\n");
+      await socket.write(encoder.encode(`${request}\r\n\r\n`));
+      let end;
+      while ((end = latin1(socket.#buffer).indexOf("\r\n\r\n")) === -1) {
+        if (!await socket.#readMore(5000)) throw new Error("The connection closed in the head");
+      }
+      const [statusLine, ...lines] = latin1(socket.#buffer.subarray(0, end)).split("\r\n");
+      socket.#buffer = socket.#buffer.slice(end + 4);
+      socket.status = Number(statusLine.split(" ")[1]);
+      for (const line of lines) {
+        const colon = line.indexOf(":");
+        socket.headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+      }
+      const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_GUID));
+      const accept = btoa(String.fromCharCode(...new Uint8Array(digest)));
+      assert.equal(socket.status, 101);
+      assert.equal(socket.headers.get("sec-websocket-accept"), accept);
+      return socket;
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+  }
+
+  /** Reads once into the buffer; false at the end of the stream. */
+  async #readMore(timeoutMs: number): Promise<boolean> {
+    const chunk = new Uint8Array(256 * 1024);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const read = this.conn.read(chunk);
+    const result = await Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+    if (result === "timeout") {
+      read.catch(() => {});
+      throw new Error(`Nothing from the server in ${timeoutMs} ms`);
+    }
+    if (result === null) return false;
+    const joined = new Uint8Array(this.#buffer.byteLength + result);
+    joined.set(this.#buffer);
+    joined.set(chunk.subarray(0, result), this.#buffer.byteLength);
+    this.#buffer = joined;
+    return true;
+  }
+
+  /** The next whole message (fragments joined), or null when the connection ends first. */
+  async readMessage(timeoutMs = 10_000): Promise<{ opcode: number; payload: Uint8Array } | null> {
+    const fragments: Uint8Array[] = [];
+    let opcode = 0;
+    for (;;) {
+      const frame = this.#takeFrame();
+      if (frame === undefined) {
+        if (!await this.#readMore(timeoutMs)) return null;
+        continue;
+      }
+      if (frame.opcode >= OPCODE_CLOSE) return frame;
+      if (frame.opcode !== 0) opcode = frame.opcode;
+      fragments.push(frame.payload);
+      if (frame.fin) return { opcode, payload: concat(fragments) };
+    }
+  }
+
+  #takeFrame(): { fin: boolean; opcode: number; payload: Uint8Array } | undefined {
+    const bytes = this.#buffer;
+    if (bytes.byteLength < 2) return undefined;
+    assert.equal(bytes[1] & 0x80, 0, "the server masked a frame");
+    let length = bytes[1] & 0x7f;
+    let offset = 2;
+    if (length === 126) {
+      if (bytes.byteLength < 4) return undefined;
+      length = (bytes[2] << 8) | bytes[3];
+      offset = 4;
+    } else if (length === 127) {
+      if (bytes.byteLength < 10) return undefined;
+      length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2, 8).getBigUint64(0));
+      offset = 10;
+    }
+    if (bytes.byteLength < offset + length) return undefined;
+    this.#buffer = bytes.slice(offset + length);
+    return {
+      fin: (bytes[0] & 0x80) !== 0,
+      opcode: bytes[0] & 0x0f,
+      payload: bytes.slice(offset, offset + length),
+    };
+  }
+
+  /** Sends a masked close frame with `code`, completing the closing handshake. */
+  async sendClose(code: number): Promise<void> {
+    const mask = crypto.getRandomValues(new Uint8Array(4));
+    const payload = [code >> 8, code & 0xff];
+    await this.write(
+      new Uint8Array([
+        0x80 | OPCODE_CLOSE,
+        0x80 | 2,
+        ...mask,
+        ...payload.map((b, i) => b ^ mask[i]),
+      ]),
+    );
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.byteLength) written += await this.conn.write(bytes.subarray(written));
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return joined;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return new TextDecoder("latin1").decode(bytes);
+}
+
+const mebibytes = (bytes: number) => `${(bytes / MAX_BUFFERED_BYTES).toFixed(1)} MiB`;
+
+Deno.test("slow consumer - a WebSocket that never reads is closed with 4008 while a reading client gets every message in order", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const port = Number(new URL(server.origin).port);
+  let slow: RawSocket | undefined;
+  let reader: TestSocket | undefined;
+  try {
+    await createLobby(server);
+    const onServer = captureServerSockets(server);
+    // Read-only (no session): it only ever receives.
+    slow = await RawSocket.open(port, "/api/rooms/lobby/ws");
+    await waitFor("the server to open the slow socket", () => onServer.length === 1);
+    const slowOnServer = onServer[0];
+    reader = TestSocket.open(server, "lobby");
+    await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+
+    let peakBuffered = 0;
+    const posted = await flood(server, () => {
+      peakBuffered = Math.max(peakBuffered, slowOnServer.bufferedAmount);
+      return slowOnServer.readyState !== WebSocket.OPEN;
+    });
+    const bytes = posted.length * LARGE_TEXT.length * 2;
+    assert.notEqual(
+      slowOnServer.readyState,
+      WebSocket.OPEN,
+      `the server never gave up on the slow socket: ${posted.length} messages ` +
+        `(${mebibytes(bytes)}) posted, its bufferedAmount peaked at ${peakBuffered} bytes`,
+    );
+    assert.ok(peakBuffered > 0, "the server's bufferedAmount never grew");
+
+    // The reading client got every message, in order, and was never cut off.
+    await reader.until((s) => s.messages.length >= posted.length, 20_000);
+    assert.deepEqual(reader.messages.map((m) => m.seq), range(1, posted.length));
+    const byId = new Map(posted.map((message) => [message.id, message]));
+    for (const message of reader.messages) assert.deepEqual(message, byId.get(message.id));
+    assert.deepEqual(reader.frames.filter((frame) => frame.type === "error"), []);
+    assert.equal(reader.socket.readyState, WebSocket.OPEN);
+
+    // The slow socket got its welcome, a gap-free start of the room, then a 4008 close
+    // (`presence` frames, which report who is online, may come in between).
+    const frames: Frame[] = [];
+    let close: Uint8Array | undefined;
+    for (;;) {
+      const message = await slow.readMessage();
+      if (message === null) break;
+      if (message.opcode === OPCODE_CLOSE) {
+        close = message.payload;
+        break;
+      }
+      assert.equal(message.opcode, OPCODE_TEXT);
+      const frame: Frame = JSON.parse(decoder.decode(message.payload));
+      if (frame.type !== "presence") frames.push(frame);
+    }
+    assert.ok(close, `the connection ended without a close frame after ${frames.length} frames`);
+    assert.deepEqual(
+      { code: (close[0] << 8) | close[1], reason: decoder.decode(close.subarray(2)) },
+      { code: 4008, reason: "slow consumer" },
+    );
+    assert.equal(frames[0]?.type, "welcome");
+    assert.deepEqual(frames.slice(1).filter((frame) => frame.type !== "messages"), []);
+    const seqs = frames.slice(1).flatMap((frame) =>
+      (frame.messages as Message[]).map((message) => message.seq)
+    );
+    assert.deepEqual(seqs, range(1, seqs.length));
+    assert.ok(seqs.length < posted.length, "the slow socket was sent the whole flood");
+
+    // Completing the closing handshake frees the slow socket; the reader stays.
+    await slow.sendClose(4008);
+    await waitFor("the slow socket to close", () => slowOnServer.readyState === WebSocket.CLOSED);
+    assert.equal(server.services.connections.count("ws"), 1);
+  } finally {
+    slow?.close();
+    await reader?.close();
+    await server.close();
+  }
+});
+
+Deno.test({
+  name: "slow consumer - once closed with 4008, a socket that still never reads gives up its slot",
+  async fn() {
+    const server = await startServer({
+      env: {
+        PARLEY_CONNECTIONS_PER_IP: "2",
+        PARLEY_MESSAGE_RATE: "1000000",
+        PARLEY_MESSAGE_BURST: "1000000",
+      },
+    });
+    const port = Number(new URL(server.origin).port);
+    let slow: RawSocket | undefined;
+    let reader: TestSocket | undefined;
+    const newcomers: TestSocket[] = [];
+    try {
+      await createLobby(server);
+      const onServer = captureServerSockets(server);
+      slow = await RawSocket.open(port, "/api/rooms/lobby/ws");
+      await waitFor("the server to open the slow socket", () => onServer.length === 1);
+      const slowOnServer = onServer[0];
+      reader = TestSocket.open(server, "lobby");
+      await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+
+      await flood(server, () => slowOnServer.readyState !== WebSocket.OPEN);
+      assert.notEqual(slowOnServer.readyState, WebSocket.OPEN, "no 4008 decision");
+
+      // Both slots were taken; the slow consumer's must come back without it ever reading.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const newcomer = TestSocket.open(server, "lobby");
+        newcomers.push(newcomer);
+        await newcomer.until((s) =>
+          s.frames.length > 0 || s.socket.readyState === WebSocket.CLOSED
+        );
+        if (newcomer.frames[0]?.type === "welcome") break;
+        const event = await newcomer.closed;
+        assert.equal(event.code, 1013, `unexpected close ${event.code} ${event.reason}`);
+        assert.ok(Date.now() < deadline, "the slow consumer still holds its connection slot");
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.equal(server.services.connections.count("ws"), 2);
+    } finally {
+      slow?.close();
+      await Promise.all(newcomers.map((socket) => socket.close()));
+      await reader?.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test("slow consumer - a socket that never reads its backlog is closed with 4008 too", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const port = Number(new URL(server.origin).port);
+  let slow: RawSocket | undefined;
+  try {
+    await createLobby(server);
+    // 500 messages of 16 KB: about 7.6 MiB of history.
+    const history = await flood(server, () => false, 500);
+    assert.equal(history.length, 500);
+    const onServer = captureServerSockets(server);
+    slow = await RawSocket.open(port, "/api/rooms/lobby/ws?after=0");
+    await waitFor("the server to open the slow socket", () => onServer.length === 1);
+    const slowOnServer = onServer[0];
+    await waitFor(
+      "the server to give up on the socket",
+      () => slowOnServer.readyState !== WebSocket.OPEN,
+    );
+
+    const seqs: number[] = [];
+    let close: Uint8Array | undefined;
+    for (;;) {
+      const message = await slow.readMessage();
+      if (message === null) break;
+      if (message.opcode === OPCODE_CLOSE) {
+        close = message.payload;
+        break;
+      }
+      const frame: Frame = JSON.parse(decoder.decode(message.payload));
+      if (frame.type === "messages") seqs.push(...(frame.messages as Message[]).map((m) => m.seq));
+      else assert.ok(["welcome", "presence"].includes(frame.type), `unexpected ${frame.type}`);
+    }
+    assert.ok(close, "the connection ended without a close frame");
+    assert.equal((close[0] << 8) | close[1], 4008);
+    assert.deepEqual(seqs, range(1, seqs.length));
+    await slow.sendClose(4008);
+    await waitFor("the slow socket to close", () => slowOnServer.readyState === WebSocket.CLOSED);
+  } finally {
+    slow?.close();
+    await server.close();
+  }
+});
