@@ -1,5 +1,6 @@
 import { DEFAULT_HISTORY_LIMIT } from "./config.ts";
 import { ParleyError } from "./errors.ts";
+import { retryLocked } from "./kv_locks.ts";
 import { messageKey, messagesPrefix, roomKey, ROOMS_PREFIX } from "./keys.ts";
 import {
   type AppendResult,
@@ -10,6 +11,9 @@ import {
 import type { Message, NewMessage, Room } from "./types.ts";
 
 export type { AppendResult, CommitStats };
+
+// KV lists at most 1000 entries per batch.
+const MAX_LIST_BATCH = 1000;
 
 /** The outcome of creating a room: the room, and whether this call created it. */
 export interface CreateRoomResult {
@@ -27,7 +31,7 @@ export class MessageLog {
   #onCommit: CommitObserver | undefined;
   #appenders = new Map<string, RoomAppender>();
   /** Commit counters, shared by every room's appender. */
-  readonly stats: CommitStats = { commits: 0, conflicts: 0, appended: 0 };
+  readonly stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
 
   /**
    * @param kv the store to keep the log in
@@ -51,10 +55,12 @@ export class MessageLog {
       epoch: crypto.randomUUID().slice(0, 8),
       trimmed: 0,
     };
-    const outcome = await this.#kv.atomic()
-      .check({ key: roomKey(id), versionstamp: null })
-      .set(roomKey(id), room)
-      .commit();
+    const outcome = await retryLocked(() =>
+      this.#kv.atomic()
+        .check({ key: roomKey(id), versionstamp: null })
+        .set(roomKey(id), room)
+        .commit()
+    );
     if (outcome.ok) return { room, created: true };
     const existing = await this.getRoom(id);
     if (existing === null) {
@@ -100,7 +106,12 @@ export class MessageLog {
   async readAfter(room: string, after: number, limit: number): Promise<Message[]> {
     const messages: Message[] = [];
     const selector = { prefix: messagesPrefix(room), start: messageKey(room, after + 1) };
-    for await (const entry of this.#kv.list<Message>(selector, { limit, batchSize: limit })) {
+    for await (
+      const entry of this.#kv.list<Message>(selector, {
+        limit,
+        batchSize: Math.min(limit, MAX_LIST_BATCH),
+      })
+    ) {
       messages.push(entry.value);
     }
     return messages;
@@ -116,7 +127,11 @@ export class MessageLog {
       ? { prefix }
       : { prefix, end: messageKey(room, options.before) };
     const messages: Message[] = [];
-    const listOptions = { limit: options.limit, batchSize: options.limit, reverse: true };
+    const listOptions = {
+      limit: options.limit,
+      batchSize: Math.min(options.limit, MAX_LIST_BATCH),
+      reverse: true,
+    };
     for await (const entry of this.#kv.list<Message>(selector, listOptions)) {
       messages.push(entry.value);
     }

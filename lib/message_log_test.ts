@@ -482,3 +482,22 @@ Deno.test("MessageLog.createRoom - gives every room its own epoch", async () => 
     assert.equal((await log.createRoom("a", "Again")).room.epoch, a.epoch);
   });
 });
+
+Deno.test("MessageLog.append - two handles on one KV file retry a locked database instead of failing", async () => {
+  const dir = await Deno.makeTempDir();
+  const first = await Deno.openKv(`${dir}/parley.kv`);
+  const second = await Deno.openKv(`${dir}/parley.kv`);
+  try {
+    const logs = [new MessageLog(first), new MessageLog(second)];
+    await logs[0].createRoom("lobby", "Lobby");
+    const results = await Promise.all(
+      range(1, 2000).map((i) => logs[i % 2].append("lobby", note(i))),
+    );
+    assert.ok(results.every((result) => result.created));
+    assert.deepEqual(seqs(await logs[0].readAfter("lobby", 0, 5000)), range(1, 2000));
+  } finally {
+    first.close();
+    second.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,5 +1,6 @@
 import { ParleyError } from "./errors.ts";
 import { messageIdKey, messageKey, roomKey } from "./keys.ts";
+import { isLocked, lockBackoff } from "./kv_locks.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
 
 /** The outcome of one append: the stored message, and whether this call stored it. */
@@ -11,6 +12,8 @@ export interface AppendResult {
 
 /** Counters shared by all appenders of a log, for tests, benchmarks and metrics. */
 export interface CommitStats {
+  /** Commits that found the store locked by another handle and were retried. */
+  locked: number;
   /** Atomic commits attempted (successful or not). */
   commits: number;
   /** Commits that lost the race for the head and were retried. */
@@ -176,8 +179,17 @@ export class RoomAppender {
       op.set(roomKey(this.#room), { ...room, head, lastAt: at, trimmed } satisfies Room);
       this.#stats.commits++;
       const started = performance.now();
-      const outcome = await op.commit();
+      const outcome = await op.commit().catch((error) => {
+        // Another worker's or process's handle holds the SQLite write lock: wait, then retry.
+        if (!isLocked(error)) throw error;
+        return null;
+      });
       this.#onCommit?.((performance.now() - started) / 1000, head - room.head);
+      if (outcome === null) {
+        this.#stats.locked++;
+        await lockBackoff(attempt);
+        continue;
+      }
       if (outcome.ok) {
         this.#stats.appended += head - room.head;
         batch.forEach((pending, i) => pending.resolve(results[i]));
