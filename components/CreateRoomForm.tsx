@@ -3,32 +3,60 @@ export interface CreateRoomFormProps {
   id?: string;
   title?: string;
   error?: string;
+  /** The field the error is about; the message shows under it. Unset: under the form. */
+  field?: "id" | "title";
 }
 
+const ERROR_ID = "create-room-error";
+
 /** A plain HTML form (works without JavaScript) that posts to `/` to create a room. */
-export function CreateRoomForm({ id = "", title = "", error }: CreateRoomFormProps) {
+export function CreateRoomForm({ id = "", title = "", error, field }: CreateRoomFormProps) {
+  const message = error && (
+    <div id={ERROR_ID}>
+      <p class="form-error" role="alert">{error}</p>
+    </div>
+  );
+  const invalid = (name: "id" | "title") => error !== undefined && field === name;
   return (
-    <form class="create-room" method="post" action="/">
-      <h2>Create a room</h2>
-      <label>
-        <span>Room id</span>
-        <input
-          name="id"
-          required
-          maxLength={48}
-          pattern="[a-z0-9][a-z0-9_\-]{0,47}"
-          placeholder="lobby"
-          value={id}
-          aria-describedby="room-id-hint"
-        />
-      </label>
-      <small id="room-id-hint">Lowercase letters, digits, - and _ (used in the link)</small>
-      <label>
-        <span>Title</span>
-        <input name="title" required maxLength={80} placeholder="The lobby" value={title} />
-      </label>
-      {error && <p class="form-error" role="alert">{error}</p>}
-      <button type="submit">Create room</button>
-    </form>
+    <section class="card create-room-card" id="create-room" aria-labelledby="create-room-heading">
+      <form class="create-room" method="post" action="/">
+        <h2 id="create-room-heading">Create a room</h2>
+        <label>
+          <span>Room id</span>
+          <input
+            name="id"
+            required
+            maxLength={48}
+            pattern="[a-z0-9][a-z0-9_\-]{0,47}"
+            title="Lowercase letters, digits, - and _, starting with a letter or digit"
+            autoComplete="off"
+            spellcheck={false}
+            placeholder="lobby"
+            value={id}
+            aria-invalid={invalid("id") || undefined}
+            aria-describedby={invalid("id") ? `room-id-hint ${ERROR_ID}` : "room-id-hint"}
+          />
+        </label>
+        <small id="room-id-hint">
+          Lowercase letters, digits, - and _. It becomes the link: /rooms/<i>id</i>
+        </small>
+        {invalid("id") && message}
+        <label>
+          <span>Title</span>
+          <input
+            name="title"
+            required
+            maxLength={80}
+            placeholder="The lobby"
+            value={title}
+            aria-invalid={invalid("title") || undefined}
+            aria-describedby={invalid("title") ? ERROR_ID : undefined}
+          />
+        </label>
+        {invalid("title") && message}
+        {error !== undefined && field === undefined && message}
+        <button type="submit">Create room</button>
+      </form>
+    </section>
   );
 }

@@ -1,4 +1,4 @@
-import { useComputed, useSignal } from "@preact/signals";
+import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import {
   type ChatConnection,
@@ -8,6 +8,14 @@ import {
   type TransportName,
 } from "../lib/client.ts";
 import type { Message } from "../lib/types.ts";
+import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
+import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
+import { typingText, uniqueNames } from "../lib/ui/people.ts";
+import { describeStatus } from "../lib/ui/status.ts";
+import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
+import { Composer } from "./composer.tsx";
+import { type HistoryState, MessageList } from "./message_list.tsx";
+import { RoomHeader, StatusBanner } from "./room_header.tsx";
 
 /** Props of the chat island, serialised into the page by the room route. */
 export interface Props {
@@ -21,10 +29,17 @@ export interface Props {
 }
 
 const NAME_KEY = "parley:name";
+/** While following the newest messages, the list keeps at most this many. */
 const MAX_SHOWN = 500;
+/** Within this distance of the bottom the list counts as showing the newest message. */
 const FOLLOW_SLACK_PX = 48;
+/** Older messages load when the top of the list comes this close. */
+const LOAD_AHEAD_PX = 400;
 
-/** The live chat: message list, connection status and composer for one room. */
+/**
+ * The live chat for one room: heading with who is online, connection banner, messages grouped
+ * by author and day with history paging, typing indicator and composer.
+ */
 export default function ChatRoom({ room, messages: initial, transport, sessionName }: Props) {
   const messages = useSignal(initial);
   const outbox = useSignal<OutboxItem[]>([]);
@@ -36,14 +51,102 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   const draft = useSignal("");
   const notice = useSignal("");
   const hydrated = useSignal(false);
-  const list = useRef<HTMLOListElement>(null);
-  const following = useRef(true);
+  const networkOnline = useSignal(true);
+  const now = useSignal(Date.now());
+  const history = useSignal<HistoryState>(mayHaveOlder(initial) ? "idle" : "done");
+  const atBottom = useSignal(true);
+  const unseen = useSignal(0);
+  const unread = useSignal(0);
+  const online = useSignal<string[] | null>(null);
+  const typing = useSignal<string[]>([]);
+  const announced = useSignal("");
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const keptScroll = useRef<number | null>(null);
+  const nameInput = useRef<HTMLInputElement>(null);
+  const textInput = useRef<HTMLTextAreaElement>(null);
   const connection = useRef<ChatConnection | null>(null);
+
+  // The server and the first client render use UTC; the visitor's own clock after that.
+  const clock = useComputed(() => hydrated.value ? LOCAL_CLOCK : UTC_CLOCK);
+  const rows = useComputed(() => layoutMessages(messages.value, clock.value));
+  const banner = useComputed(() =>
+    describeStatus(status.value, { now: now.value, online: networkOnline.value })
+  );
+  const typingLine = useComputed(() => typingText(typing.value, name.value));
 
   useEffect(() => {
     name.value = sessionName ?? localStorage.getItem(NAME_KEY) ?? "";
+    networkOnline.value = navigator.onLine;
     hydrated.value = true;
+    const onNetwork = () => (networkOnline.value = navigator.onLine);
+    const onVisibility = () => {
+      if (document.visibilityState === "visible") unread.value = 0;
+    };
+    // Day labels ("Today") follow the clock; the reconnect countdown ticks faster below.
+    const minutes = setInterval(() => (now.value = Date.now()), 60_000);
+    globalThis.addEventListener("online", onNetwork);
+    globalThis.addEventListener("offline", onNetwork);
+    document.addEventListener("visibilitychange", onVisibility);
+    return () => {
+      globalThis.removeEventListener("online", onNetwork);
+      globalThis.removeEventListener("offline", onNetwork);
+      document.removeEventListener("visibilitychange", onVisibility);
+      clearInterval(minutes);
+    };
   }, []);
+
+  // The unread count leads the tab title while the tab is hidden.
+  const baseTitle = `${room.title} · Parley`;
+  useSignalEffect(() => {
+    if (!hydrated.value) return;
+    document.title = unread.value > 0 ? `(${unread.value}) ${baseTitle}` : baseTitle;
+  });
+
+  // The reconnect countdown ticks each second.
+  useSignalEffect(() => {
+    if (status.value.state !== "reconnecting") return;
+    now.value = Date.now();
+    const timer = setInterval(() => (now.value = Date.now()), 1000);
+    return () => clearInterval(timer);
+  });
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element && keptScroll.current !== null) element.scrollTop = keptScroll.current;
+    keptScroll.current = null;
+  }, [messages.value]);
+
+  const isAtBottom = (): boolean => {
+    const element = scroller.current;
+    // The scroller is a reversed column: 0 is the bottom, scrolling up goes negative.
+    return !element || Math.abs(element.scrollTop) < FOLLOW_SLACK_PX;
+  };
+
+  const jumpToNewest = () => {
+    const element = scroller.current;
+    // Past-the-end values clamp to the bottom, in reversed and ordinary scrollers alike.
+    if (element) element.scrollTop = element.scrollHeight;
+    atBottom.value = true;
+    unseen.value = 0;
+  };
+
+  const receive = (fresh: Message[]) => {
+    const following = isAtBottom();
+    let next = mergeMessages(messages.value, fresh);
+    if (following && next.length > MAX_SHOWN) {
+      next = next.slice(-MAX_SHOWN);
+      history.value = "idle";
+    }
+    messages.value = next;
+    const fromOthers = fresh.filter((message) => message.author !== name.value);
+    if (fromOthers.length === 0) return;
+    if (!following) unseen.value += fromOthers.length;
+    if (document.visibilityState === "hidden") unread.value += fromOthers.length;
+    announced.value = announcement(fromOthers);
+    const authors = new Set(fromOthers.map((message) => message.author));
+    typing.value = typing.value.filter((person) => !authors.has(person));
+  };
 
   useEffect(() => {
     if (!hydrated.value) return;
@@ -54,160 +157,131 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // Each connection confirms the session under the current name (creating or renaming it).
     const chat = connect(room.id, { name: name.value || undefined, after, epoch, transport });
     connection.current = chat;
-    chat.on("status", (next) => (status.value = next));
-    chat.on("outbox", (items) => (outbox.value = items));
-    chat.on("resync", (latest) => (messages.value = latest));
-    chat.on("messages", (fresh) => {
-      const list = messages.value.concat(fresh);
-      messages.value = list.length > MAX_SHOWN ? list.slice(-MAX_SHOWN) : list;
-    });
+    const unsubscribe = [
+      chat.on("status", (next) => {
+        status.value = next;
+        // Who is online and typing is only known while live.
+        if (next.state !== "live") typing.value = [];
+      }),
+      chat.on("outbox", (items) => (outbox.value = items)),
+      chat.on("resync", (latest) => {
+        messages.value = latest;
+        history.value = mayHaveOlder(latest) ? "idle" : "done";
+      }),
+      chat.on("messages", receive),
+      chat.on("presence", (names) => (online.value = uniqueNames(names))),
+      // The server drops a name about 5 s after that person's last keystroke.
+      chat.on("typing", (names) => (typing.value = uniqueNames(names))),
+    ];
     for (const item of pending) chat.send(item.text, item.id);
-    return () => chat.close();
+    return () => {
+      for (const off of unsubscribe) off();
+      chat.close();
+    };
   }, [hydrated.value, name.value]);
 
-  useLayoutEffect(() => {
-    const element = list.current;
-    if (element && following.current) element.scrollTop = element.scrollHeight;
-  }, [messages.value, outbox.value]);
-
-  const onScroll = () => {
-    const element = list.current;
-    if (!element) return;
-    following.current =
-      element.scrollHeight - element.scrollTop - element.clientHeight < FOLLOW_SLACK_PX;
+  const loadOlder = async () => {
+    if (history.value === "loading" || history.value === "done") return;
+    const first = messages.value[0];
+    if (first === undefined) return void (history.value = "done");
+    history.value = "loading";
+    try {
+      const page = await fetchOlder(room.id, first.seq, { limit: OLDER_PAGE_SIZE });
+      const epoch = connection.current?.epoch ?? room.epoch;
+      // History from another epoch of the log does not belong above these messages.
+      if (page.epoch !== epoch) return void (history.value = "idle");
+      // Older messages go above: keep the distance from the bottom, so nothing moves.
+      keptScroll.current = scroller.current?.scrollTop ?? null;
+      messages.value = mergeMessages(page.messages, messages.value);
+      history.value = page.messages.length < OLDER_PAGE_SIZE || !mayHaveOlder(page.messages)
+        ? "done"
+        : "idle";
+    } catch {
+      history.value = "error";
+    }
   };
 
-  const submit = (event: Event) => {
-    event.preventDefault();
+  const onScroll = () => {
+    const element = scroller.current;
+    if (!element) return;
+    const fromBottom = Math.abs(element.scrollTop);
+    atBottom.value = fromBottom < FOLLOW_SLACK_PX;
+    if (atBottom.value) unseen.value = 0;
+    const fromTop = element.scrollHeight - element.clientHeight - fromBottom;
+    if (fromTop < LOAD_AHEAD_PX && history.value === "idle") loadOlder();
+  };
+
+  const send = () => {
     const text = draft.value.trim();
     if (!name.value) {
       notice.value = "Pick a display name first";
+      nameInput.current?.focus();
       return;
     }
     if (!text || !connection.current) return;
     notice.value = "";
-    following.current = true;
     connection.current.send(text);
     draft.value = "";
+    jumpToNewest();
   };
 
-  const statusText = useComputed(() => describeStatus(status.value));
-
   return (
-    <section class="chat" aria-label={`Chat in ${room.title}`}>
-      <p class={`status status-${status.value.state}`} role="status">{statusText}</p>
-      <ol class="messages" ref={list} onScroll={onScroll} aria-live="polite">
-        {messages.value.length === 0 && outbox.value.length === 0 && (
-          <li class="empty">No messages yet. Say hello!</li>
-        )}
-        {messages.value.map((message) => (
-          <MessageItem key={message.seq} message={message} localTime={hydrated.value} />
-        ))}
-        {outbox.value.map((item) => (
-          <PendingItem
-            key={item.id}
-            item={item}
-            author={name.value}
-            onRetry={() => connection.current?.retry(item.id)}
+    <>
+      <RoomHeader title={room.title} id={room.id} online={online.value} />
+      <section
+        class="chat"
+        aria-label={`Chat in ${room.title}`}
+        onKeyDown={(event) => {
+          if (event.key === "Escape" && !event.defaultPrevented) jumpToNewest();
+        }}
+      >
+        <StatusBanner banner={banner.value} />
+        <div class="chat-body">
+          <MessageList
+            roomTitle={room.title}
+            rows={rows.value}
+            lastMessage={messages.value.at(-1)}
+            outbox={outbox.value}
+            self={name.value}
+            clock={clock.value}
+            now={now.value}
+            history={history.value}
+            interactive={hydrated.value}
+            scrollerRef={scroller}
+            onScroll={onScroll}
+            onLoadOlder={loadOlder}
+            onRetry={(id) => connection.current?.retry(id)}
+            onDiscard={(id) => connection.current?.discard(id)}
           />
-        ))}
-      </ol>
-      <form class="composer" onSubmit={submit}>
-        <NameField
+          {unseen.value > 0 && !atBottom.value && (
+            <button type="button" class="jump" onClick={jumpToNewest}>
+              {unseen.value === 1 ? "1 new message" : `${unseen.value} new messages`}
+              <span aria-hidden="true">↓</span>
+            </button>
+          )}
+        </div>
+        <p class="typing">{typingLine.value}</p>
+        <p class="visually-hidden" aria-live="polite" aria-atomic="true">{announced.value}</p>
+        <Composer
+          roomTitle={room.title}
           name={name.value}
-          onChange={(next) => {
+          draft={draft.value}
+          notice={notice.value}
+          nameRef={nameInput}
+          textRef={textInput}
+          onName={(next) => {
+            if (next === name.value) return;
             localStorage.setItem(NAME_KEY, next);
             name.value = next;
+            notice.value = "";
           }}
-        />
-        <label class="visually-hidden" for="composer-text">Message</label>
-        <textarea
-          id="composer-text"
-          rows={1}
-          maxLength={4000}
-          placeholder={`Message ${room.title}`}
-          value={draft.value}
-          onInput={(event) => (draft.value = event.currentTarget.value)}
-          onKeyDown={(event) => {
-            if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);
+          onDraft={(text) => {
+            draft.value = text;
+            if (text.trim()) connection.current?.typing();
           }}
+          onSend={send}
         />
-        <button type="submit">Send</button>
-        {notice.value && <p class="notice" role="alert">{notice.value}</p>}
-      </form>
-    </section>
-  );
-}
-
-function describeStatus(status: ConnectionStatus): string {
-  const via = { ws: "WebSocket", sse: "Server-Sent Events", poll: "long-polling" }[
-    status.transport
-  ];
-  switch (status.state) {
-    case "connecting":
-      return "Connecting…";
-    case "live":
-      return `Live · ${via}`;
-    case "reconnecting": {
-      const seconds = Math.max(1, Math.ceil(((status.retryAt ?? 0) - Date.now()) / 1000));
-      return `Reconnecting in ${seconds} s · ${via}`;
-    }
-    case "closed":
-      return status.error === "room_not_found" ? "This room no longer exists" : "Disconnected";
-  }
-}
-
-function formatTime(at: number, local: boolean): string {
-  return new Date(at).toLocaleTimeString(local ? undefined : "en-GB", {
-    hour: "2-digit",
-    minute: "2-digit",
-    timeZone: local ? undefined : "UTC",
-  });
-}
-
-function MessageItem({ message, localTime }: { message: Message; localTime: boolean }) {
-  return (
-    <li class="message" data-seq={message.seq}>
-      <span class="author">{message.author}</span>
-      <time dateTime={new Date(message.at).toISOString()}>
-        {formatTime(message.at, localTime)}
-      </time>
-      <p class="text">{message.text}</p>
-    </li>
-  );
-}
-
-function PendingItem(
-  { item, author, onRetry }: { item: OutboxItem; author: string; onRetry: () => void },
-) {
-  return (
-    <li class={`message pending pending-${item.state}`}>
-      <span class="author">{author}</span>
-      <span class="pending-state">
-        {item.state === "sending" ? "sending…" : `failed: ${item.error ?? "not sent"}`}
-      </span>
-      <p class="text">{item.text}</p>
-      {item.state === "failed" && <button type="button" onClick={onRetry}>Retry</button>}
-    </li>
-  );
-}
-
-function NameField({ name, onChange }: { name: string; onChange: (name: string) => void }) {
-  return (
-    <label class="name-field">
-      <span>Name</span>
-      <input
-        name="name"
-        required
-        maxLength={32}
-        autoComplete="nickname"
-        placeholder="Your name"
-        value={name}
-        onChange={(event) => {
-          const next = event.currentTarget.value.trim();
-          if (next) onChange(next);
-        }}
-      />
-    </label>
+      </section>
+    </>
   );
 }

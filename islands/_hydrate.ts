@@ -7,10 +7,12 @@
 import { type ComponentChild, h, hydrate } from "preact";
 import type { IslandRecord } from "../lib/island.tsx";
 import ChatRoom, { type Props as ChatRoomProps } from "./ChatRoom.tsx";
+import RoomDirectory, { type Props as RoomDirectoryProps } from "./RoomDirectory.tsx";
 
 /** Every island by name, with the props type it was rendered with on the server. */
 const registry: Record<string, (props: unknown) => ComponentChild> = {
   ChatRoom: (props) => h(ChatRoom, props as ChatRoomProps),
+  RoomDirectory: (props) => h(RoomDirectory, props as RoomDirectoryProps),
 };
 
 const data = document.getElementById("parley-islands")?.textContent ?? "[]";

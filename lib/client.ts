@@ -318,6 +318,9 @@ export class ChatConnection {
   #onTransportClosed(reason: { opened: boolean; fatal?: string; busy?: boolean }): void {
     clearTimeout(this.#openTimer);
     this.#transport = undefined;
+    // Who is online is only known while connected.
+    for (const listener of this.#listeners.presence) listener([]);
+    for (const listener of this.#listeners.typing) listener([]);
     if (this.#closed) return;
     if (reason.fatal) {
       this.#closed = true;

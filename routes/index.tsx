@@ -1,21 +1,52 @@
 import type { Context } from "hono";
 import { CreateRoomForm, type CreateRoomFormProps } from "../components/CreateRoomForm.tsx";
 import { Layout } from "../components/Layout.tsx";
-import { RoomList } from "../components/RoomList.tsx";
+import RoomDirectory from "../islands/RoomDirectory.tsx";
 import { MAX_BODY_BYTES, readLimited } from "../lib/body.ts";
 import { clientIp } from "../lib/client_ip.ts";
 import { ParleyError } from "../lib/errors.ts";
+import { Island } from "../lib/island.tsx";
 import { rateLimited } from "../lib/limits.ts";
 import { renderPage } from "../lib/render_page.tsx";
-import type { AppEnv } from "../lib/services.ts";
-import type { Room } from "../lib/types.ts";
+import type { AppEnv, Services } from "../lib/services.ts";
+import { normalizeQuery, type RoomSummary, summarizeRoom } from "../lib/ui/rooms.ts";
 import { parseRoomId, parseTitle } from "../lib/validation.ts";
 
-/** `GET /` shows the directory; `POST /` creates a room from the form and opens it. */
+/** People online per room; undefined (no counts shown) if presence cannot be read. */
+async function onlineCounts(services: Services): Promise<Map<string, number> | undefined> {
+  try {
+    return await services.presence.onlineCounts();
+  } catch (error) {
+    // The directory still lists the rooms, without counts.
+    console.error("Counting people online failed:", error);
+    return undefined;
+  }
+}
+
+async function loadDirectory(services: Services): Promise<RoomSummary[]> {
+  const [rooms, online] = await Promise.all([services.log.listRooms(), onlineCounts(services)]);
+  return rooms.map((room) => summarizeRoom(room, online));
+}
+
+/** Which form field a refused room creation is about, for placing its message. */
+function fieldOf(error: ParleyError): CreateRoomFormProps["field"] {
+  if (error.code === "invalid_room_id") return "id";
+  if (error.code === "invalid_title") return "title";
+  return undefined;
+}
+
+/**
+ * `GET /` shows the directory, filtered by `?q=`; `POST /` creates a room from the form and
+ * opens it.
+ */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
-    const rooms = await c.var.services.log.listRooms();
-    return renderPage({ title: "Parley", body: <DirectoryPage rooms={rooms} /> });
+    const rooms = await loadDirectory(c.var.services);
+    const query = normalizeQuery(c.req.query("q"));
+    return renderPage({
+      title: "Parley",
+      body: <DirectoryPage rooms={rooms} query={query} now={Date.now()} />,
+    });
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
@@ -36,24 +67,50 @@ export const handler = {
       return c.redirect(`/rooms/${room.id}`, 303);
     } catch (error) {
       if (!(error instanceof ParleyError) || ![400, 429].includes(error.status)) throw error;
-      const rooms = await c.var.services.log.listRooms();
+      const rooms = await loadDirectory(c.var.services);
       return renderPage({
         title: "Parley",
         status: error.status,
-        body: <DirectoryPage rooms={rooms} form={{ ...values, error: error.message }} />,
+        body: (
+          <DirectoryPage
+            rooms={rooms}
+            query=""
+            now={Date.now()}
+            form={{ ...values, error: error.message, field: fieldOf(error) }}
+          />
+        ),
       });
     }
   },
 };
 
-/** The room directory page. */
-export default function DirectoryPage(
-  { rooms, form }: { rooms: Room[]; form?: CreateRoomFormProps },
-) {
+/** Props of {@link DirectoryPage}. */
+export interface DirectoryPageProps {
+  rooms: RoomSummary[];
+  /** The search, normalised; "" shows every room. */
+  query: string;
+  /** When the page is rendered, for "5 min ago". */
+  now: number;
+  /** The create form's values and error after a refused POST. */
+  form?: CreateRoomFormProps;
+}
+
+/**
+ * The room directory page: the search and the rooms (an island: the server render applies
+ * `?q=`, and the browser filters as you type) and the create-room form.
+ */
+export default function DirectoryPage({ rooms, query, now, form }: DirectoryPageProps) {
   return (
     <Layout>
-      <h1>Rooms</h1>
-      <RoomList rooms={rooms} />
+      <div class="directory-head">
+        <h1>Rooms</h1>
+        <a class="button secondary" href="#create-room">New room</a>
+      </div>
+      <Island
+        name="RoomDirectory"
+        component={RoomDirectory}
+        props={{ rooms, query, now }}
+      />
       <CreateRoomForm {...form} />
     </Layout>
   );

@@ -43,7 +43,7 @@ export const handler = {
   },
 };
 
-/** The room page: title and the hydrated chat. */
+/** The room page: the hydrated chat, which renders the room's heading with who is online. */
 export default function RoomPage(
   { room, messages, transport, sessionName }: {
     room: Room;
@@ -53,10 +53,7 @@ export default function RoomPage(
   },
 ) {
   return (
-    <Layout wide>
-      <h1 class="room-title">
-        {room.title} <span class="room-id">#{room.id}</span>
-      </h1>
+    <Layout variant="room">
       <Island
         name="ChatRoom"
         component={ChatRoom}

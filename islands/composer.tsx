@@ -1,0 +1,89 @@
+/**
+ * The chat island's composer: the display name, the message box and the send button. Enter
+ * sends, Shift+Enter starts a new line.
+ *
+ * @module
+ */
+import type { Ref } from "preact";
+
+/** Props of {@link Composer}. */
+export interface ComposerProps {
+  roomTitle: string;
+  name: string;
+  draft: string;
+  /** A problem to show under the composer, such as a missing name. */
+  notice: string;
+  nameRef: Ref<HTMLInputElement>;
+  textRef: Ref<HTMLTextAreaElement>;
+  onName: (name: string) => void;
+  onDraft: (text: string) => void;
+  onSend: () => void;
+}
+
+/** The message form. */
+export function Composer(props: ComposerProps) {
+  return (
+    <form
+      class="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        props.onSend();
+      }}
+    >
+      <NameField name={props.name} inputRef={props.nameRef} onChange={props.onName} />
+      <div class="composer-box">
+        <label class="visually-hidden" for="composer-text">Message</label>
+        <textarea
+          id="composer-text"
+          ref={props.textRef}
+          rows={1}
+          maxLength={4000}
+          placeholder={`Message ${props.roomTitle}`}
+          aria-describedby="composer-hint"
+          value={props.draft}
+          onInput={(event) => props.onDraft(event.currentTarget.value)}
+          onKeyDown={(event) => {
+            if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+              event.preventDefault();
+              props.onSend();
+            }
+          }}
+        />
+        <button type="submit" class="send">Send</button>
+      </div>
+      <p class="composer-hint" id="composer-hint">
+        <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · <kbd>Esc</kbd>
+        {" "}
+        for the newest
+      </p>
+      {props.notice && <p class="notice" role="alert">{props.notice}</p>}
+    </form>
+  );
+}
+
+function NameField(
+  { name, inputRef, onChange }: {
+    name: string;
+    inputRef: Ref<HTMLInputElement>;
+    onChange: (name: string) => void;
+  },
+) {
+  return (
+    <label class="name-field">
+      <span>Name</span>
+      <input
+        name="name"
+        ref={inputRef}
+        required
+        maxLength={32}
+        autoComplete="nickname"
+        placeholder="Your name"
+        value={name}
+        onChange={(event) => {
+          const next = event.currentTarget.value.trim();
+          if (next) onChange(next);
+        }}
+      />
+    </label>
+  );
+}

@@ -1,0 +1,224 @@
+/**
+ * The message list of the chat island: day dividers, author groups, the outbox's pending
+ * messages, and the "load older messages" control at the top. Plain function components; the
+ * island owns every piece of state.
+ *
+ * @module
+ */
+import type { Ref } from "preact";
+import type { OutboxItem } from "../lib/client.ts";
+import type { Message } from "../lib/types.ts";
+import { tokenize } from "../lib/ui/linkify.ts";
+import { continuesGroup, type ListRow } from "../lib/ui/messages.ts";
+import { avatarHue, initial } from "../lib/ui/people.ts";
+import { type Clock, dayLabel, fullTime, timeOfDay } from "../lib/ui/time.ts";
+
+/** Where paging back through history stands. */
+export type HistoryState = "idle" | "loading" | "done" | "error";
+
+/** Props of {@link MessageList}. */
+export interface MessageListProps {
+  roomTitle: string;
+  rows: ListRow[];
+  /** The last message shown, which a pending message may continue the group of. */
+  lastMessage: Message | undefined;
+  outbox: OutboxItem[];
+  /** The visitor's display name, which pending messages are shown under. */
+  self: string;
+  clock: Clock;
+  now: number;
+  history: HistoryState;
+  /** False until hydrated: controls that need the script stay disabled before. */
+  interactive: boolean;
+  scrollerRef: Ref<HTMLDivElement>;
+  onScroll: () => void;
+  onLoadOlder: () => void;
+  onRetry: (id: string) => void;
+  onDiscard: (id: string) => void;
+}
+
+/**
+ * The scrolling list. The scroller is a reversed flex column, so it starts at the newest
+ * message before any script runs and keeps its place when older messages are prepended.
+ */
+export function MessageList(props: MessageListProps) {
+  const { rows, outbox, self, clock, now } = props;
+  const empty = rows.length === 0 && outbox.length === 0;
+  return (
+    <div
+      class="scroller"
+      ref={props.scrollerRef}
+      onScroll={props.onScroll}
+      tabIndex={0}
+      role="region"
+      aria-label="Messages"
+    >
+      <div class="scroller-content">
+        {!empty && (
+          <HistoryTop
+            roomTitle={props.roomTitle}
+            state={props.history}
+            interactive={props.interactive}
+            onLoadOlder={props.onLoadOlder}
+          />
+        )}
+        <ol class="messages">
+          {empty && <li class="empty">No messages yet. Say hello!</li>}
+          {rows.map((row) =>
+            row.kind === "day"
+              ? <DayDivider key={`day-${row.day}`} day={row.day} now={now} clock={clock} />
+              : (
+                <MessageItem
+                  key={row.message.seq}
+                  message={row.message}
+                  first={row.first}
+                  clock={clock}
+                />
+              )
+          )}
+          {outbox.map((item, index) => (
+            <PendingItem
+              key={item.id}
+              item={item}
+              author={self}
+              first={index === 0 &&
+                !continuesGroup(props.lastMessage, { author: self, at: now }, clock)}
+              onRetry={() => props.onRetry(item.id)}
+              onDiscard={() => props.onDiscard(item.id)}
+            />
+          ))}
+        </ol>
+      </div>
+    </div>
+  );
+}
+
+function HistoryTop(
+  { roomTitle, state, interactive, onLoadOlder }: {
+    roomTitle: string;
+    state: HistoryState;
+    interactive: boolean;
+    onLoadOlder: () => void;
+  },
+) {
+  if (state === "done") {
+    return <p class="history-top history-start">This is the start of {roomTitle}.</p>;
+  }
+  const loading = state === "loading";
+  return (
+    <div class="history-top">
+      {state === "error" && <span class="history-error">Older messages could not be loaded.</span>}
+      <button
+        type="button"
+        class="load-older"
+        disabled={!interactive || loading}
+        aria-busy={loading}
+        onClick={onLoadOlder}
+      >
+        {loading
+          ? "Loading older messages…"
+          : state === "error"
+          ? "Try again"
+          : "Load older messages"}
+      </button>
+    </div>
+  );
+}
+
+function DayDivider({ day, now, clock }: { day: string; now: number; clock: Clock }) {
+  return (
+    <li class="day-divider">
+      <h2>
+        <time dateTime={day}>{dayLabel(day, now, clock)}</time>
+      </h2>
+    </li>
+  );
+}
+
+function Avatar({ name }: { name: string }) {
+  return <span class={`avatar hue-${avatarHue(name)}`} aria-hidden="true">{initial(name)}</span>;
+}
+
+function Timestamp({ at, clock, class: className }: { at: number; clock: Clock; class?: string }) {
+  return (
+    <time class={className} dateTime={new Date(at).toISOString()} title={fullTime(at, clock)}>
+      {timeOfDay(at, clock)}
+    </time>
+  );
+}
+
+function MessageItem(
+  { message, first, clock }: { message: Message; first: boolean; clock: Clock },
+) {
+  if (first) {
+    return (
+      <li class="message first" data-seq={message.seq}>
+        <Avatar name={message.author} />
+        <p class="meta">
+          <span class="author">{message.author}</span> <Timestamp at={message.at} clock={clock} />
+        </p>
+        <MessageText text={message.text} />
+      </li>
+    );
+  }
+  return (
+    <li class="message" data-seq={message.seq}>
+      <span class="author visually-hidden">{message.author}</span>
+      <Timestamp at={message.at} clock={clock} class="gutter-time" />
+      <MessageText text={message.text} />
+    </li>
+  );
+}
+
+/** Message text with http(s) URLs as links; everything else is text, never markup. */
+function MessageText({ text }: { text: string }) {
+  return (
+    <p class="text">
+      {tokenize(text).map((token, index) =>
+        token.kind === "link"
+          ? (
+            <a key={index} href={token.href} rel="noopener noreferrer" target="_blank">
+              {token.text}
+            </a>
+          )
+          : token.text
+      )}
+    </p>
+  );
+}
+
+function PendingItem(
+  { item, author, first, onRetry, onDiscard }: {
+    item: OutboxItem;
+    author: string;
+    first: boolean;
+    onRetry: () => void;
+    onDiscard: () => void;
+  },
+) {
+  const failed = item.state === "failed";
+  return (
+    <li class={`message pending pending-${item.state}${first ? " first" : ""}`}>
+      {first
+        ? (
+          <>
+            <Avatar name={author} />
+            <p class="meta">
+              <span class="author">{author}</span>
+            </p>
+          </>
+        )
+        : <span class="author visually-hidden">{author}</span>}
+      <MessageText text={item.text} />
+      {failed
+        ? (
+          <p class="pending-state" role="alert">
+            <span>Failed to send{item.error ? `: ${item.error}` : ""} —</span>
+            <button type="button" class="link-button" onClick={onRetry}>Retry</button>
+            <button type="button" class="link-button" onClick={onDiscard}>Discard</button>
+          </p>
+        )
+        : <p class="pending-state">Sending…</p>}
+    </li>
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * The top of the chat island: the room's title with who is online, and the connection banner.
+ *
+ * @module
+ */
+import type { Banner } from "../lib/ui/status.ts";
+import { PRESENCE_LIST_MAX, presenceText, uniqueNames } from "../lib/ui/people.ts";
+
+/** The room's heading and presence line; `online` is null until the server says. */
+export function RoomHeader(
+  { title, id, online }: { title: string; id: string; online: string[] | null },
+) {
+  return (
+    <header class="room-header">
+      <h1 class="room-title">
+        {title} <span class="room-id">#{id}</span>
+      </h1>
+      <div class="presence">{online !== null && <Presence online={online} />}</div>
+    </header>
+  );
+}
+
+function Presence({ online }: { online: string[] }) {
+  const names = uniqueNames(online);
+  const text = presenceText(names);
+  if (text === "") return null;
+  if (names.length <= PRESENCE_LIST_MAX) return <p class="presence-text">{text}</p>;
+  return (
+    <details class="presence-more">
+      <summary class="presence-text">{text}</summary>
+      <ul class="presence-list" aria-label="Online now">
+        {names.map((name) => <li key={name}>{name}</li>)}
+      </ul>
+    </details>
+  );
+}
+
+/**
+ * The connection banner, a `role=status` region. The countdown is hidden from screen readers
+ * so the region is not read out every second.
+ */
+export function StatusBanner({ banner }: { banner: Banner }) {
+  return (
+    <p class={`status status-${banner.tone}`} role="status">
+      {banner.label}
+      {banner.seconds !== undefined && <span aria-hidden="true">{` in ${banner.seconds} s`}</span>}
+      {banner.detail !== undefined && ` · ${banner.detail}`}
+    </p>
+  );
+}

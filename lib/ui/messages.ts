@@ -1,0 +1,94 @@
+/**
+ * Pure helpers for the message list: laying messages out in author groups with day dividers,
+ * and merging pages of history and live deliveries without duplicates.
+ *
+ * @module
+ */
+import type { Message } from "../types.ts";
+import { type Clock, dayKey } from "./time.ts";
+
+/** Consecutive messages from one author within this long share one header. */
+export const GROUP_GAP_MS = 5 * 60_000;
+
+/** One row of the message list: a day divider, or a message that may start an author group. */
+export type ListRow =
+  | { kind: "day"; day: string }
+  | { kind: "message"; message: Message; first: boolean };
+
+/** Whether `message` continues the group `previous` started: same author, day and ~5 minutes. */
+export function continuesGroup(
+  previous: Pick<Message, "author" | "at"> | undefined,
+  message: Pick<Message, "author" | "at">,
+  clock: Clock,
+): boolean {
+  return previous !== undefined &&
+    previous.author === message.author &&
+    message.at - previous.at >= 0 &&
+    message.at - previous.at <= GROUP_GAP_MS &&
+    dayKey(previous.at, clock) === dayKey(message.at, clock);
+}
+
+/**
+ * Lays messages (oldest first) out as rows: a day divider before the first message of each
+ * calendar day on `clock`, and each message marked `first` when it starts an author group.
+ */
+export function layoutMessages(messages: readonly Message[], clock: Clock): ListRow[] {
+  const rows: ListRow[] = [];
+  let previous: Message | undefined;
+  let day = "";
+  for (const message of messages) {
+    const messageDay = dayKey(message.at, clock);
+    if (messageDay !== day) {
+      rows.push({ kind: "day", day: messageDay });
+      day = messageDay;
+    }
+    rows.push({ kind: "message", message, first: !continuesGroup(previous, message, clock) });
+    previous = message;
+  }
+  return rows;
+}
+
+/** Merges two runs of messages into one, ordered by seq, each seq once (the later copy wins). */
+export function mergeMessages(
+  current: readonly Message[],
+  incoming: readonly Message[],
+): Message[] {
+  if (incoming.length === 0) return [...current];
+  const last = current.at(-1);
+  // The common case, a live delivery after everything shown, needs no sort.
+  if (last === undefined || incoming[0].seq > last.seq) {
+    if (isAscending(incoming)) return current.concat(incoming);
+  }
+  const bySeq = new Map<number, Message>();
+  for (const message of current) bySeq.set(message.seq, message);
+  for (const message of incoming) bySeq.set(message.seq, message);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function isAscending(messages: readonly Message[]): boolean {
+  return messages.every((message, i) => i === 0 || messages[i - 1].seq < message.seq);
+}
+
+/** Whether anything older than `messages` may exist: seqs start at 1 and are dense. */
+export function mayHaveOlder(messages: readonly Message[]): boolean {
+  const first = messages[0];
+  return first !== undefined && first.seq > 1;
+}
+
+/** The longest message excerpt a screen-reader announcement reads out. */
+export const ANNOUNCE_MAX_CHARACTERS = 200;
+
+/**
+ * What the live region says for newly arrived messages: "ann: hello" for one, "3 new
+ * messages. Latest from ann: hello" for several, long texts cut short; "" for none.
+ */
+export function announcement(fresh: readonly Pick<Message, "author" | "text">[]): string {
+  const latest = fresh.at(-1);
+  if (latest === undefined) return "";
+  const characters = [...latest.text];
+  const text = characters.length > ANNOUNCE_MAX_CHARACTERS
+    ? `${characters.slice(0, ANNOUNCE_MAX_CHARACTERS).join("")}…`
+    : latest.text;
+  if (fresh.length === 1) return `${latest.author}: ${text}`;
+  return `${fresh.length} new messages. Latest from ${latest.author}: ${text}`;
+}

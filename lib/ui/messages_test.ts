@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import type { Message } from "../types.ts";
+import {
+  announcement,
+  continuesGroup,
+  layoutMessages,
+  mayHaveOlder,
+  mergeMessages,
+} from "./messages.ts";
+import { UTC_CLOCK } from "./time.ts";
+
+const MINUTE = 60_000;
+const T0 = Date.UTC(2025, 2, 3, 22, 0); // Monday 3 March 2025, 22:00 UTC
+
+function message(seq: number, author: string, at: number, text = `m${seq}`): Message {
+  return { seq, id: `id-${seq}`, room: "lobby", author, text, at };
+}
+
+/** The rows as short strings: "day 2025-03-03", "ann* m1" (a group's first), "ann m2". */
+function shape(messages: Message[], clock = UTC_CLOCK): string[] {
+  return layoutMessages(messages, clock).map((row) =>
+    row.kind === "day"
+      ? `day ${row.day}`
+      : `${row.message.author}${row.first ? "*" : ""} ${row.message.text}`
+  );
+}
+
+Deno.test("layoutMessages - consecutive messages of one author within 5 minutes share a header", () => {
+  assert.deepEqual(
+    shape([
+      message(1, "ann", T0),
+      message(2, "ann", T0 + MINUTE),
+      message(3, "ann", T0 + 5 * MINUTE),
+      message(4, "bob", T0 + 6 * MINUTE),
+      message(5, "ann", T0 + 7 * MINUTE),
+    ]),
+    ["day 2025-03-03", "ann* m1", "ann m2", "ann m3", "bob* m4", "ann* m5"],
+  );
+});
+
+Deno.test("layoutMessages - a gap over 5 minutes starts a new group", () => {
+  assert.deepEqual(
+    shape([message(1, "ann", T0), message(2, "ann", T0 + 5 * MINUTE + 1)]),
+    ["day 2025-03-03", "ann* m1", "ann* m2"],
+  );
+});
+
+Deno.test("layoutMessages - a new day gets a divider and a new group, even within 5 minutes", () => {
+  const messages = [
+    message(1, "ann", T0 + 119 * MINUTE), // 23:59
+    message(2, "ann", T0 + 121 * MINUTE), // 00:01 the next day
+    message(3, "bob", T0 + 24 * 60 * MINUTE), // 22:00 the next day
+    message(4, "carol", T0 + 48 * 60 * MINUTE),
+  ];
+  assert.deepEqual(shape(messages), [
+    "day 2025-03-03",
+    "ann* m1",
+    "day 2025-03-04",
+    "ann* m2",
+    "bob* m3",
+    "day 2025-03-05",
+    "carol* m4",
+  ]);
+});
+
+Deno.test("layoutMessages - days follow the clock's time zone", () => {
+  // 22:00 and 23:30 UTC on 3 March are 4 March in Tokyo; 02:00 UTC on 3 March is not.
+  const messages = [
+    message(1, "ann", T0 - 20 * 60 * MINUTE),
+    message(2, "ann", T0),
+    message(3, "ann", T0 + 90 * MINUTE),
+  ];
+  assert.deepEqual(shape(messages, { timeZone: "Asia/Tokyo", locale: "en-GB" }), [
+    "day 2025-03-03",
+    "ann* m1",
+    "day 2025-03-04",
+    "ann* m2",
+    "ann* m3",
+  ]);
+  assert.deepEqual(shape([]), []);
+});
+
+Deno.test("continuesGroup - needs an earlier message by the same author", () => {
+  const first = message(1, "ann", T0);
+  assert.equal(continuesGroup(undefined, first, UTC_CLOCK), false);
+  assert.equal(continuesGroup(first, message(2, "ann", T0 + MINUTE), UTC_CLOCK), true);
+  assert.equal(continuesGroup(first, message(2, "Ann", T0 + MINUTE), UTC_CLOCK), false);
+  assert.equal(continuesGroup(first, message(2, "ann", T0 - MINUTE), UTC_CLOCK), false);
+});
+
+Deno.test("mergeMessages - prepending an older page keeps seq order without duplicates", () => {
+  const shown = [message(51, "ann", T0), message(52, "bob", T0)];
+  const older = [message(49, "ann", T0), message(50, "ann", T0), message(51, "ann", T0)];
+  assert.deepEqual(mergeMessages(older, shown).map((m) => m.seq), [49, 50, 51, 52]);
+  assert.deepEqual(mergeMessages(shown, older).map((m) => m.seq), [49, 50, 51, 52]);
+});
+
+Deno.test("mergeMessages - appending live deliveries drops ones already shown", () => {
+  const shown = [message(1, "ann", T0), message(2, "bob", T0)];
+  assert.deepEqual(
+    mergeMessages(shown, [message(3, "ann", T0)]).map((m) => m.seq),
+    [1, 2, 3],
+  );
+  assert.deepEqual(
+    mergeMessages(shown, [message(2, "bob", T0), message(3, "ann", T0)]).map((m) => m.seq),
+    [1, 2, 3],
+  );
+  assert.deepEqual(mergeMessages([], shown), shown);
+  assert.deepEqual(mergeMessages(shown, []), shown);
+});
+
+Deno.test("mayHaveOlder - only when the first message shown is not seq 1", () => {
+  assert.equal(mayHaveOlder([]), false);
+  assert.equal(mayHaveOlder([message(1, "ann", T0)]), false);
+  assert.equal(mayHaveOlder([message(2, "ann", T0)]), true);
+});
+
+Deno.test("announcement - reads the newest message, with a count for several", () => {
+  assert.equal(announcement([]), "");
+  assert.equal(announcement([message(1, "ann", T0, "hello")]), "ann: hello");
+  assert.equal(
+    announcement([message(1, "ann", T0, "hi"), message(2, "bob", T0, "hey")]),
+    "2 new messages. Latest from bob: hey",
+  );
+  const long = announcement([message(1, "ann", T0, "x".repeat(500))]);
+  assert.equal(long, `ann: ${"x".repeat(200)}…`);
+});

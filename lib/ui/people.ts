@@ -1,0 +1,63 @@
+/**
+ * Words and avatars for people in a room: who is online, who is typing, and a stable colour
+ * and initial for each display name.
+ *
+ * @module
+ */
+
+/** How many avatar colours the stylesheet defines (`.hue-0` to `.hue-7`). */
+export const AVATAR_HUES = 8;
+
+/** The names once each, in their first order, without blanks. */
+export function uniqueNames(names: readonly string[]): string[] {
+  return [...new Set(names.map((name) => name.trim()).filter((name) => name !== ""))];
+}
+
+/** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
+export function joinNames(names: readonly string[]): string {
+  if (names.length <= 1) return names.join("");
+  return `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+}
+
+/**
+ * The typing indicator: "ann is typing…", "ann and bob are typing…", "ann, bob and carol are
+ * typing…", "ann, bob and 3 others are typing…", or "" when nobody else is. `self` is left out.
+ */
+export function typingText(names: readonly string[], self: string): string {
+  const others = uniqueNames(names).filter((name) => name !== self);
+  if (others.length === 0) return "";
+  if (others.length === 1) return `${others[0]} is typing…`;
+  if (others.length <= 3) return `${joinNames(others)} are typing…`;
+  const rest = others.length - 2;
+  return `${others[0]}, ${others[1]} and ${rest} others are typing…`;
+}
+
+/** How many names the presence line lists before it shows a count instead. */
+export const PRESENCE_LIST_MAX = 3;
+
+/**
+ * The presence line: "Online: ann, bob" for a few people, "5 online" for more (the page shows
+ * the full list on demand), or "" for nobody.
+ */
+export function presenceText(online: readonly string[]): string {
+  const names = uniqueNames(online);
+  if (names.length === 0) return "";
+  if (names.length <= PRESENCE_LIST_MAX) return `Online: ${names.join(", ")}`;
+  return `${names.length} online`;
+}
+
+/** A stable avatar colour index in `[0, AVATAR_HUES)` for a display name. */
+export function avatarHue(name: string): number {
+  let hash = 2166136261;
+  for (const character of name) {
+    hash ^= character.codePointAt(0) ?? 0;
+    hash = Math.imul(hash, 16777619);
+  }
+  return (hash >>> 0) % AVATAR_HUES;
+}
+
+/** The first letter (or symbol) of a display name, upper-cased, for its avatar. */
+export function initial(name: string): string {
+  const [first = "?"] = name.trim();
+  return first.toLocaleUpperCase();
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import {
+  AVATAR_HUES,
+  avatarHue,
+  initial,
+  joinNames,
+  presenceText,
+  typingText,
+  uniqueNames,
+} from "./people.ts";
+
+Deno.test("typingText - names one, two or three people and counts the rest", () => {
+  assert.equal(typingText([], "me"), "");
+  assert.equal(typingText(["ann"], "me"), "ann is typing…");
+  assert.equal(typingText(["ann", "bob"], "me"), "ann and bob are typing…");
+  assert.equal(typingText(["ann", "bob", "carol"], "me"), "ann, bob and carol are typing…");
+  assert.equal(
+    typingText(["ann", "bob", "carol", "dan", "eve"], "me"),
+    "ann, bob and 3 others are typing…",
+  );
+});
+
+Deno.test("typingText - leaves out your own name and repeats", () => {
+  assert.equal(typingText(["me"], "me"), "");
+  assert.equal(typingText(["me", "ann", "ann"], "me"), "ann is typing…");
+});
+
+Deno.test("presenceText - lists a few names, counts many", () => {
+  assert.equal(presenceText([]), "");
+  assert.equal(presenceText(["ann"]), "Online: ann");
+  assert.equal(presenceText(["ann", "bob", "ann"]), "Online: ann, bob");
+  assert.equal(presenceText(["a", "b", "c", "d", "e"]), "5 online");
+});
+
+Deno.test("uniqueNames - trims, drops blanks and duplicates, keeps order", () => {
+  assert.deepEqual(uniqueNames([" bob", "ann", "", "bob "]), ["bob", "ann"]);
+  assert.equal(joinNames(["a", "b", "c"]), "a, b and c");
+  assert.equal(joinNames(["a"]), "a");
+});
+
+Deno.test("avatarHue - is stable per name and within the palette", () => {
+  assert.equal(avatarHue("ann"), avatarHue("ann"));
+  const hues = new Set(["ann", "bob", "carol", "dan", "eve", "fay", "gus"].map(avatarHue));
+  assert.ok(hues.size > 1, "every name got the same colour");
+  for (const hue of hues) assert.ok(hue >= 0 && hue < AVATAR_HUES);
+  assert.equal(initial(" ann"), "A");
+  assert.equal(initial("😀 party"), "😀");
+  assert.equal(initial(""), "?");
+});

@@ -1,0 +1,85 @@
+/**
+ * The words of the connection banner: live, connecting, reconnecting with a countdown,
+ * offline or closed, naming the transport in use.
+ *
+ * @module
+ */
+import type { ConnectionStatus, TransportName } from "../client.ts";
+
+/** How each transport is named to people. */
+export const TRANSPORT_LABELS: Readonly<Record<TransportName, string>> = {
+  ws: "WebSocket",
+  sse: "Server-Sent Events",
+  poll: "long-polling",
+};
+
+/** The banner's look: one of these is its `status-*` class. */
+export type BannerTone = "connecting" | "live" | "reconnecting" | "offline" | "closed";
+
+/**
+ * What the connection banner shows: a label, an optional countdown (shown, but kept out of
+ * the screen-reader announcement so it is not read out every second) and a detail.
+ */
+export interface Banner {
+  tone: BannerTone;
+  label: string;
+  /** Whole seconds until the next attempt, while one is scheduled. */
+  seconds?: number;
+  detail?: string;
+}
+
+/** Whole seconds until `retryAt`, at least 1. */
+export function secondsUntil(retryAt: number, now: number): number {
+  return Math.max(1, Math.ceil((retryAt - now) / 1000));
+}
+
+/**
+ * The banner for a connection status at time `now`, with `online` from `navigator.onLine`:
+ * "Live · WebSocket", "Reconnecting in 3 s · Server-Sent Events", "Offline · long-polling
+ * resumes when you are back online", and so on.
+ */
+export function describeStatus(
+  status: ConnectionStatus,
+  { now, online }: { now: number; online: boolean },
+): Banner {
+  const via = TRANSPORT_LABELS[status.transport];
+  if (status.state === "closed") {
+    switch (status.error) {
+      case "room_not_found":
+        return { tone: "closed", label: "This room no longer exists" };
+      case "invalid_author":
+        return {
+          tone: "closed",
+          label: "That display name cannot be used",
+          detail: "pick another",
+        };
+      default:
+        return { tone: "closed", label: "Disconnected", detail: "reload the page to reconnect" };
+    }
+  }
+  if (!online) {
+    return { tone: "offline", label: "Offline", detail: `${via} resumes when you are back online` };
+  }
+  switch (status.state) {
+    case "connecting":
+      return { tone: "connecting", label: "Connecting…" };
+    case "live":
+      return { tone: "live", label: "Live", detail: via };
+    case "reconnecting":
+      return status.retryAt !== undefined && status.retryAt > now
+        ? {
+          tone: "reconnecting",
+          label: "Reconnecting",
+          seconds: secondsUntil(status.retryAt, now),
+          detail: via,
+        }
+        : { tone: "reconnecting", label: "Reconnecting…", detail: via };
+  }
+}
+
+/** The banner as one line of text, as it reads on screen. */
+export function bannerText(banner: Banner): string {
+  const countdown = banner.seconds === undefined ? "" : ` in ${banner.seconds} s`;
+  const detail = banner.detail === undefined ? "" : ` · ${banner.detail}`;
+  return `${banner.label}${countdown}${detail}`;
+}

@@ -1,0 +1,621 @@
+/**
+ * Browser tests of the UI against a real server on port 0 in Debian's Chromium: screenshots of
+ * the directory and a busy room (light, dark, phone), accessibility basics, paging back through
+ * history, safe links, the unread count in the title, the jump-to-newest button, typing and
+ * presence, the composer's keys, the outbox's failed state, the offline banner and hydration
+ * without layout shift.
+ *
+ * Screenshots go to a temporary directory and are copied to docs/screenshots/ for review.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Browser, BrowserContextOptions, Page } from "playwright-core";
+import { launchBrowser } from "./browser.ts";
+import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
+
+const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url);
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+const DESKTOP = { viewport: { width: 1100, height: 760 } };
+
+/** A short team conversation, cycled to seed a busy room: [author, text]. */
+const CONVERSATION: Array<[string, string]> = [
+  ["ann", "Morning! Is the 2.4 release still on for today?"],
+  ["bob", "Yes, right after the standup."],
+  ["bob", "The KV migration finished overnight. Notes: https://example.com/notes/kv-migration"],
+  ["carol", "Nice. Does the long-poll fallback work behind the office proxy now?"],
+  ["ann", "It does: the proxy drops WebSockets, so my tab fell back to SSE by itself."],
+  ["ann", "Release checklist:\n1. drain worker 3\n2. watch /metrics for 10 min\n3. post here"],
+  ["carol", "I'll take the metrics watch."],
+  ["bob", "Heads-up: staging is on the new build, poke at it if you have a minute."],
+  ["carol", "Found a typo on the settings page, fixing it now."],
+  ["ann", "Thanks! Ping me when it's merged and I'll cut the tag."],
+];
+
+interface Session {
+  server: TestServer;
+  browser: Browser;
+}
+
+/** Runs a test against a fresh server with the room "lobby" and a fresh browser. */
+async function withSession(test: (session: Session) => Promise<void>): Promise<void> {
+  const server = await startServer(LIMITS_OFF);
+  const browser = await launchBrowser();
+  try {
+    await createRoom(server, "lobby", "The lobby");
+    await test({ server, browser });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+async function createRoom(server: TestServer, id: string, title: string): Promise<void> {
+  const { status } = await requestJson(server, "/api/rooms", { body: { id, title } });
+  assert.equal(status, 201);
+}
+
+async function post(server: TestServer, room: string, author: string, text: string) {
+  const { status, body } = await requestJson(server, `/api/rooms/${room}/messages`, {
+    body: { author, text },
+  });
+  assert.equal(status, 201, JSON.stringify(body));
+}
+
+/** Posts `count` messages of the conversation, in order, to a room. */
+async function seedConversation(server: TestServer, room: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const [author, text] = CONVERSATION[i % CONVERSATION.length];
+    await post(server, room, author, text);
+  }
+}
+
+/** Posts "message 1" … "message N" from alternating authors. */
+async function seedNumbered(server: TestServer, room: string, count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    await post(server, room, i % 3 === 0 ? "bob" : "ann", `message ${i}`);
+  }
+}
+
+/** Opens a room as `name` in a new context and waits until it is live. */
+async function openRoom(
+  { server, browser }: Session,
+  name: string,
+  options: BrowserContextOptions & { room?: string } = {},
+): Promise<Page> {
+  const { room = "lobby", ...contextOptions } = options;
+  const context = await browser.newContext({ locale: "en-US", ...contextOptions });
+  await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/rooms/${room}`);
+  await page.locator(".status-live").waitFor({ timeout: 10_000 });
+  return page;
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.locator("#composer-text").fill(text);
+  await page.locator("#composer-text").press("Enter");
+}
+
+function texts(page: Page): Promise<string[]> {
+  return page.locator(".message:not(.pending) .text").allInnerTexts();
+}
+
+/** Writes a screenshot to the run's temporary directory and to docs/screenshots/. */
+async function screenshot(
+  page: Page,
+  directory: string,
+  name: string,
+  fullPage = false,
+): Promise<void> {
+  const path = `${directory}/${name}`;
+  await page.screenshot({ path, fullPage });
+  await Deno.mkdir(SCREENSHOTS, { recursive: true });
+  await Deno.copyFile(path, new URL(name, SCREENSHOTS));
+  const { size } = await Deno.stat(path);
+  assert.ok(size > 10_000, `${name} is suspiciously small (${size} bytes)`);
+}
+
+/** Scroll offset of the message list from its bottom, in px (0 at the newest message). */
+function distanceFromBottom(page: Page): Promise<number> {
+  return page.locator(".scroller").evaluate((element) => Math.abs(element.scrollTop));
+}
+
+function scrollUp(page: Page, pixels: number): Promise<void> {
+  return page.locator(".scroller").evaluate((element, pixels) => {
+    element.scrollTop -= pixels;
+  }, pixels);
+}
+
+/** Makes the page believe it is hidden or visible, and tells it so. */
+function setVisibility(page: Page, state: "hidden" | "visible"): Promise<void> {
+  return page.evaluate((state) => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+    Object.defineProperty(document, "hidden", {
+      configurable: true,
+      get: () => state === "hidden",
+    });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, state);
+}
+
+// Screenshots
+
+Deno.test("directory - screenshots in light and dark mode", async () => {
+  const directory = await Deno.makeTempDir({ prefix: "parley-ui-" });
+  await withSession(async (session) => {
+    const { server, browser } = session;
+    await createRoom(server, "releases", "Release train");
+    await createRoom(server, "design-crit", "Design critique");
+    await createRoom(server, "random", "Random");
+    await seedConversation(server, "lobby", 24);
+    await seedConversation(server, "releases", 7);
+    await post(server, "random", "dan", "Anyone up for lunch at noon?");
+    await openRoom(session, "ann");
+    await openRoom(session, "bob");
+    await openRoom(session, "eve", { room: "releases" });
+    for (const colorScheme of ["light", "dark"] as const) {
+      const context = await browser.newContext({ ...DESKTOP, colorScheme, locale: "en-US" });
+      const page = await context.newPage();
+      // Presence is written when a connection opens; wait until the directory sees both.
+      await waitForOnline(page, `${server.origin}/`, "lobby", "2 online");
+      await screenshot(page, directory, `directory-${colorScheme}.png`, true);
+      await context.close();
+    }
+  });
+});
+
+/** Reloads the directory until a room shows an online count. */
+async function waitForOnline(page: Page, url: string, room: string, text: string) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    await page.goto(url);
+    const item = page.locator(".room-item", { has: page.locator(`a[href="/rooms/${room}"]`) });
+    if ((await item.locator(".room-online").allInnerTexts()).join() === text) return;
+    if (Date.now() > deadline) throw new Error(`${room} never showed "${text}"`);
+    await page.waitForTimeout(250);
+  }
+}
+
+Deno.test("room page - screenshots of a busy room in light and dark mode and on a phone", async () => {
+  const directory = await Deno.makeTempDir({ prefix: "parley-ui-" });
+  await withSession(async (session) => {
+    await seedConversation(session.server, "lobby", 80);
+    await openRoom(session, "bob");
+    const carol = await openRoom(session, "carol");
+    const shots = [
+      { name: "room-light.png", options: { ...DESKTOP, colorScheme: "light" as const } },
+      { name: "room-dark.png", options: { ...DESKTOP, colorScheme: "dark" as const } },
+      { name: "room-mobile.png", options: { ...PHONE, colorScheme: "light" as const } },
+    ];
+    for (const { name, options } of shots) {
+      const ann = await openRoom(session, "ann", options);
+      await ann.locator(".presence-text", { hasText: "Online: ann, bob, carol" }).waitFor();
+      // Carol starts typing; ann sees it under the list.
+      await carol.locator("#composer-text").fill("");
+      await carol.locator("#composer-text").pressSequentially("Merged", { delay: 30 });
+      await ann.locator(".typing", { hasText: "carol is typing…" }).waitFor({ timeout: 5_000 });
+      await ann.locator("#composer-text").fill("Tag is out, thanks all!");
+      // The newest message is in view, grouped under its author.
+      assert.equal(await distanceFromBottom(ann), 0);
+      const headers = await ann.locator(".message.first").count();
+      const shown = await ann.locator(".message").count();
+      assert.equal(shown, 50);
+      assert.ok(headers < shown, "consecutive messages of one author were not grouped");
+      await screenshot(ann, directory, name);
+      await ann.context().close();
+    }
+  });
+});
+
+// Directory
+
+Deno.test("directory - ?q= filters the rooms without JavaScript", async () => {
+  await withSession(async ({ server, browser }) => {
+    await createRoom(server, "ops", "Operations");
+    await createRoom(server, "design-crit", "Design critique");
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/?q=CRIT`);
+    assert.deepEqual(await page.locator(".room-name strong").allInnerTexts(), ["Design critique"]);
+    assert.equal(await page.getByLabel("Search rooms").inputValue(), "CRIT");
+    assert.equal(
+      await page.locator(".search-summary").innerText(),
+      "1 of 3 rooms match “CRIT”.",
+    );
+    await page.goto(`${server.origin}/?q=nothing+here`);
+    assert.equal(await page.locator(".room-item").count(), 0);
+    assert.equal(
+      await page.locator(".search-summary").innerText(),
+      "No rooms match “nothing here”.",
+    );
+    // The search form itself submits to ?q=.
+    await page.getByLabel("Search rooms").fill("lobby");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/\?q=lobby$/);
+    assert.deepEqual(await page.locator(".room-name strong").allInnerTexts(), ["The lobby"]);
+  });
+});
+
+Deno.test("directory - the search box filters as you type and keeps ?q= in the address", async () => {
+  await withSession(async ({ server, browser }) => {
+    await createRoom(server, "ops", "Operations");
+    await createRoom(server, "design-crit", "Design critique");
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    const names = () => page.locator(".room-name strong").allInnerTexts();
+    assert.equal((await names()).length, 3);
+    await page.getByLabel("Search rooms").pressSequentially("oper");
+    await page.locator(".room-item").nth(1).waitFor({ state: "detached" });
+    assert.deepEqual(await names(), ["Operations"]);
+    assert.equal(new URL(page.url()).searchParams.get("q"), "oper");
+    assert.equal(await page.locator(".search-summary").innerText(), "1 of 3 rooms match “oper”.");
+    await page.getByLabel("Search rooms").fill("");
+    await page.locator(".room-item").nth(2).waitFor();
+    assert.equal((await names()).length, 3);
+    assert.equal(new URL(page.url()).search, "");
+  });
+});
+
+Deno.test("directory - each room shows its message count, last activity and who is online", async () => {
+  await withSession(async (session) => {
+    const { server, browser } = session;
+    await createRoom(server, "empty", "Empty room");
+    await seedConversation(server, "lobby", 3);
+    await openRoom(session, "ann");
+    const page = await browser.newPage();
+    await waitForOnline(page, `${server.origin}/`, "lobby", "1 online");
+    const lobby = page.locator(".room-item", { has: page.locator('a[href="/rooms/lobby"]') });
+    assert.equal(await lobby.locator(".room-meta").innerText(), "3 messages · active just now");
+    const datetime = await lobby.locator("time").getAttribute("datetime");
+    assert.ok(datetime && !Number.isNaN(Date.parse(datetime)));
+    const empty = page.locator(".room-item", { has: page.locator('a[href="/rooms/empty"]') });
+    assert.equal(await empty.locator(".room-meta").innerText(), "0 messages · no messages yet");
+    assert.equal(await empty.locator(".room-online").count(), 0);
+    // The whole row opens the room.
+    await empty.click({ position: { x: 600, y: 10 } });
+    await page.waitForURL(/\/rooms\/empty$/);
+  });
+});
+
+Deno.test("directory - a refused room id is explained under its field, without JavaScript", async () => {
+  await withSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/`);
+    // Skip the browser's own checks to see the server's answer.
+    await page.locator("form.create-room").evaluate((form) =>
+      (form as HTMLFormElement).noValidate = true
+    );
+    await page.getByLabel("Room id").fill("Bad Id!");
+    await page.getByLabel("Title").fill("Fine title");
+    await page.getByRole("button", { name: "Create room" }).click();
+    const alert = page.getByRole("alert");
+    assert.match(await alert.innerText(), /^A room id is 1 to 48 lowercase letters/);
+    const id = page.getByLabel("Room id");
+    assert.equal(await id.getAttribute("aria-invalid"), "true");
+    assert.equal(await id.inputValue(), "Bad Id!");
+    assert.equal(await page.getByLabel("Title").inputValue(), "Fine title");
+    assert.equal(await page.getByLabel("Title").getAttribute("aria-invalid"), null);
+    // The message is read with the field.
+    const described = await id.evaluate((input) =>
+      (input.getAttribute("aria-describedby") ?? "").split(" ").map((ref) =>
+        document.getElementById(ref)?.textContent ?? ""
+      ).join(" ")
+    );
+    assert.match(described, /A room id is 1 to 48/);
+    // The directory still works on the error page.
+    assert.deepEqual(await page.locator(".room-name strong").allInnerTexts(), ["The lobby"]);
+  });
+});
+
+// Accessibility
+
+Deno.test("room page - every input is labelled and new messages are announced politely", async () => {
+  await withSession(async (session) => {
+    await seedConversation(session.server, "lobby", 5);
+    const ann = await openRoom(session, "ann");
+    for (const url of [ann.url(), `${session.server.origin}/`]) {
+      await ann.goto(url);
+      const fields = await ann.locator("input, textarea").evaluateAll((elements) =>
+        elements.map((element) => {
+          const field = element as HTMLInputElement | HTMLTextAreaElement;
+          const labelled = [...(field.labels ?? [])].map((label) => label.textContent ?? "");
+          const named = field.getAttribute("aria-label") ?? "";
+          return { field: field.id || field.name, label: (labelled.join(" ") + named).trim() };
+        })
+      );
+      assert.ok(fields.length >= 2, `too few fields on ${url}`);
+      for (const { field, label } of fields) assert.notEqual(label, "", `${field} on ${url}`);
+    }
+    await ann.goto(`${session.server.origin}/rooms/lobby`);
+    await ann.locator(".status-live").waitFor();
+    assert.equal(await ann.getByRole("status").first().innerText(), "Live · WebSocket");
+    assert.equal(await ann.getByLabel("Message", { exact: true }).count(), 1);
+    assert.equal(await ann.getByLabel("Name").count(), 1);
+    // One polite live region for arrivals; the message list itself is not live.
+    const live = ann.locator('[aria-live="polite"]');
+    assert.equal(await live.count(), 1);
+    assert.equal(await ann.locator("[aria-live] .messages, .messages[aria-live]").count(), 0);
+    const bob = await openRoom(session, "bob");
+    await say(bob, "hello ann, see you at 10");
+    await ann.locator('[aria-live="polite"]', { hasText: "bob: hello ann, see you at 10" })
+      .waitFor();
+    // The scrollable list can be reached and scrolled from the keyboard.
+    assert.equal(await ann.locator(".scroller").getAttribute("tabindex"), "0");
+  });
+});
+
+Deno.test("room page - Enter sends, Shift+Enter starts a new line, Escape jumps to the newest", async () => {
+  await withSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 60);
+    const ann = await openRoom(session, "ann");
+    const box = ann.locator("#composer-text");
+    await box.focus();
+    await ann.keyboard.type("line one");
+    await ann.keyboard.press("Shift+Enter");
+    await ann.keyboard.type("line two");
+    assert.equal(await box.inputValue(), "line one\nline two");
+    await ann.keyboard.press("Enter");
+    await ann.locator(".message:not(.pending) .text", { hasText: "line two" }).waitFor();
+    assert.equal((await texts(ann)).at(-1), "line one\nline two");
+    assert.equal(await box.inputValue(), "");
+    await scrollUp(ann, 800);
+    assert.ok(await distanceFromBottom(ann) > 0);
+    await box.press("Escape");
+    assert.ok(await distanceFromBottom(ann) < 2);
+  });
+});
+
+// History
+
+Deno.test("room page - scrolling up loads older messages until the first, in order, without a jump", async () => {
+  await withSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 130);
+    const ann = await openRoom(session, "ann");
+    assert.equal((await texts(ann))[0], "message 81");
+    // Scroll to the top: the oldest message shown must stay where it is as older ones arrive.
+    const anchor = ann.locator(".message[data-seq='81']");
+    await ann.locator(".scroller").evaluate((
+      element,
+    ) => (element.scrollTop = -element.scrollHeight));
+    const before = (await anchor.boundingBox())?.y;
+    await ann.locator(".message[data-seq='31']").waitFor();
+    const after = (await anchor.boundingBox())?.y;
+    assert.ok(before !== undefined && after !== undefined);
+    assert.ok(Math.abs(after - before) < 2, `the list jumped from ${before} to ${after}`);
+    // Keep scrolling up until the start of the room.
+    const deadline = Date.now() + 15_000;
+    while (await ann.locator(".history-start").count() === 0) {
+      assert.ok(Date.now() < deadline, "never reached the first message");
+      await ann.locator(".scroller").evaluate((element) =>
+        element.scrollTop = -element.scrollHeight
+      );
+      await ann.waitForTimeout(100);
+    }
+    const all = await texts(ann);
+    assert.deepEqual(all, Array.from({ length: 130 }, (_, i) => `message ${i + 1}`));
+    assert.equal(await ann.locator(".load-older").count(), 0);
+    // New messages still arrive at the bottom after paging back.
+    const bob = await openRoom(session, "bob");
+    await say(bob, "message 131");
+    await ann.locator(".message:not(.pending) .text", { hasText: "message 131" }).waitFor();
+    const seqs = await ann.locator(".message[data-seq]").evaluateAll((items) =>
+      items.map((item) => Number((item as HTMLElement).dataset.seq))
+    );
+    assert.deepEqual(seqs, Array.from({ length: 131 }, (_, i) => i + 1));
+  });
+});
+
+Deno.test("room page - the load older button pages back from the keyboard", async () => {
+  await withSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 150);
+    const ann = await openRoom(session, "ann");
+    const button = ann.getByRole("button", { name: "Load older messages" });
+    // Focus without scrolling, so only the key press can load anything.
+    await button.evaluate((element) => (element as HTMLElement).focus({ preventScroll: true }));
+    assert.equal((await texts(ann)).length, 50);
+    await ann.keyboard.press("Enter");
+    await ann.locator(".message[data-seq='51']").waitFor();
+    assert.deepEqual(await texts(ann), Array.from({ length: 100 }, (_, i) => `message ${i + 51}`));
+  });
+});
+
+// Links
+
+Deno.test("room page - links open safely in a new tab and javascript: stays text", async () => {
+  await withSession(async (session) => {
+    const text =
+      "docs: https://example.com/guide?x=1. not a link: javascript:alert(document.domain)";
+    await post(session.server, "lobby", "bob", text);
+    const ann = await openRoom(session, "ann");
+    await ann.context().route(
+      "https://example.com/**",
+      (route) => route.fulfill({ contentType: "text/html", body: "<title>guide</title>" }),
+    );
+    // Server-rendered and hydrated.
+    assert.deepEqual(await texts(ann), [text]);
+    const links = ann.locator(".message .text a");
+    assert.equal(await links.count(), 1);
+    assert.equal(await links.getAttribute("href"), "https://example.com/guide?x=1");
+    assert.equal(await links.getAttribute("rel"), "noopener noreferrer");
+    assert.equal(await links.getAttribute("target"), "_blank");
+    assert.equal(await links.innerText(), "https://example.com/guide?x=1");
+    assert.equal(await ann.locator('a[href^="javascript"]').count(), 0);
+    const [popup] = await Promise.all([ann.waitForEvent("popup"), links.click()]);
+    await popup.waitForLoadState();
+    assert.equal(popup.url(), "https://example.com/guide?x=1");
+    assert.equal(await popup.evaluate(() => globalThis.opener), null);
+    // Rendered live, by the island alone.
+    const bob = await openRoom(session, "bob");
+    await say(bob, "live http://example.com/live and javascript:void(0)");
+    await ann.locator(".text a", { hasText: "http://example.com/live" }).waitFor();
+    assert.equal(await ann.locator(".message .text a").count(), 2);
+    assert.equal(await ann.locator('a[href^="javascript"]').count(), 0);
+  });
+});
+
+// Arrivals while away
+
+Deno.test("room page - the unread count leads the title while the tab is hidden", async () => {
+  await withSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    const bob = await openRoom(session, "bob");
+    assert.equal(await ann.title(), "The lobby · Parley");
+    await setVisibility(ann, "hidden");
+    await say(ann, "brb"); // your own messages do not count
+    for (const text of ["one", "two", "three"]) await say(bob, text);
+    await ann.waitForFunction(() => document.title === "(3) The lobby · Parley");
+    await setVisibility(ann, "visible");
+    await ann.waitForFunction(() => document.title === "The lobby · Parley");
+    await say(bob, "four");
+    await ann.locator(".message .text", { hasText: "four" }).waitFor();
+    assert.equal(await ann.title(), "The lobby · Parley");
+  });
+});
+
+Deno.test("room page - a new-messages button appears when scrolled up and jumps to the newest", async () => {
+  await withSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 80);
+    const ann = await openRoom(session, "ann");
+    const bob = await openRoom(session, "bob");
+    const jump = ann.locator(".jump");
+    // At the bottom, arrivals just show.
+    await say(bob, "while at the bottom");
+    await ann.locator(".text", { hasText: "while at the bottom" }).waitFor();
+    assert.equal(await jump.count(), 0);
+    assert.ok(await distanceFromBottom(ann) < 2);
+    // Scrolled up, they wait behind the button, and the view does not move.
+    await scrollUp(ann, 600);
+    const away = await distanceFromBottom(ann);
+    await say(bob, "while reading history");
+    await jump.waitFor();
+    assert.match(await jump.innerText(), /^1 new message\b(?!s)/);
+    await say(bob, "and another");
+    await ann.locator(".jump", { hasText: "2 new messages" }).waitFor();
+    assert.ok(await distanceFromBottom(ann) > away, "the view followed the new messages");
+    await jump.click();
+    await jump.waitFor({ state: "detached" });
+    assert.ok(await distanceFromBottom(ann) < 2);
+  });
+});
+
+// People
+
+Deno.test("room page - shows who is online and who is typing, but not yourself", async () => {
+  await withSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    const bob = await openRoom(session, "bob");
+    await ann.locator(".presence-text", { hasText: "Online: ann, bob" }).waitFor();
+    await ann.locator("#composer-text").pressSequentially("typing myself", { delay: 20 });
+    await bob.locator("#composer-text").pressSequentially("hello", { delay: 20 });
+    await ann.locator(".typing", { hasText: "bob is typing…" }).waitFor({ timeout: 5_000 });
+    assert.equal(await ann.locator(".typing").innerText(), "bob is typing…");
+    // It goes away by itself a few seconds after the last keystroke.
+    await ann.locator(".typing", { hasText: "typing" }).waitFor({
+      state: "detached",
+      timeout: 10_000,
+    });
+    assert.equal(await bob.locator(".typing").innerText(), "");
+  });
+});
+
+// Outbox and connection
+
+Deno.test("room page - a refused message shows failed, with retry and discard", async () => {
+  await withSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    // The server refuses control characters in text.
+    await say(ann, "bell \u0007 here");
+    const failed = ann.locator(".message.pending-failed");
+    await failed.waitFor();
+    assert.match(await failed.locator(".pending-state").innerText(), /^Failed to send/);
+    await failed.getByRole("button", { name: "Retry" }).click();
+    await ann.locator(".message.pending-failed").waitFor();
+    await failed.getByRole("button", { name: "Discard" }).click();
+    await failed.waitFor({ state: "detached" });
+    await say(ann, "fine now");
+    await ann.locator(".message:not(.pending) .text", { hasText: "fine now" }).waitFor();
+    assert.deepEqual(await texts(ann), ["fine now"]);
+  });
+});
+
+Deno.test("room page - the banner says offline, naming the transport, and recovers", async () => {
+  await withSession(async (session) => {
+    const ann = await openRoom(session, "ann", { locale: "en-US" });
+    await ann.context().setOffline(true);
+    await ann.locator(".status-offline").waitFor();
+    assert.equal(
+      await ann.locator(".status").innerText(),
+      "Offline · WebSocket resumes when you are back online",
+    );
+    assert.equal(await ann.locator('[role="status"].status').count(), 1);
+    await ann.context().setOffline(false);
+    await ann.locator(".status-live").waitFor({ timeout: 15_000 });
+    assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
+  });
+});
+
+Deno.test("room page - the banner counts down to the next reconnect, naming the transport", async () => {
+  await withSession(async ({ server, browser }) => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    const page = await context.newPage();
+    let blocked = false;
+    let drop = () => {};
+    await page.routeWebSocket(/\/ws/, (socket) => {
+      if (blocked) return socket.close({ code: 1006 });
+      socket.connectToServer();
+      drop = () => socket.close({ code: 1006 });
+    });
+    await page.goto(`${server.origin}/rooms/lobby?transport=ws`);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    blocked = true;
+    drop();
+    // Backoff grows with each failure; wait for a wait of 3 s or more, then watch it tick.
+    const status = page.locator(".status-reconnecting", { hasText: /in ([3-9]|\d\d) s/ });
+    await status.waitFor({ timeout: 30_000 });
+    const first = await page.locator(".status").innerText();
+    const match = first.match(/^Reconnecting in (\d+) s · WebSocket$/);
+    assert.ok(match, first);
+    const next = `Reconnecting in ${Number(match[1]) - 1} s · WebSocket`;
+    await page.locator(".status", { hasText: next }).waitFor({ timeout: 1_500 });
+    // The countdown is shown but kept out of what the status region announces.
+    assert.equal(
+      await page.locator(".status [aria-hidden=true]").innerText(),
+      ` in ${Number(match[1]) - 1} s`,
+    );
+    // Unblocked and told the network is back, it reconnects at once.
+    blocked = false;
+    await page.evaluate(() => dispatchEvent(new Event("online")));
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator(".status").innerText(), "Live · WebSocket");
+  });
+});
+
+Deno.test("room page - hydration shifts no layout", async () => {
+  await withSession(async (session) => {
+    await seedConversation(session.server, "lobby", 60);
+    const context = await session.browser.newContext({ ...DESKTOP, locale: "en-US" });
+    await context.addInitScript(() => {
+      localStorage.setItem("parley:name", "ann");
+      const shifts: number[] = [];
+      Object.assign(window, { layoutShifts: shifts });
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+          shifts.push((entry as PerformanceEntry & { value: number }).value);
+        }
+      }).observe({ type: "layout-shift", buffered: true });
+    });
+    const page = await context.newPage();
+    await page.goto(`${session.server.origin}/rooms/lobby`);
+    await page.locator(".status-live").waitFor();
+    await page.locator(".presence-text").waitFor();
+    await page.waitForTimeout(500);
+    const shifts = await page.evaluate(() =>
+      (window as unknown as { layoutShifts: number[] }).layoutShifts
+    );
+    const total = shifts.reduce((sum, value) => sum + value, 0);
+    assert.ok(total < 0.001, `layout shifted by ${total} (${shifts.join(", ")})`);
+  });
+});
