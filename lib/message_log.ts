@@ -6,8 +6,8 @@ import {
   type AppendResult,
   type CommitObserver,
   type CommitStats,
-  RoomAppender,
-} from "./room_appender.ts";
+  GroupCommitter,
+} from "./group_commit.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
 
 export type { AppendResult, CommitStats };
@@ -27,10 +27,8 @@ export interface CreateRoomResult {
  */
 export class MessageLog {
   #kv: Deno.Kv;
-  #historyLimit: number;
-  #onCommit: CommitObserver | undefined;
-  #appenders = new Map<string, RoomAppender>();
-  /** Commit counters, shared by every room's appender. */
+  #committer: GroupCommitter;
+  /** Commit counters. */
   readonly stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
 
   /**
@@ -40,8 +38,11 @@ export class MessageLog {
    */
   constructor(kv: Deno.Kv, options: { historyLimit?: number; onCommit?: CommitObserver } = {}) {
     this.#kv = kv;
-    this.#historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-    this.#onCommit = options.onCommit;
+    this.#committer = new GroupCommitter(kv, {
+      stats: this.stats,
+      historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
+      onCommit: options.onCommit,
+    });
   }
 
   /** Creates a room, or returns the existing one with `created: false`. */
@@ -89,17 +90,7 @@ export class MessageLog {
    * A repeated client id returns the stored message with `created: false`.
    */
   append(room: string, input: NewMessage): Promise<AppendResult> {
-    let appender = this.#appenders.get(room);
-    if (!appender) {
-      appender = new RoomAppender(this.#kv, room, {
-        stats: this.stats,
-        historyLimit: this.#historyLimit,
-        onIdle: () => this.#appenders.delete(room),
-        onCommit: this.#onCommit,
-      });
-      this.#appenders.set(room, appender);
-    }
-    return appender.append(input);
+    return this.#committer.append(room, input);
   }
 
   /** Reads up to `limit` messages with seq greater than `after`, oldest first. */

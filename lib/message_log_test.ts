@@ -501,3 +501,18 @@ Deno.test("MessageLog.append - two handles on one KV file retry a locked databas
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("MessageLog.append - one commit carries the queued messages of several rooms", async () => {
+  await withLog(async (log) => {
+    const rooms = range(1, 10).map((i) => `room-${i}`);
+    for (const room of rooms) await log.createRoom(room, room);
+    const before = log.stats.commits;
+    await Promise.all(
+      range(1, 200).map((i) => log.append(rooms[i % 10], note(i, `id-${i}`))),
+    );
+    assert.ok(log.stats.commits - before <= 4, `${log.stats.commits - before} commits`);
+    for (const room of rooms) {
+      assert.deepEqual(seqs(await log.readAfter(room, 0, 100)), range(1, 20));
+    }
+  });
+});
