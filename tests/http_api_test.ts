@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { Message, Room } from "../lib/types.ts";
 import {
   LIMITS_OFF,
   requestJson,
@@ -16,25 +17,6 @@ import {
 
 const JSON_TYPE = { "content-type": "application/json" };
 const MAX_BODY_BYTES = 16 * 1024;
-
-interface Message {
-  seq: number;
-  id: string;
-  room: string;
-  author: string;
-  text: string;
-  at: number;
-}
-
-interface Room {
-  id: string;
-  title: string;
-  createdAt: number;
-  head: number;
-  lastAt: number | null;
-  epoch: string;
-  trimmed: number;
-}
 
 /** Runs `fn` against a fresh in-memory server, always closing it. */
 async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {

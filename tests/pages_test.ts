@@ -6,19 +6,11 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { Message } from "../lib/types.ts";
 import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 
 const ISLANDS_OPEN = '<script type="application/json" id="parley-islands">';
 const PAYLOAD = "</script><!--<img src=x onerror=alert(1)>";
-
-interface Message {
-  seq: number;
-  id: string;
-  room: string;
-  author: string;
-  text: string;
-  at: number;
-}
 
 interface IslandRecord {
   name: string;
