@@ -5,7 +5,8 @@
  * presence, the composer's keys, the outbox's failed state, the offline banner and hydration
  * without layout shift.
  *
- * Screenshots go to a temporary directory and are copied to docs/screenshots/ for review.
+ * Screenshots go to a temporary directory; with PARLEY_UPDATE_SCREENSHOTS=1 they are also copied
+ * to docs/screenshots/ for review.
  *
  * @module
  */
@@ -101,7 +102,10 @@ function texts(page: Page): Promise<string[]> {
   return page.locator(".message:not(.pending) .text").allInnerTexts();
 }
 
-/** Writes a screenshot to the run's temporary directory and to docs/screenshots/. */
+/**
+ * Writes a screenshot to the run's temporary directory, and to docs/screenshots/ when
+ * `PARLEY_UPDATE_SCREENSHOTS=1` (so an ordinary test run leaves the checkout clean).
+ */
 async function screenshot(
   page: Page,
   directory: string,
@@ -110,8 +114,10 @@ async function screenshot(
 ): Promise<void> {
   const path = `${directory}/${name}`;
   await page.screenshot({ path, fullPage });
-  await Deno.mkdir(SCREENSHOTS, { recursive: true });
-  await Deno.copyFile(path, new URL(name, SCREENSHOTS));
+  if (Deno.env.get("PARLEY_UPDATE_SCREENSHOTS") === "1") {
+    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+    await Deno.copyFile(path, new URL(name, SCREENSHOTS));
+  }
   const { size } = await Deno.stat(path);
   assert.ok(size > 10_000, `${name} is suspiciously small (${size} bytes)`);
 }
