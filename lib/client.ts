@@ -80,6 +80,10 @@ const FAILURES_BEFORE_FALLBACK = 2;
 
 const BACKOFF_BASE_MS = 250;
 const TYPING_INTERVAL_MS = 2_000;
+// Outbox resends after a reconnect: this many at once, then one per interval (the server's
+// default allows a burst of 20 and 10 per second).
+const RESEND_BURST = 10;
+const RESEND_INTERVAL_MS = 150;
 const BACKOFF_CAP_MS = 10_000;
 const OPEN_TIMEOUT_MS = 5_000;
 
@@ -248,9 +252,21 @@ export class ChatConnection {
         this.#failedOpens = 0;
         this.#last ??= head;
         this.#setStatus({ state: "live", transport: this.#transportName });
-        for (const item of this.#outbox.values()) {
-          if (item.state === "sending" && !item.acked) current?.send(item);
-        }
+        // Resend what waited, a burst at once and the rest paced under the server's rate limit.
+        const waiting = [...this.#outbox.values()].filter((item) =>
+          item.state === "sending" && !item.acked
+        );
+        waiting.forEach((item, i) => {
+          const wait = Math.max(0, i - RESEND_BURST + 1) * RESEND_INTERVAL_MS;
+          if (wait === 0) return current?.send(item);
+          const timer = setTimeout(() => {
+            this.#retryTimers.delete(timer);
+            if (isCurrent() && this.#outbox.get(item.id)?.state === "sending") {
+              current?.send(item);
+            }
+          }, wait);
+          this.#retryTimers.add(timer);
+        });
       },
       messages: (messages) => isCurrent() && this.#deliver(messages),
       resync: (head, messages) => isCurrent() && this.#resync(head, messages),
@@ -327,8 +343,15 @@ export class ChatConnection {
       this.#setStatus({ state: "closed", transport: this.#transportName, error: reason.fatal });
       return;
     }
-    const failedToOpen = !reason.opened && !reason.busy;
-    if (failedToOpen && ++this.#failedOpens >= FAILURES_BEFORE_FALLBACK) this.#fallBack();
+    // A transport that cannot open while the server answers plain HTTP is being blocked (a
+    // proxy): after repeated failures, fall back. A server that is down says nothing about it.
+    if (!reason.opened && !reason.busy && !this.#forced) {
+      const transport = this.#transportName;
+      serverReachable(this.#baseUrl).then((reachable) => {
+        if (!reachable || this.#closed || this.#transportName !== transport) return;
+        if (++this.#failedOpens >= FAILURES_BEFORE_FALLBACK) this.#fallBack();
+      });
+    }
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.#attempt);
     const delay = Math.random() * ceiling;
     this.#attempt++;
@@ -389,6 +412,19 @@ export async function createSession(
     });
   }
   return { name: body.session.name, token: body.token };
+}
+
+/** Whether the server answers plain HTTP (its health check) within a few seconds. */
+async function serverReachable(baseUrl: URL): Promise<boolean> {
+  try {
+    const response = await fetch(new URL("/healthz", baseUrl), {
+      signal: AbortSignal.timeout(OPEN_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 function rememberedTransport(): TransportName | undefined {

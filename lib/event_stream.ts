@@ -8,8 +8,10 @@ import type { Room } from "./types.ts";
 export const HEARTBEAT_MS = 15_000;
 /** How long a browser should wait before reconnecting, sent as `retry:`. */
 export const RETRY_MS = 2_000;
-/** A stream whose unread output passes this many bytes is ended as a slow consumer. */
+/** A stream whose unread output stays over this many bytes is ended as a slow consumer. */
 export const MAX_QUEUED_BYTES = 1024 * 1024;
+/** How long a stream may stay over {@link MAX_QUEUED_BYTES} before it is ended. */
+export const SLOW_CONSUMER_GRACE_MS = 1_000;
 
 const encoder = new TextEncoder();
 
@@ -41,6 +43,7 @@ export function openEventStream(
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
   let ended = false;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
   const forget = connections.add({ close: () => end() }, "sse");
   const opened = Date.now();
   events.write("connection_open", { transport: "sse", room, ip });
@@ -62,6 +65,7 @@ export function openEventStream(
     leave?.().then(() => hub.refreshPresence(room)).catch(() => {});
     onEnd?.();
     clearInterval(heartbeat);
+    for (const timer of timers) clearTimeout(timer);
     subscription?.close();
     try {
       stream?.close();
@@ -73,10 +77,18 @@ export function openEventStream(
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       stream = controller;
+      // A burst (a long backlog) may pass the cap for a moment; a reader that stays over it
+      // is too slow and is ended rather than allowed to eat memory.
+      let overCap: ReturnType<typeof setTimeout> | undefined;
       const write = (chunk: Uint8Array) => {
         if (ended) return;
-        if ((controller.desiredSize ?? 0) < 0) return end("slow_consumer");
         controller.enqueue(chunk);
+        if ((controller.desiredSize ?? 0) >= 0 || overCap) return;
+        overCap = setTimeout(() => {
+          overCap = undefined;
+          if ((controller.desiredSize ?? 0) < 0) end("slow_consumer");
+        }, SLOW_CONSUMER_GRACE_MS);
+        timers.add(overCap);
       };
       write(encoder.encode(`retry: ${RETRY_MS}\n\n`));
       heartbeat = setInterval(() => write(encoder.encode(": heartbeat\n\n")), HEARTBEAT_MS);

@@ -96,6 +96,8 @@ class Subscriber {
 interface Waiter {
   after: number;
   deadline: number;
+  /** Whether the poll follows presence, and so is answered when it changes. */
+  followsPresence: boolean;
   finish(messages: Message[]): void;
 }
 
@@ -127,7 +129,7 @@ class RoomFeed {
     if (JSON.stringify(next) === JSON.stringify(this.presence)) return;
     this.presence = next;
     for (const subscriber of this.subscribers) subscriber.onPresence?.(next);
-    for (const waiter of this.waiters) waiter.finish([]);
+    for (const waiter of this.waiters) if (waiter.followsPresence) waiter.finish([]);
   }
 
   /** Reads the head directly, for wake-ups `kv.watch` cannot carry (another process). */
@@ -170,6 +172,9 @@ class RoomFeed {
         for (const subscriber of this.subscribers) subscriber.offer(delivery);
       }
       for (const waiter of this.waiters) {
+        // Only a batch that continues right after the poll's cursor may answer it; a poll whose
+        // cursor the feed had already passed is answered by its own read (see poll()).
+        if (messages[0].seq > waiter.after + 1) continue;
         const fresh = messages.filter((message) => message.seq > waiter.after);
         if (fresh.length > 0) waiter.finish(fresh);
       }
@@ -281,6 +286,7 @@ export class Hub {
     const waiter: Waiter = {
       after,
       deadline: Date.now() + options.waitMs,
+      followsPresence: options.seenPresence !== undefined,
       finish: (messages) => {
         if (!feed?.waiters.delete(waiter)) return;
         this.#waiters.delete(waiter);

@@ -434,3 +434,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test("Hub.poll - a poll behind the feed is answered by its own read, never with a gap", async () => {
+  const kv = await Deno.openKv(":memory:");
+  // The poll's own read of what the feed already passed is slow; a newer batch arrives first.
+  class SlowCatchUp extends MessageLog {
+    override async readAfter(room: string, after: number, limit: number): Promise<Message[]> {
+      if (after === 5) await new Promise((resolve) => setTimeout(resolve, 150));
+      return await super.readAfter(room, after, limit);
+    }
+  }
+  const log = new SlowCatchUp(kv);
+  const hub = new Hub(kv, log);
+  try {
+    await log.createRoom("lobby", "Lobby");
+    for (let i = 1; i <= 6; i++) await log.append("lobby", note(i));
+    const watcher = await hub.subscribe("lobby", () => {});
+    const polled = hub.poll("lobby", 5, { limit: 100, waitMs: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await log.append("lobby", note(7));
+    const { messages } = await polled;
+    assert.deepEqual(messages.map((message) => message.seq), [6, 7]);
+    watcher.close();
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});

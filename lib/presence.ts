@@ -109,17 +109,17 @@ export class Presence {
     return { online: names(online, now), typing: names(typing, now) };
   }
 
-  /** How many people are online in each room that has anyone. */
+  /** How many people are online in each room that has anyone, counted as the room lists them. */
   async onlineCounts(): Promise<Map<string, number>> {
-    const sessions = new Map<string, Set<string>>();
-    const now = Date.now();
-    for await (const { key, value } of this.#kv.list<Entry>({ prefix: ["presence"] })) {
-      if (value.expiresAt <= now) continue;
-      const room = String(key[1]);
-      if (!sessions.has(room)) sessions.set(room, new Set());
-      sessions.get(room)!.add(String(key[2]));
+    const entries = new Map<string, Deno.KvEntry<Entry>[]>();
+    for await (const entry of this.#kv.list<Entry>({ prefix: ["presence"] })) {
+      const room = String(entry.key[1]);
+      if (!entries.has(room)) entries.set(room, []);
+      entries.get(room)!.push(entry);
     }
-    return new Map([...sessions].map(([room, sids]) => [room, sids.size]));
+    const now = Date.now();
+    const counts = [...entries].map(([room, list]) => [room, names(list, now).length] as const);
+    return new Map(counts.filter(([, count]) => count > 0));
   }
 
   /** Stops refreshing; the keys of open connections expire by themselves. */

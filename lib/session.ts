@@ -98,7 +98,8 @@ export class Sessions {
     const cookie = readCookie(request.headers.get("cookie"), SESSION_COOKIE);
     const bearer = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
     const url = new URL(request.url);
-    const streams = request.method === "GET" && /\/(ws|events)$/.test(url.pathname);
+    const streams = request.method === "GET" &&
+      /^\/api\/rooms\/[^/]+\/(ws|events)$/.test(url.pathname);
     const query = streams ? url.searchParams.get("token") : null;
     for (const token of [cookie, bearer, query]) {
       const session = token ? this.verify(token) : null;

@@ -91,3 +91,15 @@ Deno.test("loadSecret - generates one secret, keeps it in KV and refuses a short
     kv.close();
   }
 });
+
+Deno.test("Sessions.fromRequest - ?token= counts only on a room's WebSocket and event-stream URLs", () => {
+  const sessions = new Sessions(SECRET);
+  const token = sessions.issue("ann").token;
+  const name = (path: string) =>
+    sessions.fromRequest(new Request(`http://x${path}?token=${token}`))?.name;
+  assert.equal(name("/api/rooms/lobby/ws"), "ann");
+  assert.equal(name("/api/rooms/lobby/events"), "ann");
+  assert.equal(name("/rooms/events"), undefined);
+  assert.equal(name("/rooms/ws"), undefined);
+  assert.equal(name("/api/rooms/lobby/messages"), undefined);
+});

@@ -435,3 +435,32 @@ Deno.test("sse - a client that goes away ends its subscription", async () => {
     await server.close();
   }
 });
+
+Deno.test("sse - a reader catching up on a long backlog is not taken for a slow consumer", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const controller = new AbortController();
+  try {
+    await createRoom(server, "lobby");
+    const text = "é".repeat(3990);
+    await Promise.all(range(1, 300).map((i) => post(server, "lobby", `${i} ${text}`, `big-${i}`)));
+    const response = await fetch(`${server.origin}/api/rooms/lobby/events?after=0`, {
+      signal: controller.signal,
+    });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = 0;
+    let buffer = "";
+    while (seen < 300) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `the stream ended after ${seen} of 300 messages`);
+      buffer += value;
+      const blocks = buffer.split("\n\n");
+      buffer = blocks.pop() ?? "";
+      seen += blocks.filter((block) => block.includes("event: message")).length;
+    }
+    assert.equal(seen, 300);
+    await reader.cancel();
+  } finally {
+    controller.abort();
+    await server.close();
+  }
+});

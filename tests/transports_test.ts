@@ -723,3 +723,40 @@ Deno.test("client - drops messages a transport repeats (dedupe by seq)", async (
     await fake.finished;
   }
 });
+
+Deno.test("client - a backlog of 30 sends made offline is paced under the rate limit on reconnect", async () => {
+  const server = await startServer();
+  let connection: ChatConnection | undefined;
+  try {
+    await createRoom(server, "paced");
+    connection = connect("paced", { name: "cleo", transport: "ws", baseUrl: server.origin });
+    const states: string[] = [];
+    connection.on("status", (status) => states.push(status.state));
+    for (let i = 1; i <= 30; i++) connection.send(`queued ${i}`);
+    await waitFor("all 30 stored", () => connection!.outbox.length === 0, 15_000);
+    assert.deepEqual(states, ["live"]);
+    const stored = await history(server, "paced");
+    assert.deepEqual(stored.map((message) => message.text), range(1, 30).map((i) => `queued ${i}`));
+  } finally {
+    connection?.close();
+    await server.close();
+  }
+});
+
+Deno.test("client - a server that is down does not push the client off its WebSocket", async () => {
+  const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const connection = connect("lobby", { baseUrl: `http://127.0.0.1:${port}` });
+  try {
+    const attempts: string[] = [];
+    connection.on(
+      "status",
+      (status) => status.state === "reconnecting" && attempts.push(status.transport),
+    );
+    await waitFor("four failed attempts", () => attempts.length >= 4, 15_000);
+    assert.deepEqual(new Set(attempts), new Set(["ws"]));
+  } finally {
+    connection.close();
+  }
+});
