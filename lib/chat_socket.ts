@@ -195,11 +195,14 @@ export function serveChatSocket(
       });
       if (options.session) services.hub.refreshPresence(room).catch(() => {});
     } catch (error) {
-      const notFound = error instanceof ParleyError && error.code === "room_not_found";
-      if (!notFound) console.error(`Cannot subscribe to room "${room}":`, error);
+      const code = error instanceof ParleyError ? error.code : "internal_error";
+      if (code === "shutting_down") {
+        return socket.close(CloseCode.goingAway, "server shutting down");
+      }
+      if (code !== "room_not_found") console.error(`Cannot subscribe to room "${room}":`, error);
       socket.close(
-        notFound ? CloseCode.roomNotFound : CloseCode.internalError,
-        notFound ? "room_not_found" : "internal_error",
+        code === "room_not_found" ? CloseCode.roomNotFound : CloseCode.internalError,
+        code === "room_not_found" ? "room_not_found" : "internal_error",
       );
       return;
     }

@@ -59,6 +59,10 @@ export interface HubOptions {
 }
 
 const PAGE = 500;
+
+function shuttingDown(): ParleyError {
+  return new ParleyError(503, "shutting_down", "The server is shutting down: try again shortly");
+}
 const SWEEP_MS = 250;
 
 class Subscriber {
@@ -203,6 +207,7 @@ export class Hub {
   #headChecker: ReturnType<typeof setInterval> | undefined;
   #presence: Presence | undefined;
   #open = new Map<string, RoomFeed>();
+  #closed = false;
 
   /**
    * @param kv the store whose room records are watched
@@ -317,6 +322,7 @@ export class Hub {
 
   /** Stops every watch and answers every waiting poll; subscribers receive nothing more. */
   close(): void {
+    this.#closed = true;
     for (const waiter of [...this.#waiters]) waiter.finish([]);
     for (const feed of this.#feeds.values()) feed.then((f) => f.close(), () => {});
     this.#feeds.clear();
@@ -374,9 +380,14 @@ export class Hub {
     if (record === null) {
       throw new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
     }
+    if (this.#closed) throw shuttingDown();
     const feed = new RoomFeed(room, record.head, this.#kv, this.#log);
     this.#open.set(room, feed);
     if (this.#presence) await feed.checkPresence(this.#presence).catch(() => {});
+    if (this.#closed) {
+      feed.close();
+      throw shuttingDown();
+    }
     if (this.#headCheckMs > 0) {
       this.#headChecker ??= setInterval(() => {
         for (const feed of this.#open.values()) {

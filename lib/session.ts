@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ParleyError } from "./errors.ts";
+import { retryLocked } from "./kv_locks.ts";
 
 /** Who is speaking: a stable session id and the current display name. */
 export interface Session {
@@ -48,9 +49,13 @@ export async function loadSecret(kv: Deno.Kv, fromEnv: string | undefined): Prom
     }
     return fromEnv;
   }
+  const existing = (await kv.get<string>(SECRET_KEY)).value;
+  if (existing !== null) return existing;
   const generated = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  await kv.atomic().check({ key: SECRET_KEY, versionstamp: null }).set(SECRET_KEY, generated)
-    .commit();
+  // Every --parallel worker starts at once: the first write wins, the others read it.
+  await retryLocked(() =>
+    kv.atomic().check({ key: SECRET_KEY, versionstamp: null }).set(SECRET_KEY, generated).commit()
+  );
   const stored = (await kv.get<string>(SECRET_KEY)).value;
   if (stored === null) throw new Error("Cannot keep the session secret in KV");
   return stored;

@@ -1,6 +1,8 @@
 /**
  * Runs the server with `deno serve` on the port named by `PORT` (default 8000): on every core
  * with `--parallel`, or with `--watch` (one worker, restart on change) when given `--dev`.
+ * SIGINT and SIGTERM are passed on, and the script exits with the server's exit code: 0 after a
+ * graceful shutdown. A second signal kills the server at once.
  *
  * @module
  */
@@ -20,12 +22,37 @@ const server = new Deno.Command(Deno.execPath(), {
 const bundler = dev
   ? new Deno.Command(Deno.execPath(), { args: ["task", "build", "--watch"], cwd: root }).spawn()
   : undefined;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => {
-    server.kill(signal);
-    bundler?.kill(signal);
+
+/** Sends a signal to a child that may have exited already. */
+function signal(child: Deno.ChildProcess | undefined, name: Deno.Signal): void {
+  try {
+    child?.kill(name);
+  } catch {
+    // It has exited already.
+  }
+}
+
+// How often the first signal is passed on again while the server runs: a `--parallel` worker
+// that was still starting when it came never saw it (deno 2.9), and would serve on forever.
+// Workers already stopping ignore the repeats.
+const RESEND_MS = 1_000;
+let signals = 0;
+let resend: ReturnType<typeof setInterval> | undefined;
+for (const name of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(name, () => {
+    // The first signal asks for a graceful shutdown (the server may also have had it from the
+    // terminal, which is harmless); a second one, like a second Ctrl+C, kills it at once.
+    if (++signals > 1) {
+      signal(server, "SIGKILL");
+      signal(bundler, "SIGKILL");
+      return;
+    }
+    signal(server, name);
+    signal(bundler, name);
+    resend = setInterval(() => signal(server, name), RESEND_MS);
   });
 }
 const { code } = await server.status;
-bundler?.kill();
+clearInterval(resend);
+signal(bundler, "SIGTERM");
 Deno.exit(code);

@@ -1,0 +1,180 @@
+/**
+ * Graceful shutdown of one `deno serve` worker.
+ *
+ * On SIGTERM or SIGINT, `deno serve` (2.9) already stops accepting connections, closes open
+ * WebSockets with 1001 and waits for in-flight requests. That alone never finishes for Parley:
+ * an event stream or a waiting long poll is a request that does not end by itself, a hub watch
+ * or linger timer keeps the worker alive, and appends sent over a WebSocket belong to no request
+ * at all. {@link GracefulShutdown} ends all of those (see `closeServices`), waits for every append
+ * to be committed, closes KV, and then lets the worker's event loop run dry, so the process exits
+ * with code 0. It never calls `Deno.exit` on that path: under `--parallel` that would end every
+ * worker, including one still committing. Only a shutdown that misses its deadline ends the
+ * process, with code 1.
+ *
+ * @module
+ */
+import { errorResponse } from "./errors.ts";
+import type { MessageLog } from "./message_log.ts";
+import { closeServices, type Services } from "./services.ts";
+
+/** How long a shutdown may take before the process is ended anyway, in ms. */
+export const SHUTDOWN_DEADLINE_MS = 4_000;
+
+/** The exit code of a shutdown that missed its deadline. */
+export const SHUTDOWN_TIMEOUT_EXIT_CODE = 1;
+
+/** How often a shutdown that waits for in-flight work ends whatever opened meanwhile, in ms. */
+const SWEEP_MS = 50;
+
+/** The signals a server stops on; SIGTERM cannot be listened for on Windows. */
+const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGTERM", "SIGINT"];
+
+/** A request handler as `deno serve` calls it. */
+export type FetchHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+/** Options of {@link GracefulShutdown}. */
+export interface ShutdownOptions {
+  /** How long the shutdown may take; default {@link SHUTDOWN_DEADLINE_MS}. */
+  deadlineMs?: number;
+  /** Runs when the deadline passes; default: log and exit with {@link SHUTDOWN_TIMEOUT_EXIT_CODE}. */
+  onDeadline?: () => void;
+}
+
+/**
+ * Tracks this worker's in-flight requests and appends, and shuts the worker down gracefully:
+ * `listen()` starts {@link GracefulShutdown.shutdown} on SIGTERM and SIGINT.
+ */
+export class GracefulShutdown {
+  #services: Services;
+  #pending = new Set<Promise<unknown>>();
+  #done: Promise<void> | undefined;
+  #deadlineMs: number;
+  #onDeadline: () => void;
+
+  /**
+   * @param services this worker's services; their log's appends are tracked from now on
+   * @param options see {@link ShutdownOptions}
+   */
+  constructor(services: Services, options: ShutdownOptions = {}) {
+    this.#services = services;
+    this.#deadlineMs = options.deadlineMs ?? SHUTDOWN_DEADLINE_MS;
+    this.#onDeadline = options.onDeadline ?? (() => {
+      console.error(
+        `Shutdown did not finish within ${this.#deadlineMs} ms: exiting with code ${SHUTDOWN_TIMEOUT_EXIT_CODE}`,
+      );
+      Deno.exit(SHUTDOWN_TIMEOUT_EXIT_CODE);
+    });
+    trackAppends(services.log, (pending) => this.#track(pending));
+  }
+
+  /** Whether a shutdown has started. */
+  get stopping(): boolean {
+    return this.#done !== undefined;
+  }
+
+  /** How many requests and appends are in flight now. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Wraps the app's request handler: tracks each request until its response is ready, and once
+   * the shutdown has started answers any request that still arrives (on a kept-alive
+   * connection) with a retryable 503.
+   */
+  handler(fetch: FetchHandler): FetchHandler {
+    return (request, info) => {
+      if (this.stopping) {
+        return errorResponse(
+          503,
+          "shutting_down",
+          "The server is shutting down: try again in a moment",
+          { "retry-after": "1" },
+        );
+      }
+      return this.#track(Promise.resolve().then(() => fetch(request, info)));
+    };
+  }
+
+  /** Starts the shutdown on SIGTERM and SIGINT; a repeated signal changes nothing. */
+  listen(signals: readonly Deno.Signal[] = STOP_SIGNALS): void {
+    for (const signal of signals) {
+      try {
+        Deno.addSignalListener(signal, () => void this.shutdown());
+      } catch {
+        // Not every signal can be listened for everywhere (SIGTERM on Windows).
+      }
+    }
+  }
+
+  /**
+   * Shuts down once (later calls return the same promise): ends sockets with 1001, event
+   * streams and waiting polls; waits for in-flight requests and appends, ending whatever they
+   * open meanwhile; then closes KV. Arms the deadline, which does not keep the worker alive.
+   */
+  shutdown(): Promise<void> {
+    this.#done ??= this.#run();
+    return this.#done;
+  }
+
+  async #run(): Promise<void> {
+    const deadline = setTimeout(() => this.#onDeadline(), this.#deadlineMs);
+    Deno.unrefTimer(deadline);
+    // `deno serve` listens for the signal too, after this module ran: let it go first. It stops
+    // accepting and closes the WebSockets itself; closing them from here in the same tick raced
+    // with it, and about one shutdown in 25 left a socket closed uncleanly that its drain then
+    // waited for until the deadline.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#closeLiveTraffic();
+    while (this.#pending.size > 0) {
+      let tick: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#pending]),
+        new Promise((resolve) => tick = setTimeout(resolve, SWEEP_MS)),
+      ]);
+      clearTimeout(tick);
+      // A request that was already running may have opened a stream or a poll since.
+      this.#closeLiveTraffic();
+    }
+    try {
+      this.#services.kv.close();
+    } catch (error) {
+      console.error("Cannot close the message store on shutdown:", error);
+    }
+    // A subscribe that was past its KV reads when the hub closed still opens its room's feed and
+    // starts the hub's head-check timer, which would keep the worker alive. With KV closed,
+    // every such subscribe settles at once: end what they opened.
+    await new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
+    this.#closeLiveTraffic();
+  }
+
+  #closeLiveTraffic(): void {
+    try {
+      closeServices(this.#services);
+    } catch (error) {
+      console.error("Cannot end every connection on shutdown:", error);
+    }
+  }
+
+  #track<T>(pending: Promise<T>): Promise<T> {
+    this.#pending.add(pending);
+    const forget = () => this.#pending.delete(pending);
+    pending.then(forget, forget);
+    return pending;
+  }
+}
+
+/**
+ * Reports every append of a log to `track` as it starts, by wrapping the instance's `append`.
+ * Stands in for a `MessageLog` method that waits until no append is in flight.
+ */
+function trackAppends(
+  log: MessageLog,
+  track: <T>(pending: Promise<T>) => Promise<T>,
+): void {
+  const append = log.append.bind(log);
+  log.append = (room, input) => track(append(room, input));
+}
