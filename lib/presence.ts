@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { retryLocked } from "./kv_locks.ts";
 import type { Session } from "./session.ts";
 
 /** Who is in a room now: display names online, and those typing. */
@@ -76,7 +77,7 @@ export class Presence {
       if (left) return left;
       this.#open.delete(id);
       if (this.#open.size === 0) this.#stopRefreshing();
-      return left = this.#kv.delete(key).catch(() => {});
+      return left = retryLocked(() => this.#kv.delete(key)).catch(() => {});
     };
   }
 
@@ -130,7 +131,10 @@ export class Presence {
 
   #write(key: Deno.KvKey, name: string, ttlMs: number): Promise<void> {
     const value: Entry = { name, expiresAt: Date.now() + ttlMs };
-    return this.#kv.set(key, value, { expireIn: ttlMs }).then(() => {}, () => {});
+    return retryLocked(() => this.#kv.set(key, value, { expireIn: ttlMs })).then(
+      () => {},
+      () => {},
+    );
   }
 
   async #refresh(): Promise<void> {
@@ -141,7 +145,7 @@ export class Presence {
       for (const { key, name } of entries.slice(i, i + BATCH)) {
         op.set(key, { name, expiresAt } satisfies Entry, { expireIn: PRESENCE_TTL_MS });
       }
-      await op.commit().catch(() => {});
+      await retryLocked(() => op.commit()).catch(() => {});
     }
   }
 
