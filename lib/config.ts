@@ -17,6 +17,11 @@ export interface Config {
   historyLimit: number;
   /** Whether to write structured log lines (`PARLEY_LOG=off` silences them). */
   log: boolean;
+  /**
+   * Seconds a WebSocket may stay silent (`PARLEY_WS_IDLE_TIMEOUT`, default 60): it is pinged
+   * half-way, and closed when the ping gets no answer.
+   */
+  wsIdleTimeout: number;
   /** The session signing secret from `PARLEY_SECRET`; undefined to generate one and keep it in KV. */
   secret: string | undefined;
 }
@@ -37,8 +42,19 @@ export function readConfig(
     parsePositiveInteger(getEnv("PARLEY_HISTORY_LIMIT"), "PARLEY_HISTORY_LIMIT") ??
       DEFAULT_HISTORY_LIMIT;
   const log = getEnv("PARLEY_LOG") !== "off";
+  const wsIdleTimeout =
+    parsePositiveInteger(getEnv("PARLEY_WS_IDLE_TIMEOUT"), "PARLEY_WS_IDLE_TIMEOUT") ?? 60;
   const secret = getEnv("PARLEY_SECRET") || undefined;
-  return { kvPath, limits, trustProxy, allowedOrigins, historyLimit, log, secret };
+  return {
+    kvPath,
+    limits,
+    trustProxy,
+    allowedOrigins,
+    historyLimit,
+    log,
+    secret,
+    wsIdleTimeout,
+  };
 }
 
 function readLimits(getEnv: (name: string) => string | undefined): LimitSettings {

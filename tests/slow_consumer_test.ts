@@ -431,3 +431,32 @@ Deno.test("slow consumer - a socket that never reads its backlog is closed with 
     await server.close();
   }
 });
+
+Deno.test("heartbeat - a WebSocket that never answers pings is closed after the idle timeout", async () => {
+  const server = await startServer({ env: { PARLEY_WS_IDLE_TIMEOUT: "2" } });
+  const port = Number(new URL(server.origin).port);
+  let silent: RawSocket | undefined;
+  let alive: TestSocket | undefined;
+  try {
+    await createLobby(server);
+    const onServer = captureServerSockets(server);
+    silent = await RawSocket.open(port, "/api/rooms/lobby/ws");
+    alive = TestSocket.open(server, "lobby");
+    await waitFor("both sockets to open", () => onServer.length === 2);
+    const started = Date.now();
+    await waitFor(
+      "the silent socket to be dropped",
+      () => onServer[0].readyState === WebSocket.CLOSED,
+      8000,
+    );
+    const after = Date.now() - started;
+    assert.ok(after >= 1000 && after < 6000, `dropped after ${after} ms`);
+    // A client that answers pings (every browser and Deno does) stays.
+    assert.equal(alive.socket.readyState, WebSocket.OPEN);
+    assert.equal(server.services.connections.count("ws"), 1);
+  } finally {
+    silent?.close();
+    await alive?.close();
+    await server.close();
+  }
+});

@@ -6,8 +6,6 @@ import { parseResume, type Resume } from "../../../../lib/resume.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 import { ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 
-const IDLE_TIMEOUT_SECONDS = 60;
-
 /** Upgrades and immediately closes with a code a browser can read, since it never sees a status. */
 function refuse(c: Context<AppEnv>, code: number, reason: string): Response {
   const { metrics, events, config } = c.var.services;
@@ -55,7 +53,7 @@ export const handler = {
     const release = services.limits.openConnection(ip);
     if (release === null) return refuse(c, CloseCode.tryAgainLater, "too_many_connections");
     const { socket, response } = Deno.upgradeWebSocket(request, {
-      idleTimeout: IDLE_TIMEOUT_SECONDS,
+      idleTimeout: services.config.wsIdleTimeout,
     });
     serveChatSocket(socket, services, { room, session, resume, ip, onClose: release });
     return response;
