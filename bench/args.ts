@@ -1,0 +1,153 @@
+/**
+ * The command line of `deno task bench`: which scenarios to run and how big and long each is.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { SERVER_KINDS, type ServerKind } from "./server_process.ts";
+
+/** The scenarios, in the order the default run goes through them. */
+export const SCENARIOS = ["fanout", "poll", "mixed", "append", "idle", "sweep"] as const;
+
+/** A scenario name. */
+export type Scenario = typeof SCENARIOS[number];
+
+/** Everything the command line sets. */
+export interface BenchOptions {
+  scenarios: Scenario[];
+  /** Update docs/PERFORMANCE.md and docs/perf-sweep.svg. */
+  write: boolean;
+  /** Servers the WebSocket-only scenarios (fanout, idle, sweep) run against. */
+  servers: ServerKind[];
+  /** The Parley checkout to benchmark. */
+  root: URL;
+  /** Folder for V8 CPU profiles of the servers, when profiling. */
+  cpuProfDir?: string;
+  rooms: number;
+  clients: number;
+  /** Messages/s each client sends in fanout, poll and mixed. */
+  rate: number;
+  duration: number;
+  warmup: number;
+  drain: number;
+  appendSenders: number;
+  appendRooms: number;
+  appendDuration: number;
+  appendVia: "post" | "ws";
+  idleConnections: number;
+  idleRooms: number;
+  sweepStart: number;
+  sweepFactor: number;
+  sweepStep: number;
+  sweepMax: number;
+  p99Limit: number;
+}
+
+/** The usage text. */
+export const USAGE = `Usage: deno task bench [SCENARIO...] [--write] [flags]
+
+Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
+
+  --write                 update docs/PERFORMANCE.md and docs/perf-sweep.svg
+  --servers LIST          servers for fanout, idle and sweep: parley, parley-1w, ceiling
+                          (default parley,ceiling; parley-1w is Parley on one worker)
+  --rooms N --clients N   fan-out shape: rooms × clients per room (default 10 × 50)
+  --rate R                messages/s each client sends in fanout/poll/mixed (default 0.2)
+  --duration S            seconds of load in fanout/poll/mixed (default 6; --warmup 1, --drain 3)
+  --append-senders N      concurrent senders on the one hot room (default 500)
+  --append-rooms N        rooms, one sender each, for the many-rooms run (default 500)
+  --append-duration S     seconds of each append run (default 5)
+  --append-via post|ws    how appends are sent (default post)
+  --idle-connections N    idle WebSockets (default 3000)
+  --idle-rooms N          rooms they spread over (default 100)
+  --sweep-start R         first offered rate, messages/s over all clients (default 50)
+  --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
+  --sweep-step S          seconds per step (default 3)
+  --sweep-max R           highest rate tried (default 20000)
+  --p99-limit MS          p99 a sweep step must stay within (default 50)
+  --cpu-prof DIR          write V8 CPU profiles of the servers into DIR
+  --root DIR              the Parley checkout to benchmark (default: this one)`;
+
+function number(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) {
+    throw new Error(`--${name} must be a positive number`);
+  }
+  return parsed;
+}
+
+/** Parses the command line; throws with a readable message on a bad one. */
+export function parseBenchArgs(args: string[]): BenchOptions {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      write: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+      servers: { type: "string" },
+      root: { type: "string" },
+      "cpu-prof": { type: "string" },
+      rooms: { type: "string" },
+      clients: { type: "string" },
+      rate: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      drain: { type: "string" },
+      "append-senders": { type: "string" },
+      "append-rooms": { type: "string" },
+      "append-duration": { type: "string" },
+      "append-via": { type: "string" },
+      "idle-connections": { type: "string" },
+      "idle-rooms": { type: "string" },
+      "sweep-start": { type: "string" },
+      "sweep-factor": { type: "string" },
+      "sweep-step": { type: "string" },
+      "sweep-max": { type: "string" },
+      "p99-limit": { type: "string" },
+    },
+  });
+  if (values.help) throw new Error(USAGE);
+  const scenarios = positionals.length === 0 ? [...SCENARIOS] : positionals.map((name) => {
+    const scenario = SCENARIOS.find((each) => each === name);
+    if (!scenario) throw new Error(`Unknown scenario "${name}"\n\n${USAGE}`);
+    return scenario;
+  });
+  const servers = (values.servers ?? "parley,ceiling").split(",").map((name) => {
+    const kind = SERVER_KINDS.find((each) => each === name.trim());
+    if (!kind) throw new Error(`Unknown server "${name}"; use ${SERVER_KINDS.join(", ")}`);
+    return kind;
+  });
+  const sweepFactor = number(values["sweep-factor"], "sweep-factor", 2);
+  if (sweepFactor <= 1) throw new Error("--sweep-factor must be greater than 1");
+  const via = values["append-via"] ?? "post";
+  if (via !== "post" && via !== "ws") throw new Error("--append-via must be post or ws");
+  const root = values.root
+    ? new URL(`file://${Deno.realPathSync(values.root)}/`)
+    : new URL("..", import.meta.url);
+  return {
+    scenarios,
+    write: values.write,
+    servers,
+    root,
+    cpuProfDir: values["cpu-prof"],
+    rooms: Math.round(number(values.rooms, "rooms", 10)),
+    clients: Math.round(number(values.clients, "clients", 50)),
+    rate: number(values.rate, "rate", 0.2),
+    duration: number(values.duration, "duration", 6),
+    warmup: values.warmup === "0" ? 0 : number(values.warmup, "warmup", 1),
+    drain: number(values.drain, "drain", 3),
+    appendSenders: Math.round(number(values["append-senders"], "append-senders", 500)),
+    appendRooms: Math.round(number(values["append-rooms"], "append-rooms", 500)),
+    appendDuration: number(values["append-duration"], "append-duration", 5),
+    appendVia: via,
+    idleConnections: Math.round(number(values["idle-connections"], "idle-connections", 3000)),
+    idleRooms: Math.round(number(values["idle-rooms"], "idle-rooms", 100)),
+    sweepStart: number(values["sweep-start"], "sweep-start", 50),
+    sweepFactor,
+    sweepStep: number(values["sweep-step"], "sweep-step", 3),
+    sweepMax: number(values["sweep-max"], "sweep-max", 20_000),
+    p99Limit: number(values["p99-limit"], "p99-limit", 50),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The ceiling: the least a chat fan-out server can do, to measure Parley against. Rooms live in
+ * memory; a `send` frame gets the room's next seq and is acknowledged with `ack` at once; the
+ * messages a room received in one turn of the event loop go out together at its end, as one
+ * `messages` frame serialised once for every socket in the room (Parley batches too, so an
+ * unbatched ceiling would send more frames than Parley under load and not be a ceiling). No
+ * storage, no validation, no limits. It speaks Parley's WebSocket frames (`welcome`,
+ * `messages`, `send` → `ack`) at the same path, and answers `POST /api/rooms` and
+ * `GET /api/rooms`, so the same load generator drives both.
+ *
+ * Run it on one worker (`deno serve bench/ceiling_server.ts`): its rooms are plain memory, which
+ * `--parallel` workers would not share.
+ *
+ * @module
+ */
+
+interface CeilingMessage {
+  seq: number;
+  id: string;
+  room: string;
+  author: string;
+  text: string;
+  at: number;
+}
+
+interface CeilingRoom {
+  head: number;
+  sockets: Set<WebSocket>;
+  /** Messages received in this turn of the event loop, sent out together at its end. */
+  pending: CeilingMessage[];
+}
+
+const rooms = new Map<string, CeilingRoom>();
+const WS_PATH = /^\/api\/rooms\/([^/]+)\/ws$/;
+
+function roomNamed(id: string): CeilingRoom {
+  let room = rooms.get(id);
+  if (!room) {
+    room = { head: 0, sockets: new Set(), pending: [] };
+    rooms.set(id, room);
+  }
+  return room;
+}
+
+/** Sends a room's pending messages to every socket in it as one frame, serialised once. */
+function flush(room: CeilingRoom): void {
+  const out = `{"type":"messages","messages":${JSON.stringify(room.pending)}}`;
+  room.pending = [];
+  for (const socket of room.sockets) {
+    if (socket.readyState === WebSocket.OPEN) socket.send(out);
+  }
+}
+
+function serveSocket(request: Request, id: string, author: string): Response {
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  const room = roomNamed(id);
+  socket.onopen = () => {
+    room.sockets.add(socket);
+    socket.send(JSON.stringify({ type: "welcome", room: id, head: room.head }));
+  };
+  socket.onmessage = (event) => {
+    const frame = JSON.parse(event.data) as { type?: string; id?: string; text?: string };
+    if (frame.type !== "send") return;
+    const seq = ++room.head;
+    const message = {
+      seq,
+      id: frame.id ?? "",
+      room: id,
+      author,
+      text: frame.text ?? "",
+      at: Date.now(),
+    };
+    if (room.pending.push(message) === 1) setTimeout(() => flush(room), 0);
+    socket.send(JSON.stringify({ type: "ack", id: frame.id, seq }));
+  };
+  socket.onclose = () => room.sockets.delete(socket);
+  socket.onerror = () => {};
+  return response;
+}
+
+/** The ceiling server's request handler, for `deno serve`. */
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const ws = url.pathname.match(WS_PATH);
+    if (ws && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      return serveSocket(request, ws[1], url.searchParams.get("name") ?? "anonymous");
+    }
+    if (url.pathname === "/api/rooms" && request.method === "POST") {
+      const { id, title } = await request.json() as { id: string; title?: string };
+      const room = roomNamed(id);
+      return Response.json({ room: { id, title, head: room.head } }, { status: 201 });
+    }
+    if (url.pathname === "/api/rooms" && request.method === "GET") {
+      return Response.json({ rooms: [...rooms.keys()].map((id) => ({ id })) });
+    }
+    return Response.json({ error: { code: "not_found" } }, { status: 404 });
+  },
+} satisfies Deno.ServeDefaultExport;

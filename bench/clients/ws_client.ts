@@ -1,0 +1,107 @@
+import { now } from "../message_text.ts";
+import type { Receiver, Tally } from "../tally.ts";
+import type { InFlight, Sender } from "./sender.ts";
+
+/** A chat message as delivered in a `messages` frame. */
+interface WireMessage {
+  seq: number;
+  id: string;
+  text: string;
+}
+
+type Frame =
+  | { type: "welcome"; head: number }
+  | { type: "messages"; messages: WireMessage[] }
+  | { type: "ack"; id: string; seq: number }
+  | { type: "error"; id?: string; code: string; message?: string };
+
+/** Where a {@link WsClient} connects and what it reports to. */
+export interface WsClientOptions {
+  /** The server's `ws://host:port` origin. */
+  origin: string;
+  room: string;
+  /** The display name (sent as `?name=` for servers without sessions). */
+  name: string;
+  /** The session token (from {@link sessionToken}) sends need on Parley. */
+  token?: string;
+  tally: Tally;
+  /** Called after each ack or error for a send, e.g. to send the next one (closed loop). */
+  onSettled?: () => void;
+}
+
+/**
+ * A benchmark client on the chat WebSocket (`/api/rooms/:room/ws`), speaking the frames
+ * Parley and the ceiling server share: `welcome`, `messages`, `send` → `ack`/`error`.
+ */
+export class WsClient implements Sender {
+  /** The room this client is in. */
+  readonly room: string;
+  /** Resolves with the head once the `welcome` frame arrives; rejects if the socket closes first. */
+  readonly ready: Promise<number>;
+  #socket: WebSocket;
+  #receiver: Receiver;
+  #inFlight = new Map<string, InFlight>();
+  #options: WsClientOptions;
+  #closed: Promise<void>;
+
+  /** @param options see {@link WsClientOptions} */
+  constructor(options: WsClientOptions) {
+    this.room = options.room;
+    this.#options = options;
+    this.#receiver = options.tally.addReceiver(options.room);
+    const url = new URL(`/api/rooms/${options.room}/ws`, options.origin);
+    url.searchParams.set("name", options.name);
+    if (options.token) url.searchParams.set("token", options.token);
+    this.#socket = new WebSocket(url);
+    const welcome = Promise.withResolvers<number>();
+    const closed = Promise.withResolvers<void>();
+    this.ready = welcome.promise;
+    this.#closed = closed.promise;
+    this.#socket.onmessage = (event) => {
+      const frame = JSON.parse(event.data) as Frame;
+      if (frame.type === "messages") {
+        const { tally } = this.#options;
+        for (const message of frame.messages) {
+          tally.deliver(this.#receiver, message.seq, message.text);
+        }
+      } else if (frame.type === "ack" || (frame.type === "error" && frame.id !== undefined)) {
+        this.#settle(frame.id ?? "", frame.type === "ack" ? undefined : frame.code);
+      } else if (frame.type === "welcome") {
+        welcome.resolve(frame.head);
+      }
+    };
+    this.#socket.onclose = (event) => {
+      welcome.reject(new Error(`WebSocket closed before welcome: ${event.code} ${event.reason}`));
+      closed.resolve();
+    };
+    this.#socket.onerror = () => {};
+    this.ready.catch(() => {});
+  }
+
+  /** Sends a `send` frame, if the socket is open. */
+  send(id: string, text: string, tag: string): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#inFlight.set(id, { tag, sentAt: now() });
+    this.#socket.send(JSON.stringify({ type: "send", id, text }));
+  }
+
+  /** Sends not yet acknowledged. */
+  get pending(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Closes the socket and waits until it is closed. */
+  async close(): Promise<void> {
+    if (this.#socket.readyState <= WebSocket.OPEN) this.#socket.close(1000);
+    await this.#closed;
+  }
+
+  #settle(id: string, error: string | undefined): void {
+    const sent = this.#inFlight.get(id);
+    if (sent === undefined) return;
+    this.#inFlight.delete(id);
+    if (error === undefined) this.#options.tally.recordAck(sent.tag, sent.sentAt);
+    else this.#options.tally.recordReject(sent.tag, `ws error ${error}`);
+    this.#options.onSettled?.();
+  }
+}

@@ -1,0 +1,134 @@
+import { PostSender } from "../clients/post_sender.ts";
+import { createRooms, roomIds } from "../clients/rooms.ts";
+import type { Sender } from "../clients/sender.ts";
+import { sessionToken } from "../clients/session.ts";
+import { WsClient } from "../clients/ws_client.ts";
+import { messageText } from "../message_text.ts";
+import { cpuSeconds, machineBusySeconds, threadCpuSummary } from "../proc.ts";
+import type { ResultRow } from "../results.ts";
+import type { ServerHandle } from "../server_process.ts";
+import { readStoreMetrics, storeNote } from "../server_metrics.ts";
+import { Tally } from "../tally.ts";
+import { checkDensity } from "../verify_log.ts";
+import { type ScenarioContext, settle, withServer } from "./context.ts";
+
+type Closable = Sender & { pending: number; close(): unknown };
+
+const SETTLE_TIMEOUT_MS = 15_000;
+
+/**
+ * Closed-loop appends: every sender sends, waits for the ack, and sends again until the time
+ * is up; then every room's history is read back to check that the seqs are dense.
+ */
+async function appendRun(
+  context: ScenarioContext,
+  server: ServerHandle,
+  shape: { rooms: number; sendersPerRoom: number },
+): Promise<ResultRow> {
+  const { options } = context;
+  const label = `append ${shape.rooms} room${shape.rooms === 1 ? "" : "s"} × ` +
+    `${shape.sendersPerRoom} sender${shape.sendersPerRoom === 1 ? "" : "s"} ${options.appendVia}`;
+  context.log(`${label} on ${server.kind}…`);
+  const rooms = roomIds(`append${shape.rooms}x${shape.sendersPerRoom}`, shape.rooms);
+  await createRooms(server.origin, rooms);
+  await settle(500);
+  const rssBeforeKiB = server.rssKiB();
+  const tally = new Tally("m");
+  const nexts: (() => void)[] = [];
+  const senders: Closable[] = [];
+  for (const room of rooms) {
+    for (let s = 0; s < shape.sendersPerRoom; s++) {
+      const index = senders.length;
+      const onSettled = () => nexts[index]();
+      const name = `s${s}`;
+      const token = await sessionToken(server.origin, name);
+      const sender = options.appendVia === "ws"
+        ? new WsClient({
+          origin: server.originAt("127.0.0.1", "ws"),
+          room,
+          name,
+          token,
+          tally,
+          onSettled,
+        })
+        : new PostSender({ origin: server.origin, room, name, token, tally, onSettled });
+      senders.push(sender);
+    }
+  }
+  await Promise.all(senders.map((sender) => sender instanceof WsClient ? sender.ready : 0));
+  const store0 = await readStoreMetrics(server.origin);
+  const cpu0 = server.cpuSeconds();
+  const threads0 = server.threadCpu();
+  const generatorCpu0 = cpuSeconds("self");
+  const machine0 = machineBusySeconds();
+  const start = performance.now();
+  const deadline = start + options.appendDuration * 1000;
+  const run = crypto.randomUUID().slice(0, 8);
+  senders.forEach((sender, index) => {
+    let count = 0;
+    nexts[index] = () => {
+      if (performance.now() >= deadline) return;
+      sender.send(`${run}-${index}-${count++}`, messageText("m"), "m");
+      tally.recordSend(sender.room, "m");
+    };
+    nexts[index]();
+  });
+  const settleBy = deadline + SETTLE_TIMEOUT_MS;
+  while (performance.now() < deadline || senders.some((sender) => sender.pending > 0)) {
+    if (performance.now() > settleBy) break;
+    await settle(20);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const serverCpu = (server.cpuSeconds() - cpu0) / seconds;
+  const generatorCpu = (cpuSeconds("self") - generatorCpu0) / seconds;
+  const otherCpu = Math.max(
+    0,
+    (machineBusySeconds() - machine0) / seconds - serverCpu - generatorCpu,
+  );
+  const threads = threadCpuSummary(threads0, server.threadCpu(), seconds);
+  const rssAfterKiB = server.rssKiB();
+  const store = storeNote(store0, await readStoreMetrics(server.origin));
+  await Promise.all(senders.map((sender) => sender.close()));
+  const density = await checkDensity(server.origin, rooms);
+  const dense = density.broken.length === 0
+    ? "seqs dense ✓"
+    : `NOT DENSE in ${density.broken.length} rooms`;
+  return {
+    scenario: label,
+    server: server.kind,
+    connections: senders.length,
+    sent: tally.acked,
+    throughput: tally.acked / seconds,
+    latency: tally.ackLatency.summary(),
+    rssBeforeKiB,
+    rssAfterKiB,
+    serverCpu,
+    generatorCpu,
+    notes: [
+      `persisted/s, latency = send→ack`,
+      `${tally.acked} acked of ${tally.sent} sent, ${tally.rejected} refused` +
+      (tally.firstRejection ? ` (first: ${tally.firstRejection})` : ""),
+      `gen CPU ${generatorCpu.toFixed(2)}`,
+      `other CPU ${otherCpu.toFixed(2)}`,
+      `server threads: ${threads}`,
+      ...(store ? [store] : []),
+      `${density.heads} seqs given out (sum of heads), ${density.read} read back ` +
+      `in ${density.rooms} rooms, ${dense}`,
+    ],
+  };
+}
+
+/** `append`: 500 concurrent senders on one hot room, then one sender on each of 500 rooms. */
+export async function append(context: ScenarioContext): Promise<void> {
+  const { options } = context;
+  for (const kind of options.servers.filter((each) => each !== "ceiling")) {
+    await withServer(context, kind, async (server) => {
+      context.report.rows.push(
+        await appendRun(context, server, { rooms: 1, sendersPerRoom: options.appendSenders }),
+      );
+      context.report.rows.push(
+        await appendRun(context, server, { rooms: options.appendRooms, sendersPerRoom: 1 }),
+      );
+    });
+  }
+}

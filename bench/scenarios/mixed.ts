@@ -1,0 +1,9 @@
+import type { ScenarioContext } from "./context.ts";
+import { runLoad } from "./load.ts";
+
+/** `mixed`: WebSocket, SSE and long-poll clients in turn in the same rooms (Parley only). */
+export async function mixed(context: ScenarioContext): Promise<void> {
+  for (const server of context.options.servers.filter((kind) => kind !== "ceiling")) {
+    await runLoad(context, { name: "mixed", server, transports: ["ws", "sse", "poll"] });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Starts the server under test as a child process — Parley with `deno serve` (on every core
+ * with `--parallel`, or one worker), or the ceiling server — on a free port, waits until it
+ * answers, and stops it again.
+ *
+ * @module
+ */
+import { threadCpuSeconds, treeCpuSeconds, treeRssKiB } from "./proc.ts";
+
+/** Which server runs: Parley on all cores, Parley on one worker, or the in-memory ceiling. */
+export type ServerKind = "parley" | "parley-1w" | "ceiling";
+
+/** All server kinds, in the order the benchmark reports them. */
+export const SERVER_KINDS: readonly ServerKind[] = ["parley", "parley-1w", "ceiling"];
+
+/** How to start a server. */
+export interface StartOptions {
+  /** The Parley checkout to run (its `main.ts` and `deno.json`). */
+  root: URL;
+  /** Listen on every address (`0.0.0.0`), so clients can spread over 127.0.0.x; default 127.0.0.1. */
+  allAddresses?: boolean;
+  /** Write V8 CPU profiles of the server into this folder when it stops. */
+  cpuProfDir?: string;
+}
+
+/** A running server child process. */
+export interface ServerHandle {
+  kind: ServerKind;
+  pid: number;
+  port: number;
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  /** The origin on another loopback address, e.g. `ws://127.0.0.3:PORT` (needs `allAddresses`). */
+  originAt(host: string, scheme?: "http" | "ws"): string;
+  /** The server's resident memory now, in KiB. */
+  rssKiB(): number;
+  /** CPU seconds the server has used so far. */
+  cpuSeconds(): number;
+  /** CPU seconds each server thread has used so far (see `threadCpuSummary`). */
+  threadCpu(): Map<string, number>;
+  /** The last lines the server wrote to stdout and stderr. */
+  log(): string;
+  /** The exit code once the server has exited on its own (or been stopped), else undefined. */
+  exitCode(): number | undefined;
+  /** Stops the server (SIGINT, then SIGKILL after a grace period) and removes its KV files. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+const LOG_KEEP_CHARS = 4_000;
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+function serverArgs(kind: ServerKind, host: string, port: number, options: StartOptions): string[] {
+  const profile = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const common = ["--host", host, "--port", String(port), ...profile];
+  if (kind === "ceiling") {
+    return ["serve", ...common, new URL("./ceiling_server.ts", import.meta.url).pathname];
+  }
+  const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
+  const parallel = kind === "parley" ? ["--parallel"] : [];
+  return ["serve", ...parallel, ...permissions, ...common, "main.ts"];
+}
+
+async function waitUntilAnswering(origin: string, child: Deno.ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exited = false;
+  child.status.then(() => exited = true);
+  let answered = 0;
+  // With --parallel, each worker starts on its own: ask a few times in a row.
+  while (answered < 5) {
+    if (exited) throw new Error("the server exited while starting");
+    if (Date.now() > deadline) {
+      throw new Error(`the server did not answer within ${READY_TIMEOUT_MS} ms`);
+    }
+    try {
+      const response = await fetch(`${origin}/api/rooms`);
+      await response.body?.cancel();
+      answered = response.ok ? answered + 1 : 0;
+    } catch {
+      answered = 0;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function drainLog(stream: ReadableStream<Uint8Array>, keep: { text: string }): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    keep.text = (keep.text + decoder.decode(chunk, { stream: true })).slice(-LOG_KEEP_CHARS);
+  }
+}
+
+/** Starts a server of the given kind on a free port and resolves once it answers HTTP. */
+export async function startServer(kind: ServerKind, options: StartOptions): Promise<ServerHandle> {
+  const port = freePort();
+  const host = options.allAddresses ? "0.0.0.0" : "127.0.0.1";
+  const kvDir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: serverArgs(kind, host, port, options),
+    cwd: options.root,
+    env: { PARLEY_LIMITS: "off", PARLEY_KV_PATH: `${kvDir}/parley.kv`, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const log = { text: "" };
+  drainLog(child.stdout, log).catch(() => {});
+  drainLog(child.stderr, log).catch(() => {});
+  const origin = `http://127.0.0.1:${port}`;
+  let stopped: Promise<void> | undefined;
+  let exitCode: number | undefined;
+  child.status.then((status) => exitCode = status.code);
+  const handle: ServerHandle = {
+    kind,
+    pid: child.pid,
+    port,
+    origin,
+    originAt: (address, scheme = "http") => `${scheme}://${address}:${port}`,
+    rssKiB: () => treeRssKiB(child.pid),
+    cpuSeconds: () => treeCpuSeconds(child.pid),
+    threadCpu: () => threadCpuSeconds(child.pid),
+    log: () => log.text,
+    exitCode: () => exitCode,
+    stop: () =>
+      stopped ??= (async () => {
+        try {
+          child.kill("SIGINT");
+        } catch {
+          // Already gone.
+        }
+        const timer = setTimeout(() => {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }, STOP_GRACE_MS);
+        await child.status;
+        clearTimeout(timer);
+        await Deno.remove(kvDir, { recursive: true }).catch(() => {});
+      })(),
+  };
+  try {
+    await waitUntilAnswering(origin, child);
+  } catch (error) {
+    await handle.stop();
+    throw new Error(`Cannot start ${kind}: ${(error as Error).message}\n${log.text}`);
+  }
+  return handle;
+}

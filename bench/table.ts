@@ -1,0 +1,183 @@
+import { fmtCount, fmtMiB, fmtMs, markdownTable } from "./format.ts";
+import { type BenchReport, fmtRate, type ResultRow, type SweepResult } from "./results.ts";
+import { stepHeld } from "./scenarios/sweep.ts";
+
+function loss(row: ResultRow): string {
+  if (row.expected === undefined || row.delivered === undefined) return "–";
+  const lost = row.expected - row.delivered;
+  return lost === 0 ? "0" : `${fmtCount(lost)} (${((100 * lost) / row.expected).toFixed(2)}%)`;
+}
+
+/** The main results table: one row per scenario run and server. */
+export function resultsTable(rows: ResultRow[]): string {
+  return markdownTable(
+    [
+      "Scenario",
+      "Server",
+      "Conns",
+      "Sent",
+      "Deliveries expected",
+      "Delivered",
+      "Loss",
+      "Msgs/s",
+      "p50 ms",
+      "p95 ms",
+      "p99 ms",
+      "max ms",
+      "RSS before → after MiB",
+      "RSS/conn KiB",
+      "Server CPU",
+      "Notes",
+    ],
+    rows.map((row) => [
+      row.scenario,
+      row.server,
+      fmtCount(row.connections),
+      fmtCount(row.sent),
+      fmtCount(row.expected),
+      fmtCount(row.delivered),
+      loss(row),
+      row.throughput === undefined ? "–" : fmtCount(row.throughput),
+      fmtMs(row.latency?.p50),
+      fmtMs(row.latency?.p95),
+      fmtMs(row.latency?.p99),
+      fmtMs(row.latency?.max),
+      `${fmtMiB(row.rssBeforeKiB)} → ${fmtMiB(row.rssAfterKiB)}`,
+      row.rssPerConnectionKiB === undefined ? "–" : row.rssPerConnectionKiB.toFixed(1),
+      row.serverCpu === undefined ? "–" : row.serverCpu.toFixed(2),
+      row.notes.join("; "),
+    ]),
+  );
+}
+
+/** Every step of every sweep. */
+export function sweepStepsTable(sweeps: SweepResult[], p99LimitMs: number): string {
+  return markdownTable(
+    [
+      "Server",
+      "Offered msg/s",
+      "Sent msg/s",
+      "Deliveries/s",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "Lost",
+      "Server CPU",
+      "Gen CPU",
+      "Other CPU",
+      "Held",
+    ],
+    sweeps.flatMap((sweep) =>
+      sweep.steps.map((step) => [
+        sweep.server,
+        fmtRate(step.offeredRate),
+        fmtRate(step.sentRate),
+        fmtCount(step.deliveredRate),
+        fmtMs(step.latency.p50),
+        fmtMs(step.latency.p99),
+        fmtMs(step.latency.max),
+        fmtCount(step.expected - step.delivered),
+        step.serverCpu.toFixed(2),
+        step.generatorCpu.toFixed(2),
+        step.otherCpu.toFixed(2),
+        stepHeld(step, p99LimitMs) === undefined ? "yes" : "no",
+      ])
+    ),
+  );
+}
+
+/** The median CPU, in cores, that other processes used during a sweep's steps. */
+export function medianOtherCpu(sweep: SweepResult): number {
+  const sorted = sweep.steps.map((step) => step.otherCpu).sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
+}
+
+/** The highest rate each server held, and Parley's share of the ceiling's. */
+export function sweepSummaryTable(sweeps: SweepResult[]): string {
+  const ceiling = sweeps.find((sweep) => sweep.server === "ceiling")?.heldRate;
+  return markdownTable(
+    [
+      "Server",
+      "Shape",
+      "Highest rate held (msg/s)",
+      "Deliveries/s there",
+      "vs ceiling",
+      "Stopped because",
+      "Other CPU (median)",
+    ],
+    sweeps.map((sweep) => {
+      const held = sweep.steps.findLast((step) => step.offeredRate === sweep.heldRate);
+      return [
+        sweep.server,
+        sweep.shape,
+        fmtRate(sweep.heldRate),
+        held ? fmtCount(held.deliveredRate) : "–",
+        ceiling ? `${(sweep.heldRate / ceiling).toFixed(2)}×` : "–",
+        sweep.stopReason,
+        medianOtherCpu(sweep).toFixed(2),
+      ];
+    }),
+  );
+}
+
+/** The issue's targets next to what this run measured. */
+export function targetsTable(report: BenchReport): string {
+  const find = (prefix: string, server = "parley") =>
+    report.rows.find((row) => row.scenario.startsWith(prefix) && row.server === server);
+  const sweepOf = (server: string) => report.sweeps.find((sweep) => sweep.server === server);
+  const rows: string[][] = [];
+  const verdict = (ok: boolean) => ok ? "met" : "**missed**";
+  const parleySweep = sweepOf("parley");
+  const ceilingSweep = sweepOf("ceiling");
+  if (parleySweep && ceilingSweep && ceilingSweep.heldRate > 0) {
+    const ratio = parleySweep.heldRate / ceilingSweep.heldRate;
+    const contended = Math.max(medianOtherCpu(parleySweep), medianOtherCpu(ceilingSweep));
+    rows.push([
+      "sweep: Parley ≥ 0.8× ceiling at p99 ≤ 50 ms, zero loss",
+      `${fmtRate(parleySweep.heldRate)} vs ${fmtRate(ceilingSweep.heldRate)} msg/s = ${
+        ratio.toFixed(2)
+      }×`,
+      verdict(ratio >= 0.8) +
+      (contended > 0.5
+        ? ` (other processes used ${contended.toFixed(2)} cores: not conclusive)`
+        : ""),
+    ]);
+  }
+  const poll = find("poll");
+  if (poll?.latency) {
+    rows.push([
+      "poll: p50 ≤ 10 ms, p99 ≤ 50 ms",
+      `p50 ${fmtMs(poll.latency.p50)} ms, p99 ${fmtMs(poll.latency.p99)} ms`,
+      verdict(poll.latency.p50 <= 10 && poll.latency.p99 <= 50),
+    ]);
+  }
+  const idle = find("idle");
+  if (idle?.rssPerConnectionKiB !== undefined) {
+    rows.push([
+      "idle: 20,000 WebSockets at ≤ 20 KB RSS each",
+      `${fmtCount(idle.connections)} open, ${idle.rssPerConnectionKiB.toFixed(1)} KiB each`,
+      verdict(idle.connections >= 20_000 && idle.rssPerConnectionKiB * 1.024 <= 20) +
+      (idle.connections < 20_000 ? " (fewer than 20,000 measured)" : ""),
+    ]);
+  }
+  const many = report.rows.find((row) =>
+    row.scenario.startsWith("append") && row.server === "parley" &&
+    !row.scenario.startsWith("append 1 room ")
+  );
+  if (many?.throughput !== undefined) {
+    rows.push([
+      "append: ≥ 20,000 msg/s across many rooms",
+      `${fmtCount(many.throughput)} msg/s (${many.scenario})`,
+      verdict(many.throughput >= 20_000),
+    ]);
+  }
+  const hot = find("append 1 room ");
+  if (hot?.throughput !== undefined) {
+    rows.push([
+      "append: ≥ 10,000 msg/s on one hot room",
+      `${fmtCount(hot.throughput)} msg/s (${hot.scenario})`,
+      verdict(hot.throughput >= 10_000),
+    ]);
+  }
+  return markdownTable(["Target (from the issue)", "Measured", "Verdict"], rows);
+}
