@@ -59,6 +59,8 @@ export interface HubOptions {
 }
 
 const PAGE = 500;
+/** How long local presence changes are gathered before the room's presence is re-read. */
+const PRESENCE_COALESCE_MS = 50;
 
 function shuttingDown(): ParleyError {
   return new ParleyError(503, "shutting_down", "The server is shutting down: try again shortly");
@@ -208,6 +210,10 @@ export class Hub {
   #presence: Presence | undefined;
   #open = new Map<string, RoomFeed>();
   #closed = false;
+  #presenceRefreshes = new Map<
+    string,
+    { promise: Promise<void>; resolve: () => void; timer: ReturnType<typeof setTimeout> }
+  >();
 
   /**
    * @param kv the store whose room records are watched
@@ -232,10 +238,24 @@ export class Hub {
     return this.#open.get(room)?.presence ?? { online: [], typing: [] };
   }
 
-  /** Re-reads a watched room's presence now, after a local join, leave or keystroke. */
-  async refreshPresence(room: string): Promise<void> {
-    const feed = this.#open.get(room);
-    if (this.#presence && feed) await feed.checkPresence(this.#presence);
+  /**
+   * Re-reads a watched room's presence soon, after a local join, leave or keystroke. Requests
+   * within {@link PRESENCE_COALESCE_MS} share one read, so a crowd joining at once costs a few
+   * reads, not one per person.
+   */
+  refreshPresence(room: string): Promise<void> {
+    const pending = this.#presenceRefreshes.get(room);
+    if (pending) return pending.promise;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(async () => {
+      this.#presenceRefreshes.delete(room);
+      const feed = this.#open.get(room);
+      if (this.#presence && feed) await feed.checkPresence(this.#presence).catch(() => {});
+      resolve();
+    }, PRESENCE_COALESCE_MS);
+    const refresh = { promise, resolve, timer };
+    this.#presenceRefreshes.set(room, refresh);
+    return refresh.promise;
   }
 
   /** How many long-poll requests are waiting now. */
@@ -323,6 +343,11 @@ export class Hub {
   /** Stops every watch and answers every waiting poll; subscribers receive nothing more. */
   close(): void {
     this.#closed = true;
+    for (const { timer, resolve } of this.#presenceRefreshes.values()) {
+      clearTimeout(timer);
+      resolve();
+    }
+    this.#presenceRefreshes.clear();
     for (const waiter of [...this.#waiters]) waiter.finish([]);
     for (const feed of this.#feeds.values()) feed.then((f) => f.close(), () => {});
     this.#feeds.clear();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChatConnection, connect, type Message } from "../lib/client.ts";
-import { LIMITS_OFF, requestJson, startServer } from "./server.ts";
+import { requestJson, startServer } from "./server.ts";
 
 const CLIENTS = 1000;
 const BEFORE = 20;
@@ -15,7 +15,11 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_00
 }
 
 Deno.test("reconnect storm - 1,000 dropped clients reconnect with jitter and miss nothing", async () => {
-  const server = await startServer(LIMITS_OFF);
+  // Limits stay on (with room for everyone twice over, as old sockets close while new ones
+  // open) so the connection slots are counted too.
+  const server = await startServer({
+    env: { PARLEY_CONNECTIONS_PER_IP: String(2 * CLIENTS), PARLEY_MESSAGE_BURST: "1000" },
+  });
   const clients: ChatConnection[] = [];
   const received = new Map<ChatConnection, number[]>();
   const post = (text: string) =>
@@ -58,6 +62,13 @@ Deno.test("reconnect storm - 1,000 dropped clients reconnect with jitter and mis
     assert.ok(clients.every((c) => c.status.state === "live"));
     assert.equal(server.services.connections.count("ws"), CLIENTS, "no socket left behind");
     assert.equal(server.services.hub.watchedRooms, 1);
+
+    // When everyone leaves, the server keeps nothing of them: no socket, no connection slot.
+    for (const client of clients) client.close();
+    await waitFor("every socket to close", () => server.services.connections.count("ws") === 0);
+    for (let i = 0; i < server.services.config.limits!.connectionsPerIp; i++) {
+      assert.ok(server.services.limits.openConnection("127.0.0.1"), "a connection slot leaked");
+    }
   } finally {
     for (const client of clients) client.close();
     await server.close();
