@@ -34,6 +34,9 @@ export interface CommitStats {
 /** Told of each commit attempt: how long it took and how many new messages it carried. */
 export type CommitObserver = (seconds: number, messages: number) => void;
 
+/** Told of the new messages of each room once they are durably stored, in seq order. */
+export type CommittedListener = (room: string, messages: Message[]) => void;
+
 /** How long a client id is remembered for idempotent retries. */
 export const CLIENT_ID_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -87,22 +90,30 @@ export class GroupCommitter {
   #stats: CommitStats;
   #historyLimit: number;
   #onCommit: CommitObserver | undefined;
+  #onCommitted: CommittedListener | undefined;
   #queues = new Map<string, Pending[]>();
   #committing = new Set<string>();
   #inFlight = 0;
 
   /**
    * @param kv the store
-   * @param options shared counters, how many messages each room keeps, and a commit observer
+   * @param options shared counters, how many messages each room keeps, a commit observer, and
+   * a listener for what each commit stored
    */
   constructor(
     kv: Deno.Kv,
-    options: { stats: CommitStats; historyLimit: number; onCommit?: CommitObserver },
+    options: {
+      stats: CommitStats;
+      historyLimit: number;
+      onCommit?: CommitObserver;
+      onCommitted?: CommittedListener;
+    },
   ) {
     this.#kv = kv;
     this.#stats = options.stats;
     this.#historyLimit = options.historyLimit;
     this.#onCommit = options.onCommit;
+    this.#onCommitted = options.onCommitted;
   }
 
   /** Queues one append; resolves once it is durably stored (or found already stored). */
@@ -175,6 +186,7 @@ export class GroupCommitter {
       const stored = await this.#findStored(batch);
       const op = this.#kv.atomic();
       const settle: Array<() => void> = [];
+      const committed: Array<[string, Message[]]> = [];
       let appended = 0;
       batch.forEach(({ room: id, pending }, i) => {
         const entry = present[i];
@@ -206,6 +218,8 @@ export class GroupCommitter {
           results.push({ message, created: true });
         }
         settle.push(() => pending.forEach((item, j) => item.resolve(results[j])));
+        const fresh = results.flatMap(({ message, created }) => created ? [message] : []);
+        if (fresh.length > 0) committed.push([id, fresh]);
         if (head === room.head) return;
         appended += head - room.head;
         const trimmed = this.#trim(op, room, head);
@@ -227,6 +241,7 @@ export class GroupCommitter {
       }
       if (outcome.ok) {
         this.#stats.appended += appended;
+        for (const [room, messages] of committed) this.#onCommitted?.(room, messages);
         return settle.forEach((resolve) => resolve());
       }
       this.#stats.conflicts++;

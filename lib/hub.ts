@@ -169,21 +169,36 @@ class RoomFeed {
     return this.#catchingUp;
   }
 
+  /**
+   * Delivers messages this worker just committed without reading them back from KV, when they
+   * continue right after the cursor (otherwise the watch's catch-up reads them in order).
+   */
+  offerCommitted(messages: Message[]): void {
+    this.#catchingUp = this.#catchingUp.then(() => {
+      if (!this.closed && messages[0].seq === this.cursor + 1) this.#deliver(messages);
+    });
+  }
+
   async #catchUp(head: number): Promise<void> {
     while (this.cursor < head && !this.closed) {
       const messages = await this.log.readAfter(this.room, this.cursor, PAGE);
       if (messages.length === 0) break;
-      this.cursor = messages[messages.length - 1].seq;
-      for (const delivery of toDeliveries(messages)) {
-        for (const subscriber of this.subscribers) subscriber.offer(delivery);
-      }
-      for (const waiter of this.waiters) {
-        // Only a batch that continues right after the poll's cursor may answer it; a poll whose
-        // cursor the feed had already passed is answered by its own read (see poll()).
-        if (messages[0].seq > waiter.after + 1) continue;
-        const fresh = messages.filter((message) => message.seq > waiter.after);
-        if (fresh.length > 0) waiter.finish(fresh);
-      }
+      this.#deliver(messages);
+    }
+  }
+
+  /** Hands consecutive messages after the cursor to every subscriber and waiting poll. */
+  #deliver(messages: Message[]): void {
+    this.cursor = messages[messages.length - 1].seq;
+    for (const delivery of toDeliveries(messages)) {
+      for (const subscriber of this.subscribers) subscriber.offer(delivery);
+    }
+    for (const waiter of this.waiters) {
+      // Only a batch that continues right after the poll's cursor may answer it; a poll whose
+      // cursor the feed had already passed is answered by its own read (see poll()).
+      if (messages[0].seq > waiter.after + 1) continue;
+      const fresh = messages.filter((message) => message.seq > waiter.after);
+      if (fresh.length > 0) waiter.finish(fresh);
     }
   }
 
@@ -210,6 +225,7 @@ export class Hub {
   #presence: Presence | undefined;
   #open = new Map<string, RoomFeed>();
   #closed = false;
+  #stopListening: () => void;
   #presenceRefreshes = new Map<
     string,
     { promise: Promise<void>; resolve: () => void; timer: ReturnType<typeof setTimeout> }
@@ -223,6 +239,9 @@ export class Hub {
   constructor(kv: Deno.Kv, log: MessageLog, options: HubOptions = {}) {
     this.#kv = kv;
     this.#log = log;
+    this.#stopListening = log.onCommitted((room, messages) =>
+      this.#open.get(room)?.offerCommitted(messages)
+    );
     this.#lingerMs = options.lingerMs ?? 0;
     this.#headCheckMs = options.headCheckMs ?? 0;
     this.#presence = options.presence;
@@ -343,6 +362,7 @@ export class Hub {
   /** Stops every watch and answers every waiting poll; subscribers receive nothing more. */
   close(): void {
     this.#closed = true;
+    this.#stopListening();
     for (const { timer, resolve } of this.#presenceRefreshes.values()) {
       clearTimeout(timer);
       resolve();

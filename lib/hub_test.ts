@@ -461,3 +461,32 @@ Deno.test("Hub.poll - a poll behind the feed is answered by its own read, never 
     kv.close();
   }
 });
+
+Deno.test("Hub - messages this worker commits are delivered without reading them back", async () => {
+  const kv = await Deno.openKv(":memory:");
+  class CountingLog extends MessageLog {
+    reads = 0;
+    override readAfter(room: string, after: number, limit: number): Promise<Message[]> {
+      this.reads++;
+      return super.readAfter(room, after, limit);
+    }
+  }
+  const log = new CountingLog(kv);
+  const hub = new Hub(kv, log);
+  try {
+    await log.createRoom("lobby", "Lobby");
+    const seen: number[] = [];
+    const subscription = await hub.subscribe("lobby", (delivery) => {
+      seen.push(...delivery.messages.map((message) => message.seq));
+    });
+    const readsBefore = log.reads;
+    for (let i = 1; i <= 5; i++) await log.append("lobby", note(i));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.equal(log.reads - readsBefore, 0);
+    subscription.close();
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});

@@ -6,6 +6,7 @@ import {
   type AppendResult,
   type CommitObserver,
   type CommitStats,
+  type CommittedListener,
   GroupCommitter,
 } from "./group_commit.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
@@ -28,6 +29,7 @@ export interface CreateRoomResult {
 export class MessageLog {
   #kv: Deno.Kv;
   #committer: GroupCommitter;
+  #committed = new Set<CommittedListener>();
   /** Commit counters. */
   readonly stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
 
@@ -42,6 +44,9 @@ export class MessageLog {
       stats: this.stats,
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
       onCommit: options.onCommit,
+      onCommitted: (room, messages) => {
+        for (const listener of this.#committed) listener(room, messages);
+      },
     });
   }
 
@@ -68,6 +73,15 @@ export class MessageLog {
       throw new ParleyError(503, "storage_busy", `Cannot create room "${id}": try again`);
     }
     return { room: existing, created: false };
+  }
+
+  /**
+   * Listens for the messages this log stores, per room and in seq order, as soon as each commit
+   * succeeds (before any watch reports it); returns the function that stops listening.
+   */
+  onCommitted(listener: CommittedListener): () => void {
+    this.#committed.add(listener);
+    return () => this.#committed.delete(listener);
   }
 
   /** Reads one room, or null when there is no such room. */
