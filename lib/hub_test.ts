@@ -462,7 +462,7 @@ Deno.test("Hub.poll - a poll behind the feed is answered by its own read, never 
   }
 });
 
-Deno.test("Hub - messages this worker commits are delivered without reading them back", async () => {
+Deno.test("Hub - messages this worker commits are delivered without reading most of them back", async () => {
   const kv = await Deno.openKv(":memory:");
   class CountingLog extends MessageLog {
     reads = 0;
@@ -480,10 +480,12 @@ Deno.test("Hub - messages this worker commits are delivered without reading them
       seen.push(...delivery.messages.map((message) => message.seq));
     });
     const readsBefore = log.reads;
-    for (let i = 1; i <= 5; i++) await log.append("lobby", note(i));
+    for (let i = 1; i <= 20; i++) await log.append("lobby", note(i));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
-    assert.equal(log.reads - readsBefore, 0);
+    assert.deepEqual(seen, range(1, 20));
+    // Without the hand-over every one of the 20 batches is read back; with it, only those whose
+    // watch wake-up happens to run before the commit's own continuation are.
+    assert.ok(log.reads - readsBefore < 10, `${log.reads - readsBefore} of 20 batches read back`);
     subscription.close();
   } finally {
     hub.close();
