@@ -22,6 +22,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { type ServerFrame, takeFrame } from "./ws_frames.ts";
 import { Sessions } from "../lib/session.ts";
 import type { Message, Room } from "../lib/types.ts";
 import { rawRequest } from "./raw_http.ts";
@@ -2188,28 +2189,10 @@ class RawSocket {
     }
   }
 
-  #takeFrame(): (WsMessage & { fin: boolean }) | undefined {
-    const bytes = this.#buffer;
-    if (bytes.byteLength < 2) return undefined;
-    assert.equal(bytes[1] & 0x80, 0, "the server masked a frame");
-    let length = bytes[1] & 0x7f;
-    let offset = 2;
-    if (length === 126) {
-      if (bytes.byteLength < 4) return undefined;
-      length = (bytes[2] << 8) | bytes[3];
-      offset = 4;
-    } else if (length === 127) {
-      if (bytes.byteLength < 10) return undefined;
-      length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2, 8).getBigUint64(0));
-      offset = 10;
-    }
-    if (bytes.byteLength < offset + length) return undefined;
-    this.#buffer = bytes.slice(offset + length);
-    return {
-      fin: (bytes[0] & 0x80) !== 0,
-      opcode: bytes[0] & 0x0f,
-      payload: bytes.slice(offset, offset + length),
-    };
+  #takeFrame(): ServerFrame | undefined {
+    const taken = takeFrame(this.#buffer);
+    if (taken) this.#buffer = taken.rest;
+    return taken?.frame;
   }
 
   async write(bytes: Uint8Array): Promise<void> {
