@@ -22,7 +22,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ServerFrame, takeFrame } from "./ws_frames.ts";
+import { type FrameSource, readServerMessage, type ServerFrame, takeFrame } from "./ws_frames.ts";
 import { Sessions } from "../lib/session.ts";
 import type { Message, Room } from "../lib/types.ts";
 import { rawRequest } from "./raw_http.ts";
@@ -2088,6 +2088,10 @@ async function acceptFor(key: string): Promise<string> {
 /** A WebSocket over `Deno.connect`: the handshake, then whole messages read one at a time. */
 class RawSocket {
   #buffer: Uint8Array = new Uint8Array(0);
+  readonly #frames: FrameSource = {
+    nextFrame: () => this.#takeFrame(),
+    readMore: (timeoutMs) => this.#readMore(timeoutMs),
+  };
   #pending: Promise<Uint8Array | null> | undefined;
   /** The handshake's status and headers. */
   status = 0;
@@ -2156,27 +2160,7 @@ class RawSocket {
 
   /** The next whole message (fragments joined), or null when the connection ends first. */
   async readMessage(timeoutMs = 5000): Promise<WsMessage | null> {
-    const fragments: Uint8Array[] = [];
-    let opcode = 0;
-    for (;;) {
-      const frame = this.#takeFrame();
-      if (frame === undefined) {
-        if (!await this.#readMore(timeoutMs)) return null;
-        continue;
-      }
-      if (frame.opcode >= OPCODE_CLOSE) return frame;
-      if (frame.opcode !== 0) opcode = frame.opcode;
-      fragments.push(frame.payload);
-      if (frame.fin) {
-        const payload = new Uint8Array(fragments.reduce((sum, part) => sum + part.byteLength, 0));
-        let offset = 0;
-        for (const part of fragments) {
-          payload.set(part, offset);
-          offset += part.byteLength;
-        }
-        return { opcode, payload };
-      }
-    }
+    return await readServerMessage(this.#frames, timeoutMs);
   }
 
   /** Like {@link readMessage}, skipping `presence` frames. */

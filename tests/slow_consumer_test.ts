@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ServerFrame, takeFrame } from "./ws_frames.ts";
+import { type FrameSource, readServerMessage, type ServerFrame, takeFrame } from "./ws_frames.ts";
 import type { Message } from "../lib/types.ts";
 import {
   type Frame,
@@ -108,6 +108,10 @@ async function flood(
 /** A WebSocket over `Deno.connect` that reads nothing after the 101 until asked to. */
 class RawSocket {
   #buffer = new Uint8Array(0);
+  readonly #frames: FrameSource = {
+    nextFrame: () => this.#takeFrame(),
+    readMore: (timeoutMs) => this.#readMore(timeoutMs),
+  };
   status = 0;
   headers = new Headers();
 
@@ -173,19 +177,7 @@ class RawSocket {
 
   /** The next whole message (fragments joined), or null when the connection ends first. */
   async readMessage(timeoutMs = 10_000): Promise<{ opcode: number; payload: Uint8Array } | null> {
-    const fragments: Uint8Array[] = [];
-    let opcode = 0;
-    for (;;) {
-      const frame = this.#takeFrame();
-      if (frame === undefined) {
-        if (!await this.#readMore(timeoutMs)) return null;
-        continue;
-      }
-      if (frame.opcode >= OPCODE_CLOSE) return frame;
-      if (frame.opcode !== 0) opcode = frame.opcode;
-      fragments.push(frame.payload);
-      if (frame.fin) return { opcode, payload: concat(fragments) };
-    }
+    return await readServerMessage(this.#frames, timeoutMs);
   }
 
   #takeFrame(): ServerFrame | undefined {
@@ -220,16 +212,6 @@ class RawSocket {
       // Already closed.
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
 }
 
 function latin1(bytes: Uint8Array): string {

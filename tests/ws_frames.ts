@@ -43,3 +43,48 @@ export function takeFrame(
     rest: new Uint8Array(bytes.subarray(offset + length)),
   };
 }
+
+/** A whole message: its opcode and its fragments' payloads joined. */
+export interface ServerMessage {
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** Where {@link readServerMessage} gets frames: the next buffered one, or more bytes. */
+export interface FrameSource {
+  nextFrame(): ServerFrame | undefined;
+  /** Reads more bytes into the buffer; false when the connection ended first. */
+  readMore(timeoutMs: number): Promise<boolean>;
+}
+
+const OPCODE_CLOSE = 0x8;
+
+/**
+ * Reads the next whole message, joining fragments; a control frame (close, ping, pong) is
+ * returned as it comes. Null when the connection ends first.
+ */
+export async function readServerMessage(
+  source: FrameSource,
+  timeoutMs: number,
+): Promise<ServerMessage | null> {
+  const fragments: Uint8Array[] = [];
+  let opcode = 0;
+  for (;;) {
+    const frame = source.nextFrame();
+    if (frame === undefined) {
+      if (!await source.readMore(timeoutMs)) return null;
+      continue;
+    }
+    if (frame.opcode >= OPCODE_CLOSE) return frame;
+    if (frame.opcode !== 0) opcode = frame.opcode;
+    fragments.push(frame.payload);
+    if (!frame.fin) continue;
+    const payload = new Uint8Array(fragments.reduce((sum, part) => sum + part.byteLength, 0));
+    let offset = 0;
+    for (const part of fragments) {
+      payload.set(part, offset);
+      offset += part.byteLength;
+    }
+    return { opcode, payload };
+  }
+}
