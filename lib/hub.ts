@@ -56,6 +56,12 @@ export interface HubOptions {
   headCheckMs?: number;
   /** Where presence and typing live; without it rooms report nobody. */
   presence?: Presence;
+  /**
+   * How long a watch wake-up waits before reading new messages, in ms (default 0). When the
+   * other workers' commits also reach `log.onCommitted` (a worker link), the commit itself
+   * usually arrives meanwhile and the read is skipped; the watch stays as the safety net.
+   */
+  watchGraceMs?: number;
 }
 
 const PAGE = 500;
@@ -123,6 +129,7 @@ class RoomFeed {
     head: number,
     readonly kv: Deno.Kv,
     readonly log: MessageLog,
+    readonly watchGraceMs: number,
   ) {
     this.cursor = head;
     this.#reader = kv.watch([roomKey(room)]).getReader();
@@ -154,7 +161,12 @@ class RoomFeed {
         const { done, value } = await this.#reader.read();
         if (done) break;
         const room = value[0].value as Room | null;
-        if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
+        if (!room || room.head <= this.cursor) continue;
+        if (this.watchGraceMs > 0) {
+          await new Promise((resolve) => setTimeout(resolve, this.watchGraceMs));
+          if (this.closed) break;
+        }
+        if (room.head > this.cursor) await this.#catchUpTo(room.head);
       }
     } catch (error) {
       if (!this.closed) console.error(`The watch on room "${this.room}" failed:`, error);
@@ -223,6 +235,7 @@ export class Hub {
   #headCheckMs: number;
   #headChecker: ReturnType<typeof setInterval> | undefined;
   #presence: Presence | undefined;
+  #watchGraceMs: number;
   #open = new Map<string, RoomFeed>();
   #closed = false;
   #stopListening: () => void;
@@ -245,6 +258,7 @@ export class Hub {
     this.#lingerMs = options.lingerMs ?? 0;
     this.#headCheckMs = options.headCheckMs ?? 0;
     this.#presence = options.presence;
+    this.#watchGraceMs = options.watchGraceMs ?? 0;
   }
 
   /** How many rooms this worker is watching now. */
@@ -426,7 +440,7 @@ export class Hub {
       throw new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
     }
     if (this.#closed) throw shuttingDown();
-    const feed = new RoomFeed(room, record.head, this.#kv, this.#log);
+    const feed = new RoomFeed(room, record.head, this.#kv, this.#log, this.#watchGraceMs);
     this.#open.set(room, feed);
     if (this.#presence) await feed.checkPresence(this.#presence).catch(() => {});
     if (this.#closed) {

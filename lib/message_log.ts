@@ -6,12 +6,20 @@ import {
   type AppendResult,
   type CommitObserver,
   type CommitStats,
-  type CommittedListener,
   GroupCommitter,
 } from "./group_commit.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
 
 export type { AppendResult, CommitStats };
+
+/**
+ * Told of the new messages of each room once they are durably stored, in seq order; `byPeer`
+ * is true when another worker of this process stored them (see `lib/worker_link.ts`).
+ */
+export type StoredListener = (room: string, messages: Message[], byPeer: boolean) => void;
+
+/** Where appends go instead of this worker's own group commit (another worker, say). */
+export type AppendRoute = (room: string, input: NewMessage) => Promise<AppendResult>;
 
 // KV lists at most 1000 entries per batch.
 const MAX_LIST_BATCH = 1000;
@@ -29,7 +37,8 @@ export interface CreateRoomResult {
 export class MessageLog {
   #kv: Deno.Kv;
   #committer: GroupCommitter;
-  #committed = new Set<CommittedListener>();
+  #committed = new Set<StoredListener>();
+  #route: AppendRoute | undefined;
   /** Commit counters. */
   readonly stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
 
@@ -44,9 +53,7 @@ export class MessageLog {
       stats: this.stats,
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
       onCommit: options.onCommit,
-      onCommitted: (room, messages) => {
-        for (const listener of this.#committed) listener(room, messages);
-      },
+      onCommitted: (room, messages) => this.#tell(room, messages, false),
     });
   }
 
@@ -76,12 +83,27 @@ export class MessageLog {
   }
 
   /**
-   * Listens for the messages this log stores, per room and in seq order, as soon as each commit
-   * succeeds (before any watch reports it); returns the function that stops listening.
+   * Listens for the messages this log (or a linked worker) stores, per room and in seq order, as
+   * soon as each commit succeeds (before any watch reports it); returns the function that stops
+   * listening.
    */
-  onCommitted(listener: CommittedListener): () => void {
+  onCommitted(listener: StoredListener): () => void {
     this.#committed.add(listener);
     return () => this.#committed.delete(listener);
+  }
+
+  /** Tells the listeners of messages another worker of this process stored. */
+  publish(room: string, messages: Message[]): void {
+    this.#tell(room, messages, true);
+  }
+
+  /** Sends later appends through `route` instead of this worker's group commit (undefined: back). */
+  routeAppends(route: AppendRoute | undefined): void {
+    this.#route = route;
+  }
+
+  #tell(room: string, messages: Message[], byPeer: boolean): void {
+    for (const listener of this.#committed) listener(room, messages, byPeer);
   }
 
   /** Reads one room, or null when there is no such room. */
@@ -104,6 +126,11 @@ export class MessageLog {
    * A repeated client id returns the stored message with `created: false`.
    */
   append(room: string, input: NewMessage): Promise<AppendResult> {
+    return this.#route ? this.#route(room, input) : this.#committer.append(room, input);
+  }
+
+  /** Appends through this worker's own group commit, whatever the route (for a linked peer). */
+  appendHere(room: string, input: NewMessage): Promise<AppendResult> {
     return this.#committer.append(room, input);
   }
 

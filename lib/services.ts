@@ -7,6 +7,7 @@ import { MessageLog } from "./message_log.ts";
 import { Metrics } from "./metrics.ts";
 import { Presence } from "./presence.ts";
 import { loadSecret, Sessions } from "./session.ts";
+import { WorkerLink } from "./worker_link.ts";
 
 /** What request handlers need: the store, the log on it, this worker's hub and the settings. */
 export interface Services {
@@ -25,7 +26,20 @@ export interface Services {
   sessions: Sessions;
   /** Who is online and typing, across workers. */
   presence: Presence;
+  /** The link to the other workers of this process on the same KV file, if any. */
+  link: WorkerLink | undefined;
   config: Config;
+}
+
+/**
+ * The channel `--parallel` workers on one local KV file share, or undefined when workers cannot
+ * share the store (`:memory:`) or have nothing to gain (KV Connect, Deno Deploy).
+ */
+export function workerChannelName(kvPath: string | undefined): string | undefined {
+  if (kvPath === undefined || kvPath === ":memory:" || /^[a-z]+:\/\//i.test(kvPath)) {
+    return undefined;
+  }
+  return `parley:${new URL(kvPath, `file://${Deno.cwd()}/`).pathname}`;
 }
 
 // Long-poll clients leave and come back every cycle; keep their room's watch meanwhile.
@@ -33,6 +47,9 @@ const HUB_LINGER_MS = 5_000;
 // Separate processes on one KV file do not wake each other's watches, and presence expires
 // without a wake-up: check heads and presence this often.
 const HUB_HEAD_CHECK_MS = 1_000;
+// Linked workers hear each other's commits over their channel within a millisecond or so; a
+// watch wake-up waits this long for that before reading the messages from KV itself.
+const LINKED_WATCH_GRACE_MS = 20;
 
 /** Wires the log, hub and sessions onto an open KV store. */
 export async function createServices(kv: Deno.Kv, config: Config): Promise<Services> {
@@ -45,10 +62,13 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     },
   });
   const presence = new Presence(kv);
+  const channel = workerChannelName(config.kvPath);
+  const link = channel === undefined ? undefined : new WorkerLink(log, channel);
   const hub = new Hub(kv, log, {
     lingerMs: HUB_LINGER_MS,
     headCheckMs: HUB_HEAD_CHECK_MS,
     presence,
+    watchGraceMs: link ? LINKED_WATCH_GRACE_MS : 0,
   });
   const connections = new ConnectionRegistry();
   metrics.gauge("parley_open_connections", "Open connections of this worker, by transport", () => [
@@ -81,6 +101,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     events: new EventLog(config.log),
     sessions: new Sessions(await loadSecret(kv, config.secret)),
     presence,
+    link,
     config,
   };
 }
@@ -96,9 +117,19 @@ export function closeServices(services: Services): void {
   services.connections.closeAll(GOING_AWAY, "server shutting down");
   services.hub.close();
   services.presence.close();
+  services.link?.leave();
 }
 
 /** The Hono environment every route shares: services are set on each request. */
 export interface AppEnv {
   Variables: { services: Services };
+}
+
+/**
+ * Closes the KV store and leaves the worker link for good: the last step of a shutdown, after
+ * {@link closeServices} and once the appends in flight have settled.
+ */
+export function closeStore(services: Services): void {
+  services.link?.close();
+  services.kv.close();
 }

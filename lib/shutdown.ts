@@ -15,7 +15,7 @@
  */
 import { errorResponse } from "./errors.ts";
 import type { MessageLog } from "./message_log.ts";
-import { closeServices, type Services } from "./services.ts";
+import { closeServices, closeStore, type Services } from "./services.ts";
 
 /** How long a shutdown may take before the process is ended anyway, in ms. */
 export const SHUTDOWN_DEADLINE_MS = 4_000;
@@ -140,7 +140,7 @@ export class GracefulShutdown {
       this.#closeLiveTraffic();
     }
     try {
-      this.#services.kv.close();
+      closeStore(this.#services);
     } catch (error) {
       console.error("Cannot close the message store on shutdown:", error);
     }
@@ -168,8 +168,9 @@ export class GracefulShutdown {
 }
 
 /**
- * Reports every append of a log to `track` as it starts, by wrapping the instance's `append`.
- * Stands in for a `MessageLog` method that waits until no append is in flight.
+ * Reports every append of a log to `track` as it starts, by wrapping the instance's `append`
+ * and `appendHere` (which commits appends other workers forwarded here). Stands in for a
+ * `MessageLog` method that waits until no append is in flight.
  */
 function trackAppends(
   log: MessageLog,
@@ -177,4 +178,6 @@ function trackAppends(
 ): void {
   const append = log.append.bind(log);
   log.append = (room, input) => track(append(room, input));
+  const appendHere = log.appendHere.bind(log);
+  log.appendHere = (room, input) => track(appendHere(room, input));
 }

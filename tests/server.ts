@@ -7,7 +7,7 @@
 import { createApp } from "../app.tsx";
 import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
-import { closeServices, createServices, type Services } from "../lib/services.ts";
+import { closeServices, closeStore, createServices, type Services } from "../lib/services.ts";
 import { parseAuthor } from "../lib/validation.ts";
 
 /** A running test server. */
@@ -40,7 +40,7 @@ export async function startServer(
       closeServices(services);
       controller.abort();
       await server.finished;
-      kv.close();
+      closeStore(services);
     },
   };
 }

@@ -10,7 +10,7 @@ import { type ChatConnection, connect, type ConnectionState } from "../lib/clien
 import { readConfig } from "../lib/config.ts";
 import { MessageLog } from "../lib/message_log.ts";
 import { openKv } from "../lib/open_kv.ts";
-import { createServices } from "../lib/services.ts";
+import { closeServices, closeStore, createServices } from "../lib/services.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
 import type { Message } from "../lib/types.ts";
 import {
@@ -201,8 +201,8 @@ async function startServerAt(port: number, kvPath: string): Promise<TestServer &
       controller.abort();
       await server.shutdown().catch(() => {});
       await server.finished;
-      services.hub.close();
-      kv.close();
+      closeServices(services);
+      closeStore(services);
     },
   };
 }

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { ParleyError } from "./errors.ts";
+import { MessageLog } from "./message_log.ts";
+import type { Message } from "./types.ts";
+import { WorkerLink } from "./worker_link.ts";
+
+/** Two workers on one KV file, each with its own handle, log and link, like `--parallel`. */
+async function twoWorkers() {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  const channel = `test:${path}`;
+  const workers = await Promise.all([0, 1].map(async () => {
+    const kv = await Deno.openKv(path);
+    const log = new MessageLog(kv);
+    return { kv, log, link: new WorkerLink(log, channel) };
+  }));
+  while (workers.some(({ link }) => link.peers < 1)) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const writerId = workers[0].link.writer;
+  const writer = workers.find(({ link }) => link.id === writerId)!;
+  const forwarder = workers.find(({ link }) => link.id !== writerId)!;
+  await writer.log.createRoom("lobby", "Lobby");
+  return {
+    writer,
+    forwarder,
+    async [Symbol.asyncDispose]() {
+      for (const { kv, link } of workers) {
+        link.close();
+        kv.close();
+      }
+      await Deno.remove(path);
+    },
+  };
+}
+
+Deno.test("WorkerLink - both workers agree on one writer", async () => {
+  await using pair = await twoWorkers();
+  assert.equal(pair.forwarder.link.writer, pair.writer.link.id);
+  assert.notEqual(pair.forwarder.link.id, pair.writer.link.id);
+});
+
+Deno.test("WorkerLink - appends made on any worker are committed by the writer, seqs dense", async () => {
+  await using pair = await twoWorkers();
+  const results = await Promise.all(
+    Array.from(
+      { length: 200 },
+      (_, i) =>
+        (i % 2 === 0 ? pair.writer : pair.forwarder).log.append("lobby", {
+          id: `m${i}`,
+          author: "ann",
+          text: `hello ${i}`,
+        }),
+    ),
+  );
+  assert.deepEqual(
+    results.map(({ message }) => message.seq).sort((a, b) => a - b),
+    Array.from({ length: 200 }, (_, i) => i + 1),
+  );
+  assert.equal(pair.writer.log.stats.appended, 200);
+  assert.equal(pair.forwarder.log.stats.appended, 0);
+  const stored = await pair.forwarder.log.readAfter("lobby", 0, 500);
+  assert.deepEqual(stored.map(({ seq }) => seq), results.map((_, i) => i + 1));
+});
+
+Deno.test("WorkerLink - a repeated client id through the forwarder is stored once", async () => {
+  await using pair = await twoWorkers();
+  const first = await pair.forwarder.log.append("lobby", { id: "once", author: "ann", text: "hi" });
+  const again = await pair.forwarder.log.append("lobby", { id: "once", author: "ann", text: "hi" });
+  assert.equal(first.created, true);
+  assert.equal(again.created, false);
+  assert.deepEqual(again.message, first.message);
+});
+
+Deno.test("WorkerLink - the other worker hears each commit without reading it back", async () => {
+  await using pair = await twoWorkers();
+  const heard: Array<[string, Message[], boolean]> = [];
+  pair.forwarder.log.onCommitted((room, messages, byPeer) => heard.push([room, messages, byPeer]));
+  const { message } = await pair.writer.log.append("lobby", { author: "ann", text: "hi" });
+  while (heard.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(heard, [["lobby", [message], true]]);
+});
+
+Deno.test("WorkerLink - the writer's errors reach the forwarding worker intact", async () => {
+  await using pair = await twoWorkers();
+  await assert.rejects(
+    pair.forwarder.log.append("nowhere", { author: "ann", text: "hi" }),
+    (error) =>
+      error instanceof ParleyError && error.status === 404 && error.code === "room_not_found" &&
+      error.message === 'Room "nowhere" does not exist',
+  );
+});
+
+Deno.test("WorkerLink - an append the leaving writer did not take is committed by the next writer", async () => {
+  await using pair = await twoWorkers();
+  const pending = pair.forwarder.log.append("lobby", { id: "late", author: "ann", text: "hi" });
+  pair.writer.link.leave();
+  const { created, message } = await pending;
+  assert.equal(created, true);
+  assert.equal(message.seq, 1);
+  assert.equal(pair.forwarder.link.writer, pair.forwarder.link.id);
+  assert.equal(pair.forwarder.log.stats.appended, 1);
+  assert.equal(pair.writer.log.stats.appended, 0);
+});
+
+Deno.test("WorkerLink - a leaving writer still answers the appends it took", async () => {
+  await using pair = await twoWorkers();
+  const pending = pair.forwarder.log.append("lobby", { author: "ann", text: "hi" });
+  // Let the writer take the append, then leave while it commits.
+  while (pair.writer.log.stats.commits === 0) await new Promise((resolve) => setTimeout(resolve));
+  pair.writer.link.leave();
+  const { created } = await pending;
+  assert.equal(created, true);
+  assert.equal(pair.writer.log.stats.appended, 1);
+  assert.equal(pair.forwarder.log.stats.appended, 0);
+});
+
+Deno.test("WorkerLink - appends sent to a writer as it closes come back and are committed", async () => {
+  await using pair = await twoWorkers();
+  const pending = pair.forwarder.log.append("lobby", { author: "ann", text: "hi" });
+  pair.writer.link.close();
+  const { created } = await pending;
+  assert.equal(created, true);
+  assert.equal(pair.writer.log.stats.appended, 0);
+  assert.equal(pair.forwarder.log.stats.appended, 1);
+});
+
+Deno.test("WorkerLink - appends a departed writer never answered fail with 503", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  const channel = `test:${path}`;
+  const kv = await Deno.openKv(path);
+  const log = new MessageLog(kv);
+  await log.createRoom("lobby", "Lobby");
+  // A writer that takes appends and then leaves without answering (its worker died).
+  const silent = new BroadcastChannel(channel);
+  silent.onmessage = (event) => {
+    if (event.data.kind === "hello") silent.postMessage({ kind: "here", from: "0" });
+    if (event.data.kind === "append") silent.postMessage({ kind: "bye", from: "0" });
+  };
+  const link = new WorkerLink(log, channel);
+  try {
+    while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
+    await assert.rejects(
+      log.append("lobby", { author: "ann", text: "hi" }),
+      (error) =>
+        error instanceof ParleyError && error.status === 503 &&
+        error.code === "storage_unavailable" &&
+        error.message === "Cannot append the message: the worker writing it shut down",
+    );
+    assert.equal(link.writer, link.id);
+    assert.equal((await log.getRoom("lobby"))?.head, 0);
+  } finally {
+    link.close();
+    silent.close();
+    kv.close();
+    await Deno.remove(path);
+  }
+});

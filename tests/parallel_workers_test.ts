@@ -1,0 +1,51 @@
+/**
+ * Two servers in one process on one KV file, as `deno serve --parallel` runs its workers: they
+ * link up, one of them writes the log, and each hears the other's commits over the link.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+
+async function twoWorkers(): Promise<TestServer[]> {
+  const path = `${await Deno.makeTempDir({ prefix: "parley-workers-" })}/parley.kv`;
+  const workers: TestServer[] = [];
+  for (let i = 0; i < 2; i++) {
+    workers.push(await startServer({ kvPath: path, env: { PARLEY_LIMITS: "off" } }));
+  }
+  while (workers.some(({ services }) => (services.link?.peers ?? 0) < 1)) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return workers;
+}
+
+Deno.test("parallel workers - one writes every message sent to either, and both deliver them all", async () => {
+  const workers = await twoWorkers();
+  const sockets: TestSocket[] = [];
+  try {
+    const created = await requestJson(workers[0], "/api/rooms", {
+      body: { id: "lobby", title: "Lobby" },
+    });
+    assert.equal(created.status, 201);
+    for (const worker of workers) {
+      const socket = TestSocket.open(worker, "lobby", { name: "ann" });
+      await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+      sockets.push(socket);
+    }
+    for (let i = 1; i <= 20; i++) {
+      sockets[i % 2].send({ type: "send", id: `m${i}`, text: `hello ${i}` });
+    }
+    for (const socket of sockets) await socket.until((s) => s.messages.length === 20);
+    for (const socket of sockets) {
+      assert.deepEqual(
+        socket.messages.map(({ seq }) => seq),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+    }
+    const appended = workers.map(({ services }) => services.log.stats.appended).sort();
+    assert.deepEqual(appended, [0, 20], "one worker committed everything");
+  } finally {
+    for (const socket of sockets) await socket.close();
+    for (const worker of workers) await worker.close();
+  }
+});
