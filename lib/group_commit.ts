@@ -1,14 +1,18 @@
 /**
  * Group commit for the whole log of one worker: appends that arrive while commits are in flight
- * wait, and the next atomic commit carries the queued messages of up to ten rooms (KV allows ten
- * `check`s per operation). Each room's record is checked, so seqs stay dense across workers; a
- * conflict re-reads the heads and retries the batch, and a store locked by another worker's
- * handle is retried after a short, jittered wait.
+ * wait, and the next atomic commit carries the queued messages of many rooms. Every commit checks
+ * and bumps one key, the log's clock, so one check covers all its rooms (KV allows ten checks
+ * per operation) and seqs stay dense whoever else writes. Room records are cached between
+ * commits: while the clock has not moved under this worker, they are exactly what is stored. A
+ * commit that finds the clock moved (another process, or a worker not linked yet) drops the
+ * cache, reads again and retries; a store locked by another handle is retried after a short,
+ * jittered wait. Commits prepare (read ids, fetch uncached rooms) side by side but write one at
+ * a time, each on the clock the one before it left.
  *
  * @module
  */
 import { ParleyError } from "./errors.ts";
-import { messageIdKey, messageKey, roomKey } from "./keys.ts";
+import { LOG_CLOCK_KEY, messageIdKey, messageKey, roomKey } from "./keys.ts";
 import { isLocked, lockBackoff } from "./kv_locks.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
 
@@ -51,16 +55,18 @@ interface RoomBatch {
   pending: Pending[];
 }
 
-// KV allows 1000 mutations, 10 checks and 800 KiB per atomic operation. A message costs three
-// mutations (itself, its id index, and the retention delete of an old one); a room one more for
-// its record plus a little retention catch-up.
-const MAX_ROOMS = 10;
+// KV allows 1000 mutations, 10 checks and 800 KiB per atomic operation. A commit costs one
+// mutation for the clock, one per room for its record, two per message (itself and its id
+// index); what is left goes to retention deletes, about one per message once a room is full.
+const MAX_MUTATIONS = 1000;
+const MAX_ROOMS = 200;
 const MAX_MESSAGES = 250;
 const MAX_BYTES = 600 * 1024;
 const MAX_TRIM_CATCH_UP = 20;
 const MAX_ATTEMPTS = 100;
 const MAX_IN_FLIGHT = 2;
 const KV_READ_BATCH = 10;
+const MAX_CACHED_ROOMS = 10_000;
 
 function estimatedBytes(input: NewMessage): number {
   // Strings may be stored as UTF-16; keys and framing add a little more.
@@ -94,6 +100,14 @@ export class GroupCommitter {
   #queues = new Map<string, Pending[]>();
   #committing = new Set<string>();
   #inFlight = 0;
+  /** The clock's versionstamp as this worker last saw it (null: never written); undefined: unknown. */
+  #clock: Promise<string | null> | undefined;
+  /** Room records as stored at {@link #clock}, least recently used first. */
+  #rooms = new Map<string, Room>();
+  /** Bumped whenever the cache is dropped; reads made before a bump are stale. */
+  #generation = 0;
+  /** Settles when the commit that writes last so far has written. */
+  #writing: Promise<void> = Promise.resolve();
 
   /**
    * @param kv the store
@@ -172,97 +186,180 @@ export class GroupCommitter {
   async #commit(initial: RoomBatch[]): Promise<void> {
     let batch = initial;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      // Read the heads before the id index: any commit after this read moves a head and fails
-      // our check, so the index read below cannot miss a concurrent duplicate.
-      const entries = await this.#kv.getMany<Room[]>(batch.map(({ room }) => roomKey(room)));
+      const generation = this.#generation;
+      // The clock is known before anything else is read: a commit by anyone else after that
+      // moves it and fails our check, so the reads below cannot miss it.
+      await (this.#clock ??= this.#readClock());
+      const rooms = await this.#roomsOf(batch);
       batch = batch.filter(({ room, pending }, i) => {
-        if (entries[i].value !== null) return true;
+        if (rooms[i] !== null) return true;
         const missing = new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
         for (const item of pending) item.reject(missing);
         return false;
       });
-      const present = entries.filter((entry) => entry.value !== null) as Deno.KvEntry<Room>[];
+      const present = rooms.filter((room) => room !== null);
       if (batch.length === 0) return;
       const stored = await this.#findStored(batch);
-      const op = this.#kv.atomic();
-      const settle: Array<() => void> = [];
-      const committed: Array<[string, Message[]]> = [];
-      let appended = 0;
-      batch.forEach(({ room: id, pending }, i) => {
-        const entry = present[i];
-        const room = entry.value;
-        const at = Math.max(Date.now(), room.lastAt ?? 0);
-        const seen = stored.get(id) ?? new Map<string, Message>();
-        const results: AppendResult[] = [];
-        let head = room.head;
-        for (const { input } of pending) {
-          const earlier = input.id === undefined ? undefined : seen.get(input.id);
-          if (earlier) {
-            results.push({ message: earlier, created: false });
-            continue;
-          }
-          head++;
-          const message: Message = {
-            seq: head,
-            id: input.id ?? serverMadeId(),
-            room: id,
-            author: input.author,
-            text: input.text,
-            at,
-          };
-          op.set(messageKey(id, head), message);
-          if (input.id !== undefined) {
-            op.set(messageIdKey(id, input.id), head, { expireIn: CLIENT_ID_TTL_MS });
-            seen.set(input.id, message);
-          }
-          results.push({ message, created: true });
-        }
-        settle.push(() => pending.forEach((item, j) => item.resolve(results[j])));
-        const fresh = results.flatMap(({ message, created }) => created ? [message] : []);
-        if (fresh.length > 0) committed.push([id, fresh]);
-        if (head === room.head) return;
-        appended += head - room.head;
-        const trimmed = this.#trim(op, room, head);
-        op.check(entry).set(roomKey(id), { ...room, head, lastAt: at, trimmed } satisfies Room);
-      });
-      if (appended === 0) return settle.forEach((resolve) => resolve());
-      this.#stats.commits++;
-      const started = performance.now();
-      const outcome = await op.commit().catch((error) => {
-        // Another worker's or process's handle holds the SQLite write lock: wait, then retry.
-        if (!isLocked(error)) throw error;
-        return null;
-      });
-      this.#onCommit?.((performance.now() - started) / 1000, appended);
-      if (outcome === null) {
-        this.#stats.locked++;
-        await lockBackoff(attempt);
-        continue;
+      const turn = this.#writing;
+      const { promise: written, resolve: release } = Promise.withResolvers<void>();
+      this.#writing = written;
+      try {
+        await turn;
+        if (generation !== this.#generation) continue;
+        const outcome = await this.#write(batch, present, stored, await this.#clock);
+        if (outcome === "locked") {
+          release();
+          await lockBackoff(attempt);
+        } else if (outcome === "conflict") this.#dropCache();
+        else return;
+      } finally {
+        release();
       }
-      if (outcome.ok) {
-        this.#stats.appended += appended;
-        for (const [room, messages] of committed) this.#onCommitted?.(room, messages);
-        return settle.forEach((resolve) => resolve());
-      }
-      this.#stats.conflicts++;
     }
     throw new ParleyError(
       503,
       "storage_busy",
       `Cannot append to ${
         batch.map(({ room }) => `"${room}"`).join(", ")
-      }: the heads kept moving after ${MAX_ATTEMPTS} attempts`,
+      }: the log kept moving after ${MAX_ATTEMPTS} attempts`,
     );
+  }
+
+  /** Builds and commits one batch on the clock `clock`; settles its appends when it lands. */
+  async #write(
+    batch: RoomBatch[],
+    rooms: Room[],
+    stored: Map<string, Map<string, Message>>,
+    clock: string | null,
+  ): Promise<"done" | "locked" | "conflict"> {
+    const op = this.#kv.atomic().check({ key: LOG_CLOCK_KEY, versionstamp: clock })
+      .sum(LOG_CLOCK_KEY, 1n);
+    const settle: Array<() => void> = [];
+    const committed: Array<[string, Message[]]> = [];
+    const updated: Room[] = [];
+    let mutations = 1;
+    let appended = 0;
+    const at = Date.now();
+    const plans = batch.map(({ room: id, pending }, i) => {
+      const room = rooms[i];
+      const seen = stored.get(id) ?? new Map<string, Message>();
+      const results: AppendResult[] = [];
+      let head = room.head;
+      for (const { input } of pending) {
+        const earlier = input.id === undefined ? undefined : seen.get(input.id);
+        if (earlier) {
+          results.push({ message: earlier, created: false });
+          continue;
+        }
+        head++;
+        const message: Message = {
+          seq: head,
+          id: input.id ?? serverMadeId(),
+          room: id,
+          author: input.author,
+          text: input.text,
+          at: Math.max(at, room.lastAt ?? 0),
+        };
+        op.set(messageKey(id, head), message);
+        mutations++;
+        if (input.id !== undefined) {
+          op.set(messageIdKey(id, input.id), head, { expireIn: CLIENT_ID_TTL_MS });
+          mutations++;
+          seen.set(input.id, message);
+        }
+        results.push({ message, created: true });
+      }
+      settle.push(() => pending.forEach((item, j) => item.resolve(results[j])));
+      const fresh = results.flatMap(({ message, created }) => created ? [message] : []);
+      if (fresh.length > 0) committed.push([id, fresh]);
+      if (head > room.head) mutations++;
+      return { room, head, lastAt: fresh.at(-1)?.at };
+    });
+    for (const { room, head, lastAt } of plans) {
+      if (head === room.head || lastAt === undefined) continue;
+      appended += head - room.head;
+      const trimmed = this.#trim(op, room, head, MAX_MUTATIONS - mutations);
+      mutations += trimmed - (room.trimmed ?? 0);
+      const next: Room = { ...room, head, lastAt, trimmed };
+      op.set(roomKey(room.id), next);
+      updated.push(next);
+    }
+    if (appended === 0) {
+      settle.forEach((resolve) => resolve());
+      return "done";
+    }
+    this.#stats.commits++;
+    const started = performance.now();
+    const outcome = await op.commit().catch((error) => {
+      // Another worker's or process's handle holds the SQLite write lock: wait, then retry.
+      if (!isLocked(error)) throw error;
+      return null;
+    });
+    this.#onCommit?.((performance.now() - started) / 1000, appended);
+    if (outcome === null) {
+      this.#stats.locked++;
+      return "locked";
+    }
+    if (!outcome.ok) {
+      this.#stats.conflicts++;
+      return "conflict";
+    }
+    this.#clock = Promise.resolve(outcome.versionstamp);
+    for (const room of updated) this.#remember(room);
+    this.#stats.appended += appended;
+    for (const [room, messages] of committed) this.#onCommitted?.(room, messages);
+    settle.forEach((resolve) => resolve());
+    return "done";
+  }
+
+  /** The batch's room records, from the cache or else from KV; null for a room that is not. */
+  async #roomsOf(batch: RoomBatch[]): Promise<Array<Room | null>> {
+    const missing = batch.filter(({ room }) => !this.#rooms.has(room)).map(({ room }) => room);
+    const generation = this.#generation;
+    const entries = (await Promise.all(
+      chunks(missing, KV_READ_BATCH).map((part) => this.#kv.getMany<Room[]>(part.map(roomKey))),
+    )).flat();
+    if (generation === this.#generation) {
+      for (const { value } of entries) if (value) this.#remember(value);
+    }
+    const read = new Map(entries.map(({ value }, i) => [missing[i], value]));
+    return batch.map(({ room }) => read.has(room) ? read.get(room)! : this.#rooms.get(room)!);
+  }
+
+  /** Caches a room record as stored now, evicting the least recently used beyond the limit. */
+  #remember(room: Room): void {
+    this.#rooms.delete(room.id);
+    this.#rooms.set(room.id, room);
+    if (this.#rooms.size > MAX_CACHED_ROOMS) {
+      this.#rooms.delete(this.#rooms.keys().next().value!);
+    }
+  }
+
+  /** Reads the clock's versionstamp; a failed read is forgotten, so the next commit reads again. */
+  #readClock(): Promise<string | null> {
+    const reading = this.#kv.get(LOG_CLOCK_KEY).then(({ versionstamp }) => versionstamp);
+    reading.catch(() => {
+      if (this.#clock === reading) this.#clock = undefined;
+    });
+    return reading;
+  }
+
+  /** Someone else wrote: forget the clock and every cached room. */
+  #dropCache(): void {
+    this.#generation++;
+    this.#clock = undefined;
+    this.#rooms.clear();
   }
 
   /**
    * Deletes the messages that fall out of the retained history in the same commit, so storage
-   * stays bounded; returns the new highest deleted seq.
+   * stays bounded, at most `budget` of them (what is left falls to a later commit); returns the
+   * new highest deleted seq.
    */
-  #trim(op: Deno.AtomicOperation, room: Room, head: number): number {
+  #trim(op: Deno.AtomicOperation, room: Room, head: number, budget: number): number {
     const trimmedBefore = room.trimmed ?? 0;
     const target = Math.max(trimmedBefore, head - this.#historyLimit);
-    const allowed = head - room.head + MAX_TRIM_CATCH_UP;
+    const allowed = Math.min(head - room.head + MAX_TRIM_CATCH_UP, Math.max(0, budget));
     const trimmed = Math.min(target, trimmedBefore + allowed);
     for (let seq = trimmedBefore + 1; seq <= trimmed; seq++) {
       op.delete(messageKey(room.id, seq));

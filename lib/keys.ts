@@ -2,9 +2,11 @@
  * The KV key layout, in one place:
  *
  * - `["rooms", room]` → {@link Room}: title and head; every append rewrites it, so it is the
- *   key that appends `check` and the hub watches.
+ *   key the hub watches.
  * - `["messages", room, seq]` → {@link Message}
  * - `["message_ids", room, clientId]` → seq, the idempotency index for client ids.
+ * - `["log_clock"]` → how many commits the log has had; every append commit checks and bumps it,
+ *   so one check guards a commit of many rooms.
  *
  * @module
  */
@@ -31,3 +33,6 @@ export function messagesPrefix(room: string): Deno.KvKey {
 export function messageIdKey(room: string, clientId: string): Deno.KvKey {
   return ["message_ids", room, clientId];
 }
+
+/** The key every append commit checks and bumps (see `lib/group_commit.ts`). */
+export const LOG_CLOCK_KEY: Deno.KvKey = ["log_clock"];

@@ -93,6 +93,41 @@ Deno.test("MessageLog.append - group commit batches 200 concurrent appends into 
   });
 });
 
+Deno.test("MessageLog.append - one commit carries the messages of many rooms", async () => {
+  await withLog(async (log) => {
+    const rooms = range(1, 150).map((i) => `room-${i}`);
+    for (const room of rooms) await log.createRoom(room, room);
+    await log.append(rooms[0], note(0));
+    const before = log.stats.commits;
+    const results = await Promise.all(rooms.map((room, i) => log.append(room, note(i + 1))));
+    assert.ok(results.every(({ created }) => created));
+    assert.deepEqual(
+      results.map(({ message }) => message.seq),
+      rooms.map((_, i) => i === 0 ? 2 : 1),
+    );
+    // The first of them commits alone; the other 149 queue behind it and share one commit.
+    assert.ok(log.stats.commits - before <= 2, `${log.stats.commits - before} commits`);
+  });
+});
+
+Deno.test("MessageLog.append - a head another handle moved is read again, not reused", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  const kvs = [await openKv(path), await openKv(path)];
+  try {
+    const [first, second] = kvs.map((kv) => new MessageLog(kv));
+    await first.createRoom("lobby", "Lobby");
+    await first.append("lobby", note(1));
+    assert.equal((await second.append("lobby", note(2))).message.seq, 2);
+    // The first log's cached head (1) is stale now: its commit must fail its check and retry.
+    assert.equal((await first.append("lobby", note(3))).message.seq, 3);
+    assert.equal(first.stats.conflicts, 1);
+    assert.deepEqual(seqs(await first.readAfter("lobby", 0, 10)), [1, 2, 3]);
+  } finally {
+    for (const kv of kvs) kv.close();
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("MessageLog.append - sequential appends commit one by one", async () => {
   await withLog(async (log) => {
     await log.createRoom("lobby", "Lobby");
