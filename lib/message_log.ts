@@ -23,6 +23,8 @@ export type AppendRoute = (room: string, input: NewMessage) => Promise<AppendRes
 
 // KV lists at most 1000 entries per batch.
 const MAX_LIST_BATCH = 1000;
+// How many room ids `roomExists` remembers before it starts over.
+const MAX_KNOWN_ROOMS = 10_000;
 
 /** The outcome of creating a room: the room, and whether this call created it. */
 export interface CreateRoomResult {
@@ -39,6 +41,7 @@ export class MessageLog {
   #committer: GroupCommitter;
   #committed = new Set<StoredListener>();
   #route: AppendRoute | undefined;
+  #knownRooms = new Set<string>();
   /** Commit counters. */
   readonly stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
 
@@ -109,6 +112,15 @@ export class MessageLog {
   /** Reads one room, or null when there is no such room. */
   async getRoom(id: string): Promise<Room | null> {
     return (await this.#kv.get<Room>(roomKey(id))).value;
+  }
+
+  /** Whether a room exists; rooms are never deleted, so one found once is not read again. */
+  async roomExists(id: string): Promise<boolean> {
+    if (this.#knownRooms.has(id)) return true;
+    if (await this.getRoom(id) === null) return false;
+    if (this.#knownRooms.size >= MAX_KNOWN_ROOMS) this.#knownRooms.clear();
+    this.#knownRooms.add(id);
+    return true;
   }
 
   /** Lists every room, the most recently active first. */

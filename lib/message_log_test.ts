@@ -128,6 +128,16 @@ Deno.test("MessageLog.append - a head another handle moved is read again, not re
   }
 });
 
+Deno.test("MessageLog.roomExists - false for a room never created, true once it is", async () => {
+  await withLog(async (log) => {
+    assert.equal(await log.roomExists("lobby"), false);
+    await log.createRoom("lobby", "Lobby");
+    assert.equal(await log.roomExists("lobby"), true);
+    assert.equal(await log.roomExists("lobby"), true);
+    assert.equal(await log.roomExists("other"), false);
+  });
+});
+
 Deno.test("MessageLog.append - sequential appends commit one by one", async () => {
   await withLog(async (log) => {
     await log.createRoom("lobby", "Lobby");

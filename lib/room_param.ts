@@ -11,3 +11,15 @@ export async function requireRoom(log: MessageLog, id: string): Promise<Room> {
   }
   return room;
 }
+
+/**
+ * Checks that a room named in a URL exists and returns its id, or throws 404 `room_not_found`.
+ * Cheaper than {@link requireRoom} for writes: rooms are never deleted, so a room seen once is
+ * not read again.
+ */
+export async function requireRoomId(log: MessageLog, id: string): Promise<string> {
+  if (!ROOM_ID_PATTERN.test(id) || !await log.roomExists(id)) {
+    throw new ParleyError(404, "room_not_found", `Room "${id}" does not exist`);
+  }
+  return id;
+}

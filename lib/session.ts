@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ParleyError } from "./errors.ts";
 import { retryLocked } from "./kv_locks.ts";
@@ -25,7 +26,9 @@ export const SESSION_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
 const SECRET_KEY: Deno.KvKey = ["config", "session_secret"];
 const VERSION = "v1";
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// How many verified tokens a worker remembers (so a busy sender is not re-verified on every
+// request) before it starts over.
+const MAX_VERIFIED = 10_000;
 
 function base64url(bytes: Uint8Array): string {
   let binary = "";
@@ -33,9 +36,14 @@ function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+function isSession(value: unknown): value is Session {
+  const session = value as Partial<Session> | null;
+  return typeof session?.sid === "string" && typeof session.name === "string" &&
+    typeof session.iat === "number";
+}
+
+function isFresh(session: Session): boolean {
+  return Date.now() - session.iat < SESSION_MAX_AGE_SECONDS * 1000;
 }
 
 /**
@@ -64,6 +72,7 @@ export async function loadSecret(kv: Deno.Kv, fromEnv: string | undefined): Prom
 /** Issues and verifies signed session tokens. */
 export class Sessions {
   #secret: string;
+  #verified = new Map<string, Session>();
 
   /** @param secret the signing secret, from {@link loadSecret} */
   constructor(secret: string) {
@@ -79,20 +88,24 @@ export class Sessions {
 
   /** The session a token stands for, or null when it is missing, malformed, tampered or old. */
   verify(token: string | null | undefined): Session | null {
-    const [version, payload, signature, extra] = token?.split(".") ?? [];
+    if (!token) return null;
+    const known = this.#verified.get(token);
+    if (known) return isFresh(known) ? known : null;
+    const [version, payload, signature, extra] = token.split(".");
     if (version !== VERSION || !payload || !signature || extra !== undefined) return null;
     const expected = encoder.encode(this.#sign(payload));
     const given = encoder.encode(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+    let session: unknown;
     try {
-      const session = JSON.parse(decoder.decode(fromBase64url(payload))) as Session;
-      const fresh = Date.now() - session.iat < SESSION_MAX_AGE_SECONDS * 1000;
-      return typeof session.sid === "string" && typeof session.name === "string" && fresh
-        ? session
-        : null;
+      session = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
     } catch {
       return null;
     }
+    if (!isSession(session) || !isFresh(session)) return null;
+    if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear();
+    this.#verified.set(token, session);
+    return session;
   }
 
   /**

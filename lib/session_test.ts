@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { loadSecret, readCookie, sessionCookie, Sessions } from "./session.ts";
+import {
+  loadSecret,
+  readCookie,
+  SESSION_MAX_AGE_SECONDS,
+  sessionCookie,
+  Sessions,
+} from "./session.ts";
 
 const SECRET = "a-test-secret-that-is-long-enough-0123456789";
 
@@ -44,6 +50,20 @@ Deno.test("Sessions - tampered, foreign, malformed and stale tokens are refused"
   ) {
     assert.equal(sessions.verify(bad), null, bad);
   }
+});
+
+Deno.test("Sessions - a token verified once is still refused when it grows stale", () => {
+  const sessions = new Sessions(SECRET);
+  const { token, session } = sessions.issue("ada");
+  assert.deepEqual(sessions.verify(token), session);
+  const now = Date.now;
+  Date.now = () => now() + SESSION_MAX_AGE_SECONDS * 1000 + 1;
+  try {
+    assert.equal(sessions.verify(token), null);
+  } finally {
+    Date.now = now;
+  }
+  assert.deepEqual(sessions.verify(token), session);
 });
 
 Deno.test("Sessions.fromRequest - reads the cookie, then a bearer token, then ?token=", () => {

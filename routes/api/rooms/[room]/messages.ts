@@ -4,7 +4,7 @@ import { clientIp } from "../../../../lib/client_ip.ts";
 import { rateLimited, tooManyConnections } from "../../../../lib/limits.ts";
 import { ParleyError } from "../../../../lib/errors.ts";
 import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
-import { requireRoom } from "../../../../lib/room_param.ts";
+import { requireRoom, requireRoomId } from "../../../../lib/room_param.ts";
 import type { Hub } from "../../../../lib/hub.ts";
 import { presenceVersion } from "../../../../lib/presence.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
@@ -95,14 +95,14 @@ export const handler = {
 
   async POST(c: Context<AppEnv>): Promise<Response> {
     const { log, limits, config, sessions } = c.var.services;
-    const room = await requireRoom(log, c.req.param("room") ?? "");
+    const room = await requireRoomId(log, c.req.param("room") ?? "");
     const { name: author } = sessions.requireSession(c.req.raw);
     const body = await readJsonBody(c.req.raw);
     // The author is the session's name; an `author` field in the body is ignored.
     const input = { id: parseClientId(body.id), author, text: parseText(body.text) };
     const wait = limits.message(clientIp(c, config.trustProxy));
     if (wait > 0) throw rateLimited("messages", wait);
-    const { message, created } = await log.append(room.id, input);
+    const { message, created } = await log.append(room, input);
     return c.json({ message }, created ? 201 : 200);
   },
 };

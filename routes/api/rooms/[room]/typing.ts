@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { requireRoom } from "../../../../lib/room_param.ts";
+import { requireRoomId } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 
 /**
@@ -9,10 +9,10 @@ import type { AppEnv } from "../../../../lib/services.ts";
 export const handler = {
   async POST(c: Context<AppEnv>): Promise<Response> {
     const { log, sessions, presence, hub } = c.var.services;
-    const room = await requireRoom(log, c.req.param("room") ?? "");
+    const room = await requireRoomId(log, c.req.param("room") ?? "");
     const session = sessions.requireSession(c.req.raw);
-    await presence.typing(room.id, session);
-    await hub.refreshPresence(room.id);
+    await presence.typing(room, session);
+    await hub.refreshPresence(room);
     return new Response(null, { status: 204 });
   },
 };
