@@ -73,7 +73,8 @@ function estimatedBytes(input: NewMessage): number {
   return 2 * (input.text.length + input.author.length + (input.id?.length ?? 0)) + 256;
 }
 
-function serverMadeId(): string {
+/** A message id for an append that came without one; never equal to a client id. */
+export function serverMadeId(): string {
   // Client ids cannot contain ".", so a server-made id never collides with one.
   return `srv.${crypto.randomUUID()}`;
 }

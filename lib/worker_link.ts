@@ -6,12 +6,19 @@
  * others forward their appends to it (batched per turn of the event loop) and wait for its
  * answer; every commit is broadcast so each worker's hub can hand it to its subscribers at once.
  * One writer means no race for SQLite's write lock and bigger group commits. Correctness never
- * rests on the election: until a worker hears of a smaller id it commits by itself, and commits
- * stay checked against the room records, so any worker (or another process) may write.
+ * rests on the link: until a worker hears of a smaller id it commits by itself, and commits stay
+ * checked against the log clock, so any worker (or another process) may write.
+ *
+ * Deno's in-process `BroadcastChannel` drops messages for a receiver that falls more than 256
+ * messages behind, so every message may be lost: a forwarded append carries an id (one is made
+ * for it when the client sent none) and is committed by the forwarding worker itself when no
+ * answer came within {@link FORWARD_TIMEOUT_MS}, which the id makes safe to repeat; a lost
+ * commit broadcast is made good by the hub's `kv.watch`.
  *
  * @module
  */
 import { ParleyError } from "./errors.ts";
+import { serverMadeId } from "./group_commit.ts";
 import type { AppendResult, MessageLog } from "./message_log.ts";
 import type { Message, NewMessage } from "./types.ts";
 
@@ -31,15 +38,18 @@ type LinkMessage =
   | { kind: "committed"; rooms: [string, Message[]][] };
 
 interface Forwarded {
-  writer: string;
   room: string;
+  /** The append as forwarded: always with an id, so committing it twice stores it once. */
   input: NewMessage;
+  /** Whether the id was made here, so a "not created" answer can only mean an earlier try. */
+  madeId: boolean;
+  sentAt: number;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
 
-/** How long appends forwarded to a writer that said goodbye may still wait for its answer. */
-const BYE_GRACE_MS = 2_000;
+/** How long a forwarded append waits for the writer before this worker commits it itself. */
+export const FORWARD_TIMEOUT_MS = 1_000;
 /** How long a closed link still sends back appends forwarded to it. */
 const CLOSE_LINGER_MS = 100;
 
@@ -59,13 +69,13 @@ export class WorkerLink {
   #peers = new Set<string>();
   #forwarded = new Map<number, Forwarded>();
   #nextRequest = 0;
-  #outbox: [number, string, NewMessage][] = [];
+  #outbox = new Map<string, [number, string, NewMessage][]>();
   #committed: [string, Message[]][] = [];
   #stopListening: () => void;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
   #leaving = false;
   #closing = false;
   #closed = false;
-  #byeTimers = new Set<ReturnType<typeof setTimeout>>();
 
   /**
    * @param log this worker's log: its appends are routed through the link from now on
@@ -116,8 +126,17 @@ export class WorkerLink {
     this.#closing = true;
     this.#stopListening();
     this.#log.routeAppends(undefined);
-    for (const timer of this.#byeTimers) clearTimeout(timer);
-    this.#failForwarded(() => true, "this worker is shutting down");
+    clearInterval(this.#sweeper);
+    for (const [request, forwarded] of this.#forwarded) {
+      this.#forwarded.delete(request);
+      forwarded.reject(
+        new ParleyError(
+          503,
+          "storage_unavailable",
+          "Cannot append the message: this worker is shutting down",
+        ),
+      );
+    }
     setTimeout(() => {
       this.#closed = true;
       this.#channel.close();
@@ -127,25 +146,54 @@ export class WorkerLink {
   #append(room: string, input: NewMessage): Promise<AppendResult> {
     const writer = this.writer;
     if (writer === this.id) return this.#log.appendHere(room, input);
+    const madeId = input.id === undefined;
+    const forwardedInput = madeId ? { ...input, id: serverMadeId() } : input;
     return new Promise((resolve, reject) => {
       const request = this.#nextRequest++;
-      this.#forwarded.set(request, { writer, room, input, resolve, reject });
-      if (this.#outbox.push([request, room, input]) === 1) {
-        queueMicrotask(() => this.#flushOutbox());
+      this.#forwarded.set(request, {
+        room,
+        input: forwardedInput,
+        madeId,
+        sentAt: Date.now(),
+        resolve,
+        reject,
+      });
+      this.#sweeper ??= setInterval(() => this.#sweep(), FORWARD_TIMEOUT_MS / 4);
+      const queue = this.#outbox.get(writer);
+      if (queue) queue.push([request, room, forwardedInput]);
+      else {
+        this.#outbox.set(writer, [[request, room, forwardedInput]]);
+        if (this.#outbox.size === 1) queueMicrotask(() => this.#flushOutbox());
       }
     });
   }
 
   #flushOutbox(): void {
-    const items = this.#outbox;
-    this.#outbox = [];
-    // Requests of one turn share the writer they were made for, unless a "bye" came between.
-    const byWriter = Map.groupBy(items, ([request]) => this.#forwarded.get(request)?.writer);
-    for (const [writer, part] of byWriter) {
-      if (writer !== undefined) {
-        this.#post({ kind: "append", from: this.id, to: writer, items: part });
-      }
+    for (const [writer, items] of this.#outbox) {
+      this.#post({ kind: "append", from: this.id, to: writer, items });
     }
+    this.#outbox.clear();
+  }
+
+  /** Commits here what the writer has not answered in time (lost on the way, or gone). */
+  #sweep(): void {
+    const now = Date.now();
+    for (const [request, forwarded] of this.#forwarded) {
+      if (now - forwarded.sentAt < FORWARD_TIMEOUT_MS) continue;
+      this.#forwarded.delete(request);
+      this.#complete(forwarded, this.#log.appendHere(forwarded.room, forwarded.input));
+    }
+    if (this.#forwarded.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
+  #complete(forwarded: Forwarded, result: Promise<AppendResult>): void {
+    result.then(({ message, created }) => {
+      // An id made here was only ever sent by this call: found stored, it was this call's.
+      forwarded.resolve({ message, created: created || forwarded.madeId });
+    }, forwarded.reject);
   }
 
   #broadcastCommitted(room: string, messages: Message[]): void {
@@ -170,7 +218,9 @@ export class WorkerLink {
         if (!this.#leaving) this.#peers.add(message.from);
         return;
       case "bye":
-        return this.#forget(message.from);
+        // What was forwarded to it and stays unanswered is committed here by the sweep.
+        this.#peers.delete(message.from);
+        return;
       case "append":
         if (message.to === this.id) this.#serve(message.from, message.items);
         return;
@@ -180,20 +230,6 @@ export class WorkerLink {
       case "committed":
         for (const [room, messages] of message.rooms) this.#log.publish(room, messages);
     }
-  }
-
-  /**
-   * A peer left: no more forwarding to it. It answers what it took before; whatever it has not
-   * answered after {@link BYE_GRACE_MS} fails.
-   */
-  #forget(peer: string): void {
-    this.#peers.delete(peer);
-    const timer = setTimeout(() => {
-      this.#byeTimers.delete(timer);
-      this.#failForwarded(({ writer }) => writer === peer, "the worker writing it shut down");
-    }, BYE_GRACE_MS);
-    Deno.unrefTimer(timer);
-    this.#byeTimers.add(timer);
   }
 
   async #serve(from: string, items: [number, string, NewMessage][]): Promise<void> {
@@ -213,23 +249,13 @@ export class WorkerLink {
       const forwarded = this.#forwarded.get(request);
       if (!forwarded) continue;
       this.#forwarded.delete(request);
-      if ("ok" in outcome) forwarded.resolve(outcome.ok);
+      if ("ok" in outcome) this.#complete(forwarded, Promise.resolve(outcome.ok));
       else if ("redirect" in outcome) {
-        this.#append(forwarded.room, forwarded.input).then(forwarded.resolve, forwarded.reject);
+        this.#complete(forwarded, this.#append(forwarded.room, forwarded.input));
       } else {
         const { status, code, message } = outcome.error;
         forwarded.reject(new ParleyError(status, code, message));
       }
-    }
-  }
-
-  #failForwarded(which: (forwarded: Forwarded) => boolean, why: string): void {
-    for (const [request, forwarded] of this.#forwarded) {
-      if (!which(forwarded)) continue;
-      this.#forwarded.delete(request);
-      forwarded.reject(
-        new ParleyError(503, "storage_unavailable", `Cannot append the message: ${why}`),
-      );
     }
   }
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ParleyError } from "./errors.ts";
 import { MessageLog } from "./message_log.ts";
-import type { Message } from "./types.ts";
-import { WorkerLink } from "./worker_link.ts";
+import type { Message, NewMessage } from "./types.ts";
+import { FORWARD_TIMEOUT_MS, WorkerLink } from "./worker_link.ts";
 
 /** Two workers on one KV file, each with its own handle, log and link, like `--parallel`. */
 async function twoWorkers() {
@@ -124,34 +124,72 @@ Deno.test("WorkerLink - appends sent to a writer as it closes come back and are 
   assert.equal(pair.forwarder.log.stats.appended, 1);
 });
 
-Deno.test("WorkerLink - appends a departed writer never answered fail with 503", async () => {
+/**
+ * One worker linked with a fake writer (id "0", smaller than any UUID) whose answers never
+ * arrive, as when Deno's channel drops them; `forwarded` collects what was sent to it.
+ */
+async function withSilentWriter(
+  test: (
+    log: MessageLog,
+    forwarded: Array<[number, string, NewMessage]>,
+    kvPath: string,
+  ) => Promise<void>,
+) {
   const path = await Deno.makeTempFile({ suffix: ".kv" });
   const channel = `test:${path}`;
   const kv = await Deno.openKv(path);
   const log = new MessageLog(kv);
   await log.createRoom("lobby", "Lobby");
-  // A writer that takes appends and then leaves without answering (its worker died).
+  const forwarded: Array<[number, string, NewMessage]> = [];
   const silent = new BroadcastChannel(channel);
   silent.onmessage = (event) => {
     if (event.data.kind === "hello") silent.postMessage({ kind: "here", from: "0" });
-    if (event.data.kind === "append") silent.postMessage({ kind: "bye", from: "0" });
+    if (event.data.kind === "append") forwarded.push(...event.data.items);
   };
   const link = new WorkerLink(log, channel);
   try {
     while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
-    await assert.rejects(
-      log.append("lobby", { author: "ann", text: "hi" }),
-      (error) =>
-        error instanceof ParleyError && error.status === 503 &&
-        error.code === "storage_unavailable" &&
-        error.message === "Cannot append the message: the worker writing it shut down",
-    );
-    assert.equal(link.writer, link.id);
-    assert.equal((await log.getRoom("lobby"))?.head, 0);
+    await test(log, forwarded, path);
   } finally {
     link.close();
     silent.close();
     kv.close();
     await Deno.remove(path);
   }
+}
+
+Deno.test("WorkerLink - an append the writer never answers is committed here after a second", async () => {
+  await withSilentWriter(async (log, forwarded) => {
+    const started = performance.now();
+    const { message, created } = await log.append("lobby", { author: "ann", text: "hi" });
+    assert.ok(performance.now() - started >= FORWARD_TIMEOUT_MS);
+    assert.equal(forwarded.length, 1, "it was forwarded first");
+    assert.equal(created, true);
+    assert.equal(message.seq, 1);
+    assert.match(message.id, /^srv\./);
+    assert.equal(log.stats.appended, 1);
+  });
+});
+
+Deno.test("WorkerLink - an append whose answer was lost is stored once, and reported created", async () => {
+  await withSilentWriter(async (log, forwarded, path) => {
+    const pending = log.append("lobby", { author: "ann", text: "hi" });
+    while (forwarded.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The writer commits it, but its answer never arrives.
+    const writerKv = await Deno.openKv(path);
+    try {
+      const [[, room, input]] = forwarded;
+      await new MessageLog(writerKv).appendHere(room, input);
+    } finally {
+      writerKv.close();
+    }
+    const { message, created } = await pending;
+    assert.equal(created, true);
+    assert.equal(message.id, forwarded[0][2].id);
+    assert.equal(log.stats.appended, 0, "this worker found it stored");
+    assert.deepEqual(
+      (await log.readAfter("lobby", 0, 10)).map(({ id }) => id),
+      [forwarded[0][2].id],
+    );
+  });
 });
