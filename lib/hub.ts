@@ -57,11 +57,11 @@ export interface HubOptions {
   /** Where presence and typing live; without it rooms report nobody. */
   presence?: Presence;
   /**
-   * How long a watch wake-up waits before reading new messages, in ms (default 0). When the
-   * other workers' commits also reach `log.onCommitted` (a worker link), the commit itself
-   * usually arrives meanwhile and the read is skipped; the watch stays as the safety net.
+   * Whether each room's feed watches its record with `kv.watch` (default true). Without a
+   * watch, a feed learns of new messages only from `log.onCommitted` and the head check: enough
+   * when every commit in the process reaches `onCommitted` (a worker link does that).
    */
-  watchGraceMs?: number;
+  watch?: boolean;
 }
 
 const PAGE = 500;
@@ -121,7 +121,7 @@ class RoomFeed {
   closed = false;
   cursor: number;
   lingering: ReturnType<typeof setTimeout> | undefined;
-  #reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>;
+  #reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | undefined;
   #catchingUp: Promise<void> = Promise.resolve();
 
   constructor(
@@ -129,11 +129,13 @@ class RoomFeed {
     head: number,
     readonly kv: Deno.Kv,
     readonly log: MessageLog,
-    readonly watchGraceMs: number,
+    watch: boolean,
   ) {
     this.cursor = head;
-    this.#reader = kv.watch([roomKey(room)]).getReader();
-    this.#pump();
+    if (watch) {
+      this.#reader = kv.watch([roomKey(room)]).getReader();
+      this.#pump(this.#reader);
+    }
   }
 
   /** Reads presence and, when it changed, tells subscribers and answers waiting polls. */
@@ -155,18 +157,13 @@ class RoomFeed {
     return this.subscribers.size === 0 && this.waiters.size === 0;
   }
 
-  async #pump(): Promise<void> {
+  async #pump(reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>): Promise<void> {
     try {
       while (!this.closed) {
-        const { done, value } = await this.#reader.read();
+        const { done, value } = await reader.read();
         if (done) break;
         const room = value[0].value as Room | null;
-        if (!room || room.head <= this.cursor) continue;
-        if (this.watchGraceMs > 0) {
-          await new Promise((resolve) => setTimeout(resolve, this.watchGraceMs));
-          if (this.closed) break;
-        }
-        if (room.head > this.cursor) await this.#catchUpTo(room.head);
+        if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
       }
     } catch (error) {
       if (!this.closed) console.error(`The watch on room "${this.room}" failed:`, error);
@@ -175,19 +172,28 @@ class RoomFeed {
 
   /** Catches up to `head`, one catch-up at a time, whoever asked for it. */
   #catchUpTo(head: number): Promise<void> {
-    this.#catchingUp = this.#catchingUp.then(() => this.#catchUp(head)).catch((error) => {
+    return this.#inTurn(() => this.#catchUp(head));
+  }
+
+  /** Runs a step that moves the cursor after every step asked for before it. */
+  #inTurn(step: () => void | Promise<void>): Promise<void> {
+    this.#catchingUp = this.#catchingUp.then(step).catch((error) => {
       if (!this.closed) console.error(`Cannot read new messages of room "${this.room}":`, error);
     });
     return this.#catchingUp;
   }
 
   /**
-   * Delivers messages this worker just committed without reading them back from KV, when they
-   * continue right after the cursor (otherwise the watch's catch-up reads them in order).
+   * Delivers messages just committed (by this worker or a linked one) without reading them back
+   * from KV. When they do not continue from the cursor, something in between was missed (a lost
+   * broadcast): read up to them from KV instead.
    */
   offerCommitted(messages: Message[]): void {
-    this.#catchingUp = this.#catchingUp.then(() => {
-      if (!this.closed && messages[0].seq === this.cursor + 1) this.#deliver(messages);
+    this.#inTurn(async () => {
+      const last = messages[messages.length - 1].seq;
+      if (this.closed || last <= this.cursor) return;
+      if (messages[0].seq > this.cursor + 1) return await this.#catchUp(last);
+      this.#deliver(messages.filter(({ seq }) => seq > this.cursor));
     });
   }
 
@@ -217,7 +223,7 @@ class RoomFeed {
   close(): void {
     this.closed = true;
     clearTimeout(this.lingering);
-    this.#reader.cancel().catch(() => {});
+    this.#reader?.cancel().catch(() => {});
   }
 }
 
@@ -235,7 +241,7 @@ export class Hub {
   #headCheckMs: number;
   #headChecker: ReturnType<typeof setInterval> | undefined;
   #presence: Presence | undefined;
-  #watchGraceMs: number;
+  #watch: boolean;
   #open = new Map<string, RoomFeed>();
   #closed = false;
   #stopListening: () => void;
@@ -258,7 +264,7 @@ export class Hub {
     this.#lingerMs = options.lingerMs ?? 0;
     this.#headCheckMs = options.headCheckMs ?? 0;
     this.#presence = options.presence;
-    this.#watchGraceMs = options.watchGraceMs ?? 0;
+    this.#watch = options.watch ?? true;
   }
 
   /** How many rooms this worker is watching now. */
@@ -440,7 +446,7 @@ export class Hub {
       throw new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
     }
     if (this.#closed) throw shuttingDown();
-    const feed = new RoomFeed(room, record.head, this.#kv, this.#log, this.#watchGraceMs);
+    const feed = new RoomFeed(room, record.head, this.#kv, this.#log, this.#watch);
     this.#open.set(room, feed);
     if (this.#presence) await feed.checkPresence(this.#presence).catch(() => {});
     if (this.#closed) {

@@ -492,3 +492,43 @@ Deno.test("Hub - messages this worker commits are delivered without reading most
     kv.close();
   }
 });
+
+Deno.test("Hub - without a watch, a commit that skips past the cursor makes the feed read the gap", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const log = new MessageLog(kv);
+  const hub = new Hub(kv, log, { watch: false });
+  try {
+    await log.createRoom("lobby", "Lobby");
+    const recorder = new Recorder();
+    const subscription = await hub.subscribe("lobby", recorder.listener);
+    // Stored by another log on the store: no commit of this log announces it.
+    await new MessageLog(kv).append("lobby", note(1));
+    await sleep(50);
+    assert.deepEqual(recorder.seqs, [], "nothing tells the feed of seq 1");
+    await log.append("lobby", note(2));
+    await recorder.reach(2);
+    assert.deepEqual(recorder.seqs, [1, 2]);
+    subscription.close();
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});
+
+Deno.test("Hub - without a watch, the head check delivers what no commit announced", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const log = new MessageLog(kv);
+  const hub = new Hub(kv, log, { watch: false, headCheckMs: 50 });
+  try {
+    await log.createRoom("lobby", "Lobby");
+    const recorder = new Recorder();
+    const subscription = await hub.subscribe("lobby", recorder.listener);
+    await new MessageLog(kv).append("lobby", note(1));
+    await recorder.reach(1);
+    assert.deepEqual(recorder.seqs, [1]);
+    subscription.close();
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});

@@ -47,9 +47,6 @@ const HUB_LINGER_MS = 5_000;
 // Separate processes on one KV file do not wake each other's watches, and presence expires
 // without a wake-up: check heads and presence this often.
 const HUB_HEAD_CHECK_MS = 1_000;
-// Linked workers hear each other's commits over their channel within a millisecond or so; a
-// watch wake-up waits this long for that before reading the messages from KV itself.
-const LINKED_WATCH_GRACE_MS = 20;
 
 /** Wires the log, hub and sessions onto an open KV store. */
 export async function createServices(kv: Deno.Kv, config: Config): Promise<Services> {
@@ -68,7 +65,8 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     lingerMs: HUB_LINGER_MS,
     headCheckMs: HUB_HEAD_CHECK_MS,
     presence,
-    watchGraceMs: link ? LINKED_WATCH_GRACE_MS : 0,
+    // Linked, every commit of this process reaches the hub through the log: no watches needed.
+    watch: link === undefined,
   });
   const connections = new ConnectionRegistry();
   metrics.gauge("parley_open_connections", "Open connections of this worker, by transport", () => [

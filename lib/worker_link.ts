@@ -5,6 +5,8 @@
  * Every worker announces itself on start; the worker with the smallest id is the writer. The
  * others forward their appends to it (batched per turn of the event loop) and wait for its
  * answer; every commit is broadcast so each worker's hub can hand it to its subscribers at once.
+ * A forwarded append is answered by that broadcast when it stored the message (matched by room
+ * and id), and by a message of its own otherwise (an error, or a message already stored).
  * One writer means no race for SQLite's write lock and bigger group commits. Correctness never
  * rests on the link: until a worker hears of a smaller id it commits by itself, and commits stay
  * checked against the log clock, so any worker (or another process) may write.
@@ -37,10 +39,12 @@ type LinkMessage =
   | { kind: "appended"; to: string; items: [number, Outcome][] }
   | { kind: "committed"; rooms: [string, Message[]][] };
 
+/** An append as forwarded: always with an id, so committing it twice stores it once. */
+type ForwardedInput = NewMessage & { id: string };
+
 interface Forwarded {
   room: string;
-  /** The append as forwarded: always with an id, so committing it twice stores it once. */
-  input: NewMessage;
+  input: ForwardedInput;
   /** Whether the id was made here, so a "not created" answer can only mean an earlier try. */
   madeId: boolean;
   sentAt: number;
@@ -52,6 +56,10 @@ interface Forwarded {
 export const FORWARD_TIMEOUT_MS = 1_000;
 /** How long a closed link still sends back appends forwarded to it. */
 const CLOSE_LINGER_MS = 100;
+
+function awaitingKey(room: string, id: string): string {
+  return `${room}\n${id}`;
+}
 
 function outcomeOf(settled: PromiseSettledResult<AppendResult>): Outcome {
   if (settled.status === "fulfilled") return { ok: settled.value };
@@ -68,6 +76,8 @@ export class WorkerLink {
   #log: MessageLog;
   #peers = new Set<string>();
   #forwarded = new Map<number, Forwarded>();
+  /** The request waiting for each forwarded message, by room and id. */
+  #awaiting = new Map<string, number>();
   #nextRequest = 0;
   #outbox = new Map<string, [number, string, NewMessage][]>();
   #committed: [string, Message[]][] = [];
@@ -127,9 +137,8 @@ export class WorkerLink {
     this.#stopListening();
     this.#log.routeAppends(undefined);
     clearInterval(this.#sweeper);
-    for (const [request, forwarded] of this.#forwarded) {
-      this.#forwarded.delete(request);
-      forwarded.reject(
+    for (const request of [...this.#forwarded.keys()]) {
+      this.#take(request)?.reject(
         new ParleyError(
           503,
           "storage_unavailable",
@@ -147,7 +156,7 @@ export class WorkerLink {
     const writer = this.writer;
     if (writer === this.id) return this.#log.appendHere(room, input);
     const madeId = input.id === undefined;
-    const forwardedInput = madeId ? { ...input, id: serverMadeId() } : input;
+    const forwardedInput = { ...input, id: input.id ?? serverMadeId() };
     return new Promise((resolve, reject) => {
       const request = this.#nextRequest++;
       this.#forwarded.set(request, {
@@ -158,12 +167,13 @@ export class WorkerLink {
         resolve,
         reject,
       });
+      this.#awaiting.set(awaitingKey(room, forwardedInput.id), request);
       this.#sweeper ??= setInterval(() => this.#sweep(), FORWARD_TIMEOUT_MS / 4);
       const queue = this.#outbox.get(writer);
       if (queue) queue.push([request, room, forwardedInput]);
       else {
         this.#outbox.set(writer, [[request, room, forwardedInput]]);
-        if (this.#outbox.size === 1) queueMicrotask(() => this.#flushOutbox());
+        if (this.#outbox.size === 1) setTimeout(() => this.#flushOutbox(), 0);
       }
     });
   }
@@ -180,13 +190,22 @@ export class WorkerLink {
     const now = Date.now();
     for (const [request, forwarded] of this.#forwarded) {
       if (now - forwarded.sentAt < FORWARD_TIMEOUT_MS) continue;
-      this.#forwarded.delete(request);
+      this.#take(request);
       this.#complete(forwarded, this.#log.appendHere(forwarded.room, forwarded.input));
     }
     if (this.#forwarded.size === 0) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
     }
+  }
+
+  /** Takes a forwarded append out of the waiting ones, or undefined when it was answered. */
+  #take(request: number): Forwarded | undefined {
+    const forwarded = this.#forwarded.get(request);
+    if (!forwarded) return undefined;
+    this.#forwarded.delete(request);
+    this.#awaiting.delete(awaitingKey(forwarded.room, forwarded.input.id));
+    return forwarded;
   }
 
   #complete(forwarded: Forwarded, result: Promise<AppendResult>): void {
@@ -228,7 +247,20 @@ export class WorkerLink {
         if (message.to === this.id) this.#settle(message.items);
         return;
       case "committed":
-        for (const [room, messages] of message.rooms) this.#log.publish(room, messages);
+        for (const [room, messages] of message.rooms) {
+          this.#answerFrom(room, messages);
+          this.#log.publish(room, messages);
+        }
+    }
+  }
+
+  /** Answers the forwarded appends a commit broadcast stored. */
+  #answerFrom(room: string, messages: Message[]): void {
+    if (this.#awaiting.size === 0) return;
+    for (const message of messages) {
+      const request = this.#awaiting.get(awaitingKey(room, message.id));
+      const forwarded = request === undefined ? undefined : this.#take(request);
+      forwarded?.resolve({ message, created: true });
     }
   }
 
@@ -237,18 +269,25 @@ export class WorkerLink {
       const answers = items.map(([request]): [number, Outcome] => [request, { redirect: true }]);
       return this.#post({ kind: "appended", to: from, items: answers });
     }
+    // It forwards here, so it is a peer, and will hear the commit broadcast.
+    this.#peers.add(from);
     const settled = await Promise.allSettled(
       items.map(([, room, input]) => this.#log.appendHere(room, input)),
     );
-    const answers = settled.map((result, i): [number, Outcome] => [items[i][0], outcomeOf(result)]);
-    this.#post({ kind: "appended", to: from, items: answers });
+    // What a commit stored was answered by its broadcast (which a leaving worker no longer
+    // sends); the rest is answered here.
+    const answers = settled.flatMap((result, i): [number, Outcome][] =>
+      result.status === "fulfilled" && result.value.created && !this.#leaving
+        ? []
+        : [[items[i][0], outcomeOf(result)]]
+    );
+    if (answers.length > 0) this.#post({ kind: "appended", to: from, items: answers });
   }
 
   #settle(items: [number, Outcome][]): void {
     for (const [request, outcome] of items) {
-      const forwarded = this.#forwarded.get(request);
+      const forwarded = this.#take(request);
       if (!forwarded) continue;
-      this.#forwarded.delete(request);
       if ("ok" in outcome) this.#complete(forwarded, Promise.resolve(outcome.ok));
       else if ("redirect" in outcome) {
         this.#complete(forwarded, this.#append(forwarded.room, forwarded.input));
