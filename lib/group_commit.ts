@@ -6,8 +6,10 @@
  * commits: while the clock has not moved under this worker, they are exactly what is stored. A
  * commit that finds the clock moved (another process, or a worker not linked yet) drops the
  * cache, reads again and retries; a store locked by another handle is retried after a short,
- * jittered wait. Commits prepare (read ids, fetch uncached rooms) side by side but write one at
- * a time, each on the clock the one before it left.
+ * jittered wait. Commits prepare (read ids, fetch uncached rooms) while the one before them
+ * writes, and write one at a time in the order their messages were taken, each on the clock the
+ * one before it left; the ids the commits in between stored are known from memory, so the next
+ * batch of a busy room is ready when its previous commit lands.
  *
  * @module
  */
@@ -55,6 +57,22 @@ interface RoomBatch {
   pending: Pending[];
 }
 
+/** What a batch read before its turn to write, and when. */
+interface Prepared {
+  /** The cache generation the reads were made in. */
+  generation: number;
+  /** How many of this committer's commits had landed before the reads. */
+  since: number;
+  /** The batch, without appends to rooms that do not exist. */
+  batch: RoomBatch[];
+  /** Messages already stored under the batch's client ids, by {@link storedKey}. */
+  stored: Map<string, Message>;
+}
+
+function storedKey(room: string, id: string): string {
+  return `${room}\n${id}`;
+}
+
 // KV allows 1000 mutations, 10 checks and 800 KiB per atomic operation. A commit costs one
 // mutation for the clock, one per room for its record, two per message (itself and its id
 // index); what is left goes to retention deletes, about one per message once a room is full.
@@ -67,6 +85,8 @@ const MAX_ATTEMPTS = 100;
 const MAX_IN_FLIGHT = 2;
 const KV_READ_BATCH = 10;
 const MAX_CACHED_ROOMS = 10_000;
+// How many recent commits' client ids are kept for the commits preparing meanwhile.
+const LANDED_KEPT = 16;
 
 function estimatedBytes(input: NewMessage): number {
   // Strings may be stored as UTF-16; keys and framing add a little more.
@@ -99,8 +119,11 @@ export class GroupCommitter {
   #onCommit: CommitObserver | undefined;
   #onCommitted: CommittedListener | undefined;
   #queues = new Map<string, Pending[]>();
-  #committing = new Set<string>();
   #inFlight = 0;
+  /** The client ids each of the last {@link LANDED_KEPT} commits stored, by {@link storedKey}. */
+  #landed: Map<string, Message>[] = [];
+  /** How many commits of this committer have landed. */
+  #landedCount = 0;
   /** The clock's versionstamp as this worker last saw it (null: never written); undefined: unknown. */
   #clock: Promise<string | null> | undefined;
   /** Room records as stored at {@link #clock}, least recently used first. */
@@ -141,33 +164,37 @@ export class GroupCommitter {
     });
   }
 
-  /** Starts commits while there is room for one and rooms not already committing. */
+  /** Starts commits while fewer than {@link MAX_IN_FLIGHT} are in flight. */
   #pump(): void {
     while (this.#inFlight < MAX_IN_FLIGHT) {
       const batch = this.#takeBatch();
       if (batch.length === 0) return;
       this.#inFlight++;
-      this.#commit(batch)
+      // The write turn is taken now, in the order batches are taken, so a room whose messages
+      // are in two commits at once stores them in the order they arrived.
+      const turn = this.#writing;
+      const { promise: written, resolve: release } = Promise.withResolvers<void>();
+      this.#writing = written;
+      this.#commit(batch, turn)
         .catch((error) => {
           const failure = storageError(batch.map(({ room }) => `"${room}"`).join(", "), error);
           for (const { pending } of batch) for (const item of pending) item.reject(failure);
         })
         .finally(() => {
+          release();
           this.#inFlight--;
-          for (const { room } of batch) this.#committing.delete(room);
           this.#pump();
         });
     }
   }
 
-  /** Takes queued messages of up to ten rooms that are not committing, within KV's limits. */
+  /** Takes queued messages of up to {@link MAX_ROOMS} rooms, within KV's limits. */
   #takeBatch(): RoomBatch[] {
     const batch: RoomBatch[] = [];
     let messages = 0;
     let bytes = 0;
     for (const [room, queue] of this.#queues) {
       if (batch.length === MAX_ROOMS || messages === MAX_MESSAGES) break;
-      if (this.#committing.has(room)) continue;
       let count = 0;
       while (count < queue.length && messages < MAX_MESSAGES) {
         const size = estimatedBytes(queue[count].input);
@@ -178,59 +205,89 @@ export class GroupCommitter {
       }
       if (count === 0) break;
       batch.push({ room, pending: queue.splice(0, count) });
-      this.#committing.add(room);
       if (queue.length === 0) this.#queues.delete(room);
     }
     return batch;
   }
 
-  async #commit(initial: RoomBatch[]): Promise<void> {
-    let batch = initial;
+  /**
+   * Prepares a batch while the commits before it write, then writes it in its turn. Whatever
+   * changed meanwhile (a conflict dropped the cache, too many commits landed to tell which ids
+   * they stored) is prepared again within the turn, where nothing else writes.
+   */
+  async #commit(initial: RoomBatch[], turn: Promise<void>): Promise<void> {
+    let prepared = await this.#prepare(initial);
+    await turn;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const generation = this.#generation;
-      // The clock is known before anything else is read: a commit by anyone else after that
-      // moves it and fails our check, so the reads below cannot miss it.
-      await (this.#clock ??= this.#readClock());
-      const rooms = await this.#roomsOf(batch);
-      batch = batch.filter(({ room, pending }, i) => {
-        if (rooms[i] !== null) return true;
-        const missing = new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
-        for (const item of pending) item.reject(missing);
-        return false;
-      });
-      const present = rooms.filter((room) => room !== null);
-      if (batch.length === 0) return;
-      const stored = await this.#findStored(batch);
-      const turn = this.#writing;
-      const { promise: written, resolve: release } = Promise.withResolvers<void>();
-      this.#writing = written;
-      try {
-        await turn;
-        if (generation !== this.#generation) continue;
-        const outcome = await this.#write(batch, present, stored, await this.#clock);
-        if (outcome === "locked") {
-          release();
-          await lockBackoff(attempt);
-        } else if (outcome === "conflict") this.#dropCache();
-        else return;
-      } finally {
-        release();
+      const rooms = prepared.batch.map(({ room }) => this.#rooms.get(room));
+      const landed = this.#landedSince(prepared.since);
+      const clock = this.#clock;
+      if (
+        prepared.generation !== this.#generation || landed === undefined ||
+        clock === undefined || rooms.some((room) => room === undefined)
+      ) {
+        prepared = await this.#prepare(prepared.batch);
+        continue;
       }
+      if (prepared.batch.length === 0) return;
+      for (const [key, message] of landed) prepared.stored.set(key, message);
+      const outcome = await this.#write(
+        prepared.batch,
+        rooms as Room[],
+        prepared.stored,
+        await clock,
+      );
+      if (outcome === "done") return;
+      if (outcome === "locked") await lockBackoff(attempt);
+      else this.#dropCache();
     }
     throw new ParleyError(
       503,
       "storage_busy",
       `Cannot append to ${
-        batch.map(({ room }) => `"${room}"`).join(", ")
+        prepared.batch.map(({ room }) => `"${room}"`).join(", ")
       }: the log kept moving after ${MAX_ATTEMPTS} attempts`,
     );
+  }
+
+  /**
+   * Reads what a batch needs: the clock first (a commit by anyone else after that moves it and
+   * fails our check, so the reads after it cannot miss one), then the records of rooms not
+   * cached, then the ids already stored. Appends to rooms that do not exist fail here.
+   */
+  async #prepare(initial: RoomBatch[]): Promise<Prepared> {
+    const generation = this.#generation;
+    const since = this.#landedCount;
+    await (this.#clock ??= this.#readClock());
+    const rooms = await this.#roomsOf(initial);
+    const batch = initial.filter(({ room, pending }, i) => {
+      if (rooms[i] !== null) return true;
+      const missing = new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
+      for (const item of pending) item.reject(missing);
+      return false;
+    });
+    return { generation, since, batch, stored: await this.#findStored(batch) };
+  }
+
+  /**
+   * The messages stored under client ids by this committer's commits after the `since`-th, by
+   * {@link storedKey}; undefined when those commits are no longer all remembered.
+   */
+  #landedSince(since: number): Map<string, Message> | undefined {
+    const found = new Map<string, Message>();
+    if (since === this.#landedCount) return found;
+    if (this.#landedCount - since > this.#landed.length) return undefined;
+    for (const ids of this.#landed.slice(since - this.#landedCount)) {
+      for (const [key, message] of ids) found.set(key, message);
+    }
+    return found;
   }
 
   /** Builds and commits one batch on the clock `clock`; settles its appends when it lands. */
   async #write(
     batch: RoomBatch[],
     rooms: Room[],
-    stored: Map<string, Map<string, Message>>,
+    stored: ReadonlyMap<string, Message>,
     clock: string | null,
   ): Promise<"done" | "locked" | "conflict"> {
     const op = this.#kv.atomic().check({ key: LOG_CLOCK_KEY, versionstamp: clock })
@@ -238,16 +295,18 @@ export class GroupCommitter {
     const settle: Array<() => void> = [];
     const committed: Array<[string, Message[]]> = [];
     const updated: Room[] = [];
+    // Client ids this commit stores, on top of those stored before it.
+    const ids = new Map<string, Message>();
     let mutations = 1;
     let appended = 0;
     const at = Date.now();
     const plans = batch.map(({ room: id, pending }, i) => {
       const room = rooms[i];
-      const seen = stored.get(id) ?? new Map<string, Message>();
       const results: AppendResult[] = [];
       let head = room.head;
       for (const { input } of pending) {
-        const earlier = input.id === undefined ? undefined : seen.get(input.id);
+        const key = input.id === undefined ? undefined : storedKey(id, input.id);
+        const earlier = key === undefined ? undefined : ids.get(key) ?? stored.get(key);
         if (earlier) {
           results.push({ message: earlier, created: false });
           continue;
@@ -263,10 +322,10 @@ export class GroupCommitter {
         };
         op.set(messageKey(id, head), message);
         mutations++;
-        if (input.id !== undefined) {
-          op.set(messageIdKey(id, input.id), head, { expireIn: CLIENT_ID_TTL_MS });
+        if (key !== undefined) {
+          op.set(messageIdKey(id, message.id), head, { expireIn: CLIENT_ID_TTL_MS });
           mutations++;
-          seen.set(input.id, message);
+          ids.set(key, message);
         }
         results.push({ message, created: true });
       }
@@ -307,6 +366,9 @@ export class GroupCommitter {
     }
     this.#clock = Promise.resolve(outcome.versionstamp);
     for (const room of updated) this.#remember(room);
+    this.#landedCount++;
+    this.#landed.push(ids);
+    if (this.#landed.length > LANDED_KEPT) this.#landed.shift();
     this.#stats.appended += appended;
     for (const [room, messages] of committed) this.#onCommitted?.(room, messages);
     settle.forEach((resolve) => resolve());
@@ -368,12 +430,12 @@ export class GroupCommitter {
     return trimmed;
   }
 
-  /** Looks up the messages already stored under the batch's client ids, by room. */
-  async #findStored(batch: RoomBatch[]): Promise<Map<string, Map<string, Message>>> {
+  /** Looks up the messages already stored under the batch's client ids, by {@link storedKey}. */
+  async #findStored(batch: RoomBatch[]): Promise<Map<string, Message>> {
     const wanted = batch.flatMap(({ room, pending }) =>
       [...new Set(pending.flatMap(({ input }) => input.id ?? []))].map((id) => ({ room, id }))
     );
-    const found = new Map<string, Map<string, Message>>();
+    const found = new Map<string, Message>();
     if (wanted.length === 0) return found;
     const seqEntries = (await Promise.all(
       chunks(wanted, KV_READ_BATCH).map((part) =>
@@ -387,9 +449,7 @@ export class GroupCommitter {
       chunks(keys, KV_READ_BATCH).map((part) => this.#kv.getMany<Message[]>(part)),
     )).flat();
     for (const { value } of messages) {
-      if (!value) continue;
-      if (!found.has(value.room)) found.set(value.room, new Map());
-      found.get(value.room)!.set(value.id, value);
+      if (value) found.set(storedKey(value.room, value.id), value);
     }
     return found;
   }
