@@ -87,6 +87,10 @@ const KV_READ_BATCH = 10;
 const MAX_CACHED_ROOMS = 10_000;
 // How many recent commits' client ids are kept for the commits preparing meanwhile.
 const LANDED_KEPT = 16;
+// A room already in a commit goes into another one only with at least this many messages
+// queued: a few are better left to gather, since every commit is a delivery (a frame per
+// client) of its own, while a long queue gains from preparing during the write.
+const PIPELINE_MIN_QUEUE = 64;
 
 function estimatedBytes(input: NewMessage): number {
   // Strings may be stored as UTF-16; keys and framing add a little more.
@@ -119,6 +123,8 @@ export class GroupCommitter {
   #onCommit: CommitObserver | undefined;
   #onCommitted: CommittedListener | undefined;
   #queues = new Map<string, Pending[]>();
+  /** How many commits in flight hold messages of each room. */
+  #committing = new Map<string, number>();
   #inFlight = 0;
   /** The client ids each of the last {@link LANDED_KEPT} commits stored, by {@link storedKey}. */
   #landed: Map<string, Message>[] = [];
@@ -183,18 +189,27 @@ export class GroupCommitter {
         .finally(() => {
           release();
           this.#inFlight--;
+          for (const { room } of batch) {
+            const left = this.#committing.get(room)! - 1;
+            if (left === 0) this.#committing.delete(room);
+            else this.#committing.set(room, left);
+          }
           this.#pump();
         });
     }
   }
 
-  /** Takes queued messages of up to {@link MAX_ROOMS} rooms, within KV's limits. */
+  /**
+   * Takes queued messages of up to {@link MAX_ROOMS} rooms, within KV's limits, leaving a room
+   * already in a commit unless its queue is long (see {@link PIPELINE_MIN_QUEUE}).
+   */
   #takeBatch(): RoomBatch[] {
     const batch: RoomBatch[] = [];
     let messages = 0;
     let bytes = 0;
     for (const [room, queue] of this.#queues) {
       if (batch.length === MAX_ROOMS || messages === MAX_MESSAGES) break;
+      if (this.#committing.has(room) && queue.length < PIPELINE_MIN_QUEUE) continue;
       let count = 0;
       while (count < queue.length && messages < MAX_MESSAGES) {
         const size = estimatedBytes(queue[count].input);
@@ -205,6 +220,7 @@ export class GroupCommitter {
       }
       if (count === 0) break;
       batch.push({ room, pending: queue.splice(0, count) });
+      this.#committing.set(room, (this.#committing.get(room) ?? 0) + 1);
       if (queue.length === 0) this.#queues.delete(room);
     }
     return batch;
