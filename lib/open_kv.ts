@@ -1,15 +1,22 @@
+import { retryLocked } from "./kv_locks.ts";
+
 /**
  * Opens Deno KV at a path, creating the folder of a file path first.
  * `:memory:` and URLs (KV Connect) are passed through; undefined opens the platform default.
+ * `open` stands in for `Deno.openKv` (in tests).
  */
-export async function openKv(path: string | undefined): Promise<Deno.Kv> {
-  if (path === undefined) return await Deno.openKv();
+export async function openKv(
+  path: string | undefined,
+  open: (path?: string) => Promise<Deno.Kv> = Deno.openKv,
+): Promise<Deno.Kv> {
+  if (path === undefined) return await open();
   if (path !== ":memory:" && !/^[a-z]+:\/\//i.test(path)) {
     const slash = path.lastIndexOf("/");
     if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   }
   try {
-    return await Deno.openKv(path);
+    // `--parallel` workers open the file at the same moment, and SQLite may find it locked.
+    return await retryLocked(() => open(path));
   } catch (error) {
     throw new Error(`Cannot open the message store at "${path}": ${error}`, {
       cause: error,
