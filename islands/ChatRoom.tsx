@@ -111,11 +111,16 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     return () => clearInterval(timer);
   });
 
+  // After the list changes, older messages loaded above keep the view where it was; otherwise a
+  // reader at the newest stays there (a sent message swapping its pending row for the stored one
+  // could otherwise leave the view a row above the newest).
   useLayoutEffect(() => {
     const element = scroller.current;
     if (element && keptScroll.current !== null) element.scrollTop = keptScroll.current;
+    // The scroller is a reversed column: 0 is the newest.
+    else if (element && atBottom.value) element.scrollTop = 0;
     keptScroll.current = null;
-  }, [messages.value]);
+  }, [messages.value, outbox.value]);
 
   const isAtBottom = (): boolean => {
     const element = scroller.current;

@@ -506,6 +506,30 @@ Deno.test("room page - a new-messages button appears when scrolled up and jumps 
   });
 });
 
+Deno.test("room page - both people stay at the newest as an empty room fills past the view", async () => {
+  await withSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    const bob = await openRoom(session, "bob");
+    for (let i = 1; i <= 12; i++) {
+      const sender = i % 2 === 1 ? ann : bob;
+      await say(sender, `turn ${i}`);
+      // Each waits for the other's message, as people taking turns do.
+      for (const page of [ann, bob]) {
+        await page.locator(".message:not(.pending) .text", { hasText: `turn ${i}` }).waitFor();
+      }
+    }
+    for (const page of [ann, bob]) {
+      assert.ok(await distanceFromBottom(page) < 2, `${await distanceFromBottom(page)} px up`);
+      const newestInView = await page.locator(".text", { hasText: "turn 12" }).evaluate((text) => {
+        const box = text.getBoundingClientRect();
+        const list = text.closest(".scroller")?.getBoundingClientRect();
+        return list !== undefined && box.top >= list.top && box.bottom <= list.bottom;
+      });
+      assert.ok(newestInView, "the newest message is in view");
+    }
+  });
+});
+
 // People
 
 Deno.test("room page - shows who is online and who is typing, but not yourself", async () => {
