@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ParleyError } from "./errors.ts";
-import { type Delivery, Hub, type Subscription } from "./hub.ts";
+import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
 import type { Message, NewMessage } from "./types.ts";
 
@@ -57,10 +57,13 @@ interface Setup {
   hub: Hub;
 }
 
-async function withHub(fn: (setup: Setup) => Promise<void>): Promise<void> {
+async function withHub(
+  fn: (setup: Setup) => Promise<void>,
+  options: HubOptions = {},
+): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   const log = new MessageLog(kv);
-  const hub = new Hub(kv, log);
+  const hub = new Hub(kv, log, options);
   try {
     await fn({ kv, log, hub });
   } finally {
@@ -494,10 +497,7 @@ Deno.test("Hub - messages this worker commits are delivered without reading most
 });
 
 Deno.test("Hub - without a watch, a commit that skips past the cursor makes the feed read the gap", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const log = new MessageLog(kv);
-  const hub = new Hub(kv, log, { watch: false });
-  try {
+  await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");
     const recorder = new Recorder();
     const subscription = await hub.subscribe("lobby", recorder.listener);
@@ -509,17 +509,11 @@ Deno.test("Hub - without a watch, a commit that skips past the cursor makes the 
     await recorder.reach(2);
     assert.deepEqual(recorder.seqs, [1, 2]);
     subscription.close();
-  } finally {
-    hub.close();
-    kv.close();
-  }
+  }, { watch: false });
 });
 
 Deno.test("Hub - without a watch, the head check delivers what no commit announced", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const log = new MessageLog(kv);
-  const hub = new Hub(kv, log, { watch: false, headCheckMs: 50 });
-  try {
+  await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");
     const recorder = new Recorder();
     const subscription = await hub.subscribe("lobby", recorder.listener);
@@ -527,8 +521,5 @@ Deno.test("Hub - without a watch, the head check delivers what no commit announc
     await recorder.reach(1);
     assert.deepEqual(recorder.seqs, [1]);
     subscription.close();
-  } finally {
-    hub.close();
-    kv.close();
-  }
+  }, { watch: false, headCheckMs: 50 });
 });
