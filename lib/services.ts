@@ -89,6 +89,21 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     "Messages stored by this worker",
     () => [[{}, log.stats.appended]],
   );
+  metrics.gauge(
+    "parley_worker_peers",
+    "Other workers of this process this worker is linked with",
+    () => [[{}, link?.peers ?? 0]],
+  );
+  metrics.gauge(
+    "parley_appends_forwarded_total",
+    "Appends this worker forwarded to the writing worker",
+    () => [[{}, link?.stats.forwarded ?? 0]],
+  );
+  metrics.gauge(
+    "parley_forward_timeouts_total",
+    "Forwarded appends this worker committed itself after the writer did not answer within 1 s",
+    () => [[{}, link?.stats.timedOut ?? 0]],
+  );
   return {
     kv,
     log,

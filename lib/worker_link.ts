@@ -69,9 +69,18 @@ function outcomeOf(settled: PromiseSettledResult<AppendResult>): Outcome {
     : { error: { status: 503, code: "storage_unavailable", message: String(error) } };
 }
 
+/** Counters of a link, for metrics and tests. */
+export interface LinkStats {
+  /** Appends sent to the writer. */
+  forwarded: number;
+  /** Forwarded appends this worker committed itself after the writer did not answer in time. */
+  timedOut: number;
+}
+
 /** Links this worker's log with the other workers of its process that use the same store. */
 export class WorkerLink {
   readonly id: string = crypto.randomUUID();
+  readonly stats: LinkStats = { forwarded: 0, timedOut: 0 };
   #channel: BroadcastChannel;
   #log: MessageLog;
   #peers = new Set<string>();
@@ -157,6 +166,7 @@ export class WorkerLink {
     if (writer === this.id) return this.#log.appendHere(room, input);
     const madeId = input.id === undefined;
     const forwardedInput = { ...input, id: input.id ?? serverMadeId() };
+    this.stats.forwarded++;
     return new Promise((resolve, reject) => {
       const request = this.#nextRequest++;
       this.#forwarded.set(request, {
@@ -191,6 +201,7 @@ export class WorkerLink {
     for (const [request, forwarded] of this.#forwarded) {
       if (now - forwarded.sentAt < FORWARD_TIMEOUT_MS) continue;
       this.#take(request);
+      this.stats.timedOut++;
       this.#complete(forwarded, this.#log.appendHere(forwarded.room, forwarded.input));
     }
     if (this.#forwarded.size === 0) {

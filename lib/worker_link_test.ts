@@ -58,6 +58,8 @@ Deno.test("WorkerLink - appends made on any worker are committed by the writer, 
   );
   assert.equal(pair.writer.log.stats.appended, 200);
   assert.equal(pair.forwarder.log.stats.appended, 0);
+  assert.deepEqual(pair.forwarder.link.stats, { forwarded: 100, timedOut: 0 });
+  assert.deepEqual(pair.writer.link.stats, { forwarded: 0, timedOut: 0 });
   const stored = await pair.forwarder.log.readAfter("lobby", 0, 500);
   assert.deepEqual(stored.map(({ seq }) => seq), results.map((_, i) => i + 1));
 });
@@ -129,11 +131,12 @@ Deno.test("WorkerLink - appends sent to a writer as it closes come back and are 
  * arrive, as when Deno's channel drops them; `forwarded` collects what was sent to it.
  */
 async function withSilentWriter(
-  test: (
-    log: MessageLog,
-    forwarded: Array<[number, string, NewMessage]>,
-    kvPath: string,
-  ) => Promise<void>,
+  test: (setup: {
+    log: MessageLog;
+    link: WorkerLink;
+    forwarded: Array<[number, string, NewMessage]>;
+    path: string;
+  }) => Promise<void>,
 ) {
   const path = await Deno.makeTempFile({ suffix: ".kv" });
   const channel = `test:${path}`;
@@ -149,7 +152,7 @@ async function withSilentWriter(
   const link = new WorkerLink(log, channel);
   try {
     while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
-    await test(log, forwarded, path);
+    await test({ log, link, forwarded, path });
   } finally {
     link.close();
     silent.close();
@@ -159,7 +162,7 @@ async function withSilentWriter(
 }
 
 Deno.test("WorkerLink - an append the writer never answers is committed here after a second", async () => {
-  await withSilentWriter(async (log, forwarded) => {
+  await withSilentWriter(async ({ log, link, forwarded }) => {
     const started = performance.now();
     const { message, created } = await log.append("lobby", { author: "ann", text: "hi" });
     assert.ok(performance.now() - started >= FORWARD_TIMEOUT_MS);
@@ -168,11 +171,12 @@ Deno.test("WorkerLink - an append the writer never answers is committed here aft
     assert.equal(message.seq, 1);
     assert.match(message.id, /^srv\./);
     assert.equal(log.stats.appended, 1);
+    assert.deepEqual(link.stats, { forwarded: 1, timedOut: 1 });
   });
 });
 
 Deno.test("WorkerLink - an append whose answer was lost is stored once, and reported created", async () => {
-  await withSilentWriter(async (log, forwarded, path) => {
+  await withSilentWriter(async ({ log, forwarded, path }) => {
     const pending = log.append("lobby", { author: "ann", text: "hi" });
     while (forwarded.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     // The writer commits it, but its answer never arrives.

@@ -49,3 +49,26 @@ Deno.test("parallel workers - one writes every message sent to either, and both 
     for (const worker of workers) await worker.close();
   }
 });
+
+Deno.test("parallel workers - /metrics shows each worker's peers and what it forwarded", async () => {
+  const workers = await twoWorkers();
+  try {
+    await requestJson(workers[0], "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    for (const worker of workers) {
+      const { status } = await requestJson(worker, "/api/rooms/lobby/messages", {
+        body: { author: "ann", text: "hello" },
+      });
+      assert.equal(status, 201);
+    }
+    const forwarded: number[] = [];
+    for (const worker of workers) {
+      const metrics = await (await fetch(`${worker.origin}/metrics`)).text();
+      assert.match(metrics, /^parley_worker_peers 1$/m);
+      assert.match(metrics, /^parley_forward_timeouts_total 0$/m);
+      forwarded.push(Number(metrics.match(/^parley_appends_forwarded_total (\d+)$/m)?.[1]));
+    }
+    assert.deepEqual(forwarded.sort(), [0, 1], "the worker that does not write forwarded its one");
+  } finally {
+    for (const worker of workers) await worker.close();
+  }
+});
