@@ -187,7 +187,9 @@ export class GroupCommitter {
           for (const { pending } of batch) for (const item of pending) item.reject(failure);
         })
         .finally(() => {
-          release();
+          // A commit that failed before its turn must still not let the next one write before
+          // the one ahead of it has.
+          turn.then(release);
           this.#inFlight--;
           for (const { room } of batch) {
             const left = this.#committing.get(room)! - 1;
@@ -371,7 +373,7 @@ export class GroupCommitter {
       if (!isLocked(error)) throw error;
       return null;
     });
-    this.#onCommit?.((performance.now() - started) / 1000, appended);
+    this.#tell(() => this.#onCommit?.((performance.now() - started) / 1000, appended));
     if (outcome === null) {
       this.#stats.locked++;
       return "locked";
@@ -386,7 +388,7 @@ export class GroupCommitter {
     this.#landed.push(ids);
     if (this.#landed.length > LANDED_KEPT) this.#landed.shift();
     this.#stats.appended += appended;
-    for (const [room, messages] of committed) this.#onCommitted?.(room, messages);
+    for (const [room, messages] of committed) this.#tell(() => this.#onCommitted?.(room, messages));
     settle.forEach((resolve) => resolve());
     return "done";
   }
@@ -395,14 +397,26 @@ export class GroupCommitter {
   async #roomsOf(batch: RoomBatch[]): Promise<Array<Room | null>> {
     const missing = batch.filter(({ room }) => !this.#rooms.has(room)).map(({ room }) => room);
     const generation = this.#generation;
+    const landed = this.#landedCount;
     const entries = (await Promise.all(
       chunks(missing, KV_READ_BATCH).map((part) => this.#kv.getMany<Room[]>(part.map(roomKey))),
     )).flat();
-    if (generation === this.#generation) {
-      for (const { value } of entries) if (value) this.#remember(value);
+    // A record read while one of our commits landed may predate it: only a read that nothing
+    // overtook is cached (the commit re-reads in its turn otherwise).
+    if (generation === this.#generation && landed === this.#landedCount) {
+      for (const { value } of entries) if (value && !this.#rooms.has(value.id)) this.#remember(value);
     }
     const read = new Map(entries.map(({ value }, i) => [missing[i], value]));
     return batch.map(({ room }) => read.has(room) ? read.get(room)! : this.#rooms.get(room)!);
+  }
+
+  /** Runs an observer; one that throws must not fail appends that are already stored. */
+  #tell(observe: () => void): void {
+    try {
+      observe();
+    } catch (error) {
+      console.error("A commit observer failed:", error);
+    }
   }
 
   /** Caches a room record as stored now, evicting the least recently used beyond the limit. */
