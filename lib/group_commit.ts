@@ -404,7 +404,9 @@ export class GroupCommitter {
     // A record read while one of our commits landed may predate it: only a read that nothing
     // overtook is cached (the commit re-reads in its turn otherwise).
     if (generation === this.#generation && landed === this.#landedCount) {
-      for (const { value } of entries) if (value && !this.#rooms.has(value.id)) this.#remember(value);
+      for (const { value } of entries) {
+        if (value && !this.#rooms.has(value.id)) this.#remember(value);
+      }
     }
     const read = new Map(entries.map(({ value }, i) => [missing[i], value]));
     return batch.map(({ room }) => read.has(room) ? read.get(room)! : this.#rooms.get(room)!);
