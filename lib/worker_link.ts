@@ -2,20 +2,22 @@
  * The workers of one `deno serve --parallel` process, linked over a `BroadcastChannel` so that
  * one of them writes the log and the others hear what it wrote without reading it back.
  *
- * Every worker announces itself on start; the worker with the smallest id is the writer. The
- * others forward their appends to it (batched per turn of the event loop) and wait for its
- * answer; every commit is broadcast so each worker's hub can hand it to its subscribers at once.
- * A forwarded append is answered by that broadcast when it stored the message (matched by room
- * and id), and by a message of its own otherwise (an error, or a message already stored).
- * One writer means no race for SQLite's write lock and bigger group commits. Correctness never
- * rests on the link: until a worker hears of a smaller id it commits by itself, and commits stay
- * checked against the log clock, so any worker (or another process) may write.
+ * Every worker announces itself on start and every few seconds after; the worker with the
+ * smallest id is the writer. The others forward their appends to it (batched per turn of the
+ * event loop, one batch per room at a time, so a room's messages keep their order) and every
+ * commit is broadcast, so each worker's hub hands it to its subscribers at once. A forwarded
+ * append is answered by that broadcast when it stored the message (matched by room and id), and
+ * by a message of its own otherwise (an error, or a message already stored). One writer means no
+ * race for SQLite's write lock and bigger group commits. Correctness never rests on the link:
+ * until a worker hears of a smaller id it commits by itself, and commits stay checked against the
+ * log clock, so any worker (or another process) may write.
  *
  * Deno's in-process `BroadcastChannel` drops messages for a receiver that falls more than 256
  * messages behind, so every message may be lost: a forwarded append carries an id (one is made
  * for it when the client sent none) and is committed by the forwarding worker itself when no
- * answer came within {@link FORWARD_TIMEOUT_MS}, which the id makes safe to repeat; a lost
- * commit broadcast is made good by the hub's `kv.watch`.
+ * answer came within {@link FORWARD_TIMEOUT_MS}, which the id makes safe to repeat; a lost commit
+ * broadcast shows as a gap in the next one, which the hub reads from KV, or is found by the hub's
+ * once-a-second head check; a lost announcement is made good by the next one.
  *
  * @module
  */
@@ -24,49 +26,40 @@ import { serverMadeId } from "./group_commit.ts";
 import type { AppendResult, MessageLog } from "./message_log.ts";
 import type { Message, NewMessage } from "./types.ts";
 
-type Outcome =
-  | { ok: AppendResult }
-  | { error: { status: number; code: string; message: string } }
-  /** The worker asked is leaving and committed nothing: ask the next writer. */
-  | { redirect: true };
+/** How an append ended: stored (or found stored), or refused. */
+type Answer = { ok: AppendResult } | { error: { status: number; code: string; message: string } };
+
+/** What a writer answers: an {@link Answer}, or "leaving, committed nothing: ask the next". */
+type Outcome = Answer | { redirect: true };
+
+/** An append as forwarded: always with an id, so committing it twice stores it once. */
+type ForwardedInput = NewMessage & { id: string };
 
 /** What workers say to each other; `to` names the one worker a message is for. */
 type LinkMessage =
   | { kind: "hello"; from: string }
   | { kind: "here"; from: string }
   | { kind: "bye"; from: string }
-  | { kind: "append"; from: string; to: string; items: [number, string, NewMessage][] }
-  | { kind: "appended"; to: string; items: [number, Outcome][] }
-  | { kind: "committed"; rooms: [string, Message[]][] };
-
-/** An append as forwarded: always with an id, so committing it twice stores it once. */
-type ForwardedInput = NewMessage & { id: string };
+  | { kind: "append"; from: string; to: string; room: string; items: [number, ForwardedInput][] }
+  | { kind: "appended"; from: string; to: string; items: [number, Outcome][] }
+  | { kind: "committed"; from: string; rooms: [string, Message[]][] };
 
 interface Forwarded {
+  request: number;
   room: string;
   input: ForwardedInput;
   /** Whether the id was made here, so a "not created" answer can only mean an earlier try. */
   madeId: boolean;
-  sentAt: number;
+  /** When it was sent to the writer; undefined while it waits for the room's earlier appends. */
+  sentAt?: number;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
 
-/** How long a forwarded append waits for the writer before this worker commits it itself. */
-export const FORWARD_TIMEOUT_MS = 1_000;
-/** How long a closed link still sends back appends forwarded to it. */
-const CLOSE_LINGER_MS = 100;
-
-function awaitingKey(room: string, id: string): string {
-  return `${room}\n${id}`;
-}
-
-function outcomeOf(settled: PromiseSettledResult<AppendResult>): Outcome {
-  if (settled.status === "fulfilled") return { ok: settled.value };
-  const error = settled.reason;
-  return error instanceof ParleyError
-    ? { error: { status: error.status, code: error.code, message: error.message } }
-    : { error: { status: 503, code: "storage_unavailable", message: String(error) } };
+/** A room's forwarded appends: those sent and not yet answered, and those waiting behind them. */
+interface RoomQueue {
+  sent: Set<Forwarded>;
+  waiting: Forwarded[];
 }
 
 /** Counters of a link, for metrics and tests. */
@@ -77,6 +70,33 @@ export interface LinkStats {
   timedOut: number;
 }
 
+/** How long a forwarded append waits for the writer before this worker commits it itself. */
+export const FORWARD_TIMEOUT_MS = 1_000;
+/** How often a worker announces itself again, in case an announcement was lost. */
+const ANNOUNCE_MS = 5_000;
+/** How long a closed link still sends back appends forwarded to it. */
+const CLOSE_LINGER_MS = 100;
+
+function awaitingKey(room: string, id: string): string {
+  return `${room}\n${id}`;
+}
+
+function answerOf(settled: PromiseSettledResult<AppendResult>): Answer {
+  if (settled.status === "fulfilled") return { ok: settled.value };
+  const error = settled.reason;
+  return error instanceof ParleyError
+    ? { error: { status: error.status, code: error.code, message: error.message } }
+    : { error: { status: 503, code: "storage_unavailable", message: String(error) } };
+}
+
+function shuttingDown(): ParleyError {
+  return new ParleyError(
+    503,
+    "storage_unavailable",
+    "Cannot append the message: this worker is shutting down",
+  );
+}
+
 /** Links this worker's log with the other workers of its process that use the same store. */
 export class WorkerLink {
   readonly id: string = crypto.randomUUID();
@@ -84,14 +104,18 @@ export class WorkerLink {
   #channel: BroadcastChannel;
   #log: MessageLog;
   #peers = new Set<string>();
-  #forwarded = new Map<number, Forwarded>();
-  /** The request waiting for each forwarded message, by room and id. */
-  #awaiting = new Map<string, number>();
   #nextRequest = 0;
-  #outbox = new Map<string, [number, string, NewMessage][]>();
+  /** Forwarded appends not yet answered, by request number. */
+  #forwarded = new Map<number, Forwarded>();
+  /** Forwarded appends sent and not yet answered, by room and id. */
+  #awaiting = new Map<string, Set<Forwarded>>();
+  #rooms = new Map<string, RoomQueue>();
+  /** Rooms with appends to send at the end of this turn. */
+  #outbox = new Set<string>();
   #committed: [string, Message[]][] = [];
   #stopListening: () => void;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  #announcer: ReturnType<typeof setInterval>;
   #leaving = false;
   #closing = false;
   #closed = false;
@@ -109,6 +133,8 @@ export class WorkerLink {
     });
     log.routeAppends((room, input) => this.#append(room, input));
     this.#post({ kind: "hello", from: this.id });
+    this.#announcer = setInterval(() => this.#post({ kind: "hello", from: this.id }), ANNOUNCE_MS);
+    Deno.unrefTimer(this.#announcer);
   }
 
   /** The worker that writes the log: the smallest id this worker knows of. */
@@ -133,6 +159,7 @@ export class WorkerLink {
     this.#post({ kind: "bye", from: this.id });
     this.#leaving = true;
     this.#peers.clear();
+    clearInterval(this.#announcer);
   }
 
   /**
@@ -146,15 +173,12 @@ export class WorkerLink {
     this.#stopListening();
     this.#log.routeAppends(undefined);
     clearInterval(this.#sweeper);
-    for (const request of [...this.#forwarded.keys()]) {
-      this.#take(request)?.reject(
-        new ParleyError(
-          503,
-          "storage_unavailable",
-          "Cannot append the message: this worker is shutting down",
-        ),
-      );
+    this.#outbox.clear();
+    for (const forwarded of [...this.#forwarded.values()]) {
+      this.#take(forwarded);
+      forwarded.reject(shuttingDown());
     }
+    this.#rooms.clear();
     setTimeout(() => {
       this.#closed = true;
       this.#channel.close();
@@ -162,47 +186,84 @@ export class WorkerLink {
   }
 
   #append(room: string, input: NewMessage): Promise<AppendResult> {
-    const writer = this.writer;
-    if (writer === this.id) return this.#log.appendHere(room, input);
-    const madeId = input.id === undefined;
-    const forwardedInput = { ...input, id: input.id ?? serverMadeId() };
-    this.stats.forwarded++;
+    // Appends still queued for the room go first, even once this worker writes itself.
+    if (this.writer === this.id && !this.#rooms.has(room)) {
+      return this.#log.appendHere(room, input);
+    }
     return new Promise((resolve, reject) => {
-      const request = this.#nextRequest++;
-      this.#forwarded.set(request, {
+      const forwarded: Forwarded = {
+        request: this.#nextRequest++,
         room,
-        input: forwardedInput,
-        madeId,
-        sentAt: Date.now(),
+        input: { ...input, id: input.id ?? serverMadeId() },
+        madeId: input.id === undefined,
         resolve,
         reject,
-      });
-      this.#awaiting.set(awaitingKey(room, forwardedInput.id), request);
-      this.#sweeper ??= setInterval(() => this.#sweep(), FORWARD_TIMEOUT_MS / 4);
-      const queue = this.#outbox.get(writer);
-      if (queue) queue.push([request, room, forwardedInput]);
-      else {
-        this.#outbox.set(writer, [[request, room, forwardedInput]]);
-        if (this.#outbox.size === 1) setTimeout(() => this.#flushOutbox(), 0);
-      }
+      };
+      this.#forwarded.set(forwarded.request, forwarded);
+      this.#enqueue(forwarded);
     });
   }
 
+  /** Queues a forward behind the room's unanswered ones, or for this turn's batch. */
+  #enqueue(forwarded: Forwarded): void {
+    let queue = this.#rooms.get(forwarded.room);
+    if (!queue) this.#rooms.set(forwarded.room, queue = { sent: new Set(), waiting: [] });
+    queue.waiting.push(forwarded);
+    if (queue.sent.size === 0) this.#schedule(forwarded.room);
+  }
+
+  #schedule(room: string): void {
+    if (this.#outbox.size === 0) setTimeout(() => this.#flushOutbox(), 0);
+    this.#outbox.add(room);
+  }
+
+  /** Sends each scheduled room's waiting appends to the writer, as one batch per room. */
   #flushOutbox(): void {
-    for (const [writer, items] of this.#outbox) {
-      this.#post({ kind: "append", from: this.id, to: writer, items });
+    const writer = this.writer;
+    const now = Date.now();
+    for (const room of this.#outbox) {
+      const queue = this.#rooms.get(room);
+      if (!queue || queue.sent.size > 0 || queue.waiting.length === 0) continue;
+      const batch = queue.waiting;
+      queue.waiting = [];
+      if (writer === this.id) {
+        // The writer left meanwhile: this worker writes now, in the same order.
+        for (const forwarded of batch) {
+          queue.sent.add(forwarded);
+          this.#commitHere(forwarded);
+        }
+        continue;
+      }
+      for (const forwarded of batch) {
+        forwarded.sentAt = now;
+        queue.sent.add(forwarded);
+        const key = awaitingKey(room, forwarded.input.id);
+        const same = this.#awaiting.get(key);
+        if (same) same.add(forwarded);
+        else this.#awaiting.set(key, new Set([forwarded]));
+      }
+      this.stats.forwarded += batch.length;
+      this.#post({
+        kind: "append",
+        from: this.id,
+        to: writer,
+        room,
+        items: batch.map(({ request, input }) => [request, input]),
+      });
     }
     this.#outbox.clear();
+    this.#sweeper ??= setInterval(() => this.#sweep(), FORWARD_TIMEOUT_MS / 4);
   }
 
   /** Commits here what the writer has not answered in time (lost on the way, or gone). */
   #sweep(): void {
     const now = Date.now();
-    for (const [request, forwarded] of this.#forwarded) {
-      if (now - forwarded.sentAt < FORWARD_TIMEOUT_MS) continue;
-      this.#take(request);
+    for (const forwarded of this.#forwarded.values()) {
+      if (forwarded.sentAt === undefined || now - forwarded.sentAt < FORWARD_TIMEOUT_MS) continue;
       this.stats.timedOut++;
-      this.#complete(forwarded, this.#log.appendHere(forwarded.room, forwarded.input));
+      // It stays in its room's sent set until stored, so later appends still wait for it.
+      forwarded.sentAt = undefined;
+      this.#commitHere(forwarded);
     }
     if (this.#forwarded.size === 0) {
       clearInterval(this.#sweeper);
@@ -210,20 +271,58 @@ export class WorkerLink {
     }
   }
 
-  /** Takes a forwarded append out of the waiting ones, or undefined when it was answered. */
-  #take(request: number): Forwarded | undefined {
-    const forwarded = this.#forwarded.get(request);
-    if (!forwarded) return undefined;
-    this.#forwarded.delete(request);
-    this.#awaiting.delete(awaitingKey(forwarded.room, forwarded.input.id));
-    return forwarded;
+  /** Commits a forwarded append with this worker's own group commit, then answers it. */
+  #commitHere(forwarded: Forwarded): void {
+    this.#log.appendHere(forwarded.room, forwarded.input).then(
+      (result) => this.#settle(forwarded, { ok: result }),
+      (error) => this.#settle(forwarded, answerOf({ status: "rejected", reason: error })),
+    );
   }
 
-  #complete(forwarded: Forwarded, result: Promise<AppendResult>): void {
-    result.then(({ message, created }) => {
+  /** Answers a forwarded append, once, and sends the room's next appends. */
+  #settle(forwarded: Forwarded, outcome: Answer): void {
+    if (!this.#take(forwarded)) return;
+    if ("ok" in outcome) {
+      const { message, created } = outcome.ok;
       // An id made here was only ever sent by this call: found stored, it was this call's.
       forwarded.resolve({ message, created: created || forwarded.madeId });
-    }, forwarded.reject);
+    } else {
+      const { status, code, message } = outcome.error;
+      forwarded.reject(new ParleyError(status, code, message));
+    }
+  }
+
+  /** Puts appends a leaving writer sent back in front of their rooms' queues, in order. */
+  #requeue(sentBack: Forwarded[]): void {
+    for (const [room, items] of Map.groupBy(sentBack, ({ room }) => room)) {
+      const queue = this.#rooms.get(room);
+      if (!queue) continue;
+      for (const forwarded of items) {
+        queue.sent.delete(forwarded);
+        forwarded.sentAt = undefined;
+        const key = awaitingKey(room, forwarded.input.id);
+        this.#awaiting.get(key)?.delete(forwarded);
+        if (this.#awaiting.get(key)?.size === 0) this.#awaiting.delete(key);
+      }
+      queue.waiting = [...items, ...queue.waiting];
+      if (queue.sent.size === 0) this.#schedule(room);
+    }
+  }
+
+  /** Takes a forwarded append out of every queue; false when it was answered already. */
+  #take(forwarded: Forwarded): boolean {
+    if (!this.#forwarded.delete(forwarded.request)) return false;
+    const key = awaitingKey(forwarded.room, forwarded.input.id);
+    const same = this.#awaiting.get(key);
+    same?.delete(forwarded);
+    if (same?.size === 0) this.#awaiting.delete(key);
+    const queue = this.#rooms.get(forwarded.room);
+    if (!queue) return true;
+    queue.sent.delete(forwarded);
+    if (queue.sent.size > 0) return true;
+    if (queue.waiting.length > 0) this.#schedule(forwarded.room);
+    else this.#rooms.delete(forwarded.room);
+    return true;
   }
 
   #broadcastCommitted(room: string, messages: Message[]): void {
@@ -232,31 +331,39 @@ export class WorkerLink {
       queueMicrotask(() => {
         const rooms = this.#committed;
         this.#committed = [];
-        this.#post({ kind: "committed", rooms });
+        this.#post({ kind: "committed", from: this.id, rooms });
       });
     }
   }
 
   #receive(message: LinkMessage): void {
     if (this.#closed) return;
+    if (message.kind === "bye") {
+      // What was forwarded to it and stays unanswered is committed here by the sweep.
+      this.#peers.delete(message.from);
+      return;
+    }
+    // Anyone who speaks is a peer, so a lost announcement is made good by any later message.
+    if (!this.#leaving) this.#peers.add(message.from);
     switch (message.kind) {
       case "hello":
-        if (this.#leaving) return;
-        this.#peers.add(message.from);
         return this.#post({ kind: "here", from: this.id });
-      case "here":
-        if (!this.#leaving) this.#peers.add(message.from);
-        return;
-      case "bye":
-        // What was forwarded to it and stays unanswered is committed here by the sweep.
-        this.#peers.delete(message.from);
-        return;
       case "append":
-        if (message.to === this.id) this.#serve(message.from, message.items);
+        if (message.to === this.id) this.#serve(message);
         return;
-      case "appended":
-        if (message.to === this.id) this.#settle(message.items);
-        return;
+      case "appended": {
+        if (message.to !== this.id) return;
+        const sentBack: Forwarded[] = [];
+        for (const [request, outcome] of message.items) {
+          const forwarded = this.#forwarded.get(request);
+          if (!forwarded) continue;
+          if ("redirect" in outcome) sentBack.push(forwarded);
+          else this.#settle(forwarded, outcome);
+        }
+        // A writer that sends appends back is leaving, whether or not its goodbye arrived.
+        if (sentBack.length > 0) this.#peers.delete(message.from);
+        return this.#requeue(sentBack);
+      }
       case "committed":
         for (const [room, messages] of message.rooms) {
           this.#answerFrom(room, messages);
@@ -265,47 +372,36 @@ export class WorkerLink {
     }
   }
 
-  /** Answers the forwarded appends a commit broadcast stored. */
+  /**
+   * Answers the forwarded appends a commit broadcast stored: the first sent under each id (any
+   * repeat of it is a duplicate, which the writer answers itself).
+   */
   #answerFrom(room: string, messages: Message[]): void {
     if (this.#awaiting.size === 0) return;
     for (const message of messages) {
-      const request = this.#awaiting.get(awaitingKey(room, message.id));
-      const forwarded = request === undefined ? undefined : this.#take(request);
-      forwarded?.resolve({ message, created: true });
+      const [first] = this.#awaiting.get(awaitingKey(room, message.id)) ?? [];
+      if (first) this.#settle(first, { ok: { message, created: true } });
     }
   }
 
-  async #serve(from: string, items: [number, string, NewMessage][]): Promise<void> {
+  async #serve(message: Extract<LinkMessage, { kind: "append" }>): Promise<void> {
+    const { from, room, items } = message;
     if (this.#leaving) {
       const answers = items.map(([request]): [number, Outcome] => [request, { redirect: true }]);
-      return this.#post({ kind: "appended", to: from, items: answers });
+      return this.#post({ kind: "appended", from: this.id, to: from, items: answers });
     }
-    // It forwards here, so it is a peer, and will hear the commit broadcast.
-    this.#peers.add(from);
     const settled = await Promise.allSettled(
-      items.map(([, room, input]) => this.#log.appendHere(room, input)),
+      items.map(([, input]) => this.#log.appendHere(room, input)),
     );
     // What a commit stored was answered by its broadcast (which a leaving worker no longer
-    // sends); the rest is answered here.
+    // sends); the rest is answered here. A repeated id in one batch is answered both ways.
     const answers = settled.flatMap((result, i): [number, Outcome][] =>
       result.status === "fulfilled" && result.value.created && !this.#leaving
         ? []
-        : [[items[i][0], outcomeOf(result)]]
+        : [[items[i][0], answerOf(result)]]
     );
-    if (answers.length > 0) this.#post({ kind: "appended", to: from, items: answers });
-  }
-
-  #settle(items: [number, Outcome][]): void {
-    for (const [request, outcome] of items) {
-      const forwarded = this.#take(request);
-      if (!forwarded) continue;
-      if ("ok" in outcome) this.#complete(forwarded, Promise.resolve(outcome.ok));
-      else if ("redirect" in outcome) {
-        this.#complete(forwarded, this.#append(forwarded.room, forwarded.input));
-      } else {
-        const { status, code, message } = outcome.error;
-        forwarded.reject(new ParleyError(status, code, message));
-      }
+    if (answers.length > 0) {
+      this.#post({ kind: "appended", from: this.id, to: from, items: answers });
     }
   }
 

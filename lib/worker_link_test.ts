@@ -134,7 +134,7 @@ async function withSilentWriter(
   test: (setup: {
     log: MessageLog;
     link: WorkerLink;
-    forwarded: Array<[number, string, NewMessage]>;
+    forwarded: Array<{ room: string; input: NewMessage }>;
     path: string;
   }) => Promise<void>,
 ) {
@@ -143,11 +143,13 @@ async function withSilentWriter(
   const kv = await Deno.openKv(path);
   const log = new MessageLog(kv);
   await log.createRoom("lobby", "Lobby");
-  const forwarded: Array<[number, string, NewMessage]> = [];
+  const forwarded: Array<{ room: string; input: NewMessage }> = [];
   const silent = new BroadcastChannel(channel);
   silent.onmessage = (event) => {
     if (event.data.kind === "hello") silent.postMessage({ kind: "here", from: "0" });
-    if (event.data.kind === "append") forwarded.push(...event.data.items);
+    if (event.data.kind !== "append") return;
+    const { room, items } = event.data as { room: string; items: [number, NewMessage][] };
+    forwarded.push(...items.map(([, input]) => ({ room, input })));
   };
   const link = new WorkerLink(log, channel);
   try {
@@ -182,18 +184,107 @@ Deno.test("WorkerLink - an append whose answer was lost is stored once, and repo
     // The writer commits it, but its answer never arrives.
     const writerKv = await Deno.openKv(path);
     try {
-      const [[, room, input]] = forwarded;
+      const [{ room, input }] = forwarded;
       await new MessageLog(writerKv).appendHere(room, input);
     } finally {
       writerKv.close();
     }
     const { message, created } = await pending;
     assert.equal(created, true);
-    assert.equal(message.id, forwarded[0][2].id);
+    assert.equal(message.id, forwarded[0].input.id);
     assert.equal(log.stats.appended, 0, "this worker found it stored");
     assert.deepEqual(
       (await log.readAfter("lobby", 0, 10)).map(({ id }) => id),
-      [forwarded[0][2].id],
+      [forwarded[0].input.id],
     );
   });
+});
+
+Deno.test("WorkerLink - a room's appends wait for its unanswered ones, so a lost one cannot be overtaken", async () => {
+  await withSilentWriter(async ({ log, link, forwarded }) => {
+    const first = log.append("lobby", { id: "m1", author: "ann", text: "one" });
+    while (forwarded.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const later = [
+      log.append("lobby", { id: "m2", author: "ann", text: "two" }),
+      log.append("lobby", { id: "m3", author: "ann", text: "three" }),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, FORWARD_TIMEOUT_MS / 2));
+    assert.deepEqual(forwarded.map(({ input }) => input.id), ["m1"], "m2 and m3 wait for m1");
+    // No answer comes: this worker commits m1 itself, then sends m2 and m3, then commits them.
+    const results = await Promise.all([first, ...later]);
+    assert.deepEqual(results.map(({ message }) => [message.id, message.seq]), [
+      ["m1", 1],
+      ["m2", 2],
+      ["m3", 3],
+    ]);
+    assert.deepEqual(forwarded.map(({ input }) => input.id), ["m1", "m2", "m3"]);
+    assert.deepEqual(link.stats, { forwarded: 3, timedOut: 3 });
+  });
+});
+
+Deno.test("WorkerLink - the same id sent twice at once through the forwarder is stored once", async () => {
+  await using pair = await twoWorkers();
+  const [first, second] = await Promise.all([
+    pair.forwarder.log.append("lobby", { id: "same", author: "ann", text: "hi" }),
+    pair.forwarder.log.append("lobby", { id: "same", author: "ann", text: "hi" }),
+  ]);
+  assert.deepEqual([first.created, second.created], [true, false]);
+  assert.deepEqual(second.message, first.message);
+  assert.equal(pair.forwarder.link.stats.timedOut, 0);
+  assert.equal(pair.writer.log.stats.appended, 1);
+});
+
+Deno.test("WorkerLink - a writer that sends appends back is dropped even when its goodbye was lost", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  const channel = `test:${path}`;
+  const kv = await Deno.openKv(path);
+  const log = new MessageLog(kv);
+  await log.createRoom("lobby", "Lobby");
+  // A writer that is leaving: it answers every append with "ask someone else", and its "bye"
+  // never arrived.
+  const leaving = new BroadcastChannel(channel);
+  leaving.onmessage = (event) => {
+    const { kind, from, items } = event.data;
+    if (kind === "hello") leaving.postMessage({ kind: "here", from: "0" });
+    if (kind !== "append") return;
+    const answers = items.map(([request]: [number]) => [request, { redirect: true }]);
+    leaving.postMessage({ kind: "appended", from: "0", to: from, items: answers });
+  };
+  const link = new WorkerLink(log, channel);
+  try {
+    while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
+    const started = performance.now();
+    const { created, message } = await log.append("lobby", { author: "ann", text: "hi" });
+    assert.ok(performance.now() - started < FORWARD_TIMEOUT_MS, "answered without a timeout");
+    assert.equal(created, true);
+    assert.equal(message.seq, 1);
+    assert.equal(link.writer, link.id);
+    assert.deepEqual(link.stats, { forwarded: 1, timedOut: 0 });
+  } finally {
+    link.close();
+    leaving.close();
+    kv.close();
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("WorkerLink - a worker that missed the writer's announcement learns of it from its next message", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  const channel = `test:${path}`;
+  const kv = await Deno.openKv(path);
+  const link = new WorkerLink(new MessageLog(kv), channel);
+  // A writer whose "here" was lost: the first this worker hears of it is a commit broadcast.
+  const writer = new BroadcastChannel(channel);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(link.writer, link.id);
+    writer.postMessage({ kind: "committed", from: "0", rooms: [] });
+    while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(link.peers, 1);
+  } finally {
+    link.close();
+    writer.close();
+    kv.close();
+    await Deno.remove(path);
+  }
 });
