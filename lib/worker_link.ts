@@ -40,7 +40,7 @@ type LinkMessage =
   | { kind: "hello"; from: string }
   | { kind: "here"; from: string }
   | { kind: "bye"; from: string }
-  | { kind: "append"; from: string; to: string; room: string; items: [number, ForwardedInput][] }
+  | { kind: "append"; from: string; to: string; items: [number, string, ForwardedInput][] }
   | { kind: "appended"; from: string; to: string; items: [number, Outcome][] }
   | { kind: "committed"; from: string; rooms: [string, Message[]][] };
 
@@ -217,10 +217,11 @@ export class WorkerLink {
     this.#outbox.add(room);
   }
 
-  /** Sends each scheduled room's waiting appends to the writer, as one batch per room. */
+  /** Sends the scheduled rooms' waiting appends to the writer, all in one message. */
   #flushOutbox(): void {
     const writer = this.writer;
     const now = Date.now();
+    const items: [number, string, ForwardedInput][] = [];
     for (const room of this.#outbox) {
       const queue = this.#rooms.get(room);
       if (!queue || queue.sent.size > 0 || queue.waiting.length === 0) continue;
@@ -242,16 +243,13 @@ export class WorkerLink {
         if (same) same.add(forwarded);
         else this.#awaiting.set(key, new Set([forwarded]));
       }
-      this.stats.forwarded += batch.length;
-      this.#post({
-        kind: "append",
-        from: this.id,
-        to: writer,
-        room,
-        items: batch.map(({ request, input }) => [request, input]),
-      });
+      for (const { request, input } of batch) items.push([request, room, input]);
     }
     this.#outbox.clear();
+    if (items.length > 0) {
+      this.stats.forwarded += items.length;
+      this.#post({ kind: "append", from: this.id, to: writer, items });
+    }
     this.#sweeper ??= setInterval(() => this.#sweep(), FORWARD_TIMEOUT_MS / 4);
   }
 
@@ -385,13 +383,13 @@ export class WorkerLink {
   }
 
   async #serve(message: Extract<LinkMessage, { kind: "append" }>): Promise<void> {
-    const { from, room, items } = message;
+    const { from, items } = message;
     if (this.#leaving) {
       const answers = items.map(([request]): [number, Outcome] => [request, { redirect: true }]);
       return this.#post({ kind: "appended", from: this.id, to: from, items: answers });
     }
     const settled = await Promise.allSettled(
-      items.map(([, input]) => this.#log.appendHere(room, input)),
+      items.map(([, room, input]) => this.#log.appendHere(room, input)),
     );
     // What a commit stored was answered by its broadcast (which a leaving worker no longer
     // sends); the rest is answered here. A repeated id in one batch is answered both ways.

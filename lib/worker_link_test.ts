@@ -148,8 +148,8 @@ async function withSilentWriter(
   silent.onmessage = (event) => {
     if (event.data.kind === "hello") silent.postMessage({ kind: "here", from: "0" });
     if (event.data.kind !== "append") return;
-    const { room, items } = event.data as { room: string; items: [number, NewMessage][] };
-    forwarded.push(...items.map(([, input]) => ({ room, input })));
+    const { items } = event.data as { items: [number, string, NewMessage][] };
+    forwarded.push(...items.map(([, room, input]) => ({ room, input })));
   };
   const link = new WorkerLink(log, channel);
   try {
