@@ -68,13 +68,16 @@ export function serveChatSocket(
   const forget = services.connections.add(socket, "ws");
   const bucket = services.limits.connectionBucket();
   const { metrics, events } = services;
+  // Only what the socket needs is kept: the room record and the options object can go.
   const { id: room, epoch } = options.room;
+  const { session, ip, onClose } = options;
+  const { after, resync } = options.resume;
   const opened = Date.now();
-  events.write("connection_open", { transport: "ws", room, ip: options.ip });
+  events.write("connection_open", { transport: "ws", room, ip: ip });
 
   function reject(reason: string): void {
     metrics.rejected.inc(reason);
-    events.write("rejected", { transport: "ws", room, ip: options.ip, reason });
+    events.write("rejected", { transport: "ws", room, ip: ip, reason });
   }
 
   function closeFor(code: number, reason: string, text: string): void {
@@ -92,12 +95,12 @@ export function serveChatSocket(
     events.write("connection_close", {
       transport: "ws",
       room,
-      ip: options.ip,
+      ip: ip,
       code,
       seconds: Math.round((Date.now() - opened) / 1000),
     });
     forget();
-    options.onClose?.();
+    onClose?.();
     subscription?.close();
     leave?.().then(() => services.hub.refreshPresence(room)).catch(() => {});
   }
@@ -139,12 +142,12 @@ export function serveChatSocket(
   async function handleSend(frame: Record<string, unknown>): Promise<void> {
     let input;
     try {
-      if (options.session === undefined) {
+      if (session === undefined) {
         throw new ParleyError(401, "session_required", "Pick a display name to send messages");
       }
-      const author = options.session.name;
+      const author = session.name;
       input = { id: parseClientId(frame.id), author, text: parseText(frame.text) };
-      const wait = Math.max(bucket?.take() ?? 0, services.limits.message(options.ip));
+      const wait = Math.max(bucket?.take() ?? 0, services.limits.message(ip));
       if (wait > 0) throw rateLimited("messages", wait);
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
@@ -164,23 +167,23 @@ export function serveChatSocket(
 
   async function welcome(head: number): Promise<void> {
     send(JSON.stringify({ type: "welcome", room, head, epoch }));
-    if (!options.resume.resync) return;
+    if (!resync) return;
     const messages = await readResyncMessages(services.log, room, head);
     send(JSON.stringify({ type: "resync", room, epoch, head, messages }));
   }
 
   function typing(): void {
     const now = Date.now();
-    if (!options.session || now - lastTyping < TYPING_MIN_INTERVAL_MS) return;
+    if (!session || now - lastTyping < TYPING_MIN_INTERVAL_MS) return;
     lastTyping = now;
-    services.presence.typing(room, options.session)
+    services.presence.typing(room, session)
       .then(() => services.hub.refreshPresence(room))
       .catch(() => {});
   }
 
   socket.onopen = async () => {
-    if (options.session) {
-      leave = services.presence.join(room, options.session, crypto.randomUUID());
+    if (session) {
+      leave = services.presence.join(room, session, crypto.randomUUID());
     }
     try {
       const deliver = (delivery: Delivery) => {
@@ -188,12 +191,12 @@ export function serveChatSocket(
         send(delivery.frame);
       };
       subscription = await services.hub.subscribe(room, deliver, {
-        after: options.resume.after,
+        after: after,
         onStart: welcome,
         onPresence: ({ online, typing }) =>
           send(JSON.stringify({ type: "presence", online, typing })),
       });
-      if (options.session) services.hub.refreshPresence(room).catch(() => {});
+      if (session) services.hub.refreshPresence(room).catch(() => {});
     } catch (error) {
       const code = error instanceof ParleyError ? error.code : "internal_error";
       if (code === "shutting_down") {
