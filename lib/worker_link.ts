@@ -52,6 +52,8 @@ interface Forwarded {
   madeId: boolean;
   /** When it was sent to the writer; undefined while it waits for the room's earlier appends. */
   sentAt?: number;
+  /** Whether this worker commits it itself (the writer did not answer in time). */
+  local?: boolean;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
@@ -110,6 +112,10 @@ export class WorkerLink {
   /** Forwarded appends sent and not yet answered, by room and id. */
   #awaiting = new Map<string, Set<Forwarded>>();
   #rooms = new Map<string, RoomQueue>();
+  /** Appends this worker is committing itself as the writer, by room: later forwards wait. */
+  #direct = new Map<string, number>();
+  /** Workers that left: never taken for peers again, whatever they still send. */
+  #gone = new Set<string>();
   /** Rooms with appends to send at the end of this turn. */
   #outbox = new Set<string>();
   #committed: [string, Message[]][] = [];
@@ -173,6 +179,7 @@ export class WorkerLink {
     this.#stopListening();
     this.#log.routeAppends(undefined);
     clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     this.#outbox.clear();
     for (const forwarded of [...this.#forwarded.values()]) {
       this.#take(forwarded);
@@ -187,9 +194,7 @@ export class WorkerLink {
 
   #append(room: string, input: NewMessage): Promise<AppendResult> {
     // Appends still queued for the room go first, even once this worker writes itself.
-    if (this.writer === this.id && !this.#rooms.has(room)) {
-      return this.#log.appendHere(room, input);
-    }
+    if (this.writer === this.id && !this.#rooms.has(room)) return this.#appendDirect(room, input);
     return new Promise((resolve, reject) => {
       const forwarded: Forwarded = {
         request: this.#nextRequest++,
@@ -204,15 +209,38 @@ export class WorkerLink {
     });
   }
 
+  /**
+   * Commits an append here, as the writer, and counts it while it is in flight: should another
+   * worker become the writer meanwhile, the room's next forwards wait for it.
+   */
+  #appendDirect(room: string, input: NewMessage): Promise<AppendResult> {
+    this.#direct.set(room, (this.#direct.get(room) ?? 0) + 1);
+    const result = this.#log.appendHere(room, input);
+    const done = () => {
+      const left = this.#direct.get(room)! - 1;
+      if (left > 0) return void this.#direct.set(room, left);
+      this.#direct.delete(room);
+      if (this.#rooms.get(room)?.sent.size === 0) this.#schedule(room);
+    };
+    result.then(done, done);
+    return result;
+  }
+
+  /** Whether a room's waiting forwards must wait for earlier appends still in flight. */
+  #busy(room: string, queue: RoomQueue): boolean {
+    return queue.sent.size > 0 || this.#direct.has(room);
+  }
+
   /** Queues a forward behind the room's unanswered ones, or for this turn's batch. */
   #enqueue(forwarded: Forwarded): void {
     let queue = this.#rooms.get(forwarded.room);
     if (!queue) this.#rooms.set(forwarded.room, queue = { sent: new Set(), waiting: [] });
     queue.waiting.push(forwarded);
-    if (queue.sent.size === 0) this.#schedule(forwarded.room);
+    if (!this.#busy(forwarded.room, queue)) this.#schedule(forwarded.room);
   }
 
   #schedule(room: string): void {
+    if (this.#closing) return;
     if (this.#outbox.size === 0) setTimeout(() => this.#flushOutbox(), 0);
     this.#outbox.add(room);
   }
@@ -224,7 +252,7 @@ export class WorkerLink {
     const items: [number, string, ForwardedInput][] = [];
     for (const room of this.#outbox) {
       const queue = this.#rooms.get(room);
-      if (!queue || queue.sent.size > 0 || queue.waiting.length === 0) continue;
+      if (!queue || this.#busy(room, queue) || queue.waiting.length === 0) continue;
       const batch = queue.waiting;
       queue.waiting = [];
       if (writer === this.id) {
@@ -259,11 +287,13 @@ export class WorkerLink {
     for (const forwarded of this.#forwarded.values()) {
       if (forwarded.sentAt === undefined || now - forwarded.sentAt < FORWARD_TIMEOUT_MS) continue;
       this.stats.timedOut++;
-      // It stays in its room's sent set until stored, so later appends still wait for it.
+      // It stays in its room's sent set until stored, so later appends still wait for it, and
+      // from now on only its own commit answers it.
       forwarded.sentAt = undefined;
+      forwarded.local = true;
       this.#commitHere(forwarded);
     }
-    if (this.#forwarded.size === 0) {
+    if (this.#forwarded.size === 0 || this.#closing) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
     }
@@ -317,6 +347,8 @@ export class WorkerLink {
     const queue = this.#rooms.get(forwarded.room);
     if (!queue) return true;
     queue.sent.delete(forwarded);
+    // A forward sent back and requeued may be answered (by its own commit) while it waits.
+    queue.waiting = queue.waiting.filter((waiting) => waiting !== forwarded);
     if (queue.sent.size > 0) return true;
     if (queue.waiting.length > 0) this.#schedule(forwarded.room);
     else this.#rooms.delete(forwarded.room);
@@ -338,14 +370,15 @@ export class WorkerLink {
     if (this.#closed) return;
     if (message.kind === "bye") {
       // What was forwarded to it and stays unanswered is committed here by the sweep.
-      this.#peers.delete(message.from);
+      this.#forgetPeer(message.from);
       return;
     }
     // Anyone who speaks is a peer, so a lost announcement is made good by any later message.
-    if (!this.#leaving) this.#peers.add(message.from);
+    if (!this.#leaving && !this.#gone.has(message.from)) this.#peers.add(message.from);
     switch (message.kind) {
       case "hello":
-        return this.#post({ kind: "here", from: this.id });
+        if (!this.#leaving) this.#post({ kind: "here", from: this.id });
+        return;
       case "append":
         if (message.to === this.id) this.#serve(message);
         return;
@@ -354,12 +387,13 @@ export class WorkerLink {
         const sentBack: Forwarded[] = [];
         for (const [request, outcome] of message.items) {
           const forwarded = this.#forwarded.get(request);
-          if (!forwarded) continue;
+          // One this worker commits itself is answered by that commit alone.
+          if (!forwarded || forwarded.local) continue;
           if ("redirect" in outcome) sentBack.push(forwarded);
           else this.#settle(forwarded, outcome);
         }
         // A writer that sends appends back is leaving, whether or not its goodbye arrived.
-        if (sentBack.length > 0) this.#peers.delete(message.from);
+        if (sentBack.length > 0) this.#forgetPeer(message.from);
         return this.#requeue(sentBack);
       }
       case "committed":
@@ -368,6 +402,12 @@ export class WorkerLink {
           this.#log.publish(room, messages);
         }
     }
+  }
+
+  /** A peer left: it is never taken for one again, even if a late message of it arrives. */
+  #forgetPeer(peer: string): void {
+    this.#peers.delete(peer);
+    this.#gone.add(peer);
   }
 
   /**

@@ -21,6 +21,7 @@ async function twoWorkers() {
   const forwarder = workers.find(({ link }) => link.id !== writerId)!;
   await writer.log.createRoom("lobby", "Lobby");
   return {
+    path,
     writer,
     forwarder,
     async [Symbol.asyncDispose]() {
@@ -287,4 +288,67 @@ Deno.test("WorkerLink - a worker that missed the writer's announcement learns of
     kv.close();
     await Deno.remove(path);
   }
+});
+
+Deno.test("WorkerLink - an append committed here as writer is not overtaken once another worker writes", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  const channel = `test:${path}`;
+  const kv = await Deno.openKv(path);
+  const log = new MessageLog(kv);
+  await log.createRoom("lobby", "Lobby");
+  const link = new WorkerLink(log, channel);
+  // This worker's first commit is slow (say, waiting out another handle's lock).
+  const appendHere = log.appendHere.bind(log);
+  let slow = true;
+  log.appendHere = async (room, input) => {
+    if (slow) {
+      slow = false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return await appendHere(room, input);
+  };
+  // A writer with a smaller id that this worker hears of only now, and that commits at once.
+  const writerKv = await Deno.openKv(path);
+  const writerLog = new MessageLog(writerKv);
+  const writer = new BroadcastChannel(channel);
+  writer.onmessage = async ({ data }) => {
+    if (data.kind !== "append" || data.to !== "0") return;
+    const answers = [];
+    for (const [request, room, input] of data.items) {
+      answers.push([request, { ok: await writerLog.appendHere(room, input) }]);
+    }
+    writer.postMessage({ kind: "appended", from: "0", to: data.from, items: answers });
+  };
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(link.writer, link.id);
+    const first = log.append("lobby", { id: "m1", author: "ann", text: "one" });
+    writer.postMessage({ kind: "here", from: "0" });
+    while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = log.append("lobby", { id: "m2", author: "ann", text: "two" });
+    await Promise.all([first, second]);
+    const stored = await log.readAfter("lobby", 0, 10);
+    assert.deepEqual(stored.map(({ seq, id }) => [seq, id]), [[1, "m1"], [2, "m2"]]);
+  } finally {
+    link.close();
+    writer.close();
+    kv.close();
+    writerKv.close();
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("WorkerLink - a worker that said goodbye is not taken for a peer again by a late message", async () => {
+  await using pair = await twoWorkers();
+  pair.writer.link.leave();
+  while (pair.forwarder.link.peers > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  // A message the leaving writer sent before its goodbye, or an answer it still owes.
+  const late = new BroadcastChannel(`test:${pair.path}`);
+  late.postMessage({ kind: "here", from: pair.writer.link.id });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  late.close();
+  assert.equal(pair.forwarder.link.writer, pair.forwarder.link.id);
+  const started = performance.now();
+  await pair.forwarder.log.append("lobby", { author: "ann", text: "hi" });
+  assert.ok(performance.now() - started < FORWARD_TIMEOUT_MS, "committed without a timeout");
 });
