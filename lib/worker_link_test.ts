@@ -127,41 +127,57 @@ Deno.test("WorkerLink - appends sent to a writer as it closes come back and are 
   assert.equal(pair.forwarder.log.stats.appended, 1);
 });
 
-/**
- * One worker linked with a fake writer (id "0", smaller than any UUID) whose answers never
- * arrive, as when Deno's channel drops them; `forwarded` collects what was sent to it.
- */
-async function withSilentWriter(
-  test: (setup: {
-    log: MessageLog;
-    link: WorkerLink;
-    forwarded: Array<{ room: string; input: NewMessage }>;
-    path: string;
-  }) => Promise<void>,
+/** One real worker on a KV file with a room "lobby", and a raw channel playing another worker. */
+interface LoneWorker {
+  log: MessageLog;
+  link: WorkerLink;
+  /** The other worker's end of the channel. */
+  peer: BroadcastChannel;
+  path: string;
+}
+
+/** Runs `test` with a {@link LoneWorker}; `peerHears` answers what the real worker says. */
+async function withLoneWorker(
+  test: (setup: LoneWorker) => Promise<void>,
+  peerHears: (data: Record<string, unknown>, peer: BroadcastChannel) => void = () => {},
 ) {
   const path = await Deno.makeTempFile({ suffix: ".kv" });
   const channel = `test:${path}`;
   const kv = await Deno.openKv(path);
   const log = new MessageLog(kv);
   await log.createRoom("lobby", "Lobby");
-  const forwarded: Array<{ room: string; input: NewMessage }> = [];
-  const silent = new BroadcastChannel(channel);
-  silent.onmessage = (event) => {
-    if (event.data.kind === "hello") silent.postMessage({ kind: "here", from: "0" });
-    if (event.data.kind !== "append") return;
-    const { items } = event.data as { items: [number, string, NewMessage][] };
-    forwarded.push(...items.map(([, room, input]) => ({ room, input })));
-  };
+  const peer = new BroadcastChannel(channel);
+  peer.onmessage = (event) => peerHears(event.data, peer);
   const link = new WorkerLink(log, channel);
   try {
-    while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
-    await test({ log, link, forwarded, path });
+    await test({ log, link, peer, path });
   } finally {
     link.close();
-    silent.close();
+    peer.close();
     kv.close();
     await Deno.remove(path);
   }
+}
+
+/**
+ * One worker linked with a fake writer (id "0", smaller than any UUID) whose answers never
+ * arrive, as when Deno's channel drops them; `forwarded` collects what was sent to it.
+ */
+async function withSilentWriter(
+  test: (setup: LoneWorker & { forwarded: Array<{ room: string; input: NewMessage }> }) => Promise<
+    void
+  >,
+) {
+  const forwarded: Array<{ room: string; input: NewMessage }> = [];
+  await withLoneWorker(async (setup) => {
+    while (setup.link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
+    await test({ ...setup, forwarded });
+  }, (data, peer) => {
+    if (data.kind === "hello") peer.postMessage({ kind: "here", from: "0" });
+    if (data.kind !== "append") return;
+    const items = data.items as [number, string, NewMessage][];
+    forwarded.push(...items.map(([, room, input]) => ({ room, input })));
+  });
 }
 
 Deno.test("WorkerLink - an append the writer never answers is committed here after a second", async () => {
@@ -236,23 +252,9 @@ Deno.test("WorkerLink - the same id sent twice at once through the forwarder is 
 });
 
 Deno.test("WorkerLink - a writer that sends appends back is dropped even when its goodbye was lost", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".kv" });
-  const channel = `test:${path}`;
-  const kv = await Deno.openKv(path);
-  const log = new MessageLog(kv);
-  await log.createRoom("lobby", "Lobby");
   // A writer that is leaving: it answers every append with "ask someone else", and its "bye"
   // never arrived.
-  const leaving = new BroadcastChannel(channel);
-  leaving.onmessage = (event) => {
-    const { kind, from, items } = event.data;
-    if (kind === "hello") leaving.postMessage({ kind: "here", from: "0" });
-    if (kind !== "append") return;
-    const answers = items.map(([request]: [number]) => [request, { redirect: true }]);
-    leaving.postMessage({ kind: "appended", from: "0", to: from, items: answers });
-  };
-  const link = new WorkerLink(log, channel);
-  try {
+  await withLoneWorker(async ({ log, link }) => {
     while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
     const started = performance.now();
     const { created, message } = await log.append("lobby", { author: "ann", text: "hi" });
@@ -261,81 +263,63 @@ Deno.test("WorkerLink - a writer that sends appends back is dropped even when it
     assert.equal(message.seq, 1);
     assert.equal(link.writer, link.id);
     assert.deepEqual(link.stats, { forwarded: 1, timedOut: 0 });
-  } finally {
-    link.close();
-    leaving.close();
-    kv.close();
-    await Deno.remove(path);
-  }
+  }, (data, peer) => {
+    if (data.kind === "hello") peer.postMessage({ kind: "here", from: "0" });
+    if (data.kind !== "append") return;
+    const items = data.items as [number][];
+    const answers = items.map(([request]) => [request, { redirect: true }]);
+    peer.postMessage({ kind: "appended", from: "0", to: data.from, items: answers });
+  });
 });
 
 Deno.test("WorkerLink - a worker that missed the writer's announcement learns of it from its next message", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".kv" });
-  const channel = `test:${path}`;
-  const kv = await Deno.openKv(path);
-  const link = new WorkerLink(new MessageLog(kv), channel);
   // A writer whose "here" was lost: the first this worker hears of it is a commit broadcast.
-  const writer = new BroadcastChannel(channel);
-  try {
+  await withLoneWorker(async ({ link, peer }) => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(link.writer, link.id);
-    writer.postMessage({ kind: "committed", from: "0", rooms: [] });
+    peer.postMessage({ kind: "committed", from: "0", rooms: [] });
     while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(link.peers, 1);
-  } finally {
-    link.close();
-    writer.close();
-    kv.close();
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("WorkerLink - an append committed here as writer is not overtaken once another worker writes", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".kv" });
-  const channel = `test:${path}`;
-  const kv = await Deno.openKv(path);
-  const log = new MessageLog(kv);
-  await log.createRoom("lobby", "Lobby");
-  const link = new WorkerLink(log, channel);
-  // This worker's first commit is slow (say, waiting out another handle's lock).
-  const appendHere = log.appendHere.bind(log);
-  let slow = true;
-  log.appendHere = async (room, input) => {
-    if (slow) {
-      slow = false;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  // A writer with a smaller id that this worker hears of only later, and that commits at once.
+  let writerLog: MessageLog | undefined;
+  await withLoneWorker(async ({ log, link, peer, path }) => {
+    const writerKv = await Deno.openKv(path);
+    writerLog = new MessageLog(writerKv);
+    // This worker's first commit is slow (say, waiting out another handle's lock).
+    const appendHere = log.appendHere.bind(log);
+    let slow = true;
+    log.appendHere = async (room, input) => {
+      if (slow) {
+        slow = false;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return await appendHere(room, input);
+    };
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(link.writer, link.id);
+      const first = log.append("lobby", { id: "m1", author: "ann", text: "one" });
+      peer.postMessage({ kind: "here", from: "0" });
+      while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = log.append("lobby", { id: "m2", author: "ann", text: "two" });
+      await Promise.all([first, second]);
+      const stored = await log.readAfter("lobby", 0, 10);
+      assert.deepEqual(stored.map(({ seq, id }) => [seq, id]), [[1, "m1"], [2, "m2"]]);
+    } finally {
+      writerKv.close();
     }
-    return await appendHere(room, input);
-  };
-  // A writer with a smaller id that this worker hears of only now, and that commits at once.
-  const writerKv = await Deno.openKv(path);
-  const writerLog = new MessageLog(writerKv);
-  const writer = new BroadcastChannel(channel);
-  writer.onmessage = async ({ data }) => {
-    if (data.kind !== "append" || data.to !== "0") return;
+  }, async (data, peer) => {
+    if (data.kind !== "append" || data.to !== "0" || !writerLog) return;
     const answers = [];
-    for (const [request, room, input] of data.items) {
+    for (const [request, room, input] of data.items as [number, string, NewMessage][]) {
       answers.push([request, { ok: await writerLog.appendHere(room, input) }]);
     }
-    writer.postMessage({ kind: "appended", from: "0", to: data.from, items: answers });
-  };
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(link.writer, link.id);
-    const first = log.append("lobby", { id: "m1", author: "ann", text: "one" });
-    writer.postMessage({ kind: "here", from: "0" });
-    while (link.writer !== "0") await new Promise((resolve) => setTimeout(resolve, 5));
-    const second = log.append("lobby", { id: "m2", author: "ann", text: "two" });
-    await Promise.all([first, second]);
-    const stored = await log.readAfter("lobby", 0, 10);
-    assert.deepEqual(stored.map(({ seq, id }) => [seq, id]), [[1, "m1"], [2, "m2"]]);
-  } finally {
-    link.close();
-    writer.close();
-    kv.close();
-    writerKv.close();
-    await Deno.remove(path);
-  }
+    peer.postMessage({ kind: "appended", from: "0", to: data.from, items: answers });
+  });
 });
 
 Deno.test("WorkerLink - a worker that said goodbye is not taken for a peer again by a late message", async () => {
