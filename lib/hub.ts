@@ -125,22 +125,22 @@ class RoomFeed {
   #catchingUp: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly room: string,
-    head: number,
+    /** The room's record as read when the feed opened (its head is the cursor's start). */
+    readonly record: Room,
     readonly kv: Deno.Kv,
     readonly log: MessageLog,
     watch: boolean,
   ) {
-    this.cursor = head;
+    this.cursor = record.head;
     if (watch) {
-      this.#reader = kv.watch([roomKey(room)]).getReader();
+      this.#reader = kv.watch([roomKey(record.id)]).getReader();
       this.#pump(this.#reader);
     }
   }
 
   /** Reads presence and, when it changed, tells subscribers and answers waiting polls. */
   async checkPresence(presence: Presence): Promise<void> {
-    const next = await presence.snapshot(this.room);
+    const next = await presence.snapshot(this.record.id);
     if (JSON.stringify(next) === JSON.stringify(this.presence)) return;
     this.presence = next;
     for (const subscriber of this.subscribers) subscriber.onPresence?.(next);
@@ -149,7 +149,7 @@ class RoomFeed {
 
   /** Reads the head directly, for wake-ups `kv.watch` cannot carry (another process). */
   async checkHead(): Promise<void> {
-    const room = (await this.kv.get<Room>(roomKey(this.room))).value;
+    const room = (await this.kv.get<Room>(roomKey(this.record.id))).value;
     if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
   }
 
@@ -166,7 +166,7 @@ class RoomFeed {
         if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
       }
     } catch (error) {
-      if (!this.closed) console.error(`The watch on room "${this.room}" failed:`, error);
+      if (!this.closed) console.error(`The watch on room "${this.record.id}" failed:`, error);
     }
   }
 
@@ -178,7 +178,9 @@ class RoomFeed {
   /** Runs a step that moves the cursor after every step asked for before it. */
   #inTurn(step: () => void | Promise<void>): Promise<void> {
     this.#catchingUp = this.#catchingUp.then(step).catch((error) => {
-      if (!this.closed) console.error(`Cannot read new messages of room "${this.room}":`, error);
+      if (!this.closed) {
+        console.error(`Cannot read new messages of room "${this.record.id}":`, error);
+      }
     });
     return this.#catchingUp;
   }
@@ -199,7 +201,7 @@ class RoomFeed {
 
   async #catchUp(head: number): Promise<void> {
     while (this.cursor < head && !this.closed) {
-      const messages = await this.log.readAfter(this.room, this.cursor, PAGE);
+      const messages = await this.log.readAfter(this.record.id, this.cursor, PAGE);
       if (messages.length === 0) break;
       this.#deliver(messages);
     }
@@ -270,6 +272,15 @@ export class Hub {
   /** How many rooms this worker is watching now. */
   get watchedRooms(): number {
     return this.#feeds.size;
+  }
+
+  /**
+   * A room this worker follows now, with the newest seq it has delivered as its head; undefined
+   * when it does not follow the room. The head may trail the store's by a moment.
+   */
+  liveRoom(room: string): Room | undefined {
+    const feed = this.#open.get(room);
+    return feed && !feed.closed ? { ...feed.record, head: feed.cursor } : undefined;
   }
 
   /** Who is online and typing in a room this worker watches (nobody when it does not). */
@@ -446,7 +457,7 @@ export class Hub {
       throw new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
     }
     if (this.#closed) throw shuttingDown();
-    const feed = new RoomFeed(room, record.head, this.#kv, this.#log, this.#watch);
+    const feed = new RoomFeed(record, this.#kv, this.#log, this.#watch);
     this.#open.set(room, feed);
     if (this.#presence) await feed.checkPresence(this.#presence).catch(() => {});
     if (this.#closed) {
@@ -469,8 +480,8 @@ export class Hub {
     const stop = () => {
       if (!feed.idle || feed.closed) return;
       feed.close();
-      this.#feeds.delete(feed.room);
-      this.#open.delete(feed.room);
+      this.#feeds.delete(feed.record.id);
+      this.#open.delete(feed.record.id);
       if (this.#open.size === 0) {
         clearInterval(this.#headChecker);
         this.#headChecker = undefined;

@@ -277,6 +277,43 @@ Deno.test({
   },
 });
 
+Deno.test("long poll - a re-poll from the head this worker reached waits without reading the store", async () => {
+  const server = await startServer(LIMITS_OFF);
+  try {
+    await createRoom(server, "lobby");
+    const { log, hub } = server.services;
+    // A first poll that waits opens the room's feed, which stays open between polls.
+    const opening = poll(server, "lobby", "after=0&wait=20");
+    await waitFor("the first poll to wait", () => hub.waitingPolls === 1);
+    const first = await post(server, "lobby", "one");
+    assert.deepEqual(seqs((await opening).body.messages), [first.seq]);
+    const reads: string[] = [];
+    const getRoom = log.getRoom.bind(log);
+    const readAfter = log.readAfter.bind(log);
+    log.getRoom = (id) => (reads.push(`getRoom ${id}`), getRoom(id));
+    log.readAfter = (
+      id,
+      after,
+      limit,
+    ) => (reads.push(`readAfter ${id}`), readAfter(id, after, limit));
+    const waiting = poll(server, "lobby", `after=${first.seq}&wait=20`);
+    await waitFor("the poll to wait", () => hub.waitingPolls === 1);
+    assert.deepEqual(reads, [], "the poll read nothing before it waited");
+    const second = await post(server, "lobby", "two");
+    const woken = await waiting;
+    assert.equal(woken.status, 200);
+    assert.deepEqual(seqs(woken.body.messages), [second.seq]);
+    assert.equal(woken.body.head, second.seq);
+    assert.deepEqual(reads, [], "the message came from the commit, not from a read");
+    // A cursor this worker has not reached (from another worker, say) is checked against the store.
+    const ahead = await poll(server, "lobby", `after=${second.seq + 5}&wait=0`);
+    assert.equal(ahead.status, 400);
+    assert.deepEqual(reads, ["getRoom lobby"]);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("long poll - an aborted request frees its waiter", async () => {
   const server = await startServer(LIMITS_OFF);
   try {

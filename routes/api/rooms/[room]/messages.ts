@@ -49,7 +49,12 @@ function presenceFields(hub: Hub, room: string): Record<string, unknown> {
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
     const { log, hub } = c.var.services;
-    const room = await requireRoom(log, c.req.param("room") ?? "");
+    const id = c.req.param("room") ?? "";
+    // A long-poll client that re-polls from the head this worker has reached (the usual case)
+    // is answered from the hub's feed: no KV read before it waits.
+    const live = hub.liveRoom(id);
+    const atLiveHead = live !== undefined && c.req.query("after") === String(live.head);
+    const room = atLiveHead ? live : await requireRoom(log, id);
     const resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
     if (resume.resync) {
       return page(room, await readResyncMessages(log, room.id, room.head), { resync: true });
@@ -70,7 +75,7 @@ export const handler = {
     const session = sessions.fromRequest(c.req.raw);
     if (session) presence.touch(room.id, session);
     const seenPresence = c.req.query("presence");
-    const ready = await log.readAfter(room.id, after, limit);
+    const ready = atLiveHead ? [] : await log.readAfter(room.id, after, limit);
     if (ready.length > 0 || wait === 0) {
       metrics.deliveries.inc("poll", ready.length);
       const head = Math.max(room.head, ready.at(-1)?.seq ?? 0);
