@@ -3,7 +3,9 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { type Browser, chromium } from "playwright-core";
+import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 
 /** Where `apt-get install chromium` puts the browser; `PARLEY_CHROMIUM` overrides. */
 export const CHROMIUM_PATH = Deno.env.get("PARLEY_CHROMIUM") ?? "/usr/bin/chromium";
@@ -29,4 +31,31 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-quic",
     ],
   });
+}
+
+/** A test server and a browser, as {@link withBrowserSession} hands them to a test. */
+export interface BrowserSession {
+  server: TestServer;
+  browser: Browser;
+}
+
+/**
+ * Runs a browser test against a fresh server (limits off) with one room, "lobby" titled "The
+ * lobby", and a fresh Chromium, tearing both down afterwards.
+ */
+export async function withBrowserSession(
+  test: (session: BrowserSession) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(LIMITS_OFF);
+  const browser = await launchBrowser();
+  try {
+    const { status } = await requestJson(server, "/api/rooms", {
+      body: { id: "lobby", title: "The lobby" },
+    });
+    assert.equal(status, 201);
+    await test({ server, browser });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
 }

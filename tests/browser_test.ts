@@ -1,28 +1,10 @@
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "./browser.ts";
-import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
-
-interface Session {
-  server: TestServer;
-  browser: Browser;
-}
-
-/** Runs a browser test against a fresh server with one room, "lobby", tearing both down. */
-async function withSession(test: (session: Session) => Promise<void>): Promise<void> {
-  const server = await startServer(LIMITS_OFF);
-  const browser = await launchBrowser();
-  try {
-    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "The lobby" } });
-    await test({ server, browser });
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-}
+import type { Page } from "playwright-core";
+import { type BrowserSession, withBrowserSession } from "./browser.ts";
+import { requestJson } from "./server.ts";
 
 async function openRoom(
-  { server, browser }: Session,
+  { server, browser }: BrowserSession,
   name: string,
   query = "",
 ): Promise<Page> {
@@ -44,7 +26,7 @@ function messageText(page: Page, text: string) {
 }
 
 Deno.test("room page - two pages chat both ways over WebSocket", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
     const bob = await openRoom(session, "bob");
     assert.match(await ann.locator(".status").innerText(), /Live · WebSocket/);
@@ -62,7 +44,7 @@ Deno.test("room page - two pages chat both ways over WebSocket", async () => {
 });
 
 Deno.test("room page - markup in a message shows as text and runs nothing", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const payload = `<img src=x onerror="document.title='pwned'">"</script><!--`;
     await requestJson(session.server, "/api/rooms/lobby/messages", {
       body: { author: "mallory", text: payload },
@@ -84,7 +66,7 @@ Deno.test("room page - markup in a message shows as text and runs nothing", asyn
 });
 
 Deno.test("room page - history is server-rendered and readable without JavaScript", async () => {
-  await withSession(async ({ server, browser }) => {
+  await withBrowserSession(async ({ server, browser }) => {
     for (let i = 1; i <= 60; i++) {
       await requestJson(server, "/api/rooms/lobby/messages", {
         body: { author: "ann", text: `message ${i}` },
@@ -102,7 +84,7 @@ Deno.test("room page - history is server-rendered and readable without JavaScrip
 });
 
 Deno.test("room page - a long-polling page and a WebSocket page chat both ways", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann", "?transport=poll");
     const bob = await openRoom(session, "bob");
     assert.match(await ann.locator(".status").innerText(), /Live · long-polling/);
@@ -118,7 +100,7 @@ Deno.test("room page - a long-polling page and a WebSocket page chat both ways",
 });
 
 Deno.test("room page - a page whose WebSocket is blocked falls back by itself", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const context = await session.browser.newContext();
     await context.addInitScript(() => localStorage.setItem("parley:name", "carol"));
     const carol = await context.newPage();
@@ -135,7 +117,7 @@ Deno.test("room page - a page whose WebSocket is blocked falls back by itself", 
 });
 
 Deno.test("room page - with WebSocket and SSE both blocked it falls back to long-polling", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const context = await session.browser.newContext();
     await context.addInitScript(() => localStorage.setItem("parley:name", "dave"));
     const dave = await context.newPage();

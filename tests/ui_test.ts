@@ -11,9 +11,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Browser, BrowserContextOptions, Page } from "playwright-core";
-import { launchBrowser } from "./browser.ts";
-import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
+import type { BrowserContextOptions, Page } from "playwright-core";
+import { type BrowserSession, withBrowserSession } from "./browser.ts";
+import { requestJson, type TestServer } from "./server.ts";
 
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url);
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
@@ -32,24 +32,6 @@ const CONVERSATION: Array<[string, string]> = [
   ["carol", "Found a typo on the settings page, fixing it now."],
   ["ann", "Thanks! Ping me when it's merged and I'll cut the tag."],
 ];
-
-interface Session {
-  server: TestServer;
-  browser: Browser;
-}
-
-/** Runs a test against a fresh server with the room "lobby" and a fresh browser. */
-async function withSession(test: (session: Session) => Promise<void>): Promise<void> {
-  const server = await startServer(LIMITS_OFF);
-  const browser = await launchBrowser();
-  try {
-    await createRoom(server, "lobby", "The lobby");
-    await test({ server, browser });
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-}
 
 async function createRoom(server: TestServer, id: string, title: string): Promise<void> {
   const { status } = await requestJson(server, "/api/rooms", { body: { id, title } });
@@ -80,7 +62,7 @@ async function seedNumbered(server: TestServer, room: string, count: number): Pr
 
 /** Opens a room as `name` in a new context and waits until it is live. */
 async function openRoom(
-  { server, browser }: Session,
+  { server, browser }: BrowserSession,
   name: string,
   options: BrowserContextOptions & { room?: string } = {},
 ): Promise<Page> {
@@ -149,7 +131,7 @@ function setVisibility(page: Page, state: "hidden" | "visible"): Promise<void> {
 
 Deno.test("directory - screenshots in light and dark mode", async () => {
   const directory = await Deno.makeTempDir({ prefix: "parley-ui-" });
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const { server, browser } = session;
     await createRoom(server, "releases", "Release train");
     await createRoom(server, "design-crit", "Design critique");
@@ -185,7 +167,7 @@ async function waitForOnline(page: Page, url: string, room: string, text: string
 
 Deno.test("room page - screenshots of a busy room in light and dark mode and on a phone", async () => {
   const directory = await Deno.makeTempDir({ prefix: "parley-ui-" });
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     await seedConversation(session.server, "lobby", 80);
     await openRoom(session, "bob");
     const carol = await openRoom(session, "carol");
@@ -217,7 +199,7 @@ Deno.test("room page - screenshots of a busy room in light and dark mode and on 
 // Directory
 
 Deno.test("directory - ?q= filters the rooms without JavaScript", async () => {
-  await withSession(async ({ server, browser }) => {
+  await withBrowserSession(async ({ server, browser }) => {
     await createRoom(server, "ops", "Operations");
     await createRoom(server, "design-crit", "Design critique");
     const context = await browser.newContext({ javaScriptEnabled: false });
@@ -244,7 +226,7 @@ Deno.test("directory - ?q= filters the rooms without JavaScript", async () => {
 });
 
 Deno.test("directory - the search box filters as you type and keeps ?q= in the address", async () => {
-  await withSession(async ({ server, browser }) => {
+  await withBrowserSession(async ({ server, browser }) => {
     await createRoom(server, "ops", "Operations");
     await createRoom(server, "design-crit", "Design critique");
     const page = await browser.newPage();
@@ -264,7 +246,7 @@ Deno.test("directory - the search box filters as you type and keeps ?q= in the a
 });
 
 Deno.test("directory - each room shows its message count, last activity and who is online", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const { server, browser } = session;
     await createRoom(server, "empty", "Empty room");
     await seedConversation(server, "lobby", 3);
@@ -285,7 +267,7 @@ Deno.test("directory - each room shows its message count, last activity and who 
 });
 
 Deno.test("directory - a refused room id is explained under its field, without JavaScript", async () => {
-  await withSession(async ({ server, browser }) => {
+  await withBrowserSession(async ({ server, browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(`${server.origin}/`);
@@ -318,7 +300,7 @@ Deno.test("directory - a refused room id is explained under its field, without J
 // Accessibility
 
 Deno.test("room page - every input is labelled and new messages are announced politely", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     await seedConversation(session.server, "lobby", 5);
     const ann = await openRoom(session, "ann");
     for (const url of [ann.url(), `${session.server.origin}/`]) {
@@ -353,7 +335,7 @@ Deno.test("room page - every input is labelled and new messages are announced po
 });
 
 Deno.test("room page - Enter sends, Shift+Enter starts a new line, Escape jumps to the newest", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     await seedNumbered(session.server, "lobby", 60);
     const ann = await openRoom(session, "ann");
     const box = ann.locator("#composer-text");
@@ -376,7 +358,7 @@ Deno.test("room page - Enter sends, Shift+Enter starts a new line, Escape jumps 
 // History
 
 Deno.test("room page - scrolling up loads older messages until the first, in order, without a jump", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     await seedNumbered(session.server, "lobby", 130);
     const ann = await openRoom(session, "ann");
     assert.equal((await texts(ann))[0], "message 81");
@@ -414,7 +396,7 @@ Deno.test("room page - scrolling up loads older messages until the first, in ord
 });
 
 Deno.test("room page - the load older button pages back from the keyboard", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     await seedNumbered(session.server, "lobby", 150);
     const ann = await openRoom(session, "ann");
     const button = ann.getByRole("button", { name: "Load older messages" });
@@ -430,7 +412,7 @@ Deno.test("room page - the load older button pages back from the keyboard", asyn
 // Links
 
 Deno.test("room page - links open safely in a new tab and javascript: stays text", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const text =
       "docs: https://example.com/guide?x=1. not a link: javascript:alert(document.domain)";
     await post(session.server, "lobby", "bob", text);
@@ -464,7 +446,7 @@ Deno.test("room page - links open safely in a new tab and javascript: stays text
 // Arrivals while away
 
 Deno.test("room page - the unread count leads the title while the tab is hidden", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
     const bob = await openRoom(session, "bob");
     assert.equal(await ann.title(), "The lobby · Parley");
@@ -481,7 +463,7 @@ Deno.test("room page - the unread count leads the title while the tab is hidden"
 });
 
 Deno.test("room page - a new-messages button appears when scrolled up and jumps to the newest", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     await seedNumbered(session.server, "lobby", 80);
     const ann = await openRoom(session, "ann");
     const bob = await openRoom(session, "bob");
@@ -507,7 +489,7 @@ Deno.test("room page - a new-messages button appears when scrolled up and jumps 
 });
 
 Deno.test("room page - both people stay at the newest as an empty room fills past the view", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
     const bob = await openRoom(session, "bob");
     for (let i = 1; i <= 12; i++) {
@@ -533,7 +515,7 @@ Deno.test("room page - both people stay at the newest as an empty room fills pas
 // People
 
 Deno.test("room page - shows who is online and who is typing, but not yourself", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
     const bob = await openRoom(session, "bob");
     await ann.locator(".presence-text", { hasText: "Online: ann, bob" }).waitFor();
@@ -553,7 +535,7 @@ Deno.test("room page - shows who is online and who is typing, but not yourself",
 // Outbox and connection
 
 Deno.test("room page - a refused message shows failed, with retry and discard", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
     // The server refuses control characters in text.
     await say(ann, "bell \u0007 here");
@@ -571,7 +553,7 @@ Deno.test("room page - a refused message shows failed, with retry and discard", 
 });
 
 Deno.test("room page - the banner says offline, naming the transport, and recovers", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann", { locale: "en-US" });
     await ann.context().setOffline(true);
     await ann.locator(".status-offline").waitFor();
@@ -587,7 +569,7 @@ Deno.test("room page - the banner says offline, naming the transport, and recove
 });
 
 Deno.test("room page - the banner counts down to the next reconnect, naming the transport", async () => {
-  await withSession(async ({ server, browser }) => {
+  await withBrowserSession(async ({ server, browser }) => {
     const context = await browser.newContext();
     await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
     const page = await context.newPage();
@@ -624,7 +606,7 @@ Deno.test("room page - the banner counts down to the next reconnect, naming the 
 });
 
 Deno.test("room page - hydration shifts no layout", async () => {
-  await withSession(async (session) => {
+  await withBrowserSession(async (session) => {
     await seedConversation(session.server, "lobby", 60);
     const context = await session.browser.newContext({ ...DESKTOP, locale: "en-US" });
     await context.addInitScript(() => {
