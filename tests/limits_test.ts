@@ -1,18 +1,5 @@
 import assert from "node:assert/strict";
-import { requestJson, sessionToken, startServer, type TestServer, TestSocket } from "./server.ts";
-
-async function withServer(
-  env: Record<string, string>,
-  fn: (server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await startServer({ env });
-  try {
-    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+import { requestJson, sessionToken, type TestServer, TestSocket, withLobby } from "./server.ts";
 
 function post(server: TestServer, text: string, headers: Record<string, string> = {}) {
   return fetch(`${server.origin}/api/rooms/lobby/messages`, {
@@ -27,7 +14,7 @@ function post(server: TestServer, text: string, headers: Record<string, string> 
 }
 
 Deno.test("POST messages - past the burst an IP gets 429 rate_limited with Retry-After", async () => {
-  await withServer({}, async (server) => {
+  await withLobby(async (server) => {
     for (let i = 1; i <= 20; i++) {
       const response = await post(server, `m${i}`);
       await response.body?.cancel();
@@ -43,7 +30,7 @@ Deno.test("POST messages - past the burst an IP gets 429 rate_limited with Retry
 });
 
 Deno.test("POST messages - behind a trusted proxy each forwarded IP has its own bucket", async () => {
-  await withServer({ PARLEY_TRUST_PROXY: "on", PARLEY_MESSAGE_BURST: "2" }, async (server) => {
+  await withLobby(async (server) => {
     const statuses = [];
     for (const ip of ["10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"]) {
       const response = await post(server, "hi", { "x-forwarded-for": `1.2.3.4, ${ip}` });
@@ -51,11 +38,11 @@ Deno.test("POST messages - behind a trusted proxy each forwarded IP has its own 
       statuses.push(response.status);
     }
     assert.deepEqual(statuses, [201, 201, 429, 201]);
-  });
+  }, { env: { PARLEY_TRUST_PROXY: "on", PARLEY_MESSAGE_BURST: "2" } });
 });
 
 Deno.test("PARLEY_LIMITS=off - a burst of 100 posts is stored whole", async () => {
-  await withServer({ PARLEY_LIMITS: "off" }, async (server) => {
+  await withLobby(async (server) => {
     const statuses = await Promise.all(
       Array.from({ length: 100 }, async (_, i) => {
         const response = await post(server, `m${i}`);
@@ -64,11 +51,11 @@ Deno.test("PARLEY_LIMITS=off - a burst of 100 posts is stored whole", async () =
       }),
     );
     assert.deepEqual(new Set(statuses), new Set([201]));
-  });
+  }, { env: { PARLEY_LIMITS: "off" } });
 });
 
 Deno.test("ws - a flood gets rate_limited error frames, then a 1008 close", async () => {
-  await withServer({ PARLEY_MESSAGE_BURST: "5" }, async (server) => {
+  await withLobby(async (server) => {
     const socket = TestSocket.open(server, "lobby", { name: "flood" });
     const bystander = TestSocket.open(server, "lobby", { name: "calm" });
     try {
@@ -91,11 +78,11 @@ Deno.test("ws - a flood gets rate_limited error frames, then a 1008 close", asyn
       await socket.close();
       await bystander.close();
     }
-  });
+  }, { env: { PARLEY_MESSAGE_BURST: "5" } });
 });
 
 Deno.test("connection cap - past the cap WS closes 1013, SSE and long-poll get 429", async () => {
-  await withServer({ PARLEY_CONNECTIONS_PER_IP: "2" }, async (server) => {
+  await withLobby(async (server) => {
     const first = TestSocket.open(server, "lobby");
     const second = TestSocket.open(server, "lobby");
     const third = TestSocket.open(server, "lobby");
@@ -119,11 +106,11 @@ Deno.test("connection cap - past the cap WS closes 1013, SSE and long-poll get 4
       await second.close();
       await third.close();
     }
-  });
+  }, { env: { PARLEY_CONNECTIONS_PER_IP: "2" } });
 });
 
 Deno.test("room creation - past the limit the API gets 429 and the form a 429 page", async () => {
-  await withServer({ PARLEY_ROOMS_PER_MINUTE: "2" }, async (server) => {
+  await withLobby(async (server) => {
     // "lobby" used the first creation.
     const ok = await requestJson(server, "/api/rooms", { body: { id: "two", title: "Two" } });
     assert.equal(ok.status, 201);
@@ -143,5 +130,5 @@ Deno.test("room creation - past the limit the API gets 429 and the form a 429 pa
       "lobby",
       "two",
     ]);
-  });
+  }, { env: { PARLEY_ROOMS_PER_MINUTE: "2" } });
 });

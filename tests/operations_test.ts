@@ -1,18 +1,5 @@
 import assert from "node:assert/strict";
-import { requestJson, sessionToken, startServer, type TestServer, TestSocket } from "./server.ts";
-
-async function withServer(
-  fn: (server: TestServer) => Promise<void>,
-  env: Record<string, string> = {},
-) {
-  const server = await startServer({ env });
-  try {
-    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+import { requestJson, sessionToken, TestSocket, withLobby } from "./server.ts";
 
 function sample(metrics: string, series: string): number | undefined {
   const line = metrics.split("\n").find((line) => line.startsWith(`${series} `));
@@ -20,7 +7,7 @@ function sample(metrics: string, series: string): number | undefined {
 }
 
 Deno.test("GET /healthz - answers 200 while KV answers", async () => {
-  await withServer(async (server) => {
+  await withLobby(async (server) => {
     const { status, body } = await requestJson(server, "/healthz");
     assert.equal(status, 200);
     assert.equal(body.status, "ok");
@@ -29,7 +16,7 @@ Deno.test("GET /healthz - answers 200 while KV answers", async () => {
 });
 
 Deno.test("GET /metrics - counts appends, deliveries, connections and rejections", async () => {
-  await withServer(async (server) => {
+  await withLobby(async (server) => {
     const reader = TestSocket.open(server, "lobby");
     try {
       await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
@@ -64,7 +51,7 @@ Deno.test("structured log - one JSON line per connection and rejection, never me
   const original = console.log;
   console.log = (...args: unknown[]) => lines.push(args.join(" "));
   try {
-    await withServer(async (server) => {
+    await withLobby(async (server) => {
       const socket = TestSocket.open(server, "lobby", { name: "ann" });
       await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
       socket.send({ type: "send", id: "s-1", text: "a secret message" });
@@ -72,7 +59,7 @@ Deno.test("structured log - one JSON line per connection and rejection, never me
       await socket.until((s) => s.frames.some((frame) => frame.type === "error"));
       await socket.close();
       await new Promise((resolve) => setTimeout(resolve, 50));
-    }, { PARLEY_LOG: "on" });
+    }, { env: { PARLEY_LOG: "on" } });
   } finally {
     console.log = original;
   }

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchBrowser } from "./browser.ts";
-import { requestJson, startServer, type TestServer } from "./server.ts";
+import { withLobby } from "./server.ts";
 
 const EXPECTED_HEADERS = {
   "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; " +
@@ -18,17 +18,6 @@ const EXPECTED_HEADERS = {
   "referrer-policy": "same-origin",
   "x-frame-options": "DENY",
 };
-
-/** Runs `fn` against a fresh server with one room, "lobby", always closing it. */
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startServer();
-  try {
-    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "The lobby" } });
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 function assertSecurityHeaders(response: Response, what: string): void {
   for (const [name, value] of Object.entries(EXPECTED_HEADERS)) {
@@ -70,12 +59,12 @@ const REQUESTS: Array<{ name: string; path: string; status: number; init?: Reque
 
 for (const { name, path, status, init } of REQUESTS) {
   Deno.test(`security headers - ${name} carries them`, async () => {
-    await withServer(async (server) => {
+    await withLobby(async (server) => {
       const response = await fetch(new URL(path, server.origin), init);
       await response.body?.cancel();
       assert.equal(response.status, status);
       assertSecurityHeaders(response, path);
-    });
+    }, { title: "The lobby" });
   });
 }
 
@@ -91,7 +80,7 @@ function violations(page: Page): Promise<string[]> {
 }
 
 Deno.test("security headers - a room page goes live on every transport with no CSP violation", async () => {
-  await withServer(async (server) => {
+  await withLobby(async (server) => {
     const browser = await launchBrowser();
     try {
       for (const { query, label } of TRANSPORTS) {
@@ -142,5 +131,5 @@ Deno.test("security headers - a room page goes live on every transport with no C
     } finally {
       await browser.close();
     }
-  });
+  }, { title: "The lobby" });
 });

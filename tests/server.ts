@@ -45,6 +45,29 @@ export async function startServer(
   };
 }
 
+/**
+ * Runs `fn` against a fresh test server (see {@link startServer} for `kvPath` and `env`) with the
+ * room "lobby" titled `title` (default "Lobby"), then closes the server.
+ */
+export async function withLobby(
+  fn: (server: TestServer) => Promise<void>,
+  options: { kvPath?: string; env?: Record<string, string>; title?: string } = {},
+): Promise<void> {
+  const server = await startServer({ kvPath: options.kvPath, env: options.env });
+  try {
+    const { status } = await requestJson(server, "/api/rooms", {
+      body: { id: "lobby", title: options.title ?? "Lobby" },
+    });
+    // 201 for a new room, 200 when a reused KV file already has it.
+    if (status !== 201 && status !== 200) {
+      throw new Error(`Cannot create the room "lobby": status ${status}`);
+    }
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
 /** A JSON frame as received from the server. */
 export type Frame = Record<string, unknown> & { type: string };
 

@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, createSession, type Message } from "../lib/client.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
-import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
-
-async function withRoom(fn: (server: TestServer) => Promise<void>, kvPath?: string) {
-  const server = await startServer({ kvPath });
-  try {
-    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+import { requestJson, startServer, type TestServer, TestSocket, withLobby } from "./server.ts";
 
 function sessionPost(server: TestServer, body: unknown, headers: Record<string, string> = {}) {
   return fetch(`${server.origin}/api/session`, {
@@ -27,7 +17,7 @@ function cookieOf(response: Response): string {
 }
 
 Deno.test("POST /api/session - sets an HttpOnly, SameSite=Lax cookie and returns the token", async () => {
-  await withRoom(async (server) => {
+  await withLobby(async (server) => {
     const response = await sessionPost(server, { name: "  ann " });
     assert.equal(response.status, 201);
     const body = await response.json();
@@ -62,7 +52,7 @@ Deno.test("POST /api/session - Secure behind a trusted https proxy; bad names ar
 });
 
 Deno.test("POST /api/session - renaming keeps the session; later messages show the new name", async () => {
-  await withRoom(async (server) => {
+  await withLobby(async (server) => {
     const first = await sessionPost(server, { name: "ann" });
     await first.body?.cancel();
     const post = (cookie: string, text: string) =>
@@ -83,7 +73,7 @@ Deno.test("POST /api/session - renaming keeps the session; later messages show t
 });
 
 Deno.test("POST messages - a tampered cookie or no session is 401 and stores nothing", async () => {
-  await withRoom(async (server) => {
+  await withLobby(async (server) => {
     const real = await sessionPost(server, { name: "ann" });
     await real.body?.cancel();
     const [name, token] = cookieOf(real).split("=");
@@ -106,7 +96,7 @@ Deno.test("POST messages - a tampered cookie or no session is 401 and stores not
 
 for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
   Deno.test(`author - stamped from the session over ${transport}, whatever the client claims`, async () => {
-    await withRoom(async (server) => {
+    await withLobby(async (server) => {
       const { token } = await createSession(server.origin, "carol");
       const chat = connect("lobby", { token, transport, baseUrl: server.origin, after: 0 });
       const watcher = TestSocket.open(server, "lobby", { after: 0 });
@@ -130,9 +120,9 @@ Deno.test("sessions - a session survives a restart: the secret is kept in KV", a
   const kvPath = `${dir}/parley.kv`;
   try {
     let token = "";
-    await withRoom(async (server) => {
+    await withLobby(async (server) => {
       token = (await (await sessionPost(server, { name: "ann" })).json()).token;
-    }, kvPath);
+    }, { kvPath });
     const server = await startServer({ kvPath });
     try {
       const me = await fetch(`${server.origin}/api/session`, {
