@@ -45,3 +45,8 @@ export function errorResponse(
 ): Response {
   return Response.json(errorBody(code, message), { status, headers });
 }
+
+/** The error for a room that does not exist. */
+export function roomNotFound(room: string): ParleyError {
+  return new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
+}

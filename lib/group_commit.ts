@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { ParleyError } from "./errors.ts";
+import { ParleyError, roomNotFound } from "./errors.ts";
 import { LOG_CLOCK_KEY, messageIdKey, messageKey, roomKey } from "./keys.ts";
 import { isLocked, lockBackoff } from "./kv_locks.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
@@ -280,7 +280,7 @@ export class GroupCommitter {
     const rooms = await this.#roomsOf(initial);
     const batch = initial.filter(({ room, pending }, i) => {
       if (rooms[i] !== null) return true;
-      const missing = new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
+      const missing = roomNotFound(room);
       for (const item of pending) item.reject(missing);
       return false;
     });

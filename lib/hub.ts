@@ -1,5 +1,5 @@
 import { Delivery, toDeliveries } from "./delivery.ts";
-import { ParleyError } from "./errors.ts";
+import { ParleyError, roomNotFound } from "./errors.ts";
 import { roomKey } from "./keys.ts";
 import type { MessageLog } from "./message_log.ts";
 import { type Presence, presenceVersion, type RoomPresence } from "./presence.ts";
@@ -454,7 +454,7 @@ export class Hub {
   async #openFeed(room: string): Promise<RoomFeed> {
     const record = await this.#log.getRoom(room);
     if (record === null) {
-      throw new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);
+      throw roomNotFound(room);
     }
     if (this.#closed) throw shuttingDown();
     const feed = new RoomFeed(record, this.#kv, this.#log, this.#watch);

@@ -1,5 +1,10 @@
 import { retryLocked } from "./kv_locks.ts";
 
+/** Whether a KV path names a file on this machine (not `:memory:`, not a KV Connect URL). */
+export function isLocalFile(path: string): boolean {
+  return path !== ":memory:" && !/^[a-z]+:\/\//i.test(path);
+}
+
 /**
  * Opens Deno KV at a path, creating the folder of a file path first.
  * `:memory:` and URLs (KV Connect) are passed through; undefined opens the platform default.
@@ -10,7 +15,7 @@ export async function openKv(
   open: (path?: string) => Promise<Deno.Kv> = Deno.openKv,
 ): Promise<Deno.Kv> {
   if (path === undefined) return await open();
-  if (path !== ":memory:" && !/^[a-z]+:\/\//i.test(path)) {
+  if (isLocalFile(path)) {
     const slash = path.lastIndexOf("/");
     if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   }

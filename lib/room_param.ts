@@ -1,4 +1,4 @@
-import { ParleyError } from "./errors.ts";
+import { roomNotFound } from "./errors.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { Room } from "./types.ts";
 import { ROOM_ID_PATTERN } from "./validation.ts";
@@ -7,7 +7,7 @@ import { ROOM_ID_PATTERN } from "./validation.ts";
 export async function requireRoom(log: MessageLog, id: string): Promise<Room> {
   const room = ROOM_ID_PATTERN.test(id) ? await log.getRoom(id) : null;
   if (room === null) {
-    throw new ParleyError(404, "room_not_found", `Room "${id}" does not exist`);
+    throw roomNotFound(id);
   }
   return room;
 }
@@ -19,7 +19,7 @@ export async function requireRoom(log: MessageLog, id: string): Promise<Room> {
  */
 export async function requireRoomId(log: MessageLog, id: string): Promise<string> {
   if (!ROOM_ID_PATTERN.test(id) || !await log.roomExists(id)) {
-    throw new ParleyError(404, "room_not_found", `Room "${id}" does not exist`);
+    throw roomNotFound(id);
   }
   return id;
 }

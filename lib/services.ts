@@ -5,6 +5,7 @@ import { Hub } from "./hub.ts";
 import { Limits } from "./limits.ts";
 import { MessageLog } from "./message_log.ts";
 import { Metrics } from "./metrics.ts";
+import { isLocalFile } from "./open_kv.ts";
 import { Presence } from "./presence.ts";
 import { loadSecret, Sessions } from "./session.ts";
 import { WorkerLink } from "./worker_link.ts";
@@ -36,9 +37,7 @@ export interface Services {
  * share the store (`:memory:`) or have nothing to gain (KV Connect, Deno Deploy).
  */
 export function workerChannelName(kvPath: string | undefined): string | undefined {
-  if (kvPath === undefined || kvPath === ":memory:" || /^[a-z]+:\/\//i.test(kvPath)) {
-    return undefined;
-  }
+  if (kvPath === undefined || !isLocalFile(kvPath)) return undefined;
   return `parley:${new URL(kvPath, `file://${Deno.cwd()}/`).pathname}`;
 }
 
