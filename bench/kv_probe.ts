@@ -1,7 +1,7 @@
 /**
  * A probe of Deno KV itself on this machine, to tell Parley's costs from the store's. Each loop
- * appends the way Parley's room appender does — read the room record, look up an id, commit the
- * message, the id and the new head with a `check` on the record — and the probe reports
+ * appends the way Parley's first room appender did — read the room record, look up an id, commit
+ * the message, the id and the new head with a `check` on the record — and the probe reports
  * commits/s, check conflicts and thrown errors for: one loop; 100 loops on 100 rooms; one loop
  * committing 100 messages at a time; the same in memory; and two workers sharing one KV file as `deno serve --parallel` workers do, first
  * on separate rooms, then on one hot room. Each part runs for a bounded time.

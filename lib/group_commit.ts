@@ -6,16 +6,20 @@
  * commits: while the clock has not moved under this worker, they are exactly what is stored. A
  * commit that finds the clock moved (another process, or a worker not linked yet) drops the
  * cache, reads again and retries; a store locked by another handle is retried after a short,
- * jittered wait. Commits prepare (read ids, fetch uncached rooms) while the one before them
- * writes, and write one at a time in the order their messages were taken, each on the clock the
- * one before it left; the ids the commits in between stored are known from memory, so the next
- * batch of a busy room is ready when its previous commit lands.
+ * jittered wait. A retry is told from a new message by the ids of each room's newest messages,
+ * held in memory (`lib/recent_ids.ts`) and caught up from the log when a room's head moved
+ * without this committer, so a new id costs no read and no index write. Commits prepare (catch
+ * up ids, fetch uncached rooms) while the one before them writes, and write one at a time in the
+ * order their messages were taken, each on the clock the one before it left; the ids the commits
+ * in between stored are known from memory, so the next batch of a busy room is ready when its
+ * previous commit lands.
  *
  * @module
  */
 import { ParleyError, roomNotFound } from "./errors.ts";
-import { LOG_CLOCK_KEY, messageIdKey, messageKey, roomKey } from "./keys.ts";
+import { LOG_CLOCK_KEY, messageKey, roomKey } from "./keys.ts";
 import { isLocked, lockBackoff } from "./kv_locks.ts";
+import { ID_WINDOW, RecentIds } from "./recent_ids.ts";
 import type { Message, NewMessage, Room } from "./types.ts";
 
 /** The outcome of one append: the stored message, and whether this call stored it. */
@@ -42,9 +46,6 @@ export type CommitObserver = (seconds: number, messages: number) => void;
 
 /** Told of the new messages of each room once they are durably stored, in seq order. */
 export type CommittedListener = (room: string, messages: Message[]) => void;
-
-/** How long a client id is remembered for idempotent retries. */
-export const CLIENT_ID_TTL_MS = 24 * 60 * 60 * 1000;
 
 interface Pending {
   input: NewMessage;
@@ -74,8 +75,8 @@ function storedKey(room: string, id: string): string {
 }
 
 // KV allows 1000 mutations, 10 checks and 800 KiB per atomic operation. A commit costs one
-// mutation for the clock, one per room for its record, two per message (itself and its id
-// index); what is left goes to retention deletes, about one per message once a room is full.
+// mutation for the clock, one per room for its record and one per message; what is left goes
+// to retention deletes, about one per message once a room is full.
 const MAX_MUTATIONS = 1000;
 const MAX_ROOMS = 200;
 const MAX_MESSAGES = 250;
@@ -85,6 +86,8 @@ const MAX_ATTEMPTS = 100;
 const MAX_IN_FLIGHT = 2;
 const KV_READ_BATCH = 10;
 const MAX_CACHED_ROOMS = 10_000;
+// Rooms whose recent ids are held, about 13 KB each when full.
+const MAX_ID_WINDOWS = 4_000;
 // How many recent commits' client ids are kept for the commits preparing meanwhile.
 const LANDED_KEPT = 16;
 // A room already in a commit goes into another one only with at least this many messages
@@ -134,6 +137,10 @@ export class GroupCommitter {
   #clock: Promise<string | null> | undefined;
   /** Room records as stored at {@link #clock}, least recently used first. */
   #rooms = new Map<string, Room>();
+  /** The ids of rooms' newest messages, least recently used first. */
+  #windows = new Map<string, RecentIds>();
+  /** Catch-ups of rooms' {@link #windows} in progress. */
+  #catchingUp = new Map<string, Promise<RecentIds>>();
   /** Bumped whenever the cache is dropped; reads made before a bump are stale. */
   #generation = 0;
   /** Settles when the commit that writes last so far has written. */
@@ -271,20 +278,23 @@ export class GroupCommitter {
   /**
    * Reads what a batch needs: the clock first (a commit by anyone else after that moves it and
    * fails our check, so the reads after it cannot miss one), then the records of rooms not
-   * cached, then the ids already stored. Appends to rooms that do not exist fail here.
+   * cached, then the messages already stored under the batch's ids. Appends to rooms that do not
+   * exist fail here.
    */
   async #prepare(initial: RoomBatch[]): Promise<Prepared> {
     const generation = this.#generation;
     const since = this.#landedCount;
     await (this.#clock ??= this.#readClock());
     const rooms = await this.#roomsOf(initial);
-    const batch = initial.filter(({ room, pending }, i) => {
-      if (rooms[i] !== null) return true;
-      const missing = roomNotFound(room);
-      for (const item of pending) item.reject(missing);
-      return false;
+    const found: Array<[RoomBatch, Room]> = [];
+    initial.forEach((roomBatch, i) => {
+      const room = rooms[i];
+      if (room !== null) return found.push([roomBatch, room]);
+      const missing = roomNotFound(roomBatch.room);
+      for (const item of roomBatch.pending) item.reject(missing);
     });
-    return { generation, since, batch, stored: await this.#findStored(batch) };
+    const batch = found.map(([roomBatch]) => roomBatch);
+    return { generation, since, batch, stored: await this.#findStored(found) };
   }
 
   /**
@@ -340,11 +350,7 @@ export class GroupCommitter {
         };
         op.set(messageKey(id, head), message);
         mutations++;
-        if (key !== undefined) {
-          op.set(messageIdKey(id, message.id), head, { expireIn: CLIENT_ID_TTL_MS });
-          mutations++;
-          ids.set(key, message);
-        }
+        if (key !== undefined) ids.set(key, message);
         results.push({ message, created: true });
       }
       settle.push(() => pending.forEach((item, j) => item.resolve(results[j])));
@@ -384,6 +390,7 @@ export class GroupCommitter {
     }
     this.#clock = Promise.resolve(outcome.versionstamp);
     for (const room of updated) this.#remember(room);
+    for (const [room, messages] of committed) this.#recordIds(room, messages);
     this.#landedCount++;
     this.#landed.push(ids);
     if (this.#landed.length > LANDED_KEPT) this.#landed.shift();
@@ -462,21 +469,17 @@ export class GroupCommitter {
     return trimmed;
   }
 
-  /** Looks up the messages already stored under the batch's client ids, by {@link storedKey}. */
-  async #findStored(batch: RoomBatch[]): Promise<Map<string, Message>> {
-    const wanted = batch.flatMap(({ room, pending }) =>
-      [...new Set(pending.flatMap(({ input }) => input.id ?? []))].map((id) => ({ room, id }))
+  /**
+   * Finds the messages already stored under the batch's client ids, by {@link storedKey}: each
+   * room's recent ids name the candidates, whose messages are read to compare the ids.
+   */
+  async #findStored(batch: Array<[RoomBatch, Room]>): Promise<Map<string, Message>> {
+    const windows = await Promise.all(batch.map(([, room]) => this.#windowOf(room)));
+    const keys = batch.flatMap(([{ room, pending }], i) =>
+      [...new Set(pending.flatMap(({ input }) => input.id ?? []))]
+        .flatMap((id) => windows[i].candidates(id).map((seq) => messageKey(room, seq)))
     );
     const found = new Map<string, Message>();
-    if (wanted.length === 0) return found;
-    const seqEntries = (await Promise.all(
-      chunks(wanted, KV_READ_BATCH).map((part) =>
-        this.#kv.getMany<number[]>(part.map(({ room, id }) => messageIdKey(room, id)))
-      ),
-    )).flat();
-    const keys = seqEntries.flatMap((entry, i) =>
-      entry.value === null ? [] : [messageKey(wanted[i].room, entry.value)]
-    );
     const messages = (await Promise.all(
       chunks(keys, KV_READ_BATCH).map((part) => this.#kv.getMany<Message[]>(part)),
     )).flat();
@@ -484,5 +487,71 @@ export class GroupCommitter {
       if (value) found.set(storedKey(value.room, value.id), value);
     }
     return found;
+  }
+
+  /**
+   * The recent ids of `room`, caught up from the log to its head where this committer's own
+   * commits did not already bring them.
+   */
+  async #windowOf(room: Room): Promise<RecentIds> {
+    const window = this.#windows.get(room.id);
+    if (window !== undefined && window.head >= room.head) {
+      this.#windows.delete(room.id);
+      this.#windows.set(room.id, window);
+      return window;
+    }
+    let catchUp = this.#catchingUp.get(room.id);
+    if (catchUp === undefined) {
+      catchUp = this.#catchUp(room, window).finally(() => this.#catchingUp.delete(room.id));
+      this.#catchingUp.set(room.id, catchUp);
+    }
+    const caughtUp = await catchUp;
+    return caughtUp.head >= room.head ? caughtUp : await this.#windowOf(room);
+  }
+
+  /** Reads the ids of `room`'s messages after what `window` knows, up to the room's head. */
+  async #catchUp(room: Room, window: RecentIds | undefined): Promise<RecentIds> {
+    const start = Math.max(window?.head ?? 0, room.trimmed, room.head - ID_WINDOW);
+    const read: Message[] = [];
+    const entries = this.#kv.list<Message>({
+      start: messageKey(room.id, start + 1),
+      end: messageKey(room.id, room.head + 1),
+    }, { batchSize: 500 });
+    for await (const { value } of entries) read.push(value);
+    // Applied at once, so no landing interleaves. A window that knows nothing from `start` on
+    // (its newest ids are too old to keep) starts afresh there.
+    let caughtUp = window !== undefined && window.head >= start ? window : new RecentIds(start);
+    for (const message of read) {
+      // What a landing already added is skipped; messages retention deleted meanwhile leave a
+      // gap, after which the window restarts.
+      if (message.seq <= caughtUp.head) continue;
+      if (message.seq !== caughtUp.head + 1) caughtUp = new RecentIds(message.seq - 1);
+      caughtUp.push(message.id);
+    }
+    if (caughtUp.head < room.head) caughtUp = new RecentIds(room.head);
+    this.#installWindow(room.id, caughtUp);
+    return caughtUp;
+  }
+
+  /**
+   * Adds the ids a commit stored to their room's window, if it knows the seqs before them (a
+   * window behind is caught up from the log when next needed; one that read these messages from
+   * the log before the commit's answer came already has them).
+   */
+  #recordIds(room: string, messages: Message[]): void {
+    const window = this.#windows.get(room);
+    if (window === undefined) return;
+    for (const message of messages) {
+      if (message.seq === window.head + 1) window.push(message.id);
+    }
+  }
+
+  /** Holds `window` as `room`'s, evicting the least recently used beyond the limit. */
+  #installWindow(room: string, window: RecentIds): void {
+    this.#windows.delete(room);
+    this.#windows.set(room, window);
+    if (this.#windows.size > MAX_ID_WINDOWS) {
+      this.#windows.delete(this.#windows.keys().next().value!);
+    }
   }
 }

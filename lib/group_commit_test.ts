@@ -5,7 +5,9 @@ import {
   type CommittedListener,
   GroupCommitter,
 } from "./group_commit.ts";
+import { collidingIds } from "../tests/colliding_ids.ts";
 import { messagesPrefix, roomKey } from "./keys.ts";
+import { ID_WINDOW } from "./recent_ids.ts";
 import type { Message, Room } from "./types.ts";
 
 /** What a test changes about the store: wrappers for `getMany` and for atomic commits. */
@@ -140,6 +142,95 @@ Deno.test("GroupCommitter - an observer that throws does not fail appends alread
     assert.equal(errors.length, 1);
   } finally {
     console.error = consoleError;
+    kv.close();
+  }
+});
+
+function committerOn(kv: Deno.Kv, historyLimit = 10_000): GroupCommitter {
+  const stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
+  return new GroupCommitter(kv, { stats, historyLimit });
+}
+
+Deno.test("GroupCommitter - a client id is recognised while among the room's newest ID_WINDOW messages", async () => {
+  const { kv, committer } = await storeWith(["r"], {});
+  try {
+    const first = await committer.append("r", { id: "old", author: "a", text: "first" });
+    await Promise.all(
+      Array.from(
+        { length: ID_WINDOW - 1 },
+        (_, i) => committer.append("r", { id: `n${i}`, author: "a", text: "n" }),
+      ),
+    );
+    const retry = await committer.append("r", { id: "old", author: "a", text: "retry" });
+    assert.equal(retry.created, false);
+    assert.deepEqual(retry.message, first.message);
+
+    // One message more and "old" is no longer among the newest ID_WINDOW: it is stored again.
+    await committer.append("r", { id: "newest", author: "a", text: "n" });
+    const late = await committer.append("r", { id: "old", author: "a", text: "late" });
+    assert.equal(late.created, true);
+    assert.equal(late.message.seq, ID_WINDOW + 2);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("GroupCommitter - a new id whose hash collides with a stored one's is stored", async () => {
+  const [first, second] = collidingIds();
+  const { kv, committer } = await storeWith(["r"], {});
+  try {
+    const stored = await committer.append("r", { id: first, author: "a", text: "first" });
+    const other = await committer.append("r", { id: second, author: "a", text: "second" });
+    assert.equal(other.created, true);
+    assert.equal(other.message.seq, 2);
+    const retries = await Promise.all([
+      committer.append("r", { id: first, author: "a", text: "again" }),
+      committer.append("r", { id: second, author: "a", text: "again" }),
+    ]);
+    assert.deepEqual(retries.map(({ created }) => created), [false, false]);
+    assert.deepEqual(retries.map(({ message }) => message), [stored.message, other.message]);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("GroupCommitter - ids another handle stored since this one's last commit are recognised", async () => {
+  const { kv, committer } = await storeWith(["r"], {});
+  const other = committerOn(kv);
+  try {
+    await committer.append("r", { id: "mine", author: "a", text: "mine" });
+    const theirs = await Promise.all(
+      ["t1", "t2", "t3"].map((id) => other.append("r", { id, author: "b", text: id })),
+    );
+    const retries = await Promise.all(
+      ["t2", "mine", "t3"].map((id) => committer.append("r", { id, author: "a", text: "again" })),
+    );
+    assert.deepEqual(retries.map(({ created }) => created), [false, false, false]);
+    assert.deepEqual(retries[0].message, theirs[1].message);
+    assert.deepEqual(await stored(kv, "r"), ["1:mine", "2:t1", "3:t2", "4:t3"]);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("GroupCommitter - messages retention deleted meanwhile are not taken for ids still known", async () => {
+  const { kv, committer } = await storeWith(["r"], {});
+  // Another handle keeps only the two newest messages of a room.
+  const trimming = committerOn(kv, 2);
+  try {
+    await committer.append("r", { id: "early", author: "a", text: "early" });
+    await Promise.all(
+      ["x", "y", "z"].map((id) => trimming.append("r", { id, author: "b", text: id })),
+    );
+    const [early, z] = await Promise.all([
+      committer.append("r", { id: "early", author: "a", text: "early again" }),
+      committer.append("r", { id: "z", author: "a", text: "z again" }),
+    ]);
+    assert.equal(early.created, true, "its message is gone, so the id is new again");
+    assert.equal(early.message.seq, 5);
+    assert.equal(z.created, false);
+    assert.equal(z.message.seq, 4);
+  } finally {
     kv.close();
   }
 });

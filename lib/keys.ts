@@ -4,7 +4,6 @@
  * - `["rooms", room]` → {@link Room}: title and head; every append rewrites it, so it is the
  *   key the hub watches.
  * - `["messages", room, seq]` → {@link Message}
- * - `["message_ids", room, clientId]` → seq, the idempotency index for client ids.
  * - `["log_clock"]` → how many commits the log has had; every append commit checks and bumps it,
  *   so one check guards a commit of many rooms.
  *
@@ -27,11 +26,6 @@ export function messageKey(room: string, seq: number): Deno.KvKey {
 /** The prefix under which a room's messages live, ordered by seq. */
 export function messagesPrefix(room: string): Deno.KvKey {
   return ["messages", room];
-}
-
-/** The key mapping a client message id to the seq it was stored under. */
-export function messageIdKey(room: string, clientId: string): Deno.KvKey {
-  return ["message_ids", room, clientId];
 }
 
 /** The key every append commit checks and bumps (see `lib/group_commit.ts`). */

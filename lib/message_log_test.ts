@@ -494,7 +494,7 @@ Deno.test("MessageLog - reopening the KV file keeps rooms, messages and client i
       assert.deepEqual(await log.readAfter("a", 0, 500), written.map((r) => r.message));
       assert.deepEqual((await log.readAfter("b", 0, 500)).map((m) => m.text), ["hello b"]);
 
-      // The client id index survived too, and new appends continue the sequence.
+      // Client ids are recognised from the stored messages, and new appends continue the sequence.
       const repeat = await log.append("a", note(7, "id7"));
       assert.equal(repeat.created, false);
       assert.deepEqual(repeat.message, written[6].message);
