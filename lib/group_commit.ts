@@ -400,9 +400,14 @@ export class GroupCommitter {
     return "done";
   }
 
-  /** The batch's room records, from the cache or else from KV; null for a room that is not. */
+  /**
+   * The batch's room records, from the cache or else from KV; null for a room that is not. The
+   * cached ones are taken before the reads, which a dropped cache must not turn into undefined
+   * (the commit prepares again when the cache was dropped meanwhile).
+   */
   async #roomsOf(batch: RoomBatch[]): Promise<Array<Room | null>> {
-    const missing = batch.filter(({ room }) => !this.#rooms.has(room)).map(({ room }) => room);
+    const cached = batch.map(({ room }) => this.#rooms.get(room));
+    const missing = batch.flatMap(({ room }, i) => cached[i] === undefined ? [room] : []);
     const generation = this.#generation;
     const landed = this.#landedCount;
     const entries = (await Promise.all(
@@ -416,7 +421,7 @@ export class GroupCommitter {
       }
     }
     const read = new Map(entries.map(({ value }, i) => [missing[i], value]));
-    return batch.map(({ room }) => read.has(room) ? read.get(room)! : this.#rooms.get(room)!);
+    return batch.map(({ room }, i) => cached[i] ?? read.get(room)!);
   }
 
   /** Runs an observer; one that throws must not fail appends that are already stored. */

@@ -234,3 +234,58 @@ Deno.test("GroupCommitter - messages retention deleted meanwhile are not taken f
     kv.close();
   }
 });
+
+Deno.test("GroupCommitter - a cache dropped while a batch reads its rooms does not fail the batch", async () => {
+  const firstHeld = Promise.withResolvers<void>();
+  const releaseFirst = Promise.withResolvers<void>();
+  const secondHeld = Promise.withResolvers<void>();
+  const releaseSecond = Promise.withResolvers<void>();
+  const readingQ = Promise.withResolvers<void>();
+  const releaseQ = Promise.withResolvers<void>();
+  let commits = 0;
+  const { kv, committer } = await storeWith(["r", "s", "w", "q"], {
+    async getMany(keys, read) {
+      if (keys.some((key) => key[0] === "rooms" && key[1] === "q")) {
+        readingQ.resolve();
+        await releaseQ.promise;
+      }
+      return await read();
+    },
+    async commit(commit) {
+      const n = ++commits;
+      if (n === 3) firstHeld.resolve(), await releaseFirst.promise;
+      if (n === 4) secondHeld.resolve(), await releaseSecond.promise;
+      return await commit();
+    },
+  });
+  const other = committerOn(kv);
+  try {
+    // Rooms s and r are cached.
+    await committer.append("s", { id: "s0", author: "a", text: "s0" });
+    await committer.append("r", { id: "r0", author: "a", text: "r0" });
+    // The third commit (room r) is held; a fourth (room w) prepares behind it.
+    const r1 = committer.append("r", { id: "r1", author: "a", text: "r1" });
+    await firstHeld.promise;
+    const w1 = committer.append("w", { id: "w1", author: "a", text: "w1" });
+    await sleep(20);
+    // Then s (cached) and q (not cached) queue; their batch starts once the third lands, and
+    // waits on its read of q while the fourth is about to write.
+    const s1 = committer.append("s", { id: "s1", author: "a", text: "s1" });
+    const q1 = committer.append("q", { id: "q1", author: "a", text: "q1" });
+    releaseFirst.resolve();
+    await r1;
+    await readingQ.promise;
+    await secondHeld.promise;
+    // Another handle writes, so the fourth commit conflicts and drops the cache meanwhile.
+    await other.append("r", { id: "b1", author: "b", text: "b1" });
+    releaseSecond.resolve();
+    await w1;
+    releaseQ.resolve();
+    const [inS, inQ] = await Promise.all([s1, q1]);
+    assert.equal(inS.message.seq, 2);
+    assert.equal(inQ.message.seq, 1);
+    assert.deepEqual(await stored(kv, "s"), ["1:s0", "2:s1"]);
+  } finally {
+    kv.close();
+  }
+});
