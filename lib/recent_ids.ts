@@ -13,13 +13,18 @@ export const ID_WINDOW = 1000;
 
 const FIRST_CAPACITY = 16;
 
-/** A 30-bit FNV-1a hash of a message id. */
+// A secret per process: ids built offline to share one hash would each cost a read.
+const SEED = crypto.getRandomValues(new Uint32Array(1))[0];
+
+/** A 30-bit hash of a message id, seeded per process (a multiply and xor-shift per character). */
 export function idHash(id: string): number {
-  let hash = 0x811c9dc5;
+  let hash = SEED;
   for (let i = 0; i < id.length; i++) {
-    hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+    hash = Math.imul(hash ^ id.charCodeAt(i), 0x5bd1e995);
+    hash ^= hash >>> 15;
   }
-  return hash & 0x3fffffff;
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) & 0x3fffffff;
 }
 
 /** The ids of one room's messages with seqs in (`from`, `head`], as hashes. */
@@ -29,7 +34,7 @@ export class RecentIds {
   /** The newest seq known. */
   head: number;
   #size: number;
-  /** The seq the window started after; slots hold seqs relative to it, plus one (0: empty). */
+  /** The window's start when the table was built; slots hold seqs relative to it plus one (0: empty). */
   #base: number;
   /** The hash of message `seq` at `seq & (capacity - 1)`; the capacity is a power of two. */
   #hashes = new Int32Array(FIRST_CAPACITY);
@@ -98,6 +103,8 @@ export class RecentIds {
   #rebuild(): void {
     this.#slots = new Int32Array(2 * this.#hashes.length);
     this.#added = 0;
+    // Slots hold seqs relative to the window's start, so they stay small however long it lives.
+    this.#base = this.from;
     for (let seq = this.from + 1; seq <= this.head; seq++) {
       this.#insert(seq, this.#hashes[seq & (this.#hashes.length - 1)]);
     }
