@@ -146,6 +146,28 @@ export class MessageLog {
     return this.#committer.append(room, input);
   }
 
+  /**
+   * Finds the messages stored under `ids` in `room` at or after `since` (ms since the epoch), by
+   * id: one scan back from the newest message, which stops at the first one older than `since`.
+   */
+  async findStoredSince(
+    room: string,
+    ids: ReadonlySet<string>,
+    since: number,
+  ): Promise<Map<string, Message>> {
+    const found = new Map<string, Message>();
+    const entries = this.#kv.list<Message>({ prefix: messagesPrefix(room) }, {
+      reverse: true,
+      batchSize: MAX_LIST_BATCH,
+    });
+    for await (const { value } of entries) {
+      if (value.at < since) break;
+      if (ids.has(value.id)) found.set(value.id, value);
+      if (found.size === ids.size) break;
+    }
+    return found;
+  }
+
   /** Reads up to `limit` messages with seq greater than `after`, oldest first. */
   async readAfter(room: string, after: number, limit: number): Promise<Message[]> {
     const messages: Message[] = [];

@@ -603,3 +603,16 @@ Deno.test("MessageLog.append - one commit carries the queued messages of several
     }
   });
 });
+
+Deno.test("MessageLog.findStoredSince - finds ids among messages stored since a time, and no older", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    await log.append("lobby", note(1, "early"));
+    await sleep(20);
+    const since = Date.now();
+    const late = await log.append("lobby", note(2, "late"));
+    await log.append("lobby", note(3, "other"));
+    const found = await log.findStoredSince("lobby", new Set(["early", "late", "absent"]), since);
+    assert.deepEqual([...found], [["late", late.message]]);
+  });
+});

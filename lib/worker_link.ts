@@ -74,6 +74,9 @@ export interface LinkStats {
 
 /** How long a forwarded append waits for the writer before this worker commits it itself. */
 export const FORWARD_TIMEOUT_MS = 1_000;
+// Messages a writer stored this long before a forward was sent are searched too, in case the
+// clock stepped back meanwhile.
+const CLOCK_MARGIN_MS = 250;
 /** How often a worker announces itself again, in case an announcement was lost. */
 const ANNOUNCE_MS = 5_000;
 /** How long a closed link still sends back appends forwarded to it. */
@@ -284,18 +287,39 @@ export class WorkerLink {
   /** Commits here what the writer has not answered in time (lost on the way, or gone). */
   #sweep(): void {
     const now = Date.now();
+    const late: Forwarded[] = [];
     for (const forwarded of this.#forwarded.values()) {
       if (forwarded.sentAt === undefined || now - forwarded.sentAt < FORWARD_TIMEOUT_MS) continue;
       this.stats.timedOut++;
       // It stays in its room's sent set until stored, so later appends still wait for it, and
       // from now on only its own commit answers it.
-      forwarded.sentAt = undefined;
+      late.push(forwarded);
       forwarded.local = true;
-      this.#commitHere(forwarded);
     }
+    for (const [room, items] of Map.groupBy(late, ({ room }) => room)) {
+      this.#commitLate(room, items, Math.min(...items.map(({ sentAt }) => sentAt!)));
+    }
+    for (const forwarded of late) forwarded.sentAt = undefined;
     if (this.#forwarded.size === 0 || this.#closing) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
+    }
+  }
+
+  /**
+   * Commits a room's forwarded appends with this worker's own group commit, then answers them.
+   * The writer may have stored them and only its answer was lost: in a busy room more than the
+   * committer's window of ids (`lib/recent_ids.ts`) may have followed since, so the messages
+   * stored since the first was sent are searched for their ids first.
+   */
+  async #commitLate(room: string, items: Forwarded[], sentAt: number): Promise<void> {
+    const ids = new Set(items.map(({ input }) => input.id));
+    const stored = await this.#log.findStoredSince(room, ids, sentAt - CLOCK_MARGIN_MS)
+      .catch(() => new Map<string, Message>());
+    for (const forwarded of items) {
+      const message = stored.get(forwarded.input.id);
+      if (message) this.#settle(forwarded, { ok: { message, created: false } });
+      else this.#commitHere(forwarded);
     }
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ParleyError } from "./errors.ts";
 import { MessageLog } from "./message_log.ts";
 import type { Message, NewMessage } from "./types.ts";
+import { ID_WINDOW } from "./recent_ids.ts";
 import { FORWARD_TIMEOUT_MS, WorkerLink } from "./worker_link.ts";
 
 /** Two workers on one KV file, each with its own handle, log and link, like `--parallel`. */
@@ -214,6 +215,33 @@ Deno.test("WorkerLink - an append whose answer was lost is stored once, and repo
       (await log.readAfter("lobby", 0, 10)).map(({ id }) => id),
       [forwarded[0].input.id],
     );
+  });
+});
+
+Deno.test("WorkerLink - a lost answer in a room busier than the id window is still stored once", async () => {
+  await withSilentWriter(async ({ log, forwarded, path }) => {
+    const pending = log.append("lobby", { id: "mine", author: "ann", text: "hi" });
+    while (forwarded.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The writer commits it and then more than ID_WINDOW other messages of the room; its
+    // answer never arrives.
+    const writerKv = await Deno.openKv(path);
+    try {
+      const writer = new MessageLog(writerKv);
+      await writer.appendHere(forwarded[0].room, forwarded[0].input);
+      await Promise.all(
+        Array.from(
+          { length: ID_WINDOW + 10 },
+          (_, i) => writer.appendHere("lobby", { id: `o${i}`, author: "bob", text: "x" }),
+        ),
+      );
+    } finally {
+      writerKv.close();
+    }
+    const { message, created } = await pending;
+    assert.equal(created, false, "the client chose the id, so it learns it was stored before");
+    assert.equal(message.seq, 1);
+    const stored = await log.readAfter("lobby", 0, 2 * ID_WINDOW);
+    assert.equal(stored.filter(({ id }) => id === "mine").length, 1);
   });
 });
 
