@@ -61,66 +61,114 @@ export function serveChatSocket(
   services: Services,
   options: ChatSocketOptions,
 ): void {
-  let subscription: Subscription | undefined;
-  let strikes = 0;
-  let lastTyping = 0;
-  let leave: (() => Promise<void>) | undefined;
-  const forget = services.connections.add(socket, "ws");
-  const bucket = services.limits.connectionBucket();
-  const { metrics, events } = services;
-  // Only what the socket needs is kept: the room record and the options object can go.
-  const { id: room, epoch } = options.room;
-  const { session, ip, onClose } = options;
-  const { after, resync } = options.resume;
-  const opened = Date.now();
-  events.write("connection_open", { transport: "ws", room, ip: ip });
+  const chat = new ChatSocket(socket, services, options);
+  for (const type of ["open", "message", "close", "error"]) socket.addEventListener(type, chat);
+}
 
-  function reject(reason: string): void {
-    metrics.rejected.inc(reason);
-    events.write("rejected", { transport: "ws", room, ip: ip, reason });
-  }
-
-  function closeFor(code: number, reason: string, text: string): void {
-    reject(reason);
-    socket.close(code, text);
-    // A peer that stopped reading may never finish the close handshake: let go of it now.
-    release(code);
-  }
-
-  let released = false;
-  function release(code: number): void {
-    if (released) return;
-    released = true;
-    clearTimeout(overCap);
-    events.write("connection_close", {
-      transport: "ws",
-      room,
-      ip: ip,
-      code,
-      seconds: Math.round((Date.now() - opened) / 1000),
-    });
-    forget();
-    onClose?.();
-    subscription?.close();
-    leave?.().then(() => services.hub.refreshPresence(room)).catch(() => {});
-  }
-
+/**
+ * One socket's state, with its behaviour on the prototype: an idle server holds thousands of
+ * these, so each keeps only the fields it needs and no closures of its own.
+ */
+class ChatSocket implements EventListenerObject {
+  #socket: WebSocket;
+  #services: Services;
+  #room: string;
+  #epoch: string;
+  #session: Session | undefined;
+  #ip: string;
+  #onClose: (() => void) | undefined;
+  #after: number | undefined;
+  #resync: boolean;
+  #forget: () => void;
+  #bucket: ReturnType<Services["limits"]["connectionBucket"]>;
+  #opened = Date.now();
+  #subscription: Subscription | undefined;
+  #strikes = 0;
+  #lastTyping = 0;
+  #leave: (() => Promise<void>) | undefined;
+  #released = false;
   // A burst (a long backlog) may pass the cap for a moment; a consumer that stays over it is
   // too slow, and is closed rather than allowed to eat memory.
-  let overCap: ReturnType<typeof setTimeout> | undefined;
-  function send(frame: string): void {
+  #overCap: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: WebSocket, services: Services, options: ChatSocketOptions) {
+    this.#socket = socket;
+    this.#services = services;
+    // Only what the socket needs is kept: the room record and the options object can go.
+    this.#room = options.room.id;
+    this.#epoch = options.room.epoch;
+    this.#session = options.session;
+    this.#ip = options.ip;
+    this.#onClose = options.onClose;
+    this.#after = options.resume.after;
+    this.#resync = options.resume.resync;
+    this.#forget = services.connections.add(socket, "ws");
+    this.#bucket = services.limits.connectionBucket();
+    services.events.write("connection_open", { transport: "ws", room: this.#room, ip: this.#ip });
+  }
+
+  /** Dispatches the socket's events. */
+  handleEvent(event: Event): void {
+    switch (event.type) {
+      case "open":
+        this.#open();
+        return;
+      case "message":
+        return this.#message(event as MessageEvent);
+      case "close":
+        return this.#release((event as CloseEvent).code);
+    }
+  }
+
+  #reject(reason: string): void {
+    this.#services.metrics.rejected.inc(reason);
+    this.#services.events.write("rejected", {
+      transport: "ws",
+      room: this.#room,
+      ip: this.#ip,
+      reason,
+    });
+  }
+
+  #closeFor(code: number, reason: string, text: string): void {
+    this.#reject(reason);
+    this.#socket.close(code, text);
+    // A peer that stopped reading may never finish the close handshake: let go of it now.
+    this.#release(code);
+  }
+
+  #release(code: number): void {
+    if (this.#released) return;
+    this.#released = true;
+    clearTimeout(this.#overCap);
+    this.#services.events.write("connection_close", {
+      transport: "ws",
+      room: this.#room,
+      ip: this.#ip,
+      code,
+      seconds: Math.round((Date.now() - this.#opened) / 1000),
+    });
+    this.#forget();
+    this.#onClose?.();
+    this.#subscription?.close();
+    const room = this.#room;
+    this.#leave?.().then(() => this.#services.hub.refreshPresence(room)).catch(() => {});
+  }
+
+  #send(frame: string): void {
+    const socket = this.#socket;
     if (socket.readyState !== WebSocket.OPEN) return;
     socket.send(frame);
-    if (socket.bufferedAmount <= MAX_BUFFERED_BYTES || overCap) return;
-    overCap = setTimeout(() => {
-      overCap = undefined;
+    if (socket.bufferedAmount <= MAX_BUFFERED_BYTES || this.#overCap) return;
+    this.#overCap = setTimeout(() => {
+      this.#overCap = undefined;
       if (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-        closeFor(CloseCode.slowConsumer, "slow_consumer", "slow consumer");
+        this.#closeFor(CloseCode.slowConsumer, "slow_consumer", "slow consumer");
       }
     }, SLOW_CONSUMER_GRACE_MS);
   }
 
-  function sendError(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
+  #sendError(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
     const frame = {
       type: "error",
       id: typeof id === "string" ? id : undefined,
@@ -128,122 +176,126 @@ export function serveChatSocket(
       message,
       retryAfterMs,
     };
-    send(JSON.stringify(frame));
+    this.#send(JSON.stringify(frame));
   }
 
-  function strike(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
-    reject(code);
-    sendError(code, message, id, retryAfterMs);
-    if (++strikes >= MAX_STRIKES) {
-      socket.close(CloseCode.policyViolation, "too many malformed frames");
+  #strike(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
+    this.#reject(code);
+    this.#sendError(code, message, id, retryAfterMs);
+    if (++this.#strikes >= MAX_STRIKES) {
+      this.#socket.close(CloseCode.policyViolation, "too many malformed frames");
     }
   }
 
-  async function handleSend(frame: Record<string, unknown>): Promise<void> {
+  async #handleSend(frame: Record<string, unknown>): Promise<void> {
+    const services = this.#services;
     let input;
     try {
-      if (session === undefined) {
+      if (this.#session === undefined) {
         throw new ParleyError(401, "session_required", "Pick a display name to send messages");
       }
-      const author = session.name;
+      const author = this.#session.name;
       input = { id: parseClientId(frame.id), author, text: parseText(frame.text) };
-      const wait = Math.max(bucket?.take() ?? 0, services.limits.message(ip));
+      const wait = Math.max(this.#bucket?.take() ?? 0, services.limits.message(this.#ip));
       if (wait > 0) throw rateLimited("messages", wait);
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
-      return strike(error.code, error.message, frame.id, error.options.retryAfterMs);
+      return this.#strike(error.code, error.message, frame.id, error.options.retryAfterMs);
     }
-    strikes = 0;
+    this.#strikes = 0;
     try {
-      const { message } = await services.log.append(room, input);
-      send(JSON.stringify({ type: "ack", id: message.id, seq: message.seq }));
+      const { message } = await services.log.append(this.#room, input);
+      this.#send(JSON.stringify({ type: "ack", id: message.id, seq: message.seq }));
     } catch (error) {
       const failure = error instanceof ParleyError
         ? error
         : new ParleyError(500, "internal_error", "The message could not be stored");
-      sendError(failure.code, failure.message, input.id);
+      this.#sendError(failure.code, failure.message, input.id);
     }
   }
 
-  async function welcome(head: number): Promise<void> {
-    send(JSON.stringify({ type: "welcome", room, head, epoch }));
-    if (!resync) return;
-    const messages = await readResyncMessages(services.log, room, head);
-    send(JSON.stringify({ type: "resync", room, epoch, head, messages }));
+  async #welcome(head: number): Promise<void> {
+    const room = this.#room;
+    const epoch = this.#epoch;
+    this.#send(JSON.stringify({ type: "welcome", room, head, epoch }));
+    if (!this.#resync) return;
+    const messages = await readResyncMessages(this.#services.log, room, head);
+    this.#send(JSON.stringify({ type: "resync", room, epoch, head, messages }));
   }
 
-  function typing(): void {
+  #typing(): void {
     const now = Date.now();
-    if (!session || now - lastTyping < TYPING_MIN_INTERVAL_MS) return;
-    lastTyping = now;
-    services.presence.typing(room, session)
-      .then(() => services.hub.refreshPresence(room))
+    const session = this.#session;
+    if (!session || now - this.#lastTyping < TYPING_MIN_INTERVAL_MS) return;
+    this.#lastTyping = now;
+    const room = this.#room;
+    this.#services.presence.typing(room, session)
+      .then(() => this.#services.hub.refreshPresence(room))
       .catch(() => {});
   }
 
-  socket.onopen = async () => {
-    if (session) {
-      leave = services.presence.join(room, session, crypto.randomUUID());
+  async #open(): Promise<void> {
+    const { hub, metrics, presence } = this.#services;
+    const room = this.#room;
+    if (this.#session) {
+      this.#leave = presence.join(room, this.#session, crypto.randomUUID());
     }
+    let subscription: Subscription;
     try {
-      const deliver = (delivery: Delivery) => {
+      subscription = this.#subscription = await hub.subscribe(room, (delivery: Delivery) => {
         metrics.deliveries.inc("ws", delivery.messages.length);
-        send(delivery.frame);
-      };
-      subscription = await services.hub.subscribe(room, deliver, {
-        after: after,
-        onStart: welcome,
+        this.#send(delivery.frame);
+      }, {
+        after: this.#after,
+        onStart: (head) => this.#welcome(head),
         onPresence: ({ online, typing }) =>
-          send(JSON.stringify({ type: "presence", online, typing })),
+          this.#send(JSON.stringify({ type: "presence", online, typing })),
       });
-      if (session) services.hub.refreshPresence(room).catch(() => {});
+      if (this.#session) hub.refreshPresence(room).catch(() => {});
     } catch (error) {
       const code = error instanceof ParleyError ? error.code : "internal_error";
       if (code === "shutting_down") {
-        return socket.close(CloseCode.goingAway, "server shutting down");
+        return this.#socket.close(CloseCode.goingAway, "server shutting down");
       }
       if (code !== "room_not_found") console.error(`Cannot subscribe to room "${room}":`, error);
-      socket.close(
+      this.#socket.close(
         code === "room_not_found" ? CloseCode.roomNotFound : CloseCode.internalError,
         code === "room_not_found" ? "room_not_found" : "internal_error",
       );
       return;
     }
-    if (socket.readyState !== WebSocket.OPEN) subscription.close();
-  };
+    if (this.#socket.readyState !== WebSocket.OPEN) subscription.close();
+  }
 
-  socket.onmessage = (event: MessageEvent) => {
+  #message(event: MessageEvent): void {
     if (typeof event.data !== "string") {
-      closeFor(CloseCode.unsupportedData, "binary_frame", "binary frames are not supported");
+      this.#closeFor(CloseCode.unsupportedData, "binary_frame", "binary frames are not supported");
       return;
     }
     if (frameTooBig(event.data)) {
-      closeFor(CloseCode.tooBig, "frame_too_large", "frame too large");
+      this.#closeFor(CloseCode.tooBig, "frame_too_large", "frame too large");
       return;
     }
     let frame: unknown;
     try {
       frame = JSON.parse(event.data);
     } catch {
-      return strike("invalid_json", "The frame is not valid JSON");
+      return this.#strike("invalid_json", "The frame is not valid JSON");
     }
     if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
-      return strike("invalid_frame", "A frame must be a JSON object");
+      return this.#strike("invalid_frame", "A frame must be a JSON object");
     }
     const fields = frame as Record<string, unknown>;
-    if (fields.type === "typing") return typing();
+    if (fields.type === "typing") return this.#typing();
     if (fields.type !== "send") {
-      return strike(
+      return this.#strike(
         "invalid_frame",
         `Unknown frame type ${JSON.stringify(fields.type)}`,
         fields.id,
       );
     }
-    handleSend(fields).catch((error) => {
+    this.#handleSend(fields).catch((error) => {
       console.error("A send frame failed unexpectedly:", error);
     });
-  };
-
-  socket.onclose = (event) => release(event.code);
-  socket.onerror = () => {};
+  }
 }
