@@ -106,6 +106,13 @@ export function serverMadeId(): string {
   return `srv.${crypto.randomUUID()}`;
 }
 
+/** Sets `key` as the most recently used entry of `map`, evicting the least recent beyond `limit`. */
+function useRecent<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value!);
+}
+
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -435,11 +442,7 @@ export class GroupCommitter {
 
   /** Caches a room record as stored now, evicting the least recently used beyond the limit. */
   #remember(room: Room): void {
-    this.#rooms.delete(room.id);
-    this.#rooms.set(room.id, room);
-    if (this.#rooms.size > MAX_CACHED_ROOMS) {
-      this.#rooms.delete(this.#rooms.keys().next().value!);
-    }
+    useRecent(this.#rooms, room.id, room, MAX_CACHED_ROOMS);
   }
 
   /** Reads the clock's versionstamp; a failed read is forgotten, so the next commit reads again. */
@@ -501,8 +504,7 @@ export class GroupCommitter {
   async #windowOf(room: Room): Promise<RecentIds> {
     const window = this.#windows.get(room.id);
     if (window !== undefined && window.head >= room.head) {
-      this.#windows.delete(room.id);
-      this.#windows.set(room.id, window);
+      useRecent(this.#windows, room.id, window, MAX_ID_WINDOWS);
       return window;
     }
     let catchUp = this.#catchingUp.get(room.id);
@@ -534,7 +536,7 @@ export class GroupCommitter {
       caughtUp.push(message.id);
     }
     if (caughtUp.head < room.head) caughtUp = new RecentIds(room.head);
-    this.#installWindow(room.id, caughtUp);
+    useRecent(this.#windows, room.id, caughtUp, MAX_ID_WINDOWS);
     return caughtUp;
   }
 
@@ -548,15 +550,6 @@ export class GroupCommitter {
     if (window === undefined) return;
     for (const message of messages) {
       if (message.seq === window.head + 1) window.push(message.id);
-    }
-  }
-
-  /** Holds `window` as `room`'s, evicting the least recently used beyond the limit. */
-  #installWindow(room: string, window: RecentIds): void {
-    this.#windows.delete(room);
-    this.#windows.set(room, window);
-    if (this.#windows.size > MAX_ID_WINDOWS) {
-      this.#windows.delete(this.#windows.keys().next().value!);
     }
   }
 }
