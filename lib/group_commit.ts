@@ -479,14 +479,16 @@ export class GroupCommitter {
 
   /**
    * Finds the messages already stored under the batch's client ids, by {@link storedKey}: each
-   * room's recent ids name the candidates, whose messages are read to compare the ids.
+   * room's recent ids name the candidates, whose messages are read to compare the ids. A room
+   * whose appends carry no ids needs no window.
    */
   async #findStored(batch: Array<[RoomBatch, Room]>): Promise<Map<string, Message>> {
-    const windows = await Promise.all(batch.map(([, room]) => this.#windowOf(room)));
-    const keys = batch.flatMap(([{ room, pending }], i) =>
-      [...new Set(pending.flatMap(({ input }) => input.id ?? []))]
-        .flatMap((id) => windows[i].candidates(id).map((seq) => messageKey(room, seq)))
-    );
+    const keys = (await Promise.all(batch.map(async ([{ pending }, room]) => {
+      const ids = new Set(pending.flatMap(({ input }) => input.id ?? []));
+      if (ids.size === 0) return [];
+      const window = await this.#windowOf(room);
+      return [...ids].flatMap((id) => window.candidates(id).map((seq) => messageKey(room.id, seq)));
+    }))).flat();
     const found = new Map<string, Message>();
     const messages = (await Promise.all(
       chunks(keys, KV_READ_BATCH).map((part) => this.#kv.getMany<Message[]>(part)),
