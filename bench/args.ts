@@ -49,8 +49,9 @@ export const USAGE = `Usage: deno task bench [SCENARIO...] [--write] [flags]
 Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
 
   --write                 update docs/PERFORMANCE.md and docs/perf-sweep.svg
-  --servers LIST          servers for fanout, idle and sweep: parley, parley-1w, ceiling
-                          (default parley,ceiling; parley-1w is Parley on one worker)
+  --servers LIST          servers: parley, parley-1w, parley-2w, ceiling (default
+                          parley,ceiling; parley runs the workers \`deno task start\` picks,
+                          parley-1w and parley-2w one and two)
   --rooms N --clients N   fan-out shape: rooms × clients per room (default 10 × 50)
   --rate R                messages/s each client sends in fanout/poll/mixed (default 0.2)
   --duration S            seconds of load in fanout/poll/mixed (default 6; --warmup 1, --drain 3)

@@ -13,6 +13,7 @@ const MARGIN = { left: 70, right: 170, top: 40, bottom: 60 };
 const COLORS: Record<string, string> = {
   parley: "#d9480f",
   "parley-1w": "#f59f00",
+  "parley-2w": "#2f9e44",
   ceiling: "#1971c2",
 };
 

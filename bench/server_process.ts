@@ -1,17 +1,29 @@
 /**
- * Starts the server under test as a child process — Parley with `deno serve` (on every core
- * with `--parallel`, or one worker), or the ceiling server — on a free port, waits until it
- * answers, and stops it again.
+ * Starts the server under test as a child process — Parley with `deno serve` (as deployed, with
+ * `--parallel` on the workers `deno task start` picks; on one worker; or on two), or the ceiling
+ * server — on a free port, waits until it answers, and stops it again.
  *
  * @module
  */
+import { workerJobs } from "../scripts/worker_count.ts";
 import { threadCpuSeconds, treeCpuSeconds, treeRssKiB } from "./proc.ts";
 
-/** Which server runs: Parley on all cores, Parley on one worker, or the in-memory ceiling. */
-export type ServerKind = "parley" | "parley-1w" | "ceiling";
+/**
+ * Which server runs: Parley as `deno task start` runs it (`DENO_JOBS`, else one worker per core
+ * but one), Parley on one worker or on two, or the in-memory ceiling.
+ */
+export type ServerKind = "parley" | "parley-1w" | "parley-2w" | "ceiling";
 
 /** All server kinds, in the order the benchmark reports them. */
-export const SERVER_KINDS: readonly ServerKind[] = ["parley", "parley-1w", "ceiling"];
+export const SERVER_KINDS: readonly ServerKind[] = ["parley", "parley-1w", "parley-2w", "ceiling"];
+
+/** The `DENO_JOBS` a Parley server kind runs with `--parallel`; undefined: no `--parallel`. */
+function parallelJobs(kind: ServerKind): string | undefined {
+  if (kind === "parley") {
+    return workerJobs(Deno.env.get("DENO_JOBS"), navigator.hardwareConcurrency);
+  }
+  return kind === "parley-2w" ? "2" : undefined;
+}
 
 /** How to start a server. */
 export interface StartOptions {
@@ -65,7 +77,7 @@ function serverArgs(kind: ServerKind, host: string, port: number, options: Start
     return ["serve", ...common, new URL("./ceiling_server.ts", import.meta.url).pathname];
   }
   const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
-  const parallel = kind === "parley" ? ["--parallel"] : [];
+  const parallel = parallelJobs(kind) === undefined ? [] : ["--parallel"];
   return ["serve", ...parallel, ...permissions, ...common, "main.ts"];
 }
 
@@ -106,7 +118,12 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
   const child = new Deno.Command(Deno.execPath(), {
     args: serverArgs(kind, host, port, options),
     cwd: options.root,
-    env: { PARLEY_LIMITS: "off", PARLEY_KV_PATH: `${kvDir}/parley.kv`, NO_COLOR: "1" },
+    env: {
+      PARLEY_LIMITS: "off",
+      PARLEY_KV_PATH: `${kvDir}/parley.kv`,
+      NO_COLOR: "1",
+      ...(parallelJobs(kind) === undefined ? {} : { DENO_JOBS: parallelJobs(kind) }),
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -1,11 +1,14 @@
 /**
- * Runs the server with `deno serve` on the port named by `PORT` (default 8000): on every core
- * with `--parallel`, or with `--watch` (one worker, restart on change) when given `--dev`.
+ * Runs the server with `deno serve` on the port named by `PORT` (default 8000): with `--parallel`
+ * on `DENO_JOBS` workers (default: one per core but one, see `worker_count.ts`), or with
+ * `--watch` (one worker, restart on change) when given `--dev`.
  * SIGINT and SIGTERM are passed on, and the script exits with the server's exit code: 0 after a
  * graceful shutdown. A second signal kills the server at once.
  *
  * @module
  */
+import { workerJobs } from "./worker_count.ts";
+
 const dev = Deno.args.includes("--dev");
 const port = Deno.env.get("PORT") ?? "8000";
 if (!/^\d{1,5}$/.test(port)) {
@@ -18,6 +21,7 @@ const root = new URL("..", import.meta.url);
 const server = new Deno.Command(Deno.execPath(), {
   args: ["serve", ...mode, ...permissions, "--port", port, "main.ts"],
   cwd: root,
+  env: { DENO_JOBS: workerJobs(Deno.env.get("DENO_JOBS"), navigator.hardwareConcurrency) },
 }).spawn();
 const bundler = dev
   ? new Deno.Command(Deno.execPath(), { args: ["task", "build", "--watch"], cwd: root }).spawn()
