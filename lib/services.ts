@@ -103,6 +103,19 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     "Forwarded appends this worker committed itself after the writer did not answer within 1 s",
     () => [[{}, link?.stats.timedOut ?? 0]],
   );
+  metrics.gauge(
+    "parley_memory_bytes",
+    "Resident memory of the process (all workers), and this worker's V8 heap and external memory",
+    () => {
+      const memory = Deno.memoryUsage();
+      return [
+        [{ kind: "rss" }, memory.rss],
+        [{ kind: "heap_total" }, memory.heapTotal],
+        [{ kind: "heap_used" }, memory.heapUsed],
+        [{ kind: "external" }, memory.external],
+      ];
+    },
+  );
   return {
     kv,
     log,

@@ -15,7 +15,7 @@ Deno.test("GET /healthz - answers 200 while KV answers", async () => {
   });
 });
 
-Deno.test("GET /metrics - counts appends, deliveries, connections and rejections", async () => {
+Deno.test("GET /metrics - counts appends, deliveries, connections and rejections, and reports memory", async () => {
   await withLobby(async (server) => {
     const reader = TestSocket.open(server, "lobby");
     try {
@@ -36,6 +36,9 @@ Deno.test("GET /metrics - counts appends, deliveries, connections and rejections
       assert.equal(sample(metrics, 'parley_open_connections{transport="ws"}'), 1);
       assert.equal(sample(metrics, 'parley_open_connections{transport="sse"}'), 0);
       assert.equal(sample(metrics, "parley_long_poll_waiters"), 0);
+      const rss = sample(metrics, 'parley_memory_bytes{kind="rss"}') ?? 0;
+      const heapUsed = sample(metrics, 'parley_memory_bytes{kind="heap_used"}') ?? 0;
+      assert.ok(heapUsed > 1_000_000 && rss > heapUsed, `rss ${rss}, heap used ${heapUsed}`);
       assert.equal(sample(metrics, 'parley_rejected_total{reason="invalid_json"}'), 1);
       assert.equal(sample(metrics, "parley_kv_commit_seconds_count"), 3);
       assert.equal(sample(metrics, 'parley_group_commit_batch_size_bucket{le="1"}'), 3);
