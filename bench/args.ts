@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { SERVER_KINDS, type ServerKind } from "./server_process.ts";
+import { openFileLimit } from "./proc.ts";
 
 /** The scenarios, in the order the default run goes through them. */
 export const SCENARIOS = ["fanout", "poll", "mixed", "append", "idle", "sweep"] as const;
@@ -43,6 +44,17 @@ export interface BenchOptions {
   p99Limit: number;
 }
 
+/** The issue's idle target. */
+const IDLE_TARGET = 20_000;
+/** Descriptors a server needs besides its sockets: its KV file, listener, pipes, and some spare. */
+const SPARE_FILES = 500;
+
+/** As many idle sockets as the target asks for, or as the server's open-file limit allows. */
+function defaultIdleConnections(): number {
+  const limit = openFileLimit();
+  return limit === undefined ? IDLE_TARGET : Math.min(IDLE_TARGET, limit - SPARE_FILES);
+}
+
 /** The usage text. */
 export const USAGE = `Usage: deno task bench [SCENARIO...] [--write] [flags]
 
@@ -59,7 +71,7 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --append-rooms N        rooms, one sender each, for the many-rooms run (default 500)
   --append-duration S     seconds of each append run (default 5)
   --append-via post|ws    how appends are sent (default post)
-  --idle-connections N    idle WebSockets (default 3000)
+  --idle-connections N    idle WebSockets (default 20,000, or the open-file limit less 500)
   --idle-rooms N          rooms they spread over (default 100)
   --sweep-start R         first offered rate, messages/s over all clients (default 50)
   --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
@@ -143,7 +155,9 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     appendRooms: Math.round(number(values["append-rooms"], "append-rooms", 500)),
     appendDuration: number(values["append-duration"], "append-duration", 5),
     appendVia: via,
-    idleConnections: Math.round(number(values["idle-connections"], "idle-connections", 3000)),
+    idleConnections: Math.round(
+      number(values["idle-connections"], "idle-connections", defaultIdleConnections()),
+    ),
     idleRooms: Math.round(number(values["idle-rooms"], "idle-rooms", 100)),
     sweepStart: number(values["sweep-start"], "sweep-start", 50),
     sweepFactor,

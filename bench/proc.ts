@@ -17,6 +17,15 @@ function readText(path: string): string | undefined {
   }
 }
 
+/**
+ * The hard limit on open files a process started from here gets (Deno raises its soft limit to
+ * it), or undefined when it is unlimited or cannot be read.
+ */
+export function openFileLimit(): number | undefined {
+  const match = readText("/proc/self/limits")?.match(/^Max open files\s+\S+\s+(\d+)/m);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** The pids of a process and all its descendants. */
 export function processTree(pid: number): number[] {
   const pids = [pid];

@@ -1,6 +1,7 @@
 import { fmtCount, fmtMiB, fmtMs, markdownTable } from "./format.ts";
 import { type BenchReport, fmtRate, type ResultRow, type SweepResult } from "./results.ts";
 import { stepHeld } from "./scenarios/sweep.ts";
+import { openFileLimit } from "./proc.ts";
 
 function loss(row: ResultRow): string {
   if (row.expected === undefined || row.delivered === undefined) return "–";
@@ -120,6 +121,14 @@ export function sweepSummaryTable(sweeps: SweepResult[]): string {
   );
 }
 
+/** Why fewer idle sockets were opened, when this machine's open-file limit says why. */
+function fileLimitNote(): string {
+  const limit = openFileLimit();
+  return limit !== undefined && limit <= 20_000
+    ? `: the open-file limit here is ${fmtCount(limit)}`
+    : "";
+}
+
 /** The issue's targets next to what this run measured. */
 export function targetsTable(report: BenchReport): string {
   const find = (prefix: string, server = "parley") =>
@@ -157,7 +166,7 @@ export function targetsTable(report: BenchReport): string {
       "idle: 20,000 WebSockets at ≤ 20 KB RSS each",
       `${fmtCount(idle.connections)} open, ${idle.rssPerConnectionKiB.toFixed(1)} KiB each`,
       verdict(idle.connections >= 20_000 && idle.rssPerConnectionKiB * 1.024 <= 20) +
-      (idle.connections < 20_000 ? " (fewer than 20,000 measured)" : ""),
+      (idle.connections < 20_000 ? ` (fewer than 20,000 measured${fileLimitNote()})` : ""),
     ]);
   }
   const many = report.rows.find((row) =>
