@@ -37,6 +37,8 @@ export interface BenchOptions {
   appendVia: "post" | "ws";
   idleConnections: number;
   idleRooms: number;
+  /** Seconds the idle sockets are held before the server's memory is read. */
+  idleHold: number;
   sweepStart: number;
   sweepFactor: number;
   sweepStep: number;
@@ -73,6 +75,7 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --append-via post|ws    how appends are sent (default post)
   --idle-connections N    idle WebSockets (default 20,000, or the open-file limit less 500)
   --idle-rooms N          rooms they spread over (default 100)
+  --idle-hold S           seconds they are held before memory is read (default 30)
   --sweep-start R         first offered rate, messages/s over all clients (default 50)
   --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
   --sweep-step S          seconds per step (default 3)
@@ -114,6 +117,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "append-via": { type: "string" },
       "idle-connections": { type: "string" },
       "idle-rooms": { type: "string" },
+      "idle-hold": { type: "string" },
       "sweep-start": { type: "string" },
       "sweep-factor": { type: "string" },
       "sweep-step": { type: "string" },
@@ -159,6 +163,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       number(values["idle-connections"], "idle-connections", defaultIdleConnections()),
     ),
     idleRooms: Math.round(number(values["idle-rooms"], "idle-rooms", 100)),
+    idleHold: number(values["idle-hold"], "idle-hold", 30),
     sweepStart: number(values["sweep-start"], "sweep-start", 50),
     sweepFactor,
     sweepStep: number(values["sweep-step"], "sweep-step", 3),
