@@ -70,14 +70,20 @@ export function freePort(): number {
   return port;
 }
 
-function serverArgs(kind: ServerKind, host: string, port: number, options: StartOptions): string[] {
+function serverArgs(
+  kind: ServerKind,
+  jobs: string | undefined,
+  host: string,
+  port: number,
+  options: StartOptions,
+): string[] {
   const profile = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
   const common = ["--host", host, "--port", String(port), ...profile];
   if (kind === "ceiling") {
     return ["serve", ...common, new URL("./ceiling_server.ts", import.meta.url).pathname];
   }
   const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
-  const parallel = parallelJobs(kind) === undefined ? [] : ["--parallel"];
+  const parallel = jobs === undefined ? [] : ["--parallel"];
   return ["serve", ...parallel, ...permissions, ...common, "main.ts"];
 }
 
@@ -115,14 +121,15 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
   const port = freePort();
   const host = options.allAddresses ? "0.0.0.0" : "127.0.0.1";
   const kvDir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  const jobs = parallelJobs(kind);
   const child = new Deno.Command(Deno.execPath(), {
-    args: serverArgs(kind, host, port, options),
+    args: serverArgs(kind, jobs, host, port, options),
     cwd: options.root,
     env: {
       PARLEY_LIMITS: "off",
       PARLEY_KV_PATH: `${kvDir}/parley.kv`,
       NO_COLOR: "1",
-      ...(parallelJobs(kind) === undefined ? {} : { DENO_JOBS: parallelJobs(kind) }),
+      ...(jobs === undefined ? {} : { DENO_JOBS: jobs }),
     },
     stdin: "null",
     stdout: "piped",
