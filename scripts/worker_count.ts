@@ -7,8 +7,9 @@
 /**
  * The worker count when `DENO_JOBS` is not set: one per core but one, and at least one. The
  * spare core is for the threads every worker leans on (the KV store's SQLite writer, V8's
- * garbage collector, the kernel's network stack): on two cores one worker measured faster than
- * two in every benchmark scenario (docs/PERFORMANCE.md).
+ * garbage collector, the kernel's network stack): on two cores one worker measured level with two
+ * or ahead in every benchmark scenario, and several times ahead in the fan-out sweep
+ * (docs/PERFORMANCE.md).
  */
 export function defaultWorkerCount(cores: number): number {
   return Math.max(1, Math.floor(cores) - 1);
