@@ -46,8 +46,8 @@ export interface BenchOptions {
   p99Limit: number;
 }
 
-/** The idle target. */
-const IDLE_TARGET = 20_000;
+/** The idle target: this many idle WebSockets. */
+export const IDLE_TARGET = 20_000;
 /** Descriptors a server needs besides its sockets: its KV file, listener, pipes, and some spare. */
 const SPARE_FILES = 500;
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { workerJobs } from "../scripts/worker_count.ts";
+import { workerJobsHere } from "../scripts/worker_count.ts";
 import { threadCpuSeconds, treeCpuSeconds, treeRssKiB } from "./proc.ts";
 
 /**
@@ -19,9 +19,7 @@ export const SERVER_KINDS: readonly ServerKind[] = ["parley", "parley-1w", "parl
 
 /** The `DENO_JOBS` a Parley server kind runs with `--parallel`; undefined: no `--parallel`. */
 function parallelJobs(kind: ServerKind): string | undefined {
-  if (kind === "parley") {
-    return workerJobs(Deno.env.get("DENO_JOBS"), navigator.hardwareConcurrency);
-  }
+  if (kind === "parley") return workerJobsHere();
   return kind === "parley-2w" ? "2" : undefined;
 }
 

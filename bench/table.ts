@@ -2,6 +2,7 @@ import { fmtCount, fmtMiB, fmtMs, markdownTable } from "./format.ts";
 import { type BenchReport, fmtRate, type ResultRow, type SweepResult } from "./results.ts";
 import { stepHeld } from "./scenarios/sweep.ts";
 import { openFileLimit } from "./proc.ts";
+import { IDLE_TARGET } from "./args.ts";
 
 function loss(row: ResultRow): string {
   if (row.expected === undefined || row.delivered === undefined) return "–";
@@ -127,9 +128,9 @@ export function sweepSummaryTable(sweeps: SweepResult[]): string {
  */
 function idleVerdict(connections: number, kibPerConnection: number): string {
   const small = kibPerConnection * 1.024 <= 20;
-  if (connections >= 20_000) return small ? "met" : "**missed**";
+  if (connections >= IDLE_TARGET) return small ? "met" : "**missed**";
   const limit = openFileLimit();
-  if (limit === undefined || limit > 20_000) return "**missed** (fewer than 20,000 opened)";
+  if (limit === undefined || limit > IDLE_TARGET) return "**missed** (fewer than 20,000 opened)";
   return `not measurable here: the open-file limit is ${fmtCount(limit)}; ` +
     `memory ${small ? "met" : "**missed**"} at ${fmtCount(connections)}`;
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { workerJobs } from "./worker_count.ts";
+import { workerJobsHere } from "./worker_count.ts";
 
 const dev = Deno.args.includes("--dev");
 const port = Deno.env.get("PORT") ?? "8000";
@@ -21,7 +21,7 @@ const root = new URL("..", import.meta.url);
 const server = new Deno.Command(Deno.execPath(), {
   args: ["serve", ...mode, ...permissions, "--port", port, "main.ts"],
   cwd: root,
-  env: { DENO_JOBS: workerJobs(Deno.env.get("DENO_JOBS"), navigator.hardwareConcurrency) },
+  env: { DENO_JOBS: workerJobsHere() },
 }).spawn();
 const bundler = dev
   ? new Deno.Command(Deno.execPath(), { args: ["task", "build", "--watch"], cwd: root }).spawn()

@@ -19,3 +19,8 @@ export function defaultWorkerCount(cores: number): number {
 export function workerJobs(env: string | undefined, cores: number): string {
   return env || String(defaultWorkerCount(cores));
 }
+
+/** The `DENO_JOBS` `deno task start` starts with on this machine, in this environment. */
+export function workerJobsHere(): string {
+  return workerJobs(Deno.env.get("DENO_JOBS"), navigator.hardwareConcurrency);
+}
