@@ -13,6 +13,12 @@ export const SCENARIOS = ["fanout", "poll", "mixed", "append", "idle", "sweep"] 
 /** A scenario name. */
 export type Scenario = typeof SCENARIOS[number];
 
+/** The ways the append scenario can send: WebSocket frames or `POST` requests. */
+export const APPEND_VIA = ["ws", "post"] as const;
+
+/** One way of sending appends. */
+export type AppendVia = typeof APPEND_VIA[number];
+
 /** Everything the command line sets. */
 export interface BenchOptions {
   scenarios: Scenario[];
@@ -34,7 +40,8 @@ export interface BenchOptions {
   appendSenders: number;
   appendRooms: number;
   appendDuration: number;
-  appendVia: "post" | "ws";
+  /** How appends are sent, each way in a run of its own. */
+  appendVia: AppendVia[];
   idleConnections: number;
   idleRooms: number;
   /** Seconds the idle sockets are held before the server's memory is read. */
@@ -72,7 +79,7 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --append-senders N      concurrent senders on the one hot room (default 500)
   --append-rooms N        rooms, one sender each, for the many-rooms run (default 500)
   --append-duration S     seconds of each append run (default 5)
-  --append-via post|ws    how appends are sent (default post)
+  --append-via LIST       how appends are sent: ws, post or both (default ws,post)
   --idle-connections N    idle WebSockets (default 20,000, or the open-file limit less 500)
   --idle-rooms N          rooms they spread over (default 100)
   --idle-hold S           seconds they are held before memory is read (default 30)
@@ -138,8 +145,11 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   });
   const sweepFactor = number(values["sweep-factor"], "sweep-factor", 2);
   if (sweepFactor <= 1) throw new Error("--sweep-factor must be greater than 1");
-  const via = values["append-via"] ?? "post";
-  if (via !== "post" && via !== "ws") throw new Error("--append-via must be post or ws");
+  const via = (values["append-via"] ?? "ws,post").split(",").map((name) => {
+    const each = APPEND_VIA.find((way) => way === name.trim());
+    if (!each) throw new Error(`Unknown --append-via "${name}"; use ${APPEND_VIA.join(", ")}`);
+    return each;
+  });
   const root = values.root
     ? new URL(`file://${Deno.realPathSync(values.root)}/`)
     : new URL("..", import.meta.url);

@@ -5,8 +5,8 @@
  * `messages` frame serialised once for every socket in the room (Parley batches too, so an
  * unbatched ceiling would send more frames than Parley under load and not be a ceiling). No
  * storage, no validation, no limits. It speaks Parley's WebSocket frames (`welcome`,
- * `messages`, `send` → `ack`) at the same path, and answers `POST /api/rooms` and
- * `GET /api/rooms`, so the same load generator drives both.
+ * `messages`, `send` → `ack`) at the same path, and answers `POST /api/rooms`, `GET /api/rooms`
+ * and `POST /api/rooms/:room/messages`, so the same load generator drives both.
  *
  * Run it on one worker (`deno serve bench/ceiling_server.ts`): its rooms are plain memory, which
  * `--parallel` workers would not share.
@@ -32,6 +32,7 @@ interface CeilingRoom {
 
 const rooms = new Map<string, CeilingRoom>();
 const WS_PATH = /^\/api\/rooms\/([^/]+)\/ws$/;
+const MESSAGES_PATH = /^\/api\/rooms\/([^/]+)\/messages$/;
 
 function roomNamed(id: string): CeilingRoom {
   let room = rooms.get(id);
@@ -51,6 +52,14 @@ function flush(room: CeilingRoom): void {
   }
 }
 
+/** Gives a message its room's next seq and queues it for the room's sockets. */
+function accept(id: string, messageId: string, author: string, text: string): CeilingMessage {
+  const room = roomNamed(id);
+  const message = { seq: ++room.head, id: messageId, room: id, author, text, at: Date.now() };
+  if (room.pending.push(message) === 1) setTimeout(() => flush(room), 0);
+  return message;
+}
+
 function serveSocket(request: Request, id: string, author: string): Response {
   const { socket, response } = Deno.upgradeWebSocket(request);
   const room = roomNamed(id);
@@ -61,16 +70,7 @@ function serveSocket(request: Request, id: string, author: string): Response {
   socket.onmessage = (event) => {
     const frame = JSON.parse(event.data) as { type?: string; id?: string; text?: string };
     if (frame.type !== "send") return;
-    const seq = ++room.head;
-    const message = {
-      seq,
-      id: frame.id ?? "",
-      room: id,
-      author,
-      text: frame.text ?? "",
-      at: Date.now(),
-    };
-    if (room.pending.push(message) === 1) setTimeout(() => flush(room), 0);
+    const { seq } = accept(id, frame.id ?? "", author, frame.text ?? "");
     socket.send(JSON.stringify({ type: "ack", id: frame.id, seq }));
   };
   socket.onclose = () => room.sockets.delete(socket);
@@ -85,6 +85,12 @@ export default {
     const ws = url.pathname.match(WS_PATH);
     if (ws && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       return serveSocket(request, ws[1], url.searchParams.get("name") ?? "anonymous");
+    }
+    const messages = url.pathname.match(MESSAGES_PATH);
+    if (messages && request.method === "POST") {
+      const body = await request.json() as { id?: string; author?: string; text?: string };
+      const message = accept(messages[1], body.id ?? "", body.author ?? "", body.text ?? "");
+      return Response.json({ message }, { status: 201 });
     }
     if (url.pathname === "/api/rooms" && request.method === "POST") {
       const { id, title } = await request.json() as { id: string; title?: string };

@@ -135,6 +135,34 @@ function idleVerdict(connections: number, kibPerConnection: number): string {
     `memory ${small ? "met" : "**missed**"} at ${fmtCount(connections)}`;
 }
 
+/**
+ * What Parley persisted per second in the append runs that `shape` picks (one per way of
+ * sending), each as a share of the ceiling's run of the same shape, and the verdict on the best
+ * of them; undefined when there were no such runs.
+ */
+function appendTarget(
+  all: ResultRow[],
+  shape: (row: ResultRow) => boolean,
+  target: number,
+): [string, string] | undefined {
+  const runs = all.flatMap((row) =>
+    row.scenario.startsWith("append") && shape(row) && row.throughput !== undefined
+      ? [{ ...row, rate: row.throughput }]
+      : []
+  );
+  const parley = runs.filter((run) => run.server === "parley");
+  if (parley.length === 0) return undefined;
+  const measured = parley.map((run) => {
+    const ceiling = runs.find((each) =>
+      each.server === "ceiling" && each.scenario === run.scenario
+    );
+    const share = ceiling ? ` = ${(run.rate / ceiling.rate).toFixed(2)}× ceiling` : "";
+    return `${fmtCount(run.rate)} msg/s${share} (${run.scenario})`;
+  });
+  const best = Math.max(...parley.map((run) => run.rate));
+  return [measured.join("; "), best >= target ? "met" : "**missed**"];
+}
+
 /** The issue's targets next to what this run measured. */
 export function targetsTable(report: BenchReport): string {
   const find = (prefix: string, server = "parley") =>
@@ -174,24 +202,10 @@ export function targetsTable(report: BenchReport): string {
       idleVerdict(idle.connections, idle.rssPerConnectionKiB),
     ]);
   }
-  const many = report.rows.find((row) =>
-    row.scenario.startsWith("append") && row.server === "parley" &&
-    !row.scenario.startsWith("append 1 room ")
-  );
-  if (many?.throughput !== undefined) {
-    rows.push([
-      "append: ≥ 20,000 msg/s across many rooms",
-      `${fmtCount(many.throughput)} msg/s (${many.scenario})`,
-      verdict(many.throughput >= 20_000),
-    ]);
-  }
-  const hot = find("append 1 room ");
-  if (hot?.throughput !== undefined) {
-    rows.push([
-      "append: ≥ 10,000 msg/s on one hot room",
-      `${fmtCount(hot.throughput)} msg/s (${hot.scenario})`,
-      verdict(hot.throughput >= 10_000),
-    ]);
-  }
+  const hot = (row: ResultRow) => row.scenario.startsWith("append 1 room ");
+  const many = appendTarget(report.rows, (row) => !hot(row), 20_000);
+  if (many) rows.push(["append: ≥ 20,000 msg/s across many rooms", ...many]);
+  const oneRoom = appendTarget(report.rows, hot, 10_000);
+  if (oneRoom) rows.push(["append: ≥ 10,000 msg/s on one hot room", ...oneRoom]);
   return markdownTable(["Target (from the issue)", "Measured", "Verdict"], rows);
 }
