@@ -10,13 +10,15 @@
  * - `log + records`: the commit's messages as one value under a sequential key, and the records.
  *
  * For each, the probe reports messages/s and the bytes the process wrote per message (SQLite's
- * WAL and checkpoints, from `/proc/self/io`). Each layout runs on a fresh file, seeded with the
+ * WAL and checkpoints, `write_bytes` in `/proc/<pid>/io`). Each layout runs on a fresh file, seeded with the
  * same history, for a bounded time.
  *
  * Usage: `deno run --allow-all bench/kv_layout_probe.ts [seconds per layout, default 5]`
  *
  * @module
  */
+
+import { treeStorageBytesWritten } from "./proc.ts";
 
 const ROOMS = 500;
 const PER_COMMIT = 100;
@@ -57,14 +59,6 @@ const LAYOUTS: Record<string, Layout> = {
   },
 };
 
-/** Bytes this process has written through system calls so far. */
-function bytesWritten(): number {
-  const line = Deno.readTextFileSync("/proc/self/io").split("\n").find((each) =>
-    each.startsWith("wchar:")
-  );
-  return Number(line?.split(":")[1] ?? NaN);
-}
-
 /** `count` distinct rooms of `rooms`, picked at random. */
 function pick(rooms: ProbeRoom[], count: number): ProbeRoom[] {
   const picked = new Set<ProbeRoom>();
@@ -90,7 +84,7 @@ async function measure(path: string, layout: Layout, ms: number): Promise<string
       await op.commit();
     }
     let clock = (await kv.get(CLOCK)).versionstamp;
-    const written = bytesWritten();
+    const written = treeStorageBytesWritten(Deno.pid);
     const start = performance.now();
     let commits = 0;
     while (performance.now() - start < ms) {
@@ -108,7 +102,7 @@ async function measure(path: string, layout: Layout, ms: number): Promise<string
     }
     const seconds = (performance.now() - start) / 1000;
     const messages = commits * PER_COMMIT;
-    const perMessage = (bytesWritten() - written) / messages;
+    const perMessage = (treeStorageBytesWritten(Deno.pid) - written) / messages;
     return `${Math.round(messages / seconds)} messages/s, ` +
       `${(perMessage / 1024).toFixed(1)} KiB written per message`;
   } finally {

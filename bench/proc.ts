@@ -60,6 +60,17 @@ export function cpuSeconds(pid: number | "self" | `${number}/task/${string}`): n
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/**
+ * Bytes a process tree has sent to storage so far (`write_bytes` in `/proc/<pid>/io`: files, not
+ * sockets); a process that is gone counts 0.
+ */
+export function treeStorageBytesWritten(pid: number): number {
+  return processTree(pid).reduce((sum, each) => {
+    const match = readText(`/proc/${each}/io`)?.match(/^write_bytes:\s+(\d+)$/m);
+    return sum + (match ? Number(match[1]) : 0);
+  }, 0);
+}
+
 /** CPU time used so far by a process tree, in seconds. */
 export function treeCpuSeconds(pid: number): number {
   return processTree(pid).reduce((sum, each) => sum + cpuSeconds(each), 0);

@@ -6,7 +6,7 @@
  * @module
  */
 import { workerJobsHere } from "../scripts/worker_count.ts";
-import { threadCpuSeconds, treeCpuSeconds, treeRssKiB } from "./proc.ts";
+import { threadCpuSeconds, treeCpuSeconds, treeRssKiB, treeStorageBytesWritten } from "./proc.ts";
 
 /**
  * Which server runs: Parley as `deno task start` runs it (`DENO_JOBS`, else one worker per core
@@ -48,6 +48,8 @@ export interface ServerHandle {
   cpuSeconds(): number;
   /** CPU seconds each server thread has used so far (see `threadCpuSummary`). */
   threadCpu(): Map<string, number>;
+  /** Bytes the server has sent to storage so far (its KV file, mostly). */
+  storageBytesWritten(): number;
   /** The last lines the server wrote to stdout and stderr. */
   log(): string;
   /** The exit code once the server has exited on its own (or been stopped), else undefined. */
@@ -149,6 +151,7 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
     rssKiB: () => treeRssKiB(child.pid),
     cpuSeconds: () => treeCpuSeconds(child.pid),
     threadCpu: () => threadCpuSeconds(child.pid),
+    storageBytesWritten: () => treeStorageBytesWritten(child.pid),
     log: () => log.text,
     exitCode: () => exitCode,
     stop: () =>

@@ -60,6 +60,7 @@ async function appendRun(
   const store0 = await readStoreMetrics(server.origin);
   const cpu0 = server.cpuSeconds();
   const threads0 = server.threadCpu();
+  const written0 = server.storageBytesWritten();
   const generatorCpu0 = cpuSeconds("self");
   const machine0 = machineBusySeconds();
   const start = performance.now();
@@ -87,6 +88,7 @@ async function appendRun(
     (machineBusySeconds() - machine0) / seconds - serverCpu - generatorCpu,
   );
   const threads = threadCpuSummary(threads0, server.threadCpu(), seconds);
+  const written = server.storageBytesWritten() - written0;
   const rssAfterKiB = server.rssKiB();
   const store = storeNote(store0, await readStoreMetrics(server.origin));
   await Promise.all(senders.map((sender) => sender.close()));
@@ -109,6 +111,7 @@ async function appendRun(
       `other CPU ${otherCpu.toFixed(2)}`,
       `server threads: ${threads}`,
       ...(store ? [store] : []),
+      `storage writes ${(written / 1024 / Math.max(1, tally.acked)).toFixed(1)} KiB per message`,
       server.kind === "ceiling" ? "nothing stored (ceiling)" : await densityNote(server, rooms),
     ],
   };
@@ -133,8 +136,9 @@ async function densityNote(server: ServerHandle, rooms: string[]): Promise<strin
 export async function append(context: ScenarioContext): Promise<void> {
   const { options } = context;
   for (const kind of options.servers) {
-    await withServer(context, kind, async (server) => {
-      for (const via of options.appendVia) {
+    // A fresh server for each way of sending, so no run inherits the last one's watches and heap.
+    for (const via of options.appendVia) {
+      await withServer(context, kind, async (server) => {
         const shapes = [
           { rooms: 1, sendersPerRoom: options.appendSenders, via },
           { rooms: options.appendRooms, sendersPerRoom: 1, via },
@@ -142,7 +146,7 @@ export async function append(context: ScenarioContext): Promise<void> {
         for (const shape of shapes) {
           context.report.rows.push(await appendRun(context, server, shape));
         }
-      }
-    });
+      });
+    }
   }
 }
