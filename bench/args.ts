@@ -50,6 +50,8 @@ export interface BenchOptions {
   sweepFactor: number;
   sweepStep: number;
   sweepMax: number;
+  /** How many times each server is swept; the median stands for it. */
+  sweepRuns: number;
   p99Limit: number;
 }
 
@@ -87,6 +89,7 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
   --sweep-step S          seconds per step (default 3)
   --sweep-max R           highest rate tried (default 20000)
+  --sweep-runs N          sweeps per server, taking turns; the median counts (default 3)
   --p99-limit MS          p99 a sweep step must stay within (default 50)
   --cpu-prof DIR          write V8 CPU profiles of the servers into DIR
   --root DIR              the Parley checkout to benchmark (default: this one)`;
@@ -129,6 +132,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "sweep-factor": { type: "string" },
       "sweep-step": { type: "string" },
       "sweep-max": { type: "string" },
+      "sweep-runs": { type: "string" },
       "p99-limit": { type: "string" },
     },
   });
@@ -178,6 +182,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     sweepFactor,
     sweepStep: number(values["sweep-step"], "sweep-step", 3),
     sweepMax: number(values["sweep-max"], "sweep-max", 20_000),
+    sweepRuns: Math.max(1, Math.round(number(values["sweep-runs"], "sweep-runs", 3))),
     p99Limit: number(values["p99-limit"], "p99-limit", 50),
   };
 }

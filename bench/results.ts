@@ -30,13 +30,18 @@ export interface ResultRow {
   notes: string[];
 }
 
-/** One server's rate sweep: each step, and the highest offered rate that held. */
+/**
+ * One server's rate sweep: each step, and the highest offered rate that held. When a server is
+ * swept several times, this is the sweep with the median held rate.
+ */
 export interface SweepResult {
   server: ServerKind;
   shape: string;
   steps: Measurement[];
   /** The highest offered rate (messages/s) with p99 within the limit and no loss; 0 if none. */
   heldRate: number;
+  /** The held rate of every sweep of this server in the run, in the order they ran. */
+  heldRates: number[];
   /** Why the sweep stopped. */
   stopReason: string;
 }
