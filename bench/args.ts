@@ -149,8 +149,10 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   });
   const sweepFactor = number(values["sweep-factor"], "sweep-factor", 2);
   if (sweepFactor <= 1) throw new Error("--sweep-factor must be greater than 1");
-  const via = (values["append-via"] ?? "ws,post").split(",").map((name) => {
-    const each = APPEND_VIA.find((way) => way === name.trim());
+  const via = [
+    ...new Set((values["append-via"] ?? "ws,post").split(",").map((name) => name.trim())),
+  ].map((name) => {
+    const each = APPEND_VIA.find((way) => way === name);
     if (!each) throw new Error(`Unknown --append-via "${name}"; use ${APPEND_VIA.join(", ")}`);
     return each;
   });

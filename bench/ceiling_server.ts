@@ -56,7 +56,7 @@ function flush(room: CeilingRoom): void {
 function accept(id: string, messageId: string, author: string, text: string): CeilingMessage {
   const room = roomNamed(id);
   const message = { seq: ++room.head, id: messageId, room: id, author, text, at: Date.now() };
-  if (room.pending.push(message) === 1) setTimeout(() => flush(room), 0);
+  if (room.sockets.size > 0 && room.pending.push(message) === 1) setTimeout(() => flush(room), 0);
   return message;
 }
 

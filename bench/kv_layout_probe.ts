@@ -10,8 +10,8 @@
  * - `log + records`: the commit's messages as one value under a sequential key, and the records.
  *
  * For each, the probe reports messages/s and the bytes the process wrote per message (SQLite's
- * WAL and checkpoints, `write_bytes` in `/proc/<pid>/io`). Each layout runs on a fresh file, seeded with the
- * same history, for a bounded time.
+ * WAL and checkpoints, `write_bytes` in `/proc/<pid>/io`). Each layout runs on a fresh file,
+ * seeded with the same history, for a bounded time.
  *
  * Usage: `deno run --allow-all bench/kv_layout_probe.ts [seconds per layout, default 5]`
  *
@@ -102,9 +102,11 @@ async function measure(path: string, layout: Layout, ms: number): Promise<string
     }
     const seconds = (performance.now() - start) / 1000;
     const messages = commits * PER_COMMIT;
-    const perMessage = (treeStorageBytesWritten(Deno.pid) - written) / messages;
-    return `${Math.round(messages / seconds)} messages/s, ` +
-      `${(perMessage / 1024).toFixed(1)} KiB written per message`;
+    const after = treeStorageBytesWritten(Deno.pid);
+    const perMessage = written === undefined || after === undefined
+      ? "unknown bytes"
+      : `${((after - written) / 1024 / messages).toFixed(1)} KiB`;
+    return `${Math.round(messages / seconds)} messages/s, ${perMessage} written per message`;
   } finally {
     kv.close();
   }
@@ -125,4 +127,10 @@ async function main(seconds: number): Promise<void> {
   }
 }
 
-if (import.meta.main) await main(Number(Deno.args[0] ?? 5));
+if (import.meta.main) {
+  const seconds = Number(Deno.args[0] ?? 5);
+  if (!(seconds > 0)) {
+    throw new RangeError(`Invalid seconds "${Deno.args[0]}": expected a positive number`);
+  }
+  await main(seconds);
+}

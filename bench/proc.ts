@@ -62,13 +62,17 @@ export function cpuSeconds(pid: number | "self" | `${number}/task/${string}`): n
 
 /**
  * Bytes a process tree has sent to storage so far (`write_bytes` in `/proc/<pid>/io`: files, not
- * sockets); a process that is gone counts 0.
+ * sockets), or undefined when the root process's counters cannot be read; a child that is gone
+ * counts 0.
  */
-export function treeStorageBytesWritten(pid: number): number {
-  return processTree(pid).reduce((sum, each) => {
+export function treeStorageBytesWritten(pid: number): number | undefined {
+  let total = 0;
+  for (const each of processTree(pid)) {
     const match = readText(`/proc/${each}/io`)?.match(/^write_bytes:\s+(\d+)$/m);
-    return sum + (match ? Number(match[1]) : 0);
-  }, 0);
+    if (match) total += Number(match[1]);
+    else if (each === pid) return undefined;
+  }
+  return total;
 }
 
 /** CPU time used so far by a process tree, in seconds. */

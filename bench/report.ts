@@ -94,9 +94,13 @@ export function reportBlock(report: BenchReport, machine: MachineInfo): string {
       "",
       sweepSummaryTable(report.sweeps),
       "",
-      "Each server was swept in turn with the others; the chart and the steps below are those of " +
-        "its sweep with the median held rate.",
-      "",
+      ...(report.sweeps.some((sweep) => sweep.heldRates.length > 1)
+        ? [
+          "Each server was swept in turn with the others; the chart and the steps below are " +
+          "those of its sweep with the median held rate.",
+          "",
+        ]
+        : []),
       `![p99 latency vs offered load](${CHART})`,
       "",
       sweepStepsTable(report.sweeps, report.p99LimitMs),

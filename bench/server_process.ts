@@ -48,8 +48,8 @@ export interface ServerHandle {
   cpuSeconds(): number;
   /** CPU seconds each server thread has used so far (see `threadCpuSummary`). */
   threadCpu(): Map<string, number>;
-  /** Bytes the server has sent to storage so far (its KV file, mostly). */
-  storageBytesWritten(): number;
+  /** Bytes the server has sent to storage so far (its KV file, mostly); undefined if unknown. */
+  storageBytesWritten(): number | undefined;
   /** The last lines the server wrote to stdout and stderr. */
   log(): string;
   /** The exit code once the server has exited on its own (or been stopped), else undefined. */

@@ -88,10 +88,13 @@ async function appendRun(
     (machineBusySeconds() - machine0) / seconds - serverCpu - generatorCpu,
   );
   const threads = threadCpuSummary(threads0, server.threadCpu(), seconds);
-  const written = server.storageBytesWritten() - written0;
+  const written = storageNote(written0, server.storageBytesWritten(), tally.acked);
   const rssAfterKiB = server.rssKiB();
   const store = storeNote(store0, await readStoreMetrics(server.origin));
   await Promise.all(senders.map((sender) => sender.close()));
+  const stored = server.kind === "ceiling"
+    ? ["nothing stored (ceiling)"]
+    : [written, await densityNote(server, rooms)];
   return {
     scenario: label,
     server: server.kind,
@@ -104,17 +107,28 @@ async function appendRun(
     serverCpu,
     generatorCpu,
     notes: [
-      `persisted/s, latency = send→ack`,
+      `${server.kind === "ceiling" ? "acked" : "persisted"}/s, latency = send→ack`,
       `${tally.acked} acked of ${tally.sent} sent, ${tally.rejected} refused` +
       (tally.firstRejection ? ` (first: ${tally.firstRejection})` : ""),
       `gen CPU ${generatorCpu.toFixed(2)}`,
       `other CPU ${otherCpu.toFixed(2)}`,
       `server threads: ${threads}`,
       ...(store ? [store] : []),
-      `storage writes ${(written / 1024 / Math.max(1, tally.acked)).toFixed(1)} KiB per message`,
-      server.kind === "ceiling" ? "nothing stored (ceiling)" : await densityNote(server, rooms),
+      ...stored,
     ],
   };
+}
+
+/** What the server sent to storage per persisted message, from two readings of its counter. */
+function storageNote(
+  before: number | undefined,
+  after: number | undefined,
+  messages: number,
+): string {
+  if (before === undefined || after === undefined || messages === 0) {
+    return "storage writes unknown";
+  }
+  return `storage writes ${((after - before) / 1024 / messages).toFixed(1)} KiB per message`;
 }
 
 /** Reads every room's history back and says whether its seqs are dense. */

@@ -1,4 +1,5 @@
 import type { BenchOptions } from "../args.ts";
+import { forgetSessionTokens } from "../clients/session.ts";
 import type { BenchReport } from "../results.ts";
 import { type ServerHandle, type ServerKind, startServer } from "../server_process.ts";
 
@@ -47,6 +48,7 @@ export async function withServer<T>(
     throw error;
   } finally {
     await server.stop();
+    forgetSessionTokens(server.origin);
   }
 }
 
