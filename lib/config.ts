@@ -24,7 +24,18 @@ export interface Config {
   wsIdleTimeout: number;
   /** The session signing secret from `PARLEY_SECRET`; undefined to generate one and keep it in KV. */
   secret: string | undefined;
+  /**
+   * The least time between two deliveries of a busy room to its sockets and streams, in ms
+   * (`PARLEY_DELIVERY_INTERVAL_MS`, default 20; 0 sends each commit's messages as they come).
+   */
+  deliveryIntervalMs: number;
 }
+
+/** How often a busy room's deliveries go out at most, unless `PARLEY_DELIVERY_INTERVAL_MS` says. */
+export const DEFAULT_DELIVERY_INTERVAL_MS = 20;
+
+/** The longest delivery interval `PARLEY_DELIVERY_INTERVAL_MS` may set, in ms. */
+const MAX_DELIVERY_INTERVAL_MS = 1000;
 
 /** The KV file used when `PARLEY_KV_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/parley.kv";
@@ -45,6 +56,11 @@ export function readConfig(
   const wsIdleTimeout =
     parsePositiveInteger(getEnv("PARLEY_WS_IDLE_TIMEOUT"), "PARLEY_WS_IDLE_TIMEOUT") ?? 60;
   const secret = getEnv("PARLEY_SECRET") || undefined;
+  const deliveryIntervalMs = parseIntegerInRange(
+    getEnv("PARLEY_DELIVERY_INTERVAL_MS"),
+    "PARLEY_DELIVERY_INTERVAL_MS",
+    { min: 0, max: MAX_DELIVERY_INTERVAL_MS },
+  ) ?? DEFAULT_DELIVERY_INTERVAL_MS;
   return {
     kvPath,
     limits,
@@ -54,6 +70,7 @@ export function readConfig(
     log,
     secret,
     wsIdleTimeout,
+    deliveryIntervalMs,
   };
 }
 
@@ -78,6 +95,25 @@ export function parsePositiveInteger(value: string | undefined, name: string): n
     throw new Error(`Invalid ${name} "${value}": expected a positive whole number`);
   }
   return Number(value);
+}
+
+/**
+ * Parses an optional whole-number setting within `range` (inclusive); throws naming the variable
+ * when it is not one.
+ */
+export function parseIntegerInRange(
+  value: string | undefined,
+  name: string,
+  range: { min: number; max: number },
+): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const number = /^(0|[1-9]\d{0,8})$/.test(value) ? Number(value) : NaN;
+  if (!(number >= range.min && number <= range.max)) {
+    throw new Error(
+      `Invalid ${name} "${value}": expected a whole number from ${range.min} to ${range.max}`,
+    );
+  }
+  return number;
 }
 
 /**

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { DEFAULT_HISTORY_LIMIT, parseAllowedOrigins, readConfig } from "./config.ts";
+import {
+  DEFAULT_DELIVERY_INTERVAL_MS,
+  DEFAULT_HISTORY_LIMIT,
+  parseAllowedOrigins,
+  readConfig,
+} from "./config.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 
 Deno.test("readConfig - allows no other origin by default", () => {
@@ -78,6 +83,25 @@ Deno.test("readConfig - reads the history limit and refuses a setting that is no
     assert.throws(
       () => readConfig((name) => name === "PARLEY_HISTORY_LIMIT" ? bad : undefined),
       new RegExp(`Invalid PARLEY_HISTORY_LIMIT "${bad.replace(".", "\\.")}"`),
+    );
+  }
+});
+
+Deno.test("readConfig - reads the delivery interval, 0 included, and refuses one out of range", () => {
+  const interval = (value: string | undefined) =>
+    readConfig((name) => name === "PARLEY_DELIVERY_INTERVAL_MS" ? value : undefined)
+      .deliveryIntervalMs;
+  assert.equal(interval(undefined), DEFAULT_DELIVERY_INTERVAL_MS);
+  assert.equal(interval("0"), 0);
+  assert.equal(interval("50"), 50);
+  assert.equal(interval("1000"), 1000);
+  for (const bad of ["1001", "-1", "05", "1.5", "fast"]) {
+    assert.throws(
+      () => interval(bad),
+      new RegExp(
+        `Invalid PARLEY_DELIVERY_INTERVAL_MS "${bad.replace(".", "\\.")}": expected a ` +
+          `whole number from 0 to 1000`,
+      ),
     );
   }
 });

@@ -62,6 +62,13 @@ export interface HubOptions {
    * when every commit in the process reaches `onCommitted` (a worker link does that).
    */
   watch?: boolean;
+  /**
+   * The least time between two deliveries of one room to its subscribers, in ms (default 0: each
+   * as it comes). A room's first messages after a quiet spell go out at once; what arrives sooner
+   * after a delivery waits for the rest of the interval and goes out with it, as one frame per
+   * socket. Waiting polls are answered at once either way.
+   */
+  deliveryIntervalMs?: number;
 }
 
 const PAGE = 500;
@@ -123,6 +130,10 @@ class RoomFeed {
   lingering: ReturnType<typeof setTimeout> | undefined;
   #reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | undefined;
   #catchingUp: Promise<void> = Promise.resolve();
+  /** Messages up to the cursor not yet handed to subscribers, waiting for the interval to pass. */
+  #outbox: Message[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastFlush = -Infinity;
 
   constructor(
     /** The room's record as read when the feed opened (its head is the cursor's start). */
@@ -130,6 +141,7 @@ class RoomFeed {
     readonly kv: Deno.Kv,
     readonly log: MessageLog,
     watch: boolean,
+    readonly deliveryIntervalMs: number,
   ) {
     this.cursor = record.head;
     if (watch) {
@@ -207,12 +219,13 @@ class RoomFeed {
     }
   }
 
-  /** Hands consecutive messages after the cursor to every subscriber and waiting poll. */
+  /**
+   * Moves the cursor past consecutive messages after it, answers the waiting polls they continue
+   * from, and hands them to subscribers: now, or together with what follows once the delivery
+   * interval since their last delivery has passed.
+   */
   #deliver(messages: Message[]): void {
     this.cursor = messages[messages.length - 1].seq;
-    for (const delivery of toDeliveries(messages)) {
-      for (const subscriber of this.subscribers) subscriber.offer(delivery);
-    }
     for (const waiter of this.waiters) {
       // Only a batch that continues right after the poll's cursor may answer it; a poll whose
       // cursor the feed had already passed is answered by its own read (see poll()).
@@ -220,11 +233,30 @@ class RoomFeed {
       const fresh = messages.filter((message) => message.seq > waiter.after);
       if (fresh.length > 0) waiter.finish(fresh);
     }
+    this.#outbox.push(...messages);
+    if (this.#flushTimer !== undefined) return;
+    const wait = this.#lastFlush + this.deliveryIntervalMs - performance.now();
+    if (wait <= 0) return this.#flush();
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flush();
+    }, wait);
+  }
+
+  /** Hands the outbox to every subscriber. */
+  #flush(): void {
+    const messages = this.#outbox;
+    this.#outbox = [];
+    this.#lastFlush = performance.now();
+    for (const delivery of toDeliveries(messages)) {
+      for (const subscriber of this.subscribers) subscriber.offer(delivery);
+    }
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.lingering);
+    clearTimeout(this.#flushTimer);
     this.#reader?.cancel().catch(() => {});
   }
 }
@@ -244,6 +276,7 @@ export class Hub {
   #headChecker: ReturnType<typeof setInterval> | undefined;
   #presence: Presence | undefined;
   #watch: boolean;
+  #deliveryIntervalMs: number;
   #open = new Map<string, RoomFeed>();
   #closed = false;
   #stopListening: () => void;
@@ -267,6 +300,7 @@ export class Hub {
     this.#headCheckMs = options.headCheckMs ?? 0;
     this.#presence = options.presence;
     this.#watch = options.watch ?? true;
+    this.#deliveryIntervalMs = options.deliveryIntervalMs ?? 0;
   }
 
   /** How many rooms this worker is watching now. */
@@ -457,7 +491,7 @@ export class Hub {
       throw roomNotFound(room);
     }
     if (this.#closed) throw shuttingDown();
-    const feed = new RoomFeed(record, this.#kv, this.#log, this.#watch);
+    const feed = new RoomFeed(record, this.#kv, this.#log, this.#watch, this.#deliveryIntervalMs);
     this.#open.set(room, feed);
     if (this.#presence) await feed.checkPresence(this.#presence).catch(() => {});
     if (this.#closed) {

@@ -523,3 +523,53 @@ Deno.test("Hub - without a watch, the head check delivers what no commit announc
     subscription.close();
   }, { watch: false, headCheckMs: 50 });
 });
+
+Deno.test(
+  "Hub.subscribe - a busy room's deliveries wait out the interval, together",
+  async () => {
+    await withHub(async ({ log, hub }) => {
+      await log.createRoom("lobby", "Lobby");
+      const recorder = new Recorder();
+      const subscription = await hub.subscribe("lobby", recorder.listener);
+
+      const first = performance.now();
+      await log.append("lobby", note(1));
+      assert.deepEqual(recorder.seqs, [1], "the first message after a quiet spell waited");
+      for (const i of range(2, 6)) await log.append("lobby", note(i));
+      assert.deepEqual(recorder.seqs, [1], "a message within the interval went out at once");
+
+      await recorder.reach(6);
+      assert.ok(performance.now() - first >= 190, "the second delivery came before the interval");
+      assert.deepEqual(recorder.deliveries.map((delivery) => delivery.messages.length), [1, 5]);
+      assertFrames(recorder);
+
+      await sleep(250);
+      await log.append("lobby", note(7));
+      assert.deepEqual(recorder.seqs, range(1, 7), "a message after a quiet spell waited");
+      subscription.close();
+    }, { deliveryIntervalMs: 200 });
+  },
+);
+
+Deno.test(
+  "Hub.poll - a waiting poll is answered at once, whatever the interval",
+  async () => {
+    await withHub(async ({ log, hub }) => {
+      await log.createRoom("lobby", "Lobby");
+      const recorder = new Recorder();
+      const subscription = await hub.subscribe("lobby", recorder.listener);
+      await log.append("lobby", note(1));
+
+      const polled = hub.poll("lobby", 1, { limit: 10, waitMs: 5000 });
+      await sleep(10);
+      const sent = performance.now();
+      await log.append("lobby", note(2));
+      const { messages } = await polled;
+      assert.deepEqual(messages.map((message) => message.seq), [2]);
+      assert.ok(performance.now() - sent < 300, "the poll waited for the delivery interval");
+      assert.deepEqual(recorder.seqs, [1], "the subscriber got message 2 within the interval");
+      await recorder.reach(2);
+      subscription.close();
+    }, { deliveryIntervalMs: 600 });
+  },
+);

@@ -66,6 +66,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     presence,
     // Linked, every commit of this process reaches the hub through the log: no watches needed.
     watch: link === undefined,
+    deliveryIntervalMs: config.deliveryIntervalMs,
   });
   const connections = new ConnectionRegistry();
   metrics.gauge("parley_open_connections", "Open connections of this worker, by transport", () => [
