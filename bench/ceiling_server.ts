@@ -1,10 +1,11 @@
 /**
  * The ceiling: the least a chat fan-out server can do, to measure Parley against. Rooms live in
  * memory; a `send` frame gets the room's next seq and is acknowledged with `ack` at once; the
- * messages a room received in one turn of the event loop go out together at its end, as one
- * `messages` frame serialised once for every socket in the room (Parley batches too, so an
- * unbatched ceiling would send more frames than Parley under load and not be a ceiling). No
- * storage, no validation, no limits. It speaks Parley's WebSocket frames (`welcome`,
+ * messages a room received go out together as one `messages` frame serialised once for every
+ * socket in the room, at the end of the turn of the event loop or, when the room's last frame
+ * went out less than `PARLEY_DELIVERY_INTERVAL_MS` ago, once that interval is up. Parley batches
+ * the same way, so a ceiling that batched less would send more frames under load and not be a
+ * ceiling. No storage, no validation, no limits. It speaks Parley's WebSocket frames (`welcome`,
  * `messages`, `send` → `ack`) at the same path, and answers `POST /api/rooms`, `GET /api/rooms`
  * and `POST /api/rooms/:room/messages`, so the same load generator drives both.
  *
@@ -13,6 +14,8 @@
  *
  * @module
  */
+
+import { readDeliveryInterval } from "../lib/config.ts";
 
 interface CeilingMessage {
   seq: number;
@@ -26,9 +29,15 @@ interface CeilingMessage {
 interface CeilingRoom {
   head: number;
   sockets: Set<WebSocket>;
-  /** Messages received in this turn of the event loop, sent out together at its end. */
+  /** Messages not sent yet, sent out together at the next flush. */
   pending: CeilingMessage[];
+  /** When the room's messages last went out (`performance.now()`). */
+  lastFlush: number;
 }
+
+// Parley's delivery interval, read the same way: a ceiling that batched less would send more
+// frames than Parley under load and stop being a ceiling.
+const DELIVERY_INTERVAL_MS = readDeliveryInterval((name) => Deno.env.get(name));
 
 const rooms = new Map<string, CeilingRoom>();
 const WS_PATH = /^\/api\/rooms\/([^/]+)\/ws$/;
@@ -37,7 +46,7 @@ const MESSAGES_PATH = /^\/api\/rooms\/([^/]+)\/messages$/;
 function roomNamed(id: string): CeilingRoom {
   let room = rooms.get(id);
   if (!room) {
-    room = { head: 0, sockets: new Set(), pending: [] };
+    room = { head: 0, sockets: new Set(), pending: [], lastFlush: -Infinity };
     rooms.set(id, room);
   }
   return room;
@@ -47,6 +56,7 @@ function roomNamed(id: string): CeilingRoom {
 function flush(room: CeilingRoom): void {
   const out = `{"type":"messages","messages":${JSON.stringify(room.pending)}}`;
   room.pending = [];
+  room.lastFlush = performance.now();
   for (const socket of room.sockets) {
     if (socket.readyState === WebSocket.OPEN) socket.send(out);
   }
@@ -56,7 +66,11 @@ function flush(room: CeilingRoom): void {
 function accept(id: string, messageId: string, author: string, text: string): CeilingMessage {
   const room = roomNamed(id);
   const message = { seq: ++room.head, id: messageId, room: id, author, text, at: Date.now() };
-  if (room.sockets.size > 0 && room.pending.push(message) === 1) setTimeout(() => flush(room), 0);
+  if (room.sockets.size > 0 && room.pending.push(message) === 1) {
+    // At the end of this turn of the event loop, or once the interval since the last flush is up.
+    const wait = Math.max(0, room.lastFlush + DELIVERY_INTERVAL_MS - performance.now());
+    setTimeout(() => flush(room), wait);
+  }
   return message;
 }
 

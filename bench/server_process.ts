@@ -80,7 +80,8 @@ function serverArgs(
   const profile = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
   const common = ["--host", host, "--port", String(port), ...profile];
   if (kind === "ceiling") {
-    return ["serve", ...common, new URL("./ceiling_server.ts", import.meta.url).pathname];
+    const ceiling = new URL("./ceiling_server.ts", import.meta.url).pathname;
+    return ["serve", "--allow-env=PARLEY_DELIVERY_INTERVAL_MS", ...common, ceiling];
   }
   const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
   const parallel = jobs === undefined ? [] : ["--parallel"];

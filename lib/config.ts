@@ -56,11 +56,7 @@ export function readConfig(
   const wsIdleTimeout =
     parsePositiveInteger(getEnv("PARLEY_WS_IDLE_TIMEOUT"), "PARLEY_WS_IDLE_TIMEOUT") ?? 60;
   const secret = getEnv("PARLEY_SECRET") || undefined;
-  const deliveryIntervalMs = parseIntegerInRange(
-    getEnv("PARLEY_DELIVERY_INTERVAL_MS"),
-    "PARLEY_DELIVERY_INTERVAL_MS",
-    { min: 0, max: MAX_DELIVERY_INTERVAL_MS },
-  ) ?? DEFAULT_DELIVERY_INTERVAL_MS;
+  const deliveryIntervalMs = readDeliveryInterval(getEnv);
   return {
     kvPath,
     limits,
@@ -87,6 +83,15 @@ function readLimits(getEnv: (name: string) => string | undefined): LimitSettings
 
 /** How many messages a room keeps unless `PARLEY_HISTORY_LIMIT` says otherwise. */
 export const DEFAULT_HISTORY_LIMIT = 10_000;
+
+/** Reads `PARLEY_DELIVERY_INTERVAL_MS` (see {@link Config.deliveryIntervalMs}); throws when invalid. */
+export function readDeliveryInterval(getEnv: (name: string) => string | undefined): number {
+  return parseIntegerInRange(
+    getEnv("PARLEY_DELIVERY_INTERVAL_MS"),
+    "PARLEY_DELIVERY_INTERVAL_MS",
+    { min: 0, max: MAX_DELIVERY_INTERVAL_MS },
+  ) ?? DEFAULT_DELIVERY_INTERVAL_MS;
+}
 
 /** Parses an optional positive integer setting; throws naming the variable when it is not one. */
 export function parsePositiveInteger(value: string | undefined, name: string): number | undefined {
