@@ -65,8 +65,8 @@ export interface HubOptions {
   /**
    * The least time between two deliveries of one room to its subscribers, in ms (default 0: each
    * as it comes). A room's first messages after a quiet spell go out at once; what arrives sooner
-   * after a delivery waits for the rest of the interval and goes out with it, as one frame per
-   * socket. Waiting polls are answered at once either way.
+   * after a delivery waits for the rest of the interval and goes out with it, in as few frames as
+   * fit (see `lib/delivery.ts`). Waiting polls are answered at once either way.
    */
   deliveryIntervalMs?: number;
 }
@@ -225,6 +225,8 @@ class RoomFeed {
    * interval since their last delivery has passed.
    */
   #deliver(messages: Message[]): void {
+    // A read that was in flight when the feed closed has nobody left to deliver to.
+    if (this.closed) return;
     this.cursor = messages[messages.length - 1].seq;
     for (const waiter of this.waiters) {
       // Only a batch that continues right after the poll's cursor may answer it; a poll whose
@@ -309,8 +311,9 @@ export class Hub {
   }
 
   /**
-   * A room this worker follows now, with the newest seq it has delivered as its head; undefined
-   * when it does not follow the room. The head may trail the store's by a moment.
+   * A room this worker follows now, with the newest seq its feed has reached as its head (waiting
+   * polls are answered up to it; sockets and streams may still wait out the delivery interval);
+   * undefined when it does not follow the room. The head may trail the store's by a moment.
    */
   liveRoom(room: string): Room | undefined {
     const feed = this.#open.get(room);

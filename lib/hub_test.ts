@@ -223,6 +223,8 @@ Deno.test("Hub.subscribe - reconnecting with after = last seen misses nothing wh
         await Promise.all(
           range(i, Math.min(total, i + 2)).map((j) => writer.append("race", note(j))),
         );
+        // Spread the appends out, so the reconnects race them even on a busy machine.
+        await sleep(1);
       }
     })();
 
@@ -573,3 +575,36 @@ Deno.test(
     }, { deliveryIntervalMs: 600 });
   },
 );
+
+Deno.test("Hub.subscribe - a subscriber joining while messages wait gets each one once", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const early = new Recorder();
+    const first = await hub.subscribe("lobby", early.listener);
+    for (const i of range(1, 3)) await log.append("lobby", note(i));
+    assert.deepEqual(early.seqs, [1], "messages 2 and 3 did not wait");
+
+    const late = new Recorder();
+    const second = await hub.subscribe("lobby", late.listener, { after: 0 });
+    await early.reach(3);
+    await late.reach(3);
+    await sleep(250);
+    assert.deepEqual(late.seqs, [1, 2, 3]);
+    assert.deepEqual(early.seqs, [1, 2, 3]);
+    first.close();
+    second.close();
+  }, { deliveryIntervalMs: 200 });
+});
+
+Deno.test("Hub.close - messages waiting out the interval are dropped, and no timer is left", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const recorder = new Recorder();
+    await hub.subscribe("lobby", recorder.listener);
+    await log.append("lobby", note(1));
+    await log.append("lobby", note(2));
+    hub.close();
+    await sleep(300);
+    assert.deepEqual(recorder.seqs, [1], "a message reached a subscriber after the hub closed");
+  }, { deliveryIntervalMs: 200 });
+});
