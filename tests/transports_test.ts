@@ -760,3 +760,34 @@ Deno.test("client - a server that is down does not push the client off its WebSo
     connection.close();
   }
 });
+
+Deno.test("client (poll) - a fresh connection delivers what was committed while it opened", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const room = "opening";
+  const realFetch = globalThis.fetch;
+  let connection: ReturnType<typeof open> | undefined;
+  try {
+    await createRoom(server, room);
+    await post(server, room, "before");
+    let raced: Message | undefined;
+    // A message lands between the poll transport's first request (the head) and its second.
+    globalThis.fetch = async (input, init) => {
+      const response = await realFetch(input, init);
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (raced === undefined && url.searchParams.get("limit") === "1") {
+        raced = await post(server, room, "while opening");
+      }
+      return response;
+    };
+    connection = open(server, room, "poll");
+    await untilLive(connection.connection);
+    await waitFor("the message sent while opening", () => connection!.delivered.length >= 1);
+    assert.deepEqual(connection.delivered, [raced]);
+    assert.equal(connection.connection.last, raced!.seq);
+  } finally {
+    globalThis.fetch = realFetch;
+    connection?.connection.close();
+    await waitFor("polls to leave", () => server.services.hub.waitingPolls === 0);
+    await server.close();
+  }
+});

@@ -46,7 +46,9 @@ export const openLongPoll: OpenTransport = (target, events) => {
       }
       let page = await fetchPage(cursor);
       opened = true;
-      events.open(page.head, page.epoch);
+      // Open at the cursor this page continues from, not at its head: its messages are the ones
+      // committed since, and a client with no cursor of its own starts from this one.
+      events.open(cursor.after ?? page.head, page.epoch);
       for (;;) {
         if (page.presence !== undefined && page.presence !== seenPresence) {
           seenPresence = page.presence;
