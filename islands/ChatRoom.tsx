@@ -29,6 +29,15 @@ export interface Props {
 }
 
 const NAME_KEY = "parley:name";
+
+/** What the visitor typed into a server-rendered field before hydration ("" on the server). */
+function typedBeforeHydration(id: string): string {
+  if (typeof document === "undefined") return "";
+  const field = document.getElementById(id);
+  return field instanceof HTMLTextAreaElement || field instanceof HTMLInputElement
+    ? field.value
+    : "";
+}
 /** While following the newest messages, the list keeps at most this many. */
 const MAX_SHOWN = 500;
 /** Within this distance of the bottom the list counts as showing the newest message. */
@@ -48,7 +57,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     transport: transport ?? "ws",
   });
   const name = useSignal(sessionName ?? "");
-  const draft = useSignal("");
+  // Text typed before the script ran is in the server-rendered field, which hydration clears.
+  const draft = useSignal(typedBeforeHydration("composer-text"));
   const notice = useSignal("");
   const hydrated = useSignal(false);
   const networkOnline = useSignal(true);
@@ -75,8 +85,20 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   );
   const typingLine = useComputed(() => typingText(typing.value, name.value));
 
+  /** Takes a display name the visitor chose: remembered in this browser, and used from now on. */
+  const chooseName = (next: string) => {
+    if (next === name.value) return;
+    localStorage.setItem(NAME_KEY, next);
+    name.value = next;
+    notice.value = "";
+  };
+
   useEffect(() => {
-    name.value = sessionName ?? localStorage.getItem(NAME_KEY) ?? "";
+    // A name typed before the script ran is still in the field, though no handler saw it: one
+    // that differs from the name rendered wins over the remembered one.
+    const typedName = nameInput.current?.value.trim() ?? "";
+    if (typedName && typedName !== (sessionName ?? "")) chooseName(typedName);
+    else name.value = sessionName ?? localStorage.getItem(NAME_KEY) ?? "";
     networkOnline.value = navigator.onLine;
     hydrated.value = true;
     const onNetwork = () => (networkOnline.value = navigator.onLine);
@@ -274,12 +296,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
           notice={notice.value}
           nameRef={nameInput}
           textRef={textInput}
-          onName={(next) => {
-            if (next === name.value) return;
-            localStorage.setItem(NAME_KEY, next);
-            name.value = next;
-            notice.value = "";
-          }}
+          onName={chooseName}
           onDraft={(text) => {
             draft.value = text;
             if (text.trim()) connection.current?.typing();

@@ -631,3 +631,33 @@ Deno.test("room page - hydration shifts no layout", async () => {
     assert.ok(total < 0.001, `layout shifted by ${total} (${shifts.join(", ")})`);
   });
 });
+
+Deno.test("room page - a name and a message typed before the page hydrates are kept and sent", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ ...DESKTOP, locale: "en-US" });
+    const page = await context.newPage();
+    // The islands script is held back until the visitor has typed, as on a slow connection.
+    const { promise: typed, resolve: release } = Promise.withResolvers<void>();
+    await page.route("**/static/build/islands.js*", async (route) => {
+      await typed;
+      await route.continue();
+    });
+    // The module script holds DOMContentLoaded back too: wait for the rendered fields instead.
+    await page.goto(`${server.origin}/rooms/lobby`, { waitUntil: "commit" });
+    await page.locator("#composer-text").waitFor();
+    await page.locator('input[name="name"]').fill("early bird");
+    await page.locator('input[name="name"]').press("Tab");
+    await page.locator("#composer-text").fill("typed before the script ran");
+    release();
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    await page.locator("#composer-text").press("Enter");
+    await page.locator(".message:not(.pending) .text", { hasText: "typed before the script ran" })
+      .waitFor({ timeout: 10_000 });
+    const { body } = await requestJson(server, "/api/rooms/lobby/messages?limit=5");
+    const stored = (body as { messages: Array<{ author: string; text: string }> }).messages;
+    assert.deepEqual(stored.map(({ author, text }) => [author, text]), [
+      ["early bird", "typed before the script ran"],
+    ]);
+    assert.equal(await page.locator('input[name="name"]').inputValue(), "early bird");
+  });
+});
