@@ -1,5 +1,5 @@
 import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
-import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import {
   type ChatConnection,
   connect,
@@ -30,10 +30,13 @@ export interface Props {
 
 const NAME_KEY = "parley:name";
 
-/** What the visitor typed into a server-rendered field before hydration ("" on the server). */
-function typedBeforeHydration(id: string): string {
+/**
+ * What the visitor typed into a server-rendered field before hydration, which hydration may
+ * clear: read while the island first renders, before its fields are patched ("" on the server).
+ */
+function typedBeforeHydration(selector: string): string {
   if (typeof document === "undefined") return "";
-  const field = document.getElementById(id);
+  const field = document.querySelector(selector);
   return field instanceof HTMLTextAreaElement || field instanceof HTMLInputElement
     ? field.value
     : "";
@@ -57,8 +60,15 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     transport: transport ?? "ws",
   });
   const name = useSignal(sessionName ?? "");
-  // Text typed before the script ran is in the server-rendered field, which hydration clears.
-  const draft = useSignal(typedBeforeHydration("composer-text"));
+  // Text typed before the script ran is in the server-rendered fields; hydration may clear them.
+  const [typedName, typedDraft] = useMemo(
+    () => [
+      typedBeforeHydration('input[name="name"]').trim(),
+      typedBeforeHydration("#composer-text"),
+    ],
+    [],
+  );
+  const draft = useSignal(typedDraft);
   const notice = useSignal("");
   const hydrated = useSignal(false);
   const networkOnline = useSignal(true);
@@ -94,9 +104,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   };
 
   useEffect(() => {
-    // A name typed before the script ran is still in the field, though no handler saw it: one
-    // that differs from the name rendered wins over the remembered one.
-    const typedName = nameInput.current?.value.trim() ?? "";
+    // No handler saw a name typed before the script ran: one that differs from the name rendered
+    // wins over the remembered one.
     if (typedName && typedName !== (sessionName ?? "")) chooseName(typedName);
     else name.value = sessionName ?? localStorage.getItem(NAME_KEY) ?? "";
     networkOnline.value = navigator.onLine;
