@@ -124,17 +124,22 @@ export function sweepSummaryTable(sweeps: SweepResult[]): string {
   );
 }
 
+/** A target's verdict, bold when missed so a reader's eye finds it. */
+function verdict(met: boolean): string {
+  return met ? "met" : "**missed**";
+}
+
 /**
  * The idle target's verdict. Fewer than 20,000 sockets cannot meet it, but when this machine's
  * open-file limit is why, the verdict says so and whether the memory part held.
  */
 function idleVerdict(connections: number, kibPerConnection: number): string {
   const small = kibPerConnection * 1.024 <= 20;
-  if (connections >= IDLE_TARGET) return small ? "met" : "**missed**";
+  if (connections >= IDLE_TARGET) return verdict(small);
   const limit = openFileLimit();
   if (limit === undefined || limit > IDLE_TARGET) return "**missed** (fewer than 20,000 opened)";
   return `not measurable here: the open-file limit is ${fmtCount(limit)}; ` +
-    `memory ${small ? "met" : "**missed**"} at ${fmtCount(connections)}`;
+    `memory ${verdict(small)} at ${fmtCount(connections)}`;
 }
 
 /**
@@ -162,7 +167,7 @@ function appendTarget(
     return `${fmtCount(run.rate)} msg/s${share} (${run.scenario})`;
   });
   const best = Math.max(...parley.map((run) => run.rate));
-  return [measured.join("; "), best >= target ? "met" : "**missed**"];
+  return [measured.join("; "), verdict(best >= target)];
 }
 
 /** The issue's targets next to what this run measured. */
@@ -171,7 +176,6 @@ export function targetsTable(report: BenchReport): string {
     report.rows.find((row) => row.scenario.startsWith(prefix) && row.server === server);
   const sweepOf = (server: string) => report.sweeps.find((sweep) => sweep.server === server);
   const rows: string[][] = [];
-  const verdict = (ok: boolean) => ok ? "met" : "**missed**";
   const parleySweep = sweepOf("parley");
   const ceilingSweep = sweepOf("ceiling");
   if (parleySweep && ceilingSweep && ceilingSweep.heldRate > 0) {
