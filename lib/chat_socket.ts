@@ -13,6 +13,8 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   unsupportedData: 1003,
+  /** Never sent: recorded for a socket that ended without a close frame. */
+  abnormal: 1006,
   policyViolation: 1008,
   tooBig: 1009,
   internalError: 1011,
@@ -37,6 +39,13 @@ function frameTooBig(text: string): boolean {
   return text.length * 3 > MAX_BODY_BYTES && encoder.encode(text).byteLength > MAX_BODY_BYTES;
 }
 
+/**
+ * How long a socket may stay unopened after its upgrade was answered. Deno neither opens nor
+ * closes a socket whose client hung up before the answer reached it, so without this such a
+ * socket would hold its connection slot for good.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Typing frames closer together than this are ignored. */
 const TYPING_MIN_INTERVAL_MS = 1_000;
 
@@ -50,6 +59,8 @@ export interface ChatSocketOptions {
   ip: string;
   /** Called once the socket has closed (to release its connection slot). */
   onClose?: () => void;
+  /** How long the socket may take to open; default {@link HANDSHAKE_TIMEOUT_MS}. */
+  handshakeTimeoutMs?: number;
 }
 
 /**
@@ -87,6 +98,7 @@ class ChatSocket implements EventListenerObject {
   #lastTyping = 0;
   #leave: (() => Promise<void>) | undefined;
   #released = false;
+  #handshake: ReturnType<typeof setTimeout>;
   // A burst (a long backlog) may pass the cap for a moment; a consumer that stays over it is
   // too slow, and is closed rather than allowed to eat memory.
   #overCap: ReturnType<typeof setTimeout> | undefined;
@@ -105,12 +117,18 @@ class ChatSocket implements EventListenerObject {
     this.#forget = services.connections.add(socket, "ws");
     this.#bucket = services.limits.connectionBucket();
     services.events.write("connection_open", { transport: "ws", room: this.#room, ip: this.#ip });
+    this.#handshake = setTimeout(
+      () => this.#abandon(),
+      options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+    );
   }
 
   /** Dispatches the socket's events. */
   handleEvent(event: Event): void {
     switch (event.type) {
       case "open":
+        clearTimeout(this.#handshake);
+        if (this.#released) return this.#socket.close(CloseCode.goingAway, "handshake timed out");
         this.#open();
         return;
       case "message":
@@ -130,6 +148,14 @@ class ChatSocket implements EventListenerObject {
     });
   }
 
+  /** Lets go of a socket that never opened (see {@link HANDSHAKE_TIMEOUT_MS}). */
+  #abandon(): void {
+    if (this.#socket.readyState !== WebSocket.CONNECTING) return;
+    this.#reject("handshake_timeout");
+    this.#socket.close();
+    this.#release(CloseCode.abnormal);
+  }
+
   #closeFor(code: number, reason: string, text: string): void {
     this.#reject(reason);
     this.#socket.close(code, text);
@@ -141,6 +167,7 @@ class ChatSocket implements EventListenerObject {
     if (this.#released) return;
     this.#released = true;
     clearTimeout(this.#overCap);
+    clearTimeout(this.#handshake);
     this.#services.events.write("connection_close", {
       transport: "ws",
       room: this.#room,

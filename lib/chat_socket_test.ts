@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { serveChatSocket } from "./chat_socket.ts";
+import { readConfig } from "./config.ts";
+import { closeServices, closeStore, createServices, type Services } from "./services.ts";
+import type { Room } from "./types.ts";
+
+const IP = "192.0.2.1";
+
+/**
+ * Stands in for the socket `Deno.upgradeWebSocket` hands out: left alone it neither opens nor
+ * closes, which is what Deno does when the client hung up before the upgrade was answered.
+ */
+class StandInSocket extends EventTarget {
+  readyState: number = WebSocket.CONNECTING;
+  bufferedAmount = 0;
+  readonly sent: string[] = [];
+  closeCalls = 0;
+
+  /** Completes the handshake, as Deno does once the client has the answer. */
+  open(): void {
+    this.readyState = WebSocket.OPEN;
+    this.dispatchEvent(new Event("open"));
+  }
+
+  send(frame: string): void {
+    this.sent.push(frame);
+  }
+
+  close(): void {
+    this.closeCalls++;
+    this.readyState = WebSocket.CLOSING;
+  }
+}
+
+/** Runs `fn` with services that allow one connection per IP, and the room "lobby". */
+async function withServices(fn: (services: Services, room: Room) => Promise<void>) {
+  const env: Record<string, string> = { PARLEY_LOG: "off", PARLEY_CONNECTIONS_PER_IP: "1" };
+  const kv = await Deno.openKv(":memory:");
+  const services = await createServices(kv, readConfig((name) => env[name]));
+  try {
+    const { room } = await services.log.createRoom("lobby", "Lobby");
+    await fn(services, room);
+  } finally {
+    closeServices(services);
+    closeStore(services);
+  }
+}
+
+/** Serves `socket` as the ws route does, on the IP's only connection slot. */
+function serve(services: Services, room: Room, socket: StandInSocket): void {
+  const release = services.limits.openConnection(IP);
+  assert.ok(release, "the IP's connection slot is free");
+  serveChatSocket(socket as unknown as WebSocket, services, {
+    room,
+    resume: { resync: false },
+    ip: IP,
+    onClose: release,
+    handshakeTimeoutMs: 50,
+  });
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("serveChatSocket - a socket that never opens gives its slot back after the handshake timeout", async () => {
+  await withServices(async (services, room) => {
+    const socket = new StandInSocket();
+    serve(services, room, socket);
+    assert.equal(services.connections.count("ws"), 1);
+    assert.equal(services.limits.openConnection(IP), null);
+    await pause(150);
+    assert.equal(services.connections.count("ws"), 0);
+    assert.equal(socket.closeCalls, 1);
+    const slot = services.limits.openConnection(IP);
+    assert.ok(slot, "the slot is free again");
+    slot();
+  });
+});
+
+Deno.test("serveChatSocket - a socket that opens in time outlives the handshake timeout", async () => {
+  await withServices(async (services, room) => {
+    const socket = new StandInSocket();
+    serve(services, room, socket);
+    socket.open();
+    await pause(150);
+    assert.equal(services.connections.count("ws"), 1);
+    assert.equal(socket.closeCalls, 0);
+    assert.equal(JSON.parse(socket.sent[0]).type, "welcome");
+    socket.readyState = WebSocket.CLOSED;
+    socket.dispatchEvent(new CloseEvent("close", { code: 1000 }));
+    assert.equal(services.connections.count("ws"), 0);
+  });
+});
