@@ -14,13 +14,23 @@
  * in between stored are known from memory, so the next batch of a busy room is ready when its
  * previous commit lands.
  *
+ * A room that gets only a few messages in a commit has them written into the commit's one log
+ * value (`["log", n]`, see `lib/keys.ts`), so a commit across many rooms dirties a few pages of
+ * the store instead of one per room. The room's record lists the log values that hold its
+ * messages; once it holds {@link FLUSH_AT} or more, or its oldest is {@link FLUSH_AGE} commits
+ * old, a commit copies them to the room's own keys, and deletes each log value no room holds
+ * anything in any more. {@link LogLedger} keeps which room holds what, and is read again from
+ * the store whenever the cache is dropped.
+ *
  * @module
  */
 import { ParleyError, roomNotFound } from "./errors.ts";
-import { LOG_CLOCK_KEY, messageKey, roomKey } from "./keys.ts";
+import { LOG_CLOCK_KEY, LOG_PREFIX, logKey, messageKey, roomKey } from "./keys.ts";
 import { isLocked, lockBackoff } from "./kv_locks.ts";
+import { LogLedger } from "./log_ledger.ts";
 import { ID_WINDOW, RecentIds } from "./recent_ids.ts";
-import type { Message, NewMessage, Room } from "./types.ts";
+import { readMessages } from "./room_reader.ts";
+import type { Message, NewMessage, StoredRoom } from "./types.ts";
 
 /** The outcome of one append: the stored message, and whether this call stored it. */
 export interface AppendResult {
@@ -74,9 +84,17 @@ function storedKey(room: string, id: string): string {
   return `${room}\n${id}`;
 }
 
+/** The log clock as a commit must find it: its versionstamp (null: never written) and count. */
+interface Clock {
+  versionstamp: string | null;
+  /** How many commits the log has had: the next one is number `count + 1`. */
+  count: number;
+}
+
 // KV allows 1000 mutations, 10 checks and 800 KiB per atomic operation. A commit costs one
-// mutation for the clock, one per room for its record and one per message; what is left goes
-// to retention deletes, about one per message once a room is full.
+// mutation for the clock, one for its log value, one per room for its record and one per
+// message; what is left goes to retention deletes, about one per message once a room is full,
+// then to moving held messages into their rooms' keys and deleting log values.
 const MAX_MUTATIONS = 1000;
 const MAX_ROOMS = 200;
 const MAX_MESSAGES = 250;
@@ -94,10 +112,29 @@ const LANDED_KEPT = 16;
 // queued: a few are better left to gather, since every commit is a delivery (a frame per
 // client) of its own, while a long queue gains from preparing during the write.
 const PIPELINE_MIN_QUEUE = 64;
+/** A room holding this many messages in log values has them moved to its own keys. */
+export const FLUSH_AT = 8;
+/** A room whose oldest held message is this many commits old has them moved regardless. */
+export const FLUSH_AGE = 64;
+// Rooms added to a commit only to move their old held messages, at most.
+const MAX_STALE_ROOMS = 64;
+// A log value is one KV value (64 KiB at most); estimated bytes are at least the stored ones.
+const MAX_LOG_BYTES = 56 * 1024;
 
 function estimatedBytes(input: NewMessage): number {
   // Strings may be stored as UTF-16; keys and framing add a little more.
   return 2 * (input.text.length + input.author.length + (input.id?.length ?? 0)) + 256;
+}
+
+/** An upper bound on a stored message's size, in a log value or under its own key. */
+function storedBytes(message: Message): number {
+  const strings = message.text.length + message.author.length + message.id.length +
+    message.room.length;
+  return 2 * strings + 96;
+}
+
+function sumBytes(messages: Message[]): number {
+  return messages.reduce((sum, message) => sum + storedBytes(message), 0);
 }
 
 /** A message id for an append that came without one; never equal to a client id. */
@@ -140,23 +177,33 @@ export class GroupCommitter {
   #landed: Map<string, Message>[] = [];
   /** How many commits of this committer have landed. */
   #landedCount = 0;
-  /** The clock's versionstamp as this worker last saw it (null: never written); undefined: unknown. */
-  #clock: Promise<string | null> | undefined;
+  /** The clock as this worker last saw it; undefined: unknown. */
+  #clock: Promise<Clock> | undefined;
+  /** The clock's count once known, for choosing rooms whose held messages are old. */
+  #count: number | undefined;
   /** Room records as stored at {@link #clock}, least recently used first. */
-  #rooms = new Map<string, Room>();
+  #rooms = new Map<string, StoredRoom>();
+  /** Which rooms hold which messages in the live log values, as stored at {@link #clock}. */
+  #ledger = new LogLedger();
+  /** The ledger's read from the store, once started for this cache generation. */
+  #ledgerLoad: Promise<void> | undefined;
+  /** Whether {@link #ledger} is complete for this cache generation. */
+  #ledgerReady = false;
   /** The ids of rooms' newest messages, least recently used first. */
   #windows = new Map<string, RecentIds>();
   /** Catch-ups of rooms' {@link #windows} in progress. */
   #catchingUp = new Map<string, Promise<RecentIds>>();
   /** Bumped whenever the cache is dropped; reads made before a bump are stale. */
   #generation = 0;
+  /** Whether rooms with few new messages write them into the commit's log value. */
+  #sharedLog: boolean;
   /** Settles when the commit that writes last so far has written. */
   #writing: Promise<void> = Promise.resolve();
 
   /**
    * @param kv the store
-   * @param options shared counters, how many messages each room keeps, a commit observer, and
-   * a listener for what each commit stored
+   * @param options shared counters, how many messages each room keeps, a commit observer, a
+   * listener for what each commit stored, and whether to use the shared log (default true)
    */
   constructor(
     kv: Deno.Kv,
@@ -165,6 +212,7 @@ export class GroupCommitter {
       historyLimit: number;
       onCommit?: CommitObserver;
       onCommitted?: CommittedListener;
+      sharedLog?: boolean;
     },
   ) {
     this.#kv = kv;
@@ -172,6 +220,7 @@ export class GroupCommitter {
     this.#historyLimit = options.historyLimit;
     this.#onCommit = options.onCommit;
     this.#onCommitted = options.onCommitted;
+    this.#sharedLog = options.sharedLog ?? true;
   }
 
   /** Queues one append; resolves once it is durably stored (or found already stored). */
@@ -239,7 +288,25 @@ export class GroupCommitter {
       this.#committing.set(room, (this.#committing.get(room) ?? 0) + 1);
       if (queue.length === 0) this.#queues.delete(room);
     }
+    if (batch.length > 0) this.#addStaleRooms(batch);
     return batch;
+  }
+
+  /**
+   * Adds rooms whose held messages are {@link FLUSH_AGE} commits old to a batch, so that commit
+   * moves them to the rooms' keys and their log values can go, however quiet the rooms are.
+   */
+  #addStaleRooms(batch: RoomBatch[]): void {
+    if (this.#count === undefined) return;
+    const inBatch = new Set(batch.map(({ room }) => room));
+    let added = 0;
+    for (const room of this.#ledger.heldSince(this.#count + 1 - FLUSH_AGE)) {
+      if (batch.length === MAX_ROOMS || added === MAX_STALE_ROOMS) return;
+      if (inBatch.has(room) || this.#committing.has(room)) continue;
+      batch.push({ room, pending: [] });
+      this.#committing.set(room, 1);
+      added++;
+    }
   }
 
   /**
@@ -256,7 +323,7 @@ export class GroupCommitter {
       const clock = this.#clock;
       if (
         prepared.generation !== this.#generation || landed === undefined ||
-        clock === undefined || rooms.some((room) => room === undefined)
+        clock === undefined || !this.#ledgerReady || rooms.some((room) => room === undefined)
       ) {
         prepared = await this.#prepare(prepared.batch);
         continue;
@@ -265,7 +332,7 @@ export class GroupCommitter {
       for (const [key, message] of landed) prepared.stored.set(key, message);
       const outcome = await this.#write(
         prepared.batch,
-        rooms as Room[],
+        rooms as StoredRoom[],
         prepared.stored,
         await clock,
       );
@@ -284,16 +351,17 @@ export class GroupCommitter {
 
   /**
    * Reads what a batch needs: the clock first (a commit by anyone else after that moves it and
-   * fails our check, so the reads after it cannot miss one), then the records of rooms not
-   * cached, then the messages already stored under the batch's ids. Appends to rooms that do not
-   * exist fail here.
+   * fails our check, so the reads after it cannot miss one), then the ledger unless known, the
+   * records of rooms not cached, and the messages already stored under the batch's ids. Appends
+   * to rooms that do not exist fail here.
    */
   async #prepare(initial: RoomBatch[]): Promise<Prepared> {
     const generation = this.#generation;
     const since = this.#landedCount;
     await (this.#clock ??= this.#readClock());
+    await (this.#ledgerLoad ??= this.#loadLedger());
     const rooms = await this.#roomsOf(initial);
-    const found: Array<[RoomBatch, Room]> = [];
+    const found: Array<[RoomBatch, StoredRoom]> = [];
     initial.forEach((roomBatch, i) => {
       const room = rooms[i];
       if (room !== null) return found.push([roomBatch, room]);
@@ -318,22 +386,25 @@ export class GroupCommitter {
     return found;
   }
 
-  /** Builds and commits one batch on the clock `clock`; settles its appends when it lands. */
+  /**
+   * Builds and commits one batch on the clock `clock`: each room's new messages go into the
+   * commit's log value or under the room's keys, and rooms whose held messages are many or old
+   * have them moved to their keys, as far as KV's limits allow. Settles its appends when it lands.
+   */
   async #write(
     batch: RoomBatch[],
-    rooms: Room[],
+    rooms: StoredRoom[],
     stored: ReadonlyMap<string, Message>,
-    clock: string | null,
+    clock: Clock,
   ): Promise<"done" | "locked" | "conflict"> {
-    const op = this.#kv.atomic().check({ key: LOG_CLOCK_KEY, versionstamp: clock })
+    const n = clock.count + 1;
+    const op = this.#kv.atomic().check({ key: LOG_CLOCK_KEY, versionstamp: clock.versionstamp })
       .sum(LOG_CLOCK_KEY, 1n);
     const settle: Array<() => void> = [];
     const committed: Array<[string, Message[]]> = [];
-    const updated: Room[] = [];
+    const updated: StoredRoom[] = [];
     // Client ids this commit stores, on top of those stored before it.
     const ids = new Map<string, Message>();
-    let mutations = 1;
-    let appended = 0;
     const at = Date.now();
     const plans = batch.map(({ room: id, pending }, i) => {
       const room = rooms[i];
@@ -355,30 +426,96 @@ export class GroupCommitter {
           text: input.text,
           at: Math.max(at, room.lastAt ?? 0),
         };
-        op.set(messageKey(id, head), message);
-        mutations++;
         if (key !== undefined) ids.set(key, message);
         results.push({ message, created: true });
       }
       settle.push(() => pending.forEach((item, j) => item.resolve(results[j])));
       const fresh = results.flatMap(({ message, created }) => created ? [message] : []);
       if (fresh.length > 0) committed.push([id, fresh]);
-      if (head > room.head) mutations++;
-      return { room, head, lastAt: fresh.at(-1)?.at };
+      return { room, fresh };
     });
-    for (const { room, head, lastAt } of plans) {
-      if (head === room.head || lastAt === undefined) continue;
-      appended += head - room.head;
-      const trimmed = this.#trim(op, room, head, MAX_MUTATIONS - mutations);
-      mutations += trimmed - (room.trimmed ?? 0);
-      const next: Room = { ...room, head, lastAt, trimmed };
+    // The clock and the log value, then a record and a key per new message for each room that
+    // gets some (a message that goes into the log value gives its key back).
+    let mutations = plans.reduce(
+      (sum, { fresh }) => sum + (fresh.length > 0 ? 1 + fresh.length : 0),
+      2,
+    );
+    // Every log value this commit might delete stays reserved.
+    const deletes = this.#ledger.size;
+    let bytes = plans.reduce((sum, { fresh }) => sum + sumBytes(fresh), 0);
+    let appended = 0;
+    const logged = new Map<string, Message[]>();
+    const flushed = new Set<string>();
+    const staleAt = n - FLUSH_AGE;
+    let logBytes = 0;
+    for (const { room, fresh } of plans) {
+      const holds = this.#ledger.logsOf(room.id);
+      const heldCount = this.#ledger.heldCount(room.id);
+      const wantsFlush = heldCount > 0 &&
+        (heldCount + fresh.length >= FLUSH_AT || holds[0] <= staleAt);
+      if (fresh.length === 0 && !wantsFlush) continue;
+      const freshBytes = sumBytes(fresh);
+      const head = room.head + fresh.length;
+      let logs = [...holds];
+      if (
+        this.#sharedLog && !wantsFlush && fresh.length < FLUSH_AT &&
+        logBytes + freshBytes <= MAX_LOG_BYTES
+      ) {
+        logged.set(room.id, fresh);
+        logBytes += freshBytes;
+        logs.push(n);
+        mutations -= fresh.length;
+      } else {
+        for (const message of fresh) op.set(messageKey(room.id, message.seq), message);
+      }
+      // A room here only to move its held messages is not trimmed: a trim that the move then
+      // did not fit beside would be left out of its record.
+      const trimmedBefore = room.trimmed ?? 0;
+      const trimmed = fresh.length === 0
+        ? trimmedBefore
+        : this.#trim(op, room, head, MAX_MUTATIONS - mutations - deletes);
+      mutations += trimmed - trimmedBefore;
+      if (wantsFlush) {
+        const moving = this.#ledger.held(room.id).filter(({ seq }) => seq > trimmed);
+        const movingBytes = sumBytes(moving);
+        // Room for the moved messages and for this record if it is not counted yet.
+        const needed = moving.length + (fresh.length === 0 ? 1 : 0);
+        if (mutations + needed + deletes <= MAX_MUTATIONS && bytes + movingBytes <= MAX_BYTES) {
+          for (const message of moving) op.set(messageKey(room.id, message.seq), message);
+          mutations += moving.length + (fresh.length === 0 ? 1 : 0);
+          bytes += movingBytes;
+          flushed.add(room.id);
+          logs = [];
+        } else if (fresh.length === 0) {
+          continue;
+        }
+      }
+      appended += fresh.length;
+      const { logged: _before, ...record } = room;
+      const next: StoredRoom = {
+        ...record,
+        head,
+        lastAt: fresh.at(-1)?.at ?? room.lastAt,
+        trimmed,
+        ...(logs.length > 0 ? { logged: logs } : {}),
+      };
       op.set(roomKey(room.id), next);
       updated.push(next);
     }
-    if (appended === 0) {
+    if (appended === 0 && flushed.size === 0) {
+      // Every append was a retry: the answer rests on what this worker holds in memory, which is
+      // only the store's while the clock has not moved.
+      const { versionstamp } = await this.#kv.get(LOG_CLOCK_KEY);
+      if (versionstamp !== clock.versionstamp) {
+        this.#stats.conflicts++;
+        return "conflict";
+      }
       settle.forEach((resolve) => resolve());
       return "done";
     }
+    if (logged.size > 0) op.set(logKey(n), [...logged.values()].flat());
+    const emptied = this.#ledger.emptiedBy(flushed);
+    for (const log of emptied) op.delete(logKey(log));
     this.#stats.commits++;
     const started = performance.now();
     const outcome = await op.commit().catch((error) => {
@@ -395,8 +532,11 @@ export class GroupCommitter {
       this.#stats.conflicts++;
       return "conflict";
     }
-    this.#clock = Promise.resolve(outcome.versionstamp);
+    this.#count = n;
+    this.#clock = Promise.resolve({ versionstamp: outcome.versionstamp, count: n });
     for (const room of updated) this.#remember(room);
+    for (const room of flushed) this.#ledger.release(room);
+    this.#ledger.add(n, logged);
     for (const [room, messages] of committed) this.#recordIds(room, messages);
     this.#landedCount++;
     this.#landed.push(ids);
@@ -412,13 +552,15 @@ export class GroupCommitter {
    * cached ones are taken before the reads, which a dropped cache must not turn into undefined
    * (the commit prepares again when the cache was dropped meanwhile).
    */
-  async #roomsOf(batch: RoomBatch[]): Promise<Array<Room | null>> {
+  async #roomsOf(batch: RoomBatch[]): Promise<Array<StoredRoom | null>> {
     const cached = batch.map(({ room }) => this.#rooms.get(room));
     const missing = batch.flatMap(({ room }, i) => cached[i] === undefined ? [room] : []);
     const generation = this.#generation;
     const landed = this.#landedCount;
     const entries = (await Promise.all(
-      chunks(missing, KV_READ_BATCH).map((part) => this.#kv.getMany<Room[]>(part.map(roomKey))),
+      chunks(missing, KV_READ_BATCH).map((part) =>
+        this.#kv.getMany<StoredRoom[]>(part.map(roomKey))
+      ),
     )).flat();
     // A record read while one of our commits landed may predate it: only a read that nothing
     // overtook is cached (the commit re-reads in its turn otherwise).
@@ -441,13 +583,17 @@ export class GroupCommitter {
   }
 
   /** Caches a room record as stored now, evicting the least recently used beyond the limit. */
-  #remember(room: Room): void {
+  #remember(room: StoredRoom): void {
     useRecent(this.#rooms, room.id, room, MAX_CACHED_ROOMS);
   }
 
   /** Reads the clock's versionstamp; a failed read is forgotten, so the next commit reads again. */
-  #readClock(): Promise<string | null> {
-    const reading = this.#kv.get(LOG_CLOCK_KEY).then(({ versionstamp }) => versionstamp);
+  #readClock(): Promise<Clock> {
+    const reading = this.#kv.get<Deno.KvU64>(LOG_CLOCK_KEY).then(({ value, versionstamp }) => {
+      const count = value === null ? 0 : Number(value.value);
+      this.#count = count;
+      return { versionstamp, count };
+    });
     reading.catch(() => {
       if (this.#clock === reading) this.#clock = undefined;
     });
@@ -459,6 +605,39 @@ export class GroupCommitter {
     this.#generation++;
     this.#clock = undefined;
     this.#rooms.clear();
+    this.#ledger.clear();
+    this.#ledgerLoad = undefined;
+    this.#ledgerReady = false;
+  }
+
+  /**
+   * Reads the ledger from the store: every live log value, and the records of the rooms in them,
+   * which say whether each room still holds its messages there. Nothing of this committer's
+   * lands meanwhile (commits wait for the ledger); a cache dropped meanwhile drops this read too.
+   */
+  async #loadLedger(): Promise<void> {
+    const generation = this.#generation;
+    const values: Array<[number, Message[]]> = [];
+    for await (const { key, value } of this.#kv.list<Message[]>({ prefix: LOG_PREFIX })) {
+      values.push([key[1] as number, value]);
+    }
+    const ids = [...new Set(values.flatMap(([, messages]) => messages.map(({ room }) => room)))];
+    const records = (await Promise.all(
+      chunks(ids, KV_READ_BATCH).map((part) => this.#kv.getMany<StoredRoom[]>(part.map(roomKey))),
+    )).flat();
+    if (generation !== this.#generation) return;
+    const holds = new Map(ids.map((id, i) => [id, new Set(records[i].value?.logged)]));
+    for (const [n, messages] of values) {
+      const held = new Map<string, Message[]>();
+      for (const message of messages) {
+        if (!holds.get(message.room)!.has(n)) continue;
+        const room = held.get(message.room);
+        if (room === undefined) held.set(message.room, [message]);
+        else room.push(message);
+      }
+      this.#ledger.add(n, held);
+    }
+    this.#ledgerReady = true;
   }
 
   /**
@@ -466,7 +645,7 @@ export class GroupCommitter {
    * stays bounded, at most `budget` of them (what is left falls to a later commit); returns the
    * new highest deleted seq.
    */
-  #trim(op: Deno.AtomicOperation, room: Room, head: number, budget: number): number {
+  #trim(op: Deno.AtomicOperation, room: StoredRoom, head: number, budget: number): number {
     const trimmedBefore = room.trimmed ?? 0;
     const target = Math.max(trimmedBefore, head - this.#historyLimit);
     const allowed = Math.min(head - room.head + MAX_TRIM_CATCH_UP, Math.max(0, budget));
@@ -479,23 +658,36 @@ export class GroupCommitter {
 
   /**
    * Finds the messages already stored under the batch's client ids, by {@link storedKey}: each
-   * room's recent ids name the candidates, whose messages are read to compare the ids. A room
-   * whose appends carry no ids needs no window.
+   * room's recent ids name the candidates, whose messages are read to compare the ids, from the
+   * ledger where the room holds them and from their keys otherwise. A room whose appends carry
+   * no ids needs no window.
    */
-  async #findStored(batch: Array<[RoomBatch, Room]>): Promise<Map<string, Message>> {
+  async #findStored(batch: Array<[RoomBatch, StoredRoom]>): Promise<Map<string, Message>> {
+    const found = new Map<string, Message>();
+    const keep = (message: Message) => found.set(storedKey(message.room, message.id), message);
     const keys = (await Promise.all(batch.map(async ([{ pending }, room]) => {
       const ids = new Set(pending.flatMap(({ input }) => input.id ?? []));
       if (ids.size === 0) return [];
       const window = await this.#windowOf(room);
-      return [...ids].flatMap((id) => window.candidates(id).map((seq) => messageKey(room.id, seq)));
+      const candidates = [...ids].flatMap((id) => window.candidates(id));
+      if (candidates.length === 0) return [];
+      // Retention may have deleted held messages: those are gone, wherever they are still kept.
+      const held = new Map(
+        this.#ledger.held(room.id).flatMap((message) =>
+          message.seq > room.trimmed ? [[message.seq, message]] : []
+        ),
+      );
+      return candidates.flatMap((seq) => {
+        const message = held.get(seq);
+        if (message === undefined) return [messageKey(room.id, seq)];
+        keep(message);
+        return [];
+      });
     }))).flat();
-    const found = new Map<string, Message>();
     const messages = (await Promise.all(
       chunks(keys, KV_READ_BATCH).map((part) => this.#kv.getMany<Message[]>(part)),
     )).flat();
-    for (const { value } of messages) {
-      if (value) found.set(storedKey(value.room, value.id), value);
-    }
+    for (const { value } of messages) if (value) keep(value);
     return found;
   }
 
@@ -503,7 +695,7 @@ export class GroupCommitter {
    * The recent ids of `room`, caught up from the log to its head where this committer's own
    * commits did not already bring them.
    */
-  async #windowOf(room: Room): Promise<RecentIds> {
+  async #windowOf(room: StoredRoom): Promise<RecentIds> {
     const window = this.#windows.get(room.id);
     if (window !== undefined && window.head >= room.head) {
       useRecent(this.#windows, room.id, window, MAX_ID_WINDOWS);
@@ -519,14 +711,13 @@ export class GroupCommitter {
   }
 
   /** Reads the ids of `room`'s messages after what `window` knows, up to the room's head. */
-  async #catchUp(room: Room, window: RecentIds | undefined): Promise<RecentIds> {
+  async #catchUp(room: StoredRoom, window: RecentIds | undefined): Promise<RecentIds> {
     const start = Math.max(window?.head ?? 0, room.trimmed, room.head - ID_WINDOW);
-    const read: Message[] = [];
-    const entries = this.#kv.list<Message>({
-      start: messageKey(room.id, start + 1),
-      end: messageKey(room.id, room.head + 1),
-    }, { batchSize: 500 });
-    for await (const { value } of entries) read.push(value);
+    const read = await readMessages(this.#kv, room.id, {
+      after: start,
+      before: room.head + 1,
+      limit: room.head - start,
+    });
     // Applied at once, so no landing interleaves. A window that knows nothing from `start` on
     // (its newest ids are too old to keep) starts afresh there.
     let caughtUp = window !== undefined && window.head >= start ? window : new RecentIds(start);

@@ -6,9 +6,10 @@ import {
   GroupCommitter,
 } from "./group_commit.ts";
 import { collidingIds } from "../tests/colliding_ids.ts";
-import { messagesPrefix, roomKey } from "./keys.ts";
+import { roomKey } from "./keys.ts";
+import { readMessages } from "./room_reader.ts";
 import { ID_WINDOW } from "./recent_ids.ts";
-import type { Message, Room } from "./types.ts";
+import type { Room } from "./types.ts";
 
 /** What a test changes about the store: wrappers for `getMany` and for atomic commits. */
 interface Faults {
@@ -58,11 +59,8 @@ async function storeWith(ids: string[], faults: Faults, onCommitted?: CommittedL
 }
 
 async function stored(kv: Deno.Kv, room: string): Promise<string[]> {
-  const texts: string[] = [];
-  for await (const entry of kv.list<Message>({ prefix: messagesPrefix(room) })) {
-    texts.push(`${entry.value.seq}:${entry.value.text}`);
-  }
-  return texts;
+  const messages = await readMessages(kv, room, { limit: 10_000 });
+  return messages.map((message) => `${message.seq}:${message.text}`);
 }
 
 function sleep(ms: number): Promise<void> {

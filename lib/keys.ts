@@ -4,8 +4,13 @@
  * - `["rooms", room]` → {@link Room}: title and head; every append rewrites it, so it is the
  *   key the hub watches.
  * - `["messages", room, seq]` → {@link Message}
+ * - `["log", n]` → `Message[]`: the messages commit `n` wrote for rooms that got only a few in
+ *   it, so that commit writes one value instead of a key in each room's range. A room's record
+ *   lists the log values that still hold its messages (`logged`); once it holds a few, or they
+ *   are some commits old, a later commit copies them to the room's own keys, and the last room
+ *   to do so deletes the log value. Reads merge the room's keys with its log values.
  * - `["log_clock"]` → how many commits the log has had; every append commit checks and bumps it,
- *   so one check guards a commit of many rooms.
+ *   so one check guards a commit of many rooms, and commit `n` is the one that bumped it to `n`.
  *
  * @module
  */
@@ -27,6 +32,14 @@ export function messageKey(room: string, seq: number): Deno.KvKey {
 export function messagesPrefix(room: string): Deno.KvKey {
   return ["messages", room];
 }
+
+/** The key of log value `n` (see the module documentation). */
+export function logKey(n: number): Deno.KvKey {
+  return ["log", n];
+}
+
+/** The prefix under which every live log value lives, in commit order. */
+export const LOG_PREFIX: Deno.KvKey = ["log"];
 
 /** The key every append commit checks and bumps (see `lib/group_commit.ts`). */
 export const LOG_CLOCK_KEY: Deno.KvKey = ["log_clock"];

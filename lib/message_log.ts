@@ -1,14 +1,15 @@
 import { DEFAULT_HISTORY_LIMIT } from "./config.ts";
 import { ParleyError } from "./errors.ts";
 import { retryLocked } from "./kv_locks.ts";
-import { messageKey, messagesPrefix, roomKey, ROOMS_PREFIX } from "./keys.ts";
+import { roomKey, ROOMS_PREFIX } from "./keys.ts";
 import {
   type AppendResult,
   type CommitObserver,
   type CommitStats,
   GroupCommitter,
 } from "./group_commit.ts";
-import type { Message, NewMessage, Room } from "./types.ts";
+import { readMessages } from "./room_reader.ts";
+import type { Message, NewMessage, Room, StoredRoom } from "./types.ts";
 
 export type { AppendResult, CommitStats };
 
@@ -21,10 +22,15 @@ export type StoredListener = (room: string, messages: Message[], byPeer: boolean
 /** Where appends go instead of this worker's own group commit (another worker, say). */
 export type AppendRoute = (room: string, input: NewMessage) => Promise<AppendResult>;
 
-// KV lists at most 1000 entries per batch.
-const MAX_LIST_BATCH = 1000;
+// How many messages `findStoredSince` reads at a time, newest first.
+const SCAN_PAGE = 500;
 // How many room ids `roomExists` remembers before it starts over.
 const MAX_KNOWN_ROOMS = 10_000;
+
+/** The room a stored record describes, without what only storage needs. */
+function publicRoom({ logged: _logged, ...room }: StoredRoom): Room {
+  return room;
+}
 
 /** The outcome of creating a room: the room, and whether this call created it. */
 export interface CreateRoomResult {
@@ -48,14 +54,19 @@ export class MessageLog {
   /**
    * @param kv the store to keep the log in
    * @param options `historyLimit`: how many messages each room keeps (default 10,000);
-   * `onCommit`: told of each commit attempt, for metrics
+   * `onCommit`: told of each commit attempt, for metrics; `sharedLog`: whether rooms with few
+   * messages in a commit share one value (default true; see `lib/keys.ts`)
    */
-  constructor(kv: Deno.Kv, options: { historyLimit?: number; onCommit?: CommitObserver } = {}) {
+  constructor(
+    kv: Deno.Kv,
+    options: { historyLimit?: number; onCommit?: CommitObserver; sharedLog?: boolean } = {},
+  ) {
     this.#kv = kv;
     this.#committer = new GroupCommitter(kv, {
       stats: this.stats,
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
       onCommit: options.onCommit,
+      sharedLog: options.sharedLog,
       onCommitted: (room, messages) => this.#tell(room, messages, false),
     });
   }
@@ -111,7 +122,8 @@ export class MessageLog {
 
   /** Reads one room, or null when there is no such room. */
   async getRoom(id: string): Promise<Room | null> {
-    return (await this.#kv.get<Room>(roomKey(id))).value;
+    const { value } = await this.#kv.get<StoredRoom>(roomKey(id));
+    return value && publicRoom(value);
   }
 
   /** Whether a room exists; rooms are never deleted, so one found once is not read again. */
@@ -126,8 +138,8 @@ export class MessageLog {
   /** Lists every room, the most recently active first. */
   async listRooms(): Promise<Room[]> {
     const rooms: Room[] = [];
-    for await (const entry of this.#kv.list<Room>({ prefix: ROOMS_PREFIX })) {
-      rooms.push(entry.value);
+    for await (const entry of this.#kv.list<StoredRoom>({ prefix: ROOMS_PREFIX })) {
+      rooms.push(publicRoom(entry.value));
     }
     const activity = (room: Room) => room.lastAt ?? room.createdAt;
     return rooms.sort((a, b) => activity(b) - activity(a));
@@ -148,7 +160,7 @@ export class MessageLog {
 
   /**
    * Finds the messages stored under `ids` in `room` at or after `since` (ms since the epoch), by
-   * id: one scan back from the newest message, which stops at the first one older than `since`.
+   * id: a scan back from the newest message, which stops at the first one older than `since`.
    */
   async findStoredSince(
     room: string,
@@ -156,51 +168,26 @@ export class MessageLog {
     since: number,
   ): Promise<Map<string, Message>> {
     const found = new Map<string, Message>();
-    const entries = this.#kv.list<Message>({ prefix: messagesPrefix(room) }, {
-      reverse: true,
-      batchSize: MAX_LIST_BATCH,
-    });
-    for await (const { value } of entries) {
-      if (value.at < since) break;
-      if (ids.has(value.id)) found.set(value.id, value);
-      if (found.size === ids.size) break;
+    let before: number | undefined;
+    for (;;) {
+      const page = await readMessages(this.#kv, room, { before, limit: SCAN_PAGE, newest: true });
+      for (const message of page.toReversed()) {
+        if (message.at < since) return found;
+        if (ids.has(message.id)) found.set(message.id, message);
+        if (found.size === ids.size) return found;
+      }
+      if (page.length < SCAN_PAGE) return found;
+      before = page[0].seq;
     }
-    return found;
   }
 
   /** Reads up to `limit` messages with seq greater than `after`, oldest first. */
-  async readAfter(room: string, after: number, limit: number): Promise<Message[]> {
-    const messages: Message[] = [];
-    const selector = { prefix: messagesPrefix(room), start: messageKey(room, after + 1) };
-    for await (
-      const entry of this.#kv.list<Message>(selector, {
-        limit,
-        batchSize: Math.min(limit, MAX_LIST_BATCH),
-      })
-    ) {
-      messages.push(entry.value);
-    }
-    return messages;
+  readAfter(room: string, after: number, limit: number): Promise<Message[]> {
+    return readMessages(this.#kv, room, { after, limit });
   }
 
   /** Reads the newest `limit` messages, or the newest before seq `before`, oldest first. */
-  async readLatest(
-    room: string,
-    options: { limit: number; before?: number },
-  ): Promise<Message[]> {
-    const prefix = messagesPrefix(room);
-    const selector = options.before === undefined
-      ? { prefix }
-      : { prefix, end: messageKey(room, options.before) };
-    const messages: Message[] = [];
-    const listOptions = {
-      limit: options.limit,
-      batchSize: Math.min(options.limit, MAX_LIST_BATCH),
-      reverse: true,
-    };
-    for await (const entry of this.#kv.list<Message>(selector, listOptions)) {
-      messages.push(entry.value);
-    }
-    return messages.reverse();
+  readLatest(room: string, options: { limit: number; before?: number }): Promise<Message[]> {
+    return readMessages(this.#kv, room, { ...options, newest: true });
   }
 }

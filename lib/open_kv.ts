@@ -2,7 +2,12 @@ import { retryLocked } from "./kv_locks.ts";
 
 /** Whether a KV path names a file on this machine (not `:memory:`, not a KV Connect URL). */
 export function isLocalFile(path: string): boolean {
-  return path !== ":memory:" && !/^[a-z]+:\/\//i.test(path);
+  return path !== ":memory:" && isLocalStore(path);
+}
+
+/** Whether KV at `path` is SQLite in this process: a local file or `:memory:` (not a URL). */
+export function isLocalStore(path: string): boolean {
+  return !/^[a-z]+:\/\//i.test(path);
 }
 
 /**

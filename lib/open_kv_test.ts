@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openKv } from "./open_kv.ts";
+import { isLocalFile, isLocalStore, openKv } from "./open_kv.ts";
 
 Deno.test("openKv - retries an open that finds the file locked by another worker", async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-open-" });
@@ -30,4 +30,13 @@ Deno.test("openKv - any other failure names the path and is not retried", async 
     { message: 'Cannot open the message store at ":memory:": Error: disk on fire' },
   );
   assert.equal(attempts, 1);
+});
+
+Deno.test("isLocalStore - files and :memory: are SQLite here, URLs are not", () => {
+  assert.equal(isLocalStore("data/parley.kv"), true);
+  assert.equal(isLocalStore("/var/lib/parley/parley.kv"), true);
+  assert.equal(isLocalStore(":memory:"), true);
+  assert.equal(isLocalStore("https://api.deno.com/databases/id/connect"), false);
+  assert.equal(isLocalFile(":memory:"), false);
+  assert.equal(isLocalFile("data/parley.kv"), true);
 });

@@ -5,7 +5,7 @@ import { Hub } from "./hub.ts";
 import { Limits } from "./limits.ts";
 import { MessageLog } from "./message_log.ts";
 import { Metrics } from "./metrics.ts";
-import { isLocalFile } from "./open_kv.ts";
+import { isLocalFile, isLocalStore } from "./open_kv.ts";
 import { Presence } from "./presence.ts";
 import { loadSecret, Sessions } from "./session.ts";
 import { WorkerLink } from "./worker_link.ts";
@@ -52,6 +52,9 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
   const metrics = new Metrics();
   const log = new MessageLog(kv, {
     historyLimit: config.historyLimit,
+    // The shared log saves pages of a SQLite file; on a remote store (KV Connect, Deno Deploy),
+    // where several isolates or machines write, every conflict would read all its values again.
+    sharedLog: config.kvPath !== undefined && isLocalStore(config.kvPath),
     onCommit: (seconds, messages) => {
       metrics.commitSeconds.observe(seconds);
       metrics.batchSize.observe(messages);

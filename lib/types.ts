@@ -13,6 +13,14 @@ export interface Room {
   trimmed: number;
 }
 
+/**
+ * A room record as stored: the room, and the log values that hold some of its newest messages
+ * (see `lib/keys.ts`); absent or empty when all its messages are under its own keys.
+ */
+export interface StoredRoom extends Room {
+  logged?: number[];
+}
+
 /** One stored chat message; `seq` is dense and gap-free within its room. */
 export interface Message {
   seq: number;

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { messagesPrefix, roomKey } from "../lib/keys.ts";
+import { roomKey } from "../lib/keys.ts";
+import { readMessages } from "../lib/room_reader.ts";
 import type { Message, Room } from "../lib/types.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -171,10 +172,7 @@ export async function readStoredRoom(kvPath: string, room: string): Promise<Stor
   const kv = await Deno.openKv(kvPath);
   try {
     const record = (await kv.get<Room>(roomKey(room))).value;
-    const messages: Message[] = [];
-    for await (const entry of kv.list<Message>({ prefix: messagesPrefix(room) })) {
-      messages.push(entry.value);
-    }
+    const messages = await readMessages(kv, room, { limit: Number.MAX_SAFE_INTEGER });
     return { room: record, messages };
   } finally {
     kv.close();

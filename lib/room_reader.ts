@@ -1,0 +1,103 @@
+/**
+ * Reads a room's messages where they are stored: under the room's own keys, and in the shared
+ * log values its record lists (see `lib/keys.ts`). A read covers the room up to the head its
+ * record had when the read began (later messages are left for the next read). It reads the log
+ * values before the keys: a log value that is gone by then was deleted by the commit that copied
+ * its messages to the room's keys, where the key read that follows finds them.
+ *
+ * @module
+ */
+import { logKey, messageKey, roomKey } from "./keys.ts";
+import type { Message, StoredRoom } from "./types.ts";
+
+/** Which of a room's messages to read. */
+export interface MessageRange {
+  /** Only messages with a seq greater than this. */
+  after?: number;
+  /** Only messages with a seq lower than this. */
+  before?: number;
+  /** At most this many. */
+  limit: number;
+  /** Take them from the newest end of the range (default: from the oldest). */
+  newest?: boolean;
+}
+
+// KV lists at most 1000 entries per batch and reads at most 10 keys per getMany.
+const MAX_LIST_BATCH = 1000;
+const MAX_GET_MANY = 10;
+
+/** Reads up to `range.limit` messages of `room` in `range`, oldest first; none for no room. */
+export async function readMessages(
+  kv: Deno.Kv,
+  room: string,
+  range: MessageRange,
+): Promise<Message[]> {
+  const { value: record } = await kv.get<StoredRoom>(roomKey(room));
+  if (record === null || range.limit <= 0) return [];
+  // Seqs strictly between low and high.
+  const low = Math.max(range.after ?? 0, record.trimmed);
+  const high = Math.min(range.before ?? Infinity, record.head + 1);
+  if (high - low <= 1) return [];
+  const logged = record.logged ?? [];
+  const held = logged.length === 0 ? undefined : await readHeld(kv, room, logged);
+  const keyed = await listKeyed(kv, room, low, high, range);
+  if (held === undefined) return keyed;
+  // Retention may have deleted some of them meanwhile: the log values still have them.
+  const floor = Math.max(low, held.trimmed);
+  const inRange = held.messages.filter(({ seq }) => seq > floor && seq < high);
+  return merge(keyed, inRange, range);
+}
+
+async function listKeyed(
+  kv: Deno.Kv,
+  room: string,
+  low: number,
+  high: number,
+  range: MessageRange,
+): Promise<Message[]> {
+  const messages: Message[] = [];
+  const entries = kv.list<Message>(
+    { start: messageKey(room, low + 1), end: messageKey(room, high) },
+    {
+      limit: range.limit,
+      batchSize: Math.min(range.limit, MAX_LIST_BATCH),
+      reverse: range.newest ?? false,
+    },
+  );
+  for await (const { value } of entries) messages.push(value);
+  return range.newest ? messages.reverse() : messages;
+}
+
+/**
+ * The messages of `room` in those of the log values `logged` that still exist, and the highest
+ * seq retention had deleted by the room's record as read beside them.
+ */
+async function readHeld(
+  kv: Deno.Kv,
+  room: string,
+  logged: number[],
+): Promise<{ messages: Message[]; trimmed: number }> {
+  const messages: Message[] = [];
+  let trimmed = 0;
+  for (let i = 0; i < logged.length; i += MAX_GET_MANY - 1) {
+    const keys = logged.slice(i, i + MAX_GET_MANY - 1).map(logKey);
+    const [current, ...values] = await kv.getMany<[StoredRoom, ...Message[][]]>([
+      roomKey(room),
+      ...keys,
+    ]);
+    trimmed = Math.max(trimmed, current.value?.trimmed ?? 0);
+    for (const { value } of values) {
+      for (const message of value ?? []) if (message.room === room) messages.push(message);
+    }
+  }
+  return { messages, trimmed };
+}
+
+/** The keyed and held messages as one list by seq, cut to the range's limit at its end. */
+function merge(keyed: Message[], held: Message[], range: MessageRange): Message[] {
+  const bySeq = new Map<number, Message>();
+  for (const message of keyed) bySeq.set(message.seq, message);
+  for (const message of held) bySeq.set(message.seq, message);
+  const all = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  return range.newest ? all.slice(-range.limit) : all.slice(0, range.limit);
+}
