@@ -116,8 +116,15 @@ const PIPELINE_MIN_QUEUE = 64;
 export const FLUSH_AT = 8;
 /** A room whose oldest held message is this many commits old has them moved regardless. */
 export const FLUSH_AGE = 64;
-// Rooms added to a commit only to move their old held messages, at most.
+// Rooms added to a commit only to move their old held messages, at most; while any room holds
+// old ones, this many places of every batch are kept for them, so a full queue cannot starve them.
 const MAX_STALE_ROOMS = 64;
+const STALE_PLACES = 16;
+/**
+ * Past this many live log values every message goes under its room's keys until rooms have
+ * moved enough of theirs: a bound on what the log holds, and on what a writer reads at start.
+ */
+export const MAX_LIVE_LOGS = 256;
 // A log value is one KV value (64 KiB at most); estimated bytes are at least the stored ones.
 const MAX_LOG_BYTES = 56 * 1024;
 
@@ -272,8 +279,10 @@ export class GroupCommitter {
     const batch: RoomBatch[] = [];
     let messages = 0;
     let bytes = 0;
+    const stale = this.#staleRooms();
+    const maxRooms = stale.next().done ? MAX_ROOMS : MAX_ROOMS - STALE_PLACES;
     for (const [room, queue] of this.#queues) {
-      if (batch.length === MAX_ROOMS || messages === MAX_MESSAGES) break;
+      if (batch.length === maxRooms || messages === MAX_MESSAGES) break;
       if (this.#committing.has(room) && queue.length < PIPELINE_MIN_QUEUE) continue;
       let count = 0;
       while (count < queue.length && messages < MAX_MESSAGES) {
@@ -297,16 +306,20 @@ export class GroupCommitter {
    * moves them to the rooms' keys and their log values can go, however quiet the rooms are.
    */
   #addStaleRooms(batch: RoomBatch[]): void {
-    if (this.#count === undefined) return;
     const inBatch = new Set(batch.map(({ room }) => room));
     let added = 0;
-    for (const room of this.#ledger.heldSince(this.#count + 1 - FLUSH_AGE)) {
+    for (const room of this.#staleRooms()) {
       if (batch.length === MAX_ROOMS || added === MAX_STALE_ROOMS) return;
       if (inBatch.has(room) || this.#committing.has(room)) continue;
       batch.push({ room, pending: [] });
       this.#committing.set(room, 1);
       added++;
     }
+  }
+
+  /** Rooms whose oldest held message the next commit finds {@link FLUSH_AGE} commits old. */
+  #staleRooms(): Generator<string> {
+    return this.#ledger.heldSince((this.#count ?? -Infinity) + 1 - FLUSH_AGE);
   }
 
   /**
@@ -359,7 +372,7 @@ export class GroupCommitter {
     const generation = this.#generation;
     const since = this.#landedCount;
     await (this.#clock ??= this.#readClock());
-    await (this.#ledgerLoad ??= this.#loadLedger());
+    await (this.#ledgerLoad ??= this.#startLedgerLoad());
     const rooms = await this.#roomsOf(initial);
     const found: Array<[RoomBatch, StoredRoom]> = [];
     initial.forEach((roomBatch, i) => {
@@ -440,8 +453,10 @@ export class GroupCommitter {
       (sum, { fresh }) => sum + (fresh.length > 0 ? 1 + fresh.length : 0),
       2,
     );
-    // Every log value this commit might delete stays reserved.
-    const deletes = this.#ledger.size;
+    // Rooms that move their held messages let go of log values; those left with no holder go.
+    const holders = new Map<number, number>();
+    const emptied: number[] = [];
+    const useLog = this.#sharedLog && this.#ledger.size < MAX_LIVE_LOGS;
     let bytes = plans.reduce((sum, { fresh }) => sum + sumBytes(fresh), 0);
     let appended = 0;
     const logged = new Map<string, Message[]>();
@@ -458,8 +473,7 @@ export class GroupCommitter {
       const head = room.head + fresh.length;
       let logs = [...holds];
       if (
-        this.#sharedLog && !wantsFlush && fresh.length < FLUSH_AT &&
-        logBytes + freshBytes <= MAX_LOG_BYTES
+        useLog && !wantsFlush && fresh.length < FLUSH_AT && logBytes + freshBytes <= MAX_LOG_BYTES
       ) {
         logged.set(room.id, fresh);
         logBytes += freshBytes;
@@ -473,16 +487,20 @@ export class GroupCommitter {
       const trimmedBefore = room.trimmed ?? 0;
       const trimmed = fresh.length === 0
         ? trimmedBefore
-        : this.#trim(op, room, head, MAX_MUTATIONS - mutations - deletes);
+        : this.#trim(op, room, head, MAX_MUTATIONS - mutations);
       mutations += trimmed - trimmedBefore;
       if (wantsFlush) {
         const moving = this.#ledger.held(room.id).filter(({ seq }) => seq > trimmed);
         const movingBytes = sumBytes(moving);
-        // Room for the moved messages and for this record if it is not counted yet.
-        const needed = moving.length + (fresh.length === 0 ? 1 : 0);
-        if (mutations + needed + deletes <= MAX_MUTATIONS && bytes + movingBytes <= MAX_BYTES) {
+        const emptying = holds.filter((n) => (holders.get(n) ?? this.#ledger.holders(n)) === 1);
+        // Room for the moved messages, the log values this empties, and this record if it is
+        // not counted yet.
+        const needed = moving.length + emptying.length + (fresh.length === 0 ? 1 : 0);
+        if (mutations + needed <= MAX_MUTATIONS && bytes + movingBytes <= MAX_BYTES) {
           for (const message of moving) op.set(messageKey(room.id, message.seq), message);
-          mutations += moving.length + (fresh.length === 0 ? 1 : 0);
+          for (const n of holds) holders.set(n, (holders.get(n) ?? this.#ledger.holders(n)) - 1);
+          emptied.push(...emptying);
+          mutations += needed;
           bytes += movingBytes;
           flushed.add(room.id);
           logs = [];
@@ -514,7 +532,6 @@ export class GroupCommitter {
       return "done";
     }
     if (logged.size > 0) op.set(logKey(n), [...logged.values()].flat());
-    const emptied = this.#ledger.emptiedBy(flushed);
     for (const log of emptied) op.delete(logKey(log));
     this.#stats.commits++;
     const started = performance.now();
@@ -608,6 +625,15 @@ export class GroupCommitter {
     this.#ledger.clear();
     this.#ledgerLoad = undefined;
     this.#ledgerReady = false;
+  }
+
+  /** Starts reading the ledger; a failed read is forgotten, so the next commit reads again. */
+  #startLedgerLoad(): Promise<void> {
+    const loading = this.#loadLedger();
+    loading.catch(() => {
+      if (this.#ledgerLoad === loading) this.#ledgerLoad = undefined;
+    });
+    return loading;
   }
 
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { FLUSH_AGE, FLUSH_AT } from "./group_commit.ts";
+import { FLUSH_AGE, FLUSH_AT, MAX_LIVE_LOGS } from "./group_commit.ts";
 import { LOG_PREFIX, messagesPrefix, roomKey } from "./keys.ts";
 import { MessageLog } from "./message_log.ts";
 import type { Message, StoredRoom } from "./types.ts";
@@ -230,5 +230,73 @@ Deno.test("MessageLog storage - more moves than one commit may hold are spread o
       keyedRooms.every((seqs) => seqs.length >= FLUSH_AT - 1),
       "every room has moved its first messages",
     );
+  });
+});
+
+Deno.test("MessageLog storage - a failed read of the log at start is tried again by the next append", async () => {
+  await withKv(async (kv) => {
+    let failures = 1;
+    const flaky = new Proxy(kv, {
+      get(target, property) {
+        if (property === "list") {
+          return (selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+            if ("prefix" in selector && selector.prefix[0] === "log" && failures-- > 0) {
+              throw new Error("The disk hiccuped");
+            }
+            return target.list(selector, options);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const log = new MessageLog(flaky);
+    await log.createRoom("quiet", "Quiet");
+    await assert.rejects(log.append("quiet", { author: "ada", text: "lost" }), /hiccuped/);
+    await appendOneByOne(log, "quiet", 2);
+    assert.deepEqual(seqs(await log.readAfter("quiet", 0, 10)), [1, 2]);
+  });
+});
+
+Deno.test("MessageLog storage - a queue always full of new rooms neither starves old held messages nor grows the log without bound", async () => {
+  await withKv(async (kv) => {
+    const log = new MessageLog(kv);
+    await log.createRoom("quiet", "Quiet");
+    await log.append("quiet", { author: "ada", text: "before the rush" });
+    // Rooms that post once each, 200 to a commit: every batch is full, and every log value
+    // holds 200 rooms that will never post again.
+    const rooms = range(1, 200 * (MAX_LIVE_LOGS + 20)).map((i) => `once-${i}`);
+    for (let i = 0; i < rooms.length; i += 500) {
+      const op = kv.atomic();
+      for (const id of rooms.slice(i, i + 500)) {
+        const room: StoredRoom = {
+          id,
+          title: id,
+          createdAt: 0,
+          head: 0,
+          lastAt: null,
+          epoch: "e",
+          trimmed: 0,
+        };
+        op.set(roomKey(id), room);
+      }
+      await op.commit();
+    }
+    // Looked at while the rush still fills every batch.
+    const quietDuringRush = new Promise<number[]>((resolve) => {
+      const stop = log.onCommitted(() => {
+        if (log.stats.commits < FLUSH_AGE + 30) return;
+        stop();
+        resolve(keyed(kv, "quiet"));
+      });
+    });
+    await Promise.all(rooms.map((room) => log.append(room, { author: "ada", text: room })));
+    assert.ok(log.stats.commits > MAX_LIVE_LOGS, `only ${log.stats.commits} commits`);
+    assert.deepEqual(await quietDuringRush, [1], "the quiet room's message was moved");
+    const live = (await logValues(kv)).size;
+    assert.ok(live <= MAX_LIVE_LOGS, `${live} live log values`);
+    for (const room of [rooms[0], rooms.at(-1)!]) {
+      assert.deepEqual(seqs(await log.readAfter(room, 0, 10)), [1], room);
+    }
   });
 });

@@ -27,7 +27,7 @@ export class LogLedger {
     const rooms = new Map<string, Message[]>();
     for (const [room, messages] of held) {
       if (messages.length === 0) continue;
-      rooms.set(room, messages);
+      rooms.set(room, [...messages]);
       const logs = this.#rooms.get(room);
       if (logs === undefined) this.#rooms.set(room, [n]);
       else logs.push(n);
@@ -65,14 +65,9 @@ export class LogLedger {
     }
   }
 
-  /** The log values that would hold nothing once `rooms` let go of their messages. */
-  emptiedBy(rooms: ReadonlySet<string>): number[] {
-    const candidates = new Set<number>();
-    for (const room of rooms) for (const n of this.logsOf(room)) candidates.add(n);
-    return [...candidates].filter((n) => {
-      for (const room of this.#values.get(n)!.keys()) if (!rooms.has(room)) return false;
-      return true;
-    });
+  /** How many rooms hold messages in log value `n` (0 once it is gone). */
+  holders(n: number): number {
+    return this.#values.get(n)?.size ?? 0;
   }
 
   /** `room` no longer holds anything: its messages are in its own keys now. */
