@@ -69,6 +69,9 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     [],
   );
   const draft = useSignal(typedDraft);
+  // What the name field shows. It follows every keystroke, so a render while a name is being typed
+  // (a message arriving, say) keeps the half-typed name instead of putting the chosen one back.
+  const nameText = useSignal(typedName || (sessionName ?? ""));
   const notice = useSignal("");
   const hydrated = useSignal(false);
   const networkOnline = useSignal(true);
@@ -100,6 +103,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     if (next === name.value) return;
     localStorage.setItem(NAME_KEY, next);
     name.value = next;
+    nameText.value = next;
     notice.value = "";
   };
 
@@ -108,6 +112,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // wins over the remembered one.
     if (typedName && typedName !== (sessionName ?? "")) chooseName(typedName);
     else name.value = sessionName ?? localStorage.getItem(NAME_KEY) ?? "";
+    // Unless the visitor has started typing one meanwhile, the field shows the name in use.
+    if (!nameText.value) nameText.value = name.value;
     networkOnline.value = navigator.onLine;
     hydrated.value = true;
     const onNetwork = () => (networkOnline.value = navigator.onLine);
@@ -184,14 +190,19 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     typing.value = typing.value.filter((person) => !authors.has(person));
   };
 
+  // The connection follows the name and hydration as this render saw them. Read inside the effect,
+  // the signals could already hold a change this render's deps had not: the page then connected,
+  // and at once connected again for the render that change caused.
+  const live = hydrated.value;
+  const speaker = name.value;
   useEffect(() => {
-    if (!hydrated.value) return;
+    if (!live) return;
     const after = connection.current?.last ?? initial.at(-1)?.seq ?? 0;
     const pending = connection.current?.outbox ?? [];
     connection.current?.close();
     const epoch = connection.current?.epoch ?? room.epoch;
     // Each connection confirms the session under the current name (creating or renaming it).
-    const chat = connect(room.id, { name: name.value || undefined, after, epoch, transport });
+    const chat = connect(room.id, { name: speaker || undefined, after, epoch, transport });
     connection.current = chat;
     const unsubscribe = [
       chat.on("status", (next) => {
@@ -214,7 +225,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       for (const off of unsubscribe) off();
       chat.close();
     };
-  }, [hydrated.value, name.value]);
+  }, [live, speaker]);
 
   const loadOlder = async () => {
     if (history.value === "loading" || history.value === "done") return;
@@ -300,11 +311,12 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
         <p class="visually-hidden" aria-live="polite" aria-atomic="true">{announced.value}</p>
         <Composer
           roomTitle={room.title}
-          name={name.value}
+          nameText={nameText.value}
           draft={draft.value}
           notice={notice.value}
           nameRef={nameInput}
           textRef={textInput}
+          onNameText={(text) => (nameText.value = text)}
           onName={chooseName}
           onDraft={(text) => {
             draft.value = text;

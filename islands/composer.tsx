@@ -9,12 +9,16 @@ import type { Ref } from "preact";
 /** Props of {@link Composer}. */
 export interface ComposerProps {
   roomTitle: string;
-  name: string;
+  /** What the name field shows: the chosen name, or one being typed. */
+  nameText: string;
   draft: string;
   /** A problem to show under the composer, such as a missing name. */
   notice: string;
   nameRef: Ref<HTMLInputElement>;
   textRef: Ref<HTMLTextAreaElement>;
+  /** Told of every keystroke in the name field. */
+  onNameText: (text: string) => void;
+  /** Told of a name the visitor committed (Enter, or leaving the field). */
   onName: (name: string) => void;
   onDraft: (text: string) => void;
   onSend: () => void;
@@ -30,7 +34,12 @@ export function Composer(props: ComposerProps) {
         props.onSend();
       }}
     >
-      <NameField name={props.name} inputRef={props.nameRef} onChange={props.onName} />
+      <NameField
+        text={props.nameText}
+        inputRef={props.nameRef}
+        onInput={props.onNameText}
+        onChange={props.onName}
+      />
       <div class="composer-box">
         <label class="visually-hidden" for="composer-text">Message</label>
         <textarea
@@ -62,9 +71,10 @@ export function Composer(props: ComposerProps) {
 }
 
 function NameField(
-  { name, inputRef, onChange }: {
-    name: string;
+  { text, inputRef, onInput, onChange }: {
+    text: string;
     inputRef: Ref<HTMLInputElement>;
+    onInput: (text: string) => void;
     onChange: (name: string) => void;
   },
 ) {
@@ -78,7 +88,8 @@ function NameField(
         maxLength={32}
         autoComplete="nickname"
         placeholder="Your name"
-        value={name}
+        value={text}
+        onInput={(event) => onInput(event.currentTarget.value)}
         onChange={(event) => {
           const next = event.currentTarget.value.trim();
           if (next) onChange(next);

@@ -661,3 +661,36 @@ Deno.test("room page - a name and a message typed before the page hydrates are k
     assert.equal(await page.locator('input[name="name"]').inputValue(), "early bird");
   });
 });
+
+Deno.test("room page - loading opens one WebSocket, and choosing a name one more", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ ...DESKTOP, locale: "en-US" });
+    const page = await context.newPage();
+    const opened: string[] = [];
+    page.on("websocket", (socket) => opened.push(socket.url()));
+    await page.goto(`${server.origin}/rooms/lobby`);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(300);
+    assert.equal(opened.length, 1, `sockets opened: ${opened.join(", ")}`);
+    await page.locator('input[name="name"]').fill("newcomer");
+    await page.locator('input[name="name"]').press("Tab");
+    await page.getByText("Online: newcomer").waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(300);
+    assert.equal(opened.length, 2, `sockets opened: ${opened.join(", ")}`);
+  });
+});
+
+Deno.test("room page - a name half typed survives messages arriving", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ ...DESKTOP, locale: "en-US" });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    await page.locator('input[name="name"]').fill("half");
+    await post(server, "lobby", "ann", "hello while you type");
+    await page.locator(".message .text", { hasText: "hello while you type" }).waitFor();
+    assert.equal(await page.locator('input[name="name"]').inputValue(), "half");
+    await page.locator('input[name="name"]').press("Tab");
+    await page.getByText("Online: half").waitFor({ timeout: 10_000 });
+  });
+});
