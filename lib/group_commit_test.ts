@@ -6,10 +6,10 @@ import {
   GroupCommitter,
 } from "./group_commit.ts";
 import { collidingIds } from "../tests/colliding_ids.ts";
+import { emptyRoom } from "../tests/empty_room.ts";
 import { roomKey } from "./keys.ts";
 import { readMessages } from "./room_reader.ts";
 import { ID_WINDOW } from "./recent_ids.ts";
-import type { Room } from "./types.ts";
 
 /** What a test changes about the store: wrappers for `getMany` and for atomic commits. */
 interface Faults {
@@ -24,18 +24,7 @@ interface Faults {
 /** An in-memory store with rooms `ids`, seen by the committer through `faults`. */
 async function storeWith(ids: string[], faults: Faults, onCommitted?: CommittedListener) {
   const kv = await Deno.openKv(":memory:");
-  for (const id of ids) {
-    const room: Room = {
-      id,
-      title: id,
-      createdAt: 0,
-      head: 0,
-      lastAt: null,
-      epoch: "e",
-      trimmed: 0,
-    };
-    await kv.set(roomKey(id), room);
-  }
+  for (const id of ids) await kv.set(roomKey(id), emptyRoom(id));
   const faulty = new Proxy(kv, {
     get(target, property) {
       if (property === "getMany" && faults.getMany) {

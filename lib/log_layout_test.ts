@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { FLUSH_AGE, FLUSH_AT, MAX_LIVE_LOGS } from "./group_commit.ts";
 import { LOG_PREFIX, messagesPrefix, roomKey } from "./keys.ts";
 import { MessageLog } from "./message_log.ts";
+import { emptyRoom } from "../tests/empty_room.ts";
 import type { Message, StoredRoom } from "./types.ts";
 
 function range(from: number, to: number): number[] {
@@ -268,18 +269,7 @@ Deno.test("MessageLog storage - a queue always full of new rooms neither starves
     const rooms = range(1, 200 * (MAX_LIVE_LOGS + 20)).map((i) => `once-${i}`);
     for (let i = 0; i < rooms.length; i += 500) {
       const op = kv.atomic();
-      for (const id of rooms.slice(i, i + 500)) {
-        const room: StoredRoom = {
-          id,
-          title: id,
-          createdAt: 0,
-          head: 0,
-          lastAt: null,
-          epoch: "e",
-          trimmed: 0,
-        };
-        op.set(roomKey(id), room);
-      }
+      for (const id of rooms.slice(i, i + 500)) op.set(roomKey(id), emptyRoom(id));
       await op.commit();
     }
     // Looked at while the rush still fills every batch.
