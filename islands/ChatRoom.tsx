@@ -89,6 +89,10 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   const nameInput = useRef<HTMLInputElement>(null);
   const textInput = useRef<HTMLTextAreaElement>(null);
   const connection = useRef<ChatConnection | null>(null);
+  /** The name the current connection speaks as. */
+  const connectedAs = useRef<string | null>(null);
+  /** Messages sent after a rename, before the connection under the new name replaced the old. */
+  const afterRename = useRef<string[]>([]);
 
   // The server and the first client render use UTC; the visitor's own clock after that.
   const clock = useComputed(() => hydrated.value ? LOCAL_CLOCK : UTC_CLOCK);
@@ -97,6 +101,16 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     describeStatus(status.value, { now: now.value, online: networkOnline.value })
   );
   const typingLine = useComputed(() => typingText(typing.value, name.value));
+
+  /**
+   * Takes what the visitor left in the name field: a new name is chosen, while nothing (or the
+   * name in use) puts the name in use back in the field.
+   */
+  const commitName = (text: string) => {
+    const next = text.trim();
+    if (next && next !== name.value) chooseName(next);
+    else nameText.value = name.value;
+  };
 
   /** Takes a display name the visitor chose: remembered in this browser, and used from now on. */
   const chooseName = (next: string) => {
@@ -204,6 +218,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // Each connection confirms the session under the current name (creating or renaming it).
     const chat = connect(room.id, { name: speaker || undefined, after, epoch, transport });
     connection.current = chat;
+    connectedAs.current = speaker;
     const unsubscribe = [
       chat.on("status", (next) => {
         status.value = next;
@@ -221,6 +236,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       chat.on("typing", (names) => (typing.value = uniqueNames(names))),
     ];
     for (const item of pending) chat.send(item.text, item.id);
+    for (const text of afterRename.current.splice(0)) chat.send(text);
     return () => {
       for (const off of unsubscribe) off();
       chat.close();
@@ -267,7 +283,10 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     }
     if (!text || !connection.current) return;
     notice.value = "";
-    connection.current.send(text);
+    // The server stamps a message with the name its connection was opened under: one sent just
+    // after a rename waits for the connection under the new name.
+    if (connectedAs.current === name.value) connection.current.send(text);
+    else afterRename.current.push(text);
     draft.value = "";
     jumpToNewest();
   };
@@ -317,7 +336,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
           nameRef={nameInput}
           textRef={textInput}
           onNameText={(text) => (nameText.value = text)}
-          onName={chooseName}
+          onName={commitName}
           onDraft={(text) => {
             draft.value = text;
             if (text.trim()) connection.current?.typing();

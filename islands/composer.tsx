@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Ref } from "preact";
+import type { Ref, RefObject } from "preact";
 
 /** Props of {@link Composer}. */
 export interface ComposerProps {
@@ -15,11 +15,11 @@ export interface ComposerProps {
   /** A problem to show under the composer, such as a missing name. */
   notice: string;
   nameRef: Ref<HTMLInputElement>;
-  textRef: Ref<HTMLTextAreaElement>;
+  textRef: RefObject<HTMLTextAreaElement | null>;
   /** Told of every keystroke in the name field. */
   onNameText: (text: string) => void;
-  /** Told of a name the visitor committed (Enter, or leaving the field). */
-  onName: (name: string) => void;
+  /** Told of what the visitor left in the name field (on Enter, or leaving the field). */
+  onName: (text: string) => void;
   onDraft: (text: string) => void;
   onSend: () => void;
 }
@@ -39,6 +39,7 @@ export function Composer(props: ComposerProps) {
         inputRef={props.nameRef}
         onInput={props.onNameText}
         onChange={props.onName}
+        onDone={() => props.textRef.current?.focus()}
       />
       <div class="composer-box">
         <label class="visually-hidden" for="composer-text">Message</label>
@@ -71,11 +72,13 @@ export function Composer(props: ComposerProps) {
 }
 
 function NameField(
-  { text, inputRef, onInput, onChange }: {
+  { text, inputRef, onInput, onChange, onDone }: {
     text: string;
     inputRef: Ref<HTMLInputElement>;
     onInput: (text: string) => void;
-    onChange: (name: string) => void;
+    onChange: (text: string) => void;
+    /** Enter: the name is done (it is taken as the field loses focus), not a message to send. */
+    onDone: () => void;
   },
 ) {
   return (
@@ -90,9 +93,11 @@ function NameField(
         placeholder="Your name"
         value={text}
         onInput={(event) => onInput(event.currentTarget.value)}
-        onChange={(event) => {
-          const next = event.currentTarget.value.trim();
-          if (next) onChange(next);
+        onChange={(event) => onChange(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          if (event.key !== "Enter" || event.isComposing) return;
+          event.preventDefault();
+          onDone();
         }}
       />
     </label>

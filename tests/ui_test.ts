@@ -694,3 +694,63 @@ Deno.test("room page - a name half typed survives messages arriving", async () =
     await page.getByText("Online: half").waitFor({ timeout: 10_000 });
   });
 });
+
+/** Picks a display name on a live room page and waits until it is in use. */
+async function chooseName(page: Page, name: string): Promise<void> {
+  await page.locator('input[name="name"]').fill(name);
+  await page.locator('input[name="name"]').press("Tab");
+  await page.getByText(`Online: ${name}`).waitFor({ timeout: 10_000 });
+}
+
+/** The stored messages of "lobby" as [author, text]. */
+async function storedLobby(server: TestServer): Promise<string[][]> {
+  const { body } = await requestJson(server, "/api/rooms/lobby/messages?limit=20");
+  const messages = (body as { messages: Array<{ author: string; text: string }> }).messages;
+  return messages.map(({ author, text }) => [author, text]);
+}
+
+Deno.test("room page - an emptied name field shows the name in use again", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: "en-US" })).newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    await chooseName(page, "alice");
+    await page.locator('input[name="name"]').fill("");
+    await page.locator('input[name="name"]').press("Tab");
+    assert.equal(await page.locator('input[name="name"]').inputValue(), "alice");
+    await page.locator('input[name="name"]').fill("  alice ");
+    await page.locator('input[name="name"]').press("Tab");
+    assert.equal(await page.locator('input[name="name"]').inputValue(), "alice");
+  });
+});
+
+Deno.test("room page - a message sent right after a rename goes out under the new name", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: "en-US" })).newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    await chooseName(page, "alice");
+    await page.locator("#composer-text").fill("said after renaming");
+    await page.locator('input[name="name"]').fill("bob");
+    await page.locator("button.send").click();
+    await page.locator(".message:not(.pending) .text", { hasText: "said after renaming" })
+      .waitFor({ timeout: 10_000 });
+    assert.deepEqual(await storedLobby(server), [["bob", "said after renaming"]]);
+  });
+});
+
+Deno.test("room page - Enter in the name field takes the name and moves to the message box", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: "en-US" })).newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    await page.locator("#composer-text").fill("not yet");
+    await page.locator('input[name="name"]').fill("carol");
+    await page.locator('input[name="name"]').press("Enter");
+    await page.getByText("Online: carol").waitFor({ timeout: 10_000 });
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-text");
+    await page.waitForTimeout(300);
+    assert.deepEqual(await storedLobby(server), [], "the draft was not sent");
+    assert.equal(await page.locator("#composer-text").inputValue(), "not yet");
+  });
+});
