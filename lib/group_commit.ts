@@ -743,7 +743,7 @@ export class GroupCommitter {
       after: start,
       before: room.head + 1,
       limit: room.head - start,
-    });
+    }, { sharedLog: this.#sharedLog });
     // Applied at once, so no landing interleaves. A window that knows nothing from `start` on
     // (its newest ids are too old to keep) starts afresh there.
     let caughtUp = window !== undefined && window.head >= start ? window : new RecentIds(start);

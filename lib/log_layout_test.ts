@@ -200,14 +200,32 @@ Deno.test("MessageLog storage - two writers on one store keep every room's histo
   });
 });
 
-Deno.test("MessageLog storage - without the shared log every message goes under its room's keys", async () => {
+Deno.test("MessageLog storage - without the shared log messages go under their room's keys, read in one list", async () => {
   await withKv(async (kv) => {
-    const log = new MessageLog(kv, { sharedLog: false });
+    let recordReads = 0;
+    const counted = new Proxy(kv, {
+      get(target, property) {
+        if (property === "get") {
+          return (key: Deno.KvKey) => {
+            if (key[0] === "rooms") recordReads++;
+            return target.get(key);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const log = new MessageLog(counted, { sharedLog: false });
     await log.createRoom("quiet", "Quiet");
     await appendOneByOne(log, "quiet", 3);
     assert.deepEqual(await keyed(kv, "quiet"), [1, 2, 3]);
     assert.deepEqual(await logValues(kv), new Map());
     assert.equal(await logged(kv, "quiet"), undefined);
+    recordReads = 0;
+    assert.deepEqual(seqs(await log.readAfter("quiet", 1, 10)), [2, 3]);
+    assert.deepEqual(seqs(await log.readLatest("quiet", { limit: 2 })), [2, 3]);
+    assert.deepEqual(seqs(await log.readLatest("quiet", { limit: 5, before: 3 })), [1, 2]);
+    assert.equal(recordReads, 0, "a remote store pays one round trip per read, not two");
   });
 });
 

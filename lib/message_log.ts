@@ -47,6 +47,7 @@ export class MessageLog {
   #committer: GroupCommitter;
   #committed = new Set<StoredListener>();
   #route: AppendRoute | undefined;
+  #reads: { sharedLog: boolean };
   #knownRooms = new Set<string>();
   /** Commit counters. */
   readonly stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
@@ -62,6 +63,7 @@ export class MessageLog {
     options: { historyLimit?: number; onCommit?: CommitObserver; sharedLog?: boolean } = {},
   ) {
     this.#kv = kv;
+    this.#reads = { sharedLog: options.sharedLog ?? true };
     this.#committer = new GroupCommitter(kv, {
       stats: this.stats,
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
@@ -170,7 +172,8 @@ export class MessageLog {
     const found = new Map<string, Message>();
     let before: number | undefined;
     for (;;) {
-      const page = await readMessages(this.#kv, room, { before, limit: SCAN_PAGE, newest: true });
+      const range = { before, limit: SCAN_PAGE, newest: true };
+      const page = await readMessages(this.#kv, room, range, this.#reads);
       for (const message of page.toReversed()) {
         if (message.at < since) return found;
         if (ids.has(message.id)) found.set(message.id, message);
@@ -183,11 +186,11 @@ export class MessageLog {
 
   /** Reads up to `limit` messages with seq greater than `after`, oldest first. */
   readAfter(room: string, after: number, limit: number): Promise<Message[]> {
-    return readMessages(this.#kv, room, { after, limit });
+    return readMessages(this.#kv, room, { after, limit }, this.#reads);
   }
 
   /** Reads the newest `limit` messages, or the newest before seq `before`, oldest first. */
   readLatest(room: string, options: { limit: number; before?: number }): Promise<Message[]> {
-    return readMessages(this.#kv, room, { ...options, newest: true });
+    return readMessages(this.#kv, room, { ...options, newest: true }, this.#reads);
   }
 }

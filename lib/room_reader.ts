@@ -3,11 +3,13 @@
  * log values its record lists (see `lib/keys.ts`). A read covers the room up to the head its
  * record had when the read began (later messages are left for the next read). It reads the log
  * values before the keys: a log value that is gone by then was deleted by the commit that copied
- * its messages to the room's keys, where the key read that follows finds them.
+ * its messages to the room's keys, where the key read that follows finds them. On a store
+ * without the shared log (see `MessageLog`'s `sharedLog`) a read lists the keys alone: a commit
+ * writes a room's messages and its head together there, so no read can see a gap.
  *
  * @module
  */
-import { logKey, messageKey, roomKey } from "./keys.ts";
+import { logKey, messageKey, messagesPrefix, roomKey } from "./keys.ts";
 import type { Message, StoredRoom } from "./types.ts";
 
 /** Which of a room's messages to read. */
@@ -26,12 +28,19 @@ export interface MessageRange {
 const MAX_LIST_BATCH = 1000;
 const MAX_GET_MANY = 10;
 
-/** Reads up to `range.limit` messages of `room` in `range`, oldest first; none for no room. */
+/**
+ * Reads up to `range.limit` messages of `room` in `range`, oldest first; none for no room.
+ * `sharedLog: false` says that no log value can hold messages in this store.
+ */
 export async function readMessages(
   kv: Deno.Kv,
   room: string,
   range: MessageRange,
+  options: { sharedLog?: boolean } = {},
 ): Promise<Message[]> {
+  if (options.sharedLog === false) {
+    return range.limit <= 0 ? [] : await listKeyed(kv, room, range.after ?? 0, range.before, range);
+  }
   const { value: record } = await kv.get<StoredRoom>(roomKey(room));
   if (record === null || range.limit <= 0) return [];
   // Seqs strictly between low and high.
@@ -48,16 +57,20 @@ export async function readMessages(
   return merge(keyed, inRange, range);
 }
 
+/** The messages under `room`'s keys with seqs strictly between `low` and `high` (none: no end). */
 async function listKeyed(
   kv: Deno.Kv,
   room: string,
   low: number,
-  high: number,
+  high: number | undefined,
   range: MessageRange,
 ): Promise<Message[]> {
   const messages: Message[] = [];
+  const start = messageKey(room, low + 1);
   const entries = kv.list<Message>(
-    { start: messageKey(room, low + 1), end: messageKey(room, high) },
+    high === undefined
+      ? { prefix: messagesPrefix(room), start }
+      : { start, end: messageKey(room, high) },
     {
       limit: range.limit,
       batchSize: Math.min(range.limit, MAX_LIST_BATCH),
