@@ -48,6 +48,18 @@ async function appendOneByOne(log: MessageLog, room: string, count: number): Pro
   for (let i = 0; i < count; i++) await log.append(room, { author: "ada", text: `${room} ${i}` });
 }
 
+/** `kv`, with some of its methods replaced (to count or fail calls). */
+function replacing(kv: Deno.Kv, methods: Partial<Deno.Kv>): Deno.Kv {
+  return new Proxy(kv, {
+    get(target, property) {
+      const replaced = (methods as Record<PropertyKey, unknown>)[property];
+      if (replaced !== undefined) return replaced;
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   try {
@@ -203,16 +215,10 @@ Deno.test("MessageLog storage - two writers on one store keep every room's histo
 Deno.test("MessageLog storage - without the shared log messages go under their room's keys, read in one list", async () => {
   await withKv(async (kv) => {
     let recordReads = 0;
-    const counted = new Proxy(kv, {
-      get(target, property) {
-        if (property === "get") {
-          return (key: Deno.KvKey) => {
-            if (key[0] === "rooms") recordReads++;
-            return target.get(key);
-          };
-        }
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
+    const counted = replacing(kv, {
+      get(key: Deno.KvKey) {
+        if (key[0] === "rooms") recordReads++;
+        return kv.get(key);
       },
     });
     const log = new MessageLog(counted, { sharedLog: false });
@@ -255,18 +261,12 @@ Deno.test("MessageLog storage - more moves than one commit may hold are spread o
 Deno.test("MessageLog storage - a failed read of the log at start is tried again by the next append", async () => {
   await withKv(async (kv) => {
     let failures = 1;
-    const flaky = new Proxy(kv, {
-      get(target, property) {
-        if (property === "list") {
-          return (selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
-            if ("prefix" in selector && selector.prefix[0] === "log" && failures-- > 0) {
-              throw new Error("The disk hiccuped");
-            }
-            return target.list(selector, options);
-          };
+    const flaky = replacing(kv, {
+      list(selector: Deno.KvListSelector, options?: Deno.KvListOptions) {
+        if ("prefix" in selector && selector.prefix[0] === "log" && failures-- > 0) {
+          throw new Error("The disk hiccuped");
         }
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
+        return kv.list(selector, options);
       },
     });
     const log = new MessageLog(flaky);

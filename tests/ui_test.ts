@@ -682,10 +682,7 @@ Deno.test("room page - loading opens one WebSocket, and choosing a name one more
 
 Deno.test("room page - a name half typed survives messages arriving", async () => {
   await withBrowserSession(async ({ server, browser }) => {
-    const context = await browser.newContext({ ...DESKTOP, locale: "en-US" });
-    const page = await context.newPage();
-    await page.goto(`${server.origin}/rooms/lobby`);
-    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    const page = await openLobby(browser, server);
     await page.locator('input[name="name"]').fill("half");
     await post(server, "lobby", "ann", "hello while you type");
     await page.locator(".message .text", { hasText: "hello while you type" }).waitFor();
@@ -694,6 +691,14 @@ Deno.test("room page - a name half typed survives messages arriving", async () =
     await page.getByText("Online: half").waitFor({ timeout: 10_000 });
   });
 });
+
+/** Opens "lobby" in a new desktop context and waits until the page is live. */
+async function openLobby(browser: BrowserSession["browser"], server: TestServer): Promise<Page> {
+  const page = await (await browser.newContext({ ...DESKTOP, locale: "en-US" })).newPage();
+  await page.goto(`${server.origin}/rooms/lobby`);
+  await page.locator(".status-live").waitFor({ timeout: 10_000 });
+  return page;
+}
 
 /** Picks a display name on a live room page and waits until it is in use. */
 async function chooseName(page: Page, name: string): Promise<void> {
@@ -711,9 +716,7 @@ async function storedLobby(server: TestServer): Promise<string[][]> {
 
 Deno.test("room page - an emptied name field shows the name in use again", async () => {
   await withBrowserSession(async ({ server, browser }) => {
-    const page = await (await browser.newContext({ ...DESKTOP, locale: "en-US" })).newPage();
-    await page.goto(`${server.origin}/rooms/lobby`);
-    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    const page = await openLobby(browser, server);
     await chooseName(page, "alice");
     await page.locator('input[name="name"]').fill("");
     await page.locator('input[name="name"]').press("Tab");
@@ -726,9 +729,7 @@ Deno.test("room page - an emptied name field shows the name in use again", async
 
 Deno.test("room page - a message sent right after a rename goes out under the new name", async () => {
   await withBrowserSession(async ({ server, browser }) => {
-    const page = await (await browser.newContext({ ...DESKTOP, locale: "en-US" })).newPage();
-    await page.goto(`${server.origin}/rooms/lobby`);
-    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    const page = await openLobby(browser, server);
     await chooseName(page, "alice");
     await page.locator("#composer-text").fill("said after renaming");
     await page.locator('input[name="name"]').fill("bob");
@@ -741,9 +742,7 @@ Deno.test("room page - a message sent right after a rename goes out under the ne
 
 Deno.test("room page - Enter in the name field takes the name and moves to the message box", async () => {
   await withBrowserSession(async ({ server, browser }) => {
-    const page = await (await browser.newContext({ ...DESKTOP, locale: "en-US" })).newPage();
-    await page.goto(`${server.origin}/rooms/lobby`);
-    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    const page = await openLobby(browser, server);
     await page.locator("#composer-text").fill("not yet");
     await page.locator('input[name="name"]').fill("carol");
     await page.locator('input[name="name"]').press("Enter");
