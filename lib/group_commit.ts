@@ -230,6 +230,11 @@ export class GroupCommitter {
     this.#sharedLog = options.sharedLog ?? true;
   }
 
+  /** How many shared log values still hold messages, as far as this committer knows. */
+  get liveLogValues(): number {
+    return this.#ledger.size;
+  }
+
   /** Queues one append; resolves once it is durably stored (or found already stored). */
   append(room: string, input: NewMessage): Promise<AppendResult> {
     return new Promise((resolve, reject) => {

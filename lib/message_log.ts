@@ -73,6 +73,11 @@ export class MessageLog {
     });
   }
 
+  /** How many shared log values still hold messages, as far as this worker's writer knows. */
+  get liveLogValues(): number {
+    return this.#committer.liveLogValues;
+  }
+
   /** Creates a room, or returns the existing one with `created: false`. */
   async createRoom(id: string, title: string): Promise<CreateRoomResult> {
     const room: Room = {

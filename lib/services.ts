@@ -93,6 +93,11 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     () => [[{}, log.stats.appended]],
   );
   metrics.gauge(
+    "parley_shared_log_values",
+    "Shared log values that still hold messages, as this worker's writer knows them",
+    () => [[{}, log.liveLogValues]],
+  );
+  metrics.gauge(
     "parley_worker_peers",
     "Other workers of this process this worker is linked with",
     () => [[{}, link?.peers ?? 0]],

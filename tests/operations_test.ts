@@ -32,6 +32,8 @@ Deno.test("GET /metrics - counts appends, deliveries, connections and rejections
       assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
       const metrics = await response.text();
       assert.equal(sample(metrics, "parley_messages_appended_total"), 3);
+      // Three commits of one message each: each waits in a log value of its own.
+      assert.equal(sample(metrics, "parley_shared_log_values"), 3);
       assert.equal(sample(metrics, 'parley_deliveries_total{transport="ws"}'), 3);
       assert.equal(sample(metrics, 'parley_open_connections{transport="ws"}'), 1);
       assert.equal(sample(metrics, 'parley_open_connections{transport="sse"}'), 0);
