@@ -89,8 +89,6 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   const nameInput = useRef<HTMLInputElement>(null);
   const textInput = useRef<HTMLTextAreaElement>(null);
   const connection = useRef<ChatConnection | null>(null);
-  /** The name the current connection speaks as. */
-  const connectedAs = useRef<string | null>(null);
   /** Messages sent after a rename, before the connection under the new name replaced the old. */
   const afterRename = useRef<string[]>([]);
 
@@ -218,7 +216,6 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // Each connection confirms the session under the current name (creating or renaming it).
     const chat = connect(room.id, { name: speaker || undefined, after, epoch, transport });
     connection.current = chat;
-    connectedAs.current = speaker;
     const unsubscribe = [
       chat.on("status", (next) => {
         status.value = next;
@@ -285,7 +282,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     notice.value = "";
     // The server stamps a message with the name its connection was opened under: one sent just
     // after a rename waits for the connection under the new name.
-    if (connectedAs.current === name.value) connection.current.send(text);
+    if (connection.current.name === name.value) connection.current.send(text);
     else afterRename.current.push(text);
     draft.value = "";
     jumpToNewest();

@@ -142,6 +142,11 @@ export class ChatConnection {
     queueMicrotask(() => this.#open());
   }
 
+  /** The display name this connection speaks as (the server stamps its sends with it). */
+  get name(): string | undefined {
+    return this.#name;
+  }
+
   /** The seq of the last message delivered, which a reconnect resumes from. */
   get last(): number | undefined {
     return this.#last;

@@ -460,6 +460,7 @@ export class GroupCommitter {
     );
     // Rooms that move their held messages let go of log values; those left with no holder go.
     const holders = new Map<number, number>();
+    const holdersOf = (log: number) => holders.get(log) ?? this.#ledger.holders(log);
     const emptied: number[] = [];
     const useLog = this.#sharedLog && this.#ledger.size < MAX_LIVE_LOGS;
     let bytes = plans.reduce((sum, { fresh }) => sum + sumBytes(fresh), 0);
@@ -497,13 +498,13 @@ export class GroupCommitter {
       if (wantsFlush) {
         const moving = this.#ledger.held(room.id).filter(({ seq }) => seq > trimmed);
         const movingBytes = sumBytes(moving);
-        const emptying = holds.filter((n) => (holders.get(n) ?? this.#ledger.holders(n)) === 1);
+        const emptying = holds.filter((log) => holdersOf(log) === 1);
         // Room for the moved messages, the log values this empties, and this record if it is
         // not counted yet.
         const needed = moving.length + emptying.length + (fresh.length === 0 ? 1 : 0);
         if (mutations + needed <= MAX_MUTATIONS && bytes + movingBytes <= MAX_BYTES) {
           for (const message of moving) op.set(messageKey(room.id, message.seq), message);
-          for (const n of holds) holders.set(n, (holders.get(n) ?? this.#ledger.holders(n)) - 1);
+          for (const log of holds) holders.set(log, holdersOf(log) - 1);
           emptied.push(...emptying);
           mutations += needed;
           bytes += movingBytes;
