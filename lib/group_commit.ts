@@ -6,38 +6,32 @@
  * commits: while the clock has not moved under this worker, they are exactly what is stored. A
  * commit that finds the clock moved (another process, or a worker not linked yet) drops the
  * cache, reads again and retries; a store locked by another handle is retried after a short,
- * jittered wait. A retry is told from a new message by the ids of each room's newest messages,
- * held in memory (`lib/recent_ids.ts`) and caught up from the log when a room's head moved
- * without this committer, so a new id costs no read and no index write. Commits prepare (catch
- * up ids, fetch uncached rooms) while the one before them writes, and write one at a time in the
- * order their messages were taken, each on the clock the one before it left; the ids the commits
- * in between stored are known from memory, so the next batch of a busy room is ready when its
- * previous commit lands.
+ * jittered wait. Commits prepare (catch up ids, fetch uncached rooms) while the one before them
+ * writes, and write one at a time in the order their messages were taken, each on the clock the
+ * one before it left; the ids the commits in between stored are known from memory, so the next
+ * batch of a busy room is ready when its previous commit lands.
  *
- * A room that gets only a few messages in a commit has them written into the commit's one log
- * value (`["log", n]`, see `lib/keys.ts`), so a commit across many rooms dirties a few pages of
- * the store instead of one per room. The room's record lists the log values that hold its
- * messages; once it holds {@link FLUSH_AT} or more, or its oldest is {@link FLUSH_AGE} commits
- * old, a commit copies them to the room's own keys, and deletes each log value no room holds
- * anything in any more. {@link LogLedger} keeps which room holds what, and is read again from
- * the store whenever the cache is dropped.
+ * What each commit writes, and where, is `lib/commit_plan.ts`'s part; which of a batch's client
+ * ids are already stored, `lib/stored_ids.ts`'s. {@link LogLedger} keeps which room holds what in
+ * the shared log values, and is read again from the store whenever the cache is dropped.
  *
  * @module
  */
+import {
+  type AppendResult,
+  estimatedBytes,
+  FLUSH_AGE,
+  MAX_BYTES,
+  planCommit,
+} from "./commit_plan.ts";
 import { ParleyError, roomNotFound } from "./errors.ts";
-import { LOG_CLOCK_KEY, LOG_PREFIX, logKey, messageKey, roomKey } from "./keys.ts";
+import { LOG_CLOCK_KEY, LOG_PREFIX, roomKey } from "./keys.ts";
 import { isLocked, lockBackoff } from "./kv_locks.ts";
+import { getAll } from "./kv_reads.ts";
 import { LogLedger } from "./log_ledger.ts";
-import { ID_WINDOW, RecentIds } from "./recent_ids.ts";
-import { readMessages } from "./room_reader.ts";
+import { useRecent } from "./recently_used.ts";
+import { StoredIds } from "./stored_ids.ts";
 import type { Message, NewMessage, StoredRoom } from "./types.ts";
-
-/** The outcome of one append: the stored message, and whether this call stored it. */
-export interface AppendResult {
-  message: Message;
-  /** False when a message with the same client id was already stored. */
-  created: boolean;
-}
 
 /** Counters of a log's commits, for tests, benchmarks and metrics. */
 export interface CommitStats {
@@ -76,12 +70,8 @@ interface Prepared {
   since: number;
   /** The batch, without appends to rooms that do not exist. */
   batch: RoomBatch[];
-  /** Messages already stored under the batch's client ids, by {@link storedKey}. */
+  /** Messages already stored under the batch's client ids, by `storedKey` of `commit_plan.ts`. */
   stored: Map<string, Message>;
-}
-
-function storedKey(room: string, id: string): string {
-  return `${room}\n${id}`;
 }
 
 /** The log clock as a commit must find it: its versionstamp (null: never written) and count. */
@@ -91,76 +81,26 @@ interface Clock {
   count: number;
 }
 
-// KV allows 1000 mutations, 10 checks and 800 KiB per atomic operation. A commit costs one
-// mutation for the clock, one for its log value, one per room for its record and one per
-// message; what is left goes to retention deletes, about one per message once a room is full,
-// then to moving held messages into their rooms' keys and deleting log values.
-const MAX_MUTATIONS = 1000;
+// A batch's size, so that its commit stays within KV's limits for one atomic operation (see
+// `lib/commit_plan.ts`), with room left for retention deletes and moves of held messages.
 const MAX_ROOMS = 200;
 const MAX_MESSAGES = 250;
-const MAX_BYTES = 600 * 1024;
-const MAX_TRIM_CATCH_UP = 20;
 const MAX_ATTEMPTS = 100;
 const MAX_IN_FLIGHT = 2;
-const KV_READ_BATCH = 10;
 const MAX_CACHED_ROOMS = 10_000;
-// Rooms whose recent ids are held, about 13 KB each when full.
-const MAX_ID_WINDOWS = 4_000;
 // How many recent commits' client ids are kept for the commits preparing meanwhile.
 const LANDED_KEPT = 16;
 // A room already in a commit goes into another one only with at least this many messages
 // queued: a few are better left to gather, since every commit is a delivery (a frame per
 // client) of its own, while a long queue gains from preparing during the write.
 const PIPELINE_MIN_QUEUE = 64;
-/** A room holding this many messages in log values has them moved to its own keys. */
-export const FLUSH_AT = 8;
-/** A room whose oldest held message is this many commits old has them moved regardless. */
-export const FLUSH_AGE = 64;
 // Rooms added to a commit only to move their old held messages, at most; while any room holds
 // old ones, this many places of every batch are kept for them, so a full queue cannot starve them.
 const MAX_STALE_ROOMS = 64;
 const STALE_PLACES = 16;
-/**
- * Past this many live log values every message goes under its room's keys until rooms have
- * moved enough of theirs: a bound on what the log holds, and on what a writer reads at start.
- */
-export const MAX_LIVE_LOGS = 256;
-// A log value is one KV value (64 KiB at most); estimated bytes are at least the stored ones.
-const MAX_LOG_BYTES = 56 * 1024;
 
-function estimatedBytes(input: NewMessage): number {
-  // Strings may be stored as UTF-16; keys and framing add a little more.
-  return 2 * (input.text.length + input.author.length + (input.id?.length ?? 0)) + 256;
-}
-
-/** An upper bound on a stored message's size, in a log value or under its own key. */
-function storedBytes(message: Message): number {
-  const strings = message.text.length + message.author.length + message.id.length +
-    message.room.length;
-  return 2 * strings + 96;
-}
-
-function sumBytes(messages: Message[]): number {
-  return messages.reduce((sum, message) => sum + storedBytes(message), 0);
-}
-
-/** A message id for an append that came without one; never equal to a client id. */
-export function serverMadeId(): string {
-  // Client ids cannot contain ".", so a server-made id never collides with one.
-  return `srv.${crypto.randomUUID()}`;
-}
-
-/** Sets `key` as the most recently used entry of `map`, evicting the least recent beyond `limit`. */
-function useRecent<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > limit) map.delete(map.keys().next().value!);
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+function inputsOf(pending: readonly Pending[]): NewMessage[] {
+  return pending.map(({ input }) => input);
 }
 
 function storageError(rooms: string, error: unknown): ParleyError {
@@ -180,7 +120,7 @@ export class GroupCommitter {
   /** How many commits in flight hold messages of each room. */
   #committing = new Map<string, number>();
   #inFlight = 0;
-  /** The client ids each of the last {@link LANDED_KEPT} commits stored, by {@link storedKey}. */
+  /** The client ids each of the last {@link LANDED_KEPT} commits stored, by `storedKey`. */
   #landed: Map<string, Message>[] = [];
   /** How many commits of this committer have landed. */
   #landedCount = 0;
@@ -196,10 +136,8 @@ export class GroupCommitter {
   #ledgerLoad: Promise<void> | undefined;
   /** Whether {@link #ledger} is complete for this cache generation. */
   #ledgerReady = false;
-  /** The ids of rooms' newest messages, least recently used first. */
-  #windows = new Map<string, RecentIds>();
-  /** Catch-ups of rooms' {@link #windows} in progress. */
-  #catchingUp = new Map<string, Promise<RecentIds>>();
+  /** Rooms' recent client ids, to tell retries from new messages. */
+  #storedIds: StoredIds;
   /** Bumped whenever the cache is dropped; reads made before a bump are stale. */
   #generation = 0;
   /** Whether rooms with few new messages write them into the commit's log value. */
@@ -228,6 +166,7 @@ export class GroupCommitter {
     this.#onCommit = options.onCommit;
     this.#onCommitted = options.onCommitted;
     this.#sharedLog = options.sharedLog ?? true;
+    this.#storedIds = new StoredIds(kv, { sharedLog: this.#sharedLog });
   }
 
   /** How many shared log values still hold messages, as far as this committer knows. */
@@ -387,12 +326,14 @@ export class GroupCommitter {
       for (const item of roomBatch.pending) item.reject(missing);
     });
     const batch = found.map(([roomBatch]) => roomBatch);
-    return { generation, since, batch, stored: await this.#findStored(found) };
+    const appends = found.map(([{ pending }, room]) => ({ room, inputs: inputsOf(pending) }));
+    const stored = await this.#storedIds.find(appends, this.#ledger);
+    return { generation, since, batch, stored };
   }
 
   /**
    * The messages stored under client ids by this committer's commits after the `since`-th, by
-   * {@link storedKey}; undefined when those commits are no longer all remembered.
+   * `storedKey` (`lib/commit_plan.ts`); undefined when those commits are no longer all remembered.
    */
   #landedSince(since: number): Map<string, Message> | undefined {
     const found = new Map<string, Message>();
@@ -418,114 +359,23 @@ export class GroupCommitter {
     const n = clock.count + 1;
     const op = this.#kv.atomic().check({ key: LOG_CLOCK_KEY, versionstamp: clock.versionstamp })
       .sum(LOG_CLOCK_KEY, 1n);
-    const settle: Array<() => void> = [];
-    const committed: Array<[string, Message[]]> = [];
-    const updated: StoredRoom[] = [];
-    // Client ids this commit stores, on top of those stored before it.
-    const ids = new Map<string, Message>();
-    const at = Date.now();
-    const plans = batch.map(({ room: id, pending }, i) => {
-      const room = rooms[i];
-      const results: AppendResult[] = [];
-      let head = room.head;
-      for (const { input } of pending) {
-        const key = input.id === undefined ? undefined : storedKey(id, input.id);
-        const earlier = key === undefined ? undefined : ids.get(key) ?? stored.get(key);
-        if (earlier) {
-          results.push({ message: earlier, created: false });
-          continue;
-        }
-        head++;
-        const message: Message = {
-          seq: head,
-          id: input.id ?? serverMadeId(),
-          room: id,
-          author: input.author,
-          text: input.text,
-          at: Math.max(at, room.lastAt ?? 0),
-        };
-        if (key !== undefined) ids.set(key, message);
-        results.push({ message, created: true });
-      }
-      settle.push(() => pending.forEach((item, j) => item.resolve(results[j])));
-      const fresh = results.flatMap(({ message, created }) => created ? [message] : []);
-      if (fresh.length > 0) committed.push([id, fresh]);
-      return { room, fresh };
-    });
-    // The clock and the log value, then a record and a key per new message for each room that
-    // gets some (a message that goes into the log value gives its key back).
-    let mutations = plans.reduce(
-      (sum, { fresh }) => sum + (fresh.length > 0 ? 1 + fresh.length : 0),
-      2,
+    const plan = planCommit(
+      op,
+      batch.map(({ pending }, i) => ({ room: rooms[i], inputs: inputsOf(pending) })),
+      {
+        n,
+        stored,
+        ledger: this.#ledger,
+        sharedLog: this.#sharedLog,
+        historyLimit: this.#historyLimit,
+        at: Date.now(),
+      },
     );
-    // Rooms that move their held messages let go of log values; those left with no holder go.
-    const holders = new Map<number, number>();
-    const holdersOf = (log: number) => holders.get(log) ?? this.#ledger.holders(log);
-    const emptied: number[] = [];
-    const useLog = this.#sharedLog && this.#ledger.size < MAX_LIVE_LOGS;
-    let bytes = plans.reduce((sum, { fresh }) => sum + sumBytes(fresh), 0);
-    let appended = 0;
-    const logged = new Map<string, Message[]>();
-    const flushed = new Set<string>();
-    const staleAt = n - FLUSH_AGE;
-    let logBytes = 0;
-    for (const { room, fresh } of plans) {
-      const holds = this.#ledger.logsOf(room.id);
-      const heldCount = this.#ledger.heldCount(room.id);
-      const wantsFlush = heldCount > 0 &&
-        (heldCount + fresh.length >= FLUSH_AT || holds[0] <= staleAt);
-      if (fresh.length === 0 && !wantsFlush) continue;
-      const freshBytes = sumBytes(fresh);
-      const head = room.head + fresh.length;
-      let logs = [...holds];
-      if (
-        useLog && !wantsFlush && fresh.length < FLUSH_AT && logBytes + freshBytes <= MAX_LOG_BYTES
-      ) {
-        logged.set(room.id, fresh);
-        logBytes += freshBytes;
-        logs.push(n);
-        mutations -= fresh.length;
-      } else {
-        for (const message of fresh) op.set(messageKey(room.id, message.seq), message);
-      }
-      // A room here only to move its held messages is not trimmed: a trim that the move then
-      // did not fit beside would be left out of its record.
-      const trimmedBefore = room.trimmed ?? 0;
-      const trimmed = fresh.length === 0
-        ? trimmedBefore
-        : this.#trim(op, room, head, MAX_MUTATIONS - mutations);
-      mutations += trimmed - trimmedBefore;
-      if (wantsFlush) {
-        const moving = this.#ledger.held(room.id).filter(({ seq }) => seq > trimmed);
-        const movingBytes = sumBytes(moving);
-        const emptying = holds.filter((log) => holdersOf(log) === 1);
-        // Room for the moved messages, the log values this empties, and this record if it is
-        // not counted yet.
-        const needed = moving.length + emptying.length + (fresh.length === 0 ? 1 : 0);
-        if (mutations + needed <= MAX_MUTATIONS && bytes + movingBytes <= MAX_BYTES) {
-          for (const message of moving) op.set(messageKey(room.id, message.seq), message);
-          for (const log of holds) holders.set(log, holdersOf(log) - 1);
-          emptied.push(...emptying);
-          mutations += needed;
-          bytes += movingBytes;
-          flushed.add(room.id);
-          logs = [];
-        } else if (fresh.length === 0) {
-          continue;
-        }
-      }
-      appended += fresh.length;
-      const { logged: _before, ...record } = room;
-      const next: StoredRoom = {
-        ...record,
-        head,
-        lastAt: fresh.at(-1)?.at ?? room.lastAt,
-        trimmed,
-        ...(logs.length > 0 ? { logged: logs } : {}),
-      };
-      op.set(roomKey(room.id), next);
-      updated.push(next);
-    }
+    const { appended, flushed, committed } = plan;
+    const settle = () =>
+      batch.forEach(({ pending }, i) =>
+        pending.forEach((item, j) => item.resolve(plan.results[i][j]))
+      );
     if (appended === 0 && flushed.size === 0) {
       // Every append was a retry: the answer rests on what this worker holds in memory, which is
       // only the store's while the clock has not moved.
@@ -534,11 +384,9 @@ export class GroupCommitter {
         this.#stats.conflicts++;
         return "conflict";
       }
-      settle.forEach((resolve) => resolve());
+      settle();
       return "done";
     }
-    if (logged.size > 0) op.set(logKey(n), [...logged.values()].flat());
-    for (const log of emptied) op.delete(logKey(log));
     this.#stats.commits++;
     const started = performance.now();
     const outcome = await op.commit().catch((error) => {
@@ -557,16 +405,16 @@ export class GroupCommitter {
     }
     this.#count = n;
     this.#clock = Promise.resolve({ versionstamp: outcome.versionstamp, count: n });
-    for (const room of updated) this.#remember(room);
+    for (const room of plan.updated) this.#remember(room);
     for (const room of flushed) this.#ledger.release(room);
-    this.#ledger.add(n, logged);
-    for (const [room, messages] of committed) this.#recordIds(room, messages);
+    this.#ledger.add(n, plan.logged);
+    for (const [room, messages] of committed) this.#storedIds.record(room, messages);
     this.#landedCount++;
-    this.#landed.push(ids);
+    this.#landed.push(plan.ids);
     if (this.#landed.length > LANDED_KEPT) this.#landed.shift();
     this.#stats.appended += appended;
     for (const [room, messages] of committed) this.#tell(() => this.#onCommitted?.(room, messages));
-    settle.forEach((resolve) => resolve());
+    settle();
     return "done";
   }
 
@@ -580,11 +428,7 @@ export class GroupCommitter {
     const missing = batch.flatMap(({ room }, i) => cached[i] === undefined ? [room] : []);
     const generation = this.#generation;
     const landed = this.#landedCount;
-    const entries = (await Promise.all(
-      chunks(missing, KV_READ_BATCH).map((part) =>
-        this.#kv.getMany<StoredRoom[]>(part.map(roomKey))
-      ),
-    )).flat();
+    const entries = await getAll<StoredRoom>(this.#kv, missing.map(roomKey));
     // A record read while one of our commits landed may predate it: only a read that nothing
     // overtook is cached (the commit re-reads in its turn otherwise).
     if (generation === this.#generation && landed === this.#landedCount) {
@@ -654,9 +498,7 @@ export class GroupCommitter {
       values.push([key[1] as number, value]);
     }
     const ids = [...new Set(values.flatMap(([, messages]) => messages.map(({ room }) => room)))];
-    const records = (await Promise.all(
-      chunks(ids, KV_READ_BATCH).map((part) => this.#kv.getMany<StoredRoom[]>(part.map(roomKey))),
-    )).flat();
+    const records = await getAll<StoredRoom>(this.#kv, ids.map(roomKey));
     if (generation !== this.#generation) return;
     const holds = new Map(ids.map((id, i) => [id, new Set(records[i].value?.logged)]));
     for (const [n, messages] of values) {
@@ -670,111 +512,5 @@ export class GroupCommitter {
       this.#ledger.add(n, held);
     }
     this.#ledgerReady = true;
-  }
-
-  /**
-   * Deletes the messages that fall out of the retained history in the same commit, so storage
-   * stays bounded, at most `budget` of them (what is left falls to a later commit); returns the
-   * new highest deleted seq.
-   */
-  #trim(op: Deno.AtomicOperation, room: StoredRoom, head: number, budget: number): number {
-    const trimmedBefore = room.trimmed ?? 0;
-    const target = Math.max(trimmedBefore, head - this.#historyLimit);
-    const allowed = Math.min(head - room.head + MAX_TRIM_CATCH_UP, Math.max(0, budget));
-    const trimmed = Math.min(target, trimmedBefore + allowed);
-    for (let seq = trimmedBefore + 1; seq <= trimmed; seq++) {
-      op.delete(messageKey(room.id, seq));
-    }
-    return trimmed;
-  }
-
-  /**
-   * Finds the messages already stored under the batch's client ids, by {@link storedKey}: each
-   * room's recent ids name the candidates, whose messages are read to compare the ids, from the
-   * ledger where the room holds them and from their keys otherwise. A room whose appends carry
-   * no ids needs no window.
-   */
-  async #findStored(batch: Array<[RoomBatch, StoredRoom]>): Promise<Map<string, Message>> {
-    const found = new Map<string, Message>();
-    const keep = (message: Message) => found.set(storedKey(message.room, message.id), message);
-    const keys = (await Promise.all(batch.map(async ([{ pending }, room]) => {
-      const ids = new Set(pending.flatMap(({ input }) => input.id ?? []));
-      if (ids.size === 0) return [];
-      const window = await this.#windowOf(room);
-      const candidates = [...ids].flatMap((id) => window.candidates(id));
-      if (candidates.length === 0) return [];
-      // Retention may have deleted held messages: those are gone, wherever they are still kept.
-      const held = new Map(
-        this.#ledger.held(room.id).flatMap((message) =>
-          message.seq > room.trimmed ? [[message.seq, message]] : []
-        ),
-      );
-      return candidates.flatMap((seq) => {
-        const message = held.get(seq);
-        if (message === undefined) return [messageKey(room.id, seq)];
-        keep(message);
-        return [];
-      });
-    }))).flat();
-    const messages = (await Promise.all(
-      chunks(keys, KV_READ_BATCH).map((part) => this.#kv.getMany<Message[]>(part)),
-    )).flat();
-    for (const { value } of messages) if (value) keep(value);
-    return found;
-  }
-
-  /**
-   * The recent ids of `room`, caught up from the log to its head where this committer's own
-   * commits did not already bring them.
-   */
-  async #windowOf(room: StoredRoom): Promise<RecentIds> {
-    const window = this.#windows.get(room.id);
-    if (window !== undefined && window.head >= room.head) {
-      useRecent(this.#windows, room.id, window, MAX_ID_WINDOWS);
-      return window;
-    }
-    let catchUp = this.#catchingUp.get(room.id);
-    if (catchUp === undefined) {
-      catchUp = this.#catchUp(room, window).finally(() => this.#catchingUp.delete(room.id));
-      this.#catchingUp.set(room.id, catchUp);
-    }
-    const caughtUp = await catchUp;
-    return caughtUp.head >= room.head ? caughtUp : await this.#windowOf(room);
-  }
-
-  /** Reads the ids of `room`'s messages after what `window` knows, up to the room's head. */
-  async #catchUp(room: StoredRoom, window: RecentIds | undefined): Promise<RecentIds> {
-    const start = Math.max(window?.head ?? 0, room.trimmed, room.head - ID_WINDOW);
-    const read = await readMessages(this.#kv, room.id, {
-      after: start,
-      before: room.head + 1,
-      limit: room.head - start,
-    }, { sharedLog: this.#sharedLog });
-    // Applied at once, so no landing interleaves. A window that knows nothing from `start` on
-    // (its newest ids are too old to keep) starts afresh there.
-    let caughtUp = window !== undefined && window.head >= start ? window : new RecentIds(start);
-    for (const message of read) {
-      // What a landing already added is skipped; messages retention deleted meanwhile leave a
-      // gap, after which the window restarts.
-      if (message.seq <= caughtUp.head) continue;
-      if (message.seq !== caughtUp.head + 1) caughtUp = new RecentIds(message.seq - 1);
-      caughtUp.push(message.id);
-    }
-    if (caughtUp.head < room.head) caughtUp = new RecentIds(room.head);
-    useRecent(this.#windows, room.id, caughtUp, MAX_ID_WINDOWS);
-    return caughtUp;
-  }
-
-  /**
-   * Adds the ids a commit stored to their room's window, if it knows the seqs before them (a
-   * window behind is caught up from the log when next needed; one that read these messages from
-   * the log before the commit's answer came already has them).
-   */
-  #recordIds(room: string, messages: Message[]): void {
-    const window = this.#windows.get(room);
-    if (window === undefined) return;
-    for (const message of messages) {
-      if (message.seq === window.head + 1) window.push(message.id);
-    }
   }
 }

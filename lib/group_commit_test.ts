@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type AppendResult,
-  type CommitStats,
-  type CommittedListener,
-  GroupCommitter,
-} from "./group_commit.ts";
+import type { AppendResult } from "./commit_plan.ts";
+import { type CommitStats, type CommittedListener, GroupCommitter } from "./group_commit.ts";
 import { collidingIds } from "../tests/colliding_ids.ts";
 import { emptyRoom } from "../tests/empty_room.ts";
 import { roomKey } from "./keys.ts";

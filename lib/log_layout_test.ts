@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { FLUSH_AGE, FLUSH_AT, MAX_LIVE_LOGS } from "./group_commit.ts";
+import { FLUSH_AGE, FLUSH_AT, MAX_LIVE_LOGS } from "./commit_plan.ts";
 import { LOG_PREFIX, messagesPrefix, roomKey } from "./keys.ts";
 import { MessageLog } from "./message_log.ts";
 import { emptyRoom } from "../tests/empty_room.ts";

@@ -2,12 +2,8 @@ import { DEFAULT_HISTORY_LIMIT } from "./config.ts";
 import { ParleyError } from "./errors.ts";
 import { retryLocked } from "./kv_locks.ts";
 import { roomKey, ROOMS_PREFIX } from "./keys.ts";
-import {
-  type AppendResult,
-  type CommitObserver,
-  type CommitStats,
-  GroupCommitter,
-} from "./group_commit.ts";
+import type { AppendResult } from "./commit_plan.ts";
+import { type CommitObserver, type CommitStats, GroupCommitter } from "./group_commit.ts";
 import { readMessages } from "./room_reader.ts";
 import type { Message, NewMessage, Room, StoredRoom } from "./types.ts";
 

@@ -22,7 +22,7 @@
  * @module
  */
 import { ParleyError } from "./errors.ts";
-import { serverMadeId } from "./group_commit.ts";
+import { serverMadeId } from "./commit_plan.ts";
 import type { AppendResult, MessageLog } from "./message_log.ts";
 import type { Message, NewMessage } from "./types.ts";
 
