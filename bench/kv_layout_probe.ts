@@ -9,11 +9,15 @@
  * - `rows`: the same without the room records, to show their share;
  * - `log + records`: the commit's messages as one value under a sequential key, and the records.
  *
- * For each, the probe reports messages/s and the bytes the process wrote per message (SQLite's
- * WAL and checkpoints, `write_bytes` in `/proc/<pid>/io`). Each layout runs on a fresh file,
- * seeded with the same history, for a bounded time.
+ * For each, the probe reports messages/s, the bytes the process wrote per message (SQLite's WAL
+ * and checkpoints, `write_bytes` in `/proc/<pid>/io`), and where a commit's time went: building
+ * the operation in JavaScript, inside `commit()` until it returns its promise (the synchronous
+ * part of `op_kv_atomic_write`, which hands the write to SQLite's thread), and waiting for the
+ * answer. Each layout runs on a fresh file, seeded with the same history, for a bounded time.
+ * Busy processes (plain JavaScript loops) can run meanwhile, to see what CPU contention does.
  *
- * Usage: `deno run --allow-all bench/kv_layout_probe.ts [seconds per layout, default 5]`
+ * Usage: `deno run --allow-all bench/kv_layout_probe.ts [seconds per layout, default 5]
+ * [busy processes, default 0]`
  *
  * @module
  */
@@ -87,7 +91,9 @@ async function measure(path: string, layout: Layout, ms: number): Promise<string
     const written = treeStorageBytesWritten(Deno.pid);
     const start = performance.now();
     let commits = 0;
+    const spent = { building: 0, inCommit: 0, waiting: 0 };
     while (performance.now() - start < ms) {
+      const began = performance.now();
       const batch = pick(rooms, PER_COMMIT);
       for (const room of batch) {
         room.head++;
@@ -95,7 +101,13 @@ async function measure(path: string, layout: Layout, ms: number): Promise<string
       }
       const op = kv.atomic().check({ key: CLOCK, versionstamp: clock }).sum(CLOCK, 1n);
       layout(op, commits, batch);
-      const outcome = await op.commit();
+      const built = performance.now();
+      const committing = op.commit();
+      const handedOver = performance.now();
+      const outcome = await committing;
+      spent.building += built - began;
+      spent.inCommit += handedOver - built;
+      spent.waiting += performance.now() - handedOver;
       if (!outcome.ok) throw new Error("Cannot commit: the clock moved, but nothing else writes");
       clock = outcome.versionstamp;
       commits++;
@@ -106,23 +118,43 @@ async function measure(path: string, layout: Layout, ms: number): Promise<string
     const perMessage = written === undefined || after === undefined
       ? "unknown bytes"
       : `${((after - written) / 1024 / messages).toFixed(1)} KiB`;
-    return `${Math.round(messages / seconds)} messages/s, ${perMessage} written per message`;
+    const each = (ms: number) => `${(ms / commits).toFixed(2)} ms`;
+    return `${Math.round(messages / seconds)} messages/s, ${perMessage} written per message; ` +
+      `per commit ${each(spent.building)} building, ${each(spent.inCommit)} in commit(), ` +
+      `${each(spent.waiting)} waiting`;
   } finally {
     kv.close();
   }
 }
 
-async function main(seconds: number): Promise<void> {
+/** Starts `count` processes that keep a core busy until killed. */
+function busyProcesses(count: number): Deno.ChildProcess[] {
+  return Array.from({ length: count }, () =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["eval", "while (true) {}"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn());
+}
+
+async function main(seconds: number, busy: number): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "parley-kv-layout-" });
+  const loops = busyProcesses(busy);
   try {
     console.log(
-      `Commits of ${PER_COMMIT} messages, each to one of ${ROOMS} rooms at random, on a file:`,
+      `Commits of ${PER_COMMIT} messages, each to one of ${ROOMS} rooms at random, on a file` +
+        (busy > 0 ? `, beside ${busy} busy processes:` : ":"),
     );
     for (const [name, layout] of Object.entries(LAYOUTS)) {
       const path = `${dir}/${name.replaceAll(/\W+/g, "-")}.kv`;
       console.log(`${name}: ${await measure(path, layout, seconds * 1000)}`);
     }
   } finally {
+    for (const loop of loops) {
+      loop.kill();
+      await loop.status;
+    }
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -132,5 +164,9 @@ if (import.meta.main) {
   if (!(seconds > 0)) {
     throw new RangeError(`Invalid seconds "${Deno.args[0]}": expected a positive number`);
   }
-  await main(seconds);
+  const busy = Number(Deno.args[1] ?? 0);
+  if (!Number.isInteger(busy) || busy < 0) {
+    throw new RangeError(`Invalid busy processes "${Deno.args[1]}": expected a whole number`);
+  }
+  await main(seconds, busy);
 }
