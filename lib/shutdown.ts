@@ -26,6 +26,19 @@ export const SHUTDOWN_TIMEOUT_EXIT_CODE = 1;
 /** How often a shutdown that waits for in-flight work ends whatever opened meanwhile, in ms. */
 const SWEEP_MS = 50;
 
+/**
+ * What a shutdown that missed its deadline logs. A worker whose own work is done may still be
+ * kept alive by Deno: in 2.9.6 a WebSocket whose client dropped the connection without a close
+ * frame leaves the event loop something to wait for, for good, so `deno serve` never ends.
+ */
+export function deadlineMessage(deadlineMs: number, drained: boolean): string {
+  const exiting = `exiting with code ${SHUTDOWN_TIMEOUT_EXIT_CODE}`;
+  if (!drained) return `Shutdown did not finish within ${deadlineMs} ms: ${exiting}`;
+  return `This worker's shutdown finished (every append committed, the store closed), but the ` +
+    `process was still running after ${deadlineMs} ms, most likely held by a WebSocket whose ` +
+    `client dropped the connection without closing it (a Deno 2.9.6 bug): ${exiting}`;
+}
+
 /** The signals a server stops on; SIGTERM cannot be listened for on Windows. */
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGTERM", "SIGINT"];
 
@@ -51,6 +64,8 @@ export class GracefulShutdown {
   #services: Services;
   #pending = new Set<Promise<unknown>>();
   #done: Promise<void> | undefined;
+  /** Whether this worker's shutdown has done all its work (appends committed, store closed). */
+  #drained = false;
   #deadlineMs: number;
   #onDeadline: () => void;
 
@@ -62,9 +77,7 @@ export class GracefulShutdown {
     this.#services = services;
     this.#deadlineMs = options.deadlineMs ?? SHUTDOWN_DEADLINE_MS;
     this.#onDeadline = options.onDeadline ?? (() => {
-      console.error(
-        `Shutdown did not finish within ${this.#deadlineMs} ms: exiting with code ${SHUTDOWN_TIMEOUT_EXIT_CODE}`,
-      );
+      console.error(deadlineMessage(this.#deadlineMs, this.#drained));
       Deno.exit(SHUTDOWN_TIMEOUT_EXIT_CODE);
     });
     trackAppends(services.log, (pending) => this.#track(pending));
@@ -149,6 +162,7 @@ export class GracefulShutdown {
     // every such subscribe settles at once: end what they opened.
     await new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
     this.#closeLiveTraffic();
+    this.#drained = true;
   }
 
   #closeLiveTraffic(): void {
