@@ -113,7 +113,8 @@ function sumBytes(messages: Message[]): number {
  * Gives each room's new messages their seqs (a client id already stored, or stored earlier in
  * this commit, answers with that message instead), and adds to `op` what the commit writes: the
  * messages, in the log value or under the rooms' keys, the moves of held messages, retention
- * deletes, the records, and deletes of emptied log values. Leaves the clock to the caller.
+ * deletes, the records, and deletes of emptied log values. The caller has started `op` with the
+ * log clock's check and its one mutation, which the mutation count here includes.
  */
 export function planCommit(
   op: Deno.AtomicOperation,

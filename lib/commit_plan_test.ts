@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { emptyRoom } from "../tests/empty_room.ts";
 import { FLUSH_AGE, MAX_LIVE_LOGS, planCommit, storedKey } from "./commit_plan.ts";
-import { logKey, messageKey, roomKey } from "./keys.ts";
+import { LOG_CLOCK_KEY, logKey, messageKey, roomKey } from "./keys.ts";
 import { LogLedger } from "./log_ledger.ts";
 import type { Message, StoredRoom } from "./types.ts";
 
@@ -11,17 +11,33 @@ function held(room: string, seq: number): Message {
 
 const context = { stored: new Map(), sharedLog: true, historyLimit: 1000, at: 1 };
 
-Deno.test("planCommit - a client id sent twice in one batch is stored once", async () => {
+/** An operation as the committer starts one: the clock's check and its one mutation. */
+function clockedOp(kv: Deno.Kv): Deno.AtomicOperation {
+  return kv.atomic().check({ key: LOG_CLOCK_KEY, versionstamp: null }).sum(LOG_CLOCK_KEY, 1n);
+}
+
+Deno.test("planCommit - a client id sent twice in one batch, or stored before, is stored once", async () => {
   using kv = await Deno.openKv(":memory:");
   const room: StoredRoom = { ...emptyRoom("r"), head: 4 };
-  const op = kv.atomic();
+  const earlier = { ...held("r", 3), id: "b" };
+  const op = clockedOp(kv);
   const plan = planCommit(op, [{
     room,
-    inputs: [{ id: "a", author: "ada", text: "one" }, { id: "a", author: "ada", text: "again" }],
-  }], { ...context, n: 1, ledger: new LogLedger() });
+    inputs: [
+      { id: "a", author: "ada", text: "one" },
+      { id: "a", author: "ada", text: "again" },
+      { id: "b", author: "ada", text: "retry" },
+    ],
+  }], {
+    ...context,
+    stored: new Map([[storedKey("r", "b"), earlier]]),
+    n: 1,
+    ledger: new LogLedger(),
+  });
   assert.deepEqual(plan.results[0].map(({ message, created }) => [message.seq, created]), [
     [5, true],
     [5, false],
+    [3, false],
   ]);
   assert.equal(plan.appended, 1);
   assert.equal(plan.ids.get(storedKey("r", "a"))?.text, "one");
@@ -54,7 +70,16 @@ Deno.test("planCommit - a full batch beside old held messages and overdue trims 
     room: { ...emptyRoom(`old${i}`), head: 2, logged: [Math.floor(i / 25) + 1] },
     inputs: [],
   }));
-  const op = kv.atomic();
+  for (let log = 1; log <= 4; log++) {
+    await kv.set(
+      logKey(log),
+      old.slice((log - 1) * 25, log * 25).flatMap(({ room }) => [
+        held(room.id, 1),
+        held(room.id, 2),
+      ]),
+    );
+  }
+  const op = clockedOp(kv);
   const plan = planCommit(op, [...busy, ...old], { ...context, n, historyLimit: 595, ledger });
   assert.equal(plan.appended, 250);
   assert.ok(plan.flushed.size > 0 && plan.flushed.size < 100, "some moves wait for later commits");
@@ -71,6 +96,14 @@ Deno.test("planCommit - a full batch beside old held messages and overdue trims 
       assert.equal(record, null, "a room that could not move is not rewritten");
     }
   }
+  // A log value goes once every room in it has moved its messages, and not before.
+  for (let log = 1; log <= 4; log++) {
+    const holders = old.slice((log - 1) * 25, log * 25);
+    const emptied = holders.every(({ room }) => plan.flushed.has(room.id));
+    assert.equal((await kv.get(logKey(log))).value === null, emptied, `log value ${log}`);
+  }
+  assert.ok((await kv.get(logKey(1))).value === null, "at least one log value emptied");
+  assert.ok((await kv.get(logKey(4))).value !== null, "at least one still held");
 });
 
 Deno.test("planCommit - past the live log cap new messages go under their rooms' keys", async () => {
@@ -79,7 +112,7 @@ Deno.test("planCommit - past the live log cap new messages go under their rooms'
   for (let log = 1; log <= MAX_LIVE_LOGS; log++) {
     ledger.add(log, new Map([[`r${log}`, [held(`r${log}`, 1)]]]));
   }
-  const op = kv.atomic();
+  const op = clockedOp(kv);
   const plan = planCommit(op, [{
     room: emptyRoom("fresh"),
     inputs: [{ author: "ada", text: "hi" }],

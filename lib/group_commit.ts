@@ -85,6 +85,7 @@ interface Clock {
 // `lib/commit_plan.ts`), with room left for retention deletes and moves of held messages.
 const MAX_ROOMS = 200;
 const MAX_MESSAGES = 250;
+
 const MAX_ATTEMPTS = 100;
 const MAX_IN_FLIGHT = 2;
 const MAX_CACHED_ROOMS = 10_000;

@@ -1,8 +1,9 @@
 /**
  * Tells a retried append from a new one. Each room's newest client ids are held in memory
  * (`lib/recent_ids.ts`) and caught up from the log when the room's head moved without this
- * committer, so a new id costs no read and no index write; only an id whose hash matches a recent
- * message's costs a read, of that message, to compare the ids.
+ * committer (which costs a read), so a new id costs no read and no index write. An id whose hash
+ * matches a recent message's is compared with that message's id: from the ledger where the room
+ * still holds it in a shared log value, else read from its key.
  *
  * @module
  */
