@@ -7,15 +7,19 @@
  * or linger timer keeps the worker alive, and appends sent over a WebSocket belong to no request
  * at all. {@link GracefulShutdown} ends all of those (see `closeServices`), waits for every append
  * to be committed, closes KV, and then lets the worker's event loop run dry, so the process exits
- * with code 0. It never calls `Deno.exit` on that path: under `--parallel` that would end every
- * worker, including one still committing. Only a shutdown that misses its deadline ends the
- * process, with code 1.
+ * with code 0. Deno 2.9.6 may keep a worker alive regardless (a WebSocket whose client dropped
+ * the connection without a close frame), so once every worker of the process has said it is done
+ * (`lib/drain_roll_call.ts`) one that is still up {@link EXIT_GRACE_MS} later ends the process
+ * with code 0. It never calls `Deno.exit` before that: under `--parallel` that would end every
+ * worker, including one still committing. A shutdown that misses its deadline ends the process
+ * with code 1.
  *
  * @module
  */
+import { DrainRollCall } from "./drain_roll_call.ts";
 import { errorResponse } from "./errors.ts";
 import type { MessageLog } from "./message_log.ts";
-import { closeServices, closeStore, type Services } from "./services.ts";
+import { closeServices, closeStore, type Services, workerChannelName } from "./services.ts";
 
 /** How long a shutdown may take before the process is ended anyway, in ms. */
 export const SHUTDOWN_DEADLINE_MS = 4_000;
@@ -23,20 +27,25 @@ export const SHUTDOWN_DEADLINE_MS = 4_000;
 /** The exit code of a shutdown that missed its deadline. */
 export const SHUTDOWN_TIMEOUT_EXIT_CODE = 1;
 
+/**
+ * How long the process may stay up once every worker has finished its shutdown before one of them
+ * ends it (see {@link DrainRollCall}), in ms.
+ */
+export const EXIT_GRACE_MS = 200;
+
 /** How often a shutdown that waits for in-flight work ends whatever opened meanwhile, in ms. */
 const SWEEP_MS = 50;
 
 /**
- * What a shutdown that missed its deadline logs. A worker whose own work is done may still be
- * kept alive by Deno: in 2.9.6 a WebSocket whose client dropped the connection without a close
- * frame leaves the event loop something to wait for, for good, so `deno serve` never ends.
+ * What a shutdown that missed its deadline logs: whether this worker's own work was done, and so
+ * it waited for another worker, or for Deno (see {@link EXIT_GRACE_MS}).
  */
 export function deadlineMessage(deadlineMs: number, drained: boolean): string {
   const exiting = `exiting with code ${SHUTDOWN_TIMEOUT_EXIT_CODE}`;
   if (!drained) return `Shutdown did not finish within ${deadlineMs} ms: ${exiting}`;
   return `This worker's shutdown finished (every append committed, the store closed), but the ` +
-    `process was still running after ${deadlineMs} ms, most likely held by a WebSocket whose ` +
-    `client dropped the connection without closing it (a Deno 2.9.6 bug): ${exiting}`;
+    `process was still running after ${deadlineMs} ms: another worker had not finished, or Deno ` +
+    `kept this one alive (a WebSocket dropped without a close frame, a Deno 2.9.6 bug): ${exiting}`;
 }
 
 /** The signals a server stops on; SIGTERM cannot be listened for on Windows. */
@@ -54,6 +63,11 @@ export interface ShutdownOptions {
   deadlineMs?: number;
   /** Runs when the deadline passes; default: log and exit with {@link SHUTDOWN_TIMEOUT_EXIT_CODE}. */
   onDeadline?: () => void;
+  /**
+   * Runs when every worker has finished its shutdown and the process is still up
+   * {@link EXIT_GRACE_MS} later; default: log and exit with code 0.
+   */
+  onStuck?: () => void;
 }
 
 /**
@@ -68,6 +82,9 @@ export class GracefulShutdown {
   #drained = false;
   #deadlineMs: number;
   #onDeadline: () => void;
+  #onStuck: () => void;
+  /** The roll call of this process's workers, when they are linked. */
+  #roll: DrainRollCall | undefined;
 
   /**
    * @param services this worker's services; their log's appends are tracked from now on
@@ -80,6 +97,18 @@ export class GracefulShutdown {
       console.error(deadlineMessage(this.#deadlineMs, this.#drained));
       Deno.exit(SHUTDOWN_TIMEOUT_EXIT_CODE);
     });
+    this.#onStuck = options.onStuck ?? (() => {
+      console.error(
+        `Every worker finished its shutdown but the process was still running ${EXIT_GRACE_MS} ms ` +
+          `later, most likely held by a WebSocket whose client dropped the connection without ` +
+          `closing it (a Deno 2.9.6 bug): exiting with code 0`,
+      );
+      Deno.exit(0);
+    });
+    const channel = workerChannelName(services.config.kvPath);
+    if (services.link && channel) {
+      this.#roll = new DrainRollCall(`${channel}:drain`, services.link.id);
+    }
     trackAppends(services.log, (pending) => this.#track(pending));
   }
 
@@ -136,6 +165,8 @@ export class GracefulShutdown {
   async #run(): Promise<void> {
     const deadline = setTimeout(() => this.#onDeadline(), this.#deadlineMs);
     Deno.unrefTimer(deadline);
+    // Before the link is left, which forgets the other workers.
+    this.#roll?.stopping(this.#services.link?.peerIds ?? []);
     // `deno serve` listens for the signal too, after this module ran: let it go first. It stops
     // accepting and closes the WebSockets itself; closing them from here in the same tick raced
     // with it, and about one shutdown in 25 left a socket closed uncleanly that its drain then
@@ -163,6 +194,11 @@ export class GracefulShutdown {
     await new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
     this.#closeLiveTraffic();
     this.#drained = true;
+    if (this.#roll === undefined) return;
+    // Once every worker is done, nothing is left to lose: end the process if Deno keeps it up.
+    await this.#roll.done();
+    this.#roll.close();
+    Deno.unrefTimer(setTimeout(() => this.#onStuck(), EXIT_GRACE_MS));
   }
 
   #closeLiveTraffic(): void {
