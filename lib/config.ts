@@ -29,6 +29,11 @@ export interface Config {
    * (`PARLEY_DELIVERY_INTERVAL_MS`, default 20; 0 sends each commit's messages as they come).
    */
   deliveryIntervalMs: number;
+  /**
+   * How many workers the process runs, from `DENO_JOBS` (which `deno serve --parallel` and
+   * `deno task start` use); undefined when it is not set.
+   */
+  workers?: number;
 }
 
 /** How often a busy room's deliveries go out at most, unless `PARLEY_DELIVERY_INTERVAL_MS` says. */
@@ -57,6 +62,8 @@ export function readConfig(
     parsePositiveInteger(getEnv("PARLEY_WS_IDLE_TIMEOUT"), "PARLEY_WS_IDLE_TIMEOUT") ?? 60;
   const secret = getEnv("PARLEY_SECRET") || undefined;
   const deliveryIntervalMs = readDeliveryInterval(getEnv);
+  const jobs = getEnv("DENO_JOBS");
+  const workers = jobs !== undefined && /^[1-9]\d{0,3}$/.test(jobs) ? Number(jobs) : undefined;
   return {
     kvPath,
     limits,
@@ -67,6 +74,7 @@ export function readConfig(
     secret,
     wsIdleTimeout,
     deliveryIntervalMs,
+    workers,
   };
 }
 

@@ -105,3 +105,11 @@ Deno.test("readConfig - reads the delivery interval, 0 included, and refuses one
     );
   }
 });
+
+Deno.test("readConfig - counts the workers from DENO_JOBS, and not from a value Deno would not take", () => {
+  const workersFor = (jobs: string | undefined) =>
+    readConfig((name) => name === "DENO_JOBS" ? jobs : undefined).workers;
+  assert.equal(workersFor("3"), 3);
+  assert.equal(workersFor(undefined), undefined);
+  for (const jobs of ["", "0", "-1", "two", "1.5"]) assert.equal(workersFor(jobs), undefined, jobs);
+});

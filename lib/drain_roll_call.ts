@@ -1,55 +1,47 @@
 /**
- * How the workers of one `deno serve --parallel` process agree that every one of them has
- * finished its shutdown, so that one may end the process when Deno would not: in Deno 2.9.6 a
- * WebSocket whose client dropped the connection without a close frame leaves its worker's event
- * loop something to wait for, for good, and `deno serve` never exits by itself.
+ * How the workers of one `deno serve` process agree that every one of them has finished its
+ * shutdown, so that one may end the process when Deno would not: in Deno 2.9.6 a WebSocket whose
+ * client dropped the connection without a close frame leaves its worker's event loop something to
+ * wait for, for good, and `deno serve` never exits by itself.
  *
- * Each worker says on a `BroadcastChannel` when its shutdown starts and when it is done. A worker
- * that is done waits for every worker it knew of, and every one it heard start stopping, to be
- * done too. Ending the process before then would cut off a worker still committing.
+ * Each worker says on a `BroadcastChannel` when its shutdown is done, and waits until as many
+ * workers as the process has (`DENO_JOBS`) have said so. It counts, rather than waiting for the
+ * workers it happens to know of, because a worker still starting when the signal came is known to
+ * nobody yet; ending the process before that one is done would cut it off. A word lost on the way
+ * only means the shutdown runs into its deadline.
  *
  * @module
  */
 
-/** What workers say to each other about their shutdown. */
-type RollMessage = { kind: "stopping" | "done"; from: string };
+const CHANNEL = "parley:shutdown";
 
 /** One worker's side of the roll call; see the module documentation. */
 export class DrainRollCall {
-  #channel: BroadcastChannel;
-  #id: string;
-  #stopping = new Set<string>();
+  #channel = new BroadcastChannel(CHANNEL);
+  #id = crypto.randomUUID();
+  #workers: number;
   #done = new Set<string>();
-  #expected = new Set<string>();
   #allDone = Promise.withResolvers<void>();
 
   /**
-   * Joins the roll call of the workers on `channelName`, from the start: a worker's word may
-   * come before this one's shutdown starts.
+   * Joins the roll call from the start (another worker may be done before this one's shutdown
+   * starts). `workers` is how many workers the process runs.
    */
-  constructor(channelName: string, id: string) {
-    this.#id = id;
-    this.#channel = new BroadcastChannel(channelName);
-    this.#channel.onmessage = (event: MessageEvent<RollMessage>) => {
-      const { kind, from } = event.data;
-      (kind === "stopping" ? this.#stopping : this.#done).add(from);
+  constructor(workers: number) {
+    this.#workers = workers;
+    this.#channel.onmessage = (event: MessageEvent<string>) => {
+      this.#done.add(event.data);
       this.#check();
     };
   }
 
-  /** Says this worker's shutdown started; `peers` are the other workers it knows of. */
-  stopping(peers: readonly string[]): void {
-    for (const peer of peers) this.#expected.add(peer);
-    this.#channel.postMessage({ kind: "stopping", from: this.#id } satisfies RollMessage);
-  }
-
   /**
-   * Says this worker is done, and resolves once every worker it knew of or heard stopping is
-   * done too. Never resolves while one of them is not: the shutdown's deadline decides then.
+   * Says this worker is done, and resolves once every worker of the process is. Never resolves
+   * while one of them is not: the shutdown's deadline decides then.
    */
   done(): Promise<void> {
     this.#done.add(this.#id);
-    this.#channel.postMessage({ kind: "done", from: this.#id } satisfies RollMessage);
+    this.#channel.postMessage(this.#id);
     this.#check();
     return this.#allDone.promise;
   }
@@ -60,10 +52,6 @@ export class DrainRollCall {
   }
 
   #check(): void {
-    if (!this.#done.has(this.#id)) return;
-    for (const worker of [...this.#expected, ...this.#stopping]) {
-      if (!this.#done.has(worker)) return;
-    }
-    this.#allDone.resolve();
+    if (this.#done.has(this.#id) && this.#done.size >= this.#workers) this.#allDone.resolve();
   }
 }

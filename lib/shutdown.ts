@@ -8,18 +8,18 @@
  * at all. {@link GracefulShutdown} ends all of those (see `closeServices`), waits for every append
  * to be committed, closes KV, and then lets the worker's event loop run dry, so the process exits
  * with code 0. Deno 2.9.6 may keep a worker alive regardless (a WebSocket whose client dropped
- * the connection without a close frame), so once every worker of the process has said it is done
- * (`lib/drain_roll_call.ts`) one that is still up {@link EXIT_GRACE_MS} later ends the process
- * with code 0. It never calls `Deno.exit` before that: under `--parallel` that would end every
- * worker, including one still committing. A shutdown that misses its deadline ends the process
- * with code 1.
+ * the connection without a close frame), so once as many workers as `DENO_JOBS` says have said
+ * they are done (`lib/drain_roll_call.ts`), one still up {@link EXIT_GRACE_MS} later ends the
+ * process with code 0. It never calls `Deno.exit` before that: under `--parallel` that would end
+ * every worker, including one still committing. A shutdown that misses its deadline ends the
+ * process with code 1.
  *
  * @module
  */
 import { DrainRollCall } from "./drain_roll_call.ts";
 import { errorResponse } from "./errors.ts";
 import type { MessageLog } from "./message_log.ts";
-import { closeServices, closeStore, type Services, workerChannelName } from "./services.ts";
+import { closeServices, closeStore, type Services } from "./services.ts";
 
 /** How long a shutdown may take before the process is ended anyway, in ms. */
 export const SHUTDOWN_DEADLINE_MS = 4_000;
@@ -31,7 +31,7 @@ export const SHUTDOWN_TIMEOUT_EXIT_CODE = 1;
  * How long the process may stay up once every worker has finished its shutdown before one of them
  * ends it (see {@link DrainRollCall}), in ms.
  */
-export const EXIT_GRACE_MS = 200;
+export const EXIT_GRACE_MS = 1_000;
 
 /** How often a shutdown that waits for in-flight work ends whatever opened meanwhile, in ms. */
 const SWEEP_MS = 50;
@@ -83,7 +83,7 @@ export class GracefulShutdown {
   #deadlineMs: number;
   #onDeadline: () => void;
   #onStuck: () => void;
-  /** The roll call of this process's workers, when they are linked. */
+  /** The roll call of this process's workers, when `DENO_JOBS` says how many there are. */
   #roll: DrainRollCall | undefined;
 
   /**
@@ -105,10 +105,8 @@ export class GracefulShutdown {
       );
       Deno.exit(0);
     });
-    const channel = workerChannelName(services.config.kvPath);
-    if (services.link && channel) {
-      this.#roll = new DrainRollCall(`${channel}:drain`, services.link.id);
-    }
+    const { workers } = services.config;
+    if (workers !== undefined) this.#roll = new DrainRollCall(workers);
     trackAppends(services.log, (pending) => this.#track(pending));
   }
 
@@ -165,8 +163,6 @@ export class GracefulShutdown {
   async #run(): Promise<void> {
     const deadline = setTimeout(() => this.#onDeadline(), this.#deadlineMs);
     Deno.unrefTimer(deadline);
-    // Before the link is left, which forgets the other workers.
-    this.#roll?.stopping(this.#services.link?.peerIds ?? []);
     // `deno serve` listens for the signal too, after this module ran: let it go first. It stops
     // accepting and closes the WebSockets itself; closing them from here in the same tick raced
     // with it, and about one shutdown in 25 left a socket closed uncleanly that its drain then

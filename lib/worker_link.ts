@@ -158,11 +158,6 @@ export class WorkerLink {
     return this.#peers.size;
   }
 
-  /** The ids of the other workers this one knows of (none once it leaves). */
-  get peerIds(): string[] {
-    return [...this.#peers];
-  }
-
   /**
    * Starts leaving, for a shutdown: peers stop forwarding here, appends that arrive from now on
    * are sent back to be asked elsewhere, and this worker commits its own appends itself. Appends

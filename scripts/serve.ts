@@ -21,7 +21,8 @@ const root = new URL("..", import.meta.url);
 const server = new Deno.Command(Deno.execPath(), {
   args: ["serve", ...mode, ...permissions, "--port", port, "main.ts"],
   cwd: root,
-  env: { DENO_JOBS: workerJobsHere() },
+  // `--watch` runs one worker, and the server counts its workers from DENO_JOBS.
+  env: { DENO_JOBS: dev ? "1" : workerJobsHere() },
 }).spawn();
 const bundler = dev
   ? new Deno.Command(Deno.execPath(), { args: ["task", "build", "--watch"], cwd: root }).spawn()

@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { EXIT_GRACE_MS } from "../lib/shutdown.ts";
 import {
   createRoom,
   openSession,
@@ -280,7 +281,7 @@ async function assertStopsAfterDroppedSocket(workers: number | undefined): Promi
     server.kill("SIGTERM");
     const exit = await server.exit(EXIT_WITHIN_MS, { resend: workers ? "SIGTERM" : undefined });
     assert.equal(exit.code, 0, server.output());
-    assert.ok(exit.ms < 2_000, `exited after ${exit.ms} ms, not at the deadline`);
+    assert.ok(exit.ms < 3_000, `exited after ${exit.ms} ms, not at the deadline`);
     const stored = await readStoredRoom(kvPath, ROOM);
     assert.deepEqual(stored.messages.map(({ id }) => id), ["before-the-drop"]);
   });
@@ -292,4 +293,39 @@ Deno.test("shutdown - a socket dropped without a close frame does not hold the p
 
 Deno.test("shutdown - parallel workers end the process together after a dropped socket", async () => {
   await assertStopsAfterDroppedSocket(3);
+});
+
+// Deno 2.9.6 keeps a worker with a dropped socket alive, so that worker ends the process once every
+// worker is done: never while another still commits. SQLite's write lock, held from here, keeps an
+// append in flight on one worker while the others have nothing left to do.
+Deno.test("shutdown - a worker with nothing left to do does not end the process while another commits", async () => {
+  const { DatabaseSync } = await import("node:sqlite");
+  await withServer({ workers: 3 }, async (server, kvPath) => {
+    const token = await openSession(server.origin, "ada");
+    for (let i = 0; i < 9; i++) await dropSocketWithoutClosing(server.origin);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const db = new DatabaseSync(kvPath);
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const post = fetch(`${server.origin}/api/rooms/${ROOM}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ id: "held", text: "held by the lock" }),
+      }).then((response) => response.status, () => 0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      server.kill("SIGTERM");
+      // Longer than a worker that is done waits before it ends a process Deno keeps up.
+      await new Promise((resolve) => setTimeout(resolve, 2 * EXIT_GRACE_MS));
+      db.exec("ROLLBACK");
+      const exit = await server.exit(EXIT_WITHIN_MS, { resend: "SIGTERM" });
+      // 201, or 200 when a forward that timed out behind the lock was stored by its retry.
+      assert.ok([200, 201].includes(await post), server.output());
+      assert.equal(exit.code, 0, server.output());
+    } finally {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      db.close();
+    }
+    const stored = await readStoredRoom(kvPath, ROOM);
+    assert.deepEqual(stored.messages.map(({ id }) => id), ["held"]);
+  });
 });
