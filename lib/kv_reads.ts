@@ -4,7 +4,8 @@
  * @module
  */
 
-const KEYS_PER_READ = 10;
+/** The most keys KV reads in one `getMany`. */
+export const KEYS_PER_READ = 10;
 
 /** Reads every key, ten to a `getMany` and all at once; entries come in the order of the keys. */
 export async function getAll<T>(

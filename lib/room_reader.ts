@@ -10,6 +10,7 @@
  * @module
  */
 import { logKey, messageKey, messagesPrefix, roomKey } from "./keys.ts";
+import { KEYS_PER_READ } from "./kv_reads.ts";
 import type { Message, StoredRoom } from "./types.ts";
 
 /** Which of a room's messages to read. */
@@ -24,9 +25,8 @@ export interface MessageRange {
   newest?: boolean;
 }
 
-// KV lists at most 1000 entries per batch and reads at most 10 keys per getMany.
+// KV lists at most 1000 entries per batch.
 const MAX_LIST_BATCH = 1000;
-const MAX_GET_MANY = 10;
 
 /**
  * Reads up to `range.limit` messages of `room` in `range`, oldest first; none for no room.
@@ -92,8 +92,9 @@ async function readHeld(
 ): Promise<{ messages: Message[]; trimmed: number }> {
   const messages: Message[] = [];
   let trimmed = 0;
-  for (let i = 0; i < logged.length; i += MAX_GET_MANY - 1) {
-    const keys = logged.slice(i, i + MAX_GET_MANY - 1).map(logKey);
+  // Each read takes the record beside the log values, so every `trimmed` is as fresh as they are.
+  for (let i = 0; i < logged.length; i += KEYS_PER_READ - 1) {
+    const keys = logged.slice(i, i + KEYS_PER_READ - 1).map(logKey);
     const [current, ...values] = await kv.getMany<[StoredRoom, ...Message[][]]>([
       roomKey(room),
       ...keys,
