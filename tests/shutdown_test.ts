@@ -79,6 +79,15 @@ class Socket {
   }
 }
 
+/** Sends one message to the room with `POST`, as the session `token` speaks. */
+function postMessage(origin: string, token: string, id: string, text: string): Promise<Response> {
+  return fetch(`${origin}/api/rooms/${ROOM}/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ id, text }),
+  });
+}
+
 /** An event stream that resolves `welcomed` on its welcome event and `ended` when it ends. */
 async function openEventStream(origin: string): Promise<{
   welcomed: Promise<void>;
@@ -190,11 +199,7 @@ async function assertInFlightCommitted(workers: number | undefined): Promise<voi
       const posts = Array.from({ length: 40 }, async (_, i) => {
         const id = `post-${i}`;
         try {
-          const response = await fetch(`${server.origin}/api/rooms/${ROOM}/messages`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-            body: JSON.stringify({ id, text: `post ${i}` }),
-          });
+          const response = await postMessage(server.origin, token, id, `post ${i}`);
           const body = await response.json();
           return { id, status: response.status, code: body.error?.code, seq: body.message?.seq };
         } catch {
@@ -268,11 +273,7 @@ async function dropSocketWithoutClosing(origin: string): Promise<void> {
 async function assertStopsAfterDroppedSocket(workers: number | undefined): Promise<void> {
   await withServer({ workers }, async (server, kvPath) => {
     const token = await openSession(server.origin, "ada");
-    const sent = await fetch(`${server.origin}/api/rooms/${ROOM}/messages`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ id: "before-the-drop", text: "hello" }),
-    });
+    const sent = await postMessage(server.origin, token, "before-the-drop", "hello");
     assert.equal(sent.status, 201);
     await sent.body?.cancel();
     for (let i = 0; i < (workers ?? 1) * 2; i++) await dropSocketWithoutClosing(server.origin);
@@ -307,11 +308,8 @@ Deno.test("shutdown - a worker with nothing left to do does not end the process 
     const db = new DatabaseSync(kvPath);
     db.exec("BEGIN IMMEDIATE");
     try {
-      const post = fetch(`${server.origin}/api/rooms/${ROOM}/messages`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ id: "held", text: "held by the lock" }),
-      }).then((response) => response.status, () => 0);
+      const post = postMessage(server.origin, token, "held", "held by the lock")
+        .then((response) => response.status, () => 0);
       await new Promise((resolve) => setTimeout(resolve, 100));
       server.kill("SIGTERM");
       // Longer than a worker that is done waits before it ends a process Deno keeps up.
