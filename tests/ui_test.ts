@@ -672,9 +672,7 @@ Deno.test("room page - loading opens one WebSocket, and choosing a name one more
     await page.locator(".status-live").waitFor({ timeout: 10_000 });
     await page.waitForTimeout(300);
     assert.equal(opened.length, 1, `sockets opened: ${opened.join(", ")}`);
-    await page.locator('input[name="name"]').fill("newcomer");
-    await page.locator('input[name="name"]').press("Tab");
-    await page.getByText("Online: newcomer").waitFor({ timeout: 10_000 });
+    await chooseName(page, "newcomer");
     await page.waitForTimeout(300);
     assert.equal(opened.length, 2, `sockets opened: ${opened.join(", ")}`);
   });
