@@ -3,6 +3,7 @@ import type { AppendResult } from "./commit_plan.ts";
 import { type CommitStats, type CommittedListener, GroupCommitter } from "./group_commit.ts";
 import { collidingIds } from "../tests/colliding_ids.ts";
 import { emptyRoom } from "../tests/empty_room.ts";
+import { replacing } from "../tests/replacing_kv.ts";
 import { roomKey } from "./keys.ts";
 import { readMessages } from "./room_reader.ts";
 import { ID_WINDOW } from "./recent_ids.ts";
@@ -21,22 +22,20 @@ interface Faults {
 async function storeWith(ids: string[], faults: Faults, onCommitted?: CommittedListener) {
   const kv = await Deno.openKv(":memory:");
   for (const id of ids) await kv.set(roomKey(id), emptyRoom(id));
-  const faulty = new Proxy(kv, {
-    get(target, property) {
-      if (property === "getMany" && faults.getMany) {
-        return (keys: Deno.KvKey[]) => faults.getMany!(keys, () => target.getMany(keys));
-      }
-      if (property === "atomic" && faults.commit) {
-        return () => {
-          const op = target.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = () => faults.commit!(commit);
-          return op;
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  const { getMany, commit } = faults;
+  const faulty = replacing(kv, {
+    ...(getMany && {
+      getMany: ((keys: Deno.KvKey[]) =>
+        getMany(keys, () => kv.getMany(keys))) as Deno.Kv["getMany"],
+    }),
+    ...(commit && {
+      atomic: () => {
+        const op = kv.atomic();
+        const own = op.commit.bind(op);
+        op.commit = () => commit(own);
+        return op;
+      },
+    }),
   });
   const stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
   const committer = new GroupCommitter(faulty, { stats, historyLimit: 10_000, onCommitted });

@@ -10,6 +10,7 @@ import { FLUSH_AGE, FLUSH_AT, MAX_LIVE_LOGS } from "./commit_plan.ts";
 import { LOG_PREFIX, messagesPrefix, roomKey } from "./keys.ts";
 import { MessageLog } from "./message_log.ts";
 import { emptyRoom } from "../tests/empty_room.ts";
+import { replacing } from "../tests/replacing_kv.ts";
 import type { Message, StoredRoom } from "./types.ts";
 
 function range(from: number, to: number): number[] {
@@ -46,18 +47,6 @@ async function logged(kv: Deno.Kv, room: string): Promise<number[] | undefined> 
 
 async function appendOneByOne(log: MessageLog, room: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) await log.append(room, { author: "ada", text: `${room} ${i}` });
-}
-
-/** `kv`, with some of its methods replaced (to count or fail calls). */
-function replacing(kv: Deno.Kv, methods: Partial<Deno.Kv>): Deno.Kv {
-  return new Proxy(kv, {
-    get(target, property) {
-      const replaced = (methods as Record<PropertyKey, unknown>)[property];
-      if (replaced !== undefined) return replaced;
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
 
 async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
