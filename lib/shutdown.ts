@@ -40,7 +40,7 @@ const SWEEP_MS = 50;
  * What a shutdown that missed its deadline logs: whether this worker's own work was done, and so
  * it waited for another worker, or for Deno (see {@link EXIT_GRACE_MS}).
  */
-export function deadlineMessage(deadlineMs: number, drained: boolean): string {
+function deadlineMessage(deadlineMs: number, drained: boolean): string {
   const exiting = `exiting with code ${SHUTDOWN_TIMEOUT_EXIT_CODE}`;
   if (!drained) return `Shutdown did not finish within ${deadlineMs} ms: ${exiting}`;
   return `This worker's shutdown finished (every append committed, the store closed), but the ` +
