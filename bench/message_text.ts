@@ -19,8 +19,15 @@ export function messageText(tag: string, sentAt = now()): string {
   return `${PREFIX}${tag}${TIME}${sentAt.toFixed(3)}`;
 }
 
+/** What a benchmark message's text says: the phase it was sent in and when. */
+export interface MessageStamp {
+  tag: string;
+  /** In ms since the epoch. */
+  sentAt: number;
+}
+
 /** The tag and send time of a benchmark message's text, or undefined for any other text. */
-export function parseMessageText(text: string): { tag: string; sentAt: number } | undefined {
+export function parseMessageText(text: string): MessageStamp | undefined {
   if (!text.startsWith(PREFIX)) return undefined;
   const time = text.indexOf(TIME, PREFIX.length);
   if (time < 0) return undefined;

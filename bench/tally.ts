@@ -1,5 +1,5 @@
 import { LatencyRecorder } from "./latency.ts";
-import { now, parseMessageText } from "./message_text.ts";
+import { type MessageStamp, now } from "./message_text.ts";
 
 /** One receiving client: its room and the last seq it saw, to spot repeats. */
 export interface Receiver {
@@ -88,17 +88,19 @@ export class Tally {
     this.firstRejection ??= reason;
   }
 
-  /** Records one message arriving at a receiver. */
-  deliver(receiver: Receiver, seq: number, text: string): void {
+  /**
+   * Records one message arriving at a receiver at `at` (ms since the epoch), with what its text
+   * says (`parseMessageText`).
+   */
+  deliver(receiver: Receiver, seq: number, stamp: MessageStamp | undefined, at: number): void {
     if (seq <= receiver.last) {
       this.duplicates++;
       return;
     }
     receiver.last = seq;
-    const parsed = parseMessageText(text);
-    if (parsed === undefined || parsed.tag !== this.#tag) return;
+    if (stamp === undefined || stamp.tag !== this.#tag) return;
     this.delivered++;
-    this.lastDeliveryAt = now();
-    this.latency.add(this.lastDeliveryAt - parsed.sentAt);
+    this.lastDeliveryAt = at;
+    this.latency.add(at - stamp.sentAt);
   }
 }

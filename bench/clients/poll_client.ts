@@ -1,3 +1,4 @@
+import { now, parseMessageText } from "../message_text.ts";
 import type { Receiver, Tally } from "../tally.ts";
 
 /** How long each poll may wait on the server, in seconds (as Parley's own client). */
@@ -76,8 +77,9 @@ export class PollClient {
           wait: POLL_WAIT_SECONDS,
           limit: POLL_LIMIT,
         });
+        const at = now();
         for (const message of page.messages) {
-          this.#tally.deliver(this.#receiver, message.seq, message.text);
+          this.#tally.deliver(this.#receiver, message.seq, parseMessageText(message.text), at);
         }
         cursor = page.messages.at(-1)?.seq ?? cursor;
       } catch {

@@ -1,3 +1,4 @@
+import { now, parseMessageText } from "../message_text.ts";
 import type { Receiver, Tally } from "../tally.ts";
 
 /**
@@ -74,7 +75,7 @@ export class SseClient {
     if (data === "") return;
     if (event === "message") {
       const message = JSON.parse(data) as { seq: number; text: string };
-      this.#tally.deliver(this.#receiver, message.seq, message.text);
+      this.#tally.deliver(this.#receiver, message.seq, parseMessageText(message.text), now());
     } else if (event === "welcome") {
       const head = (JSON.parse(data) as { head: number }).head;
       this.#receiver.last = head;

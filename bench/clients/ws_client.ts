@@ -1,5 +1,6 @@
-import { now } from "../message_text.ts";
+import { type MessageStamp, now, parseMessageText } from "../message_text.ts";
 import type { Receiver, Tally } from "../tally.ts";
+import { FrameCache } from "./frame_cache.ts";
 import type { InFlight, Sender } from "./sender.ts";
 
 /** A chat message as delivered in a `messages` frame. */
@@ -11,9 +12,18 @@ interface WireMessage {
 
 type Frame =
   | { type: "welcome"; head: number }
-  | { type: "messages"; messages: WireMessage[] }
   | { type: "ack"; id: string; seq: number }
   | { type: "error"; id?: string; code: string; message?: string };
+
+/** How every `messages` frame begins, on Parley and on the ceiling. */
+const MESSAGES_FRAME = '{"type":"messages",';
+
+/** The messages of a `messages` frame, each with what its text says. */
+const messageFrames = new FrameCache((data: string) =>
+  (JSON.parse(data) as { messages: WireMessage[] }).messages.map((
+    { seq, text },
+  ): [number, MessageStamp | undefined] => [seq, parseMessageText(text)])
+);
 
 /** Where a {@link WsClient} connects and what it reports to. */
 export interface WsClientOptions {
@@ -58,13 +68,16 @@ export class WsClient implements Sender {
     this.ready = welcome.promise;
     this.#closed = closed.promise;
     this.#socket.onmessage = (event) => {
-      const frame = JSON.parse(event.data) as Frame;
-      if (frame.type === "messages") {
-        const { tally } = this.#options;
-        for (const message of frame.messages) {
-          tally.deliver(this.#receiver, message.seq, message.text);
+      const data = event.data as string;
+      if (data.startsWith(MESSAGES_FRAME)) {
+        const at = now();
+        for (const [seq, stamp] of messageFrames.get(data)) {
+          this.#options.tally.deliver(this.#receiver, seq, stamp, at);
         }
-      } else if (frame.type === "ack" || (frame.type === "error" && frame.id !== undefined)) {
+        return;
+      }
+      const frame = JSON.parse(data) as Frame;
+      if (frame.type === "ack" || (frame.type === "error" && frame.id !== undefined)) {
         this.#settle(frame.id ?? "", frame.type === "ack" ? undefined : frame.code);
       } else if (frame.type === "welcome") {
         welcome.resolve(frame.head);
