@@ -4,10 +4,12 @@
  * and carries 100 messages, each to a different room picked at random from 500, the way the
  * bench's `append` across many rooms arrives. Layouts:
  *
- * - `rows + records` (Parley today): one key per message under its room, and each room's record
- *   rewritten with its new head;
+ * - `rows + records`: one key per message under its room, and each room's record rewritten with
+ *   its new head (Parley's layout for a room with many messages in a commit);
  * - `rows`: the same without the room records, to show their share;
- * - `log + records`: the commit's messages as one value under a sequential key, and the records.
+ * - `log + records`: the commit's messages as one value under a sequential key, and the records
+ *   (Parley's shared log, for rooms with few messages in a commit);
+ * - `log`: the same without the records, to show their share there.
  *
  * For each, the probe reports messages/s, the bytes the process wrote per message (SQLite's WAL
  * and checkpoints, `write_bytes` in `/proc/<pid>/io`), and where a commit's time went: building
@@ -58,8 +60,11 @@ const LAYOUTS: Record<string, Layout> = {
     for (const room of rooms) op.set(["messages", room.id, room.head], messageOf(room, room.head));
   },
   "log + records": (op, commit, rooms) => {
-    op.set(["log", commit], rooms.map((room) => messageOf(room, room.head)));
+    LAYOUTS.log(op, commit, rooms);
     for (const room of rooms) op.set(["rooms", room.id], room);
+  },
+  "log": (op, commit, rooms) => {
+    op.set(["log", commit], rooms.map((room) => messageOf(room, room.head)));
   },
 };
 
