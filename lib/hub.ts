@@ -3,6 +3,7 @@ import { ParleyError, roomNotFound } from "./errors.ts";
 import { roomKey } from "./keys.ts";
 import type { MessageLog } from "./message_log.ts";
 import { type Presence, presenceVersion, type RoomPresence } from "./presence.ts";
+import { RoundRobin } from "./round_robin.ts";
 import type { Message, Room } from "./types.ts";
 
 export { Delivery };
@@ -50,8 +51,10 @@ export interface HubOptions {
   /** Keep a room's watch this long after its last subscriber leaves (poll clients come back). */
   lingerMs?: number;
   /**
-   * Also read each watched room's head this often, in ms (0: never). A safety net for separate
-   * server processes on one KV file, whose appends `kv.watch` does not report to each other.
+   * Also read each watched room's head and presence about this often, in ms (0: never). A safety
+   * net for separate server processes on one KV file, whose appends `kv.watch` does not report to
+   * each other, and for presence that expires. The reads are spread over the interval, a tenth of
+   * the rooms at a time, so a worker with many rooms does not pause for all of them at once.
    */
   headCheckMs?: number;
   /** Where presence and typing live; without it rooms report nobody. */
@@ -79,6 +82,8 @@ function shuttingDown(): ParleyError {
   return new ParleyError(503, "shutting_down", "The server is shutting down: try again shortly");
 }
 const SWEEP_MS = 250;
+/** Into how many turns the head and presence checks of the open rooms are spread. */
+const CHECK_SLICES = 10;
 
 class Subscriber {
   #held: Delivery[] | null = [];
@@ -276,6 +281,8 @@ export class Hub {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #headCheckMs: number;
   #headChecker: ReturnType<typeof setInterval> | undefined;
+  /** The open rooms, dealt into the turns of {@link #headChecker}. */
+  #checks = new RoundRobin<RoomFeed>(CHECK_SLICES);
   #presence: Presence | undefined;
   #watch: boolean;
   #deliveryIntervalMs: number;
@@ -440,6 +447,7 @@ export class Hub {
     for (const feed of this.#feeds.values()) feed.then((f) => f.close(), () => {});
     this.#feeds.clear();
     this.#open.clear();
+    this.#checks = new RoundRobin<RoomFeed>(CHECK_SLICES);
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
     clearInterval(this.#headChecker);
@@ -502,12 +510,13 @@ export class Hub {
       throw shuttingDown();
     }
     if (this.#headCheckMs > 0) {
+      this.#checks.add(feed);
       this.#headChecker ??= setInterval(() => {
-        for (const feed of this.#open.values()) {
+        for (const feed of this.#checks.next()) {
           feed.checkHead().catch(() => {});
           if (this.#presence) feed.checkPresence(this.#presence).catch(() => {});
         }
-      }, this.#headCheckMs);
+      }, this.#headCheckMs / CHECK_SLICES);
     }
     return feed;
   }
@@ -519,6 +528,7 @@ export class Hub {
       feed.close();
       this.#feeds.delete(feed.record.id);
       this.#open.delete(feed.record.id);
+      this.#checks.delete(feed);
       if (this.#open.size === 0) {
         clearInterval(this.#headChecker);
         this.#headChecker = undefined;

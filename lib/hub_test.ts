@@ -526,6 +526,22 @@ Deno.test("Hub - without a watch, the head check delivers what no commit announc
   }, { watch: false, headCheckMs: 50 });
 });
 
+Deno.test("Hub - the head check comes round to every room", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    const rooms = range(1, 25).map((i) => `room-${i}`);
+    const recorders = new Map(rooms.map((room) => [room, new Recorder()]));
+    const subscriptions = [];
+    for (const room of rooms) {
+      await log.createRoom(room, room);
+      subscriptions.push(await hub.subscribe(room, recorders.get(room)!.listener));
+    }
+    const otherProcess = new MessageLog(kv);
+    for (const room of rooms) await otherProcess.append(room, note(1));
+    for (const room of rooms) await recorders.get(room)!.reach(1);
+    for (const subscription of subscriptions) subscription.close();
+  }, { watch: false, headCheckMs: 100 });
+});
+
 Deno.test(
   "Hub.subscribe - a busy room's deliveries wait out the interval, together",
   async () => {
