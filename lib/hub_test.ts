@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ParleyError } from "./errors.ts";
 import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
+import { replacing } from "../tests/replacing_kv.ts";
 import type { Message, NewMessage } from "./types.ts";
 
 function sleep(ms: number): Promise<void> {
@@ -540,6 +541,74 @@ Deno.test("Hub - the head check comes round to every room", async () => {
     for (const room of rooms) await recorders.get(room)!.reach(1);
     for (const subscription of subscriptions) subscription.close();
   }, { watch: false, headCheckMs: 100 });
+});
+
+/** A store whose `get`s of room records are counted by room, with the most in flight at once. */
+function countingRoomReads(kv: Deno.Kv) {
+  const reads = new Map<string, number>();
+  const counts = { reads, inFlight: 0, peak: 0 };
+  const store = replacing(kv, {
+    get: (async (key: Deno.KvKey) => {
+      if (key[0] !== "rooms") return await kv.get(key);
+      reads.set(String(key[1]), (reads.get(String(key[1])) ?? 0) + 1);
+      counts.peak = Math.max(counts.peak, ++counts.inFlight);
+      try {
+        return await kv.get(key);
+      } finally {
+        counts.inFlight--;
+      }
+    }) as Deno.Kv["get"],
+  });
+  return { store, counts };
+}
+
+Deno.test("Hub - the head check reads a slice of the rooms at a time, each about every interval", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { store, counts } = countingRoomReads(kv);
+  const log = new MessageLog(kv);
+  const hub = new Hub(store, log, { watch: false, headCheckMs: 200 });
+  try {
+    const rooms = range(1, 25).map((i) => `room-${i}`);
+    const subscriptions = [];
+    for (const room of rooms) {
+      await log.createRoom(room, room);
+      subscriptions.push(await hub.subscribe(room, () => {}));
+    }
+    // Ten slices of 200 ms: every room twice in about 400 ms.
+    await waitUntil(
+      () => rooms.every((room) => (counts.reads.get(room) ?? 0) >= 2),
+      "every room checked twice",
+      2000,
+    );
+    assert.ok(counts.peak <= 6, `${counts.peak} rooms read at once`);
+    for (const subscription of subscriptions) subscription.close();
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});
+
+Deno.test("Hub - the head check stops for a room once nobody follows it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { store, counts } = countingRoomReads(kv);
+  const log = new MessageLog(kv);
+  const hub = new Hub(store, log, { watch: false, headCheckMs: 20 });
+  try {
+    await log.createRoom("left", "Left");
+    await log.createRoom("stays", "Stays");
+    const left = await hub.subscribe("left", () => {});
+    const stays = await hub.subscribe("stays", () => {});
+    await waitUntil(() => (counts.reads.get("left") ?? 0) > 0, "a check of the room");
+    left.close();
+    const leftReads = counts.reads.get("left");
+    const staysReads = counts.reads.get("stays") ?? 0;
+    await waitUntil(() => counts.reads.get("stays")! >= staysReads + 3, "the other room's checks");
+    assert.equal(counts.reads.get("left"), leftReads);
+    stays.close();
+  } finally {
+    hub.close();
+    kv.close();
+  }
 });
 
 Deno.test(

@@ -9,7 +9,7 @@ Deno.test("FrameCache - a frame every client gets is parsed once, whatever strin
   }, 2);
   const frame = JSON.stringify({ type: "messages", messages: [{ seq: 1 }] });
   const first = cache.get(frame);
-  // Each socket's copy of a frame is a string of its own.
+  // Each socket's copy of a frame is a string of its own: equal text is what finds it.
   const copy = [...frame].join("");
   assert.equal(cache.get(copy), first, "the same value for an equal text");
   cache.get("other");

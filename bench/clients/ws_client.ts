@@ -16,7 +16,7 @@ type Frame =
   | { type: "error"; id?: string; code: string; message?: string };
 
 /** How every `messages` frame begins, on Parley and on the ceiling. */
-const MESSAGES_FRAME = '{"type":"messages",';
+export const MESSAGES_FRAME = '{"type":"messages",';
 
 /** The messages of a `messages` frame, each with what its text says. */
 const messageFrames = new FrameCache((data: string) =>
