@@ -543,10 +543,24 @@ Deno.test("Hub - the head check comes round to every room", async () => {
   }, { watch: false, headCheckMs: 100 });
 });
 
-/** A store whose `get`s of room records are counted by room, with the most in flight at once. */
-function countingRoomReads(kv: Deno.Kv) {
-  const reads = new Map<string, number>();
-  const counts = { reads, inFlight: 0, peak: 0 };
+/** Reads of room records by room, and the most of them in flight at once. */
+interface RoomReads {
+  reads: Map<string, number>;
+  inFlight: number;
+  peak: number;
+}
+
+/**
+ * Runs `fn` with a hub without watches, checking heads every `headCheckMs`, whose store counts
+ * its reads of room records; the log reads and writes past the count.
+ */
+async function withCountingHub(
+  headCheckMs: number,
+  fn: (setup: { log: MessageLog; hub: Hub; counts: RoomReads }) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const counts: RoomReads = { reads: new Map(), inFlight: 0, peak: 0 };
+  const { reads } = counts;
   const store = replacing(kv, {
     get: (async (key: Deno.KvKey) => {
       if (key[0] !== "rooms") return await kv.get(key);
@@ -559,15 +573,18 @@ function countingRoomReads(kv: Deno.Kv) {
       }
     }) as Deno.Kv["get"],
   });
-  return { store, counts };
+  const log = new MessageLog(kv);
+  const hub = new Hub(store, log, { watch: false, headCheckMs });
+  try {
+    await fn({ log, hub, counts });
+  } finally {
+    hub.close();
+    kv.close();
+  }
 }
 
 Deno.test("Hub - the head check reads a slice of the rooms at a time, each about every interval", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const { store, counts } = countingRoomReads(kv);
-  const log = new MessageLog(kv);
-  const hub = new Hub(store, log, { watch: false, headCheckMs: 200 });
-  try {
+  await withCountingHub(200, async ({ log, hub, counts }) => {
     const rooms = range(1, 25).map((i) => `room-${i}`);
     const subscriptions = [];
     for (const room of rooms) {
@@ -582,18 +599,11 @@ Deno.test("Hub - the head check reads a slice of the rooms at a time, each about
     );
     assert.ok(counts.peak <= 6, `${counts.peak} rooms read at once`);
     for (const subscription of subscriptions) subscription.close();
-  } finally {
-    hub.close();
-    kv.close();
-  }
+  });
 });
 
 Deno.test("Hub - the head check stops for a room once nobody follows it", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const { store, counts } = countingRoomReads(kv);
-  const log = new MessageLog(kv);
-  const hub = new Hub(store, log, { watch: false, headCheckMs: 20 });
-  try {
+  await withCountingHub(20, async ({ log, hub, counts }) => {
     await log.createRoom("left", "Left");
     await log.createRoom("stays", "Stays");
     const left = await hub.subscribe("left", () => {});
@@ -605,10 +615,7 @@ Deno.test("Hub - the head check stops for a room once nobody follows it", async 
     await waitUntil(() => counts.reads.get("stays")! >= staysReads + 3, "the other room's checks");
     assert.equal(counts.reads.get("left"), leftReads);
     stays.close();
-  } finally {
-    hub.close();
-    kv.close();
-  }
+  });
 });
 
 Deno.test(
