@@ -40,6 +40,8 @@ export interface BenchOptions {
   appendSenders: number;
   appendRooms: number;
   appendDuration: number;
+  /** Messages each WebSocket sender keeps unacknowledged in the many-rooms run at capacity. */
+  appendWindow: number;
   /** How appends are sent, each way in a run of its own. */
   appendVia: AppendVia[];
   idleConnections: number;
@@ -81,6 +83,8 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --append-senders N      concurrent senders on the one hot room (default 500)
   --append-rooms N        rooms, one sender each, for the many-rooms run (default 500)
   --append-duration S     seconds of each append run (default 5)
+  --append-window N       unacknowledged messages each WebSocket sender keeps in the extra
+                          many-rooms run at capacity (default 8; 1 leaves that run out)
   --append-via LIST       how appends are sent: ws, post or both (default ws,post)
   --idle-connections N    idle WebSockets (default 20,000, or the open-file limit less 500)
   --idle-rooms N          rooms they spread over (default 100)
@@ -124,6 +128,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "append-senders": { type: "string" },
       "append-rooms": { type: "string" },
       "append-duration": { type: "string" },
+      "append-window": { type: "string" },
       "append-via": { type: "string" },
       "idle-connections": { type: "string" },
       "idle-rooms": { type: "string" },
@@ -174,6 +179,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     appendSenders: Math.round(number(values["append-senders"], "append-senders", 500)),
     appendRooms: Math.round(number(values["append-rooms"], "append-rooms", 500)),
     appendDuration: number(values["append-duration"], "append-duration", 5),
+    appendWindow: Math.max(1, Math.round(number(values["append-window"], "append-window", 8))),
     appendVia: via,
     idleConnections: Math.round(
       number(values["idle-connections"], "idle-connections", defaultIdleConnections()),

@@ -17,20 +17,34 @@ type Closable = Sender & { pending: number; close(): unknown };
 
 const SETTLE_TIMEOUT_MS = 15_000;
 
+/** One append run's load: rooms, senders in each, how they send, and how many unacknowledged. */
+interface AppendShape {
+  rooms: number;
+  sendersPerRoom: number;
+  via: AppendVia;
+  /** Messages each sender keeps unacknowledged: 1 sends the next only after the last's ack. */
+  window: number;
+}
+
 /**
- * Closed-loop appends: every sender sends, waits for the ack, and sends again until the time
- * is up; then every room's history is read back to check that the seqs are dense.
+ * Closed-loop appends: every sender sends `window` messages, sends another whenever one is
+ * acknowledged, and stops when the time is up; then every room's history is read back to check
+ * that the seqs are dense.
  */
 async function appendRun(
   context: ScenarioContext,
   server: ServerHandle,
-  shape: { rooms: number; sendersPerRoom: number; via: AppendVia },
+  shape: AppendShape,
 ): Promise<ResultRow> {
   const { options } = context;
   const label = `append ${shape.rooms} room${shape.rooms === 1 ? "" : "s"} × ` +
-    `${shape.sendersPerRoom} sender${shape.sendersPerRoom === 1 ? "" : "s"} ${shape.via}`;
+    `${shape.sendersPerRoom} sender${shape.sendersPerRoom === 1 ? "" : "s"} ${shape.via}` +
+    (shape.window === 1 ? "" : `, ${shape.window} in flight`);
   context.log(`${label} on ${server.kind}…`);
-  const rooms = roomIds(`append${shape.rooms}x${shape.sendersPerRoom}${shape.via}`, shape.rooms);
+  const rooms = roomIds(
+    `append${shape.rooms}x${shape.sendersPerRoom}${shape.via}w${shape.window}`,
+    shape.rooms,
+  );
   await createRooms(server.origin, rooms);
   await settle(500);
   const rssBeforeKiB = server.rssKiB();
@@ -73,7 +87,7 @@ async function appendRun(
       sender.send(`${run}-${index}-${count++}`, messageText("m"), "m");
       tally.recordSend(sender.room, "m");
     };
-    nexts[index]();
+    for (let sent = 0; sent < shape.window; sent++) nexts[index]();
   });
   const settleBy = deadline + SETTLE_TIMEOUT_MS;
   while (performance.now() < deadline || senders.some((sender) => sender.pending > 0)) {
@@ -146,6 +160,12 @@ async function densityNote(server: ServerHandle, rooms: string[]): Promise<strin
  * each way of sending; the ceiling, which stores nothing, shows what this machine and the load
  * generator allow. Over WebSocket every sender is in its room, so on the hot room each append is
  * also 500 deliveries: that run measures fan-out as much as appends.
+ *
+ * A sender with one message in flight bounds a run at its senders over the round trip, which
+ * includes waiting for a group commit; so over WebSocket the many rooms run once more with
+ * `--append-window` messages in flight per sender, to measure what the server persists at
+ * capacity. Over HTTP each request in flight takes a connection, and the generator's own
+ * requests bound even the ceiling, so `POST` runs only with one.
  */
 export async function append(context: ScenarioContext): Promise<void> {
   const { options } = context;
@@ -153,10 +173,18 @@ export async function append(context: ScenarioContext): Promise<void> {
     // A fresh server for each way of sending, so no run inherits the last one's watches and heap.
     for (const via of options.appendVia) {
       await withServer(context, kind, async (server) => {
-        const shapes = [
-          { rooms: 1, sendersPerRoom: options.appendSenders, via },
-          { rooms: options.appendRooms, sendersPerRoom: 1, via },
+        const shapes: AppendShape[] = [
+          { rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
+          { rooms: options.appendRooms, sendersPerRoom: 1, via, window: 1 },
         ];
+        if (via === "ws" && options.appendWindow > 1) {
+          shapes.push({
+            rooms: options.appendRooms,
+            sendersPerRoom: 1,
+            via,
+            window: options.appendWindow,
+          });
+        }
         for (const shape of shapes) {
           context.report.rows.push(await appendRun(context, server, shape));
         }

@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { parseBenchArgs } from "./args.ts";
+
+Deno.test("parseBenchArgs - the many-rooms append run at capacity keeps 8 messages in flight", () => {
+  assert.equal(parseBenchArgs(["append"]).appendWindow, 8);
+  assert.equal(parseBenchArgs(["append", "--append-window", "16"]).appendWindow, 16);
+  assert.equal(parseBenchArgs(["append", "--append-window", "1"]).appendWindow, 1);
+});
+
+Deno.test("parseBenchArgs - an append window that is not a positive number is refused", () => {
+  for (const bad of ["0", "-2", "many"]) {
+    assert.throws(
+      () => parseBenchArgs(["append", `--append-window=${bad}`]),
+      /--append-window must be a positive number/,
+    );
+  }
+});
