@@ -170,25 +170,25 @@ async function densityNote(server: ServerHandle, rooms: string[]): Promise<strin
 export async function append(context: ScenarioContext): Promise<void> {
   const { options } = context;
   for (const kind of options.servers) {
-    // A fresh server for each way of sending, so no run inherits the last one's watches and heap.
     for (const via of options.appendVia) {
-      await withServer(context, kind, async (server) => {
-        const shapes: AppendShape[] = [
-          { rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
-          { rooms: options.appendRooms, sendersPerRoom: 1, via, window: 1 },
-        ];
-        if (via === "ws" && options.appendWindow > 1) {
-          shapes.push({
-            rooms: options.appendRooms,
-            sendersPerRoom: 1,
-            via,
-            window: options.appendWindow,
-          });
-        }
-        for (const shape of shapes) {
+      const shapes: AppendShape[] = [
+        { rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
+        { rooms: options.appendRooms, sendersPerRoom: 1, via, window: 1 },
+      ];
+      if (via === "ws" && options.appendWindow > 1) {
+        shapes.push({
+          rooms: options.appendRooms,
+          sendersPerRoom: 1,
+          via,
+          window: options.appendWindow,
+        });
+      }
+      // A fresh server for each run, so none inherits the last one's rooms, store and heap.
+      for (const shape of shapes) {
+        await withServer(context, kind, async (server) => {
           context.report.rows.push(await appendRun(context, server, shape));
-        }
-      });
+        });
+      }
     }
   }
 }
