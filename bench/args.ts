@@ -88,7 +88,8 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --append-via LIST       how appends are sent: ws, post or both (default ws,post)
   --idle-connections N    idle WebSockets (default 20,000, or the open-file limit less 500)
   --idle-rooms N          rooms they spread over (default 100)
-  --idle-hold S           seconds they are held before memory is read (default 30)
+  --idle-hold S           seconds they are held before memory is read (default 65: past
+                          every socket's first ping and the garbage of opening them)
   --sweep-start R         first offered rate, messages/s over all clients (default 50)
   --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
   --sweep-step S          seconds per step (default 3)
@@ -185,7 +186,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       number(values["idle-connections"], "idle-connections", defaultIdleConnections()),
     ),
     idleRooms: Math.round(number(values["idle-rooms"], "idle-rooms", 100)),
-    idleHold: number(values["idle-hold"], "idle-hold", 30),
+    idleHold: number(values["idle-hold"], "idle-hold", 65),
     sweepStart: number(values["sweep-start"], "sweep-start", 50),
     sweepFactor,
     sweepStep: number(values["sweep-step"], "sweep-step", 3),
