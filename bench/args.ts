@@ -108,6 +108,12 @@ function number(value: string | undefined, name: string, fallback: number): numb
   return parsed;
 }
 
+function wholeNumber(value: string | undefined, name: string, fallback: number): number {
+  const parsed = number(value, name, fallback);
+  if (!Number.isInteger(parsed)) throw new Error(`--${name} must be a whole number`);
+  return parsed;
+}
+
 /** Parses the command line; throws with a readable message on a bad one. */
 export function parseBenchArgs(args: string[]): BenchOptions {
   const { values, positionals } = parseArgs({
@@ -180,7 +186,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     appendSenders: Math.round(number(values["append-senders"], "append-senders", 500)),
     appendRooms: Math.round(number(values["append-rooms"], "append-rooms", 500)),
     appendDuration: number(values["append-duration"], "append-duration", 5),
-    appendWindow: Math.max(1, Math.round(number(values["append-window"], "append-window", 8))),
+    appendWindow: wholeNumber(values["append-window"], "append-window", 8),
     appendVia: via,
     idleConnections: Math.round(
       number(values["idle-connections"], "idle-connections", defaultIdleConnections()),

@@ -7,11 +7,17 @@ Deno.test("parseBenchArgs - the many-rooms append run at capacity keeps 8 messag
   assert.equal(parseBenchArgs(["append", "--append-window", "1"]).appendWindow, 1);
 });
 
-Deno.test("parseBenchArgs - an append window that is not a positive number is refused", () => {
+Deno.test("parseBenchArgs - an append window that is not a positive whole number is refused", () => {
   for (const bad of ["0", "-2", "many"]) {
     assert.throws(
       () => parseBenchArgs(["append", `--append-window=${bad}`]),
       /--append-window must be a positive number/,
+    );
+  }
+  for (const bad of ["0.4", "2.5"]) {
+    assert.throws(
+      () => parseBenchArgs(["append", `--append-window=${bad}`]),
+      /--append-window must be a whole number/,
     );
   }
 });

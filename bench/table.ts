@@ -145,7 +145,7 @@ function idleVerdict(connections: number, kibPerConnection: number): string {
 /**
  * What Parley persisted per second in the append runs that `shape` picks (one per way of
  * sending), each as a share of the ceiling's run of the same shape, and the verdict on the best
- * of them; undefined when there were no such runs.
+ * of them, naming it; undefined when there were no such runs.
  */
 function appendTarget(
   all: ResultRow[],
@@ -166,8 +166,8 @@ function appendTarget(
     const share = ceiling ? ` = ${(run.rate / ceiling.rate).toFixed(2)}× ceiling` : "";
     return `${fmtCount(run.rate)} msg/s${share} (${run.scenario})`;
   });
-  const best = Math.max(...parley.map((run) => run.rate));
-  return [measured.join("; "), verdict(best >= target)];
+  const best = parley.reduce((best, run) => run.rate > best.rate ? run : best);
+  return [measured.join("; "), `${verdict(best.rate >= target)} (best: ${best.scenario})`];
 }
 
 /** The issue's targets next to what this run measured. */

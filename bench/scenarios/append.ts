@@ -1,4 +1,4 @@
-import type { AppendVia } from "../args.ts";
+import type { AppendVia, BenchOptions } from "../args.ts";
 import { PostSender } from "../clients/post_sender.ts";
 import { createRooms, roomIds } from "../clients/rooms.ts";
 import type { Sender } from "../clients/sender.ts";
@@ -18,7 +18,7 @@ type Closable = Sender & { pending: number; close(): unknown };
 const SETTLE_TIMEOUT_MS = 15_000;
 
 /** One append run's load: rooms, senders in each, how they send, and how many unacknowledged. */
-interface AppendShape {
+export interface AppendShape {
   rooms: number;
   sendersPerRoom: number;
   via: AppendVia;
@@ -156,35 +156,44 @@ async function densityNote(server: ServerHandle, rooms: string[]): Promise<strin
 }
 
 /**
+ * The append runs for one way of sending: the hot room, then the many rooms with one message in
+ * flight per sender. A sender with one in flight bounds a run at its senders over the round trip,
+ * which includes waiting for a group commit; so over WebSocket the many rooms run once more with
+ * `--append-window` messages in flight per sender, which lets the commits fill. Over HTTP each
+ * request in flight takes a connection, and the generator's own requests bound even the ceiling,
+ * so `POST` runs only with one.
+ */
+export function appendShapes(
+  options: Pick<BenchOptions, "appendSenders" | "appendRooms" | "appendWindow">,
+  via: AppendVia,
+): AppendShape[] {
+  const shapes: AppendShape[] = [
+    { rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
+    { rooms: options.appendRooms, sendersPerRoom: 1, via, window: 1 },
+  ];
+  if (via === "ws" && options.appendWindow > 1) {
+    shapes.push({
+      rooms: options.appendRooms,
+      sendersPerRoom: 1,
+      via,
+      window: options.appendWindow,
+    });
+  }
+  return shapes;
+}
+
+/**
  * `append`: 500 concurrent senders on one hot room, then one sender on each of 500 rooms, for
- * each way of sending; the ceiling, which stores nothing, shows what this machine and the load
- * generator allow. Over WebSocket every sender is in its room, so on the hot room each append is
- * also 500 deliveries: that run measures fan-out as much as appends.
- *
- * A sender with one message in flight bounds a run at its senders over the round trip, which
- * includes waiting for a group commit; so over WebSocket the many rooms run once more with
- * `--append-window` messages in flight per sender, to measure what the server persists at
- * capacity. Over HTTP each request in flight takes a connection, and the generator's own
- * requests bound even the ceiling, so `POST` runs only with one.
+ * each way of sending (see {@link appendShapes}); the ceiling, which stores nothing, shows what
+ * this machine and the load generator allow. Over WebSocket every sender is in its room, so on
+ * the hot room each append is also 500 deliveries: that run measures fan-out as much as appends.
  */
 export async function append(context: ScenarioContext): Promise<void> {
   const { options } = context;
   for (const kind of options.servers) {
     for (const via of options.appendVia) {
-      const shapes: AppendShape[] = [
-        { rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
-        { rooms: options.appendRooms, sendersPerRoom: 1, via, window: 1 },
-      ];
-      if (via === "ws" && options.appendWindow > 1) {
-        shapes.push({
-          rooms: options.appendRooms,
-          sendersPerRoom: 1,
-          via,
-          window: options.appendWindow,
-        });
-      }
       // A fresh server for each run, so none inherits the last one's rooms, store and heap.
-      for (const shape of shapes) {
+      for (const shape of appendShapes(options, via)) {
         await withServer(context, kind, async (server) => {
           context.report.rows.push(await appendRun(context, server, shape));
         });
