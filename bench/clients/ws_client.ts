@@ -53,6 +53,8 @@ export class WsClient implements Sender {
   #inFlight = new Map<string, InFlight>();
   #options: WsClientOptions;
   #closed: Promise<void>;
+  /** Whether {@link close} was called: the sends still in flight then are simply left. */
+  #closing = false;
 
   /** @param options see {@link WsClientOptions} */
   constructor(options: WsClientOptions) {
@@ -85,6 +87,8 @@ export class WsClient implements Sender {
     };
     this.#socket.onclose = (event) => {
       welcome.reject(new Error(`WebSocket closed before welcome: ${event.code} ${event.reason}`));
+      // Closed by the server or the network: what is in flight will never be answered.
+      if (!this.#closing) this.#abandon(`ws closed ${event.code} ${event.reason}`.trim());
       closed.resolve();
     };
     this.#socket.onerror = () => {};
@@ -105,8 +109,15 @@ export class WsClient implements Sender {
 
   /** Closes the socket and waits until it is closed. */
   async close(): Promise<void> {
+    this.#closing = true;
     if (this.#socket.readyState <= WebSocket.OPEN) this.#socket.close(1000);
     await this.#closed;
+  }
+
+  /** Counts every send in flight as refused; nothing more can be sent on this socket. */
+  #abandon(reason: string): void {
+    for (const { tag } of this.#inFlight.values()) this.#options.tally.recordReject(tag, reason);
+    this.#inFlight.clear();
   }
 
   #settle(id: string, error: string | undefined): void {
