@@ -1,6 +1,7 @@
 import { Delivery, toDeliveries } from "./delivery.ts";
 import { ParleyError, roomNotFound } from "./errors.ts";
 import { roomKey } from "./keys.ts";
+import { getAll } from "./kv_reads.ts";
 import type { MessageLog } from "./message_log.ts";
 import { type Presence, presenceVersion, type RoomPresence } from "./presence.ts";
 import { RoundRobin } from "./round_robin.ts";
@@ -54,7 +55,8 @@ export interface HubOptions {
    * Also read each watched room's head and presence about this often, in ms (0: never). A safety
    * net for separate server processes on one KV file, whose appends `kv.watch` does not report to
    * each other, and for presence that expires. The reads are spread over the interval, a tenth of
-   * the rooms at a time, so a worker with many rooms does not pause for all of them at once.
+   * the rooms at a time, so a worker with many rooms does not pause for all of them at once; the
+   * heads of a tenth are read ten to a `getMany`.
    */
   headCheckMs?: number;
   /** Where presence and typing live; without it rooms report nobody. */
@@ -143,7 +145,7 @@ class RoomFeed {
   constructor(
     /** The room's record as read when the feed opened (its head is the cursor's start). */
     readonly record: Room,
-    readonly kv: Deno.Kv,
+    kv: Deno.Kv,
     readonly log: MessageLog,
     watch: boolean,
     readonly deliveryIntervalMs: number,
@@ -164,9 +166,11 @@ class RoomFeed {
     for (const waiter of this.waiters) if (waiter.followsPresence) waiter.finish([]);
   }
 
-  /** Reads the head directly, for wake-ups `kv.watch` cannot carry (another process). */
-  async checkHead(): Promise<void> {
-    const room = (await this.kv.get<Room>(roomKey(this.record.id))).value;
+  /**
+   * Catches up to the room's record as read directly, for wake-ups `kv.watch` cannot carry
+   * (another process).
+   */
+  async seeRecord(room: Room | null): Promise<void> {
     if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
   }
 
@@ -511,14 +515,24 @@ export class Hub {
     }
     if (this.#headCheckMs > 0) {
       this.#checks.add(feed);
-      this.#headChecker ??= setInterval(() => {
-        for (const feed of this.#checks.next()) {
-          feed.checkHead().catch(() => {});
-          if (this.#presence) feed.checkPresence(this.#presence).catch(() => {});
-        }
-      }, this.#headCheckMs / CHECK_SLICES);
+      this.#headChecker ??= setInterval(
+        () => this.#checkSlice(),
+        this.#headCheckMs / CHECK_SLICES,
+      );
     }
     return feed;
+  }
+
+  /** Reads the heads of the next slice of open rooms, ten to a read, and their presence. */
+  #checkSlice(): void {
+    const feeds = [...this.#checks.next()];
+    getAll<Room>(this.#kv, feeds.map((feed) => roomKey(feed.record.id))).then(
+      (records) => records.forEach(({ value }, i) => feeds[i].seeRecord(value).catch(() => {})),
+      () => {},
+    );
+    if (this.#presence) {
+      for (const feed of feeds) feed.checkPresence(this.#presence).catch(() => {});
+    }
   }
 
   #leave(feed: RoomFeed): void {

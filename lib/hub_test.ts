@@ -562,16 +562,17 @@ async function withCountingHub(
   const counts: RoomReads = { reads: new Map(), inFlight: 0, peak: 0 };
   const { reads } = counts;
   const store = replacing(kv, {
-    get: (async (key: Deno.KvKey) => {
-      if (key[0] !== "rooms") return await kv.get(key);
-      reads.set(String(key[1]), (reads.get(String(key[1])) ?? 0) + 1);
-      counts.peak = Math.max(counts.peak, ++counts.inFlight);
+    getMany: (async (keys: Deno.KvKey[]) => {
+      const rooms = keys.filter((key) => key[0] === "rooms").map((key) => String(key[1]));
+      for (const room of rooms) reads.set(room, (reads.get(room) ?? 0) + 1);
+      counts.inFlight += rooms.length;
+      counts.peak = Math.max(counts.peak, counts.inFlight);
       try {
-        return await kv.get(key);
+        return await kv.getMany(keys);
       } finally {
-        counts.inFlight--;
+        counts.inFlight -= rooms.length;
       }
-    }) as Deno.Kv["get"],
+    }) as Deno.Kv["getMany"],
   });
   const log = new MessageLog(kv);
   const hub = new Hub(store, log, { watch: false, headCheckMs });
