@@ -1,8 +1,8 @@
 /**
  * Presence and typing across workers and processes, kept in KV under keys that expire:
  * `["presence", room, sid, connection]` while a connection is open (refreshed every 10 s) and
- * `["typing", room, sid]` for a few seconds after a keystroke. A person with two tabs is one
- * session, so they count once.
+ * `["presence", room, sid, "typing"]` for a few seconds after a keystroke, so one `list` reads a
+ * room's both. A person with two tabs is one session, so they count once.
  *
  * @module
  */
@@ -40,6 +40,12 @@ export const TYPING_TTL_MS = 5_000;
 
 const BATCH = 400;
 const TYPING_REPEAT_MS = 1_000;
+/** The last key part of a typing entry, where a connection's entry has its id or `"poll"`. */
+const TYPING = "typing";
+
+function isTyping(entry: Deno.KvEntry<Entry>): boolean {
+  return entry.key[3] === TYPING;
+}
 
 function names(entries: Iterable<Deno.KvEntry<Entry>>, now: number): string[] {
   const bySession = new Map<string, string>();
@@ -97,23 +103,24 @@ export class Presence {
     const now = Date.now();
     if ((this.#touched.get(id) ?? 0) > now - TYPING_REPEAT_MS) return;
     this.#touched.set(id, now);
-    await this.#write(["typing", room, session.sid], session.name, TYPING_TTL_MS);
+    await this.#write(["presence", room, session.sid, TYPING], session.name, TYPING_TTL_MS);
   }
 
   /** Reads who is online and who is typing in a room. */
   async snapshot(room: string): Promise<RoomPresence> {
-    const [online, typing] = await Promise.all([
-      Array.fromAsync(this.#kv.list<Entry>({ prefix: ["presence", room] })),
-      Array.fromAsync(this.#kv.list<Entry>({ prefix: ["typing", room] })),
-    ]);
+    const entries = await Array.fromAsync(this.#kv.list<Entry>({ prefix: ["presence", room] }));
     const now = Date.now();
-    return { online: names(online, now), typing: names(typing, now) };
+    return {
+      online: names(entries.filter((entry) => !isTyping(entry)), now),
+      typing: names(entries.filter(isTyping), now),
+    };
   }
 
   /** How many people are online in each room that has anyone, counted as the room lists them. */
   async onlineCounts(): Promise<Map<string, number>> {
     const entries = new Map<string, Deno.KvEntry<Entry>[]>();
     for await (const entry of this.#kv.list<Entry>({ prefix: ["presence"] })) {
+      if (isTyping(entry)) continue;
       const room = String(entry.key[1]);
       if (!entries.has(room)) entries.set(room, []);
       entries.get(room)!.push(entry);

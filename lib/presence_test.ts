@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Presence, presenceVersion } from "./presence.ts";
 import type { Session } from "./session.ts";
+import { replacing } from "../tests/replacing_kv.ts";
 
 function session(name: string, sid = `sid-${name}`): Session {
   return { sid, name, iat: Date.now() };
@@ -41,7 +42,10 @@ Deno.test("Presence - expired entries are ignored even before KV deletes them", 
       name: "ghost",
       expiresAt: Date.now() - 1,
     });
-    await kv.set(["typing", "lobby", "sid-old"], { name: "ghost", expiresAt: Date.now() - 1 });
+    await kv.set(["presence", "lobby", "sid-old", "typing"], {
+      name: "ghost",
+      expiresAt: Date.now() - 1,
+    });
     await presence.typing("lobby", session("ann"));
     assert.deepEqual(await presence.snapshot("lobby"), { online: [], typing: ["ann"] });
     assert.deepEqual(await presence.onlineCounts(), new Map());
@@ -66,4 +70,23 @@ Deno.test("presenceVersion - equal presences share a version, different ones do 
   assert.equal(a, presenceVersion({ online: ["ann"], typing: [] }));
   assert.notEqual(a, presenceVersion({ online: ["ann"], typing: ["ann"] }));
   assert.notEqual(a, presenceVersion({ online: ["bob"], typing: [] }));
+});
+
+Deno.test("Presence.snapshot - one list reads a room's online and typing", async () => {
+  await withPresence(async (_presence, kv) => {
+    let lists = 0;
+    const counted = replacing(kv, {
+      list: ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+        lists++;
+        return kv.list(selector, options);
+      }) as Deno.Kv["list"],
+    });
+    const presence = new Presence(counted);
+    presence.join("lobby", session("ann"), "tab-1");
+    await presence.typing("lobby", session("bob"));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(await presence.snapshot("lobby"), { online: ["ann"], typing: ["bob"] });
+    assert.equal(lists, 1);
+    presence.close();
+  });
 });
