@@ -1,8 +1,8 @@
 /**
  * Presence and typing across workers and processes, kept in KV under keys that expire:
  * `["presence", room, sid, connection]` while a connection is open (refreshed every 10 s) and
- * `["presence", room, sid, "typing"]` for a few seconds after a keystroke, so one `list` reads a
- * room's both. A person with two tabs is one session, so they count once.
+ * `["presence", room, sid, "typing"]` for a few seconds after a keystroke, so one `list` reads
+ * both for a room. A person with two tabs is one session, so they count once.
  *
  * @module
  */

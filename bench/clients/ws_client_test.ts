@@ -28,16 +28,20 @@ async function until(done: () => boolean): Promise<void> {
   }
 }
 
+/** A client of `server` with a tally of its own, once welcomed. */
+async function welcomedClient(
+  server: Deno.HttpServer<Deno.NetAddr>,
+): Promise<{ client: WsClient; tally: Tally }> {
+  const tally = new Tally("m");
+  const origin = `ws://127.0.0.1:${server.addr.port}`;
+  const client = new WsClient({ origin, room: "r", name: "n", tally });
+  await client.ready;
+  return { client, tally };
+}
+
 Deno.test("WsClient - sends in flight when the server closes the socket count as refused", async () => {
   const server = frameServer((socket) => socket.close(1011, "boom"));
-  const tally = new Tally("m");
-  const client = new WsClient({
-    origin: `ws://127.0.0.1:${server.addr.port}`,
-    room: "r",
-    name: "n",
-    tally,
-  });
-  await client.ready;
+  const { client, tally } = await welcomedClient(server);
   client.send("a", "bench m t=1", "m");
   client.send("b", "bench m t=1", "m");
   await until(() => client.pending === 0);
@@ -49,14 +53,7 @@ Deno.test("WsClient - sends in flight when the server closes the socket count as
 
 Deno.test("WsClient - closing the client leaves its sends in flight uncounted", async () => {
   const server = frameServer(() => {});
-  const tally = new Tally("m");
-  const client = new WsClient({
-    origin: `ws://127.0.0.1:${server.addr.port}`,
-    room: "r",
-    name: "n",
-    tally,
-  });
-  await client.ready;
+  const { client, tally } = await welcomedClient(server);
   client.send("a", "bench m t=1", "m");
   await client.close();
   assert.equal(client.pending, 1);
