@@ -101,30 +101,28 @@ export function readDeliveryInterval(getEnv: (name: string) => string | undefine
   ) ?? DEFAULT_DELIVERY_INTERVAL_MS;
 }
 
+/** The largest whole number a setting may hold: nine digits. */
+const MAX_SETTING = 999_999_999;
+
 /** Parses an optional positive integer setting; throws naming the variable when it is not one. */
 export function parsePositiveInteger(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (!/^[1-9]\d{0,8}$/.test(value)) {
-    throw new Error(`Invalid ${name} "${value}": expected a positive whole number`);
-  }
-  return Number(value);
+  return parseIntegerInRange(value, name, { min: 1, max: MAX_SETTING }, "a positive whole number");
 }
 
 /**
  * Parses an optional whole-number setting within `range` (inclusive); throws naming the variable
- * when it is not one.
+ * and what was `expected` (by default the range) when it is not one.
  */
 export function parseIntegerInRange(
   value: string | undefined,
   name: string,
   range: { min: number; max: number },
+  expected = `a whole number from ${range.min} to ${range.max}`,
 ): number | undefined {
   if (value === undefined || value === "") return undefined;
   const number = /^(0|[1-9]\d{0,8})$/.test(value) ? Number(value) : NaN;
   if (!(number >= range.min && number <= range.max)) {
-    throw new Error(
-      `Invalid ${name} "${value}": expected a whole number from ${range.min} to ${range.max}`,
-    );
+    throw new Error(`Invalid ${name} "${value}": expected ${expected}`);
   }
   return number;
 }

@@ -82,7 +82,11 @@ Deno.test("readConfig - reads the history limit and refuses a setting that is no
   for (const bad of ["0", "-1", "1e3", "ten", "1.5"]) {
     assert.throws(
       () => readConfig((name) => name === "PARLEY_HISTORY_LIMIT" ? bad : undefined),
-      new RegExp(`Invalid PARLEY_HISTORY_LIMIT "${bad.replace(".", "\\.")}"`),
+      new RegExp(
+        `Invalid PARLEY_HISTORY_LIMIT "${
+          bad.replace(".", "\\.")
+        }": expected a positive whole number`,
+      ),
     );
   }
 });
