@@ -525,7 +525,7 @@ export class Hub {
 
   /** Reads the heads of the next slice of open rooms, ten to a read, and their presence. */
   #checkSlice(): void {
-    const feeds = [...this.#checks.next()];
+    const feeds = this.#checks.next();
     getAll<Room>(this.#kv, feeds.map((feed) => roomKey(feed.record.id))).then(
       (records) => records.forEach(({ value }, i) => feeds[i].seeRecord(value).catch(() => {})),
       () => {},

@@ -167,18 +167,17 @@ export function appendShapes(
   options: Pick<BenchOptions, "appendSenders" | "appendRooms" | "appendWindow">,
   via: AppendVia,
 ): AppendShape[] {
-  const shapes: AppendShape[] = [
+  const manyRooms = (window: number): AppendShape => ({
+    rooms: options.appendRooms,
+    sendersPerRoom: 1,
+    via,
+    window,
+  });
+  const shapes = [
     { rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
-    { rooms: options.appendRooms, sendersPerRoom: 1, via, window: 1 },
+    manyRooms(1),
   ];
-  if (via === "ws" && options.appendWindow > 1) {
-    shapes.push({
-      rooms: options.appendRooms,
-      sendersPerRoom: 1,
-      via,
-      window: options.appendWindow,
-    });
-  }
+  if (via === "ws" && options.appendWindow > 1) shapes.push(manyRooms(options.appendWindow));
   return shapes;
 }
 
