@@ -3,7 +3,7 @@ import { ParleyError, roomNotFound } from "./errors.ts";
 import { roomKey } from "./keys.ts";
 import { getAll } from "./kv_reads.ts";
 import type { MessageLog } from "./message_log.ts";
-import { type Presence, presenceVersion, type RoomPresence } from "./presence.ts";
+import { type Presence, presenceMarkKey, presenceVersion, type RoomPresence } from "./presence.ts";
 import { RoundRobin } from "./round_robin.ts";
 import type { Message, Room } from "./types.ts";
 
@@ -141,6 +141,10 @@ class RoomFeed {
   #outbox: Message[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #lastFlush = -Infinity;
+  /** The versionstamp of the presence mark the last read was made after (undefined: none). */
+  #presenceMark: string | null | undefined;
+  /** When an entry of the last presence read runs out. */
+  #presenceExpires = -Infinity;
 
   constructor(
     /** The room's record as read when the feed opened (its head is the cursor's start). */
@@ -159,11 +163,22 @@ class RoomFeed {
 
   /** Reads presence and, when it changed, tells subscribers and answers waiting polls. */
   async checkPresence(presence: Presence): Promise<void> {
-    const next = await presence.snapshot(this.record.id);
+    const { presence: next, expires } = await presence.read(this.record.id);
+    this.#presenceExpires = expires;
     if (JSON.stringify(next) === JSON.stringify(this.presence)) return;
     this.presence = next;
     for (const subscriber of this.subscribers) subscriber.onPresence?.(next);
     for (const waiter of this.waiters) if (waiter.followsPresence) waiter.finish([]);
+  }
+
+  /**
+   * Reads presence again when the room's presence mark, as just read, moved since the last
+   * read after it, or when an entry of that read has run out; otherwise it still holds.
+   */
+  async seePresenceMark(mark: string | null, presence: Presence): Promise<void> {
+    if (mark === this.#presenceMark && Date.now() < this.#presenceExpires) return;
+    await this.checkPresence(presence);
+    this.#presenceMark = mark;
   }
 
   /**
@@ -523,16 +538,23 @@ export class Hub {
     return feed;
   }
 
-  /** Reads the heads of the next slice of open rooms, ten to a read, and their presence. */
+  /**
+   * Reads the heads and presence marks of the next slice of open rooms, ten keys to a read, and
+   * the presence of those whose mark moved or whose presence ran out.
+   */
   #checkSlice(): void {
     const feeds = this.#checks.next();
-    getAll<Room>(this.#kv, feeds.map((feed) => roomKey(feed.record.id))).then(
-      (records) => records.forEach(({ value }, i) => feeds[i].seeRecord(value).catch(() => {})),
-      () => {},
+    const presence = this.#presence;
+    const keys = feeds.flatMap(({ record: { id } }) =>
+      presence ? [roomKey(id), presenceMarkKey(id)] : [roomKey(id)]
     );
-    if (this.#presence) {
-      for (const feed of feeds) feed.checkPresence(this.#presence).catch(() => {});
-    }
+    const stride = presence ? 2 : 1;
+    getAll(this.#kv, keys).then((entries) =>
+      feeds.forEach((feed, i) => {
+        feed.seeRecord(entries[i * stride].value as Room | null).catch(() => {});
+        if (!presence) return;
+        feed.seePresenceMark(entries[i * stride + 1].versionstamp, presence).catch(() => {});
+      }), () => {});
   }
 
   #leave(feed: RoomFeed): void {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ParleyError } from "./errors.ts";
 import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
+import { Presence, presenceMarkKey, type RoomPresence } from "./presence.ts";
 import { replacing } from "../tests/replacing_kv.ts";
 import type { Message, NewMessage } from "./types.ts";
 
@@ -703,4 +704,45 @@ Deno.test("Hub.close - messages waiting out the interval are dropped, and no tim
     await sleep(300);
     assert.deepEqual(recorder.seqs, [1], "a message reached a subscriber after the hub closed");
   }, { deliveryIntervalMs: 200, watch: false });
+});
+
+Deno.test("Hub - presence is read again only when the room's mark moves or an entry runs out", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let lists = 0;
+  const store = replacing(kv, {
+    list: ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+      if ("prefix" in selector && selector.prefix[0] === "presence") lists++;
+      return kv.list(selector, options);
+    }) as Deno.Kv["list"],
+  });
+  const log = new MessageLog(kv);
+  const hub = new Hub(store, log, { watch: false, headCheckMs: 50, presence: new Presence(store) });
+  const elsewhere = new Presence(kv);
+  try {
+    await log.createRoom("lobby", "Lobby");
+    const seen: RoomPresence[] = [];
+    const subscription = await hub.subscribe("lobby", () => {}, {
+      onPresence: (presence) => seen.push(presence),
+    });
+    // Opening reads presence once, and the first check once more after reading the mark.
+    await sleep(300);
+    assert.ok(lists <= 2, `${lists} presence reads of a room where nothing changed`);
+
+    elsewhere.join("lobby", { sid: "sid-ann", name: "ann", iat: Date.now() }, "tab-1");
+    await waitUntil(() => seen.at(-1)?.online.includes("ann") === true, "ann online");
+    // Zed's entry lasts 300 ms, and nothing moves the mark when it runs out.
+    await kv.atomic()
+      .set(["presence", "lobby", "sid-zed", "c"], { name: "zed", expiresAt: Date.now() + 300 })
+      .sum(presenceMarkKey("lobby"), 1n)
+      .commit();
+    await waitUntil(() => seen.at(-1)?.online.includes("zed") === true, "zed online");
+    const beforeRunOut = lists;
+    await waitUntil(() => seen.at(-1)?.online.join() === "ann", "zed's entry run out", 2000);
+    assert.ok(lists - beforeRunOut <= 2, `${lists - beforeRunOut} reads for one run-out`);
+    subscription.close();
+  } finally {
+    elsewhere.close();
+    hub.close();
+    kv.close();
+  }
 });

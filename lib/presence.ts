@@ -4,6 +4,11 @@
  * `["presence", room, sid, "typing"]` for a few seconds after a keystroke, so one `list` reads
  * both for a room. A person with two tabs is one session, so they count once.
  *
+ * Every write that can change what a room shows (a join, a leave, the first keystroke of a spell
+ * of typing, a long-poll client appearing) also bumps the room's mark, `["presence_marks", room]`,
+ * in the same atomic operation; refreshes do not. So a reader that saw the mark unchanged and no
+ * entry run out since its last `list` knows that `list` still holds, and need not repeat it.
+ *
  * @module
  */
 import { retryLocked } from "./kv_locks.ts";
@@ -15,9 +20,21 @@ export interface RoomPresence {
   typing: string[];
 }
 
+/** A room's presence as read, and when it stops holding without any write. */
+export interface PresenceReading {
+  presence: RoomPresence;
+  /** When the first entry read runs out unless refreshed (ms since the epoch; Infinity: none). */
+  expires: number;
+}
+
 interface Entry {
   name: string;
   expiresAt: number;
+}
+
+/** The key every change to a room's presence bumps (see the module documentation). */
+export function presenceMarkKey(room: string): Deno.KvKey {
+  return ["presence_marks", room];
 }
 
 /** A short fingerprint of a presence, the same on every worker, for clients to say what they saw. */
@@ -47,12 +64,10 @@ function isTyping(entry: Deno.KvEntry<Entry>): boolean {
   return entry.key[3] === TYPING;
 }
 
-function names(entries: Iterable<Deno.KvEntry<Entry>>, now: number): string[] {
+/** The names of live entries (KV deletes expired keys lazily: callers drop them first). */
+function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
   const bySession = new Map<string, string>();
-  for (const { key, value } of entries) {
-    // KV deletes expired keys lazily, so expiry is checked here too.
-    if (value.expiresAt > now) bySession.set(String(key[2]), value.name);
-  }
+  for (const { key, value } of entries) bySession.set(String(key[2]), value.name);
   return [...new Set(bySession.values())].sort((a, b) => a.localeCompare(b));
 }
 
@@ -76,58 +91,68 @@ export class Presence {
     const key: Deno.KvKey = ["presence", room, session.sid, connection];
     const id = JSON.stringify(key);
     this.#open.set(id, { key, name: session.name });
-    this.#write(key, session.name, PRESENCE_TTL_MS);
+    this.#write(key, session.name, PRESENCE_TTL_MS, true);
     this.#refresher ??= setInterval(() => this.#refresh(), PRESENCE_REFRESH_MS);
     let left: Promise<void> | undefined;
     return () => {
       if (left) return left;
       this.#open.delete(id);
       if (this.#open.size === 0) this.#stopRefreshing();
-      return left = retryLocked(() => this.#kv.delete(key)).catch(() => {});
+      const leave = this.#kv.atomic().delete(key).sum(presenceMarkKey(room), 1n);
+      return left = retryLocked(() => leave.commit()).then(() => {}, () => {});
     };
   }
 
   /** Marks a long-poll client present for a while; repeated polls write at most every 10 s. */
   touch(room: string, session: Session): void {
     const id = `${room}\u0000${session.sid}\u0000${session.name}`;
+    const key = ["presence", room, session.sid, "poll"];
     const now = Date.now();
-    if ((this.#touched.get(id) ?? 0) > now - PRESENCE_REFRESH_MS) return;
+    const last = this.#touched.get(id);
+    if ((last ?? 0) > now - PRESENCE_REFRESH_MS) return;
     this.#touched.set(id, now);
     if (this.#touched.size > 10_000) this.#forgetOldTouches(now);
-    this.#write(["presence", room, session.sid, "poll"], session.name, POLL_PRESENCE_TTL_MS);
+    const appears = last === undefined || last <= now - POLL_PRESENCE_TTL_MS;
+    this.#write(key, session.name, POLL_PRESENCE_TTL_MS, appears);
   }
 
   /** Records that a session is typing in a room; repeats within a second are ignored. */
   async typing(room: string, session: Session): Promise<void> {
     const id = `typing\u0000${room}\u0000${session.sid}`;
+    const key = ["presence", room, session.sid, TYPING];
     const now = Date.now();
-    if ((this.#touched.get(id) ?? 0) > now - TYPING_REPEAT_MS) return;
+    const last = this.#touched.get(id);
+    if ((last ?? 0) > now - TYPING_REPEAT_MS) return;
     this.#touched.set(id, now);
-    await this.#write(["presence", room, session.sid, TYPING], session.name, TYPING_TTL_MS);
+    const starts = last === undefined || last <= now - TYPING_TTL_MS;
+    await this.#write(key, session.name, TYPING_TTL_MS, starts);
   }
 
-  /** Reads who is online and who is typing in a room. */
-  async snapshot(room: string): Promise<RoomPresence> {
+  /** Reads who is online and who is typing in a room, and until when that holds. */
+  async read(room: string): Promise<PresenceReading> {
     const entries = await Array.fromAsync(this.#kv.list<Entry>({ prefix: ["presence", room] }));
     const now = Date.now();
+    const live = entries.filter(({ value }) => value.expiresAt > now);
     return {
-      online: names(entries.filter((entry) => !isTyping(entry)), now),
-      typing: names(entries.filter(isTyping), now),
+      presence: {
+        online: names(live.filter((entry) => !isTyping(entry))),
+        typing: names(live.filter(isTyping)),
+      },
+      expires: Math.min(...live.map(({ value }) => value.expiresAt)),
     };
   }
 
   /** How many people are online in each room that has anyone, counted as the room lists them. */
   async onlineCounts(): Promise<Map<string, number>> {
     const entries = new Map<string, Deno.KvEntry<Entry>[]>();
+    const now = Date.now();
     for await (const entry of this.#kv.list<Entry>({ prefix: ["presence"] })) {
-      if (isTyping(entry)) continue;
+      if (isTyping(entry) || entry.value.expiresAt <= now) continue;
       const room = String(entry.key[1]);
       if (!entries.has(room)) entries.set(room, []);
       entries.get(room)!.push(entry);
     }
-    const now = Date.now();
-    const counts = [...entries].map(([room, list]) => [room, names(list, now).length] as const);
-    return new Map(counts.filter(([, count]) => count > 0));
+    return new Map([...entries].map(([room, list]) => [room, names(list).length]));
   }
 
   /** Stops refreshing; the keys of open connections expire by themselves. */
@@ -136,12 +161,12 @@ export class Presence {
     this.#open.clear();
   }
 
-  #write(key: Deno.KvKey, name: string, ttlMs: number): Promise<void> {
+  /** Writes an entry of `["presence", room, …]`, bumping the room's mark when `changes`. */
+  #write(key: Deno.KvKey, name: string, ttlMs: number, changes: boolean): Promise<void> {
     const value: Entry = { name, expiresAt: Date.now() + ttlMs };
-    return retryLocked(() => this.#kv.set(key, value, { expireIn: ttlMs })).then(
-      () => {},
-      () => {},
-    );
+    const op = this.#kv.atomic().set(key, value, { expireIn: ttlMs });
+    if (changes) op.sum(presenceMarkKey(String(key[1])), 1n);
+    return retryLocked(() => op.commit()).then(() => {}, () => {});
   }
 
   async #refresh(): Promise<void> {

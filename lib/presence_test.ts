@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Presence, presenceVersion } from "./presence.ts";
+import { Presence, presenceMarkKey, presenceVersion } from "./presence.ts";
 import type { Session } from "./session.ts";
 import { replacing } from "../tests/replacing_kv.ts";
 
@@ -26,12 +26,12 @@ Deno.test("Presence - a person with two connections counts once, and leaves when
     const leaveBob = presence.join("lobby", session("bob"), "tab-1");
     presence.join("other", session("cat"), "tab-1");
     await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.deepEqual((await presence.snapshot("lobby")).online, ["ann", "bob"]);
+    assert.deepEqual((await presence.read("lobby")).presence.online, ["ann", "bob"]);
     await leaveTab1();
-    assert.deepEqual((await presence.snapshot("lobby")).online, ["ann", "bob"]);
+    assert.deepEqual((await presence.read("lobby")).presence.online, ["ann", "bob"]);
     await leaveTab2();
     await leaveBob();
-    assert.deepEqual((await presence.snapshot("lobby")).online, []);
+    assert.deepEqual((await presence.read("lobby")).presence.online, []);
     assert.deepEqual(await presence.onlineCounts(), new Map([["other", 1]]));
   });
 });
@@ -47,7 +47,7 @@ Deno.test("Presence - expired entries are ignored even before KV deletes them", 
       expiresAt: Date.now() - 1,
     });
     await presence.typing("lobby", session("ann"));
-    assert.deepEqual(await presence.snapshot("lobby"), { online: [], typing: ["ann"] });
+    assert.deepEqual((await presence.read("lobby")).presence, { online: [], typing: ["ann"] });
     assert.deepEqual(await presence.onlineCounts(), new Map());
   });
 });
@@ -61,7 +61,7 @@ Deno.test("Presence - a long-poll touch counts as online, and repeats write at m
     await new Promise((resolve) => setTimeout(resolve, 10));
     const second = await kv.get(["presence", "lobby", "sid-ann", "poll"]);
     assert.equal(second.versionstamp, first.versionstamp);
-    assert.deepEqual((await presence.snapshot("lobby")).online, ["ann"]);
+    assert.deepEqual((await presence.read("lobby")).presence.online, ["ann"]);
   });
 });
 
@@ -72,7 +72,7 @@ Deno.test("presenceVersion - equal presences share a version, different ones do 
   assert.notEqual(a, presenceVersion({ online: ["bob"], typing: [] }));
 });
 
-Deno.test("Presence.snapshot - one list reads a room's online and typing", async () => {
+Deno.test("Presence.read - one list reads a room's online and typing", async () => {
   await withPresence(async (_presence, kv) => {
     let lists = 0;
     const counted = replacing(kv, {
@@ -85,8 +85,47 @@ Deno.test("Presence.snapshot - one list reads a room's online and typing", async
     presence.join("lobby", session("ann"), "tab-1");
     await presence.typing("lobby", session("bob"));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.deepEqual(await presence.snapshot("lobby"), { online: ["ann"], typing: ["bob"] });
+    assert.deepEqual((await presence.read("lobby")).presence, { online: ["ann"], typing: ["bob"] });
     assert.equal(lists, 1);
     presence.close();
+  });
+});
+
+Deno.test("Presence - joins, leaves and a spell of typing's first keystroke move the room's mark", async () => {
+  await withPresence(async (presence, kv) => {
+    const mark = async () => (await kv.get(presenceMarkKey("lobby"))).versionstamp;
+    const marks = [await mark()];
+    const leave = presence.join("lobby", session("ann"), "tab-1");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    marks.push(await mark());
+    await presence.typing("lobby", session("ann"));
+    marks.push(await mark());
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    // A keystroke a second later only extends the spell: the entry moves, the mark does not.
+    const typingKey = ["presence", "lobby", "sid-ann", "typing"];
+    const spell = (await kv.get(typingKey)).versionstamp;
+    await presence.typing("lobby", session("ann"));
+    assert.notEqual((await kv.get(typingKey)).versionstamp, spell);
+    assert.equal(await mark(), marks[2]);
+    await leave();
+    marks.push(await mark());
+    assert.equal(new Set(marks).size, 4, `marks ${marks.join(", ")}`);
+    assert.equal(await presence.read("other").then(({ expires }) => expires), Infinity);
+  });
+});
+
+Deno.test("Presence.read - says when the first live entry runs out", async () => {
+  await withPresence(async (presence, kv) => {
+    const now = Date.now();
+    await kv.set(["presence", "lobby", "sid-old", "c"], { name: "ghost", expiresAt: now - 1 });
+    await kv.set(["presence", "lobby", "sid-ann", "c"], { name: "ann", expiresAt: now + 9_000 });
+    await kv.set(["presence", "lobby", "sid-bob", "typing"], {
+      name: "bob",
+      expiresAt: now + 4_000,
+    });
+    assert.deepEqual(await presence.read("lobby"), {
+      presence: { online: ["ann"], typing: ["bob"] },
+      expires: now + 4_000,
+    });
   });
 });

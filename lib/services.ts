@@ -44,7 +44,7 @@ export function workerChannelName(kvPath: string | undefined): string | undefine
 // Long-poll clients leave and come back every cycle; keep their room's watch meanwhile.
 const HUB_LINGER_MS = 5_000;
 // Separate processes on one KV file do not wake each other's watches, and presence expires
-// without a wake-up: check heads and presence this often.
+// without a wake-up: check heads and presence marks (and expiries) this often.
 const HUB_HEAD_CHECK_MS = 1_000;
 
 /** Wires the log, hub and sessions onto an open KV store. */
