@@ -1,6 +1,6 @@
 import { Delivery, toDeliveries } from "./delivery.ts";
 import { ParleyError, roomNotFound } from "./errors.ts";
-import { roomKey } from "./keys.ts";
+import { LOG_CLOCK_KEY, roomKey } from "./keys.ts";
 import { getAll } from "./kv_reads.ts";
 import type { MessageLog } from "./message_log.ts";
 import { type Presence, presenceMarkKey, presenceVersion, type RoomPresence } from "./presence.ts";
@@ -145,6 +145,12 @@ class RoomFeed {
   #presenceMark: string | null | undefined;
   /** When an entry of the last presence read runs out. */
   #presenceExpires = -Infinity;
+  /**
+   * The log clock's versionstamp as read before the last check that found the feed caught up
+   * with its room's record (undefined: none yet); while the clock still reads so, no commit has
+   * happened since, and the record need not be read again.
+   */
+  clockSeen: string | null | undefined;
 
   constructor(
     /** The room's record as read when the feed opened (its head is the cursor's start). */
@@ -183,10 +189,11 @@ class RoomFeed {
 
   /**
    * Catches up to the room's record as read directly, for wake-ups `kv.watch` cannot carry
-   * (another process).
+   * (another process), and once caught up remembers `clock`, the log clock read before it.
    */
-  async seeRecord(room: Room | null): Promise<void> {
+  async seeRecord(room: Room | null, clock: string | null): Promise<void> {
     if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
+    if (room === null || this.cursor >= room.head) this.clockSeen = clock;
   }
 
   get idle(): boolean {
@@ -538,23 +545,33 @@ export class Hub {
     return feed;
   }
 
-  /**
-   * Reads the heads and presence marks of the next slice of open rooms, ten keys to a read, and
-   * the presence of those whose mark moved or whose presence ran out.
-   */
+  /** Checks the next slice of open rooms (see {@link #check}). */
   #checkSlice(): void {
     const feeds = this.#checks.next();
+    if (feeds.length > 0) this.#check(feeds).catch(() => {});
+  }
+
+  /**
+   * Reads the log clock, then, ten keys to a read, the records of the rooms whose feeds have not
+   * caught up since the clock last moved and the presence marks of all of them; catches those
+   * feeds up, and reads the presence of rooms whose mark moved or whose presence ran out.
+   */
+  async #check(feeds: RoomFeed[]): Promise<void> {
     const presence = this.#presence;
-    const keys = feeds.flatMap(({ record: { id } }) =>
-      presence ? [roomKey(id), presenceMarkKey(id)] : [roomKey(id)]
-    );
-    const stride = presence ? 2 : 1;
-    getAll(this.#kv, keys).then((entries) =>
-      feeds.forEach((feed, i) => {
-        feed.seeRecord(entries[i * stride].value as Room | null).catch(() => {});
-        if (!presence) return;
-        feed.seePresenceMark(entries[i * stride + 1].versionstamp, presence).catch(() => {});
-      }), () => {});
+    const { versionstamp: clock } = await this.#kv.get(LOG_CLOCK_KEY);
+    const behind = feeds.filter((feed) => feed.clockSeen !== clock);
+    const marks = presence ? feeds.map((feed) => presenceMarkKey(feed.record.id)) : [];
+    const entries = await getAll(this.#kv, [
+      ...behind.map((feed) => roomKey(feed.record.id)),
+      ...marks,
+    ]);
+    behind.forEach((feed, i) => {
+      feed.seeRecord(entries[i].value as Room | null, clock).catch(() => {});
+    });
+    if (!presence) return;
+    feeds.forEach((feed, i) => {
+      feed.seePresenceMark(entries[behind.length + i].versionstamp, presence).catch(() => {});
+    });
   }
 
   #leave(feed: RoomFeed): void {

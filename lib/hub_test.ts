@@ -557,7 +557,7 @@ interface RoomReads {
  */
 async function withCountingHub(
   headCheckMs: number,
-  fn: (setup: { log: MessageLog; hub: Hub; counts: RoomReads }) => Promise<void>,
+  fn: (setup: Setup & { counts: RoomReads }) => Promise<void>,
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   const counts: RoomReads = { reads: new Map(), inFlight: 0, peak: 0 };
@@ -578,11 +578,30 @@ async function withCountingHub(
   const log = new MessageLog(kv);
   const hub = new Hub(store, log, { watch: false, headCheckMs });
   try {
-    await fn({ log, hub, counts });
+    await fn({ kv, log, hub, counts });
   } finally {
     hub.close();
     kv.close();
   }
+}
+
+/**
+ * Keeps the log clock moving, as another process's appends would, by appending to a room nobody
+ * here follows every 10 ms; the returned function stops it.
+ */
+async function moveClock(log: MessageLog): Promise<() => Promise<void>> {
+  await log.createRoom("elsewhere", "Elsewhere");
+  let moving = true;
+  const done = (async () => {
+    for (let i = 1; moving; i++) {
+      await log.append("elsewhere", note(i));
+      await sleep(10);
+    }
+  })();
+  return () => {
+    moving = false;
+    return done;
+  };
 }
 
 Deno.test("Hub - the head check reads a slice of the rooms at a time, each about every interval", async () => {
@@ -593,13 +612,39 @@ Deno.test("Hub - the head check reads a slice of the rooms at a time, each about
       await log.createRoom(room, room);
       subscriptions.push(await hub.subscribe(room, () => {}));
     }
+    const stop = await moveClock(log);
     // Ten slices of 200 ms: every room twice in about 400 ms.
     await waitUntil(
       () => rooms.every((room) => (counts.reads.get(room) ?? 0) >= 2),
       "every room checked twice",
       2000,
     );
+    await stop();
     assert.ok(counts.peak <= 6, `${counts.peak} rooms read at once`);
+    for (const subscription of subscriptions) subscription.close();
+  });
+});
+
+Deno.test("Hub - the head check reads no room records while the log clock stands still", async () => {
+  await withCountingHub(50, async ({ kv, log, hub, counts }) => {
+    const rooms = range(1, 5).map((i) => `room-${i}`);
+    const recorder = new Recorder();
+    for (const room of rooms) await log.createRoom(room, room);
+    const subscriptions = await Promise.all(
+      rooms.map((room) => hub.subscribe(room, recorder.listener)),
+    );
+    await waitUntil(() => rooms.every((room) => counts.reads.has(room)), "every room checked");
+    const reads = structuredClone(counts.reads);
+    await sleep(250);
+    assert.deepEqual(counts.reads, reads);
+    // Another process's append moves the clock: every room is read again, and the message
+    // arrives although nothing announced it here.
+    await new MessageLog(kv).append("room-3", note(1));
+    await recorder.reach(1);
+    await waitUntil(
+      () => rooms.every((room) => counts.reads.get(room)! > reads.get(room)!),
+      "every room checked again",
+    );
     for (const subscription of subscriptions) subscription.close();
   });
 });
@@ -610,11 +655,13 @@ Deno.test("Hub - the head check stops for a room once nobody follows it", async 
     await log.createRoom("stays", "Stays");
     const left = await hub.subscribe("left", () => {});
     const stays = await hub.subscribe("stays", () => {});
+    const stop = await moveClock(log);
     await waitUntil(() => (counts.reads.get("left") ?? 0) > 0, "a check of the room");
     left.close();
     const leftReads = counts.reads.get("left");
     const staysReads = counts.reads.get("stays") ?? 0;
     await waitUntil(() => counts.reads.get("stays")! >= staysReads + 3, "the other room's checks");
+    await stop();
     assert.equal(counts.reads.get("left"), leftReads);
     stays.close();
   });
