@@ -1,6 +1,7 @@
 import { createRooms, roomIds } from "../clients/rooms.ts";
 import { fmtMiB } from "../format.ts";
 import type { IdleWorkerConfig, IdleWorkerReport } from "../idle_worker.ts";
+import { threadCpuSummary } from "../proc.ts";
 import type { ServerHandle } from "../server_process.ts";
 import { type ScenarioContext, settle, withServer } from "./context.ts";
 
@@ -92,7 +93,14 @@ async function idleRun(
     // once the server has been idle a while, which is what a server holding idle sockets costs.
     await settle(2000);
     const rssOpenedKiB = server.rssKiB();
+    // What holding them costs: the server's CPU over the rest of the hold, past the opening.
+    const cpu0 = server.cpuSeconds();
+    const threads0 = server.threadCpu();
+    const start = performance.now();
     await settle(Math.max(0, options.idleHold * 1000 - 2000));
+    const held = (performance.now() - start) / 1000;
+    const serverCpu = (server.cpuSeconds() - cpu0) / held;
+    const threads = threadCpuSummary(threads0, server.threadCpu(), held);
     const rssAfterKiB = server.rssKiB();
     const perConnection = (rss: number) => opened > 0 ? (rss - rssBeforeKiB) / opened : undefined;
     const notes = [
@@ -100,6 +108,7 @@ async function idleRun(
       `RSS ${fmtMiB(rssOpenedKiB)} MiB (${
         perConnection(rssOpenedKiB)?.toFixed(1)
       } KiB each) 2 s after opening, the columns after ${options.idleHold} s`,
+      `server CPU from then on: ${threads || "none"}`,
     ];
     const exitCode = server.exitCode();
     if (exitCode !== undefined) {
@@ -117,6 +126,7 @@ async function idleRun(
       rssBeforeKiB,
       rssAfterKiB,
       rssPerConnectionKiB: perConnection(rssAfterKiB),
+      serverCpu,
       notes,
     });
   } finally {
