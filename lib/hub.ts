@@ -52,11 +52,13 @@ export interface HubOptions {
   /** Keep a room's watch this long after its last subscriber leaves (poll clients come back). */
   lingerMs?: number;
   /**
-   * Also read each watched room's head and presence about this often, in ms (0: never). A safety
-   * net for separate server processes on one KV file, whose appends `kv.watch` does not report to
-   * each other, and for presence that expires. The reads are spread over the interval, a tenth of
-   * the rooms at a time, so a worker with many rooms does not pause for all of them at once; the
-   * heads of a tenth are read ten to a `getMany`.
+   * Also check each watched room about this often, in ms (0: never): its head, when the log clock
+   * moved since its feed last caught up, and its presence, when the room's presence mark moved or
+   * an entry read before ran out. A safety net for separate server processes on one KV file,
+   * whose appends `kv.watch` does not report to each other, for lost commit broadcasts, and for
+   * presence that expires. The checks are spread over the interval, a tenth of the rooms at a
+   * time, so a worker with many rooms does not pause for all of them at once; the keys of a tenth
+   * are read ten to a `getMany`.
    */
   headCheckMs?: number;
   /** Where presence and typing live; without it rooms report nobody. */
@@ -145,6 +147,9 @@ class RoomFeed {
   #presenceMark: string | null | undefined;
   /** When an entry of the last presence read runs out. */
   #presenceExpires = -Infinity;
+  /** Presence reads started, and the number of the newest whose result was applied. */
+  #presenceReads = 0;
+  #presenceApplied = 0;
   /**
    * The log clock's versionstamp as read before the last check that found the feed caught up
    * with its room's record (undefined: none yet); while the clock still reads so, no commit has
@@ -169,7 +174,11 @@ class RoomFeed {
 
   /** Reads presence and, when it changed, tells subscribers and answers waiting polls. */
   async checkPresence(presence: Presence): Promise<void> {
+    const read = ++this.#presenceReads;
     const { presence: next, expires } = await presence.read(this.record.id);
+    // A read that finished after a newer one must not put back what it saw.
+    if (read < this.#presenceApplied) return;
+    this.#presenceApplied = read;
     this.#presenceExpires = expires;
     if (JSON.stringify(next) === JSON.stringify(this.presence)) return;
     this.presence = next;

@@ -793,3 +793,63 @@ Deno.test("Hub - presence is read again only when the room's mark moves or an en
     kv.close();
   }
 });
+
+Deno.test("Hub - a presence read that finishes after a newer one is dropped", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let hold: Promise<void> | undefined;
+  const store = replacing(kv, {
+    list: ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+      // The entries are read now, but handed over only once `hold` settles.
+      const read = Array.fromAsync(kv.list(selector, options));
+      const waitFor = hold;
+      hold = undefined;
+      return (async function* () {
+        await waitFor;
+        yield* await read;
+      })();
+    }) as unknown as Deno.Kv["list"],
+  });
+  const log = new MessageLog(kv);
+  const hub = new Hub(store, log, { watch: false, headCheckMs: 50, presence: new Presence(store) });
+  const elsewhere = new Presence(kv);
+  try {
+    await log.createRoom("lobby", "Lobby");
+    const seen: RoomPresence[] = [];
+    const subscription = await hub.subscribe("lobby", () => {}, {
+      onPresence: (presence) => seen.push(presence),
+    });
+    const { promise: held, resolve: release } = Promise.withResolvers<void>();
+    hold = held;
+    const slow = hub.refreshPresence("lobby");
+    await waitUntil(() => hold === undefined, "the slow read to start");
+    elsewhere.join("lobby", { sid: "sid-ann", name: "ann", iat: Date.now() }, "tab-1");
+    await waitUntil(() => seen.at(-1)?.online.includes("ann") === true, "ann online");
+    release();
+    await slow;
+    await sleep(100);
+    // Once ann showed, the older read's empty room must never be shown.
+    const shown = seen.findIndex(({ online }) => online.includes("ann"));
+    assert.deepEqual(seen.slice(shown).map(({ online }) => online), [["ann"]]);
+    subscription.close();
+  } finally {
+    elsewhere.close();
+    hub.close();
+    kv.close();
+  }
+});
+
+Deno.test("Hub - a catch-up that failed is tried again while the log clock stands still", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const recorder = new Recorder();
+    const subscription = await hub.subscribe("lobby", recorder.listener);
+    const readAfter = log.readAfter.bind(log);
+    let failures = 1;
+    log.readAfter = (...args) =>
+      failures-- > 0 ? Promise.reject(new Error("disk on fire")) : readAfter(...args);
+    await new MessageLog(kv).append("lobby", note(1));
+    await recorder.reach(1);
+    assert.ok(failures < 0, "the read that fails was never made");
+    subscription.close();
+  }, { watch: false, headCheckMs: 50 });
+});

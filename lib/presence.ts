@@ -32,6 +32,14 @@ interface Entry {
   expiresAt: number;
 }
 
+/** An open connection's entry, and when its last write that landed was made. */
+interface OpenEntry {
+  key: Deno.KvKey;
+  name: string;
+  /** -Infinity until a write lands. */
+  writtenAt: number;
+}
+
 /** The key every change to a room's presence bumps (see the module documentation). */
 export function presenceMarkKey(room: string): Deno.KvKey {
   return ["presence_marks", room];
@@ -74,13 +82,19 @@ function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
 /** This worker's view of presence: it writes its own connections, and reads everyone's. */
 export class Presence {
   #kv: Deno.Kv;
-  #open = new Map<string, { key: Deno.KvKey; name: string }>();
+  #open = new Map<string, OpenEntry>();
   #touched = new Map<string, number>();
   #refresher: ReturnType<typeof setInterval> | undefined;
+  #refreshMs: number;
 
-  /** @param kv the store shared by every worker */
-  constructor(kv: Deno.Kv) {
+  /**
+   * @param kv the store shared by every worker
+   * @param options how often open connections' entries are rewritten (default
+   * {@link PRESENCE_REFRESH_MS}; tests shorten it)
+   */
+  constructor(kv: Deno.Kv, options: { refreshMs?: number } = {}) {
     this.#kv = kv;
+    this.#refreshMs = options.refreshMs ?? PRESENCE_REFRESH_MS;
   }
 
   /**
@@ -90,9 +104,13 @@ export class Presence {
   join(room: string, session: Session, connection: string): () => Promise<void> {
     const key: Deno.KvKey = ["presence", room, session.sid, connection];
     const id = JSON.stringify(key);
-    this.#open.set(id, { key, name: session.name });
-    this.#write(key, session.name, PRESENCE_TTL_MS, true);
-    this.#refresher ??= setInterval(() => this.#refresh(), PRESENCE_REFRESH_MS);
+    const entry: OpenEntry = { key, name: session.name, writtenAt: -Infinity };
+    this.#open.set(id, entry);
+    const at = Date.now();
+    this.#write(key, session.name, PRESENCE_TTL_MS, true).then((landed) => {
+      if (landed) entry.writtenAt = Math.max(entry.writtenAt, at);
+    });
+    this.#refresher ??= setInterval(() => this.#refresh(), this.#refreshMs);
     let left: Promise<void> | undefined;
     return () => {
       if (left) return left;
@@ -113,7 +131,10 @@ export class Presence {
     this.#touched.set(id, now);
     if (this.#touched.size > 10_000) this.#forgetOldTouches(now);
     const appears = last === undefined || last <= now - POLL_PRESENCE_TTL_MS;
-    this.#write(key, session.name, POLL_PRESENCE_TTL_MS, appears);
+    this.#write(key, session.name, POLL_PRESENCE_TTL_MS, appears).then((landed) => {
+      // The next touch must not take the client for present already.
+      if (!landed && this.#touched.get(id) === now) this.#touched.delete(id);
+    });
   }
 
   /** Records that a session is typing in a room; repeats within a second are ignored. */
@@ -125,7 +146,9 @@ export class Presence {
     if ((last ?? 0) > now - TYPING_REPEAT_MS) return;
     this.#touched.set(id, now);
     const starts = last === undefined || last <= now - TYPING_TTL_MS;
-    await this.#write(key, session.name, TYPING_TTL_MS, starts);
+    const landed = await this.#write(key, session.name, TYPING_TTL_MS, starts);
+    // The next keystroke must not take the spell for started already.
+    if (!landed && this.#touched.get(id) === now) this.#touched.delete(id);
   }
 
   /** Reads who is online and who is typing in a room, and until when that holds. */
@@ -161,23 +184,37 @@ export class Presence {
     this.#open.clear();
   }
 
-  /** Writes an entry of `["presence", room, …]`, bumping the room's mark when `changes`. */
-  #write(key: Deno.KvKey, name: string, ttlMs: number, changes: boolean): Promise<void> {
+  /**
+   * Writes an entry of `["presence", room, …]`, bumping the room's mark when `changes`; resolves
+   * to whether the write landed.
+   */
+  #write(key: Deno.KvKey, name: string, ttlMs: number, changes: boolean): Promise<boolean> {
     const value: Entry = { name, expiresAt: Date.now() + ttlMs };
     const op = this.#kv.atomic().set(key, value, { expireIn: ttlMs });
     if (changes) op.sum(presenceMarkKey(String(key[1])), 1n);
-    return retryLocked(() => op.commit()).then(() => {}, () => {});
+    return retryLocked(() => op.commit()).then(() => true, () => false);
   }
 
+  /**
+   * Rewrites every open connection's entry. One whose last write that landed is older than a
+   * missed refresh (or that never landed) may have run out or never shown, so its rewrite is an
+   * appearance and moves its room's mark.
+   */
   async #refresh(): Promise<void> {
-    const expiresAt = Date.now() + PRESENCE_TTL_MS;
+    const now = Date.now();
+    const expiresAt = now + PRESENCE_TTL_MS;
     const entries = [...this.#open.values()];
     for (let i = 0; i < entries.length; i += BATCH) {
+      const batch = entries.slice(i, i + BATCH);
       const op = this.#kv.atomic();
-      for (const { key, name } of entries.slice(i, i + BATCH)) {
+      const appearing = new Set<string>();
+      for (const { key, name, writtenAt } of batch) {
         op.set(key, { name, expiresAt } satisfies Entry, { expireIn: PRESENCE_TTL_MS });
+        if (writtenAt < now - PRESENCE_TTL_MS + PRESENCE_REFRESH_MS) appearing.add(String(key[1]));
       }
-      await retryLocked(() => op.commit()).catch(() => {});
+      for (const room of appearing) op.sum(presenceMarkKey(room), 1n);
+      const landed = await retryLocked(() => op.commit()).then(() => true, () => false);
+      if (landed) { for (const entry of batch) entry.writtenAt = Math.max(entry.writtenAt, now); }
     }
   }
 

@@ -129,3 +129,59 @@ Deno.test("Presence.read - says when the first live entry runs out", async () =>
     });
   });
 });
+
+/** `kv`, whose atomic commits fail (with an error that is not a lock) while `failing.on`. */
+function failingCommits(kv: Deno.Kv, failing: { on: boolean }): Deno.Kv {
+  return replacing(kv, {
+    atomic: () => {
+      const op = kv.atomic();
+      const commit = op.commit.bind(op);
+      op.commit = () => failing.on ? Promise.reject(new Error("disk on fire")) : commit();
+      return op;
+    },
+  });
+}
+
+Deno.test("Presence - a long-poll client's first touch moves the room's mark", async () => {
+  await withPresence(async (presence, kv) => {
+    presence.touch("lobby", session("ann"));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.notEqual((await kv.get(presenceMarkKey("lobby"))).versionstamp, null);
+  });
+});
+
+Deno.test("Presence - a typing write that failed does not count as the start of a spell", async () => {
+  await withPresence(async (_presence, kv) => {
+    const failing = { on: true };
+    const presence = new Presence(failingCommits(kv, failing));
+    await presence.typing("lobby", session("ann"));
+    assert.equal((await kv.get(presenceMarkKey("lobby"))).versionstamp, null);
+    failing.on = false;
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    await presence.typing("lobby", session("ann"));
+    assert.notEqual((await kv.get(presenceMarkKey("lobby"))).versionstamp, null);
+    presence.close();
+  });
+});
+
+Deno.test("Presence - a join whose write failed moves the mark when a refresh lands it", async () => {
+  await withPresence(async (_presence, kv) => {
+    const failing = { on: true };
+    const presence = new Presence(failingCommits(kv, failing), { refreshMs: 50 });
+    presence.join("lobby", session("ann"), "tab-1");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal((await kv.get(presenceMarkKey("lobby"))).versionstamp, null);
+    failing.on = false;
+    const deadline = Date.now() + 2_000;
+    while ((await kv.get(presenceMarkKey("lobby"))).versionstamp === null) {
+      assert.ok(Date.now() < deadline, "no refresh moved the mark");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const landed = await kv.get(presenceMarkKey("lobby"));
+    assert.deepEqual((await presence.read("lobby")).presence.online, ["ann"]);
+    // Later refreshes of an entry that has kept landing leave the mark alone.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await kv.get(presenceMarkKey("lobby"))).versionstamp, landed.versionstamp);
+    presence.close();
+  });
+});
