@@ -4,6 +4,7 @@ import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts
 import { MessageLog } from "./message_log.ts";
 import { Presence, presenceMarkKey, type RoomPresence } from "./presence.ts";
 import { replacing } from "../tests/replacing_kv.ts";
+import type { Session } from "./session.ts";
 import type { Message, NewMessage } from "./types.ts";
 
 function sleep(ms: number): Promise<void> {
@@ -753,15 +754,25 @@ Deno.test("Hub.close - messages waiting out the interval are dropped, and no tim
   }, { deliveryIntervalMs: 200, watch: false });
 });
 
-Deno.test("Hub - presence is read again only when the room's mark moves or an entry runs out", async () => {
+interface PresenceSetup {
+  kv: Deno.Kv;
+  hub: Hub;
+  /** Writes presence on the store as another process would. */
+  elsewhere: Presence;
+  /** Every presence the hub told a subscriber of "lobby", in order. */
+  seen: RoomPresence[];
+}
+
+/**
+ * Runs `fn` with a hub without watches that checks every 50 ms and follows presence, on a store
+ * whose `list` is the one `listOf` makes, with a subscriber of the room "lobby".
+ */
+async function withPresenceHub(
+  listOf: (kv: Deno.Kv) => Deno.Kv["list"],
+  fn: (setup: PresenceSetup) => Promise<void>,
+): Promise<void> {
   const kv = await Deno.openKv(":memory:");
-  let lists = 0;
-  const store = replacing(kv, {
-    list: ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
-      if ("prefix" in selector && selector.prefix[0] === "presence") lists++;
-      return kv.list(selector, options);
-    }) as Deno.Kv["list"],
-  });
+  const store = replacing(kv, { list: listOf(kv) });
   const log = new MessageLog(kv);
   const hub = new Hub(store, log, { watch: false, headCheckMs: 50, presence: new Presence(store) });
   const elsewhere = new Presence(kv);
@@ -771,11 +782,32 @@ Deno.test("Hub - presence is read again only when the room's mark moves or an en
     const subscription = await hub.subscribe("lobby", () => {}, {
       onPresence: (presence) => seen.push(presence),
     });
+    await fn({ kv, hub, elsewhere, seen });
+    subscription.close();
+  } finally {
+    elsewhere.close();
+    hub.close();
+    kv.close();
+  }
+}
+
+function ann(): Session {
+  return { sid: "sid-ann", name: "ann", iat: Date.now() };
+}
+
+Deno.test("Hub - presence is read again only when the room's mark moves or an entry runs out", async () => {
+  let lists = 0;
+  const counting = (kv: Deno.Kv) =>
+    ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+      if ("prefix" in selector && selector.prefix[0] === "presence") lists++;
+      return kv.list(selector, options);
+    }) as Deno.Kv["list"];
+  await withPresenceHub(counting, async ({ kv, elsewhere, seen }) => {
     // Opening reads presence once, and the first check once more after reading the mark.
     await sleep(300);
     assert.ok(lists <= 2, `${lists} presence reads of a room where nothing changed`);
 
-    elsewhere.join("lobby", { sid: "sid-ann", name: "ann", iat: Date.now() }, "tab-1");
+    elsewhere.join("lobby", ann(), "tab-1");
     await waitUntil(() => seen.at(-1)?.online.includes("ann") === true, "ann online");
     // Zed's entry lasts 300 ms, and nothing moves the mark when it runs out.
     await kv.atomic()
@@ -786,19 +818,13 @@ Deno.test("Hub - presence is read again only when the room's mark moves or an en
     const beforeRunOut = lists;
     await waitUntil(() => seen.at(-1)?.online.join() === "ann", "zed's entry run out", 2000);
     assert.ok(lists - beforeRunOut <= 2, `${lists - beforeRunOut} reads for one run-out`);
-    subscription.close();
-  } finally {
-    elsewhere.close();
-    hub.close();
-    kv.close();
-  }
+  });
 });
 
 Deno.test("Hub - a presence read that finishes after a newer one is dropped", async () => {
-  const kv = await Deno.openKv(":memory:");
   let hold: Promise<void> | undefined;
-  const store = replacing(kv, {
-    list: ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+  const holding = (kv: Deno.Kv) =>
+    ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
       // The entries are read now, but handed over only once `hold` settles.
       const read = Array.fromAsync(kv.list(selector, options));
       const waitFor = hold;
@@ -807,22 +833,13 @@ Deno.test("Hub - a presence read that finishes after a newer one is dropped", as
         await waitFor;
         yield* await read;
       })();
-    }) as unknown as Deno.Kv["list"],
-  });
-  const log = new MessageLog(kv);
-  const hub = new Hub(store, log, { watch: false, headCheckMs: 50, presence: new Presence(store) });
-  const elsewhere = new Presence(kv);
-  try {
-    await log.createRoom("lobby", "Lobby");
-    const seen: RoomPresence[] = [];
-    const subscription = await hub.subscribe("lobby", () => {}, {
-      onPresence: (presence) => seen.push(presence),
-    });
+    }) as unknown as Deno.Kv["list"];
+  await withPresenceHub(holding, async ({ hub, elsewhere, seen }) => {
     const { promise: held, resolve: release } = Promise.withResolvers<void>();
     hold = held;
     const slow = hub.refreshPresence("lobby");
     await waitUntil(() => hold === undefined, "the slow read to start");
-    elsewhere.join("lobby", { sid: "sid-ann", name: "ann", iat: Date.now() }, "tab-1");
+    elsewhere.join("lobby", ann(), "tab-1");
     await waitUntil(() => seen.at(-1)?.online.includes("ann") === true, "ann online");
     release();
     await slow;
@@ -830,12 +847,7 @@ Deno.test("Hub - a presence read that finishes after a newer one is dropped", as
     // Once ann showed, the older read's empty room must never be shown.
     const shown = seen.findIndex(({ online }) => online.includes("ann"));
     assert.deepEqual(seen.slice(shown).map(({ online }) => online), [["ann"]]);
-    subscription.close();
-  } finally {
-    elsewhere.close();
-    hub.close();
-    kv.close();
-  }
+  });
 });
 
 Deno.test("Hub - a catch-up that failed is tried again while the log clock stands still", async () => {
