@@ -5,9 +5,10 @@
  * both for a room. A person with two tabs is one session, so they count once.
  *
  * Every write that can change what a room shows (a join, a leave, the first keystroke of a spell
- * of typing, a long-poll client appearing) also bumps the room's mark, `["presence_marks", room]`,
- * in the same atomic operation; refreshes do not. So a reader that saw the mark unchanged and no
- * entry run out since its last `list` knows that `list` still holds, and need not repeat it.
+ * of typing, a long-poll client appearing, the refresh of an entry that may have run out) also
+ * bumps the room's mark, `["presence_marks", room]`, in the same atomic operation; other
+ * refreshes do not. So a reader that saw the mark unchanged and no entry run out since its last
+ * `list` knows that `list` still holds, and need not repeat it.
  *
  * @module
  */
@@ -161,7 +162,7 @@ export class Presence {
         online: names(live.filter((entry) => !isTyping(entry))),
         typing: names(live.filter(isTyping)),
       },
-      expires: Math.min(...live.map(({ value }) => value.expiresAt)),
+      expires: live.reduce((first, { value }) => Math.min(first, value.expiresAt), Infinity),
     };
   }
 
