@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "../tests/wait_for.ts";
 import { ParleyError } from "./errors.ts";
 import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
@@ -20,12 +21,8 @@ function note(i: number): NewMessage {
 }
 
 /** Polls until `condition` holds, failing with `what` after `timeoutMs`. */
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(5);
-  }
+function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return waitFor(what, condition, timeoutMs, 5);
 }
 
 /** Records every delivery a listener gets. */

@@ -22,6 +22,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { waitFor as waitUntil } from "./wait_for.ts";
 import { type FrameSource, readServerMessage, type ServerFrame, takeFrame } from "./ws_frames.ts";
 import { Sessions } from "../lib/session.ts";
 import type { Message, Room } from "../lib/types.ts";
@@ -1938,12 +1939,9 @@ async function runSseHead({ server }: Context): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // After a row: the server is intact and serves a normal client
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** {@link waitUntil}, giving up after 3 s. */
+function waitFor(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  return waitUntil(what, condition, timeoutMs);
 }
 
 async function assertIntact(

@@ -9,6 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { waitFor } from "./wait_for.ts";
 import type { Message } from "../lib/types.ts";
 import {
   createRoom,
@@ -37,12 +38,8 @@ function delay(ms: number): Promise<void> {
 }
 
 /** Waits until `done()` holds, checking every 10 ms; throws with `what` after `timeoutMs`. */
-async function until(done: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await delay(10);
-  }
+function until(done: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
+  return waitFor(what, done, timeoutMs);
 }
 
 function range(from: number, to: number): number[] {

@@ -4,6 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { waitFor } from "./wait_for.ts";
 import type { Message } from "../lib/types.ts";
 import {
   LIMITS_OFF,
@@ -90,14 +91,6 @@ async function poll(
 }
 
 /** Waits until `condition` holds, checking every few ms, or fails after `timeoutMs`. */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Resolves with `promise`, or fails once `ms` pass; clears its timer either way. */
 async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -4,6 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { waitFor } from "./wait_for.ts";
 import { createApp } from "../app.tsx";
 import { Hub } from "../lib/hub.ts";
 import { readConfig } from "../lib/config.ts";
@@ -211,14 +212,6 @@ async function startEagerServer(): Promise<TestServer> {
 }
 
 /** Waits until `condition` holds, checking every few ms, or fails after `timeoutMs`. */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 Deno.test("sse - opens with retry and welcome, then sends each message as id, event and data", async () => {
   const server = await startServer(LIMITS_OFF);
   let stream: SseStream | undefined;

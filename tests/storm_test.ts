@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor as waitUntil } from "./wait_for.ts";
 import { type ChatConnection, connect, type Message } from "../lib/client.ts";
 import { requestJson, startServer } from "./server.ts";
 
@@ -6,12 +7,9 @@ const CLIENTS = 1000;
 const BEFORE = 20;
 const DURING = 30;
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** {@link waitUntil} for a thousand clients: giving up after 30 s, checking every 20 ms. */
+function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  return waitUntil(what, condition, timeoutMs, 20);
 }
 
 Deno.test("reconnect storm - 1,000 dropped clients reconnect with jitter and miss nothing", async () => {

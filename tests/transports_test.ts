@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { waitFor as waitUntil } from "./wait_for.ts";
 import { createApp } from "../app.tsx";
 import { type ChatConnection, connect, type ConnectionState } from "../lib/client.ts";
 import { readConfig } from "../lib/config.ts";
@@ -33,19 +34,13 @@ function seqs(messages: Message[]): number[] {
   return messages.map((message) => message.seq);
 }
 
-/** Waits until `condition` holds, checking every few ms, or fails after `timeoutMs`. */
-async function waitFor(
+/** {@link waitUntil}, giving up after 10 s. */
+function waitFor(
   what: string | (() => string),
   condition: () => boolean,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return waitUntil(what, condition, timeoutMs);
 }
 
 async function createRoom(server: TestServer, id: string): Promise<void> {

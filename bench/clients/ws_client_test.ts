@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "../../tests/wait_for.ts";
 import { toDeliveries } from "../../lib/delivery.ts";
 import { Tally } from "../tally.ts";
 import { MESSAGES_FRAME, WsClient } from "./ws_client.ts";
@@ -20,14 +21,6 @@ function frameServer(onFrame: (socket: WebSocket) => void): Deno.HttpServer<Deno
   });
 }
 
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error("Gave up waiting");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** A client of `server` with a tally of its own, once welcomed. */
 async function welcomedClient(
   server: Deno.HttpServer<Deno.NetAddr>,
@@ -44,7 +37,7 @@ Deno.test("WsClient - sends in flight when the server closes the socket count as
   const { client, tally } = await welcomedClient(server);
   client.send("a", "bench m t=1", "m");
   client.send("b", "bench m t=1", "m");
-  await until(() => client.pending === 0);
+  await waitFor("the sends to be settled", () => client.pending === 0);
   assert.equal(tally.rejected, 2);
   assert.equal(tally.firstRejection, "ws closed 1011 boom");
   await client.close();
