@@ -124,31 +124,40 @@ export class Presence {
 
   /** Marks a long-poll client present for a while; repeated polls write at most every 10 s. */
   touch(room: string, session: Session): void {
-    const id = `${room}\u0000${session.sid}\u0000${session.name}`;
-    const key = ["presence", room, session.sid, "poll"];
-    const now = Date.now();
-    const last = this.#touched.get(id);
-    if ((last ?? 0) > now - PRESENCE_REFRESH_MS) return;
-    this.#touched.set(id, now);
-    if (this.#touched.size > 10_000) this.#forgetOldTouches(now);
-    const appears = last === undefined || last <= now - POLL_PRESENCE_TTL_MS;
-    this.#write(key, session.name, POLL_PRESENCE_TTL_MS, appears).then((landed) => {
-      // The next touch must not take the client for present already.
-      if (!landed && this.#touched.get(id) === now) this.#touched.delete(id);
+    this.#touch(`${room}\u0000${session.sid}\u0000${session.name}`, {
+      key: ["presence", room, session.sid, "poll"],
+      name: session.name,
+      repeatMs: PRESENCE_REFRESH_MS,
+      ttlMs: POLL_PRESENCE_TTL_MS,
     });
   }
 
   /** Records that a session is typing in a room; repeats within a second are ignored. */
   async typing(room: string, session: Session): Promise<void> {
-    const id = `typing\u0000${room}\u0000${session.sid}`;
-    const key = ["presence", room, session.sid, TYPING];
+    await this.#touch(`typing\u0000${room}\u0000${session.sid}`, {
+      key: ["presence", room, session.sid, TYPING],
+      name: session.name,
+      repeatMs: TYPING_REPEAT_MS,
+      ttlMs: TYPING_TTL_MS,
+    });
+  }
+
+  /**
+   * Writes an entry that lasts `ttlMs` unless written again, at most once per `repeatMs` for
+   * `id`. A write while the last one for `id` may still show only extends it; any other moves
+   * the room's mark. A write that fails is forgotten, so the next one moves the mark.
+   */
+  async #touch(
+    id: string,
+    entry: { key: Deno.KvKey; name: string; repeatMs: number; ttlMs: number },
+  ): Promise<void> {
     const now = Date.now();
     const last = this.#touched.get(id);
-    if ((last ?? 0) > now - TYPING_REPEAT_MS) return;
+    if ((last ?? 0) > now - entry.repeatMs) return;
     this.#touched.set(id, now);
-    const starts = last === undefined || last <= now - TYPING_TTL_MS;
-    const landed = await this.#write(key, session.name, TYPING_TTL_MS, starts);
-    // The next keystroke must not take the spell for started already.
+    if (this.#touched.size > 10_000) this.#forgetOldTouches(now);
+    const appears = last === undefined || last <= now - entry.ttlMs;
+    const landed = await this.#write(entry.key, entry.name, entry.ttlMs, appears);
     if (!landed && this.#touched.get(id) === now) this.#touched.delete(id);
   }
 
