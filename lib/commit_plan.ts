@@ -55,8 +55,6 @@ export interface CommitPlan {
   logged: Map<string, Message[]>;
   /** Rooms that moved their held messages to their own keys. */
   flushed: Set<string>;
-  /** Client ids this commit stores, by {@link storedKey}. */
-  ids: Map<string, Message>;
   /** How many messages are new. */
   appended: number;
 }
@@ -225,7 +223,7 @@ export function planCommit(
   }
   if (logged.size > 0) op.set(logKey(n), [...logged.values()].flat());
   for (const log of emptied) op.delete(logKey(log));
-  return { results, committed, updated, logged, flushed, ids, appended };
+  return { results, committed, updated, logged, flushed, appended };
 }
 
 /**

@@ -6,10 +6,9 @@
  * commits: while the clock has not moved under this worker, they are exactly what is stored. A
  * commit that finds the clock moved (another process, or a worker not linked yet) drops the
  * cache, reads again and retries; a store locked by another handle is retried after a short,
- * jittered wait. Commits prepare (catch up ids, fetch uncached rooms) while the one before them
- * writes, and write one at a time in the order their messages were taken, each on the clock the
- * one before it left; the ids the commits in between stored are known from memory, so the next
- * batch of a busy room is ready when its previous commit lands.
+ * jittered wait. One commit is in flight at a time: it prepares (catches up ids, fetches uncached
+ * rooms) and writes, and what arrives meanwhile queues for the next, so the busier the log, the
+ * larger its commits.
  *
  * What each commit writes, and where, is `lib/commit_plan.ts`'s part; which of a batch's client
  * ids are already stored, `lib/stored_ids.ts`'s. {@link LogLedger} keeps which room holds what in
@@ -62,14 +61,14 @@ interface RoomBatch {
   pending: Pending[];
 }
 
-/** What a batch read before its turn to write, and when. */
+/** What a batch read before it writes. */
 interface Prepared {
-  /** The cache generation the reads were made in. */
-  generation: number;
-  /** How many of this committer's commits had landed before the reads. */
-  since: number;
   /** The batch, without appends to rooms that do not exist. */
   batch: RoomBatch[];
+  /** The batch's room records as stored at {@link clock}, in its order. */
+  rooms: StoredRoom[];
+  /** The clock the commit must find. */
+  clock: Clock;
   /** Messages already stored under the batch's client ids, by `storedKey` of `commit_plan.ts`. */
   stored: Map<string, Message>;
 }
@@ -87,14 +86,7 @@ const MAX_ROOMS = 200;
 const MAX_MESSAGES = 250;
 
 const MAX_ATTEMPTS = 100;
-const MAX_IN_FLIGHT = 2;
 const MAX_CACHED_ROOMS = 10_000;
-// How many recent commits' client ids are kept for the commits preparing meanwhile.
-const LANDED_KEPT = 16;
-// A room already in a commit goes into another one only with at least this many messages
-// queued: a few are better left to gather, since every commit is a delivery (a frame per
-// client) of its own, while a long queue gains from preparing during the write.
-const PIPELINE_MIN_QUEUE = 64;
 // Rooms added to a commit only to move their old held messages, at most; while any room holds
 // old ones, this many places of every batch are kept for them, so a full queue cannot starve them.
 const MAX_STALE_ROOMS = 64;
@@ -118,13 +110,8 @@ export class GroupCommitter {
   #onCommit: CommitObserver | undefined;
   #onCommitted: CommittedListener | undefined;
   #queues = new Map<string, Pending[]>();
-  /** How many commits in flight hold messages of each room. */
-  #committing = new Map<string, number>();
-  #inFlight = 0;
-  /** The client ids each of the last {@link LANDED_KEPT} commits stored, by `storedKey`. */
-  #landed: Map<string, Message>[] = [];
-  /** How many commits of this committer have landed. */
-  #landedCount = 0;
+  /** Whether a commit is in flight. */
+  #committing = false;
   /** The clock as this worker last saw it; undefined: unknown. */
   #clock: Promise<Clock> | undefined;
   /** The clock's count once known, for choosing rooms whose held messages are old. */
@@ -133,18 +120,12 @@ export class GroupCommitter {
   #rooms = new Map<string, StoredRoom>();
   /** Which rooms hold which messages in the live log values, as stored at {@link #clock}. */
   #ledger = new LogLedger();
-  /** The ledger's read from the store, once started for this cache generation. */
+  /** The ledger's read from the store, once started since the cache was last dropped. */
   #ledgerLoad: Promise<void> | undefined;
-  /** Whether {@link #ledger} is complete for this cache generation. */
-  #ledgerReady = false;
   /** Rooms' recent client ids, to tell retries from new messages. */
   #storedIds: StoredIds;
-  /** Bumped whenever the cache is dropped; reads made before a bump are stale. */
-  #generation = 0;
   /** Whether rooms with few new messages write them into the commit's log value. */
   #sharedLog: boolean;
-  /** Settles when the commit that writes last so far has written. */
-  #writing: Promise<void> = Promise.resolve();
 
   /**
    * @param kv the store
@@ -185,41 +166,24 @@ export class GroupCommitter {
     });
   }
 
-  /** Starts commits while fewer than {@link MAX_IN_FLIGHT} are in flight. */
+  /** Starts a commit with what is queued, unless one is in flight. */
   #pump(): void {
-    while (this.#inFlight < MAX_IN_FLIGHT) {
-      const batch = this.#takeBatch();
-      if (batch.length === 0) return;
-      this.#inFlight++;
-      // The write turn is taken now, in the order batches are taken, so a room whose messages
-      // are in two commits at once stores them in the order they arrived.
-      const turn = this.#writing;
-      const { promise: written, resolve: release } = Promise.withResolvers<void>();
-      this.#writing = written;
-      this.#commit(batch, turn)
-        .catch((error) => {
-          const failure = storageError(batch.map(({ room }) => `"${room}"`).join(", "), error);
-          for (const { pending } of batch) for (const item of pending) item.reject(failure);
-        })
-        .finally(() => {
-          // A commit that failed before its turn must still not let the next one write before
-          // the one ahead of it has.
-          turn.then(release);
-          this.#inFlight--;
-          for (const { room } of batch) {
-            const left = this.#committing.get(room)! - 1;
-            if (left === 0) this.#committing.delete(room);
-            else this.#committing.set(room, left);
-          }
-          this.#pump();
-        });
-    }
+    if (this.#committing) return;
+    const batch = this.#takeBatch();
+    if (batch.length === 0) return;
+    this.#committing = true;
+    this.#commit(batch)
+      .catch((error) => {
+        const failure = storageError(batch.map(({ room }) => `"${room}"`).join(", "), error);
+        for (const { pending } of batch) for (const item of pending) item.reject(failure);
+      })
+      .finally(() => {
+        this.#committing = false;
+        this.#pump();
+      });
   }
 
-  /**
-   * Takes queued messages of up to {@link MAX_ROOMS} rooms, within KV's limits, leaving a room
-   * already in a commit unless its queue is long (see {@link PIPELINE_MIN_QUEUE}).
-   */
+  /** Takes queued messages of up to {@link MAX_ROOMS} rooms, within KV's limits. */
   #takeBatch(): RoomBatch[] {
     const batch: RoomBatch[] = [];
     let messages = 0;
@@ -228,7 +192,6 @@ export class GroupCommitter {
     const maxRooms = stale.next().done ? MAX_ROOMS : MAX_ROOMS - STALE_PLACES;
     for (const [room, queue] of this.#queues) {
       if (batch.length === maxRooms || messages === MAX_MESSAGES) break;
-      if (this.#committing.has(room) && queue.length < PIPELINE_MIN_QUEUE) continue;
       let count = 0;
       while (count < queue.length && messages < MAX_MESSAGES) {
         const size = estimatedBytes(queue[count].input);
@@ -239,7 +202,6 @@ export class GroupCommitter {
       }
       if (count === 0) break;
       batch.push({ room, pending: queue.splice(0, count) });
-      this.#committing.set(room, (this.#committing.get(room) ?? 0) + 1);
       if (queue.length === 0) this.#queues.delete(room);
     }
     if (batch.length > 0) this.#addStaleRooms(batch);
@@ -255,9 +217,8 @@ export class GroupCommitter {
     let added = 0;
     for (const room of this.#staleRooms()) {
       if (batch.length === MAX_ROOMS || added === MAX_STALE_ROOMS) return;
-      if (inBatch.has(room) || this.#committing.has(room)) continue;
+      if (inBatch.has(room)) continue;
       batch.push({ room, pending: [] });
-      this.#committing.set(room, 1);
       added++;
     }
   }
@@ -268,32 +229,15 @@ export class GroupCommitter {
   }
 
   /**
-   * Prepares a batch while the commits before it write, then writes it in its turn. Whatever
-   * changed meanwhile (a conflict dropped the cache, too many commits landed to tell which ids
-   * they stored) is prepared again within the turn, where nothing else writes.
+   * Prepares a batch and writes it; after a conflict (which drops the cache) or a locked store,
+   * it prepares again and retries.
    */
-  async #commit(initial: RoomBatch[], turn: Promise<void>): Promise<void> {
-    let prepared = await this.#prepare(initial);
-    await turn;
+  async #commit(batch: RoomBatch[]): Promise<void> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const rooms = prepared.batch.map(({ room }) => this.#rooms.get(room));
-      const landed = this.#landedSince(prepared.since);
-      const clock = this.#clock;
-      if (
-        prepared.generation !== this.#generation || landed === undefined ||
-        clock === undefined || !this.#ledgerReady || rooms.some((room) => room === undefined)
-      ) {
-        prepared = await this.#prepare(prepared.batch);
-        continue;
-      }
-      if (prepared.batch.length === 0) return;
-      for (const [key, message] of landed) prepared.stored.set(key, message);
-      const outcome = await this.#write(
-        prepared.batch,
-        rooms as StoredRoom[],
-        prepared.stored,
-        await clock,
-      );
+      const prepared = await this.#prepare(batch);
+      batch = prepared.batch;
+      if (batch.length === 0) return;
+      const outcome = await this.#write(batch, prepared.rooms, prepared.stored, prepared.clock);
       if (outcome === "done") return;
       if (outcome === "locked") await lockBackoff(attempt);
       else this.#dropCache();
@@ -302,7 +246,7 @@ export class GroupCommitter {
       503,
       "storage_busy",
       `Cannot append to ${
-        prepared.batch.map(({ room }) => `"${room}"`).join(", ")
+        batch.map(({ room }) => `"${room}"`).join(", ")
       }: the log kept moving after ${MAX_ATTEMPTS} attempts`,
     );
   }
@@ -314,36 +258,20 @@ export class GroupCommitter {
    * to rooms that do not exist fail here.
    */
   async #prepare(initial: RoomBatch[]): Promise<Prepared> {
-    const generation = this.#generation;
-    const since = this.#landedCount;
-    await (this.#clock ??= this.#readClock());
+    const clock = await (this.#clock ??= this.#readClock());
     await (this.#ledgerLoad ??= this.#startLedgerLoad());
-    const rooms = await this.#roomsOf(initial);
-    const found: Array<[RoomBatch, StoredRoom]> = [];
+    const records = await this.#roomsOf(initial);
+    const batch: RoomBatch[] = [];
+    const rooms: StoredRoom[] = [];
     initial.forEach((roomBatch, i) => {
-      const room = rooms[i];
-      if (room !== null) return found.push([roomBatch, room]);
+      const room = records[i];
+      if (room !== null) return batch.push(roomBatch), rooms.push(room);
       const missing = roomNotFound(roomBatch.room);
       for (const item of roomBatch.pending) item.reject(missing);
     });
-    const batch = found.map(([roomBatch]) => roomBatch);
-    const appends = found.map(([{ pending }, room]) => ({ room, inputs: inputsOf(pending) }));
+    const appends = batch.map(({ pending }, i) => ({ room: rooms[i], inputs: inputsOf(pending) }));
     const stored = await this.#storedIds.find(appends, this.#ledger);
-    return { generation, since, batch, stored };
-  }
-
-  /**
-   * The messages stored under client ids by this committer's commits after the `since`-th, by
-   * `storedKey` (`lib/commit_plan.ts`); undefined when those commits are no longer all remembered.
-   */
-  #landedSince(since: number): Map<string, Message> | undefined {
-    const found = new Map<string, Message>();
-    if (since === this.#landedCount) return found;
-    if (this.#landedCount - since > this.#landed.length) return undefined;
-    for (const ids of this.#landed.slice(since - this.#landedCount)) {
-      for (const [key, message] of ids) found.set(key, message);
-    }
-    return found;
+    return { batch, rooms, clock, stored };
   }
 
   /**
@@ -410,9 +338,6 @@ export class GroupCommitter {
     for (const room of flushed) this.#ledger.release(room);
     this.#ledger.add(n, plan.logged);
     for (const [room, messages] of committed) this.#storedIds.record(room, messages);
-    this.#landedCount++;
-    this.#landed.push(plan.ids);
-    if (this.#landed.length > LANDED_KEPT) this.#landed.shift();
     this.#stats.appended += appended;
     for (const [room, messages] of committed) this.#tell(() => this.#onCommitted?.(room, messages));
     settle();
@@ -420,23 +345,14 @@ export class GroupCommitter {
   }
 
   /**
-   * The batch's room records, from the cache or else from KV; null for a room that is not. The
-   * cached ones are taken before the reads, which a dropped cache must not turn into undefined
-   * (the commit prepares again when the cache was dropped meanwhile).
+   * The batch's room records, from the cache or else from KV (and then cached); null for a room
+   * that is not.
    */
   async #roomsOf(batch: RoomBatch[]): Promise<Array<StoredRoom | null>> {
     const cached = batch.map(({ room }) => this.#rooms.get(room));
     const missing = batch.flatMap(({ room }, i) => cached[i] === undefined ? [room] : []);
-    const generation = this.#generation;
-    const landed = this.#landedCount;
     const entries = await getAll<StoredRoom>(this.#kv, missing.map(roomKey));
-    // A record read while one of our commits landed may predate it: only a read that nothing
-    // overtook is cached (the commit re-reads in its turn otherwise).
-    if (generation === this.#generation && landed === this.#landedCount) {
-      for (const { value } of entries) {
-        if (value && !this.#rooms.has(value.id)) this.#remember(value);
-      }
-    }
+    for (const { value } of entries) if (value) this.#remember(value);
     const read = new Map(entries.map(({ value }, i) => [missing[i], value]));
     return batch.map(({ room }, i) => cached[i] ?? read.get(room)!);
   }
@@ -470,12 +386,10 @@ export class GroupCommitter {
 
   /** Someone else wrote: forget the clock and every cached room. */
   #dropCache(): void {
-    this.#generation++;
     this.#clock = undefined;
     this.#rooms.clear();
     this.#ledger.clear();
     this.#ledgerLoad = undefined;
-    this.#ledgerReady = false;
   }
 
   /** Starts reading the ledger; a failed read is forgotten, so the next commit reads again. */
@@ -490,17 +404,15 @@ export class GroupCommitter {
   /**
    * Reads the ledger from the store: every live log value, and the records of the rooms in them,
    * which say whether each room still holds its messages there. Nothing of this committer's
-   * lands meanwhile (commits wait for the ledger); a cache dropped meanwhile drops this read too.
+   * lands meanwhile: its one commit waits for the ledger.
    */
   async #loadLedger(): Promise<void> {
-    const generation = this.#generation;
     const values: Array<[number, Message[]]> = [];
     for await (const { key, value } of this.#kv.list<Message[]>({ prefix: LOG_PREFIX })) {
       values.push([key[1] as number, value]);
     }
     const ids = [...new Set(values.flatMap(([, messages]) => messages.map(({ room }) => room)))];
     const records = await getAll<StoredRoom>(this.#kv, ids.map(roomKey));
-    if (generation !== this.#generation) return;
     const holds = new Map(ids.map((id, i) => [id, new Set(records[i].value?.logged)]));
     for (const [n, messages] of values) {
       const held = new Map<string, Message[]>();
@@ -512,6 +424,5 @@ export class GroupCommitter {
       }
       this.#ledger.add(n, held);
     }
-    this.#ledgerReady = true;
   }
 }

@@ -242,9 +242,8 @@ Deno.test("MessageLog.append - a client id sent again while its first commit wri
     await log.createRoom("lobby", "Lobby");
     for (let round = 0; round < 5; round++) {
       const id = `again-${round}`;
-      // The first commit takes the first send alone; the next 70 queue while it writes, and
-      // once 64 have queued a second commit takes them and prepares meanwhile. Its id lookup
-      // may not see the first commit yet: it must learn of it from the first commit's result.
+      // The first commit takes the first send alone; the next 70 queue while it writes and go
+      // into the next commit, which must know the first one's id from its result.
       const [first, second] = await Promise.all([
         log.append("lobby", { id, author: "ada", text: "once" }),
         log.append("lobby", { id, author: "ada", text: "twice" }),
@@ -264,7 +263,7 @@ Deno.test("MessageLog.append - a busy room keeps the order its messages arrived 
   await withLog(async (log) => {
     await log.createRoom("lobby", "Lobby");
     const results: AppendResult[] = [];
-    // Waves of appends, so batches of the one room prepare while earlier ones write.
+    // Waves of appends, so the room's messages queue while earlier commits write.
     for (let wave = 0; wave < 10; wave++) {
       const calls = range(1, 30).map((i) => log.append("lobby", note(wave * 30 + i)));
       if (wave % 3 === 2) results.push(...await Promise.all(calls));
