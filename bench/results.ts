@@ -28,7 +28,12 @@ export interface ResultRow {
   generatorCpu?: number;
   /** Anything else worth knowing (acks, duplicates, density check). */
   notes: string[];
+  /** For an `append` run, which of the issue's append targets it measures. */
+  appendTarget?: AppendTarget;
 }
+
+/** The two append targets: one hot room with many senders, or many rooms with one each. */
+export type AppendTarget = "hot room" | "many rooms";
 
 /**
  * One server's rate sweep: each step, and the highest offered rate that held. When a server is

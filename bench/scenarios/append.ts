@@ -6,7 +6,7 @@ import { sessionToken } from "../clients/session.ts";
 import { WsClient } from "../clients/ws_client.ts";
 import { messageText } from "../message_text.ts";
 import { cpuSeconds, machineBusySeconds, threadCpuSummary } from "../proc.ts";
-import type { ResultRow } from "../results.ts";
+import type { AppendTarget, ResultRow } from "../results.ts";
 import type { ServerHandle } from "../server_process.ts";
 import { readStoreMetrics, storeNote } from "../server_metrics.ts";
 import { Tally } from "../tally.ts";
@@ -19,6 +19,8 @@ const SETTLE_TIMEOUT_MS = 15_000;
 
 /** One append run's load: rooms, senders in each, how they send, and how many unacknowledged. */
 export interface AppendShape {
+  /** Which append target the run measures. */
+  target: AppendTarget;
   rooms: number;
   sendersPerRoom: number;
   via: AppendVia;
@@ -111,6 +113,7 @@ async function appendRun(
     : [written, await densityNote(server, rooms)];
   return {
     scenario: label,
+    appendTarget: shape.target,
     server: server.kind,
     connections: senders.length,
     sent: tally.acked,
@@ -168,13 +171,14 @@ export function appendShapes(
   via: AppendVia,
 ): AppendShape[] {
   const manyRooms = (window: number): AppendShape => ({
+    target: "many rooms",
     rooms: options.appendRooms,
     sendersPerRoom: 1,
     via,
     window,
   });
-  const shapes = [
-    { rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
+  const shapes: AppendShape[] = [
+    { target: "hot room", rooms: 1, sendersPerRoom: options.appendSenders, via, window: 1 },
     manyRooms(1),
   ];
   if (via === "ws" && options.appendWindow > 1) shapes.push(manyRooms(options.appendWindow));
