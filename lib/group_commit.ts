@@ -1,5 +1,5 @@
 /**
- * Group commit for the whole log of one worker: appends that arrive while commits are in flight
+ * Group commit for the whole log of one worker: appends that arrive while a commit is in flight
  * wait, and the next atomic commit carries the queued messages of many rooms. Every commit checks
  * and bumps one key, the log's clock, so one check covers all its rooms (KV allows ten checks
  * per operation) and seqs stay dense whoever else writes. Room records are cached between
