@@ -265,9 +265,13 @@ export class GroupCommitter {
     const rooms: StoredRoom[] = [];
     initial.forEach((roomBatch, i) => {
       const room = records[i];
-      if (room !== null) return batch.push(roomBatch), rooms.push(room);
-      const missing = roomNotFound(roomBatch.room);
-      for (const item of roomBatch.pending) item.reject(missing);
+      if (room === null) {
+        const missing = roomNotFound(roomBatch.room);
+        for (const item of roomBatch.pending) item.reject(missing);
+        return;
+      }
+      batch.push(roomBatch);
+      rooms.push(room);
     });
     const appends = batch.map(({ pending }, i) => ({ room: rooms[i], inputs: inputsOf(pending) }));
     const stored = await this.#storedIds.find(appends, this.#ledger);
