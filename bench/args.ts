@@ -93,7 +93,8 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --sweep-start R         first offered rate, messages/s over all clients (default 50)
   --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
   --sweep-step S          seconds per step (default 3)
-  --sweep-max R           highest rate tried (default 20000)
+  --sweep-max R           highest rate tried (default 200000), a bound on the run's length:
+                          a server that holds every rate up to it holds more than it shows
   --sweep-runs N          sweeps per server, taking turns; the median counts (default 3)
   --p99-limit MS          p99 a sweep step must stay within (default 50)
   --cpu-prof DIR          write V8 CPU profiles of the servers into DIR
@@ -196,7 +197,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     sweepStart: number(values["sweep-start"], "sweep-start", 50),
     sweepFactor,
     sweepStep: number(values["sweep-step"], "sweep-step", 3),
-    sweepMax: number(values["sweep-max"], "sweep-max", 20_000),
+    sweepMax: number(values["sweep-max"], "sweep-max", 200_000),
     sweepRuns: Math.max(1, Math.round(number(values["sweep-runs"], "sweep-runs", 3))),
     p99Limit: number(values["p99-limit"], "p99-limit", 50),
   };

@@ -49,6 +49,8 @@ export interface SweepResult {
   heldRates: number[];
   /** Why the sweep stopped. */
   stopReason: string;
+  /** Whether it stopped at `--sweep-max` with every rate held: what it holds is more than it shows. */
+  reachedMax: boolean;
 }
 
 /** Everything one benchmark run measured. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { BenchReport, ResultRow } from "./results.ts";
+import type { BenchReport, ResultRow, SweepResult } from "./results.ts";
 import { targetsTable } from "./table.ts";
 
 function row(scenario: string, fields: Partial<ResultRow>): ResultRow {
@@ -67,4 +67,42 @@ Deno.test("targetsTable - an append run counts toward the target it measures, no
   ]);
   assert.match(targetLine(report, "append: ≥ 20,000 msg/s across many rooms"), /\| met/);
   assert.ok(!targetsTable(report).includes("one hot room"));
+});
+
+function sweepOf(server: "parley" | "ceiling", heldRate: number, reachedMax: boolean): SweepResult {
+  return {
+    server,
+    shape: "10×50 ws",
+    steps: [],
+    heldRate,
+    heldRates: [heldRate],
+    stopReason: reachedMax ? "reached --sweep-max 20000" : "at 25600 msg/s: p99 70 ms > 50 ms",
+    reachedMax,
+  };
+}
+
+function sweepLine(parley: SweepResult, ceiling: SweepResult): string {
+  return targetLine({ ...reportOf([]), sweeps: [parley, ceiling] }, "sweep");
+}
+
+Deno.test("targetsTable - a ceiling stopped by --sweep-max leaves a ratio at or above 0.8 undecided", () => {
+  const line = sweepLine(sweepOf("parley", 12_800, true), sweepOf("ceiling", 12_800, true));
+  assert.match(line, /1\.00× \(both reached --sweep-max\)/);
+  assert.match(line, /not conclusive: raise --sweep-max/);
+  assert.ok(!line.includes("| met"));
+  const bounded = sweepLine(sweepOf("parley", 10_763, false), sweepOf("ceiling", 12_800, true));
+  assert.match(bounded, /0\.84× \(at most: the ceiling reached --sweep-max\)/);
+  assert.match(bounded, /not conclusive/);
+});
+
+Deno.test("targetsTable - a bound that decides the sweep target gives a verdict", () => {
+  const below = sweepLine(sweepOf("parley", 7_611, false), sweepOf("ceiling", 12_800, true));
+  assert.match(below, /0\.59× \(at most/);
+  assert.match(below, /\*\*missed\*\*/);
+  const above = sweepLine(sweepOf("parley", 20_000, true), sweepOf("ceiling", 21_527, false));
+  assert.match(above, /0\.93× \(at least: Parley reached --sweep-max\)/);
+  assert.match(above, /\| met/);
+  const plain = sweepLine(sweepOf("parley", 15_222, false), sweepOf("ceiling", 25_600, false));
+  assert.match(plain, /15222 vs 25600 msg\/s = 0\.59× \|/);
+  assert.match(plain, /\*\*missed\*\*/);
 });

@@ -105,6 +105,7 @@ async function sweepServer(context: ScenarioContext, server: ServerHandle): Prom
     heldRate: 0,
     heldRates: [],
     stopReason: "",
+    reachedMax: false,
   };
   const stepper = new Stepper(context, server, fleet, tally, result);
   try {
@@ -114,6 +115,7 @@ async function sweepServer(context: ScenarioContext, server: ServerHandle): Prom
     for (let rate = options.sweepStart, step = 0; step < MAX_STEPS; step++) {
       if (rate > options.sweepMax) {
         result.stopReason = `reached --sweep-max ${options.sweepMax}`;
+        result.reachedMax = true;
         break;
       }
       const failed = await stepper.tryRate(rate);
