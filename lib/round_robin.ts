@@ -17,11 +17,6 @@ export class RoundRobin<T> {
     this.#slices = Array.from({ length: slices }, () => new Set<T>());
   }
 
-  /** How many members there are. */
-  get size(): number {
-    return this.#sliceOf.size;
-  }
-
   /** Adds `member` to the smallest slice, so slices stay even whoever leaves; once only. */
   add(member: T): void {
     if (this.#sliceOf.has(member)) return;

@@ -9,10 +9,13 @@ Deno.test("RoundRobin - every member comes up once per round, a few at a time", 
   const robin = new RoundRobin<number>(10);
   for (let i = 0; i < 25; i++) robin.add(i);
   robin.add(3);
-  assert.equal(robin.size, 25, "a member added twice is there once");
   const round = turns(robin, 10);
   assert.deepEqual(round.map((slice) => slice.length), [3, 3, 3, 3, 3, 2, 2, 2, 2, 2]);
-  assert.deepEqual(round.flat().sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i));
+  assert.deepEqual(
+    round.flat().sort((a, b) => a - b),
+    Array.from({ length: 25 }, (_, i) => i),
+    "each member once, the one added twice included",
+  );
   assert.deepEqual(turns(robin, 10), round, "the next round is the same");
 });
 
@@ -22,10 +25,8 @@ Deno.test("RoundRobin - members who leave stop coming up, and newcomers fill the
   robin.delete("a");
   robin.delete("d");
   robin.delete("nobody");
-  assert.equal(robin.size, 4);
   assert.deepEqual(turns(robin, 3), [[], ["b", "e"], ["c", "f"]]);
   robin.add("g");
   robin.add("h");
   assert.deepEqual(turns(robin, 3), [["g", "h"], ["b", "e"], ["c", "f"]]);
-  assert.equal(robin.size, 6);
 });
