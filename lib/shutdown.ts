@@ -61,8 +61,12 @@ export type FetchHandler = (
 export interface ShutdownOptions {
   /** How long the shutdown may take; default {@link SHUTDOWN_DEADLINE_MS}. */
   deadlineMs?: number;
-  /** Runs when the deadline passes; default: log and exit with {@link SHUTDOWN_TIMEOUT_EXIT_CODE}. */
-  onDeadline?: () => void;
+  /**
+   * Runs when the deadline passes, told whether this worker's own shutdown had finished (and it
+   * waited for another worker, or for Deno); default: log which, and exit with
+   * {@link SHUTDOWN_TIMEOUT_EXIT_CODE}.
+   */
+  onDeadline?: (drained: boolean) => void;
   /**
    * Runs when every worker has finished its shutdown and the process is still up
    * {@link EXIT_GRACE_MS} later; default: log and exit with code 0.
@@ -81,7 +85,7 @@ export class GracefulShutdown {
   /** Whether this worker's shutdown has done all its work (appends committed, store closed). */
   #drained = false;
   #deadlineMs: number;
-  #onDeadline: () => void;
+  #onDeadline: (drained: boolean) => void;
   #onStuck: () => void;
   /** The roll call of this process's workers, when `DENO_JOBS` says how many there are. */
   #roll: DrainRollCall | undefined;
@@ -93,8 +97,8 @@ export class GracefulShutdown {
   constructor(services: Services, options: ShutdownOptions = {}) {
     this.#services = services;
     this.#deadlineMs = options.deadlineMs ?? SHUTDOWN_DEADLINE_MS;
-    this.#onDeadline = options.onDeadline ?? (() => {
-      console.error(deadlineMessage(this.#deadlineMs, this.#drained));
+    this.#onDeadline = options.onDeadline ?? ((drained) => {
+      console.error(deadlineMessage(this.#deadlineMs, drained));
       Deno.exit(SHUTDOWN_TIMEOUT_EXIT_CODE);
     });
     this.#onStuck = options.onStuck ?? (() => {
@@ -161,7 +165,7 @@ export class GracefulShutdown {
   }
 
   async #run(): Promise<void> {
-    const deadline = setTimeout(() => this.#onDeadline(), this.#deadlineMs);
+    const deadline = setTimeout(() => this.#onDeadline(this.#drained), this.#deadlineMs);
     Deno.unrefTimer(deadline);
     // `deno serve` listens for the signal too, after this module ran: let it go first. It stops
     // accepting and closes the WebSockets itself; closing them from here in the same tick raced

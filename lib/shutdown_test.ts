@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { readConfig } from "./config.ts";
+import { DrainRollCall } from "./drain_roll_call.ts";
+import { createServices } from "./services.ts";
+import { EXIT_GRACE_MS, GracefulShutdown } from "./shutdown.ts";
+
+const DEADLINE_MS = 100;
+const INFO = {
+  remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port: 1 },
+  completed: Promise.resolve(),
+} as Deno.ServeHandlerInfo<Deno.NetAddr>;
+
+/** Services on an in-memory store, with `DENO_JOBS` set to `jobs` when given. */
+async function servicesFor(jobs?: string) {
+  const env: Record<string, string> = { PARLEY_LOG: "off", ...(jobs ? { DENO_JOBS: jobs } : {}) };
+  return await createServices(await Deno.openKv(":memory:"), readConfig((name) => env[name]));
+}
+
+/**
+ * Awaits `promise` while a timer keeps the event loop running: the shutdown's own timers are
+ * unref'd so they never hold a worker up, and would not hold the test up either.
+ */
+async function awaitAwake<T>(promise: Promise<T>): Promise<T> {
+  const awake = setInterval(() => {}, 1_000);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(awake);
+  }
+}
+
+Deno.test("GracefulShutdown - a request still running at the deadline: the worker had not drained", async () => {
+  const deadline = Promise.withResolvers<boolean>();
+  const shutdown = new GracefulShutdown(await servicesFor(), {
+    deadlineMs: DEADLINE_MS,
+    onDeadline: deadline.resolve,
+  });
+  const request = Promise.withResolvers<Response>();
+  const answered = shutdown.handler(() => request.promise)(new Request("http://parley/"), INFO);
+  const done = shutdown.shutdown();
+  assert.equal(await deadline.promise, false);
+  request.resolve(new Response("late"));
+  assert.equal(await (await answered).text(), "late");
+  await done;
+});
+
+Deno.test("GracefulShutdown - drained but another worker still running at the deadline: the worker had drained", async () => {
+  const deadline = Promise.withResolvers<boolean>();
+  const stuck = Promise.withResolvers<void>();
+  const shutdown = new GracefulShutdown(await servicesFor("2"), {
+    deadlineMs: DEADLINE_MS,
+    onDeadline: deadline.resolve,
+    onStuck: stuck.resolve,
+  });
+  const done = shutdown.shutdown();
+  assert.equal(await awaitAwake(deadline.promise), true);
+  // The other worker finishes late; then this one would end the process if Deno kept it up.
+  const other = new DrainRollCall(2);
+  void other.done(); // It never hears this worker, which said so before it joined: no matter.
+  await done;
+  other.close();
+  const waited = performance.now();
+  await awaitAwake(stuck.promise);
+  assert.ok(performance.now() - waited >= EXIT_GRACE_MS - 50, "the grace period runs first");
+});
