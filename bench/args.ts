@@ -93,8 +93,8 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --sweep-start R         first offered rate, messages/s over all clients (default 50)
   --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
   --sweep-step S          seconds per step (default 3)
-  --sweep-max R           highest rate tried (default 200000), a bound on the run's length:
-                          a server that holds every rate up to it holds more than it shows
+  --sweep-max R           no rate above it is tried (default 200000), a bound on the run's
+                          length: a sweep that stops there holds at least what it shows
   --sweep-runs N          sweeps per server, taking turns; the median counts (default 3)
   --p99-limit MS          p99 a sweep step must stay within (default 50)
   --cpu-prof DIR          write V8 CPU profiles of the servers into DIR

@@ -123,8 +123,8 @@ export function sweepChart(sweeps: SweepResult[], p99LimitMs: number): string {
       }" y2="${legendY}" stroke="${color}" stroke-width="2"/>`,
       `<text x="${legendX + 28}" y="${legendY + 4}">${escapeXml(sweep.server)}</text>`,
       `<text x="${legendX + 28}" y="${legendY + 19}" fill="#555">held ${
-        Math.round(sweep.heldRate)
-      } msg/s</text>`,
+        sweep.heldEveryRate ? "≥ " : ""
+      }${Math.round(sweep.heldRate)} msg/s</text>`,
     );
   });
   const noteY = MARGIN.top + 10 + sweeps.length * 40 + 10;

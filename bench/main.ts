@@ -82,9 +82,8 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const report = await runBench(options, Deno.args);
-  if (report.rows.length > 0) {
-    console.log(`\n${resultsTable(report.rows)}\n\n${targetsTable(report)}\n`);
-  }
+  if (report.rows.length > 0) console.log(`\n${resultsTable(report.rows)}\n`);
+  if (report.rows.length > 0 || report.sweeps.length > 0) console.log(`${targetsTable(report)}\n`);
   if (report.sweeps.length > 0) {
     console.log(
       `${sweepSummaryTable(report.sweeps)}\n\n${

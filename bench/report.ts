@@ -80,8 +80,8 @@ export function reportBlock(report: BenchReport, machine: MachineInfo): string {
     "```",
     "",
   ];
-  if (report.rows.length > 0) {
-    lines.push("### Results", "", resultsTable(report.rows), "");
+  if (report.rows.length > 0) lines.push("### Results", "", resultsTable(report.rows), "");
+  if (report.rows.length > 0 || report.sweeps.length > 0) {
     lines.push("### Targets", "", targetsTable(report), "");
   }
   lines.push(...longPollSection(report));

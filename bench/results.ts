@@ -49,8 +49,11 @@ export interface SweepResult {
   heldRates: number[];
   /** Why the sweep stopped. */
   stopReason: string;
-  /** Whether it stopped at `--sweep-max` with every rate held: what it holds is more than it shows. */
-  reachedMax: boolean;
+  /**
+   * Whether every rate it tried held (it stopped at `--sweep-max`, or ran out of steps): the
+   * server then holds at least `heldRate`, maybe more.
+   */
+  heldEveryRate: boolean;
 }
 
 /** Everything one benchmark run measured. */

@@ -101,9 +101,34 @@ export function medianOtherCpu(sweep: SweepResult): number {
   return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
 }
 
+/**
+ * How the ratio of two sweeps' held rates stands to the servers' real one. A sweep that held
+ * every rate it tried shows at least what its server holds, so when only the ceiling's did the
+ * real ratio is at most the shown one (`≤`), when only the other's did at least (`≥`), and when
+ * both did it is unknown (`?`); otherwise it is the shown one (`=`).
+ */
+function ratioBound(sweep: SweepResult, ceiling: SweepResult): "=" | "≤" | "≥" | "?" {
+  if (sweep === ceiling || sweep.heldEveryRate === ceiling.heldEveryRate) {
+    return sweep === ceiling || !sweep.heldEveryRate ? "=" : "?";
+  }
+  return ceiling.heldEveryRate ? "≤" : "≥";
+}
+
+/** A sweep's share of the ceiling's held rate, marked as a bound where it is one. */
+function ratioText(sweep: SweepResult, ceiling: SweepResult): string {
+  const bound = ratioBound(sweep, ceiling);
+  const ratio = `${(sweep.heldRate / ceiling.heldRate).toFixed(2)}×`;
+  return bound === "=" ? ratio : bound === "?" ? `${ratio}, not known` : `${bound} ${ratio}`;
+}
+
+/** The rate a sweep held, as "≥ N" when it held every rate it tried. */
+function heldText(sweep: SweepResult): string {
+  return `${sweep.heldEveryRate ? "≥ " : ""}${fmtRate(sweep.heldRate)}`;
+}
+
 /** The highest rate each server held, and Parley's share of the ceiling's. */
 export function sweepSummaryTable(sweeps: SweepResult[]): string {
-  const ceiling = sweeps.find((sweep) => sweep.server === "ceiling")?.heldRate;
+  const ceiling = sweeps.find((sweep) => sweep.server === "ceiling");
   return markdownTable(
     [
       "Server",
@@ -120,10 +145,10 @@ export function sweepSummaryTable(sweeps: SweepResult[]): string {
       return [
         sweep.server,
         sweep.shape,
-        fmtRate(sweep.heldRate),
+        heldText(sweep),
         sweep.heldRates.map(fmtRate).join(", "),
         held ? fmtCount(held.deliveredRate) : "–",
-        ceiling ? `${(sweep.heldRate / ceiling).toFixed(2)}×` : "–",
+        ceiling && ceiling.heldRate > 0 ? ratioText(sweep, ceiling) : "–",
         sweep.stopReason,
         medianOtherCpu(sweep).toFixed(2),
       ];
@@ -137,24 +162,17 @@ function verdict(met: boolean): string {
 }
 
 /**
- * The sweep target's measured figures and verdict. A sweep that stopped at `--sweep-max` with
- * every rate held shows less than the server holds, so the ratio is then a bound, not a figure:
- * at most this much when the ceiling stopped there, at least when Parley did, and the verdict
- * says only what the bound decides.
+ * The sweep target's measured figures and verdict. Where a sweep held every rate it tried, the
+ * ratio is a bound (see {@link ratioBound}), and the verdict says only what the bound decides.
  */
 function sweepTarget(parley: SweepResult, ceiling: SweepResult): [string, string] {
-  const ratio = parley.heldRate / ceiling.heldRate;
-  const bound = parley.reachedMax === ceiling.reachedMax
-    ? parley.reachedMax ? "both reached --sweep-max" : undefined
-    : ceiling.reachedMax
-    ? "at most: the ceiling reached --sweep-max"
-    : "at least: Parley reached --sweep-max";
-  const measured = `${fmtRate(parley.heldRate)} vs ${fmtRate(ceiling.heldRate)} msg/s = ${
-    ratio.toFixed(2)
-  }×${bound ? ` (${bound})` : ""}`;
-  const met = ratio >= 0.8;
-  const decided = bound === undefined || (ceiling.reachedMax ? !met && !parley.reachedMax : met);
-  if (!decided) return [measured, "not conclusive: raise --sweep-max"];
+  const bound = ratioBound(parley, ceiling);
+  const met = parley.heldRate / ceiling.heldRate >= 0.8;
+  const measured = `${heldText(parley)} vs ${heldText(ceiling)} msg/s = ${
+    ratioText(parley, ceiling)
+  }`;
+  const decided = bound === "=" || (bound === "≤" ? !met : bound === "≥" && met);
+  if (!decided) return [measured, "not conclusive: a sweep held every rate it tried"];
   const contended = Math.max(medianOtherCpu(parley), medianOtherCpu(ceiling));
   return [
     measured,

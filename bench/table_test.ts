@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { BenchReport, ResultRow, SweepResult } from "./results.ts";
-import { targetsTable } from "./table.ts";
+import { sweepSummaryTable, targetsTable } from "./table.ts";
 
 function row(scenario: string, fields: Partial<ResultRow>): ResultRow {
   return {
@@ -69,15 +69,19 @@ Deno.test("targetsTable - an append run counts toward the target it measures, no
   assert.ok(!targetsTable(report).includes("one hot room"));
 });
 
-function sweepOf(server: "parley" | "ceiling", heldRate: number, reachedMax: boolean): SweepResult {
+function sweepOf(
+  server: "parley" | "ceiling",
+  heldRate: number,
+  heldEveryRate: boolean,
+): SweepResult {
   return {
     server,
     shape: "10×50 ws",
     steps: [],
     heldRate,
     heldRates: [heldRate],
-    stopReason: reachedMax ? "reached --sweep-max 20000" : "at 25600 msg/s: p99 70 ms > 50 ms",
-    reachedMax,
+    stopReason: heldEveryRate ? "reached --sweep-max 25600" : "at 51200 msg/s: p99 70 ms > 50 ms",
+    heldEveryRate,
   };
 }
 
@@ -85,24 +89,39 @@ function sweepLine(parley: SweepResult, ceiling: SweepResult): string {
   return targetLine({ ...reportOf([]), sweeps: [parley, ceiling] }, "sweep");
 }
 
-Deno.test("targetsTable - a ceiling stopped by --sweep-max leaves a ratio at or above 0.8 undecided", () => {
-  const line = sweepLine(sweepOf("parley", 12_800, true), sweepOf("ceiling", 12_800, true));
-  assert.match(line, /1\.00× \(both reached --sweep-max\)/);
-  assert.match(line, /not conclusive: raise --sweep-max/);
-  assert.ok(!line.includes("| met"));
-  const bounded = sweepLine(sweepOf("parley", 10_763, false), sweepOf("ceiling", 12_800, true));
-  assert.match(bounded, /0\.84× \(at most: the ceiling reached --sweep-max\)/);
-  assert.match(bounded, /not conclusive/);
+Deno.test("targetsTable - a sweep that held every rate it tried makes the ratio a bound", () => {
+  const both = sweepLine(sweepOf("parley", 25_600, true), sweepOf("ceiling", 25_600, true));
+  assert.match(both, /≥ 25600 vs ≥ 25600 msg\/s = 1\.00×, not known/);
+  assert.match(both, /not conclusive/);
+  assert.ok(!both.includes("| met"));
+  const atMost = sweepLine(sweepOf("parley", 21_527, false), sweepOf("ceiling", 25_600, true));
+  assert.match(atMost, /21527 vs ≥ 25600 msg\/s = ≤ 0\.84×/);
+  assert.match(atMost, /not conclusive/);
+  const atLeast = sweepLine(sweepOf("parley", 12_800, true), sweepOf("ceiling", 18_102, false));
+  assert.match(atLeast, /≥ 12800 vs 18102 msg\/s = ≥ 0\.71×/);
+  assert.match(atLeast, /not conclusive/);
 });
 
 Deno.test("targetsTable - a bound that decides the sweep target gives a verdict", () => {
-  const below = sweepLine(sweepOf("parley", 7_611, false), sweepOf("ceiling", 12_800, true));
-  assert.match(below, /0\.59× \(at most/);
+  const below = sweepLine(sweepOf("parley", 15_222, false), sweepOf("ceiling", 25_600, true));
+  assert.match(below, /= ≤ 0\.59×/);
   assert.match(below, /\*\*missed\*\*/);
-  const above = sweepLine(sweepOf("parley", 20_000, true), sweepOf("ceiling", 21_527, false));
-  assert.match(above, /0\.93× \(at least: Parley reached --sweep-max\)/);
+  const above = sweepLine(sweepOf("parley", 25_600, true), sweepOf("ceiling", 30_444, false));
+  assert.match(above, /= ≥ 0\.84×/);
   assert.match(above, /\| met/);
-  const plain = sweepLine(sweepOf("parley", 15_222, false), sweepOf("ceiling", 25_600, false));
-  assert.match(plain, /15222 vs 25600 msg\/s = 0\.59× \|/);
+  const plain = sweepLine(sweepOf("parley", 15_222, false), sweepOf("ceiling", 30_444, false));
+  assert.match(plain, /15222 vs 30444 msg\/s = 0\.50× \|/);
   assert.match(plain, /\*\*missed\*\*/);
+  const even = sweepLine(sweepOf("parley", 20_000, false), sweepOf("ceiling", 25_000, false));
+  assert.match(even, /= 0\.80× \| met/);
+});
+
+Deno.test("sweepSummaryTable - marks held rates and ratios that are bounds", () => {
+  const table = sweepSummaryTable([
+    sweepOf("parley", 21_527, false),
+    sweepOf("ceiling", 25_600, true),
+  ]);
+  const [parley, ceiling] = table.split("\n").slice(2);
+  assert.match(parley, /\| 21527 \|.*\| ≤ 0\.84× \|/);
+  assert.match(ceiling, /\| ≥ 25600 \|.*\| 1\.00× \|/);
 });

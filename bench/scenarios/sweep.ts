@@ -105,7 +105,7 @@ async function sweepServer(context: ScenarioContext, server: ServerHandle): Prom
     heldRate: 0,
     heldRates: [],
     stopReason: "",
-    reachedMax: false,
+    heldEveryRate: false,
   };
   const stepper = new Stepper(context, server, fleet, tally, result);
   try {
@@ -115,7 +115,7 @@ async function sweepServer(context: ScenarioContext, server: ServerHandle): Prom
     for (let rate = options.sweepStart, step = 0; step < MAX_STEPS; step++) {
       if (rate > options.sweepMax) {
         result.stopReason = `reached --sweep-max ${options.sweepMax}`;
-        result.reachedMax = true;
+        result.heldEveryRate = true;
         break;
       }
       const failed = await stepper.tryRate(rate);
@@ -126,6 +126,10 @@ async function sweepServer(context: ScenarioContext, server: ServerHandle): Prom
       }
       result.heldRate = rate;
       rate = Math.round(rate * options.sweepFactor);
+    }
+    if (failedRate === 0 && !result.heldEveryRate) {
+      result.stopReason = `held every rate in ${MAX_STEPS} steps`;
+      result.heldEveryRate = true;
     }
     // Fine: bisect (geometrically) between the last rate that held and the one that failed.
     for (let i = 0; i < REFINE_STEPS && failedRate > 0 && result.heldRate > 0; i++) {
