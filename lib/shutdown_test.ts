@@ -4,7 +4,11 @@ import { DrainRollCall } from "./drain_roll_call.ts";
 import { createServices } from "./services.ts";
 import { EXIT_GRACE_MS, GracefulShutdown } from "./shutdown.ts";
 
-const DEADLINE_MS = 100;
+// A request that never ends misses any deadline; a worker that drains must do so well within it.
+const SHORT_DEADLINE_MS = 100;
+const LONG_DEADLINE_MS = 1_000;
+// How long a test waits for a callback before it fails instead of hanging.
+const GIVE_UP_MS = 5_000;
 const INFO = {
   remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port: 1 },
   completed: Promise.resolve(),
@@ -17,28 +21,35 @@ async function servicesFor(jobs?: string) {
 }
 
 /**
- * Awaits `promise` while a timer keeps the event loop running: the shutdown's own timers are
- * unref'd so they never hold a worker up, and would not hold the test up either.
+ * Awaits `promise` while a timer keeps the event loop running (the shutdown's own timers are
+ * unref'd so they never hold a worker up, and would not hold the test up either); rejects if it
+ * has not settled within {@link GIVE_UP_MS}.
  */
-async function awaitAwake<T>(promise: Promise<T>): Promise<T> {
-  const awake = setInterval(() => {}, 1_000);
+async function awaitAwake<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const giveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not happen within ${GIVE_UP_MS} ms`)),
+      GIVE_UP_MS,
+    );
+  });
   try {
-    return await promise;
+    return await Promise.race([promise, giveUp]);
   } finally {
-    clearInterval(awake);
+    clearTimeout(timer);
   }
 }
 
 Deno.test("GracefulShutdown - a request still running at the deadline: the worker had not drained", async () => {
   const deadline = Promise.withResolvers<boolean>();
   const shutdown = new GracefulShutdown(await servicesFor(), {
-    deadlineMs: DEADLINE_MS,
+    deadlineMs: SHORT_DEADLINE_MS,
     onDeadline: deadline.resolve,
   });
   const request = Promise.withResolvers<Response>();
   const answered = shutdown.handler(() => request.promise)(new Request("http://parley/"), INFO);
   const done = shutdown.shutdown();
-  assert.equal(await deadline.promise, false);
+  assert.equal(await awaitAwake(deadline.promise, "the deadline"), false);
   request.resolve(new Response("late"));
   assert.equal(await (await answered).text(), "late");
   await done;
@@ -48,18 +59,18 @@ Deno.test("GracefulShutdown - drained but another worker still running at the de
   const deadline = Promise.withResolvers<boolean>();
   const stuck = Promise.withResolvers<void>();
   const shutdown = new GracefulShutdown(await servicesFor("2"), {
-    deadlineMs: DEADLINE_MS,
+    deadlineMs: LONG_DEADLINE_MS,
     onDeadline: deadline.resolve,
     onStuck: stuck.resolve,
   });
   const done = shutdown.shutdown();
-  assert.equal(await awaitAwake(deadline.promise), true);
+  assert.equal(await awaitAwake(deadline.promise, "the deadline"), true);
   // The other worker finishes late; then this one would end the process if Deno kept it up.
   const other = new DrainRollCall(2);
   void other.done(); // It never hears this worker, which said so before it joined: no matter.
   await done;
   other.close();
   const waited = performance.now();
-  await awaitAwake(stuck.promise);
+  await awaitAwake(stuck.promise, "the end of the grace period");
   assert.ok(performance.now() - waited >= EXIT_GRACE_MS - 50, "the grace period runs first");
 });
