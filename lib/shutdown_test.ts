@@ -3,11 +3,13 @@ import { readConfig } from "./config.ts";
 import { DrainRollCall } from "./drain_roll_call.ts";
 import { createServices } from "./services.ts";
 import { EXIT_GRACE_MS, GracefulShutdown } from "./shutdown.ts";
+import { within } from "../tests/wait_for.ts";
 
 // A request that never ends misses any deadline; a worker that drains must do so well within it.
 const SHORT_DEADLINE_MS = 100;
 const LONG_DEADLINE_MS = 1_000;
-// How long a test waits for a callback before it fails instead of hanging.
+// How long a test waits for a callback before it fails instead of hanging. The wait's timer also
+// keeps the test running: the shutdown's own timers are unref'd, so they never hold a worker up.
 const GIVE_UP_MS = 5_000;
 const INFO = {
   remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port: 1 },
@@ -20,26 +22,6 @@ async function servicesFor(jobs?: string) {
   return await createServices(await Deno.openKv(":memory:"), readConfig((name) => env[name]));
 }
 
-/**
- * Awaits `promise` while a timer keeps the event loop running (the shutdown's own timers are
- * unref'd so they never hold a worker up, and would not hold the test up either); rejects if it
- * has not settled within {@link GIVE_UP_MS}.
- */
-async function awaitAwake<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const giveUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not happen within ${GIVE_UP_MS} ms`)),
-      GIVE_UP_MS,
-    );
-  });
-  try {
-    return await Promise.race([promise, giveUp]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("GracefulShutdown - a request still running at the deadline: the worker had not drained", async () => {
   const deadline = Promise.withResolvers<boolean>();
   const shutdown = new GracefulShutdown(await servicesFor(), {
@@ -49,7 +31,7 @@ Deno.test("GracefulShutdown - a request still running at the deadline: the worke
   const request = Promise.withResolvers<Response>();
   const answered = shutdown.handler(() => request.promise)(new Request("http://parley/"), INFO);
   const done = shutdown.shutdown();
-  assert.equal(await awaitAwake(deadline.promise, "the deadline"), false);
+  assert.equal(await within(deadline.promise, GIVE_UP_MS, "the deadline"), false);
   request.resolve(new Response("late"));
   assert.equal(await (await answered).text(), "late");
   await done;
@@ -64,13 +46,13 @@ Deno.test("GracefulShutdown - drained but another worker still running at the de
     onStuck: stuck.resolve,
   });
   const done = shutdown.shutdown();
-  assert.equal(await awaitAwake(deadline.promise, "the deadline"), true);
+  assert.equal(await within(deadline.promise, GIVE_UP_MS, "the deadline"), true);
   // The other worker finishes late; then this one would end the process if Deno kept it up.
   const other = new DrainRollCall(2);
   void other.done(); // It never hears this worker, which said so before it joined: no matter.
   await done;
   other.close();
   const waited = performance.now();
-  await awaitAwake(stuck.promise, "the end of the grace period");
+  await within(stuck.promise, GIVE_UP_MS, "the end of the grace period");
   assert.ok(performance.now() - waited >= EXIT_GRACE_MS - 50, "the grace period runs first");
 });

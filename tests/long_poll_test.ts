@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { waitFor } from "./wait_for.ts";
+import { waitFor, within } from "./wait_for.ts";
 import type { Message } from "../lib/types.ts";
 import {
   LIMITS_OFF,
@@ -85,20 +85,6 @@ async function poll(
     });
     const body = await response.json();
     return { status: response.status, body, ms: performance.now() - started };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Waits until `condition` holds, checking every few ms, or fails after `timeoutMs`. */
-/** Resolves with `promise`, or fails once `ms` pass; clears its timer either way. */
-async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what()}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -211,7 +211,6 @@ async function startEagerServer(): Promise<TestServer> {
   };
 }
 
-/** Waits until `condition` holds, checking every few ms, or fails after `timeoutMs`. */
 Deno.test("sse - opens with retry and welcome, then sends each message as id, event and data", async () => {
   const server = await startServer(LIMITS_OFF);
   let stream: SseStream | undefined;
