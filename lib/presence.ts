@@ -80,6 +80,11 @@ function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
   return [...new Set(bySession.values())].sort((a, b) => a.localeCompare(b));
 }
 
+/** Commits `op`, retrying while the store is locked; resolves to whether it landed. */
+function landed(op: Deno.AtomicOperation): Promise<boolean> {
+  return retryLocked(() => op.commit()).then(() => true, () => false);
+}
+
 /** This worker's view of presence: it writes its own connections, and reads everyone's. */
 export class Presence {
   #kv: Deno.Kv;
@@ -202,7 +207,7 @@ export class Presence {
     const value: Entry = { name, expiresAt: Date.now() + ttlMs };
     const op = this.#kv.atomic().set(key, value, { expireIn: ttlMs });
     if (changes) op.sum(presenceMarkKey(String(key[1])), 1n);
-    return retryLocked(() => op.commit()).then(() => true, () => false);
+    return landed(op);
   }
 
   /**
@@ -223,8 +228,9 @@ export class Presence {
         if (writtenAt < now - PRESENCE_TTL_MS + PRESENCE_REFRESH_MS) appearing.add(String(key[1]));
       }
       for (const room of appearing) op.sum(presenceMarkKey(room), 1n);
-      const landed = await retryLocked(() => op.commit()).then(() => true, () => false);
-      if (landed) { for (const entry of batch) entry.writtenAt = Math.max(entry.writtenAt, now); }
+      if (await landed(op)) {
+        for (const entry of batch) entry.writtenAt = Math.max(entry.writtenAt, now);
+      }
     }
   }
 
