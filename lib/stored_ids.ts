@@ -47,25 +47,34 @@ export class StoredIds {
   async find(appends: readonly RoomAppends[], ledger: LogLedger): Promise<Map<string, Message>> {
     const found = new Map<string, Message>();
     const keep = (message: Message) => found.set(storedKey(message.room, message.id), message);
-    const keys = (await Promise.all(appends.map(async ({ room, inputs }) => {
-      const ids = new Set(inputs.flatMap(({ id }) => id ?? []));
-      if (ids.size === 0) return [];
-      const window = await this.#windowOf(room.id, room.head, room.trimmed);
-      const candidates = [...ids].flatMap((id) => window.candidates(id));
-      if (candidates.length === 0) return [];
+    // Every append of a batch asks, so the common case (windows current, no hash matches) makes
+    // no promise and no array per room or per id.
+    const withIds = appends.filter(({ inputs }) => inputs.some(({ id }) => id !== undefined));
+    const current = withIds.map(({ room }) => this.#currentWindow(room.id, room.head));
+    const windows = current.every((window) => window !== undefined) ? current : await Promise.all(
+      withIds.map(({ room }, i) => current[i] ?? this.#windowOf(room.id, room.head, room.trimmed)),
+    );
+    const keys: Deno.KvKey[] = [];
+    withIds.forEach(({ room, inputs }, i) => {
+      let candidates: Set<number> | undefined;
+      for (const { id } of inputs) {
+        if (id === undefined) continue;
+        for (const seq of windows[i].candidates(id)) (candidates ??= new Set()).add(seq);
+      }
+      if (candidates === undefined) return;
       // Retention may have deleted held messages: those are gone, wherever they are still kept.
       const held = new Map(
         ledger.held(room.id).flatMap((message) =>
           message.seq > room.trimmed ? [[message.seq, message]] : []
         ),
       );
-      return candidates.flatMap((seq) => {
+      for (const seq of candidates) {
         const message = held.get(seq);
-        if (message === undefined) return [messageKey(room.id, seq)];
-        keep(message);
-        return [];
-      });
-    }))).flat();
+        if (message === undefined) keys.push(messageKey(room.id, seq));
+        else keep(message);
+      }
+    });
+    if (keys.length === 0) return found;
     for (const { value } of await getAll<Message>(this.#kv, keys)) if (value) keep(value);
     return found;
   }
@@ -83,16 +92,22 @@ export class StoredIds {
     }
   }
 
+  /** The recent ids of `room` if they reach its head `head` already, marked as recently used. */
+  #currentWindow(room: string, head: number): RecentIds | undefined {
+    const window = this.#windows.get(room);
+    if (window === undefined || window.head < head) return undefined;
+    useRecent(this.#windows, room, window, MAX_ID_WINDOWS);
+    return window;
+  }
+
   /**
    * The recent ids of `room`, caught up from the log to its head where this committer's own
    * commits did not already bring them.
    */
   async #windowOf(room: string, head: number, trimmed: number): Promise<RecentIds> {
+    const current = this.#currentWindow(room, head);
+    if (current !== undefined) return current;
     const window = this.#windows.get(room);
-    if (window !== undefined && window.head >= head) {
-      useRecent(this.#windows, room, window, MAX_ID_WINDOWS);
-      return window;
-    }
     let catchUp = this.#catchingUp.get(room);
     if (catchUp === undefined) {
       catchUp = this.#catchUp(room, head, trimmed, window).finally(() =>
