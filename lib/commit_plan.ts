@@ -112,7 +112,8 @@ function sumBytes(messages: Message[]): number {
  * this commit, answers with that message instead), and adds to `op` what the commit writes: the
  * messages, in the log value or under the rooms' keys, the moves of held messages, retention
  * deletes, the records, and deletes of emptied log values. The caller has started `op` with the
- * log clock's check and its one mutation, which the mutation count here includes.
+ * log clock's check and its one mutation, which the mutation count here includes. Each room
+ * comes at most once in `appends`.
  */
 export function planCommit(
   op: Deno.AtomicOperation,
@@ -122,28 +123,30 @@ export function planCommit(
   const { n, stored, ledger } = context;
   const committed: Array<[string, Message[]]> = [];
   const updated: StoredRoom[] = [];
-  const ids = new Map<string, Message>();
-  const results = appends.map(({ room, inputs }) => {
-    let head = room.head;
-    return inputs.map((input): AppendResult => {
-      const key = input.id === undefined ? undefined : storedKey(room.id, input.id);
-      const earlier = key === undefined ? undefined : ids.get(key) ?? stored.get(key);
+  const results: AppendResult[][] = [];
+  const plans = appends.map(({ room, inputs }) => {
+    // Each room comes once per commit, so its ids name messages without the room in the key.
+    const ids = new Map<string, Message>();
+    const fresh: Message[] = [];
+    const at = Math.max(context.at, room.lastAt ?? 0);
+    results.push(inputs.map((input): AppendResult => {
+      const id = input.id;
+      const earlier = id === undefined
+        ? undefined
+        : ids.get(id) ?? (stored.size > 0 ? stored.get(storedKey(room.id, id)) : undefined);
       if (earlier) return { message: earlier, created: false };
-      head++;
       const message: Message = {
-        seq: head,
-        id: input.id ?? serverMadeId(),
+        seq: room.head + fresh.length + 1,
+        id: id ?? serverMadeId(),
         room: room.id,
         author: input.author,
         text: input.text,
-        at: Math.max(context.at, room.lastAt ?? 0),
+        at,
       };
-      if (key !== undefined) ids.set(key, message);
+      if (id !== undefined) ids.set(id, message);
+      fresh.push(message);
       return { message, created: true };
-    });
-  });
-  const plans = appends.map(({ room }, i) => {
-    const fresh = results[i].flatMap(({ message, created }) => created ? [message] : []);
+    }));
     if (fresh.length > 0) committed.push([room.id, fresh]);
     return { room, fresh };
   });
