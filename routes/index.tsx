@@ -5,28 +5,13 @@ import RoomDirectory from "../islands/RoomDirectory.tsx";
 import { MAX_BODY_BYTES, readLimited } from "../lib/body.ts";
 import { clientIp } from "../lib/client_ip.ts";
 import { ParleyError } from "../lib/errors.ts";
+import { loadDirectory } from "../lib/directory.ts";
 import { Island } from "../lib/island.tsx";
 import { rateLimited } from "../lib/limits.ts";
 import { renderPage } from "../lib/render_page.tsx";
-import type { AppEnv, Services } from "../lib/services.ts";
-import { normalizeQuery, type RoomSummary, summarizeRoom } from "../lib/ui/rooms.ts";
+import type { AppEnv } from "../lib/services.ts";
+import { normalizeQuery, type RoomSummary } from "../lib/ui/rooms.ts";
 import { parseRoomId, parseTitle } from "../lib/validation.ts";
-
-/** People online per room; undefined (no counts shown) if presence cannot be read. */
-async function onlineCounts(services: Services): Promise<Map<string, number> | undefined> {
-  try {
-    return await services.presence.onlineCounts();
-  } catch (error) {
-    // The directory still lists the rooms, without counts.
-    console.error("Counting people online failed:", error);
-    return undefined;
-  }
-}
-
-async function loadDirectory(services: Services): Promise<RoomSummary[]> {
-  const [rooms, online] = await Promise.all([services.log.listRooms(), onlineCounts(services)]);
-  return rooms.map((room) => summarizeRoom(room, online));
-}
 
 /** Which form field a refused room creation is about, for placing its message. */
 function fieldOf(error: ParleyError): CreateRoomFormProps["field"] {

@@ -12,6 +12,7 @@ import {
   sessionToken,
   startServer,
   type TestServer,
+  TestSocket,
   withoutEpoch,
 } from "./server.ts";
 
@@ -143,6 +144,33 @@ Deno.test("GET /api/rooms - lists every room with its head and last activity", a
     assert.equal(byId.quiet.title, "Quiet");
     assert.equal(byId.quiet.head, 0);
     assert.equal(byId.quiet.lastAt, null);
+  });
+});
+
+Deno.test("GET /api/directory - lists each room's message count, last activity and people online", async () => {
+  await withServer(async (server) => {
+    await createRoom(server, "quiet", "Quiet");
+    await createRoom(server, "busy", "Busy");
+    await post(server, "busy", { text: "one" });
+    const last = await post(server, "busy", { text: "two" });
+    const ann = TestSocket.open(server, "busy", { name: "ann" });
+    try {
+      await ann.until(
+        (socket) =>
+          socket.frames.some((frame) =>
+            frame.type === "presence" && JSON.stringify(frame.online) === '["ann"]'
+          ),
+        5000,
+      );
+      const { status, body } = await requestJson(server, "/api/directory");
+      assert.equal(status, 200);
+      assert.deepEqual(body.rooms, [
+        { id: "busy", title: "Busy", messages: 2, lastAt: last.at, online: 1 },
+        { id: "quiet", title: "Quiet", messages: 0, lastAt: null },
+      ]);
+    } finally {
+      await ann.close();
+    }
   });
 });
 
