@@ -13,21 +13,52 @@ export interface Props {
   now: number;
 }
 
-/** Relative times refresh this often once the page is live. */
-const TICK_MS = 30_000;
+/** The rooms, their counts and relative times refresh this often while the page is shown. */
+const REFRESH_MS = 15_000;
+
+/** The rooms as `GET /api/directory` lists them now, or undefined if that failed. */
+async function fetchDirectory(): Promise<RoomSummary[] | undefined> {
+  try {
+    const response = await fetch("/api/directory", { headers: { accept: "application/json" } });
+    if (!response.ok) return undefined;
+    const { rooms } = await response.json() as { rooms: RoomSummary[] };
+    return rooms;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The room directory: a search box that filters as you type (and through `?q=` without
- * JavaScript) and each room with its title, message count, last activity and who is online.
+ * JavaScript) and each room with its title, message count, last activity and who is online,
+ * kept current while the page is shown (a failed refresh keeps what is shown).
  */
-export default function RoomDirectory({ rooms, query, now }: Props) {
+export default function RoomDirectory({ rooms: initial, query, now }: Props) {
   const search = useSignal(query);
   const clock = useSignal(now);
-  const shown = useComputed(() => filterRooms(rooms, normalizeQuery(search.value)));
+  const rooms = useSignal(initial);
+  const shown = useComputed(() => filterRooms(rooms.value, normalizeQuery(search.value)));
 
   useEffect(() => {
-    const timer = setInterval(() => (clock.value = Date.now()), TICK_MS);
-    return () => clearInterval(timer);
+    let refreshing = false;
+    const refresh = async () => {
+      if (document.hidden || refreshing) return;
+      refreshing = true;
+      clock.value = Date.now();
+      const fresh = await fetchDirectory();
+      refreshing = false;
+      if (fresh) rooms.value = fresh;
+    };
+    const timer = setInterval(refresh, REFRESH_MS);
+    // Shown again: a tab brought back, or this page restored by the Back button.
+    const restored = (event: PageTransitionEvent) => event.persisted && refresh();
+    document.addEventListener("visibilitychange", refresh);
+    addEventListener("pageshow", restored);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener("visibilitychange", refresh);
+      removeEventListener("pageshow", restored);
+    };
   }, []);
 
   const onSearch = (value: string) => {
@@ -63,9 +94,9 @@ export default function RoomDirectory({ rooms, query, now }: Props) {
         <button type="submit" class="secondary">Search</button>
       </form>
       <p class="search-summary" role="status">
-        {q && <SearchSummary query={q} shown={shown.value.length} total={rooms.length} />}
+        {q && <SearchSummary query={q} shown={shown.value.length} total={rooms.value.length} />}
       </p>
-      {rooms.length === 0
+      {rooms.value.length === 0
         ? <p class="empty">No rooms yet. Create the first one below.</p>
         : shown.value.length > 0 && (
           <ul class="room-list">

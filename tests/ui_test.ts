@@ -266,6 +266,32 @@ Deno.test("directory - each room shows its message count, last activity and who 
   });
 });
 
+Deno.test("directory - an open page takes in new rooms, messages and people when shown again", async () => {
+  await withBrowserSession(async (session) => {
+    const { server, browser } = session;
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    const lobby = page.locator(".room-item", { has: page.locator('a[href="/rooms/lobby"]') });
+    assert.equal(await lobby.locator(".room-meta").innerText(), "0 messages · no messages yet");
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+
+    await createRoom(server, "later", "Later room");
+    await seedNumbered(server, "lobby", 2);
+    await openRoom(session, "ann");
+    // The tab is shown again (the event a hidden tab gets when brought back), until ann's
+    // presence, written as her page connected, is in the list.
+    const deadline = Date.now() + 10_000;
+    while ((await lobby.locator(".room-online").allInnerTexts()).join() !== "1 online") {
+      if (Date.now() > deadline) throw new Error("the open directory never showed ann online");
+      await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+      await page.waitForTimeout(250);
+    }
+    assert.equal(await lobby.locator(".room-meta").innerText(), "2 messages · active just now");
+    assert.equal(await page.locator('.room-item a[href="/rooms/later"]').count(), 1);
+    assert.equal(await page.evaluate(() => "notReloaded" in window), true);
+  });
+});
+
 Deno.test("directory - a refused room id is explained under its field, without JavaScript", async () => {
   await withBrowserSession(async ({ server, browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
