@@ -12,6 +12,7 @@
 export const ID_WINDOW = 1000;
 
 const FIRST_CAPACITY = 16;
+const NONE: readonly number[] = Object.freeze([]);
 
 // A secret per process: ids built offline to share one hash would each cost a read.
 const SEED = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -68,17 +69,20 @@ export class RecentIds {
     else this.#insert(seq, hash);
   }
 
-  /** The seqs in the window whose message may have id `id` (their hashes match). */
-  candidates(id: string): number[] {
+  /**
+   * The seqs in the window whose message may have id `id` (their hashes match); nearly always
+   * none, which costs no new array.
+   */
+  candidates(id: string): readonly number[] {
     const hash = idHash(id);
-    const found: number[] = [];
+    let found: number[] | undefined;
     const mask = this.#slots.length - 1;
     for (let i = hash & mask;; i = (i + 1) & mask) {
       const slot = this.#slots[i];
-      if (slot === 0) return found;
+      if (slot === 0) return found ?? NONE;
       const seq = this.#base + slot - 1;
       if (seq > this.from && this.#hashes[seq & (this.#hashes.length - 1)] === hash) {
-        found.push(seq);
+        (found ??= []).push(seq);
       }
     }
   }

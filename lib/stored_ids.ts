@@ -47,8 +47,8 @@ export class StoredIds {
   async find(appends: readonly RoomAppends[], ledger: LogLedger): Promise<Map<string, Message>> {
     const found = new Map<string, Message>();
     const keep = (message: Message) => found.set(storedKey(message.room, message.id), message);
-    // Every append of a batch asks, so the common case (windows current, no hash matches) makes
-    // no promise and no array per room or per id.
+    // Every commit looks up its batch's ids, so the common case (every window current, no hash
+    // matching) makes no promise, and no array per room or per id.
     const withIds = appends.filter(({ inputs }) => inputs.some(({ id }) => id !== undefined));
     const current = withIds.map(({ room }) => this.#currentWindow(room.id, room.head));
     const windows = current.every((window) => window !== undefined) ? current : await Promise.all(
