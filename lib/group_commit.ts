@@ -63,7 +63,7 @@ interface RoomBatch {
 
 /** What a batch read before it writes. */
 interface Prepared {
-  /** The batch, without appends to rooms that do not exist. */
+  /** The batch, without appends to rooms that do not exist; each room at most once. */
   batch: RoomBatch[];
   /** The batch's room records as stored at {@link clock}, in its order. */
   rooms: StoredRoom[];
@@ -183,7 +183,10 @@ export class GroupCommitter {
       });
   }
 
-  /** Takes queued messages of up to {@link MAX_ROOMS} rooms, within KV's limits. */
+  /**
+   * Takes queued messages of up to {@link MAX_ROOMS} rooms, within KV's limits, each room at most
+   * once (`planCommit` numbers a room's messages from its one record).
+   */
   #takeBatch(): RoomBatch[] {
     const batch: RoomBatch[] = [];
     let messages = 0;

@@ -137,6 +137,28 @@ Deno.test(`MessageLog storage - a room quiet for ${FLUSH_AGE} commits has its he
   });
 });
 
+Deno.test("MessageLog storage - a room with new messages and old held ones is one room in its commit", async () => {
+  await withKv(async (kv) => {
+    const log = new MessageLog(kv);
+    await log.createRoom("quiet", "Quiet");
+    await log.createRoom("chatty", "Chatty");
+    for (const id of ["q-1", "q-2"]) await log.append("quiet", { id, author: "ada", text: id });
+    // Quiet's held messages (commits 1 and 2) are FLUSH_AGE commits old at the next commit, which
+    // takes quiet from the queue as well: a retry of its first message and a new one.
+    await appendOneByOne(log, "chatty", FLUSH_AGE - 2);
+    const [retry, fresh] = await Promise.all([
+      log.append("quiet", { id: "q-1", author: "ada", text: "q-1" }),
+      log.append("quiet", { id: "q-3", author: "ada", text: "q-3" }),
+    ]);
+    assert.deepEqual([retry.message.seq, retry.created], [1, false]);
+    assert.deepEqual([fresh.message.seq, fresh.created], [3, true]);
+    assert.deepEqual(await keyed(kv, "quiet"), [1, 2, 3]);
+    assert.equal((await kv.get<StoredRoom>(roomKey("quiet"))).value?.head, 3);
+    const read = await log.readAfter("quiet", 0, 10);
+    assert.deepEqual(read.map(({ seq, id }) => [seq, id]), [[1, "q-1"], [2, "q-2"], [3, "q-3"]]);
+  });
+});
+
 Deno.test("MessageLog storage - a new writer on the store takes over held messages and their ids", async () => {
   const path = await Deno.makeTempFile({ suffix: ".kv" });
   try {
