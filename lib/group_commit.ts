@@ -22,6 +22,7 @@ import {
   FLUSH_AGE,
   MAX_BYTES,
   planCommit,
+  type RoomAppends,
 } from "./commit_plan.ts";
 import { ParleyError, roomNotFound } from "./errors.ts";
 import { LOG_CLOCK_KEY, LOG_PREFIX, roomKey } from "./keys.ts";
@@ -65,8 +66,8 @@ interface RoomBatch {
 interface Prepared {
   /** The batch, without appends to rooms that do not exist; each room at most once. */
   batch: RoomBatch[];
-  /** The batch's room records as stored at {@link clock}, in its order. */
-  rooms: StoredRoom[];
+  /** The batch's appends with their rooms' records as stored at {@link clock}, in its order. */
+  appends: RoomAppends[];
   /** The clock the commit must find. */
   clock: Clock;
   /** Messages already stored under the batch's client ids, by `storedKey` of `commit_plan.ts`. */
@@ -240,7 +241,7 @@ export class GroupCommitter {
       const prepared = await this.#prepare(batch);
       batch = prepared.batch;
       if (batch.length === 0) return;
-      const outcome = await this.#write(batch, prepared.rooms, prepared.stored, prepared.clock);
+      const outcome = await this.#write(prepared);
       if (outcome === "done") return;
       if (outcome === "locked") await lockBackoff(attempt);
       else this.#dropCache();
@@ -278,26 +279,23 @@ export class GroupCommitter {
     });
     const appends = batch.map(({ pending }, i) => ({ room: rooms[i], inputs: inputsOf(pending) }));
     const stored = await this.#storedIds.find(appends, this.#ledger);
-    return { batch, rooms, clock, stored };
+    return { batch, appends, clock, stored };
   }
 
   /**
-   * Builds and commits one batch on the clock `clock`: each room's new messages go into the
+   * Builds and commits a prepared batch on its clock: each room's new messages go into the
    * commit's log value or under the room's keys, and rooms whose held messages are many or old
    * have them moved to their keys, as far as KV's limits allow. Settles its appends when it lands.
    */
   async #write(
-    batch: RoomBatch[],
-    rooms: StoredRoom[],
-    stored: ReadonlyMap<string, Message>,
-    clock: Clock,
+    { batch, appends, stored, clock }: Prepared,
   ): Promise<"done" | "locked" | "conflict"> {
     const n = clock.count + 1;
     const op = this.#kv.atomic().check({ key: LOG_CLOCK_KEY, versionstamp: clock.versionstamp })
       .sum(LOG_CLOCK_KEY, 1n);
     const plan = planCommit(
       op,
-      batch.map(({ pending }, i) => ({ room: rooms[i], inputs: inputsOf(pending) })),
+      appends,
       {
         n,
         stored,
