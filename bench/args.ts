@@ -74,9 +74,11 @@ export const USAGE = `Usage: deno task bench [SCENARIO...] [--write] [flags]
 Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
 
   --write                 update docs/PERFORMANCE.md and docs/perf-sweep.svg
-  --servers LIST          servers: parley, parley-1w, parley-2w, ceiling (default
-                          parley,ceiling; parley runs the workers \`deno task start\` picks,
-                          parley-1w and parley-2w one and two)
+  --servers LIST          servers: parley, parley-1w, parley-2w, ceiling, ceiling-kv,
+                          ceiling-kv-log (default parley,ceiling; parley runs the workers
+                          \`deno task start\` picks, parley-1w and parley-2w one and two;
+                          ceiling-kv is the ceiling storing every message in KV under a key
+                          of its own before delivering it, ceiling-kv-log one value a commit)
   --rooms N --clients N   fan-out shape: rooms × clients per room (default 10 × 50)
   --rate R                messages/s each client sends in fanout/poll/mixed (default 0.2)
   --duration S            seconds of load in fanout/poll/mixed (default 6; --warmup 1, --drain 3)

@@ -15,6 +15,8 @@ const COLORS: Record<string, string> = {
   "parley-1w": "#f59f00",
   "parley-2w": "#2f9e44",
   ceiling: "#1971c2",
+  "ceiling-kv": "#7048e8",
+  "ceiling-kv-log": "#c2255c",
 };
 
 function escapeXml(text: string): string {

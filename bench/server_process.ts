@@ -1,7 +1,7 @@
 /**
  * Starts the server under test as a child process — Parley with `deno serve` (as deployed, with
- * `--parallel` on the workers `deno task start` picks; on one worker; or on two), or the ceiling
- * server — on a free port, waits until it answers, and stops it again.
+ * `--parallel` on the workers `deno task start` picks; on one worker; or on two), or a ceiling
+ * server (in memory, or durable) — on a free port, waits until it answers, and stops it again.
  *
  * @module
  */
@@ -10,12 +10,32 @@ import { threadCpuSeconds, treeCpuSeconds, treeRssKiB, treeStorageBytesWritten }
 
 /**
  * Which server runs: Parley as `deno task start` runs it (`DENO_JOBS`, else one worker per core
- * but one), Parley on one worker or on two, or the in-memory ceiling.
+ * but one), Parley on one worker or on two, the in-memory ceiling, or the durable ceiling (the
+ * ceiling with the least store that persists every message before delivering it) with a key per
+ * message or, as `ceiling-kv-log`, one value per commit.
  */
-export type ServerKind = "parley" | "parley-1w" | "parley-2w" | "ceiling";
+export type ServerKind =
+  | "parley"
+  | "parley-1w"
+  | "parley-2w"
+  | "ceiling"
+  | "ceiling-kv"
+  | "ceiling-kv-log";
 
 /** All server kinds, in the order the benchmark reports them. */
-export const SERVER_KINDS: readonly ServerKind[] = ["parley", "parley-1w", "parley-2w", "ceiling"];
+export const SERVER_KINDS: readonly ServerKind[] = [
+  "parley",
+  "parley-1w",
+  "parley-2w",
+  "ceiling",
+  "ceiling-kv",
+  "ceiling-kv-log",
+];
+
+/** Whether a server kind is Parley itself (the ceilings speak WebSocket alone, keep no history). */
+export function isParley(kind: ServerKind): boolean {
+  return kind.startsWith("parley");
+}
 
 /** The `DENO_JOBS` a Parley server kind runs with `--parallel`; undefined: no `--parallel`. */
 function parallelJobs(kind: ServerKind): string | undefined {
@@ -83,6 +103,15 @@ function serverArgs(
     const ceiling = new URL("./ceiling_server.ts", import.meta.url).pathname;
     return ["serve", "--allow-env=PARLEY_DELIVERY_INTERVAL_MS", ...common, ceiling];
   }
+  if (kind === "ceiling-kv" || kind === "ceiling-kv-log") {
+    const durable = new URL("./durable_ceiling_server.ts", import.meta.url).pathname;
+    const permissions = [
+      "--allow-env=PARLEY_DELIVERY_INTERVAL_MS,PARLEY_KV_PATH,PARLEY_CEILING_LAYOUT",
+      "--allow-read",
+      "--allow-write",
+    ];
+    return ["serve", ...permissions, ...common, durable];
+  }
   const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
   const parallel = jobs === undefined ? [] : ["--parallel"];
   return ["serve", ...parallel, ...permissions, ...common, "main.ts"];
@@ -131,6 +160,7 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
       PARLEY_KV_PATH: `${kvDir}/parley.kv`,
       NO_COLOR: "1",
       ...(jobs === undefined ? {} : { DENO_JOBS: jobs }),
+      PARLEY_CEILING_LAYOUT: kind === "ceiling-kv-log" ? "log" : "keys",
     },
     stdin: "null",
     stdout: "piped",

@@ -7,7 +7,7 @@ import { WsClient } from "../clients/ws_client.ts";
 import { messageText } from "../message_text.ts";
 import { cpuSeconds, machineBusySeconds, threadCpuSummary } from "../proc.ts";
 import type { AppendTarget, ResultRow } from "../results.ts";
-import type { ServerHandle } from "../server_process.ts";
+import { isParley, type ServerHandle } from "../server_process.ts";
 import { readStoreMetrics, storeNote } from "../server_metrics.ts";
 import { Tally } from "../tally.ts";
 import { checkDensity } from "../verify_log.ts";
@@ -110,7 +110,7 @@ async function appendRun(
   await Promise.all(senders.map((sender) => sender.close()));
   const stored = server.kind === "ceiling"
     ? ["nothing stored (ceiling)"]
-    : [written, await densityNote(server, rooms)];
+    : [written, ...(isParley(server.kind) ? [await densityNote(server, rooms)] : [])];
   return {
     scenario: label,
     appendTarget: shape.target,
