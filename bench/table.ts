@@ -126,9 +126,18 @@ function heldText(sweep: SweepResult): string {
   return `${sweep.heldEveryRate ? "≥ " : ""}${fmtRate(sweep.heldRate)}`;
 }
 
-/** The highest rate each server held, and Parley's share of the ceiling's. */
+/** A sweep's share of another's held rate, or "–" without the other or a rate it held. */
+function shareOf(sweep: SweepResult, of: SweepResult | undefined): string {
+  return of && of.heldRate > 0 ? ratioText(sweep, of) : "–";
+}
+
+/**
+ * The highest rate each server held, and its share of the ceiling's; when the durable ceiling
+ * (`ceiling-kv`) was swept too, also its share of that one's.
+ */
 export function sweepSummaryTable(sweeps: SweepResult[]): string {
   const ceiling = sweeps.find((sweep) => sweep.server === "ceiling");
+  const durable = sweeps.find((sweep) => sweep.server === "ceiling-kv");
   return markdownTable(
     [
       "Server",
@@ -137,6 +146,7 @@ export function sweepSummaryTable(sweeps: SweepResult[]): string {
       "Each sweep",
       "Deliveries/s there",
       "vs ceiling",
+      ...(durable ? ["vs durable ceiling"] : []),
       "Stopped because",
       "Other CPU (median)",
     ],
@@ -148,7 +158,8 @@ export function sweepSummaryTable(sweeps: SweepResult[]): string {
         heldText(sweep),
         sweep.heldRates.map(fmtRate).join(", "),
         held ? fmtCount(held.deliveredRate) : "–",
-        ceiling && ceiling.heldRate > 0 ? ratioText(sweep, ceiling) : "–",
+        shareOf(sweep, ceiling),
+        ...(durable ? [shareOf(sweep, durable)] : []),
         sweep.stopReason,
         medianOtherCpu(sweep).toFixed(2),
       ];
@@ -164,13 +175,22 @@ function verdict(met: boolean): string {
 /**
  * The sweep target's measured figures and verdict. Where a sweep held every rate it tried, the
  * ratio is a bound (see {@link ratioBound}), and the verdict says only what the bound decides.
+ * The durable ceiling, when swept, is set beside it: what persisting alone leaves of the ceiling.
  */
-function sweepTarget(parley: SweepResult, ceiling: SweepResult): [string, string] {
+function sweepTarget(
+  parley: SweepResult,
+  ceiling: SweepResult,
+  durable: SweepResult | undefined,
+): [string, string] {
   const bound = ratioBound(parley, ceiling);
   const met = parley.heldRate / ceiling.heldRate >= 0.8;
+  const beside = durable && durable.heldRate > 0
+    ? `; the durable ceiling held ${heldText(durable)} = ${ratioText(durable, ceiling)}, ` +
+      `and Parley ${ratioText(parley, durable)} of that`
+    : "";
   const measured = `${heldText(parley)} vs ${heldText(ceiling)} msg/s = ${
     ratioText(parley, ceiling)
-  }`;
+  }${beside}`;
   const decided = bound === "=" || (bound === "≤" ? !met : bound === "≥" && met);
   if (!decided) return [measured, "not conclusive: a sweep held every rate it tried"];
   const contended = Math.max(medianOtherCpu(parley), medianOtherCpu(ceiling));
@@ -263,7 +283,7 @@ export function targetsTable(report: BenchReport): string {
   if (parleySweep && ceilingSweep && ceilingSweep.heldRate > 0) {
     rows.push([
       "sweep: Parley ≥ 0.8× ceiling at p99 ≤ 50 ms, zero loss",
-      ...sweepTarget(parleySweep, ceilingSweep),
+      ...sweepTarget(parleySweep, ceilingSweep, sweepOf("ceiling-kv")),
     ]);
   }
   const poll = find("poll");

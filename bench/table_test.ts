@@ -70,7 +70,7 @@ Deno.test("targetsTable - an append run counts toward the target it measures, no
 });
 
 function sweepOf(
-  server: "parley" | "ceiling",
+  server: "parley" | "ceiling" | "ceiling-kv",
   heldRate: number,
   heldEveryRate: boolean,
 ): SweepResult {
@@ -85,8 +85,8 @@ function sweepOf(
   };
 }
 
-function sweepLine(parley: SweepResult, ceiling: SweepResult): string {
-  return targetLine({ ...reportOf([]), sweeps: [parley, ceiling] }, "sweep");
+function sweepLine(parley: SweepResult, ceiling: SweepResult, ...others: SweepResult[]): string {
+  return targetLine({ ...reportOf([]), sweeps: [parley, ceiling, ...others] }, "sweep");
 }
 
 Deno.test("targetsTable - a sweep that held every rate it tried makes the ratio a bound", () => {
@@ -124,4 +124,35 @@ Deno.test("sweepSummaryTable - marks held rates and ratios that are bounds", () 
   const [parley, ceiling] = table.split("\n").slice(2);
   assert.match(parley, /\| 21527 \|.*\| ≤ 0\.84× \|/);
   assert.match(ceiling, /\| ≥ 25600 \|.*\| 1\.00× \|/);
+});
+
+Deno.test("targetsTable - sets the durable ceiling beside the sweep target, which it leaves as is", () => {
+  const line = sweepLine(
+    sweepOf("parley", 15_222, false),
+    sweepOf("ceiling", 30_444, false),
+    sweepOf("ceiling-kv", 18_102, false),
+  );
+  assert.match(
+    line,
+    /15222 vs 30444 msg\/s = 0\.50×; the durable ceiling held 18102 = 0\.59×, and Parley 0\.84× of that \|/,
+  );
+  assert.match(line, /\*\*missed\*\*/);
+  assert.ok(
+    !sweepLine(sweepOf("parley", 15_222, false), sweepOf("ceiling", 30_444, false))
+      .includes("durable"),
+  );
+});
+
+Deno.test("sweepSummaryTable - adds each server's share of the durable ceiling when it was swept", () => {
+  const table = sweepSummaryTable([
+    sweepOf("parley", 15_222, false),
+    sweepOf("ceiling-kv", 18_102, false),
+    sweepOf("ceiling", 30_444, false),
+  ]);
+  const [header, , parley, durable, ceiling] = table.split("\n");
+  assert.match(header, /\| vs ceiling \| vs durable ceiling \|/);
+  assert.match(parley, /\| 0\.50× \| 0\.84× \|/);
+  assert.match(durable, /\| 0\.59× \| 1\.00× \|/);
+  assert.match(ceiling, /\| 1\.00× \| 1\.68× \|/);
+  assert.ok(!sweepSummaryTable([sweepOf("parley", 15_222, false)]).includes("durable"));
 });
