@@ -30,8 +30,14 @@ interface CeilingRoom {
   lastFlush: number;
 }
 
-/** Answers a sender: with the message once it is accepted, or with the error that stopped it. */
-type Answer = (message: CeilingMessage | undefined, error?: unknown) => void;
+/** What a sender is told when its message could not be stored. */
+interface StoreFailure {
+  code: "storage_unavailable";
+  message: string;
+}
+
+/** Answers a sender: with the message once it is accepted, or with why it could not be stored. */
+type Answer = (message: CeilingMessage | undefined, failure?: StoreFailure) => void;
 
 // Parley's delivery interval, read the same way: a ceiling that batched less would send more
 // frames than Parley under load and stop being a ceiling.
@@ -78,7 +84,11 @@ export function createCeiling(
     return room;
   }
 
-  /** Gives a message its room's next seq, then delivers and answers it (once stored, if stored). */
+  /**
+   * Gives a message its room's next seq, then delivers and answers it (once stored, if stored).
+   * A message whose commit fails leaves its seq unused: a gap Parley would not leave, which a
+   * benchmark on a healthy store never sees.
+   */
   function accept(id: string, messageId: string, author: string, text: string, answer: Answer) {
     const room = roomNamed(id);
     const message = { seq: ++room.head, id: messageId, room: id, author, text, at: Date.now() };
@@ -91,7 +101,11 @@ export function createCeiling(
         deliver(room, message);
         answer(message);
       },
-      (error) => answer(undefined, error),
+      (error) =>
+        answer(undefined, {
+          code: "storage_unavailable",
+          message: `Cannot store message "${messageId}" in room "${id}": ${error}`,
+        }),
     );
   }
 
@@ -105,12 +119,12 @@ export function createCeiling(
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data) as { type?: string; id?: string; text?: string };
       if (frame.type !== "send") return;
-      accept(id, frame.id ?? "", author, frame.text ?? "", (message, error) => {
+      accept(id, frame.id ?? "", author, frame.text ?? "", (message, failure) => {
         if (socket.readyState !== WebSocket.OPEN) return;
         socket.send(JSON.stringify(
           message
             ? { type: "ack", id: frame.id, seq: message.seq }
-            : { type: "error", id: frame.id, code: "storage_unavailable", message: `${error}` },
+            : { type: "error", id: frame.id, ...failure },
         ));
       });
     };
@@ -122,13 +136,11 @@ export function createCeiling(
   async function post(id: string, request: Request): Promise<Response> {
     const body = await request.json() as { id?: string; author?: string; text?: string };
     const { promise, resolve } = Promise.withResolvers<Response>();
-    accept(id, body.id ?? "", body.author ?? "", body.text ?? "", (message, error) => {
+    accept(id, body.id ?? "", body.author ?? "", body.text ?? "", (message, failure) => {
       resolve(
-        message
-          ? Response.json({ message }, { status: 201 })
-          : Response.json({ error: { code: "storage_unavailable", message: `${error}` } }, {
-            status: 503,
-          }),
+        message ? Response.json({ message }, { status: 201 }) : Response.json({ error: failure }, {
+          status: 503,
+        }),
       );
     });
     return await promise;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { TestSocket } from "../tests/server.ts";
+import { waitFor } from "../tests/wait_for.ts";
 import { createCeiling } from "./ceiling_server.ts";
 import type { CeilingMessage } from "./ceiling_store.ts";
 
@@ -13,13 +14,9 @@ class HeldStore {
     return landing.promise;
   }
 
-  /** Waits until it holds this many messages, or fails after 5 s. */
-  async untilHolding(count: number): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (this.held.length < count) {
-      if (Date.now() > deadline) throw new Error(`Timed out holding ${this.held.length}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  /** Waits until it holds this many messages. */
+  untilHolding(count: number): Promise<void> {
+    return waitFor(`the store to hold ${count} messages`, () => this.held.length >= count);
   }
 }
 
@@ -91,6 +88,7 @@ Deno.test("createCeiling - with a store, a failed commit answers with an error a
     const error = socket.frames.find(({ type }) => type === "error");
     assert.equal(error?.id, "m1");
     assert.equal(error?.code, "storage_unavailable");
+    assert.equal(error?.message, 'Cannot store message "m1" in room "r": Error: disk full');
     assert.deepEqual(other.messages.map(({ text }) => text), ["there"]);
   });
 });

@@ -26,9 +26,16 @@ interface Queued {
   reject: (error: unknown) => void;
 }
 
-// KV allows 1000 mutations and 800 KiB per atomic operation; Parley's committer takes at most 250
-// messages a commit, and so does this one.
+// KV allows 1000 mutations and 800 KiB per atomic operation, and 64 KiB per value. Parley's
+// committer takes at most 250 messages a commit, and so does this one, within a byte budget that
+// keeps the `log` layout's one value under KV's limit (a message over it goes alone, and fails).
 const MAX_MESSAGES = 250;
+const MAX_BYTES = 56 * 1024;
+
+/** An upper bound on a message's size once stored (strings may be stored as UTF-16). */
+function estimatedBytes({ id, room, author, text }: CeilingMessage): number {
+  return 2 * (id.length + room.length + author.length + text.length) + 64;
+}
 
 /** How the store lays out a commit's messages: one key each, or one value for them all. */
 export type CeilingLayout = "keys" | "log";
@@ -48,7 +55,10 @@ export class CeilingStore {
     this.#layout = layout;
   }
 
-  /** Resolves once the message is durably stored; rejects if its commit failed. */
+  /**
+   * Resolves once the message is durably stored; rejects if its commit failed. Messages settle in
+   * the order they came, so a caller that numbered them in that order delivers them in order.
+   */
   persist(message: CeilingMessage): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#queue.push({ message, resolve, reject });
@@ -58,21 +68,39 @@ export class CeilingStore {
 
   async #commitQueued(): Promise<void> {
     this.#committing = true;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_MESSAGES);
+    try {
+      while (this.#queue.length > 0) await this.#commit(this.#takeBatch());
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  /** Takes the queued messages one commit carries: at least one, within the limits above. */
+  #takeBatch(): Queued[] {
+    let count = 1;
+    let bytes = estimatedBytes(this.#queue[0].message);
+    while (count < this.#queue.length && count < MAX_MESSAGES) {
+      bytes += estimatedBytes(this.#queue[count].message);
+      if (bytes > MAX_BYTES) break;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  /** Writes one batch and settles its messages: all stored, or all rejected. */
+  async #commit(batch: Queued[]): Promise<void> {
+    try {
       const op = this.#kv.atomic();
       if (this.#layout === "log") {
         op.set(["c", this.#commits++], batch.map(({ message }) => message));
       } else {
         for (const { message } of batch) op.set(["m", message.room, message.seq], message);
       }
-      try {
-        await op.commit();
-        for (const { resolve } of batch) resolve();
-      } catch (error) {
-        for (const { reject } of batch) reject(error);
-      }
+      await op.commit();
+    } catch (error) {
+      for (const { reject } of batch) reject(error);
+      return;
     }
-    this.#committing = false;
+    for (const { resolve } of batch) resolve();
   }
 }

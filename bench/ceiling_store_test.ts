@@ -9,7 +9,9 @@ Deno.test("CeilingStore - stores a burst under one key each, at most 250 message
   using kv = await Deno.openKv(":memory:");
   const store = new CeilingStore(kv);
   const seqs = Array.from({ length: 300 }, (_, index) => index + 1);
-  await Promise.all(seqs.map((seq) => store.persist(message(seq))));
+  const settled: number[] = [];
+  await Promise.all(seqs.map((seq) => store.persist(message(seq)).then(() => settled.push(seq))));
+  assert.deepEqual(settled, seqs);
   const entries = await Array.fromAsync(kv.list<CeilingMessage>({ prefix: ["m", "r"] }));
   assert.deepEqual(entries.map(({ value }) => value), seqs.map((seq) => message(seq)));
   // The first message commits at once; the 299 queued behind it go in two commits.
@@ -39,4 +41,34 @@ Deno.test("CeilingStore - in the log layout, stores each commit's messages as on
   assert.deepEqual(commits.map(({ value }) => value.length), [1, 250, 49]);
   assert.deepEqual(commits.flatMap(({ value }) => value), seqs.map((seq) => message(seq)));
   assert.equal((await Array.fromAsync(kv.list({ prefix: ["m"] }))).length, 0);
+});
+
+Deno.test("CeilingStore - commits again once it has gone idle", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new CeilingStore(kv);
+  await store.persist(message(1));
+  // A turn of the event loop lets the commit loop find its queue empty and stop.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await store.persist(message(2));
+  assert.deepEqual((await kv.get(["m", "r", 2])).value, message(2));
+});
+
+Deno.test("CeilingStore - rejects a batch whose operation cannot be built, and carries on", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new CeilingStore(kv);
+  // A symbol cannot be serialised: `set` throws before anything is committed.
+  const unstorable = { ...message(1), text: Symbol("no") as unknown as string };
+  await assert.rejects(store.persist(unstorable));
+  await store.persist(message(2));
+  assert.deepEqual((await kv.get(["m", "r", 2])).value, message(2));
+});
+
+Deno.test("CeilingStore - in the log layout, keeps each commit's value within KV's 64 KiB", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new CeilingStore(kv, "log");
+  const seqs = Array.from({ length: 30 }, (_, index) => index + 1);
+  await Promise.all(seqs.map((seq) => store.persist(message(seq, "x".repeat(2_000)))));
+  const commits = await Array.fromAsync(kv.list<CeilingMessage[]>({ prefix: ["c"] }));
+  assert.ok(commits.length > 2, `${commits.length} commits`);
+  assert.deepEqual(commits.flatMap(({ value }) => value).map(({ seq }) => seq), seqs);
 });

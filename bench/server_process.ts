@@ -160,7 +160,7 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
       PARLEY_KV_PATH: `${kvDir}/parley.kv`,
       NO_COLOR: "1",
       ...(jobs === undefined ? {} : { DENO_JOBS: jobs }),
-      PARLEY_CEILING_LAYOUT: kind === "ceiling-kv-log" ? "log" : "keys",
+      ...(kind === "ceiling-kv-log" ? { PARLEY_CEILING_LAYOUT: "log" } : {}),
     },
     stdin: "null",
     stdout: "piped",
