@@ -11,7 +11,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type FrameSource, readServerMessage, type ServerFrame, takeFrame } from "./ws_frames.ts";
+import { OPCODE_CLOSE, OPCODE_TEXT, RawSocket } from "./raw_socket.ts";
+import { waitFor } from "./wait_for.ts";
 import type { Message } from "../lib/types.ts";
 import {
   type Frame,
@@ -33,22 +34,10 @@ const FLOOD_BUDGET_MS = 15_000;
 const CONCURRENT_POSTS = 16;
 const SETTLE_MS = 3_000;
 
-const OPCODE_TEXT = 0x1;
-const OPCODE_CLOSE = 0x8;
-const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Records every WebSocket the server registers from now on (its side of each connection). */
@@ -105,117 +94,11 @@ async function flood(
   return posted;
 }
 
-/** A WebSocket over `Deno.connect` that reads nothing after the 101 until asked to. */
-class RawSocket {
-  #buffer = new Uint8Array(0);
-  readonly #frames: FrameSource = {
-    nextFrame: () => this.#takeFrame(),
-    readMore: (timeoutMs) => this.#readMore(timeoutMs),
-  };
-  status = 0;
-  headers = new Headers();
-
-  private constructor(readonly conn: Deno.Conn) {}
-
-  /** Upgrades `path` and reads the response head; any bytes after it stay unparsed. */
-  static async open(port: number, path: string): Promise<RawSocket> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    const socket = new RawSocket(conn);
-    try {
-      const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-      const request = [
-        `GET ${path} HTTP/1.1`,
-        `Host: 127.0.0.1:${port}`,
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        `Sec-WebSocket-Key: ${key}`,
-        "Sec-WebSocket-Version: 13",
-      ].join("\r\n");
-      await socket.write(encoder.encode(`${request}\r\n\r\n`));
-      let end;
-      while ((end = latin1(socket.#buffer).indexOf("\r\n\r\n")) === -1) {
-        if (!await socket.#readMore(5000)) throw new Error("The connection closed in the head");
-      }
-      const [statusLine, ...lines] = latin1(socket.#buffer.subarray(0, end)).split("\r\n");
-      socket.#buffer = socket.#buffer.slice(end + 4);
-      socket.status = Number(statusLine.split(" ")[1]);
-      for (const line of lines) {
-        const colon = line.indexOf(":");
-        socket.headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-      }
-      const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_GUID));
-      const accept = btoa(String.fromCharCode(...new Uint8Array(digest)));
-      assert.equal(socket.status, 101);
-      assert.equal(socket.headers.get("sec-websocket-accept"), accept);
-      return socket;
-    } catch (error) {
-      socket.close();
-      throw error;
-    }
-  }
-
-  /** Reads once into the buffer; false at the end of the stream. */
-  async #readMore(timeoutMs: number): Promise<boolean> {
-    const chunk = new Uint8Array(256 * 1024);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const read = this.conn.read(chunk);
-    const result = await Promise.race([read, timeout]).finally(() => clearTimeout(timer));
-    if (result === "timeout") {
-      read.catch(() => {});
-      throw new Error(`Nothing from the server in ${timeoutMs} ms`);
-    }
-    if (result === null) return false;
-    const joined = new Uint8Array(this.#buffer.byteLength + result);
-    joined.set(this.#buffer);
-    joined.set(chunk.subarray(0, result), this.#buffer.byteLength);
-    this.#buffer = joined;
-    return true;
-  }
-
-  /** The next whole message (fragments joined), or null when the connection ends first. */
-  async readMessage(timeoutMs = 10_000): Promise<{ opcode: number; payload: Uint8Array } | null> {
-    return await readServerMessage(this.#frames, timeoutMs);
-  }
-
-  #takeFrame(): ServerFrame | undefined {
-    const taken = takeFrame(this.#buffer);
-    if (taken) this.#buffer = taken.rest;
-    return taken?.frame;
-  }
-
-  /** Sends a masked close frame with `code`, completing the closing handshake. */
-  async sendClose(code: number): Promise<void> {
-    const mask = crypto.getRandomValues(new Uint8Array(4));
-    const payload = [code >> 8, code & 0xff];
-    await this.write(
-      new Uint8Array([
-        0x80 | OPCODE_CLOSE,
-        0x80 | 2,
-        ...mask,
-        ...payload.map((b, i) => b ^ mask[i]),
-      ]),
-    );
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.byteLength) written += await this.conn.write(bytes.subarray(written));
-  }
-
-  close(): void {
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
-}
-
-function latin1(bytes: Uint8Array): string {
-  return new TextDecoder("latin1").decode(bytes);
+/** Upgrades `path` with a hand-written client that reads nothing until the test asks it to. */
+async function openSilent(port: number, path: string): Promise<RawSocket> {
+  const socket = await RawSocket.open(port, path);
+  assert.equal(socket.status, 101, `the upgrade of ${path} was refused`);
+  return socket;
 }
 
 const mebibytes = (bytes: number) => `${(bytes / MAX_BUFFERED_BYTES).toFixed(1)} MiB`;
@@ -229,7 +112,7 @@ Deno.test("slow consumer - a WebSocket that never reads is closed with 4008 whil
     await createLobby(server);
     const onServer = captureServerSockets(server);
     // Read-only (no session): it only ever receives.
-    slow = await RawSocket.open(port, "/api/rooms/lobby/ws");
+    slow = await openSilent(port, "/api/rooms/lobby/ws");
     await waitFor("the server to open the slow socket", () => onServer.length === 1);
     const slowOnServer = onServer[0];
     reader = TestSocket.open(server, "lobby");
@@ -267,7 +150,7 @@ Deno.test("slow consumer - a WebSocket that never reads is closed with 4008 whil
     const frames: Frame[] = [];
     let close: Uint8Array | undefined;
     for (;;) {
-      const message = await slow.readMessage();
+      const message = await slow.readMessage(10_000);
       if (message === null) break;
       if (message.opcode === OPCODE_CLOSE) {
         close = message.payload;
@@ -317,7 +200,7 @@ Deno.test({
     try {
       await createLobby(server);
       const onServer = captureServerSockets(server);
-      slow = await RawSocket.open(port, "/api/rooms/lobby/ws");
+      slow = await openSilent(port, "/api/rooms/lobby/ws");
       await waitFor("the server to open the slow socket", () => onServer.length === 1);
       const slowOnServer = onServer[0];
       reader = TestSocket.open(server, "lobby");
@@ -365,7 +248,7 @@ Deno.test("slow consumer - a socket that never reads its backlog is closed with 
     const history = await flood(server, () => false, 500);
     assert.equal(history.length, 500);
     const onServer = captureServerSockets(server);
-    slow = await RawSocket.open(port, "/api/rooms/lobby/ws?after=0");
+    slow = await openSilent(port, "/api/rooms/lobby/ws?after=0");
     await waitFor("the server to open the slow socket", () => onServer.length === 1);
     const slowOnServer = onServer[0];
     await waitFor(
@@ -376,7 +259,7 @@ Deno.test("slow consumer - a socket that never reads its backlog is closed with 
     const seqs: number[] = [];
     let close: Uint8Array | undefined;
     for (;;) {
-      const message = await slow.readMessage();
+      const message = await slow.readMessage(10_000);
       if (message === null) break;
       if (message.opcode === OPCODE_CLOSE) {
         close = message.payload;
@@ -405,7 +288,7 @@ Deno.test("heartbeat - a WebSocket that never answers pings is closed after the 
   try {
     await createLobby(server);
     const onServer = captureServerSockets(server);
-    silent = await RawSocket.open(port, "/api/rooms/lobby/ws");
+    silent = await openSilent(port, "/api/rooms/lobby/ws");
     alive = TestSocket.open(server, "lobby");
     await waitFor("both sockets to open", () => onServer.length === 2);
     const started = Date.now();
