@@ -9,16 +9,10 @@
  *
  * @module
  */
+import type { Message } from "../lib/types.ts";
 
-/** What the durable ceiling stores of each message. */
-export interface CeilingMessage {
-  seq: number;
-  id: string;
-  room: string;
-  author: string;
-  text: string;
-  at: number;
-}
+/** What the durable ceiling stores of each message: the fields Parley stores. */
+export type CeilingMessage = Message;
 
 interface Queued {
   message: CeilingMessage;
