@@ -50,6 +50,8 @@ export interface BenchOptions {
   idleHold: number;
   sweepStart: number;
   sweepFactor: number;
+  /** Geometric bisection steps after the first rate that failed; each halves the gap's ratio. */
+  sweepRefine: number;
   sweepStep: number;
   sweepMax: number;
   /** How many times each server is swept; the median stands for it. */
@@ -93,7 +95,9 @@ Scenarios: ${SCENARIOS.join(", ")} (default: all of them, quick sizes)
   --idle-hold S           seconds they are held before memory is read (default 65: past
                           every socket's first ping and the garbage of opening them)
   --sweep-start R         first offered rate, messages/s over all clients (default 50)
-  --sweep-factor F        rate multiplier per step (default 2), then 2 bisection steps
+  --sweep-factor F        rate multiplier per step (default 2), then the bisection steps
+  --sweep-refine N        geometric bisection steps after the first rate that failed (default
+                          2: held rates 2^(1/4) apart; 3: 2^(1/8), one step more per sweep)
   --sweep-step S          seconds per step (default 3)
   --sweep-max R           no rate above it is tried (default 200000), a bound on the run's
                           length: a sweep that stops there holds at least what it shows
@@ -145,6 +149,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "idle-hold": { type: "string" },
       "sweep-start": { type: "string" },
       "sweep-factor": { type: "string" },
+      "sweep-refine": { type: "string" },
       "sweep-step": { type: "string" },
       "sweep-max": { type: "string" },
       "sweep-runs": { type: "string" },
@@ -198,6 +203,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     idleHold: number(values["idle-hold"], "idle-hold", 65),
     sweepStart: number(values["sweep-start"], "sweep-start", 50),
     sweepFactor,
+    sweepRefine: wholeNumber(values["sweep-refine"], "sweep-refine", 2),
     sweepStep: number(values["sweep-step"], "sweep-step", 3),
     sweepMax: number(values["sweep-max"], "sweep-max", 200_000),
     sweepRuns: Math.max(1, Math.round(number(values["sweep-runs"], "sweep-runs", 3))),

@@ -21,3 +21,9 @@ Deno.test("parseBenchArgs - an append window that is not a positive whole number
     );
   }
 });
+
+Deno.test("parseBenchArgs - a sweep bisects twice after its first failed rate unless told otherwise", () => {
+  assert.equal(parseBenchArgs(["sweep"]).sweepRefine, 2);
+  assert.equal(parseBenchArgs(["sweep", "--sweep-refine", "3"]).sweepRefine, 3);
+  assert.throws(() => parseBenchArgs(["sweep", "--sweep-refine=1.5"]), /whole number/);
+});

@@ -9,8 +9,6 @@ const FIRST_WARMUP_S = 1;
 const STEP_WARMUP_S = 0.5;
 const STEP_DRAIN_S = 2;
 const MAX_STEPS = 20;
-/** Steps between the last rate that held and the first that failed, each halving the gap. */
-const REFINE_STEPS = 2;
 /** Cores other processes may use during a failed attempt before it earns a third try. */
 const CONTENDED_CPU = 0.5;
 const MAX_ATTEMPTS = 3;
@@ -132,7 +130,7 @@ async function sweepServer(context: ScenarioContext, server: ServerHandle): Prom
       result.heldEveryRate = true;
     }
     // Fine: bisect (geometrically) between the last rate that held and the one that failed.
-    for (let i = 0; i < REFINE_STEPS && failedRate > 0 && result.heldRate > 0; i++) {
+    for (let i = 0; i < options.sweepRefine && failedRate > 0 && result.heldRate > 0; i++) {
       const rate = Math.round(Math.sqrt(result.heldRate * failedRate));
       if (rate <= result.heldRate || rate >= failedRate) break;
       const failed = await stepper.tryRate(rate);
