@@ -153,7 +153,6 @@ Deno.test("directory - screenshots in light and dark mode", async () => {
   });
 });
 
-/** Reloads the directory until a room shows an online count. */
 /**
  * Opens the directory at `url` again, or runs `refresh` on the open one, until `room` shows
  * `text` as its online count (presence lands a moment after a page connects).
