@@ -28,7 +28,7 @@ export const CloseCode = {
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** How long a socket may stay over {@link MAX_BUFFERED_BYTES} before it is closed. */
 export const SLOW_CONSUMER_GRACE_MS = 1_000;
-/** Consecutive malformed frames tolerated before the socket is closed with 1008. */
+/** Consecutive refused frames (malformed, or sends refused) tolerated before a 1008 close. */
 export const MAX_STRIKES = 10;
 
 const encoder = new TextEncoder();
@@ -210,7 +210,7 @@ class ChatSocket implements EventListenerObject {
     this.#reject(code);
     this.#sendError(code, message, id, retryAfterMs);
     if (++this.#strikes >= MAX_STRIKES) {
-      this.#socket.close(CloseCode.policyViolation, "too many malformed frames");
+      this.#socket.close(CloseCode.policyViolation, "too many refused frames");
     }
   }
 

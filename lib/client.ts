@@ -1,6 +1,7 @@
 /**
  * The Parley client: one connection to one room over WebSocket, SSE or long-polling, with
- * resume from the last delivered seq, an outbox that retries unacknowledged sends with the
+ * resume from the last delivered seq, an outbox that sends one message at a time (so a sender's
+ * messages are stored in the order they were sent) and retries unacknowledged sends with the
  * same id, and reconnects with exponential backoff and full jitter. Works in browsers and Deno.
  *
  * @module
@@ -80,12 +81,10 @@ const FAILURES_BEFORE_FALLBACK = 2;
 
 const BACKOFF_BASE_MS = 250;
 const TYPING_INTERVAL_MS = 2_000;
-// Outbox resends after a reconnect: this many at once, then one per interval (the server's
-// default allows a burst of 20 and 10 per second).
-const RESEND_BURST = 10;
-const RESEND_INTERVAL_MS = 150;
 const BACKOFF_CAP_MS = 10_000;
 const OPEN_TIMEOUT_MS = 5_000;
+/** How long a sent message may go unanswered on a live transport before it is sent again. */
+const ANSWER_TIMEOUT_MS = 10_000;
 
 let idCounter = 0;
 
@@ -117,7 +116,10 @@ export class ChatConnection {
   #attempt = 0;
   #forced: boolean;
   #lastTyping = 0;
-  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** The id of the message on its way (or waiting to be sent again); the next waits for it. */
+  #inFlight: string | undefined;
+  /** Resends the message in flight: after the server's wait, or when it goes unanswered. */
+  #resendTimer: ReturnType<typeof setTimeout> | undefined;
   #failedOpens = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
@@ -189,7 +191,7 @@ export class ChatConnection {
     }
     this.#outbox.set(id, { id, text, state: "sending" });
     this.#emitOutbox();
-    if (this.#status.state === "live") this.#transport?.send({ id, text });
+    this.#sendNext();
     return id;
   }
 
@@ -220,7 +222,7 @@ export class ChatConnection {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#openTimer);
-    for (const timer of this.#retryTimers) clearTimeout(timer);
+    clearTimeout(this.#resendTimer);
     globalThis.removeEventListener?.("online", this.#reconnectNow);
     globalThis.document?.removeEventListener("visibilitychange", this.#reconnectNow);
     this.#transport?.close();
@@ -257,21 +259,8 @@ export class ChatConnection {
         this.#failedOpens = 0;
         this.#last ??= head;
         this.#setStatus({ state: "live", transport: this.#transportName });
-        // Resend what waited, a burst at once and the rest paced under the server's rate limit.
-        const waiting = [...this.#outbox.values()].filter((item) =>
-          item.state === "sending" && !item.acked
-        );
-        waiting.forEach((item, i) => {
-          const wait = Math.max(0, i - RESEND_BURST + 1) * RESEND_INTERVAL_MS;
-          if (wait === 0) return current?.send(item);
-          const timer = setTimeout(() => {
-            this.#retryTimers.delete(timer);
-            if (isCurrent() && this.#outbox.get(item.id)?.state === "sending") {
-              current?.send(item);
-            }
-          }, wait);
-          this.#retryTimers.add(timer);
-        });
+        // What waited goes now, oldest first, one at a time.
+        this.#sendNext();
       },
       messages: (messages) => isCurrent() && this.#deliver(messages),
       resync: (head, messages) => isCurrent() && this.#resync(head, messages),
@@ -281,26 +270,21 @@ export class ChatConnection {
         for (const listener of this.#listeners.typing) listener(typing);
       },
       ack: (id) => {
-        const item = this.#outbox.get(id);
-        if (isCurrent() && item) item.acked = true;
-      },
-      retryLater: (id, afterMs) => {
         if (!isCurrent()) return;
-        const timer = setTimeout(() => {
-          this.#retryTimers.delete(timer);
-          const item = this.#outbox.get(id);
-          if (item?.state === "sending" && !item.acked && this.#status.state === "live") {
-            this.#transport?.send(item);
-          }
-        }, afterMs);
-        this.#retryTimers.add(timer);
-      },
-      rejected: (id, code, message) => {
         const item = this.#outbox.get(id);
-        if (!isCurrent() || !item) return;
-        item.state = "failed";
-        item.error = `${message} (${code})`;
-        this.#emitOutbox();
+        if (item) item.acked = true;
+        this.#answered(id);
+      },
+      retryLater: (id, afterMs) => isCurrent() && this.#resendAfter(id, afterMs),
+      rejected: (id, code, message) => {
+        if (!isCurrent()) return;
+        const item = this.#outbox.get(id);
+        if (item) {
+          item.state = "failed";
+          item.error = `${message} (${code})`;
+          this.#emitOutbox();
+        }
+        this.#answered(id);
       },
       closed: (reason) => isCurrent() && this.#onTransportClosed(reason),
     });
@@ -319,26 +303,69 @@ export class ChatConnection {
     this.#open();
   }
 
+  /**
+   * Sends the oldest message not yet stored, unless one is on its way or waiting to be sent
+   * again: one at a time, so the server stores a sender's messages in the order they were sent,
+   * even when it asks for one to be sent again later. The server keeps a message once per id,
+   * so sending one again after a lost answer is safe.
+   */
+  #sendNext(): void {
+    if (this.#inFlight !== undefined || this.#status.state !== "live" || !this.#transport) return;
+    const next = [...this.#outbox.values()].find((item) => item.state === "sending" && !item.acked);
+    if (!next) return;
+    this.#inFlight = next.id;
+    this.#transport.send({ id: next.id, text: next.text });
+    this.#resendAfter(next.id, ANSWER_TIMEOUT_MS);
+  }
+
+  /** Sends the message in flight again after `afterMs` (unless answered or delivered first). */
+  #resendAfter(id: string, afterMs: number): void {
+    if (this.#inFlight !== id) return;
+    clearTimeout(this.#resendTimer);
+    this.#resendTimer = setTimeout(() => this.#answered(id), afterMs);
+  }
+
+  /** The message in flight is stored, refused or due again: the oldest waiting one goes next. */
+  #answered(id: string): void {
+    if (this.#inFlight !== id) return;
+    clearTimeout(this.#resendTimer);
+    this.#inFlight = undefined;
+    this.#sendNext();
+  }
+
   #deliver(messages: Message[]): void {
     const fresh = messages.filter((message) => message.seq > (this.#last ?? -1));
     if (fresh.length === 0) return;
     this.#last = fresh[fresh.length - 1].seq;
-    let outboxChanged = false;
-    for (const message of fresh) outboxChanged = this.#outbox.delete(message.id) || outboxChanged;
+    const delivered = this.#removeFromOutbox(fresh);
     for (const listener of this.#listeners.messages) listener(fresh);
-    if (outboxChanged) this.#emitOutbox();
+    if (delivered) this.#emitOutbox();
   }
 
   #resync(head: number, messages: Message[]): void {
     this.#last = head;
-    for (const message of messages) this.#outbox.delete(message.id);
+    this.#removeFromOutbox(messages);
     for (const listener of this.#listeners.resync) listener(messages);
     this.#emitOutbox();
   }
 
+  /** Drops stored messages from the outbox (one in flight is answered); says whether any were. */
+  #removeFromOutbox(messages: Message[]): boolean {
+    let removed = false;
+    for (const { id } of messages) {
+      if (!this.#outbox.delete(id)) continue;
+      removed = true;
+      this.#answered(id);
+    }
+    return removed;
+  }
+
   #onTransportClosed(reason: { opened: boolean; fatal?: string; busy?: boolean }): void {
     clearTimeout(this.#openTimer);
+    clearTimeout(this.#resendTimer);
     this.#transport = undefined;
+    // The answer to what was in flight is lost with the transport: it goes again once live.
+    this.#inFlight = undefined;
     // Who is online is only known while connected.
     for (const listener of this.#listeners.presence) listener([]);
     for (const listener of this.#listeners.typing) listener([]);

@@ -738,6 +738,30 @@ Deno.test("client - a backlog of 30 sends made offline is paced under the rate l
   }
 });
 
+for (const transport of TRANSPORTS) {
+  Deno.test(`client (${transport}) - a burst past the rate limit is stored in the order it was sent`, async () => {
+    const server = await startServer({
+      env: { PARLEY_MESSAGE_BURST: "4", PARLEY_MESSAGE_RATE: "20" },
+    });
+    let connection: ChatConnection | undefined;
+    try {
+      await createRoom(server, "ordered");
+      connection = connect("ordered", { name: "cleo", transport, baseUrl: server.origin });
+      await waitFor("the connection to go live", () => connection!.status.state === "live");
+      for (let i = 1; i <= 12; i++) connection.send(`burst ${i}`);
+      await waitFor("all 12 stored", () => connection!.outbox.length === 0, 20_000);
+      const stored = await history(server, "ordered");
+      assert.deepEqual(
+        stored.map((message) => message.text),
+        range(1, 12).map((i) => `burst ${i}`),
+      );
+    } finally {
+      connection?.close();
+      await server.close();
+    }
+  });
+}
+
 Deno.test("client - a server that is down does not push the client off its WebSocket", async () => {
   const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
   const port = (listener.addr as Deno.NetAddr).port;
