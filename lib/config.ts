@@ -42,6 +42,9 @@ export const DEFAULT_DELIVERY_INTERVAL_MS = 20;
 /** The longest delivery interval `PARLEY_DELIVERY_INTERVAL_MS` may set, in ms. */
 const MAX_DELIVERY_INTERVAL_MS = 1000;
 
+/** The longest `PARLEY_WS_IDLE_TIMEOUT`, in seconds: a day (Deno's timers overflow past 49 days). */
+const MAX_WS_IDLE_TIMEOUT = 86_400;
+
 /** The KV file used when `PARLEY_KV_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/parley.kv";
 
@@ -51,15 +54,20 @@ export function readConfig(
 ): Config {
   const onDeploy = getEnv("DENO_DEPLOYMENT_ID") !== undefined;
   const kvPath = getEnv("PARLEY_KV_PATH") || (onDeploy ? undefined : DEFAULT_KV_PATH);
-  const limits = getEnv("PARLEY_LIMITS") === "off" ? null : readLimits(getEnv);
-  const trustProxy = getEnv("PARLEY_TRUST_PROXY") === "on";
+  const limits = parseSwitch(getEnv("PARLEY_LIMITS"), "PARLEY_LIMITS", true)
+    ? readLimits(getEnv)
+    : null;
+  const trustProxy = parseSwitch(getEnv("PARLEY_TRUST_PROXY"), "PARLEY_TRUST_PROXY", false);
   const allowedOrigins = parseAllowedOrigins(getEnv("PARLEY_ALLOWED_ORIGINS") ?? "");
   const historyLimit =
     parsePositiveInteger(getEnv("PARLEY_HISTORY_LIMIT"), "PARLEY_HISTORY_LIMIT") ??
       DEFAULT_HISTORY_LIMIT;
-  const log = getEnv("PARLEY_LOG") !== "off";
-  const wsIdleTimeout =
-    parsePositiveInteger(getEnv("PARLEY_WS_IDLE_TIMEOUT"), "PARLEY_WS_IDLE_TIMEOUT") ?? 60;
+  const log = parseSwitch(getEnv("PARLEY_LOG"), "PARLEY_LOG", true);
+  const wsIdleTimeout = parseIntegerInRange(
+    getEnv("PARLEY_WS_IDLE_TIMEOUT"),
+    "PARLEY_WS_IDLE_TIMEOUT",
+    { min: 1, max: MAX_WS_IDLE_TIMEOUT },
+  ) ?? 60;
   const secret = getEnv("PARLEY_SECRET") || undefined;
   const deliveryIntervalMs = readDeliveryInterval(getEnv);
   const jobs = getEnv("DENO_JOBS");
@@ -99,6 +107,17 @@ export function readDeliveryInterval(getEnv: (name: string) => string | undefine
     "PARLEY_DELIVERY_INTERVAL_MS",
     { min: 0, max: MAX_DELIVERY_INTERVAL_MS },
   ) ?? DEFAULT_DELIVERY_INTERVAL_MS;
+}
+
+/**
+ * Parses an optional on/off setting (unset or empty: `fallback`); throws naming the variable for
+ * anything else, so that `true` or `OFF` does not silently leave a setting as it was.
+ */
+export function parseSwitch(value: string | undefined, name: string, fallback: boolean): boolean {
+  if (value === undefined || value === "") return fallback;
+  if (value === "on") return true;
+  if (value === "off") return false;
+  throw new Error(`Invalid ${name} "${value}": expected on or off`);
 }
 
 /** The largest whole number a setting may hold: nine digits. */

@@ -3,6 +3,7 @@ import {
   DEFAULT_DELIVERY_INTERVAL_MS,
   DEFAULT_HISTORY_LIMIT,
   parseAllowedOrigins,
+  parseSwitch,
   readConfig,
 } from "./config.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
@@ -116,4 +117,40 @@ Deno.test("readConfig - counts the workers from DENO_JOBS, and not from a value 
   assert.equal(workersFor("3"), 3);
   assert.equal(workersFor(undefined), undefined);
   for (const jobs of ["", "0", "-1", "two", "1.5"]) assert.equal(workersFor(jobs), undefined, jobs);
+});
+
+Deno.test("parseSwitch - takes on and off, falls back when unset, and refuses anything else", () => {
+  assert.equal(parseSwitch(undefined, "PARLEY_LOG", true), true);
+  assert.equal(parseSwitch("", "PARLEY_TRUST_PROXY", false), false);
+  assert.equal(parseSwitch("on", "PARLEY_TRUST_PROXY", false), true);
+  assert.equal(parseSwitch("off", "PARLEY_LOG", true), false);
+  for (const value of ["true", "OFF", "0", "yes", " on"]) {
+    assert.throws(
+      () => parseSwitch(value, "PARLEY_TRUST_PROXY", false),
+      { message: `Invalid PARLEY_TRUST_PROXY "${value}": expected on or off` },
+    );
+  }
+});
+
+Deno.test("readConfig - on/off settings refuse a value that is neither", () => {
+  for (const name of ["PARLEY_LIMITS", "PARLEY_TRUST_PROXY", "PARLEY_LOG"]) {
+    const env: Record<string, string> = { [name]: "true" };
+    assert.throws(() => readConfig((key) => env[key]), {
+      message: `Invalid ${name} "true": expected on or off`,
+    });
+  }
+  const env: Record<string, string> = { PARLEY_TRUST_PROXY: "on", PARLEY_LOG: "off" };
+  const config = readConfig((key) => env[key]);
+  assert.equal(config.trustProxy, true);
+  assert.equal(config.log, false);
+});
+
+Deno.test("readConfig - the WebSocket idle timeout is at most a day", () => {
+  const read = (value: string) =>
+    readConfig((name) => name === "PARLEY_WS_IDLE_TIMEOUT" ? value : undefined).wsIdleTimeout;
+  assert.equal(read("86400"), 86_400);
+  assert.throws(() => read("86401"), {
+    message: 'Invalid PARLEY_WS_IDLE_TIMEOUT "86401": expected a whole number from 1 to 86400',
+  });
+  assert.throws(() => read("4294968"), /PARLEY_WS_IDLE_TIMEOUT/);
 });

@@ -1,28 +1,30 @@
 /**
- * Runs the server with `deno serve` on the port named by `PORT` (default 8000): with `--parallel`
- * on `DENO_JOBS` workers (default: one per core but one, see `worker_count.ts`), or with
- * `--watch` (one worker, restart on change) when given `--dev`.
+ * Runs the server with `deno serve` on `PARLEY_HOST` (default: every interface) and `PORT`
+ * (default 8000): with `--parallel` on `DENO_JOBS` workers (default: one per core but one, see
+ * `worker_count.ts`; one for a store in memory), or with `--watch` (one worker, restart on change)
+ * when given `--dev`. See `launch_settings.ts`.
  * SIGINT and SIGTERM are passed on, and the script exits with the server's exit code: 0 after a
- * graceful shutdown. A second signal kills the server at once.
+ * graceful shutdown. A second signal, a second or more after the first, kills the server at once.
  *
  * @module
  */
-import { workerJobsHere } from "./worker_count.ts";
+import { LaunchSettingError, readLaunchSettings, serveArgs } from "./launch_settings.ts";
 
 const dev = Deno.args.includes("--dev");
-const port = Deno.env.get("PORT") ?? "8000";
-if (!/^\d{1,5}$/.test(port)) {
-  console.error(`Cannot start Parley: PORT must be a port number, got "${port}"`);
+let settings;
+try {
+  settings = readLaunchSettings((name) => Deno.env.get(name), navigator.hardwareConcurrency);
+} catch (error) {
+  if (!(error instanceof LaunchSettingError)) throw error;
+  console.error(`Cannot start Parley: ${error.message}`);
   Deno.exit(1);
 }
-const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
-const mode = dev ? ["--watch"] : ["--parallel"];
 const root = new URL("..", import.meta.url);
 const server = new Deno.Command(Deno.execPath(), {
-  args: ["serve", ...mode, ...permissions, "--port", port, "main.ts"],
+  args: serveArgs(settings, dev),
   cwd: root,
   // `--watch` runs one worker, and the server counts its workers from DENO_JOBS.
-  env: { DENO_JOBS: dev ? "1" : workerJobsHere() },
+  env: { DENO_JOBS: dev ? "1" : String(settings.jobs) },
 }).spawn();
 const bundler = dev
   ? new Deno.Command(Deno.execPath(), { args: ["task", "build", "--watch"], cwd: root }).spawn()
@@ -41,17 +43,23 @@ function signal(child: Deno.ChildProcess | undefined, name: Deno.Signal): void {
 // that was still starting when it came never saw it (deno 2.9), and would serve on forever.
 // Workers already stopping ignore the repeats.
 const RESEND_MS = 1_000;
-let signals = 0;
+// One Ctrl+C (or `systemctl stop`) signals the whole process group: this script gets it from
+// the terminal and again from `deno task` passing it on, moments apart. Only a signal this long
+// after the first is a second one.
+const REPEAT_AFTER_MS = 1_000;
+let firstSignalAt: number | undefined;
 let resend: ReturnType<typeof setInterval> | undefined;
 for (const name of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(name, () => {
     // The first signal asks for a graceful shutdown (the server may also have had it from the
     // terminal, which is harmless); a second one, like a second Ctrl+C, kills it at once.
-    if (++signals > 1) {
+    if (firstSignalAt !== undefined) {
+      if (performance.now() - firstSignalAt < REPEAT_AFTER_MS) return;
       signal(server, "SIGKILL");
       signal(bundler, "SIGKILL");
       return;
     }
+    firstSignalAt = performance.now();
     signal(server, name);
     signal(bundler, name);
     resend = setInterval(() => signal(server, name), RESEND_MS);

@@ -253,6 +253,19 @@ Deno.test("shutdown - serve script passes SIGTERM on and exits with the server's
   });
 });
 
+Deno.test("shutdown - serve script takes a signal that comes twice at once (Ctrl+C) as one", async () => {
+  await withServer({ viaScript: true, workers: 2 }, async (server) => {
+    // A terminal's Ctrl+C reaches the script from the terminal and, moments later, again from
+    // `deno task` passing it on (two signals at the very same time would merge into one).
+    server.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    server.kill("SIGINT");
+    const exit = await server.exit(EXIT_WITHIN_MS);
+    assert.equal(exit.code, 0, server.output());
+    assert.equal(exit.signal, null);
+  });
+});
+
 /** Opens a chat WebSocket by hand, lets the upgrade answer arrive, then drops the connection. */
 async function dropSocketWithoutClosing(origin: string): Promise<void> {
   const { hostname, port } = new URL(origin);
