@@ -1,6 +1,6 @@
 import { ParleyError } from "./errors.ts";
 import type { Delivery, Subscription } from "./hub.ts";
-import type { Services } from "./services.ts";
+import { endTypingSpell, type Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./body.ts";
 import { rateLimited } from "./limits.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
@@ -218,13 +218,14 @@ class ChatSocket implements EventListenerObject {
     const services = this.#services;
     let input;
     try {
-      if (this.#session === undefined) {
+      const session = this.#session;
+      if (session === undefined) {
         throw new ParleyError(401, "session_required", "Pick a display name to send messages");
       }
-      const author = this.#session.name;
-      input = { id: parseClientId(frame.id), author, text: parseText(frame.text) };
+      input = { id: parseClientId(frame.id), author: session.name, text: parseText(frame.text) };
       const wait = Math.max(this.#bucket?.take() ?? 0, services.limits.message(this.#ip));
       if (wait > 0) throw rateLimited("messages", wait);
+      this.#stoppedTyping(session);
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
       return this.#strike(error.code, error.message, frame.id, error.options.retryAfterMs);
@@ -259,6 +260,13 @@ class ChatSocket implements EventListenerObject {
     this.#services.presence.typing(room, session)
       .then(() => this.#services.hub.refreshPresence(room))
       .catch(() => {});
+  }
+
+  /** Ends the sender's spell of typing, if it typed here, so its next keystroke shows at once. */
+  #stoppedTyping(session: Session): void {
+    if (this.#lastTyping === 0) return;
+    this.#lastTyping = 0;
+    endTypingSpell(this.#services, this.#room, session);
   }
 
   async #open(): Promise<void> {

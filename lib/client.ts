@@ -191,6 +191,8 @@ export class ChatConnection {
     }
     this.#outbox.set(id, { id, text, state: "sending" });
     this.#emitOutbox();
+    // Sending ends a spell of typing (the server drops it), so the next keystroke tells at once.
+    this.#lastTyping = 0;
     this.#sendNext();
     return id;
   }

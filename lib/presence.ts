@@ -69,6 +69,16 @@ const TYPING_REPEAT_MS = 1_000;
 /** The last key part of a typing entry, where a connection's entry has its id or `"poll"`. */
 const TYPING = "typing";
 
+/** The key of a session's typing entry in a room. */
+function typingKey(room: string, session: Session): Deno.KvKey {
+  return ["presence", room, session.sid, TYPING];
+}
+
+/** What {@link Presence} remembers a session's last typing write by. */
+function typingTouch(room: string, session: Session): string {
+  return `typing\u0000${room}\u0000${session.sid}`;
+}
+
 function isTyping(entry: Deno.KvEntry<Entry>): boolean {
   return entry.key[3] === TYPING;
 }
@@ -139,12 +149,24 @@ export class Presence {
 
   /** Records that a session is typing in a room; repeats within a second are ignored. */
   async typing(room: string, session: Session): Promise<void> {
-    await this.#touch(`typing\u0000${room}\u0000${session.sid}`, {
-      key: ["presence", room, session.sid, TYPING],
+    await this.#touch(typingTouch(room, session), {
+      key: typingKey(room, session),
       name: session.name,
       repeatMs: TYPING_REPEAT_MS,
       ttlMs: TYPING_TTL_MS,
     });
+  }
+
+  /**
+   * Ends a session's spell of typing in a room, as it sends a message: readers stop showing it
+   * (clients hide an author whose message arrives, and the entry must not bring them back), and
+   * the next keystroke starts a new spell that moves the room's mark, so readers show it again.
+   * Only a spell this worker wrote is ended; resolves to whether one was.
+   */
+  async stoppedTyping(room: string, session: Session): Promise<boolean> {
+    if (!this.#touched.delete(typingTouch(room, session))) return false;
+    const op = this.#kv.atomic().delete(typingKey(room, session)).sum(presenceMarkKey(room), 1n);
+    return await landed(op);
   }
 
   /**

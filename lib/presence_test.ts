@@ -114,6 +114,26 @@ Deno.test("Presence - joins, leaves and a spell of typing's first keystroke move
   });
 });
 
+Deno.test("Presence - a message ends the sender's spell, and its next keystroke starts one", async () => {
+  await withPresence(async (presence, kv) => {
+    const mark = async () => (await kv.get(presenceMarkKey("lobby"))).versionstamp;
+    const typingKey = ["presence", "lobby", "sid-ann", "typing"];
+    assert.equal(await presence.stoppedTyping("lobby", session("ann")), false);
+    assert.equal(await mark(), null, "a sender that was not typing writes nothing");
+    await presence.typing("lobby", session("ann"));
+    const started = await mark();
+    assert.equal(await presence.stoppedTyping("lobby", session("ann")), true);
+    assert.equal((await kv.get(typingKey)).value, null);
+    const ended = await mark();
+    assert.notEqual(ended, started);
+    // The next keystroke comes within the second that would otherwise be ignored.
+    await presence.typing("lobby", session("ann"));
+    assert.notEqual((await kv.get(typingKey)).value, null);
+    assert.notEqual(await mark(), ended);
+    assert.deepEqual((await presence.read("lobby")).presence.typing, ["ann"]);
+  });
+});
+
 Deno.test("Presence.read - says when the first live entry runs out", async () => {
   await withPresence(async (presence, kv) => {
     const now = Date.now();

@@ -7,7 +7,7 @@ import { MessageLog } from "./message_log.ts";
 import { Metrics } from "./metrics.ts";
 import { isLocalFile, isLocalStore } from "./open_kv.ts";
 import { Presence } from "./presence.ts";
-import { loadSecret, Sessions } from "./session.ts";
+import { loadSecret, type Session, Sessions } from "./session.ts";
 import { WorkerLink } from "./worker_link.ts";
 
 /** What request handlers need: the store, the log on it, this worker's hub and the settings. */
@@ -138,6 +138,24 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     link,
     config,
   };
+}
+
+/**
+ * Ends a session's spell of typing in a room as it sends a message (see
+ * `Presence.stoppedTyping`), and tells the room's readers if one ended. Never rejects.
+ */
+export async function endTypingSpell(
+  services: Pick<Services, "presence" | "hub">,
+  room: string,
+  session: Session,
+): Promise<void> {
+  try {
+    if (await services.presence.stoppedTyping(room, session)) {
+      await services.hub.refreshPresence(room);
+    }
+  } catch {
+    // Presence is best effort: the entry runs out by itself within seconds.
+  }
 }
 
 /** WebSocket close code for a server going away. */

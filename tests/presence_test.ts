@@ -104,6 +104,46 @@ Deno.test("typing - shows on every transport for about 5 s and is never stored",
   }
 });
 
+function typingIs(names: string[]) {
+  return (socket: TestSocket) =>
+    JSON.stringify(latestPresence(socket)?.typing) === JSON.stringify(names);
+}
+
+Deno.test("typing - a message ends its sender's spell, and typing on shows again at once", async () => {
+  const server = await startServer();
+  await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+  const observer = TestSocket.open(server, "lobby", { name: "bob" });
+  const ann = TestSocket.open(server, "lobby", { name: "ann" });
+  const token = sessionToken(server, "cy");
+  const asCy = (path: string, body?: unknown) =>
+    requestJson(server, `/api/rooms/lobby/${path}`, {
+      body,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  try {
+    await ann.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+    // Over a WebSocket: typing, a message, typing on.
+    ann.send({ type: "typing" });
+    await observer.until(typingIs(["ann"]), 4000);
+    ann.send({ type: "send", id: "ann-1", text: "first" });
+    // Well before the 5 s the spell would last by itself.
+    await observer.until(typingIs([]), 2000);
+    ann.send({ type: "typing" });
+    await observer.until(typingIs(["ann"]), 2000);
+    // Over HTTP, the same.
+    assert.equal((await asCy("typing", {})).status, 204);
+    await observer.until(typingIs(["ann", "cy"]), 4000);
+    assert.equal((await asCy("messages", { id: "cy-1", text: "second" })).status, 201);
+    await observer.until(typingIs(["ann"]), 2000);
+    assert.equal((await asCy("typing", {})).status, 204);
+    await observer.until(typingIs(["ann", "cy"]), 2000);
+  } finally {
+    await ann.close();
+    await observer.close();
+    await server.close();
+  }
+});
+
 Deno.test("typing - POST /api/rooms/:room/typing needs a session", async () => {
   const server = await startServer();
   try {

@@ -7,7 +7,7 @@ import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom, requireRoomId } from "../../../../lib/room_param.ts";
 import type { Hub } from "../../../../lib/hub.ts";
 import { presenceVersion } from "../../../../lib/presence.ts";
-import type { AppEnv } from "../../../../lib/services.ts";
+import { type AppEnv, endTypingSpell } from "../../../../lib/services.ts";
 import type { Message, Room } from "../../../../lib/types.ts";
 import { parseClientId, parseCount, parseCursor, parseText } from "../../../../lib/validation.ts";
 
@@ -101,12 +101,15 @@ export const handler = {
   async POST(c: Context<AppEnv>): Promise<Response> {
     const { log, limits, config, sessions } = c.var.services;
     const room = await requireRoomId(log, c.req.param("room") ?? "");
-    const { name: author } = sessions.requireSession(c.req.raw);
+    const session = sessions.requireSession(c.req.raw);
+    const author = session.name;
     const body = await readJsonBody(c.req.raw);
     // The author is the session's name; an `author` field in the body is ignored.
     const input = { id: parseClientId(body.id), author, text: parseText(body.text) };
     const wait = limits.message(clientIp(c, config.trustProxy));
     if (wait > 0) throw rateLimited("messages", wait);
+    // The sender's spell of typing ends with its message (see `Presence.stoppedTyping`).
+    endTypingSpell(c.var.services, room, session);
     const { message, created } = await log.append(room, input);
     return c.json({ message }, created ? 201 : 200);
   },
