@@ -5,15 +5,27 @@ export interface CreateRoomFormProps {
   error?: string;
   /** The field the error is about; the message shows under it. Unset: under the form. */
   field?: "id" | "title";
+  /** The id of a room that already has the id asked for, linked from the error. */
+  existing?: string;
 }
 
 const ERROR_ID = "create-room-error";
 
 /** A plain HTML form (works without JavaScript) that posts to `/` to create a room. */
-export function CreateRoomForm({ id = "", title = "", error, field }: CreateRoomFormProps) {
+export function CreateRoomForm(
+  { id = "", title = "", error, field, existing }: CreateRoomFormProps,
+) {
   const message = error && (
     <div id={ERROR_ID}>
-      <p class="form-error" role="alert">{error}</p>
+      <p class="form-error" role="alert">
+        {error}
+        {existing && (
+          <>
+            {" "}
+            <a href={`/rooms/${existing}`}>Open the room</a>
+          </>
+        )}
+      </p>
     </div>
   );
   const invalid = (name: "id" | "title") => error !== undefined && field === name;

@@ -8,6 +8,7 @@ import {
   type TransportName,
 } from "../lib/client.ts";
 import type { Message } from "../lib/types.ts";
+import { MAX_TEXT_LENGTH, parseAuthor } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
 import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
 import { typingText, uniqueNames } from "../lib/ui/people.ts";
@@ -29,6 +30,22 @@ export interface Props {
 }
 
 const NAME_KEY = "parley:name";
+
+/** Why a display name cannot be used (the server's own rules), or undefined when it can. */
+function nameProblem(name: string): string | undefined {
+  try {
+    parseAuthor(name);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** The name remembered in this browser, unless it is one the server would refuse. */
+function rememberedName(): string | undefined {
+  const name = localStorage.getItem(NAME_KEY);
+  return name !== null && nameProblem(name) === undefined ? name : undefined;
+}
 
 /**
  * What the visitor typed into a server-rendered field before hydration, which hydration may
@@ -73,6 +90,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   // (a message arriving, say) keeps the half-typed name instead of putting the chosen one back.
   const nameText = useSignal(typedName || (sessionName ?? ""));
   const notice = useSignal("");
+  const nameInvalid = useSignal(false);
   const hydrated = useSignal(false);
   const networkOnline = useSignal(true);
   const now = useSignal(Date.now());
@@ -110,9 +128,19 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     else nameText.value = name.value;
   };
 
-  /** Takes a display name the visitor chose: remembered in this browser, and used from now on. */
+  /**
+   * Takes a display name the visitor chose: remembered in this browser, and used from now on; or,
+   * if the server would refuse it, says why and leaves the visitor in the name field.
+   */
   const chooseName = (next: string) => {
     if (next === name.value) return;
+    const problem = nameProblem(next);
+    nameInvalid.value = problem !== undefined;
+    if (problem !== undefined) {
+      notice.value = `${problem}: pick another`;
+      nameInput.current?.focus();
+      return;
+    }
     localStorage.setItem(NAME_KEY, next);
     name.value = next;
     nameText.value = next;
@@ -123,7 +151,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // No handler saw a name typed before the script ran: one that differs from the name rendered
     // wins over the remembered one.
     if (typedName && typedName !== (sessionName ?? "")) chooseName(typedName);
-    else name.value = sessionName ?? localStorage.getItem(NAME_KEY) ?? "";
+    else name.value = sessionName ?? rememberedName() ?? "";
     // Unless the visitor has started typing one meanwhile, the field shows the name in use.
     if (!nameText.value) nameText.value = name.value;
     networkOnline.value = navigator.onLine;
@@ -273,12 +301,18 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
 
   const send = () => {
     const text = draft.value.trim();
-    if (!name.value) {
-      notice.value = "Pick a display name first";
+    if (!name.value || nameInvalid.value) {
+      notice.value = nameInvalid.value ? notice.value : "Pick a display name first";
       nameInput.current?.focus();
       return;
     }
     if (!text || !connection.current) return;
+    const length = [...text].length;
+    if (length > MAX_TEXT_LENGTH) {
+      notice.value = `The message is ${length.toLocaleString("en")} characters, ` +
+        `the limit is ${MAX_TEXT_LENGTH.toLocaleString("en")}: shorten it to send it`;
+      return;
+    }
     notice.value = "";
     // The server stamps a message with the name its connection was opened under: one sent just
     // after a rename waits for the connection under the new name.
@@ -314,10 +348,22 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
             onScroll={onScroll}
             onLoadOlder={loadOlder}
             onRetry={(id) => connection.current?.retry(id)}
-            onDiscard={(id) => connection.current?.discard(id)}
+            onDiscard={(id) => {
+              connection.current?.discard(id);
+              // The row and its focused button go away.
+              textInput.current?.focus();
+            }}
           />
           {unseen.value > 0 && !atBottom.value && (
-            <button type="button" class="jump" onClick={jumpToNewest}>
+            <button
+              type="button"
+              class="jump"
+              onClick={() => {
+                jumpToNewest();
+                // The button goes away: focus goes where the reader is headed, not to the page.
+                textInput.current?.focus();
+              }}
+            >
               {unseen.value === 1 ? "1 new message" : `${unseen.value} new messages`}
               <span aria-hidden="true">↓</span>
             </button>
@@ -330,9 +376,14 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
           nameText={nameText.value}
           draft={draft.value}
           notice={notice.value}
+          nameInvalid={nameInvalid.value}
+          interactive={hydrated.value}
           nameRef={nameInput}
           textRef={textInput}
-          onNameText={(text) => (nameText.value = text)}
+          onNameText={(text) => {
+            nameText.value = text;
+            nameInvalid.value = false;
+          }}
           onName={commitName}
           onDraft={(text) => {
             draft.value = text;

@@ -14,6 +14,10 @@ export interface ComposerProps {
   draft: string;
   /** A problem to show under the composer, such as a missing name. */
   notice: string;
+  /** The name in the field was refused: the notice says why. */
+  nameInvalid: boolean;
+  /** False until hydrated: without the script nothing can be sent, so Send stays disabled. */
+  interactive: boolean;
   nameRef: Ref<HTMLInputElement>;
   textRef: RefObject<HTMLTextAreaElement | null>;
   /** Told of every keystroke in the name field. */
@@ -36,6 +40,7 @@ export function Composer(props: ComposerProps) {
     >
       <NameField
         text={props.nameText}
+        invalid={props.nameInvalid}
         inputRef={props.nameRef}
         onInput={props.onNameText}
         onChange={props.onName}
@@ -47,7 +52,7 @@ export function Composer(props: ComposerProps) {
           id="composer-text"
           ref={props.textRef}
           rows={1}
-          maxLength={4000}
+          dir="auto"
           placeholder={`Message ${props.roomTitle}`}
           aria-describedby="composer-hint"
           value={props.draft}
@@ -59,21 +64,26 @@ export function Composer(props: ComposerProps) {
             }
           }}
         />
-        <button type="submit" class="send">Send</button>
+        {/* Disabled until hydrated, which also stops Enter in the name field from submitting. */}
+        <button type="submit" class="send" disabled={!props.interactive}>Send</button>
       </div>
       <p class="composer-hint" id="composer-hint">
         <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · <kbd>Esc</kbd>
         {" "}
         for the newest
       </p>
-      {props.notice && <p class="notice" role="alert">{props.notice}</p>}
+      {props.notice && <p class="notice" role="alert" id="composer-notice">{props.notice}</p>}
+      <noscript>
+        <p class="notice">Chatting needs JavaScript; the messages above can be read without it.</p>
+      </noscript>
     </form>
   );
 }
 
 function NameField(
-  { text, inputRef, onInput, onChange, onDone }: {
+  { text, invalid, inputRef, onInput, onChange, onDone }: {
     text: string;
+    invalid: boolean;
     inputRef: Ref<HTMLInputElement>;
     onInput: (text: string) => void;
     onChange: (text: string) => void;
@@ -91,6 +101,9 @@ function NameField(
         maxLength={32}
         autoComplete="nickname"
         placeholder="Your name"
+        dir="auto"
+        aria-invalid={invalid || undefined}
+        aria-describedby={invalid ? "composer-notice" : undefined}
         value={text}
         onInput={(event) => onInput(event.currentTarget.value)}
         onChange={(event) => onChange(event.currentTarget.value)}

@@ -81,8 +81,12 @@ export function MessageList(props: MessageListProps) {
               key={item.id}
               item={item}
               author={self}
-              first={index === 0 &&
-                !continuesGroup(props.lastMessage, { author: self, at: now }, clock)}
+              first={index === 0 && !continuesGroup(
+                props.lastMessage,
+                // It will be stored after the last message; `now` ticks only once a minute.
+                { author: self, at: Math.max(now, props.lastMessage?.at ?? now) },
+                clock,
+              )}
               onRetry={() => props.onRetry(item.id)}
               onDiscard={() => props.onDiscard(item.id)}
             />
@@ -155,7 +159,7 @@ function MessageItem(
       <li class="message first" data-seq={message.seq}>
         <Avatar name={message.author} />
         <p class="meta">
-          <span class="author">{message.author}</span> <Timestamp at={message.at} clock={clock} />
+          <bdi class="author">{message.author}</bdi> <Timestamp at={message.at} clock={clock} />
         </p>
         <MessageText text={message.text} />
       </li>
@@ -173,7 +177,7 @@ function MessageItem(
 /** Message text with http(s) URLs as links; everything else is text, never markup. */
 function MessageText({ text }: { text: string }) {
   return (
-    <p class="text">
+    <p class="text" dir="auto">
       {tokenize(text).map((token, index) =>
         token.kind === "link"
           ? (
@@ -204,7 +208,7 @@ function PendingItem(
           <>
             <Avatar name={author} />
             <p class="meta">
-              <span class="author">{author}</span>
+              <bdi class="author">{author}</bdi>
             </p>
           </>
         )

@@ -25,29 +25,31 @@ function characters(text: string): number {
   return count;
 }
 
+/** Trims and checks one line of text; errors have the code `invalid_<field>` and name `label`. */
 function parseLine(
   value: unknown,
   field: string,
   maxLength: number,
+  label = field,
 ): string {
   if (typeof value !== "string") {
-    throw invalid(`invalid_${field}`, `The ${field} must be a string`);
+    throw invalid(`invalid_${field}`, `The ${label} must be a string`);
   }
   const trimmed = value.trim();
   const length = characters(trimmed);
   if (length === 0) {
-    throw invalid(`invalid_${field}`, `The ${field} must not be empty`);
+    throw invalid(`invalid_${field}`, `The ${label} must not be empty`);
   }
   if (length > maxLength) {
     throw invalid(
       `invalid_${field}`,
-      `The ${field} is ${length} characters, the limit is ${maxLength}`,
+      `The ${label} is ${length} characters, the limit is ${maxLength}`,
     );
   }
   if (CONTROL_IN_LINE.test(trimmed) || !trimmed.isWellFormed()) {
     throw invalid(
       `invalid_${field}`,
-      `The ${field} must not contain control characters`,
+      `The ${label} must not contain control characters`,
     );
   }
   return trimmed;
@@ -71,7 +73,7 @@ export function parseTitle(value: unknown): string {
 
 /** Trims and checks a display name (1 to 32 characters, no control characters). */
 export function parseAuthor(value: unknown): string {
-  return parseLine(value, "author", MAX_AUTHOR_LENGTH);
+  return parseLine(value, "author", MAX_AUTHOR_LENGTH, "display name");
 }
 
 /** Trims and checks message text (1 to 4000 characters; tabs and newlines allowed). */

@@ -48,26 +48,39 @@ export const handler = {
       const title = parseTitle(values.title);
       const wait = limits.roomCreation(clientIp(c, config.trustProxy));
       if (wait > 0) throw rateLimited("new rooms", wait);
-      const { room } = await log.createRoom(id, title);
-      return c.redirect(`/rooms/${room.id}`, 303);
+      const { room, created } = await log.createRoom(id, title);
+      // The same form sent twice opens the room it made; another title means the id is taken.
+      if (created || room.title === title) return c.redirect(`/rooms/${room.id}`, 303);
+      return await refusedForm(c, 409, {
+        ...values,
+        error: `The id "${id}" is taken by the room "${room.title}": pick another id, or open it`,
+        field: "id",
+        existing: room.id,
+      });
     } catch (error) {
       if (!(error instanceof ParleyError) || ![400, 429].includes(error.status)) throw error;
-      const rooms = await loadDirectory(c.var.services);
-      return renderPage({
-        title: "Parley",
-        status: error.status,
-        body: (
-          <DirectoryPage
-            rooms={rooms}
-            query=""
-            now={Date.now()}
-            form={{ ...values, error: error.message, field: fieldOf(error) }}
-          />
-        ),
+      return await refusedForm(c, error.status, {
+        ...values,
+        error: error.message,
+        field: fieldOf(error),
       });
     }
   },
 };
+
+/** The directory again, with the create form's values and why they were refused. */
+async function refusedForm(
+  c: Context<AppEnv>,
+  status: number,
+  form: CreateRoomFormProps,
+): Promise<Response> {
+  const rooms = await loadDirectory(c.var.services);
+  return renderPage({
+    title: "Parley",
+    status,
+    body: <DirectoryPage rooms={rooms} query="" now={Date.now()} form={form} />,
+  });
+}
 
 /** Props of {@link DirectoryPage}. */
 export interface DirectoryPageProps {

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContextOptions, chromium, type Page } from "playwright-core";
 import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 
 /** Where `apt-get install chromium` puts the browser; `PARLEY_CHROMIUM` overrides. */
@@ -58,4 +58,30 @@ export async function withBrowserSession(
     await browser.close();
     await server.close();
   }
+}
+
+/** Opens a room as `name` in a new context and waits until it is live. */
+export async function openRoom(
+  { server, browser }: BrowserSession,
+  name: string,
+  options: BrowserContextOptions & { room?: string } = {},
+): Promise<Page> {
+  const { room = "lobby", ...contextOptions } = options;
+  const context = await browser.newContext({ locale: "en-US", ...contextOptions });
+  await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/rooms/${room}`);
+  await page.locator(".status-live").waitFor({ timeout: 10_000 });
+  return page;
+}
+
+/** Types a message into the composer and sends it with Enter. */
+export async function say(page: Page, text: string): Promise<void> {
+  await page.locator("#composer-text").fill(text);
+  await page.locator("#composer-text").press("Enter");
+}
+
+/** The texts of the stored messages the page shows, oldest first. */
+export function texts(page: Page): Promise<string[]> {
+  return page.locator(".message:not(.pending) .text").allInnerTexts();
 }

@@ -146,14 +146,27 @@ Deno.test("POST / - creates the room and redirects 303 to it", async () => {
     assert.equal(page.status, 200);
     assert.match(page.html, /<h1 class="room-title">New Room /);
 
-    // Posting an existing room's id opens it, keeping its title.
-    const again = await postForm(server, { id: "new-room", title: "Other" });
+    // The same form sent again opens the room it made.
+    const again = await postForm(server, { id: "new-room", title: "New Room" });
     assert.equal(again.status, 303);
     assert.equal(again.response.headers.get("location"), "/rooms/new-room");
+  });
+});
+
+Deno.test("POST / - an id taken by a room with another title is a 409 page linking to it", async () => {
+  await withServer(async (server) => {
+    await createRoom(server, "lobby", "The Lobby");
+    const { status, html } = await postForm(server, { id: "lobby", title: "Another lobby" });
+    assert.equal(status, 409);
+    const alert = html.match(/<p class="form-error" role="alert">(.*?)<\/p>/);
+    assert.ok(alert, "no error shown");
     assert.match(
-      (await getPage(server, "/rooms/new-room")).html,
-      /<h1 class="room-title">New Room /,
+      decodeEntities(alert[1]),
+      /^The id "lobby" is taken by the room "The Lobby": pick another id, or open it <a href="\/rooms\/lobby">Open the room<\/a>$/,
     );
+    assert.ok(inputTag(html, "id").includes('aria-invalid="true"'));
+    assert.ok(inputTag(html, "title").includes(' value="Another lobby"'));
+    assert.match((await getPage(server, "/rooms/lobby")).html, /<h1 class="room-title">The Lobby /);
   });
 });
 
@@ -203,7 +216,7 @@ Deno.test("GET /rooms/:room - server-renders the latest 50 of 60 messages", asyn
     const markup = markupOf(html);
     let last = -1;
     for (let i = 11; i <= 60; i++) {
-      const at = markup.indexOf(`<p class="text">${numbered(i)}</p>`);
+      const at = markup.indexOf(`<p class="text" dir="auto">${numbered(i)}</p>`);
       assert.ok(at > last, `${numbered(i)} missing or out of order`);
       last = at;
     }
@@ -258,7 +271,9 @@ Deno.test("GET /rooms/:room - script-breaking message text is escaped in the HTM
     assert.equal(status, 200);
     assertInert(html);
 
-    const texts = [...markupOf(html).matchAll(/<p class="text">([^<]*)<\/p>/g)].map((m) => m[1]);
+    const texts = [...markupOf(html).matchAll(/<p class="text" dir="auto">([^<]*)<\/p>/g)].map((
+      m,
+    ) => m[1]);
     assert.deepEqual(texts.map(decodeEntities), [PAYLOAD]);
     const [island] = islandsOf(html);
     assert.deepEqual(island.props.messages, [message]);
@@ -278,7 +293,7 @@ Deno.test("GET /rooms/:room - a script-breaking room title and author are escape
     const title = html.match(/<title>([^<]*)<\/title>/);
     assert.ok(title, "the <title> holds markup");
     assert.equal(decodeEntities(title[1]), `${PAYLOAD} · Parley`);
-    const shownAuthor = markupOf(html).match(/<span class="author">([^<]*)<\/span>/);
+    const shownAuthor = markupOf(html).match(/<bdi class="author">([^<]*)<\/bdi>/);
     assert.ok(shownAuthor, "the author holds markup");
     assert.equal(decodeEntities(shownAuthor[1]), author);
     const [island] = islandsOf(html);

@@ -11,8 +11,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { BrowserContextOptions, Page } from "playwright-core";
-import { type BrowserSession, withBrowserSession } from "./browser.ts";
+import type { Page } from "playwright-core";
+import { type BrowserSession, openRoom, say, texts, withBrowserSession } from "./browser.ts";
 import { requestJson, type TestServer } from "./server.ts";
 
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url);
@@ -58,30 +58,6 @@ async function seedNumbered(server: TestServer, room: string, count: number): Pr
   for (let i = 1; i <= count; i++) {
     await post(server, room, i % 3 === 0 ? "bob" : "ann", `message ${i}`);
   }
-}
-
-/** Opens a room as `name` in a new context and waits until it is live. */
-async function openRoom(
-  { server, browser }: BrowserSession,
-  name: string,
-  options: BrowserContextOptions & { room?: string } = {},
-): Promise<Page> {
-  const { room = "lobby", ...contextOptions } = options;
-  const context = await browser.newContext({ locale: "en-US", ...contextOptions });
-  await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
-  const page = await context.newPage();
-  await page.goto(`${server.origin}/rooms/${room}`);
-  await page.locator(".status-live").waitFor({ timeout: 10_000 });
-  return page;
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.locator("#composer-text").fill(text);
-  await page.locator("#composer-text").press("Enter");
-}
-
-function texts(page: Page): Promise<string[]> {
-  return page.locator(".message:not(.pending) .text").allInnerTexts();
 }
 
 /**
@@ -515,6 +491,8 @@ Deno.test("room page - a new-messages button appears when scrolled up and jumps 
     await jump.click();
     await jump.waitFor({ state: "detached" });
     assert.ok(await distanceFromBottom(ann) < 2);
+    // The clicked button is gone: focus goes to the message box, not back to the page.
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
   });
 });
 
@@ -576,6 +554,7 @@ Deno.test("room page - a refused message shows failed, with retry and discard", 
     await ann.locator(".message.pending-failed").waitFor();
     await failed.getByRole("button", { name: "Discard" }).click();
     await failed.waitFor({ state: "detached" });
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
     await say(ann, "fine now");
     await ann.locator(".message:not(.pending) .text", { hasText: "fine now" }).waitFor();
     assert.deepEqual(await texts(ann), ["fine now"]);

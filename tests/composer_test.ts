@@ -1,0 +1,113 @@
+/**
+ * Browser tests of the room page's composer and message rows, in Debian's Chromium: what a
+ * visitor is told instead of losing text or sending under a name the server refuses, right-to-left
+ * text, a pending message's place in its group, and the page without JavaScript.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { openRoom, say, texts, withBrowserSession } from "./browser.ts";
+import { requestJson, sessionToken } from "./server.ts";
+
+Deno.test("composer - a paste over 4,000 characters is kept whole, and the limit is explained", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    const long = `${"y".repeat(4100)}END`;
+    await say(ann, long);
+    await ann.getByRole("alert").filter({
+      hasText: "The message is 4,103 characters, the limit is 4,000: shorten it to send it",
+    }).waitFor();
+    assert.equal(await ann.locator("#composer-text").inputValue(), long, "the text was cut");
+    assert.equal(await ann.locator(".message.pending").count(), 0, "it was sent anyway");
+    await say(ann, "short enough");
+    await ann.locator(".message:not(.pending) .text", { hasText: "short enough" }).waitFor();
+    assert.deepEqual(await texts(ann), ["short enough"]);
+  });
+});
+
+Deno.test("composer - a display name the server would refuse is explained and never used", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const page = await (await browser.newContext({ locale: "en-US" })).newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    const nameField = page.locator('input[name="name"]');
+    await nameField.click();
+    await page.keyboard.insertText("bad\u0007name");
+    await nameField.press("Enter");
+    const notice = page.getByRole("alert").filter({
+      hasText: "The display name must not contain control characters: pick another",
+    });
+    await notice.waitFor();
+    assert.equal(await nameField.getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "name");
+    assert.equal(await page.evaluate(() => localStorage.getItem("parley:name")), null);
+    // A message cannot go out under it.
+    await page.locator("#composer-text").fill("hello?");
+    await page.locator("button.send").click();
+    await notice.waitFor();
+    assert.equal(await page.locator(".message.pending").count(), 0);
+    // A good name clears the mark, and the message goes out under it.
+    await nameField.fill("dana");
+    await nameField.press("Enter");
+    await page.getByText("Online: dana").waitFor({ timeout: 10_000 });
+    assert.equal(await nameField.getAttribute("aria-invalid"), null);
+    await page.locator("button.send").click();
+    await page.locator(".message:not(.pending) .text", { hasText: "hello?" }).waitFor();
+    const { body } = await requestJson(server, "/api/rooms/lobby/messages");
+    const stored = body.messages as Array<{ author: string; text: string }>;
+    assert.deepEqual(stored.map(({ author, text }) => [author, text]), [["dana", "hello?"]]);
+  });
+});
+
+Deno.test("message rows - right-to-left text and names run right to left", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    await say(ann, "שלום, מה שלומך?");
+    await say(ann, "hello, left to right");
+    await ann.locator(".message:not(.pending) .text", { hasText: "left to right" }).waitFor();
+    const directions = await ann.locator(".message:not(.pending) .text").evaluateAll((rows) =>
+      rows.map((row) => getComputedStyle(row).direction)
+    );
+    assert.deepEqual(directions, ["rtl", "ltr"]);
+    await ann.locator("#composer-text").fill("كيف حالك؟");
+    assert.equal(
+      await ann.locator("#composer-text").evaluate((field) => getComputedStyle(field).direction),
+      "rtl",
+    );
+  });
+});
+
+Deno.test("message rows - a message being sent joins its author's group without a second header", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    // Stored after the page loaded: later than the page's clock, which ticks once a minute.
+    const { status } = await requestJson(session.server, "/api/rooms/lobby/messages", {
+      body: { text: "from my other tab" },
+      headers: { authorization: `Bearer ${sessionToken(session.server, "ann")}` },
+    });
+    assert.equal(status, 201);
+    await ann.locator(".message .text", { hasText: "from my other tab" }).waitFor();
+    await ann.context().setOffline(true);
+    await say(ann, "still sending");
+    const pending = ann.locator(".message.pending");
+    await pending.waitFor();
+    assert.equal(await pending.evaluate((row) => row.classList.contains("first")), false);
+    assert.equal(await ann.locator(".message.first").count(), 1);
+  });
+});
+
+Deno.test("composer - without JavaScript the page says chatting needs it, and sends nothing", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false, locale: "en-US" });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    // Chromium with script execution turned off still parses <noscript> as text, so look at it.
+    assert.match(await page.locator("noscript").innerHTML(), /Chatting needs JavaScript/);
+    assert.equal(await page.locator("button.send").isDisabled(), true);
+    await page.locator('input[name="name"]').fill("nojs");
+    await page.locator("#composer-text").fill("lost?");
+    await page.locator('input[name="name"]').press("Enter");
+    await page.waitForTimeout(300);
+    assert.equal(new URL(page.url()).search, "", "the form was submitted");
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The stylesheet's text colours against its backgrounds, light and dark: small text (times,
+ * hints, placeholders) must meet WCAG AA's 4.5:1, and so must the avatars' initials.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+const CSS = await Deno.readTextFile(new URL("../static/styles.css", import.meta.url));
+const DARK = CSS.indexOf("@media (prefers-color-scheme: dark)");
+
+/** The `--name: #rrggbb` custom properties of the first `:root` block from `from`. */
+function palette(from: number): Map<string, string> {
+  const block = CSS.slice(
+    CSS.indexOf(":root {", from),
+    CSS.indexOf("}", CSS.indexOf(":root {", from)),
+  );
+  return new Map(
+    [...block.matchAll(/--([a-z0-9-]+):\s*(#[0-9a-f]{6});/g)].map((m) => [m[1], m[2]]),
+  );
+}
+
+/** The `.hue-N` avatar backgrounds in the order the stylesheet gives them: light, then dark. */
+function hues(): string[] {
+  return [...CSS.matchAll(/\.hue-\d \{\s*background: (#[0-9a-f]{6});/g)].map((m) => m[1]);
+}
+
+function luminance(hex: string): number {
+  const channel = (offset: number) => {
+    const value = parseInt(hex.slice(offset, offset + 2), 16) / 255;
+    return value <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+}
+
+function contrast(a: string, b: string): number {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light + 0.05) / (dark + 0.05);
+}
+
+for (const [scheme, colours] of [["light", palette(0)], ["dark", palette(DARK)]] as const) {
+  Deno.test(`styles (${scheme}) - text colours meet 4.5:1 on every background`, () => {
+    const backgrounds = ["bg", "surface", "surface-2", "hover"];
+    for (const text of ["text", "muted", "faint"]) {
+      for (const background of backgrounds) {
+        const ratio = contrast(colours.get(text)!, colours.get(background)!);
+        assert.ok(ratio >= 4.5, `--${text} on --${background}: ${ratio.toFixed(2)}:1`);
+      }
+    }
+  });
+}
+
+Deno.test("styles - avatar initials meet 4.5:1 on every hue, light and dark", () => {
+  const all = hues();
+  assert.equal(all.length, 16);
+  const [light, dark] = [all.slice(0, 8), all.slice(8)];
+  for (const hue of light) assert.ok(contrast("#ffffff", hue) >= 4.5, `#fff on ${hue}`);
+  for (const hue of dark) assert.ok(contrast("#10131a", hue) >= 4.5, `#10131a on ${hue}`);
+});
