@@ -21,6 +21,8 @@ export const CloseCode = {
   tryAgainLater: 1013,
   badRequest: 4400,
   roomNotFound: 4404,
+  /** Retention passed the socket's cursor while it was being served: reconnect to be resynced. */
+  historyTrimmed: 4409,
   slowConsumer: 4008,
 } as const;
 
@@ -291,6 +293,9 @@ class ChatSocket implements EventListenerObject {
       const code = error instanceof ParleyError ? error.code : "internal_error";
       if (code === "shutting_down") {
         return this.#socket.close(CloseCode.goingAway, "server shutting down");
+      }
+      if (code === "history_trimmed") {
+        return this.#socket.close(CloseCode.historyTrimmed, "history_trimmed");
       }
       if (code !== "room_not_found") console.error(`Cannot subscribe to room "${room}":`, error);
       this.#socket.close(

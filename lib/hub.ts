@@ -464,7 +464,9 @@ export class Hub {
     }
     // A message the feed has already passed would never wake us: read it now instead.
     if (joined.cursor > after) {
-      this.#log.readAfter(room, after, options.limit).then(waiter.finish, () => waiter.finish([]));
+      // A cursor retention passed meanwhile gets nothing here; its next poll is resynced.
+      this.#log.readAfterCursor(room, after, options.limit)
+        .then(waiter.finish, () => waiter.finish([]));
     }
     return await promise;
   }
@@ -502,7 +504,7 @@ export class Hub {
 
   async #sendBacklog(room: string, subscriber: Subscriber, head: number): Promise<void> {
     while (subscriber.last < head) {
-      const messages = await this.#log.readAfter(room, subscriber.last, PAGE);
+      const messages = await this.#log.readAfterCursor(room, subscriber.last, PAGE);
       if (messages.length === 0) break;
       subscriber.last = messages[messages.length - 1].seq;
       for (const delivery of toDeliveries(messages)) subscriber.listener(delivery);

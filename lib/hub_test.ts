@@ -444,9 +444,9 @@ Deno.test("Hub.poll - a poll behind the feed is answered by its own read, never 
   const kv = await Deno.openKv(":memory:");
   // The poll's own read of what the feed already passed is slow; a newer batch arrives first.
   class SlowCatchUp extends MessageLog {
-    override async readAfter(room: string, after: number, limit: number): Promise<Message[]> {
+    override async readAfterCursor(room: string, after: number, limit: number): Promise<Message[]> {
       if (after === 5) await new Promise((resolve) => setTimeout(resolve, 150));
-      return await super.readAfter(room, after, limit);
+      return await super.readAfterCursor(room, after, limit);
     }
   }
   const log = new SlowCatchUp(kv);

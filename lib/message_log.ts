@@ -190,6 +190,14 @@ export class MessageLog {
     return readMessages(this.#kv, room, { after, limit }, this.#reads);
   }
 
+  /**
+   * {@link readAfter} from a client's cursor: rejects with `history_trimmed` when retention has
+   * deleted messages right after it, so the client is resynced instead of skipping them.
+   */
+  readAfterCursor(room: string, after: number, limit: number): Promise<Message[]> {
+    return readMessages(this.#kv, room, { after, limit, gapless: true }, this.#reads);
+  }
+
   /** Reads the newest `limit` messages, or the newest before seq `before`, oldest first. */
   readLatest(room: string, options: { limit: number; before?: number }): Promise<Message[]> {
     return readMessages(this.#kv, room, { ...options, newest: true }, this.#reads);

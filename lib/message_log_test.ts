@@ -557,6 +557,35 @@ Deno.test("MessageLog.append - retention keeps the newest messages and deletes t
   }
 });
 
+for (const sharedLog of [true, false]) {
+  Deno.test(`MessageLog.readAfterCursor - a cursor retention passed is history_trimmed, never a gap (shared log ${sharedLog ? "on" : "off"})`, async () => {
+    const kv = await Deno.openKv(":memory:");
+    try {
+      const log = new MessageLog(kv, { historyLimit: 5, sharedLog });
+      await log.createRoom("lobby", "Lobby");
+      for (let i = 1; i <= 12; i++) await log.append("lobby", note(i));
+      // Seqs 1-7 are gone: a cursor at 7 or later still reads on, one before it does not.
+      assert.deepEqual(seqs(await log.readAfterCursor("lobby", 7, 100)), range(8, 12));
+      assert.deepEqual(seqs(await log.readAfterCursor("lobby", 12, 100)), []);
+      for (const after of [0, 3, 6]) {
+        await assert.rejects(log.readAfterCursor("lobby", after, 100), (error: unknown) => {
+          assert.ok(error instanceof ParleyError);
+          assert.equal(error.code, "history_trimmed");
+          assert.equal(
+            error.message,
+            `Room "lobby" no longer keeps the messages after seq ${after}`,
+          );
+          return true;
+        });
+      }
+      // The feed's own reads still start at the first message kept.
+      assert.deepEqual(seqs(await log.readAfter("lobby", 3, 100)), range(8, 12));
+    } finally {
+      kv.close();
+    }
+  });
+}
+
 Deno.test("MessageLog.createRoom - gives every room its own epoch", async () => {
   await withLog(async (log) => {
     const a = (await log.createRoom("a", "A")).room;

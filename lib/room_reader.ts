@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ParleyError } from "./errors.ts";
 import { logKey, messageKey, messagesPrefix, roomKey } from "./keys.ts";
 import { KEYS_PER_READ } from "./kv_reads.ts";
 import type { Message, StoredRoom } from "./types.ts";
@@ -23,6 +24,20 @@ export interface MessageRange {
   limit: number;
   /** Take them from the newest end of the range (default: from the oldest). */
   newest?: boolean;
+  /**
+   * `after` is a client's cursor: throw `history_trimmed` if retention has deleted messages
+   * right after it, rather than start at the first one left (a silent gap for that client).
+   */
+  gapless?: boolean;
+}
+
+/** The error for a cursor whose next messages retention has deleted. */
+export function historyTrimmed(room: string, after: number): ParleyError {
+  return new ParleyError(
+    409,
+    "history_trimmed",
+    `Room "${room}" no longer keeps the messages after seq ${after}`,
+  );
 }
 
 // KV lists at most 1000 entries per batch.
@@ -38,11 +53,29 @@ export async function readMessages(
   range: MessageRange,
   options: { sharedLog?: boolean } = {},
 ): Promise<Message[]> {
+  const messages = await readRange(kv, room, range, options);
+  const after = range.after ?? 0;
+  // Seqs are dense: a first message past the next one means retention passed the cursor.
+  if (range.gapless && messages.length > 0 && messages[0].seq > after + 1) {
+    throw historyTrimmed(room, after);
+  }
+  return messages;
+}
+
+async function readRange(
+  kv: Deno.Kv,
+  room: string,
+  range: MessageRange,
+  options: { sharedLog?: boolean },
+): Promise<Message[]> {
   if (options.sharedLog === false) {
     return range.limit <= 0 ? [] : await listKeyed(kv, room, range.after ?? 0, range.before, range);
   }
   const { value: record } = await kv.get<StoredRoom>(roomKey(room));
   if (record === null || range.limit <= 0) return [];
+  if (range.gapless && record.trimmed > (range.after ?? 0)) {
+    throw historyTrimmed(room, range.after ?? 0);
+  }
   // Seqs strictly between low and high.
   const low = Math.max(range.after ?? 0, record.trimmed);
   const high = Math.min(range.before ?? Infinity, record.head + 1);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connect, type Message } from "../lib/client.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
 import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+import { within } from "./wait_for.ts";
 
 const HISTORY_LIMIT = 5;
 
@@ -91,6 +92,61 @@ Deno.test("long-poll - a trimmed cursor answers resync: true with the latest his
     const fine = await requestJson(server, `/api/rooms/lobby/messages?after=10&epoch=${epoch}`);
     assert.equal(fine.body.resync, undefined);
     assert.deepEqual(seqsOf(fine.body.messages as Message[]), [11, 12]);
+  });
+});
+
+/**
+ * Makes retention pass every cursor just after the server checked it: the next read from a
+ * cursor first stores six more messages (seqs 13-18), which trims seqs up to 13.
+ */
+function trimBeforeNextCursorRead(server: TestServer): void {
+  const log = server.services.log;
+  const read = log.readAfterCursor.bind(log);
+  let trimmed = false;
+  log.readAfterCursor = async (room, after, limit) => {
+    if (!trimmed) {
+      trimmed = true;
+      for (let i = 13; i <= 18; i++) await log.append(room, { author: "ann", text: `m${i}` });
+    }
+    return await read(room, after, limit);
+  };
+}
+
+Deno.test("long-poll - a cursor retention passes while it is read gets a resync, not a gap", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    trimBeforeNextCursorRead(server);
+    const { status, body } = await requestJson(
+      server,
+      `/api/rooms/lobby/messages?after=9&epoch=${epoch}`,
+    );
+    assert.equal(status, 200);
+    assert.equal(body.resync, true);
+    assert.equal(body.head, 18);
+    assert.deepEqual(seqsOf(body.messages as Message[]), [14, 15, 16, 17, 18]);
+  });
+});
+
+Deno.test("ws - a cursor retention passes during the backlog closes 4409, and reconnecting resyncs", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    trimBeforeNextCursorRead(server);
+    const first = TestSocket.open(server, "lobby", { after: 9, epoch });
+    const closed = await within(
+      first.closed,
+      5000,
+      () => `the close; frames: ${JSON.stringify(first.frames)}`,
+    );
+    assert.equal(closed.code, 4409);
+    assert.equal(closed.reason, "history_trimmed");
+    assert.deepEqual(seqsOf(first.messages), [], "messages were delivered past a gap");
+    const again = TestSocket.open(server, "lobby", { after: 9, epoch });
+    try {
+      await again.until((s) => s.frames.some((frame) => frame.type === "resync"));
+      const resync = again.frames.find((frame) => frame.type === "resync")!;
+      assert.equal(resync.head, 18);
+      assert.deepEqual(seqsOf(resync.messages as Message[]), [14, 15, 16, 17, 18]);
+    } finally {
+      await again.close();
+    }
   });
 });
 

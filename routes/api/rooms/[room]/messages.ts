@@ -75,7 +75,15 @@ export const handler = {
     const session = sessions.fromRequest(c.req.raw);
     if (session) presence.touch(room.id, session);
     const seenPresence = c.req.query("presence");
-    const ready = atLiveHead ? [] : await log.readAfter(room.id, after, limit);
+    let ready: Message[];
+    try {
+      ready = atLiveHead ? [] : await log.readAfterCursor(room.id, after, limit);
+    } catch (error) {
+      // Retention passed the cursor since the check above.
+      if (!(error instanceof ParleyError) || error.code !== "history_trimmed") throw error;
+      const current = await requireRoom(log, room.id);
+      return page(current, await readResyncMessages(log, room.id, current.head), { resync: true });
+    }
     if (ready.length > 0 || wait === 0) {
       metrics.deliveries.inc("poll", ready.length);
       const head = Math.max(room.head, ready.at(-1)?.seq ?? 0);
