@@ -109,12 +109,20 @@ export function tooManyConnections(): ParleyError {
   );
 }
 
+/**
+ * WebSocket upgrades refused with a close frame whose close the client has not finished, per
+ * IP: Deno holds such a socket until the client answers the close, which one that never does
+ * would do for good. Past this many, refusals go out as plain HTTP answers.
+ */
+export const MAX_REFUSING_PER_IP = 5;
+
 /** The limits of one worker; every check passes when constructed with `null` (limits off). */
 export class Limits {
   #settings: LimitSettings | null;
   #messagesByIp: KeyedBuckets | undefined;
   #roomsByIp: KeyedBuckets | undefined;
   #connectionsByIp = new Map<string, number>();
+  #refusingByIp = new Map<string, number>();
 
   /** @param settings the limits, or null to turn them all off */
   constructor(settings: LimitSettings | null) {
@@ -146,17 +154,29 @@ export class Limits {
   /** Opens a connection for an IP: the function that closes it again, or null over the cap. */
   openConnection(ip: string): (() => void) | null {
     const settings = this.#settings;
-    if (!settings) return () => {};
-    const open = this.#connectionsByIp.get(ip) ?? 0;
-    if (open >= settings.connectionsPerIp) return null;
-    this.#connectionsByIp.set(ip, open + 1);
+    return settings ? this.#take(this.#connectionsByIp, ip, settings.connectionsPerIp) : () => {};
+  }
+
+  /**
+   * Counts a WebSocket refused with a close frame from an IP (see {@link MAX_REFUSING_PER_IP}):
+   * the function to call once it has closed, or null when the refusal should be plain HTTP.
+   */
+  openRefusal(ip: string): (() => void) | null {
+    return this.#settings ? this.#take(this.#refusingByIp, ip, MAX_REFUSING_PER_IP) : () => {};
+  }
+
+  /** Takes one of `cap` places for `ip` in `counts`: the function that gives it back, or null. */
+  #take(counts: Map<string, number>, ip: string, cap: number): (() => void) | null {
+    const open = counts.get(ip) ?? 0;
+    if (open >= cap) return null;
+    counts.set(ip, open + 1);
     let closed = false;
     return () => {
       if (closed) return;
       closed = true;
-      const left = (this.#connectionsByIp.get(ip) ?? 1) - 1;
-      if (left === 0) this.#connectionsByIp.delete(ip);
-      else this.#connectionsByIp.set(ip, left);
+      const left = (counts.get(ip) ?? 1) - 1;
+      if (left === 0) counts.delete(ip);
+      else counts.set(ip, left);
     };
   }
 }

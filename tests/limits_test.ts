@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { MAX_REFUSING_PER_IP } from "../lib/limits.ts";
+import { OPCODE_CLOSE, RawSocket } from "./raw_socket.ts";
 import { requestJson, sessionToken, type TestServer, TestSocket, withLobby } from "./server.ts";
 
 function post(server: TestServer, text: string, headers: Record<string, string> = {}) {
@@ -142,4 +144,43 @@ Deno.test("room creation - past the limit the API gets 429 and the form a 429 pa
       "two",
     ]);
   }, { env: { PARLEY_ROOMS_PER_MINUTE: "2" } });
+});
+
+Deno.test("ws - refusals a client leaves unanswered are capped per address, then plain HTTP", async () => {
+  await withLobby(async (server) => {
+    const port = Number(new URL(server.origin).port);
+    const path = "/api/rooms/nope/ws";
+    const held: RawSocket[] = [];
+    try {
+      // Each gets the 101 and the 4404 close, and never answers it.
+      for (let i = 0; i < MAX_REFUSING_PER_IP; i++) {
+        const socket = await RawSocket.open(port, path);
+        held.push(socket);
+        assert.equal(socket.status, 101);
+        const close = await socket.readMessage();
+        assert.equal(close?.opcode, OPCODE_CLOSE);
+        assert.equal((close!.payload[0] << 8) | close!.payload[1], 4404);
+      }
+      const refused = await RawSocket.open(port, path);
+      held.push(refused);
+      assert.equal(refused.status, 404);
+      assert.match(refused.headers.get("content-type") ?? "", /^application\/json/);
+      // Live connections are a separate count: the lobby still opens.
+      const lobby = await RawSocket.open(port, "/api/rooms/lobby/ws");
+      held.push(lobby);
+      assert.equal(lobby.status, 101);
+      // One that hangs up gives its place back.
+      held.shift()!.close();
+      let status = 0;
+      for (let tries = 0; status !== 101 && tries < 100; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const socket = await RawSocket.open(port, path);
+        held.push(socket);
+        status = socket.status;
+      }
+      assert.equal(status, 101, "the place of the socket that hung up never came back");
+    } finally {
+      for (const socket of held) socket.close();
+    }
+  });
 });

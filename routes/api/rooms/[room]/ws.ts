@@ -1,18 +1,39 @@
 import type { Context } from "hono";
 import { CloseCode, serveChatSocket } from "../../../../lib/chat_socket.ts";
 import { clientIp } from "../../../../lib/client_ip.ts";
-import { errorResponse, ParleyError } from "../../../../lib/errors.ts";
+import { errorResponse, ParleyError, roomNotFound } from "../../../../lib/errors.ts";
+import { tooManyConnections } from "../../../../lib/limits.ts";
 import { parseResume, type Resume } from "../../../../lib/resume.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 import { ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 
-/** Upgrades and immediately closes with a code a browser can read, since it never sees a status. */
-function refuse(c: Context<AppEnv>, code: number, reason: string): Response {
-  const { metrics, events, config } = c.var.services;
+/** How long a refused socket may take to open before its place is given back (it never will). */
+const REFUSAL_OPEN_TIMEOUT_MS = 10_000;
+
+/**
+ * Upgrades and at once closes with `closeCode` and the error's code as reason, which a browser
+ * can read, since it never sees a status. A client that leaves such closes unanswered holds the
+ * socket, so past a few of them per IP (`Limits.openRefusal`) the error goes as plain HTTP.
+ */
+function refuse(c: Context<AppEnv>, closeCode: number, error: ParleyError): Response {
+  const { metrics, events, config, limits } = c.var.services;
+  const ip = clientIp(c, config.trustProxy);
+  const reason = error.code;
   metrics.rejected.inc(reason);
-  events.write("rejected", { transport: "ws", ip: clientIp(c, config.trustProxy), reason });
+  events.write("rejected", { transport: "ws", ip, reason });
+  const release = limits.openRefusal(ip);
+  if (release === null) return error.toResponse();
   const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
-  socket.onopen = () => socket.close(code, reason);
+  // A client that hangs up before the socket opens leaves it neither open nor closed (Deno).
+  const neverOpened = setTimeout(release, REFUSAL_OPEN_TIMEOUT_MS);
+  socket.onopen = () => {
+    clearTimeout(neverOpened);
+    socket.close(closeCode, reason);
+  };
+  socket.onclose = () => {
+    clearTimeout(neverOpened);
+    release();
+  };
   return response;
 }
 
@@ -38,7 +59,7 @@ export const handler = {
     }
     const roomId = c.req.param("room") ?? "";
     const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
-    if (room === null) return refuse(c, CloseCode.roomNotFound, "room_not_found");
+    if (room === null) return refuse(c, CloseCode.roomNotFound, roomNotFound(roomId));
     // Sends are stamped with the session's name; without a session the socket only reads.
     const session = c.var.services.sessions.fromRequest(request) ?? undefined;
     let resume: Resume;
@@ -46,12 +67,12 @@ export const handler = {
       resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
     } catch (error) {
       if (!(error instanceof ParleyError)) throw error;
-      return refuse(c, CloseCode.badRequest, error.code);
+      return refuse(c, CloseCode.badRequest, error);
     }
     const { services } = c.var;
     const ip = clientIp(c, services.config.trustProxy);
     const release = services.limits.openConnection(ip);
-    if (release === null) return refuse(c, CloseCode.tryAgainLater, "too_many_connections");
+    if (release === null) return refuse(c, CloseCode.tryAgainLater, tooManyConnections());
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: services.config.wsIdleTimeout,
     });
