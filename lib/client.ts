@@ -98,6 +98,8 @@ export class ChatConnection {
   #room: string;
   #name: string | undefined;
   #token: string | undefined;
+  /** The session cookie holds the session (this page made it): no token goes in URLs. */
+  #cookieSession = false;
   #baseUrl: URL;
   #transportName: TransportName;
   #transport: Transport | undefined;
@@ -240,6 +242,7 @@ export class ChatConnection {
       baseUrl: this.#baseUrl,
       room: this.#room,
       token: this.#token,
+      tokenInUrl: !this.#cookieSession,
       after: this.#last,
       epoch: this.#epoch,
     };
@@ -297,6 +300,10 @@ export class ChatConnection {
   async #startSession(): Promise<void> {
     try {
       this.#token = (await createSession(this.#baseUrl, this.#name!)).token;
+      // A page on the server's origin that takes cookies now has the session's cookie, which
+      // goes with every request there.
+      this.#cookieSession = globalThis.navigator?.cookieEnabled === true &&
+        globalThis.location?.origin === this.#baseUrl.origin;
     } catch (error) {
       const code = (error as { code?: string }).code;
       const fatal = code === "invalid_author" ? code : undefined;

@@ -60,17 +60,17 @@ export async function withBrowserSession(
   }
 }
 
-/** Opens a room as `name` in a new context and waits until it is live. */
+/** Opens a room (default "lobby", with `query` after its path) as `name` and waits until it is live. */
 export async function openRoom(
   { server, browser }: BrowserSession,
   name: string,
-  options: BrowserContextOptions & { room?: string } = {},
+  options: BrowserContextOptions & { room?: string; query?: string } = {},
 ): Promise<Page> {
-  const { room = "lobby", ...contextOptions } = options;
+  const { room = "lobby", query = "", ...contextOptions } = options;
   const context = await browser.newContext({ locale: "en-US", ...contextOptions });
   await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
   const page = await context.newPage();
-  await page.goto(`${server.origin}/rooms/${room}`);
+  await page.goto(`${server.origin}/rooms/${room}${query}`);
   await page.locator(".status-live").waitFor({ timeout: 10_000 });
   return page;
 }

@@ -1,25 +1,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { type BrowserSession, withBrowserSession } from "./browser.ts";
+import { openRoom, say, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
-
-async function openRoom(
-  { server, browser }: BrowserSession,
-  name: string,
-  query = "",
-): Promise<Page> {
-  const context = await browser.newContext();
-  await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
-  const page = await context.newPage();
-  await page.goto(`${server.origin}/rooms/lobby${query}`);
-  await page.locator(".status-live").waitFor({ timeout: 10_000 });
-  return page;
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.locator("#composer-text").fill(text);
-  await page.locator("#composer-text").press("Enter");
-}
 
 function messageText(page: Page, text: string) {
   return page.locator(".message:not(.pending) .text", { hasText: text });
@@ -85,7 +67,7 @@ Deno.test("room page - history is server-rendered and readable without JavaScrip
 
 Deno.test("room page - a long-polling page and a WebSocket page chat both ways", async () => {
   await withBrowserSession(async (session) => {
-    const ann = await openRoom(session, "ann", "?transport=poll");
+    const ann = await openRoom(session, "ann", { query: "?transport=poll" });
     const bob = await openRoom(session, "bob");
     assert.match(await ann.locator(".status").innerText(), /Live · long-polling/);
     await say(ann, "from the poller");
@@ -129,5 +111,30 @@ Deno.test("room page - with WebSocket and SSE both blocked it falls back to long
     await say(dave, "polling works");
     const bob = await openRoom(session, "bob");
     assert.deepEqual(await bob.locator(".message .text").allInnerTexts(), ["polling works"]);
+  });
+});
+
+Deno.test("room page - the session token never goes into a URL, on any transport", async () => {
+  await withBrowserSession(async (session) => {
+    const urls: string[] = [];
+    const context = await session.browser.newContext();
+    context.on("request", (request) => urls.push(request.url()));
+    await context.addInitScript(() => localStorage.setItem("parley:name", "erin"));
+    const erin = await context.newPage();
+    erin.on("websocket", (socket) => urls.push(socket.url()));
+    await erin.goto(`${session.server.origin}/rooms/lobby`);
+    await erin.locator(".status-live").waitFor({ timeout: 10_000 });
+    await say(erin, "over a WebSocket");
+    await messageText(erin, "over a WebSocket").waitFor();
+    for (const transport of ["sse", "poll"]) {
+      await erin.goto(`${session.server.origin}/rooms/lobby?transport=${transport}`);
+      await erin.locator(".status-live").waitFor({ timeout: 10_000 });
+      await say(erin, `over ${transport}`);
+      await messageText(erin, `over ${transport}`).waitFor();
+    }
+    const streams = urls.filter((url) => /\/api\/rooms\/lobby\/(ws|events|messages)/.test(url));
+    assert.ok(streams.some((url) => url.includes("/ws")), urls.join("\n"));
+    assert.ok(streams.some((url) => url.includes("/events")), urls.join("\n"));
+    assert.deepEqual(streams.filter((url) => /[?&]token=/.test(url)), []);
   });
 });

@@ -34,8 +34,14 @@ export interface TransportEvents {
 export interface TransportTarget {
   baseUrl: URL;
   room: string;
-  /** The session token for clients without cookies; browsers send the session cookie. */
+  /** The session token, sent in an `Authorization` header where a request can carry one. */
   token?: string;
+  /**
+   * Put the token in WebSocket and event-stream URLs, which cannot carry headers: for clients
+   * without the session cookie. URLs end up in proxies' access logs, so browsers that have the
+   * cookie leave it out.
+   */
+  tokenInUrl?: boolean;
   /** Resume after this seq; undefined to start from the head. */
   after?: number;
   /** The epoch `after` was issued in. */
@@ -49,8 +55,7 @@ export function roomUrl(
   options: { cursor?: boolean } = {},
 ): URL {
   const url = new URL(`/api/rooms/${encodeURIComponent(target.room)}/${path}`, target.baseUrl);
-  if (target.token && (path === "ws" || path === "events")) {
-    // WebSocket and EventSource cannot send headers, so scripts pass their token in the URL.
+  if (target.token && target.tokenInUrl && (path === "ws" || path === "events")) {
     url.searchParams.set("token", target.token);
   }
   if (options.cursor && target.after !== undefined) {
