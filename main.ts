@@ -11,9 +11,19 @@ import { openKv } from "./lib/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { GracefulShutdown } from "./lib/shutdown.ts";
 
-const config = readConfig();
-const kv = await openKv(config.kvPath);
-const services = await createServices(kv, config);
+/** Reads the settings and opens the store; a setting or store that cannot be used ends the process. */
+async function start() {
+  try {
+    const config = readConfig();
+    return await createServices(await openKv(config.kvPath), config);
+  } catch (error) {
+    // One line naming what is wrong, not a stack trace: the messages say which setting.
+    console.error(`Cannot start Parley: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(1);
+  }
+}
+
+const services = await start();
 const app = createApp(services);
 const shutdown = new GracefulShutdown(services);
 shutdown.listen();

@@ -135,8 +135,11 @@ class ChatSocket implements EventListenerObject {
         return;
       case "message":
         return this.#message(event as MessageEvent);
-      case "close":
-        return this.#release((event as CloseEvent).code);
+      case "close": {
+        // Deno reports a connection that ended without a close frame as 0; RFC 6455 says 1006.
+        const { code } = event as CloseEvent;
+        return this.#release(code === 0 ? CloseCode.abnormal : code);
+      }
     }
   }
 

@@ -49,23 +49,28 @@ export class Counter implements Metric {
   }
 }
 
-/** A value read when scraped, such as open connections; one sample per label set. */
-export class Gauge implements Metric {
+/**
+ * A value read when scraped: a gauge, such as open connections, or a counter kept elsewhere,
+ * such as messages appended; one sample per label set.
+ */
+export class Scraped implements Metric {
   /**
    * @param name the metric name
    * @param help one line for people
+   * @param type `counter` for a value that only goes up, else `gauge`
    * @param read returns the samples: label sets and values
    */
   constructor(
     readonly name: string,
     readonly help: string,
+    readonly type: "gauge" | "counter",
     readonly read: () => Array<[Labels, number]>,
   ) {}
 
   render(): string[] {
     return [
       `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} gauge`,
+      `# TYPE ${this.name} ${this.type}`,
       ...this.read().map(([labels, value]) => `${this.name}${labelText(labels)} ${value}`),
     ];
   }
@@ -136,11 +141,16 @@ export class Metrics {
     "Messages per group commit",
     [1, 2, 5, 10, 20, 50, 100, 200, 300],
   );
-  #gauges: Gauge[] = [];
+  #scraped: Scraped[] = [];
 
   /** Adds a gauge read at scrape time. */
   gauge(name: string, help: string, read: () => Array<[Labels, number]>): void {
-    this.#gauges.push(new Gauge(name, help, read));
+    this.#scraped.push(new Scraped(name, help, "gauge", read));
+  }
+
+  /** Adds a counter kept elsewhere (it only goes up), read at scrape time. */
+  counter(name: string, help: string, read: () => Array<[Labels, number]>): void {
+    this.#scraped.push(new Scraped(name, help, "counter", read));
   }
 
   /** The Prometheus text exposition of every metric. */
@@ -150,7 +160,7 @@ export class Metrics {
       this.rejected,
       this.commitSeconds,
       this.batchSize,
-      ...this.#gauges,
+      ...this.#scraped,
     ];
     return metrics.flatMap((metric) => metric.render()).join("\n") + "\n";
   }

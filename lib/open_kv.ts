@@ -20,11 +20,11 @@ export async function openKv(
   open: (path?: string) => Promise<Deno.Kv> = Deno.openKv,
 ): Promise<Deno.Kv> {
   if (path === undefined) return await open();
-  if (isLocalFile(path)) {
-    const slash = path.lastIndexOf("/");
-    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  }
   try {
+    if (isLocalFile(path)) {
+      const slash = path.lastIndexOf("/");
+      if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+    }
     // `--parallel` workers open the file at the same moment, and SQLite may find it locked.
     return await retryLocked(() => open(path));
   } catch (error) {

@@ -87,7 +87,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     "Rooms this worker watches in KV",
     () => [[{}, hub.watchedRooms]],
   );
-  metrics.gauge(
+  metrics.counter(
     "parley_messages_appended_total",
     "Messages stored by this worker",
     () => [[{}, log.stats.appended]],
@@ -102,12 +102,12 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     "Other workers of this process this worker is linked with",
     () => [[{}, link?.peers ?? 0]],
   );
-  metrics.gauge(
+  metrics.counter(
     "parley_appends_forwarded_total",
     "Appends this worker forwarded to the writing worker",
     () => [[{}, link?.stats.forwarded ?? 0]],
   );
-  metrics.gauge(
+  metrics.counter(
     "parley_forward_timeouts_total",
     "Forwarded appends this worker committed itself after the writer did not answer within 1 s",
     () => [[{}, link?.stats.timedOut ?? 0]],

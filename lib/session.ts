@@ -52,8 +52,10 @@ function isFresh(session: Session): boolean {
  */
 export async function loadSecret(kv: Deno.Kv, fromEnv: string | undefined): Promise<string> {
   if (fromEnv) {
-    if (fromEnv.length < 32) {
-      throw new Error("Invalid PARLEY_SECRET: it must be at least 32 characters long");
+    if (fromEnv.trim().length < 32) {
+      throw new Error(
+        "Invalid PARLEY_SECRET: it must be at least 32 characters long, not counting spaces at its ends",
+      );
     }
     return fromEnv;
   }

@@ -107,6 +107,7 @@ Deno.test("loadSecret - generates one secret, keeps it in KV and refuses a short
     assert.equal(await loadSecret(kv, undefined), first);
     assert.equal(await loadSecret(kv, SECRET), SECRET);
     await assert.rejects(() => loadSecret(kv, "short"), /PARLEY_SECRET/);
+    await assert.rejects(() => loadSecret(kv, ` ${" ".repeat(40)}x `), /PARLEY_SECRET/);
   } finally {
     kv.close();
   }

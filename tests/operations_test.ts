@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { RawSocket } from "./raw_socket.ts";
 import { requestJson, sessionToken, TestSocket, withLobby } from "./server.ts";
+import { waitFor } from "./wait_for.ts";
 
 function sample(metrics: string, series: string): number | undefined {
   const line = metrics.split("\n").find((line) => line.startsWith(`${series} `));
@@ -45,6 +47,11 @@ Deno.test("GET /metrics - counts appends, deliveries, connections and rejections
       assert.equal(sample(metrics, "parley_kv_commit_seconds_count"), 3);
       assert.equal(sample(metrics, 'parley_group_commit_batch_size_bucket{le="1"}'), 3);
       assert.match(metrics, /# TYPE parley_kv_commit_seconds histogram/);
+      // What only goes up is a counter, whatever keeps it.
+      for (const name of ["messages_appended", "appends_forwarded", "forward_timeouts"]) {
+        assert.match(metrics, new RegExp(`# TYPE parley_${name}_total counter\n`));
+      }
+      assert.match(metrics, /# TYPE parley_open_connections gauge\n/);
     } finally {
       await reader.close();
     }
@@ -80,4 +87,55 @@ Deno.test("structured log - one JSON line per connection and rejection, never me
   assert.equal(typeof events[2].code, "number");
   assert.equal(typeof events[2].seconds, "number");
   assert.ok(lines.every((line) => !line.includes("secret")));
+});
+
+Deno.test("structured log - a WebSocket dropped without a close frame is logged as 1006", async () => {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  try {
+    await withLobby(async (server) => {
+      const socket = await RawSocket.open(
+        Number(new URL(server.origin).port),
+        "/api/rooms/lobby/ws",
+      );
+      assert.ok(await socket.readAnswer(), "no welcome");
+      socket.close();
+      await waitFor(
+        "the close to be logged",
+        () => lines.some((line) => line.includes("connection_close")),
+      );
+    }, { env: { PARLEY_LOG: "on" } });
+  } finally {
+    console.log = original;
+  }
+  const close = lines.map((line) => JSON.parse(line)).find((event) =>
+    event.event === "connection_close"
+  );
+  assert.equal(close.code, 1006);
+});
+
+Deno.test("startup - a setting or store that cannot be used stops the server with one line", async () => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [
+      { PARLEY_TRUST_PROXY: "true" },
+      'Cannot start Parley: Invalid PARLEY_TRUST_PROXY "true": expected on or off',
+    ],
+    [
+      { PARLEY_KV_PATH: "/proc/version/parley.kv" },
+      'Cannot start Parley: Cannot open the message store at "/proc/version/parley.kv": ',
+    ],
+  ];
+  for (const [env, line] of cases) {
+    const { code, stderr, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["serve", "--allow-all", "--port", "0", "main.ts"],
+      cwd: new URL("..", import.meta.url),
+      env: { PARLEY_KV_PATH: ":memory:", NO_COLOR: "1", ...env },
+      stdin: "null",
+    }).output();
+    const errors = new TextDecoder().decode(stderr).trim();
+    assert.equal(code, 1, new TextDecoder().decode(stdout));
+    assert.equal(errors.split("\n").length, 1, errors);
+    assert.ok(errors.startsWith(line), errors);
+  }
 });
