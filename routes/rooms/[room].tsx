@@ -74,7 +74,7 @@ function MissingRoom({ id }: { id: string }) {
     <Layout>
       <h1>No room called “{id}”</h1>
       <p>
-        It may have never existed. <a href="/">See all rooms</a>, or create it now.
+        It may never have existed. <a href="/">See all rooms</a>, or create it now.
       </p>
       <CreateRoomForm id={suggestion} />
     </Layout>
