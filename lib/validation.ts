@@ -14,6 +14,11 @@ export const MAX_TITLE_LENGTH = 80;
 // Control characters except tab and newline, which a multi-line message may hold.
 const CONTROL_IN_TEXT = /[^\P{Cc}\t\n]/u;
 const CONTROL_IN_LINE = /\p{Cc}/u;
+// Bidi embeddings, overrides and isolates reorder what follows them: a name or title holding one
+// can pass for another.
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
+// Format characters (such as a zero-width space) and spaces alone show nothing.
+const NOTHING_VISIBLE = /^[\p{Cf}\p{Z}]*$/u;
 
 function invalid(code: string, message: string): ParleyError {
   return new ParleyError(400, code, message);
@@ -37,7 +42,7 @@ function parseLine(
   }
   const trimmed = value.trim();
   const length = characters(trimmed);
-  if (length === 0) {
+  if (length === 0 || NOTHING_VISIBLE.test(trimmed)) {
     throw invalid(`invalid_${field}`, `The ${label} must not be empty`);
   }
   if (length > maxLength) {
@@ -50,6 +55,12 @@ function parseLine(
     throw invalid(
       `invalid_${field}`,
       `The ${label} must not contain control characters`,
+    );
+  }
+  if (BIDI_CONTROL.test(trimmed)) {
+    throw invalid(
+      `invalid_${field}`,
+      `The ${label} must not contain characters that change the direction of text`,
     );
   }
   return trimmed;

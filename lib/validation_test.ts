@@ -121,6 +121,16 @@ for (
         { name: `${max} characters once trimmed`, input: `  ${longest}  `, expected: longest },
         { name: `${max} emoji`, input: emoji.repeat(max), expected: emoji.repeat(max) },
         { name: "non-Latin", input: "\u0417\u043e\u044f", expected: "\u0417\u043e\u044f" },
+        {
+          name: "right-to-left",
+          input: "\u05e9\u05dc\u05d5\u05dd",
+          expected: "\u05e9\u05dc\u05d5\u05dd",
+        },
+        {
+          name: "emoji joined by ZWJ",
+          input: "\u{1f469}\u200d\u{1f4bb}",
+          expected: "\u{1f469}\u200d\u{1f4bb}",
+        },
       ],
       [
         { name: "empty", input: "", code },
@@ -135,6 +145,10 @@ for (
         { name: "escape", input: "a\u001b[31mb", code },
         { name: "DEL", input: "a\u007f", code },
         { name: "C1 control", input: "a\u0085b", code },
+        { name: "only a zero-width space", input: "\u200b", code },
+        { name: "only format characters and spaces", input: "\u200b \u2060\u00a0", code },
+        { name: "right-to-left override", input: "\u202eevil", code },
+        { name: "left-to-right isolate", input: "ann\u2066x", code },
         { name: "number", input: 7, code },
         { name: "null", input: null, code },
         { name: "undefined", input: undefined, code },

@@ -719,7 +719,7 @@ Deno.test("client - drops messages a transport repeats (dedupe by seq)", async (
   }
 });
 
-Deno.test("client - a backlog of 30 sends made offline is paced under the rate limit on reconnect", async () => {
+Deno.test("client - a backlog of 30 sends made offline is stored in order, within the rate limit", async () => {
   const server = await startServer();
   let connection: ChatConnection | undefined;
   try {
