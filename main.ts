@@ -6,7 +6,7 @@
  * @module
  */
 import { createApp } from "./app.tsx";
-import { readConfig } from "./lib/config.ts";
+import { readConfig, SettingError } from "./lib/config.ts";
 import { openKv } from "./lib/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { GracefulShutdown } from "./lib/shutdown.ts";
@@ -17,8 +17,9 @@ async function start() {
     const config = readConfig();
     return await createServices(await openKv(config.kvPath), config);
   } catch (error) {
-    // One line naming what is wrong, not a stack trace: the messages say which setting.
-    console.error(`Cannot start Parley: ${error instanceof Error ? error.message : error}`);
+    // A setting that cannot be used is one line naming it; anything else is a bug: its stack.
+    if (error instanceof SettingError) console.error(`Cannot start Parley: ${error.message}`);
+    else console.error("Cannot start Parley:", error);
     Deno.exit(1);
   }
 }

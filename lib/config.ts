@@ -36,6 +36,18 @@ export interface Config {
   workers?: number;
 }
 
+/** A setting, or the store it names, that cannot be used: the server stops with its message. */
+export class SettingError extends Error {
+  /**
+   * @param message what is wrong, naming the variable
+   * @param options the underlying error, if any
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SettingError";
+  }
+}
+
 /** How often a busy room's deliveries go out at most, unless `PARLEY_DELIVERY_INTERVAL_MS` says. */
 export const DEFAULT_DELIVERY_INTERVAL_MS = 20;
 
@@ -117,7 +129,7 @@ export function parseSwitch(value: string | undefined, name: string, fallback: b
   if (value === undefined || value === "") return fallback;
   if (value === "on") return true;
   if (value === "off") return false;
-  throw new Error(`Invalid ${name} "${value}": expected on or off`);
+  throw new SettingError(`Invalid ${name} "${value}": expected on or off`);
 }
 
 /** The largest whole number a setting may hold: nine digits. */
@@ -141,7 +153,7 @@ export function parseIntegerInRange(
   if (value === undefined || value === "") return undefined;
   const number = /^(0|[1-9]\d{0,8})$/.test(value) ? Number(value) : NaN;
   if (!(number >= range.min && number <= range.max)) {
-    throw new Error(`Invalid ${name} "${value}": expected ${expected}`);
+    throw new SettingError(`Invalid ${name} "${value}": expected ${expected}`);
   }
   return number;
 }
@@ -162,7 +174,7 @@ export function parseAllowedOrigins(value: string): string[] {
 
 function parseOrigin(entry: string): string {
   const invalid = (why: string) =>
-    new Error(
+    new SettingError(
       `Invalid PARLEY_ALLOWED_ORIGINS entry "${entry}": ${why}; ` +
         `list exact origins such as https://chat.example.com, separated by commas`,
     );

@@ -57,21 +57,20 @@ export class Scraped implements Metric {
   /**
    * @param name the metric name
    * @param help one line for people
-   * @param type `counter` for a value that only goes up, else `gauge`
-   * @param read returns the samples: label sets and values
+   * @param options `type`: `counter` for a value that only goes up, else `gauge`; `read`:
+   * returns the samples, label sets and values
    */
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: "gauge" | "counter",
-    readonly read: () => Array<[Labels, number]>,
+    readonly options: { type: "gauge" | "counter"; read: () => Array<[Labels, number]> },
   ) {}
 
   render(): string[] {
     return [
       `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} ${this.type}`,
-      ...this.read().map(([labels, value]) => `${this.name}${labelText(labels)} ${value}`),
+      `# TYPE ${this.name} ${this.options.type}`,
+      ...this.options.read().map(([labels, value]) => `${this.name}${labelText(labels)} ${value}`),
     ];
   }
 }
@@ -145,12 +144,12 @@ export class Metrics {
 
   /** Adds a gauge read at scrape time. */
   gauge(name: string, help: string, read: () => Array<[Labels, number]>): void {
-    this.#scraped.push(new Scraped(name, help, "gauge", read));
+    this.#scraped.push(new Scraped(name, help, { type: "gauge", read }));
   }
 
   /** Adds a counter kept elsewhere (it only goes up), read at scrape time. */
   counter(name: string, help: string, read: () => Array<[Labels, number]>): void {
-    this.#scraped.push(new Scraped(name, help, "counter", read));
+    this.#scraped.push(new Scraped(name, help, { type: "counter", read }));
   }
 
   /** The Prometheus text exposition of every metric. */

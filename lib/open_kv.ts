@@ -1,3 +1,4 @@
+import { SettingError } from "./config.ts";
 import { retryLocked } from "./kv_locks.ts";
 
 /** Whether a KV path names a file on this machine (not `:memory:`, not a KV Connect URL). */
@@ -28,7 +29,7 @@ export async function openKv(
     // `--parallel` workers open the file at the same moment, and SQLite may find it locked.
     return await retryLocked(() => open(path));
   } catch (error) {
-    throw new Error(`Cannot open the message store at "${path}": ${error}`, {
+    throw new SettingError(`Cannot open the message store at "${path}": ${error}`, {
       cause: error,
     });
   }

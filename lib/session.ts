@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SettingError } from "./config.ts";
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ParleyError } from "./errors.ts";
@@ -53,7 +54,7 @@ function isFresh(session: Session): boolean {
 export async function loadSecret(kv: Deno.Kv, fromEnv: string | undefined): Promise<string> {
   if (fromEnv) {
     if (fromEnv.trim().length < 32) {
-      throw new Error(
+      throw new SettingError(
         "Invalid PARLEY_SECRET: it must be at least 32 characters long, not counting spaces at its ends",
       );
     }

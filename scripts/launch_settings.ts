@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parseIntegerInRange, SettingError } from "../lib/config.ts";
 import { workerJobs } from "./worker_count.ts";
 
 /** How `deno serve` is started. */
@@ -17,46 +18,40 @@ export interface LaunchSettings {
 }
 
 const MAX_JOBS = 256;
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/;
 
-/** A setting that cannot be used, with a message that names it. */
-export class LaunchSettingError extends Error {
-  /** @param message what is wrong, naming the variable */
-  constructor(message: string) {
-    super(message);
-    this.name = "LaunchSettingError";
-  }
-}
-
-function wholeNumber(name: string, value: string, min: number, max: number): number {
-  const number = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
-  if (!(number >= min && number <= max)) {
-    throw new LaunchSettingError(
-      `${name} must be a whole number from ${min} to ${max}, got "${value}"`,
-    );
-  }
-  return number;
+/**
+ * `PARLEY_HOST` as `deno serve --host` takes it: a host name, an IPv4 address, or an IPv6
+ * address (bracketed here if it was not).
+ */
+function listenAddress(host: string): string {
+  if (HOST_NAME.test(host)) return host;
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (IPV6.test(bare)) return `[${bare}]`;
+  throw new SettingError(
+    `Invalid PARLEY_HOST "${host}": expected a host name or an IPv4 or IPv6 address to listen on`,
+  );
 }
 
 /**
  * Reads the launch settings from `env` (a lookup of environment variables) on a machine with
- * `cores` cores; throws {@link LaunchSettingError} for a value that cannot be used.
+ * `cores` cores; throws `SettingError` for a value that cannot be used.
  */
 export function readLaunchSettings(
   env: (name: string) => string | undefined,
   cores: number,
 ): LaunchSettings {
-  const port = wholeNumber("PORT", env("PORT") || "8000", 0, 65_535);
-  const host = env("PARLEY_HOST") || "0.0.0.0";
-  if (!/^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/.test(host)) {
-    throw new LaunchSettingError(
-      `PARLEY_HOST must be an address or host name to listen on, got "${host}"`,
-    );
-  }
+  const port = parseIntegerInRange(env("PORT"), "PORT", { min: 0, max: 65_535 }) ?? 8000;
+  const host = listenAddress(env("PARLEY_HOST") || "0.0.0.0");
   const jobsSet = env("DENO_JOBS");
-  const jobs = wholeNumber("DENO_JOBS", workerJobs(jobsSet, cores), 1, MAX_JOBS);
+  const jobs = parseIntegerInRange(workerJobs(jobsSet, cores), "DENO_JOBS", {
+    min: 1,
+    max: MAX_JOBS,
+  }) ?? 1;
   if (env("PARLEY_KV_PATH") === ":memory:" && jobs > 1) {
     if (jobsSet) {
-      throw new LaunchSettingError(
+      throw new SettingError(
         `PARLEY_KV_PATH=:memory: gives every worker a store of its own; run one worker ` +
           `(DENO_JOBS=1), got DENO_JOBS=${jobsSet}`,
       );

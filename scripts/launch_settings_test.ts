@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { LaunchSettingError, readLaunchSettings, serveArgs } from "./launch_settings.ts";
+import { SettingError } from "../lib/config.ts";
+import { readLaunchSettings, serveArgs } from "./launch_settings.ts";
 
 function read(env: Record<string, string>, cores = 4) {
   return readLaunchSettings((name) => env[name], cores);
@@ -15,22 +16,27 @@ Deno.test("readLaunchSettings - PORT, PARLEY_HOST and DENO_JOBS are used as give
     host: "127.0.0.1",
     jobs: 2,
   });
-  assert.equal(read({ PARLEY_HOST: "::1" }).host, "::1");
   assert.equal(read({ PARLEY_HOST: "localhost" }).host, "localhost");
+  // deno serve takes an IPv6 address in brackets only.
+  assert.equal(read({ PARLEY_HOST: "::1" }).host, "[::1]");
+  assert.equal(read({ PARLEY_HOST: "[::1]" }).host, "[::1]");
+  assert.equal(read({ PARLEY_HOST: "::" }).host, "[::]");
 });
 
 Deno.test("readLaunchSettings - a bad value names its variable", () => {
   const cases: [Record<string, string>, RegExp][] = [
-    [{ PORT: "65536" }, /^PORT must be a whole number from 0 to 65535, got "65536"$/],
-    [{ PORT: "80a" }, /^PORT must/],
-    [{ DENO_JOBS: "0" }, /^DENO_JOBS must be a whole number from 1 to 256, got "0"$/],
-    [{ DENO_JOBS: "abc" }, /^DENO_JOBS must/],
-    [{ DENO_JOBS: "100000" }, /^DENO_JOBS must/],
-    [{ PARLEY_HOST: "127.0.0.1 --allow-all" }, /^PARLEY_HOST must be an address/],
+    [{ PORT: "65536" }, /^Invalid PORT "65536": expected a whole number from 0 to 65535$/],
+    [{ PORT: "80a" }, /^Invalid PORT/],
+    [{ DENO_JOBS: "0" }, /^Invalid DENO_JOBS "0": expected a whole number from 1 to 256$/],
+    [{ DENO_JOBS: "abc" }, /^Invalid DENO_JOBS/],
+    [{ DENO_JOBS: "100000" }, /^Invalid DENO_JOBS/],
+    [{ PARLEY_HOST: "127.0.0.1 --allow-all" }, /^Invalid PARLEY_HOST "127\.0\.0\.1 --allow-all"/],
+    [{ PARLEY_HOST: "--allow-all" }, /^Invalid PARLEY_HOST/],
+    [{ PARLEY_HOST: "[::1" }, /^Invalid PARLEY_HOST/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => read(env), (error: Error) => {
-      assert.ok(error instanceof LaunchSettingError, `${JSON.stringify(env)}: ${error}`);
+      assert.ok(error instanceof SettingError, `${JSON.stringify(env)}: ${error}`);
       assert.match(error.message, message);
       return true;
     });
@@ -42,7 +48,7 @@ Deno.test("readLaunchSettings - a store in memory runs one worker, and refuses m
   assert.equal(read({ PARLEY_KV_PATH: ":memory:", DENO_JOBS: "1" }, 8).jobs, 1);
   assert.throws(
     () => read({ PARLEY_KV_PATH: ":memory:", DENO_JOBS: "3" }),
-    /^LaunchSettingError: PARLEY_KV_PATH=:memory: gives every worker a store of its own; run one worker \(DENO_JOBS=1\), got DENO_JOBS=3$/,
+    /^SettingError: PARLEY_KV_PATH=:memory: gives every worker a store of its own; run one worker \(DENO_JOBS=1\), got DENO_JOBS=3$/,
   );
 });
 

@@ -8,14 +8,15 @@
  *
  * @module
  */
-import { LaunchSettingError, readLaunchSettings, serveArgs } from "./launch_settings.ts";
+import { SettingError } from "../lib/config.ts";
+import { readLaunchSettings, serveArgs } from "./launch_settings.ts";
 
 const dev = Deno.args.includes("--dev");
 let settings;
 try {
   settings = readLaunchSettings((name) => Deno.env.get(name), navigator.hardwareConcurrency);
 } catch (error) {
-  if (!(error instanceof LaunchSettingError)) throw error;
+  if (!(error instanceof SettingError)) throw error;
   console.error(`Cannot start Parley: ${error.message}`);
   Deno.exit(1);
 }

@@ -23,7 +23,14 @@ function refuse(c: Context<AppEnv>, closeCode: number, error: ParleyError): Resp
   events.write("rejected", { transport: "ws", ip, reason });
   const release = limits.openRefusal(ip);
   if (release === null) return error.toResponse();
-  const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+  let upgrade: Deno.WebSocketUpgrade;
+  try {
+    upgrade = Deno.upgradeWebSocket(c.req.raw);
+  } catch (cause) {
+    release();
+    throw cause;
+  }
+  const { socket, response } = upgrade;
   // A client that hangs up before the socket opens leaves it neither open nor closed (Deno).
   const neverOpened = setTimeout(release, REFUSAL_OPEN_TIMEOUT_MS);
   socket.onopen = () => {
