@@ -85,6 +85,11 @@ const BACKOFF_CAP_MS = 10_000;
 const OPEN_TIMEOUT_MS = 5_000;
 /** How long a sent message may go unanswered on a live transport before it is sent again. */
 const ANSWER_TIMEOUT_MS = 10_000;
+/**
+ * How many times in a row the message in flight may be answered "later" (or not at all) before
+ * it is marked failed, so that one the server cannot take does not hold back every later one.
+ */
+const MAX_LATER_ANSWERS = 10;
 
 let idCounter = 0;
 
@@ -100,6 +105,12 @@ export class ChatConnection {
   #token: string | undefined;
   /** The session cookie holds the session (this page made it): no token goes in URLs. */
   #cookieSession = false;
+  /** A socket came without the cookie (cleared, blocked, Secure over http): tokens in URLs. */
+  #cookieFailed = false;
+  /** The session was made again after the server said a send had none; reset by an ack. */
+  #sessionRenewed = false;
+  /** How many "later" answers the message in flight has had in a row. */
+  #laterAnswers = { id: "", count: 0 };
   #baseUrl: URL;
   #transportName: TransportName;
   #transport: Transport | undefined;
@@ -278,11 +289,13 @@ export class ChatConnection {
         if (!isCurrent()) return;
         const item = this.#outbox.get(id);
         if (item) item.acked = true;
+        this.#sessionRenewed = false;
         this.#answered(id);
       },
-      retryLater: (id, afterMs) => isCurrent() && this.#resendAfter(id, afterMs),
+      retryLater: (id, afterMs) => isCurrent() && this.#answerLater(id, afterMs),
       rejected: (id, code, message) => {
         if (!isCurrent()) return;
+        if (code === "session_required" && this.#recoverSession()) return;
         const item = this.#outbox.get(id);
         if (item) {
           item.state = "failed";
@@ -302,7 +315,8 @@ export class ChatConnection {
       this.#token = (await createSession(this.#baseUrl, this.#name!)).token;
       // A page on the server's origin that takes cookies now has the session's cookie, which
       // goes with every request there.
-      this.#cookieSession = globalThis.navigator?.cookieEnabled === true &&
+      this.#cookieSession = !this.#cookieFailed &&
+        globalThis.navigator?.cookieEnabled === true &&
         globalThis.location?.origin === this.#baseUrl.origin;
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -324,14 +338,55 @@ export class ChatConnection {
     if (!next) return;
     this.#inFlight = next.id;
     this.#transport.send({ id: next.id, text: next.text });
-    this.#resendAfter(next.id, ANSWER_TIMEOUT_MS);
+    clearTimeout(this.#resendTimer);
+    // No answer counts as "later", at once.
+    this.#resendTimer = setTimeout(() => this.#answerLater(next.id, 0), ANSWER_TIMEOUT_MS);
   }
 
-  /** Sends the message in flight again after `afterMs` (unless answered or delivered first). */
-  #resendAfter(id: string, afterMs: number): void {
+  /**
+   * The server asked for the message in flight again later, or did not answer: it goes again
+   * after `afterMs` (unless answered or delivered first), or, after too many such answers in a
+   * row, is marked failed so the ones after it can go.
+   */
+  #answerLater(id: string, afterMs: number): void {
     if (this.#inFlight !== id) return;
     clearTimeout(this.#resendTimer);
+    if (this.#laterAnswers.id !== id) this.#laterAnswers = { id, count: 0 };
+    if (++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
+      const item = this.#outbox.get(id);
+      if (item) {
+        item.state = "failed";
+        item.error = `The server could not take it after ${MAX_LATER_ANSWERS} tries (retry_limit)`;
+        this.#emitOutbox();
+      }
+      return this.#answered(id);
+    }
     this.#resendTimer = setTimeout(() => this.#answered(id), afterMs);
+  }
+
+  /**
+   * The server found no session on a send: the socket came without the session cookie, or the
+   * session is gone. Tries the token in the URL, then a new session, and reconnects; says
+   * whether it did (if not, the send fails as refused).
+   */
+  #recoverSession(): boolean {
+    if (this.#cookieSession) {
+      this.#cookieFailed = true;
+      this.#cookieSession = false;
+    } else if (this.#name !== undefined && !this.#sessionRenewed) {
+      this.#sessionRenewed = true;
+      this.#token = undefined;
+    } else {
+      return false;
+    }
+    const transport = this.#transport;
+    this.#transport = undefined;
+    transport?.close();
+    clearTimeout(this.#openTimer);
+    clearTimeout(this.#resendTimer);
+    this.#inFlight = undefined;
+    this.#open();
+    return true;
   }
 
   /** The message in flight is stored, refused or due again: the oldest waiting one goes next. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Page, WebSocketRoute } from "playwright-core";
 import { openRoom, say, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
 
@@ -136,5 +136,35 @@ Deno.test("room page - the session token never goes into a URL, on any transport
     assert.ok(streams.some((url) => url.includes("/ws")), urls.join("\n"));
     assert.ok(streams.some((url) => url.includes("/events")), urls.join("\n"));
     assert.deepEqual(streams.filter((url) => /[?&]token=/.test(url)), []);
+  });
+});
+
+Deno.test("room page - a page whose session cookie was cleared still sends, by token", async () => {
+  await withBrowserSession(async (session) => {
+    const context = await session.browser.newContext();
+    await context.addInitScript(() => localStorage.setItem("parley:name", "fay"));
+    const fay = await context.newPage();
+    // The page's sockets pass through a relay that drops the first once asked to.
+    const relayed: WebSocketRoute[] = [];
+    await fay.routeWebSocket(/\/ws/, (socket) => {
+      relayed.push(socket);
+      socket.connectToServer();
+    });
+    await fay.goto(`${session.server.origin}/rooms/lobby`);
+    await fay.locator(".status-live").waitFor({ timeout: 10_000 });
+    // Cookies cleared (or blocked) while the page is open; its next socket goes without one.
+    await context.clearCookies();
+    await relayed[0].close({ code: 1001 });
+    await fay.waitForFunction(() => document.querySelector(".status-live") === null);
+    await fay.locator(".status-live").waitFor({ timeout: 15_000 });
+    await say(fay, "without a cookie");
+    await messageText(fay, "without a cookie").waitFor({ timeout: 10_000 });
+    assert.equal(await fay.locator(".message.pending").count(), 0);
+    const { body } = await requestJson(session.server, "/api/rooms/lobby/messages");
+    const stored = body.messages as Array<{ author: string; text: string }>;
+    assert.deepEqual(stored.map(({ author, text }) => [author, text]), [[
+      "fay",
+      "without a cookie",
+    ]]);
   });
 });

@@ -669,6 +669,41 @@ Deno.test("transports - a retried send with the same id is stored once, and ever
   }
 });
 
+/**
+ * Runs `test` against a fake room server on port 0: each socket gets `onOpen`'s frames when it
+ * opens and `onFrame`'s answers to each frame it sends; the sockets and server are closed after.
+ */
+async function withFakeRoom(
+  room: { onOpen: () => unknown[]; onFrame?: (frame: Record<string, unknown>) => unknown[] },
+  test: (baseUrl: string) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const sockets: WebSocket[] = [];
+  const fake = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      sockets.push(socket);
+      const send = (frames: unknown[]) => {
+        for (const frame of frames) socket.send(JSON.stringify(frame));
+      };
+      socket.onopen = () => send(room.onOpen());
+      socket.onmessage = (event) => send(room.onFrame?.(JSON.parse(event.data)) ?? []);
+      return response;
+    },
+  );
+  try {
+    await test(`http://127.0.0.1:${fake.addr.port}`);
+  } finally {
+    await waitFor(
+      "the fake sockets to close",
+      () => sockets.every((socket) => socket.readyState === WebSocket.CLOSED),
+    );
+    controller.abort();
+    await fake.finished;
+  }
+}
+
 Deno.test("client - drops messages a transport repeats (dedupe by seq)", async () => {
   // A fake room whose socket repeats and reorders what it already sent, as a flaky relay might.
   const message = (seq: number): Message => ({
@@ -686,37 +721,48 @@ Deno.test("client - drops messages a transport repeats (dedupe by seq)", async (
     { type: "messages", messages: [message(1)] },
     { type: "messages", messages: [message(3), message(4)] },
   ];
-  const controller = new AbortController();
-  const sockets: WebSocket[] = [];
-  const fake = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
-    (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      sockets.push(socket);
-      socket.onopen = () => {
-        for (const frame of frames) socket.send(JSON.stringify(frame));
-      };
-      return response;
-    },
-  );
-  const connection = connect("echo", {
-    transport: "ws",
-    baseUrl: `http://127.0.0.1:${fake.addr.port}`,
+  await withFakeRoom({ onOpen: () => frames }, async (baseUrl) => {
+    const connection = connect("echo", { transport: "ws", baseUrl });
+    const batches: number[][] = [];
+    connection.on("messages", (messages) => batches.push(seqs(messages)));
+    try {
+      await waitFor("the last message", () => connection.last === 4);
+      assert.deepEqual(batches, [[1, 2], [3], [4]]);
+    } finally {
+      connection.close();
+    }
   });
-  const batches: number[][] = [];
-  connection.on("messages", (messages) => batches.push(seqs(messages)));
-  try {
-    await waitFor("the last message", () => connection.last === 4);
-    assert.deepEqual(batches, [[1, 2], [3], [4]]);
-  } finally {
-    connection.close();
-    await waitFor(
-      "the fake socket to close",
-      () => sockets.every((socket) => socket.readyState === WebSocket.CLOSED),
-    );
-    controller.abort();
-    await fake.finished;
-  }
+});
+
+Deno.test("client - a message the server keeps asking for later fails after 10 tries, and the next goes", async () => {
+  const tries = new Map<string, number>();
+  const room = {
+    onOpen: () => [{ type: "welcome", room: "busy", head: 0, epoch: "e" }],
+    onFrame: (frame: Record<string, unknown>) => {
+      if (frame.type !== "send") return [];
+      const id = String(frame.id);
+      tries.set(id, (tries.get(id) ?? 0) + 1);
+      // The first message can never be stored; the second is stored at once.
+      return id === "stuck"
+        ? [{ type: "error", id, code: "storage_busy", message: "Busy", retryAfterMs: 1 }]
+        : [{ type: "ack", id, seq: 1 }];
+    },
+  };
+  await withFakeRoom(room, async (baseUrl) => {
+    const connection = connect("busy", { transport: "ws", baseUrl, token: "t" });
+    try {
+      connection.send("never stored", "stuck");
+      connection.send("stored", "fine");
+      await waitFor("the second message to be sent", () => tries.has("fine"));
+      assert.equal(tries.get("stuck"), 10);
+      assert.deepEqual(connection.outbox.map(({ id, state, error }) => [id, state, error]), [
+        ["stuck", "failed", "The server could not take it after 10 tries (retry_limit)"],
+        ["fine", "sending", undefined],
+      ]);
+    } finally {
+      connection.close();
+    }
+  });
 });
 
 Deno.test("client - a backlog of 30 sends made offline is stored in order, within the rate limit", async () => {
