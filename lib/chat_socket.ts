@@ -232,7 +232,11 @@ class ChatSocket implements EventListenerObject {
       if (wait > 0) throw rateLimited("messages", wait);
       this.#stoppedTyping(session);
     } catch (error) {
-      if (!(error instanceof ParleyError)) throw error;
+      if (!(error instanceof ParleyError)) {
+        // A bug, not the client's doing: it still hears back, and may send again.
+        console.error("A send frame failed unexpectedly:", error);
+        return this.#sendError("internal_error", "The message could not be stored", frame.id);
+      }
       return this.#strike(error.code, error.message, frame.id, error.options.retryAfterMs);
     }
     this.#strikes = 0;

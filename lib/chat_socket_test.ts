@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { serveChatSocket } from "./chat_socket.ts";
 import { readConfig } from "./config.ts";
 import { closeServices, closeStore, createServices, type Services } from "./services.ts";
+import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
 
 const IP = "192.0.2.1";
@@ -46,12 +47,13 @@ async function withServices(fn: (services: Services, room: Room) => Promise<void
   }
 }
 
-/** Serves `socket` as the ws route does, on the IP's only connection slot. */
-function serve(services: Services, room: Room, socket: StandInSocket): void {
+/** Serves `socket` as the ws route does, on the IP's only connection slot, as `session` if given. */
+function serve(services: Services, room: Room, socket: StandInSocket, session?: Session): void {
   const release = services.limits.openConnection(IP);
   assert.ok(release, "the IP's connection slot is free");
   serveChatSocket(socket as unknown as WebSocket, services, {
     room,
+    session,
     resume: { resync: false },
     ip: IP,
     onClose: release,
@@ -88,5 +90,31 @@ Deno.test("serveChatSocket - a socket that opens in time outlives the handshake 
     socket.readyState = WebSocket.CLOSED;
     socket.dispatchEvent(new CloseEvent("close", { code: 1000 }));
     assert.equal(services.connections.count("ws"), 0);
+  });
+});
+
+Deno.test("serveChatSocket - a send that fails unexpectedly is still answered, as internal_error", async () => {
+  await withServices(async (services, room) => {
+    const socket = new StandInSocket();
+    serve(services, room, socket, { sid: "s-1", name: "ann", iat: Date.now() });
+    socket.open();
+    services.limits.message = () => {
+      throw new Error("a bug in the limits");
+    };
+    const logged = console.error;
+    console.error = () => {};
+    try {
+      const frame = JSON.stringify({ type: "send", id: "m-1", text: "hello" });
+      socket.dispatchEvent(new MessageEvent("message", { data: frame }));
+      await pause(20);
+    } finally {
+      console.error = logged;
+    }
+    const answers = socket.sent.map((sent) => JSON.parse(sent)).filter(({ type }) =>
+      type === "error"
+    );
+    assert.deepEqual(answers.map(({ id, code }) => [id, code]), [["m-1", "internal_error"]]);
+    socket.readyState = WebSocket.CLOSED;
+    socket.dispatchEvent(new CloseEvent("close", { code: 1000 }));
   });
 });

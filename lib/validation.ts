@@ -17,8 +17,13 @@ const CONTROL_IN_LINE = /\p{Cc}/u;
 // Bidi embeddings, overrides and isolates reorder what follows them: a name or title holding one
 // can pass for another.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
-// Format characters (such as a zero-width space) and spaces alone show nothing.
-const NOTHING_VISIBLE = /^[\p{Cf}\p{Z}]*$/u;
+// Characters that show nothing (Unicode's default ignorables, such as a zero-width space or a
+// Hangul filler, and the blank braille pattern): a name holding one can pass for another.
+// Emoji sequences need the zero-width joiner, variation selectors and tags, so those stay.
+const INVISIBLE =
+  /(?![\u200d\ufe00-\ufe0f\u{e0020}-\u{e007f}\u{e0100}-\u{e01ef}])[\p{Default_Ignorable_Code_Point}\u2800]/u;
+// Spaces and the characters kept above, alone, still show nothing.
+const NOTHING_VISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Z}\u2800]*$/u;
 
 function invalid(code: string, message: string): ParleyError {
   return new ParleyError(400, code, message);
@@ -56,6 +61,9 @@ function parseLine(
       `invalid_${field}`,
       `The ${label} must not contain control characters`,
     );
+  }
+  if (INVISIBLE.test(trimmed)) {
+    throw invalid(`invalid_${field}`, `The ${label} must not contain invisible characters`);
   }
   if (BIDI_CONTROL.test(trimmed)) {
     throw invalid(

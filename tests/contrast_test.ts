@@ -41,11 +41,20 @@ function contrast(a: string, b: string): number {
 for (const [scheme, colours] of [["light", palette(0)], ["dark", palette(DARK)]] as const) {
   Deno.test(`styles (${scheme}) - text colours meet 4.5:1 on every background`, () => {
     const backgrounds = ["bg", "surface", "surface-2", "hover"];
-    for (const text of ["text", "muted", "faint"]) {
-      for (const background of backgrounds) {
-        const ratio = contrast(colours.get(text)!, colours.get(background)!);
-        assert.ok(ratio >= 4.5, `--${text} on --${background}: ${ratio.toFixed(2)}:1`);
-      }
+    const pairs: Array<[string, string]> = [
+      ...["text", "muted", "faint"].flatMap((text) =>
+        backgrounds.map((background): [string, string] => [text, background])
+      ),
+      // Status text (the online badge, the banner, errors, links) on its own tint and on cards.
+      ...["ok", "warn", "danger", "accent"].flatMap((tone): Array<[string, string]> => [
+        [tone, `${tone}-soft`],
+        [tone, "surface"],
+      ]),
+      ["accent-text", "accent"],
+    ];
+    for (const [text, background] of pairs) {
+      const ratio = contrast(colours.get(text)!, colours.get(background)!);
+      assert.ok(ratio >= 4.5, `--${text} on --${background}: ${ratio.toFixed(2)}:1`);
     }
   });
 }
@@ -53,7 +62,14 @@ for (const [scheme, colours] of [["light", palette(0)], ["dark", palette(DARK)]]
 Deno.test("styles - avatar initials meet 4.5:1 on every hue, light and dark", () => {
   const all = hues();
   assert.equal(all.length, 16);
-  const [light, dark] = [all.slice(0, 8), all.slice(8)];
-  for (const hue of light) assert.ok(contrast("#ffffff", hue) >= 4.5, `#fff on ${hue}`);
-  for (const hue of dark) assert.ok(contrast("#10131a", hue) >= 4.5, `#10131a on ${hue}`);
+  // The initials' colour: the first `.avatar` rule's, then the dark scheme's.
+  const initials = [...CSS.matchAll(/\.avatar \{[^}]*?\bcolor: (#[0-9a-f]{3,6});/g)]
+    .map((m) => m[1].length === 4 ? `#${[...m[1].slice(1)].map((c) => c + c).join("")}` : m[1]);
+  assert.equal(initials.length, 2);
+  for (const [index, hues] of [all.slice(0, 8), all.slice(8)].entries()) {
+    for (const hue of hues) {
+      const ratio = contrast(initials[index], hue);
+      assert.ok(ratio >= 4.5, `${initials[index]} on ${hue}: ${ratio.toFixed(2)}:1`);
+    }
+  }
 });
