@@ -170,6 +170,31 @@ Deno.test("sse - a trimmed Last-Event-ID gets a resync event whose id is the hea
   });
 });
 
+Deno.test("sse - a cursor retention passes during the backlog ends the stream, and reconnecting resyncs", async () => {
+  await withTrimmedRoom(async (server) => {
+    trimBeforeNextCursorRead(server);
+    const first = await fetch(`${server.origin}/api/rooms/lobby/events`, {
+      headers: { "last-event-id": "9" },
+    });
+    // The stream ends by itself, after an error event and before any message.
+    const text = await within(first.text(), 5000, "the stream to end");
+    assert.match(text, /event: error\ndata: ".*no longer keeps the messages after seq 9/);
+    assert.doesNotMatch(text, /event: message/);
+    const controller = new AbortController();
+    const again = await fetch(`${server.origin}/api/rooms/lobby/events`, {
+      headers: { "last-event-id": "9" },
+      signal: controller.signal,
+    });
+    const reader = again.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = "";
+    while (!received.includes("event: resync")) received += (await reader.read()).value ?? "";
+    while (!received.endsWith("\n\n")) received += (await reader.read()).value ?? "";
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    assert.match(received, /id: 18\nevent: resync\n/);
+  });
+});
+
 for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
   Deno.test(`client (${transport}) - resuming from trimmed history replaces the view, then continues`, async () => {
     await withTrimmedRoom(async (server, epoch) => {
