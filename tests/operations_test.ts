@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RawSocket } from "./raw_socket.ts";
-import { requestJson, sessionToken, TestSocket, withLobby } from "./server.ts";
+import { requestJson, sessionToken, type TestServer, TestSocket, withLobby } from "./server.ts";
 import { waitFor } from "./wait_for.ts";
 
 function sample(metrics: string, series: string): number | undefined {
@@ -58,23 +58,31 @@ Deno.test("GET /metrics - counts appends, deliveries, connections and rejections
   });
 });
 
-Deno.test("structured log - one JSON line per connection and rejection, never message text", async () => {
+/** The log lines a server with logging on writes while `run` uses it. */
+async function logLines(
+  run: (server: TestServer, lines: string[]) => Promise<void>,
+): Promise<string[]> {
   const lines: string[] = [];
   const original = console.log;
   console.log = (...args: unknown[]) => lines.push(args.join(" "));
   try {
-    await withLobby(async (server) => {
-      const socket = TestSocket.open(server, "lobby", { name: "ann" });
-      await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
-      socket.send({ type: "send", id: "s-1", text: "a secret message" });
-      socket.send({ type: "send", id: "s-2", text: "" });
-      await socket.until((s) => s.frames.some((frame) => frame.type === "error"));
-      await socket.close();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }, { env: { PARLEY_LOG: "on" } });
+    await withLobby((server) => run(server, lines), { env: { PARLEY_LOG: "on" } });
   } finally {
     console.log = original;
   }
+  return lines;
+}
+
+Deno.test("structured log - one JSON line per connection and rejection, never message text", async () => {
+  const lines = await logLines(async (server) => {
+    const socket = TestSocket.open(server, "lobby", { name: "ann" });
+    await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+    socket.send({ type: "send", id: "s-1", text: "a secret message" });
+    socket.send({ type: "send", id: "s-2", text: "" });
+    await socket.until((s) => s.frames.some((frame) => frame.type === "error"));
+    await socket.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
   const events = lines.map((line) => JSON.parse(line));
   assert.deepEqual(events.map((event) => event.event), [
     "connection_open",
@@ -90,25 +98,18 @@ Deno.test("structured log - one JSON line per connection and rejection, never me
 });
 
 Deno.test("structured log - a WebSocket dropped without a close frame is logged as 1006", async () => {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    await withLobby(async (server) => {
-      const socket = await RawSocket.open(
-        Number(new URL(server.origin).port),
-        "/api/rooms/lobby/ws",
-      );
-      assert.ok(await socket.readAnswer(), "no welcome");
-      socket.close();
-      await waitFor(
-        "the close to be logged",
-        () => lines.some((line) => line.includes("connection_close")),
-      );
-    }, { env: { PARLEY_LOG: "on" } });
-  } finally {
-    console.log = original;
-  }
+  const lines = await logLines(async (server, lines) => {
+    const socket = await RawSocket.open(
+      Number(new URL(server.origin).port),
+      "/api/rooms/lobby/ws",
+    );
+    assert.ok(await socket.readAnswer(), "no welcome");
+    socket.close();
+    await waitFor(
+      "the close to be logged",
+      () => lines.some((line) => line.includes("connection_close")),
+    );
+  });
   const close = lines.map((line) => JSON.parse(line)).find((event) =>
     event.event === "connection_close"
   );

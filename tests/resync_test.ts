@@ -150,19 +150,25 @@ Deno.test("ws - a cursor retention passes during the backlog closes 4409, and re
   });
 });
 
+/** Opens lobby's event stream from `lastEventId` and reads it up to its whole resync event. */
+async function readUntilResync(server: TestServer, lastEventId: string): Promise<string> {
+  const controller = new AbortController();
+  const response = await fetch(`${server.origin}/api/rooms/lobby/events`, {
+    headers: { "last-event-id": lastEventId },
+    signal: controller.signal,
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("event: resync")) text += (await reader.read()).value ?? "";
+  while (!text.endsWith("\n\n")) text += (await reader.read()).value ?? "";
+  controller.abort();
+  await reader.cancel().catch(() => {});
+  return text;
+}
+
 Deno.test("sse - a trimmed Last-Event-ID gets a resync event whose id is the head", async () => {
   await withTrimmedRoom(async (server) => {
-    const controller = new AbortController();
-    const response = await fetch(`${server.origin}/api/rooms/lobby/events`, {
-      headers: { "last-event-id": "1" },
-      signal: controller.signal,
-    });
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("event: resync")) text += (await reader.read()).value ?? "";
-    while (!text.endsWith("\n\n")) text += (await reader.read()).value ?? "";
-    controller.abort();
-    await reader.cancel().catch(() => {});
+    const text = await readUntilResync(server, "1");
     const block = text.split("\n\n").find((part) => part.includes("event: resync"))!;
     assert.match(block, /^id: 12\nevent: resync\ndata: /);
     const data = JSON.parse(block.slice(block.indexOf("data: ") + 6));
@@ -180,18 +186,7 @@ Deno.test("sse - a cursor retention passes during the backlog ends the stream, a
     const text = await within(first.text(), 5000, "the stream to end");
     assert.match(text, /event: error\ndata: ".*no longer keeps the messages after seq 9/);
     assert.doesNotMatch(text, /event: message/);
-    const controller = new AbortController();
-    const again = await fetch(`${server.origin}/api/rooms/lobby/events`, {
-      headers: { "last-event-id": "9" },
-      signal: controller.signal,
-    });
-    const reader = again.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let received = "";
-    while (!received.includes("event: resync")) received += (await reader.read()).value ?? "";
-    while (!received.endsWith("\n\n")) received += (await reader.read()).value ?? "";
-    controller.abort();
-    await reader.cancel().catch(() => {});
-    assert.match(received, /id: 18\nevent: resync\n/);
+    assert.match(await readUntilResync(server, "9"), /id: 18\nevent: resync\n/);
   });
 });
 
