@@ -223,6 +223,8 @@ export class ChatConnection {
     const item = this.#outbox.get(id);
     if (!item || item.state !== "failed") return;
     this.#outbox.delete(id);
+    // A retry starts the count of "later" answers afresh.
+    if (this.#laterAnswers.id === id) this.#laterAnswers = { id: "", count: 0 };
     this.send(item.text, id);
   }
 
@@ -385,6 +387,8 @@ export class ChatConnection {
     clearTimeout(this.#openTimer);
     clearTimeout(this.#resendTimer);
     this.#inFlight = undefined;
+    // Not live until the new transport opens: sends wait for it.
+    this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt: Date.now() });
     this.#open();
     return true;
   }

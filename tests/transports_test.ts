@@ -759,6 +759,11 @@ Deno.test("client - a message the server keeps asking for later fails after 10 t
         ["stuck", "failed", "The server could not take it after 10 tries (retry_limit)"],
         ["fine", "sending", undefined],
       ]);
+      // Retrying it gives it ten more tries.
+      connection.retry("stuck");
+      await waitFor("ten more tries", () => tries.get("stuck") === 20);
+      await waitFor("the retry to fail again", () => connection.outbox[1]?.state === "failed");
+      assert.equal(tries.get("stuck"), 20);
     } finally {
       connection.close();
     }
