@@ -33,6 +33,8 @@ function refuse(c: Context<AppEnv>, closeCode: number, error: ParleyError): Resp
   const { socket, response } = upgrade;
   // A client that hangs up before the socket opens leaves it neither open nor closed (Deno).
   const neverOpened = setTimeout(release, REFUSAL_OPEN_TIMEOUT_MS);
+  // It must not keep a worker that is shutting down alive.
+  Deno.unrefTimer(neverOpened);
   socket.onopen = () => {
     clearTimeout(neverOpened);
     socket.close(closeCode, reason);
