@@ -294,6 +294,7 @@ class ChatSocket implements EventListenerObject {
         onStart: (head) => this.#welcome(head),
         onPresence: ({ online, typing }) =>
           this.#send(JSON.stringify({ type: "presence", online, typing })),
+        onGap: () => this.#socket.close(CloseCode.historyTrimmed, "history_trimmed"),
       });
       if (this.#session) hub.refreshPresence(room).catch(() => {});
     } catch (error) {

@@ -102,6 +102,10 @@ export function openEventStream(
         subscription = await hub.subscribe(room, deliver, {
           after: resume.after,
           onPresence: (presence) => event("presence", presence),
+          onGap: () => {
+            event("error", `Room "${room}" no longer keeps messages this stream was yet to send`);
+            end("history_trimmed");
+          },
           onStart: async (head) => {
             event("welcome", { room, head, epoch });
             if (!resume.resync) return;

@@ -27,6 +27,12 @@ export interface SubscribeOptions {
   onStart?: (head: number) => void | Promise<void>;
   /** Called with who is online and typing once live, then whenever that changes. */
   onPresence?: (presence: RoomPresence) => void;
+  /**
+   * Called when retention deleted messages this subscriber had not been sent yet (its feed fell
+   * behind by more than the history limit): nothing more is delivered, and the subscriber should
+   * end, so that its client reconnects from its cursor and is resynced.
+   */
+  onGap?: () => void;
 }
 
 /** Options of {@link Hub.poll}. */
@@ -91,13 +97,19 @@ const CHECK_SLICES = 10;
 
 class Subscriber {
   #held: Delivery[] | null = [];
+  #gapped = false;
 
   onPresence: ((presence: RoomPresence) => void) | undefined;
 
-  constructor(public last: number, readonly listener: DeliveryListener) {}
+  constructor(
+    public last: number,
+    readonly listener: DeliveryListener,
+    readonly onGap: (() => void) | undefined,
+  ) {}
 
   /** Delivers what is new to this subscriber; holds it while the backlog is still loading. */
   offer(delivery: Delivery): void {
+    if (this.#gapped) return;
     if (this.#held) {
       this.#held.push(delivery);
       return;
@@ -110,6 +122,13 @@ class Subscriber {
     } catch (error) {
       console.error("A subscriber failed to take a delivery:", error);
     }
+  }
+
+  /** Retention passed what this subscriber was yet to get: it gets nothing more, and is told. */
+  gap(): void {
+    if (this.#gapped) return;
+    this.#gapped = true;
+    this.onGap?.();
   }
 
   /** Ends the backlog phase and hands over what arrived meanwhile. */
@@ -253,10 +272,28 @@ class RoomFeed {
 
   async #catchUp(head: number): Promise<void> {
     while (this.cursor < head && !this.closed) {
-      const messages = await this.log.readAfter(this.record.id, this.cursor, PAGE);
+      let messages: Message[];
+      try {
+        messages = await this.log.readAfter(this.record.id, this.cursor, PAGE);
+      } catch (error) {
+        if (!(error instanceof ParleyError) || error.code !== "history_trimmed") throw error;
+        return this.#skipTrimmed(head);
+      }
       if (messages.length === 0) break;
       this.#deliver(messages);
     }
+  }
+
+  /**
+   * Retention deleted messages right after the cursor before the feed read them (it fell behind
+   * by more than the history limit). No client may see that gap: every subscriber is told (it
+   * ends, and its client's reconnect is resynced), every waiting poll is answered with nothing
+   * (its next poll is resynced), and the cursor moves on to `head`.
+   */
+  #skipTrimmed(head: number): void {
+    for (const subscriber of this.subscribers) subscriber.gap();
+    for (const waiter of [...this.waiters]) waiter.finish([]);
+    this.cursor = head;
   }
 
   /**
@@ -401,7 +438,7 @@ export class Hub {
     listener: DeliveryListener,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    const subscriber = new Subscriber(0, listener);
+    const subscriber = new Subscriber(0, listener, options.onGap);
     const feed = await this.#joinFeed(room, (feed) => feed.subscribers.add(subscriber));
     const subscription = {
       head: 0,
@@ -465,7 +502,7 @@ export class Hub {
     // A message the feed has already passed would never wake us: read it now instead.
     if (joined.cursor > after) {
       // A cursor retention passed meanwhile gets nothing here; its next poll is resynced.
-      this.#log.readAfterCursor(room, after, options.limit)
+      this.#log.readAfter(room, after, options.limit)
         .then(waiter.finish, () => waiter.finish([]));
     }
     return await promise;
@@ -504,7 +541,7 @@ export class Hub {
 
   async #sendBacklog(room: string, subscriber: Subscriber, head: number): Promise<void> {
     while (subscriber.last < head) {
-      const messages = await this.#log.readAfterCursor(room, subscriber.last, PAGE);
+      const messages = await this.#log.readAfter(room, subscriber.last, PAGE);
       if (messages.length === 0) break;
       subscriber.last = messages[messages.length - 1].seq;
       for (const delivery of toDeliveries(messages)) subscriber.listener(delivery);

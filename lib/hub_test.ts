@@ -444,9 +444,9 @@ Deno.test("Hub.poll - a poll behind the feed is answered by its own read, never 
   const kv = await Deno.openKv(":memory:");
   // The poll's own read of what the feed already passed is slow; a newer batch arrives first.
   class SlowCatchUp extends MessageLog {
-    override async readAfterCursor(room: string, after: number, limit: number): Promise<Message[]> {
+    override async readAfter(room: string, after: number, limit: number): Promise<Message[]> {
       if (after === 5) await new Promise((resolve) => setTimeout(resolve, 150));
-      return await super.readAfterCursor(room, after, limit);
+      return await super.readAfter(room, after, limit);
     }
   }
   const log = new SlowCatchUp(kv);
@@ -510,6 +510,35 @@ Deno.test("Hub - without a watch, a commit that skips past the cursor makes the 
     await log.append("lobby", note(2));
     await recorder.reach(2);
     assert.deepEqual(recorder.seqs, [1, 2]);
+    subscription.close();
+  }, { watch: false });
+});
+
+Deno.test("Hub - a feed that retention passed tells its subscribers and polls, and delivers no gap", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const recorder = new Recorder();
+    let gaps = 0;
+    const subscription = await hub.subscribe("lobby", recorder.listener, { onGap: () => gaps++ });
+    const polled = hub.poll("lobby", 0, { limit: 100, waitMs: 5000 });
+    await sleep(20);
+    // Another log on the store, keeping 5 messages, stores 8 that no commit of this one
+    // announces: by the time the feed reads, seqs 1-3 are gone.
+    const other = new MessageLog(kv, { historyLimit: 5 });
+    for (let i = 1; i <= 8; i++) await other.append("lobby", note(i));
+    await log.append("lobby", note(9));
+    assert.deepEqual((await polled).messages, [], "the waiting poll got messages past a gap");
+    await waitUntil(() => gaps === 1, "the subscriber to be told");
+    await log.append("lobby", note(10));
+    await sleep(50);
+    assert.deepEqual(recorder.seqs, [], "the subscriber got messages past a gap");
+    // A new subscriber is served from the head the feed moved on to.
+    const next = new Recorder();
+    const again = await hub.subscribe("lobby", next.listener);
+    await log.append("lobby", note(11));
+    await next.reach(11);
+    assert.deepEqual(next.seqs, [11]);
+    again.close();
     subscription.close();
   }, { watch: false });
 });

@@ -185,16 +185,12 @@ export class MessageLog {
     }
   }
 
-  /** Reads up to `limit` messages with seq greater than `after`, oldest first. */
-  readAfter(room: string, after: number, limit: number): Promise<Message[]> {
-    return readMessages(this.#kv, room, { after, limit }, this.#reads);
-  }
-
   /**
-   * {@link readAfter} from a client's cursor: rejects with `history_trimmed` when retention has
-   * deleted messages right after it, so the client is resynced instead of skipping them.
+   * Reads up to `limit` messages with seq greater than `after`, oldest first. Rejects with
+   * `history_trimmed` when retention has deleted messages right after `after`, so a reader is
+   * resynced instead of skipping them.
    */
-  readAfterCursor(room: string, after: number, limit: number): Promise<Message[]> {
+  readAfter(room: string, after: number, limit: number): Promise<Message[]> {
     return readMessages(this.#kv, room, { after, limit, gapless: true }, this.#reads);
   }
 

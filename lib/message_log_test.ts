@@ -544,11 +544,11 @@ Deno.test("MessageLog.append - retention keeps the newest messages and deletes t
     await log.createRoom("lobby", "Lobby");
     for (let i = 1; i <= 7; i++) {
       await log.append("lobby", note(i));
-      const kept = await log.readAfter("lobby", 0, 100);
+      const kept = await log.readLatest("lobby", { limit: 100 });
       assert.deepEqual(seqs(kept), range(Math.max(1, i - 4), i));
     }
     await Promise.all(range(8, 40).map((i) => log.append("lobby", note(i))));
-    assert.deepEqual(seqs(await log.readAfter("lobby", 0, 100)), range(36, 40));
+    assert.deepEqual(seqs(await log.readLatest("lobby", { limit: 100 })), range(36, 40));
     const room = await log.getRoom("lobby");
     assert.equal(room?.head, 40);
     assert.equal(room?.trimmed, 35);
@@ -558,17 +558,17 @@ Deno.test("MessageLog.append - retention keeps the newest messages and deletes t
 });
 
 for (const sharedLog of [true, false]) {
-  Deno.test(`MessageLog.readAfterCursor - a cursor retention passed is history_trimmed, never a gap (shared log ${sharedLog ? "on" : "off"})`, async () => {
+  Deno.test(`MessageLog.readAfter - a cursor retention passed is history_trimmed, never a gap (shared log ${sharedLog ? "on" : "off"})`, async () => {
     const kv = await Deno.openKv(":memory:");
     try {
       const log = new MessageLog(kv, { historyLimit: 5, sharedLog });
       await log.createRoom("lobby", "Lobby");
       for (let i = 1; i <= 12; i++) await log.append("lobby", note(i));
       // Seqs 1-7 are gone: a cursor at 7 or later still reads on, one before it does not.
-      assert.deepEqual(seqs(await log.readAfterCursor("lobby", 7, 100)), range(8, 12));
-      assert.deepEqual(seqs(await log.readAfterCursor("lobby", 12, 100)), []);
+      assert.deepEqual(seqs(await log.readAfter("lobby", 7, 100)), range(8, 12));
+      assert.deepEqual(seqs(await log.readAfter("lobby", 12, 100)), []);
       for (const after of [0, 3, 6]) {
-        await assert.rejects(log.readAfterCursor("lobby", after, 100), (error: unknown) => {
+        await assert.rejects(log.readAfter("lobby", after, 100), (error: unknown) => {
           assert.ok(error instanceof ParleyError);
           assert.equal(error.code, "history_trimmed");
           assert.equal(
@@ -578,8 +578,8 @@ for (const sharedLog of [true, false]) {
           return true;
         });
       }
-      // The feed's own reads still start at the first message kept.
-      assert.deepEqual(seqs(await log.readAfter("lobby", 3, 100)), range(8, 12));
+      // What is kept reads from the newest end.
+      assert.deepEqual(seqs(await log.readLatest("lobby", { limit: 100 })), range(8, 12));
     } finally {
       kv.close();
     }

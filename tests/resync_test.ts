@@ -101,9 +101,9 @@ Deno.test("long-poll - a trimmed cursor answers resync: true with the latest his
  */
 function trimBeforeNextCursorRead(server: TestServer): void {
   const log = server.services.log;
-  const read = log.readAfterCursor.bind(log);
+  const read = log.readAfter.bind(log);
   let trimmed = false;
-  log.readAfterCursor = async (room, after, limit) => {
+  log.readAfter = async (room, after, limit) => {
     if (!trimmed) {
       trimmed = true;
       for (let i = 13; i <= 18; i++) await log.append(room, { author: "ann", text: `m${i}` });

@@ -77,7 +77,7 @@ export const handler = {
     const seenPresence = c.req.query("presence");
     let ready: Message[];
     try {
-      ready = atLiveHead ? [] : await log.readAfterCursor(room.id, after, limit);
+      ready = atLiveHead ? [] : await log.readAfter(room.id, after, limit);
     } catch (error) {
       // Retention passed the cursor since the check above.
       if (!(error instanceof ParleyError) || error.code !== "history_trimmed") throw error;
