@@ -348,6 +348,13 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
             onScroll={onScroll}
             onLoadOlder={loadOlder}
             onRetry={(id) => connection.current?.retry(id)}
+            onEdit={(id) => {
+              const text = outbox.value.find((item) => item.id === id)?.text ?? "";
+              // After whatever is being typed now, so nothing typed is lost.
+              draft.value = draft.value.trim() ? `${draft.value}\n${text}` : text;
+              connection.current?.discard(id);
+              textInput.current?.focus();
+            }}
             onDiscard={(id) => {
               connection.current?.discard(id);
               // The row and its focused button go away.

@@ -9,7 +9,7 @@ import type { Ref } from "preact";
 import type { OutboxItem } from "../lib/client.ts";
 import type { Message } from "../lib/types.ts";
 import { tokenize } from "../lib/ui/linkify.ts";
-import { continuesGroup, type ListRow } from "../lib/ui/messages.ts";
+import { continuesGroup, describeFailure, type ListRow } from "../lib/ui/messages.ts";
 import { avatarHue, initial } from "../lib/ui/people.ts";
 import { type Clock, dayLabel, fullTime, timeOfDay } from "../lib/ui/time.ts";
 
@@ -34,6 +34,8 @@ export interface MessageListProps {
   onScroll: () => void;
   onLoadOlder: () => void;
   onRetry: (id: string) => void;
+  /** Puts a refused message's text back in the message box to be edited (and drops it). */
+  onEdit: (id: string) => void;
   onDiscard: (id: string) => void;
 }
 
@@ -88,6 +90,7 @@ export function MessageList(props: MessageListProps) {
                 clock,
               )}
               onRetry={() => props.onRetry(item.id)}
+              onEdit={() => props.onEdit(item.id)}
               onDiscard={() => props.onDiscard(item.id)}
             />
           ))}
@@ -192,15 +195,17 @@ function MessageText({ text }: { text: string }) {
 }
 
 function PendingItem(
-  { item, author, first, onRetry, onDiscard }: {
+  { item, author, first, onRetry, onEdit, onDiscard }: {
     item: OutboxItem;
     author: string;
     first: boolean;
     onRetry: () => void;
+    onEdit: () => void;
     onDiscard: () => void;
   },
 ) {
   const failed = item.state === "failed";
+  const failure = describeFailure(item.error);
   return (
     <li class={`message pending pending-${item.state}${first ? " first" : ""}`}>
       {first
@@ -217,8 +222,10 @@ function PendingItem(
       {failed
         ? (
           <p class="pending-state" role="alert">
-            <span>Failed to send{item.error ? `: ${item.error}` : ""} —</span>
-            <button type="button" class="link-button" onClick={onRetry}>Retry</button>
+            <span>Failed to send{failure.reason ? `: ${failure.reason}` : ""} —</span>
+            {failure.edit
+              ? <button type="button" class="link-button" onClick={onEdit}>Edit</button>
+              : <button type="button" class="link-button" onClick={onRetry}>Retry</button>}
             <button type="button" class="link-button" onClick={onDiscard}>Discard</button>
           </p>
         )

@@ -542,16 +542,24 @@ Deno.test("room page - shows who is online and who is typing, but not yourself",
 
 // Outbox and connection
 
-Deno.test("room page - a refused message shows failed, with retry and discard", async () => {
+Deno.test("room page - a refused message says why, and goes back to be edited or is discarded", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
-    // The server refuses control characters in text.
+    // The server refuses control characters in text: resending cannot help, editing can.
     await say(ann, "bell \u0007 here");
     const failed = ann.locator(".message.pending-failed");
     await failed.waitFor();
-    assert.match(await failed.locator(".pending-state").innerText(), /^Failed to send/);
-    await failed.getByRole("button", { name: "Retry" }).click();
-    await ann.locator(".message.pending-failed").waitFor();
+    assert.equal(
+      await failed.locator(".pending-state span").innerText(),
+      "Failed to send: The text must not contain control characters other than tab and newline —",
+    );
+    assert.equal(await failed.getByRole("button", { name: "Retry" }).count(), 0);
+    await failed.getByRole("button", { name: "Edit" }).click();
+    await failed.waitFor({ state: "detached" });
+    assert.equal(await ann.locator("#composer-text").inputValue(), "bell \u0007 here");
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
+    await say(ann, "bell \u0007 again");
+    await failed.waitFor();
     await failed.getByRole("button", { name: "Discard" }).click();
     await failed.waitFor({ state: "detached" });
     assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");

@@ -92,3 +92,16 @@ export function announcement(fresh: readonly Pick<Message, "author" | "text">[])
   if (fresh.length === 1) return `${latest.author}: ${text}`;
   return `${fresh.length} new messages. Latest from ${latest.author}: ${text}`;
 }
+
+/** Refusals about the text itself: sending it again cannot help, editing it can. */
+const TEXT_REFUSALS = new Set(["invalid_text", "empty_text", "text_too_long"]);
+
+/**
+ * What a failed message's error (`"<message> (<code>)"`, from the client's outbox) tells its
+ * sender: the reason in words, and whether the text must be edited before it can go.
+ */
+export function describeFailure(error: string | undefined): { reason: string; edit: boolean } {
+  const parts = error?.match(/^(.*) \(([a-z0-9_]+)\)$/s);
+  if (!parts) return { reason: error ?? "", edit: false };
+  return { reason: parts[1], edit: TEXT_REFUSALS.has(parts[2]) };
+}

@@ -3,6 +3,7 @@ import type { Message } from "../types.ts";
 import {
   announcement,
   continuesGroup,
+  describeFailure,
   layoutMessages,
   mayHaveOlder,
   mergeMessages,
@@ -124,4 +125,28 @@ Deno.test("announcement - reads the newest message, with a count for several", (
   );
   const long = announcement([message(1, "ann", T0, "x".repeat(500))]);
   assert.equal(long, `ann: ${"x".repeat(200)}…`);
+});
+
+Deno.test("describeFailure - gives the reason without its code, and asks for an edit when the text is at fault", () => {
+  assert.deepEqual(
+    describeFailure("The text must not contain control characters (invalid_text)"),
+    { reason: "The text must not contain control characters", edit: true },
+  );
+  assert.deepEqual(
+    describeFailure("The text is 4001 characters, the limit is 4000 (text_too_long)"),
+    {
+      reason: "The text is 4001 characters, the limit is 4000",
+      edit: true,
+    },
+  );
+  assert.deepEqual(
+    describeFailure("The server could not take it after 10 tries (retry_limit)"),
+    { reason: "The server could not take it after 10 tries", edit: false },
+  );
+  assert.deepEqual(describeFailure('Room "x" does not exist (room_not_found)'), {
+    reason: 'Room "x" does not exist',
+    edit: false,
+  });
+  assert.deepEqual(describeFailure("no code here"), { reason: "no code here", edit: false });
+  assert.deepEqual(describeFailure(undefined), { reason: "", edit: false });
 });
