@@ -1,6 +1,7 @@
 /**
  * The chat island's composer: the display name, the message box and the send button. Enter
- * sends, Shift+Enter starts a new line.
+ * sends, Shift+Enter starts a new line; on a touch screen, whose keyboard has no Shift+Enter,
+ * Enter starts a new line and the Send button sends.
  *
  * @module
  */
@@ -26,6 +27,11 @@ export interface ComposerProps {
   onName: (text: string) => void;
   onDraft: (text: string) => void;
   onSend: () => void;
+}
+
+/** Whether the main pointer is a finger: the on-screen keyboard's Enter is its only new line. */
+function touchScreen(): boolean {
+  return globalThis.matchMedia?.("(pointer: coarse)").matches ?? false;
 }
 
 /** The message form. */
@@ -58,7 +64,7 @@ export function Composer(props: ComposerProps) {
           value={props.draft}
           onInput={(event) => props.onDraft(event.currentTarget.value)}
           onKeyDown={(event) => {
-            if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+            if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touchScreen()) {
               event.preventDefault();
               props.onSend();
             }

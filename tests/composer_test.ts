@@ -111,3 +111,22 @@ Deno.test("composer - without JavaScript the page says chatting needs it, and se
     assert.equal(new URL(page.url()).search, "", "the form was submitted");
   });
 });
+
+Deno.test("composer - on a touch screen Enter starts a new line, and Send sends", async () => {
+  await withBrowserSession(async (session) => {
+    const phone = await openRoom(session, "ann", {
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const box = phone.locator("#composer-text");
+    await box.fill("line one");
+    await box.press("Enter");
+    await box.pressSequentially("line two");
+    assert.equal(await box.inputValue(), "line one\nline two");
+    assert.equal(await phone.locator(".message").count(), 0, "Enter sent it");
+    await phone.locator("button.send").tap();
+    await phone.locator(".message:not(.pending) .text", { hasText: "line two" }).waitFor();
+    assert.deepEqual(await texts(phone), ["line one\nline two"]);
+  });
+});
