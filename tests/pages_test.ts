@@ -254,6 +254,20 @@ Deno.test("GET /rooms/:room - an unknown room is a 404 page with a create form",
   });
 });
 
+Deno.test("GET /rooms/:room - an id in capitals points to the lowercase room, or offers it", async () => {
+  await withServer(async (server) => {
+    await createRoom(server, "lobby", "The Lobby");
+    const { status, html } = await getPage(server, "/rooms/Lobby");
+    assert.equal(status, 404);
+    assert.match(html, /Did you mean <a href="\/rooms\/lobby">The Lobby<\/a>\?/);
+    // A lowercase id that is free is offered for the new room.
+    const free = await getPage(server, "/rooms/NewRoom");
+    assert.equal(free.status, 404);
+    assert.doesNotMatch(free.html, /Did you mean/);
+    assert.match(free.html, /<input name="id"[^>]* value="newroom"/);
+  });
+});
+
 /** Asserts that hostile text never appears raw: no element, comment or early script end. */
 function assertInert(html: string): void {
   assert.ok(!html.includes(PAYLOAD), "the payload appears raw");

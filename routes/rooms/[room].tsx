@@ -20,10 +20,13 @@ export const handler = {
     const id = c.req.param("room") ?? "";
     const room = ROOM_ID_PATTERN.test(id) ? await log.getRoom(id) : null;
     if (room === null) {
+      // Room ids are lowercase: "/rooms/Lobby" most likely means "lobby".
+      const lower = id.toLowerCase();
+      const similar = lower !== id && ROOM_ID_PATTERN.test(lower) ? await log.getRoom(lower) : null;
       return renderPage({
         title: "No such room · Parley",
         status: 404,
-        body: <MissingRoom id={id} />,
+        body: <MissingRoom id={id} similar={similar} />,
       });
     }
     const messages = await log.readLatest(room.id, { limit: INITIAL_MESSAGES });
@@ -68,15 +71,22 @@ export default function RoomPage(
   );
 }
 
-function MissingRoom({ id }: { id: string }) {
-  const suggestion = ROOM_ID_PATTERN.test(id) ? id : "";
+/** The 404 page: a room with the id in lowercase if there is one, and a form to create it. */
+function MissingRoom({ id, similar }: { id: string; similar: Room | null }) {
+  const lower = id.toLowerCase();
+  const suggestion = [id, lower].find((candidate) => ROOM_ID_PATTERN.test(candidate)) ?? "";
   return (
     <Layout>
       <h1>No room called “{id}”</h1>
+      {similar && (
+        <p>
+          Did you mean <a href={`/rooms/${similar.id}`}>{similar.title}</a>?
+        </p>
+      )}
       <p>
         It may never have existed. <a href="/">See all rooms</a>, or create it now.
       </p>
-      <CreateRoomForm id={suggestion} />
+      <CreateRoomForm id={similar ? "" : suggestion} />
     </Layout>
   );
 }
