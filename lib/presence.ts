@@ -165,8 +165,12 @@ export class Presence {
    */
   async stoppedTyping(room: string, session: Session): Promise<boolean> {
     if (!this.#touched.delete(typingTouch(room, session))) return false;
-    const op = this.#kv.atomic().delete(typingKey(room, session)).sum(presenceMarkKey(room), 1n);
-    return await landed(op);
+    return await this.#end(typingKey(room, session));
+  }
+
+  /** Deletes an entry of `["presence", room, …]` and moves the room's mark; whether it landed. */
+  #end(key: Deno.KvKey): Promise<boolean> {
+    return landed(this.#kv.atomic().delete(key).sum(presenceMarkKey(String(key[1])), 1n));
   }
 
   /**
@@ -186,6 +190,8 @@ export class Presence {
     const appears = last === undefined || last <= now - entry.ttlMs;
     const landed = await this.#write(entry.key, entry.name, entry.ttlMs, appears);
     if (!landed && this.#touched.get(id) === now) this.#touched.delete(id);
+    // The spell ended (a message came) while this write was on its way: take it back.
+    if (landed && !this.#touched.has(id)) await this.#end(entry.key);
   }
 
   /** Reads who is online and who is typing in a room, and until when that holds. */

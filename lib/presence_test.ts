@@ -134,6 +134,32 @@ Deno.test("Presence - a message ends the sender's spell, and its next keystroke 
   });
 });
 
+Deno.test("Presence - a typing write that lands after its spell ended is taken back", async () => {
+  await withPresence(async (_presence, kv) => {
+    // The first commit (the keystroke's write) waits until the message has ended the spell.
+    const gate = Promise.withResolvers<void>();
+    let commits = 0;
+    const slow = replacing(kv, {
+      atomic: () => {
+        const op = kv.atomic();
+        const commit = op.commit.bind(op);
+        op.commit = async () => {
+          if (commits++ === 0) await gate.promise;
+          return await commit();
+        };
+        return op;
+      },
+    });
+    const presence = new Presence(slow);
+    const typing = presence.typing("lobby", session("ann"));
+    assert.equal(await presence.stoppedTyping("lobby", session("ann")), true);
+    gate.resolve();
+    await typing;
+    assert.deepEqual((await presence.read("lobby")).presence.typing, []);
+    presence.close();
+  });
+});
+
 Deno.test("Presence.read - says when the first live entry runs out", async () => {
   await withPresence(async (presence, kv) => {
     const now = Date.now();
