@@ -76,6 +76,8 @@ const OPENERS: Record<TransportName, OpenTransport> = {
 const FALLBACK: TransportName[] = ["ws", "sse", "poll"];
 /** Where the fallback a page settled on is remembered for the browser session. */
 const REMEMBERED_TRANSPORT = "parley:transport";
+/** How long a fallback is remembered: after that the next page tries WebSocket again. */
+const FALLBACK_MEMORY_MS = 10 * 60_000;
 /** Failures to open in a row after which the next transport is tried. */
 const FAILURES_BEFORE_FALLBACK = 2;
 
@@ -468,7 +470,8 @@ export class ChatConnection {
     this.#failedOpens = 0;
     this.#attempt = 0;
     try {
-      globalThis.sessionStorage?.setItem(REMEMBERED_TRANSPORT, next);
+      const remembered = { transport: next, at: Date.now() };
+      globalThis.sessionStorage?.setItem(REMEMBERED_TRANSPORT, JSON.stringify(remembered));
     } catch {
       // Storage may be disabled; the fallback then lasts for this connection only.
     }
@@ -527,10 +530,16 @@ async function serverReachable(baseUrl: URL): Promise<boolean> {
   }
 }
 
+/**
+ * The fallback this browser session settled on in the last 10 minutes, if any: the network (a
+ * proxy, a train's Wi-Fi) may let WebSockets through again later.
+ */
 function rememberedTransport(): TransportName | undefined {
   try {
-    const name = globalThis.sessionStorage?.getItem(REMEMBERED_TRANSPORT);
-    return FALLBACK.find((transport) => transport === name);
+    const stored = globalThis.sessionStorage?.getItem(REMEMBERED_TRANSPORT);
+    const { transport, at } = JSON.parse(stored ?? "null") ?? {};
+    if (typeof at !== "number" || Date.now() - at > FALLBACK_MEMORY_MS) return undefined;
+    return FALLBACK.find((name) => name === transport);
   } catch {
     return undefined;
   }

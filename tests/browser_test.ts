@@ -81,14 +81,33 @@ Deno.test("room page - a long-polling page and a WebSocket page chat both ways",
   });
 });
 
-Deno.test("room page - a page whose WebSocket is blocked falls back by itself", async () => {
+Deno.test("room page - a page whose WebSocket is blocked falls back by itself, for 10 minutes", async () => {
   await withBrowserSession(async (session) => {
     const context = await session.browser.newContext();
     await context.addInitScript(() => localStorage.setItem("parley:name", "carol"));
     const carol = await context.newPage();
-    await carol.routeWebSocket(/\/ws/, (socket) => socket.close({ code: 1006 }));
+    let attempts = 0;
+    await carol.routeWebSocket(/\/ws/, (socket) => {
+      attempts++;
+      socket.close({ code: 1006 });
+    });
     await carol.goto(`${session.server.origin}/rooms/lobby`);
     await carol.locator(".status-live").waitFor({ timeout: 15_000 });
+    assert.match(await carol.locator(".status").innerText(), /Server-Sent Events/);
+    // The next page of the tab goes straight to SSE...
+    const blocked = attempts;
+    await carol.reload();
+    await carol.locator(".status-live").waitFor({ timeout: 15_000 });
+    assert.match(await carol.locator(".status").innerText(), /Server-Sent Events/);
+    assert.equal(attempts, blocked, "a WebSocket was tried again at once");
+    // ...until the fallback is 10 minutes old: then WebSocket gets another chance.
+    await carol.evaluate(() => {
+      const stored = JSON.parse(sessionStorage.getItem("parley:transport")!);
+      sessionStorage.setItem("parley:transport", JSON.stringify({ ...stored, at: 0 }));
+    });
+    await carol.reload();
+    await carol.locator(".status-live").waitFor({ timeout: 15_000 });
+    assert.ok(attempts > blocked, "WebSocket was not tried again");
     assert.match(await carol.locator(".status").innerText(), /Server-Sent Events/);
     const bob = await openRoom(session, "bob");
     await say(carol, "no sockets here");
