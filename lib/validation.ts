@@ -15,7 +15,7 @@ export const MAX_TITLE_LENGTH = 80;
 const CONTROL_IN_TEXT = /[^\P{Cc}\t\n]/u;
 const CONTROL_IN_LINE = /\p{Cc}/u;
 // Bidi embeddings, overrides and isolates reorder what follows them: a name or title holding one
-// can pass for another.
+// can pass for another. Checked before INVISIBLE, which matches them too, for the clearer message.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
 // Characters that show nothing (Unicode's default ignorables, such as a zero-width space or a
 // Hangul filler, and the blank braille pattern): a name holding one can pass for another.
@@ -62,14 +62,14 @@ function parseLine(
       `The ${label} must not contain control characters`,
     );
   }
-  if (INVISIBLE.test(trimmed)) {
-    throw invalid(`invalid_${field}`, `The ${label} must not contain invisible characters`);
-  }
   if (BIDI_CONTROL.test(trimmed)) {
     throw invalid(
       `invalid_${field}`,
       `The ${label} must not contain characters that change the direction of text`,
     );
+  }
+  if (INVISIBLE.test(trimmed)) {
+    throw invalid(`invalid_${field}`, `The ${label} must not contain invisible characters`);
   }
   return trimmed;
 }

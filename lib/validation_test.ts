@@ -355,3 +355,12 @@ Deno.test("parseCursor - parses an optional seq from 0 up to the head", () => {
   assert.equal(parseCursor("0", "before", 0), 0);
   assertRefused(() => parseCursor("1", "before", 0), "invalid_cursor", "beyond an empty room");
 });
+
+Deno.test("parseAuthor - a bidi override is refused for changing the direction of text", () => {
+  assert.throws(() => parseAuthor("\u202eevil"), {
+    message: "The display name must not contain characters that change the direction of text",
+  });
+  assert.throws(() => parseAuthor("ann\u200b"), {
+    message: "The display name must not contain invisible characters",
+  });
+});
