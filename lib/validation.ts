@@ -1,4 +1,5 @@
 import { ParleyError } from "./errors.ts";
+import { findInvisibleCharacter } from "./invisible_characters.ts";
 
 /** Room ids are short lowercase slugs usable in URLs and KV keys. */
 export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,47}$/;
@@ -15,18 +16,17 @@ export const MAX_TITLE_LENGTH = 80;
 const CONTROL_IN_TEXT = /[^\P{Cc}\t\n]/u;
 const CONTROL_IN_LINE = /\p{Cc}/u;
 // Bidi embeddings, overrides and isolates reorder what follows them: a name or title holding one
-// can pass for another. Checked before INVISIBLE, which matches them too, for the clearer message.
+// can pass for another. Checked before invisible characters, which they are too, for the clearer message.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
-// Characters that show nothing (Unicode's default ignorables, such as a zero-width space or a
-// Hangul filler, and the blank braille pattern): a name holding one can pass for another.
-// Emoji sequences need the zero-width joiner, variation selectors and tags, so those stay.
-const INVISIBLE =
-  /(?![\u200d\ufe00-\ufe0f\u{e0020}-\u{e007f}\u{e0100}-\u{e01ef}])[\p{Default_Ignorable_Code_Point}\u2800]/u;
-// Spaces and the characters kept above, alone, still show nothing.
+// Text made only of spaces and characters that show nothing (see invisible_characters.ts).
 const NOTHING_VISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Z}\u2800]*$/u;
 
 function invalid(code: string, message: string): ParleyError {
   return new ParleyError(400, code, message);
+}
+
+function codePointName(char: string): string {
+  return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
 function characters(text: string): number {
@@ -68,8 +68,12 @@ function parseLine(
       `The ${label} must not contain characters that change the direction of text`,
     );
   }
-  if (INVISIBLE.test(trimmed)) {
-    throw invalid(`invalid_${field}`, `The ${label} must not contain invisible characters`);
+  const hidden = findInvisibleCharacter(trimmed);
+  if (hidden !== undefined) {
+    throw invalid(
+      `invalid_${field}`,
+      `The ${label} must not contain invisible characters such as ${codePointName(hidden)}`,
+    );
   }
   return trimmed;
 }

@@ -132,6 +132,11 @@ for (
           expected: "\u{1f469}\u200d\u{1f4bb}",
         },
         { name: "emoji and variation selector", input: "\u2764\ufe0f", expected: "\u2764\ufe0f" },
+        {
+          name: "Persian with a zero-width non-joiner",
+          input: "\u06af\u0641\u062a\u200c\u0648\u06af\u0648",
+          expected: "\u06af\u0641\u062a\u200c\u0648\u06af\u0648",
+        },
       ],
       [
         { name: "empty", input: "", code },
@@ -153,6 +158,8 @@ for (
         { name: "only a halfwidth Hangul filler", input: "\uffa0", code },
         { name: "only a blank braille pattern", input: "\u2800", code },
         { name: "only a variation selector", input: "\ufe0f", code },
+        { name: "a variation selector after a name", input: "ann\ufe0f", code },
+        { name: "a zero-width joiner inside a name", input: "an\u200dn", code },
         { name: "only format characters and spaces", input: "\u200b \u2060\u00a0", code },
         { name: "right-to-left override", input: "\u202eevil", code },
         { name: "left-to-right isolate", input: "ann\u2066x", code },
@@ -361,6 +368,6 @@ Deno.test("parseAuthor - a bidi override is refused for changing the direction o
     message: "The display name must not contain characters that change the direction of text",
   });
   assert.throws(() => parseAuthor("ann\u200b"), {
-    message: "The display name must not contain invisible characters",
+    message: "The display name must not contain invisible characters such as U+200B",
   });
 });

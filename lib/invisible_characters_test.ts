@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { findInvisibleCharacter } from "./invisible_characters.ts";
+
+const kept: [string, string][] = [
+  ["Persian with a zero-width non-joiner", "\u06af\u0641\u062a\u200c\u0648\u06af\u0648"],
+  ["Urdu with a zero-width non-joiner", "\u0645\u06cc\u06ba\u200c\u0646\u06d2"],
+  ["Hindi half form with a zero-width joiner", "\u0915\u094d\u200d\u0937"],
+  ["Malayalam chillu with a zero-width non-joiner", "\u0d28\u0d4d\u200c\u0d28"],
+  ["Mongolian with a free variation selector", "\u182d\u180b\u1820"],
+  ["emoji joined by ZWJ", "\u{1f469}\u200d\u{1f4bb}"],
+  ["emoji with a skin tone joined by ZWJ", "\u{1f469}\u{1f3fd}\u200d\u{1f680}"],
+  ["rainbow flag", "\u{1f3f3}\ufe0f\u200d\u{1f308}"],
+  ["emoji presentation selector", "\u2764\ufe0f"],
+  ["text presentation selector", "\u263a\ufe0e"],
+  ["keycap", "1\ufe0f\u20e3"],
+  ["England flag", "\u{1f3f4}\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}"],
+  ["ideographic variation selector", "\u845b\u{e0100}"],
+  ["plain Latin", "Ada Lovelace"],
+];
+
+for (const [name, text] of kept) {
+  Deno.test(`findInvisibleCharacter - keeps ${name}`, () => {
+    assert.equal(findInvisibleCharacter(text), undefined);
+  });
+}
+
+const found: [string, string, string][] = [
+  ["a zero-width space after a name", "ann\u200b", "\u200b"],
+  ["a zero-width joiner between Latin letters", "an\u200dn", "\u200d"],
+  ["a zero-width non-joiner between Latin letters", "an\u200cn", "\u200c"],
+  ["a zero-width non-joiner at the end of Persian", "\u0639\u0644\u06cc\u200c", "\u200c"],
+  ["a variation selector after a Latin letter", "ann\ufe0f", "\ufe0f"],
+  ["a keycap selector without its keycap", "ann1\ufe0f", "\ufe0f"],
+  ["a tag after a Latin letter", "ann\u{e0061}", "\u{e0061}"],
+  ["a cancel tag alone", "ann\u{e007f}", "\u{e007f}"],
+  ["a ZWJ after an emoji with nothing to join", "\u{1f600}\u200d", "\u200d"],
+  ["an ideographic variation selector after a Latin letter", "a\u{e0100}", "\u{e0100}"],
+  ["a Mongolian selector after a Latin letter", "an\u180bn", "\u180b"],
+  ["a soft hyphen", "\u00adann", "\u00ad"],
+  ["a Hangul filler inside a name", "a\u3164b", "\u3164"],
+  ["a blank braille pattern", "ann\u2800", "\u2800"],
+];
+
+for (const [name, text, hidden] of found) {
+  Deno.test(`findInvisibleCharacter - finds ${name}`, () => {
+    assert.equal(findInvisibleCharacter(text), hidden);
+  });
+}
