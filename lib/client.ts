@@ -111,6 +111,8 @@ export class ChatConnection {
   #cookieFailed = false;
   /** The session was made again after the server said a send had none; reset by an ack. */
   #sessionRenewed = false;
+  /** A session is being created: the transport opens when it is. */
+  #startingSession = false;
   /** How many "later" answers the message in flight has had in a row. */
   #laterAnswers = { id: "", count: 0 };
   #baseUrl: URL;
@@ -225,8 +227,9 @@ export class ChatConnection {
     const item = this.#outbox.get(id);
     if (!item || item.state !== "failed") return;
     this.#outbox.delete(id);
-    // A retry starts the count of "later" answers afresh.
+    // A retry starts afresh: the count of "later" answers, and the one new session it may make.
     if (this.#laterAnswers.id === id) this.#laterAnswers = { id: "", count: 0 };
+    this.#sessionRenewed = false;
     this.send(item.text, id);
   }
 
@@ -240,18 +243,18 @@ export class ChatConnection {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    clearTimeout(this.#openTimer);
     clearTimeout(this.#resendTimer);
     globalThis.removeEventListener?.("online", this.#reconnectNow);
     globalThis.document?.removeEventListener("visibilitychange", this.#reconnectNow);
-    this.#transport?.close();
-    this.#transport = undefined;
+    this.#dropTransport();
     this.#setStatus({ state: "closed", transport: this.#transportName });
   }
 
   #open(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#startingSession) return;
     if (this.#name !== undefined && this.#token === undefined) return void this.#startSession();
+    // A transport still opening is replaced, never left running beside the new one.
+    this.#dropTransport();
     const open = OPENERS[this.#transportName];
     const target = {
       baseUrl: this.#baseUrl,
@@ -264,10 +267,7 @@ export class ChatConnection {
     let current: Transport | undefined = undefined;
     const isCurrent = () => current !== undefined && this.#transport === current;
     this.#openTimer = setTimeout(() => {
-      if (isCurrent() && this.#status.state !== "live") {
-        current?.close();
-        this.#onTransportClosed({ opened: false });
-      }
+      if (isCurrent() && this.#status.state !== "live") this.#onTransportClosed({ opened: false });
     }, OPEN_TIMEOUT_MS);
     current = open(target, {
       open: (head, epoch) => {
@@ -315,6 +315,7 @@ export class ChatConnection {
 
   /** Creates the session named in the options, then opens the transport. */
   async #startSession(): Promise<void> {
+    this.#startingSession = true;
     try {
       this.#token = (await createSession(this.#baseUrl, this.#name!)).token;
       // A page on the server's origin that takes cookies now has the session's cookie, which
@@ -326,6 +327,8 @@ export class ChatConnection {
       const code = (error as { code?: string }).code;
       const fatal = code === "invalid_author" ? code : undefined;
       return this.#onTransportClosed({ opened: false, fatal });
+    } finally {
+      this.#startingSession = false;
     }
     this.#open();
   }
@@ -369,30 +372,36 @@ export class ChatConnection {
   }
 
   /**
-   * The server found no session on a send: the socket came without the session cookie, or the
-   * session is gone. Tries the token in the URL, then a new session, and reconnects; says
-   * whether it did (if not, the send fails as refused).
+   * The server found no session on a send: the session is gone (expired, or the server's data
+   * was reset), or the socket came without the session cookie. Makes a new session, then (if
+   * the server still finds none) puts the token in the URL instead of relying on the cookie,
+   * and reconnects; says whether it did (if not, the send fails as refused).
    */
   #recoverSession(): boolean {
-    if (this.#cookieSession) {
-      this.#cookieFailed = true;
-      this.#cookieSession = false;
-    } else if (this.#name !== undefined && !this.#sessionRenewed) {
+    if (this.#name !== undefined && !this.#sessionRenewed) {
       this.#sessionRenewed = true;
       this.#token = undefined;
+    } else if (this.#cookieSession) {
+      this.#cookieFailed = true;
+      this.#cookieSession = false;
     } else {
       return false;
     }
-    const transport = this.#transport;
-    this.#transport = undefined;
-    transport?.close();
-    clearTimeout(this.#openTimer);
+    this.#dropTransport();
     clearTimeout(this.#resendTimer);
     this.#inFlight = undefined;
     // Not live until the new transport opens: sends wait for it.
     this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt: Date.now() });
     this.#open();
     return true;
+  }
+
+  /** Closes the transport, if any, without the close counting as a failure. */
+  #dropTransport(): void {
+    const transport = this.#transport;
+    this.#transport = undefined;
+    transport?.close();
+    clearTimeout(this.#openTimer);
   }
 
   /** The message in flight is stored, refused or due again: the oldest waiting one goes next. */
@@ -431,9 +440,8 @@ export class ChatConnection {
   }
 
   #onTransportClosed(reason: { opened: boolean; fatal?: string; busy?: boolean }): void {
-    clearTimeout(this.#openTimer);
+    this.#dropTransport();
     clearTimeout(this.#resendTimer);
-    this.#transport = undefined;
     // The answer to what was in flight is lost with the transport: it goes again once live.
     this.#inFlight = undefined;
     // Who is online is only known while connected.
@@ -480,6 +488,8 @@ export class ChatConnection {
   #reconnectNow = (): void => {
     if (globalThis.document?.visibilityState === "hidden") return;
     if (this.#closed || this.#status.state !== "reconnecting") return;
+    // Already trying: a transport or a session on its way.
+    if (this.#transport !== undefined || this.#startingSession) return;
     clearTimeout(this.#retryTimer);
     this.#open();
   };

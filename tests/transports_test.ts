@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { waitFor as waitUntil } from "./wait_for.ts";
+import { withFakeRoom } from "./fake_room.ts";
 import { createApp } from "../app.tsx";
 import { type ChatConnection, connect, type ConnectionState } from "../lib/client.ts";
 import { readConfig } from "../lib/config.ts";
@@ -669,41 +670,6 @@ Deno.test("transports - a retried send with the same id is stored once, and ever
   }
 });
 
-/**
- * Runs `test` against a fake room server on port 0: each socket gets `onOpen`'s frames when it
- * opens and `onFrame`'s answers to each frame it sends; the sockets and server are closed after.
- */
-async function withFakeRoom(
-  room: { onOpen: () => unknown[]; onFrame?: (frame: Record<string, unknown>) => unknown[] },
-  test: (baseUrl: string) => Promise<void>,
-): Promise<void> {
-  const controller = new AbortController();
-  const sockets: WebSocket[] = [];
-  const fake = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
-    (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      sockets.push(socket);
-      const send = (frames: unknown[]) => {
-        for (const frame of frames) socket.send(JSON.stringify(frame));
-      };
-      socket.onopen = () => send(room.onOpen());
-      socket.onmessage = (event) => send(room.onFrame?.(JSON.parse(event.data)) ?? []);
-      return response;
-    },
-  );
-  try {
-    await test(`http://127.0.0.1:${fake.addr.port}`);
-  } finally {
-    await waitFor(
-      "the fake sockets to close",
-      () => sockets.every((socket) => socket.readyState === WebSocket.CLOSED),
-    );
-    controller.abort();
-    await fake.finished;
-  }
-}
-
 Deno.test("client - drops messages a transport repeats (dedupe by seq)", async () => {
   // A fake room whose socket repeats and reorders what it already sent, as a flaky relay might.
   const message = (seq: number): Message => ({
@@ -721,7 +687,7 @@ Deno.test("client - drops messages a transport repeats (dedupe by seq)", async (
     { type: "messages", messages: [message(1)] },
     { type: "messages", messages: [message(3), message(4)] },
   ];
-  await withFakeRoom({ onOpen: () => frames }, async (baseUrl) => {
+  await withFakeRoom({ onOpen: () => frames }, async ({ baseUrl }) => {
     const connection = connect("echo", { transport: "ws", baseUrl });
     const batches: number[][] = [];
     connection.on("messages", (messages) => batches.push(seqs(messages)));
@@ -748,7 +714,7 @@ Deno.test("client - a message the server keeps asking for later fails after 10 t
         : [{ type: "ack", id, seq: 1 }];
     },
   };
-  await withFakeRoom(room, async (baseUrl) => {
+  await withFakeRoom(room, async ({ baseUrl }) => {
     const connection = connect("busy", { transport: "ws", baseUrl, token: "t" });
     try {
       connection.send("never stored", "stuck");

@@ -1,0 +1,194 @@
+/**
+ * The client library (`lib/client.ts`) recovering from what goes wrong between it and the server:
+ * a lost session, dropped sockets, and wake-ups while it is already reconnecting. Scripted with a
+ * fake room, so each case happens every time.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { connect } from "../lib/client.ts";
+import type { Message } from "../lib/types.ts";
+import { type FakeSocket, withFakeRoom } from "./fake_room.ts";
+import { waitFor } from "./wait_for.ts";
+
+const WELCOME = { type: "welcome", room: "r", head: 0, epoch: "e" };
+
+/** The frames a server answers a stored send with: its ack, then the message itself. */
+function stored(frame: Record<string, unknown>): unknown[] {
+  const id = String(frame.id);
+  const message: Message = {
+    seq: 1,
+    id,
+    room: "r",
+    author: "ada",
+    text: String(frame.text),
+    at: 1,
+  };
+  return [{ type: "ack", id, seq: 1 }, { type: "messages", messages: [message] }];
+}
+
+function sessionRequired(frame: Record<string, unknown>): unknown[] {
+  return [{ type: "error", id: frame.id, code: "session_required", message: "Pick a name" }];
+}
+
+Deno.test("client - a wake-up while a transport opens does not open a second one", async () => {
+  // The first socket fails at once; the next never says welcome, so the client stays reconnecting.
+  const script = { onOpen: (index: number) => index === 0 ? "close" as const : [] };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, token: "t" });
+    try {
+      await waitFor("the second socket", () => room.sockets.length === 2);
+      assert.equal(connection.status.state, "reconnecting");
+      for (let i = 0; i < 3; i++) globalThis.dispatchEvent(new Event("online"));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(room.sockets.length, 2);
+      assert.equal(room.sockets[1].readyState, WebSocket.OPEN);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+Deno.test("client - a send refused for want of a session makes a new session and goes again", async () => {
+  const script = {
+    onOpen: () => [WELCOME],
+    onFrame: (frame: Record<string, unknown>, { url }: FakeSocket) => {
+      if (frame.type !== "send") return [];
+      return url.searchParams.get("token") === "token-1" ? stored(frame) : sessionRequired(frame);
+    },
+  };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", {
+      transport: "ws",
+      baseUrl: room.baseUrl,
+      name: "ada",
+      token: "expired",
+    });
+    const texts: string[] = [];
+    connection.on("messages", (messages) => texts.push(...messages.map(({ text }) => text)));
+    try {
+      connection.send("hello");
+      await waitFor("the message to be stored", () => connection.outbox.length === 0);
+      assert.deepEqual(texts, ["hello"]);
+      assert.equal(room.sessions, 1);
+      assert.equal(connection.status.state, "live");
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+/** Runs `test` as if on a page of `origin` that takes cookies, as the room page is. */
+async function onCookiePage(origin: string, test: () => Promise<void>): Promise<void> {
+  const location = Object.getOwnPropertyDescriptor(globalThis, "location");
+  Object.defineProperty(globalThis, "location", { value: new URL(origin), configurable: true });
+  Object.defineProperty(navigator, "cookieEnabled", { value: true, configurable: true });
+  try {
+    await test();
+  } finally {
+    if (location) Object.defineProperty(globalThis, "location", location);
+    delete (navigator as { cookieEnabled?: boolean }).cookieEnabled;
+  }
+}
+
+Deno.test("client - on a cookie page, a lost session is made again and the cookie still used", async () => {
+  // The server lost the first session (its data was reset, say); the second one is known.
+  const script = {
+    onOpen: () => [WELCOME],
+    onFrame: (frame: Record<string, unknown>, { index }: FakeSocket) => {
+      if (frame.type !== "send") return [];
+      return index === 0 ? sessionRequired(frame) : stored(frame);
+    },
+  };
+  await withFakeRoom(script, (room) =>
+    onCookiePage(room.baseUrl, async () => {
+      const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada" });
+      try {
+        connection.send("hello");
+        await waitFor("the message to be stored", () => connection.outbox.length === 0);
+        assert.equal(room.sessions, 2);
+        // No token in any URL: the new session's cookie carries it.
+        assert.deepEqual(room.urls.map((url) => url.searchParams.has("token")), [false, false]);
+      } finally {
+        connection.close();
+      }
+    }));
+});
+
+Deno.test("client - on a page whose cookie never comes, the token goes in the URL", async () => {
+  // Cookies are blocked or dropped on the way: only a token in the URL names the session.
+  const script = {
+    onOpen: () => [WELCOME],
+    onFrame: (frame: Record<string, unknown>, { url }: FakeSocket) => {
+      if (frame.type !== "send") return [];
+      return url.searchParams.has("token") ? stored(frame) : sessionRequired(frame);
+    },
+  };
+  await withFakeRoom(script, (room) =>
+    onCookiePage(room.baseUrl, async () => {
+      const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada" });
+      try {
+        connection.send("hello");
+        await waitFor("the message to be stored", () => connection.outbox.length === 0);
+        assert.equal(room.sessions, 2);
+        assert.deepEqual(room.urls.map((url) => url.searchParams.get("token")), [
+          null,
+          null,
+          "token-2",
+        ]);
+      } finally {
+        connection.close();
+      }
+    }));
+});
+
+Deno.test("client - a send still refused after a new session fails, and a retry tries one more", async () => {
+  const script = {
+    onOpen: () => [WELCOME],
+    onFrame: (frame: Record<string, unknown>) =>
+      frame.type === "send" ? sessionRequired(frame) : [],
+  };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", {
+      transport: "ws",
+      baseUrl: room.baseUrl,
+      name: "ada",
+      token: "expired",
+    });
+    const failed = () => connection.outbox[0]?.state === "failed";
+    try {
+      const id = connection.send("hello");
+      await waitFor("the send to fail", failed);
+      assert.equal(connection.outbox[0].error, "Pick a name (session_required)");
+      assert.equal(room.sessions, 1);
+      connection.retry(id);
+      await waitFor("the retry to fail", failed);
+      assert.equal(room.sessions, 2);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+Deno.test("client - sockets dropped while a send is in flight do not use up its tries", async () => {
+  // The first 12 sockets drop on a send, more than the 10 "later" answers a message may have.
+  const script = {
+    onOpen: () => [WELCOME],
+    onFrame: (frame: Record<string, unknown>, { socket, index }: FakeSocket) => {
+      if (frame.type !== "send") return [];
+      if (index >= 12) return stored(frame);
+      socket.close(1011);
+      return [];
+    },
+  };
+  await withFakeRoom(script, async (fake) => {
+    const connection = connect("r", { transport: "ws", baseUrl: fake.baseUrl, token: "t" });
+    try {
+      connection.send("hello");
+      await waitFor("the message to be stored", () => connection.outbox.length === 0, 15_000);
+      assert.equal(fake.sockets.length, 13);
+    } finally {
+      connection.close();
+    }
+  });
+});
