@@ -90,9 +90,20 @@ function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
   return [...new Set(bySession.values())].sort((a, b) => a.localeCompare(b));
 }
 
+/**
+ * Commits `op`, retrying while the store is locked; resolves to its versionstamp, or to
+ * undefined when it failed or a check did not hold.
+ */
+function commitVersion(op: Deno.AtomicOperation): Promise<string | undefined> {
+  return retryLocked(() => op.commit()).then(
+    (result) => result.ok ? result.versionstamp : undefined,
+    () => undefined,
+  );
+}
+
 /** Commits `op`, retrying while the store is locked; resolves to whether it landed. */
-function landed(op: Deno.AtomicOperation): Promise<boolean> {
-  return retryLocked(() => op.commit()).then(() => true, () => false);
+async function landed(op: Deno.AtomicOperation): Promise<boolean> {
+  return await commitVersion(op) !== undefined;
 }
 
 /** This worker's view of presence: it writes its own connections, and reads everyone's. */
@@ -123,8 +134,8 @@ export class Presence {
     const entry: OpenEntry = { key, name: session.name, writtenAt: -Infinity };
     this.#open.set(id, entry);
     const at = Date.now();
-    this.#write(key, session.name, PRESENCE_TTL_MS, true).then((landed) => {
-      if (landed) entry.writtenAt = Math.max(entry.writtenAt, at);
+    this.#write(key, session.name, PRESENCE_TTL_MS, true).then((version) => {
+      if (version !== undefined) entry.writtenAt = Math.max(entry.writtenAt, at);
     });
     this.#refresher ??= setInterval(() => this.#refresh(), this.#refreshMs);
     let left: Promise<void> | undefined;
@@ -168,9 +179,14 @@ export class Presence {
     return await this.#end(typingKey(room, session));
   }
 
-  /** Deletes an entry of `["presence", room, …]` and moves the room's mark; whether it landed. */
-  #end(key: Deno.KvKey): Promise<boolean> {
-    return landed(this.#kv.atomic().delete(key).sum(presenceMarkKey(String(key[1])), 1n));
+  /**
+   * Deletes an entry of `["presence", room, …]` (only as written at `versionstamp`, when given)
+   * and moves the room's mark; whether it did.
+   */
+  #end(key: Deno.KvKey, versionstamp: string | null = null): Promise<boolean> {
+    const op = this.#kv.atomic();
+    if (versionstamp !== null) op.check({ key, versionstamp });
+    return landed(op.delete(key).sum(presenceMarkKey(String(key[1])), 1n));
   }
 
   /**
@@ -188,10 +204,11 @@ export class Presence {
     this.#touched.set(id, now);
     if (this.#touched.size > 10_000) this.#forgetOldTouches(now);
     const appears = last === undefined || last <= now - entry.ttlMs;
-    const landed = await this.#write(entry.key, entry.name, entry.ttlMs, appears);
-    if (!landed && this.#touched.get(id) === now) this.#touched.delete(id);
-    // The spell ended (a message came) while this write was on its way: take it back.
-    if (landed && !this.#touched.has(id)) await this.#end(entry.key);
+    const version = await this.#write(entry.key, entry.name, entry.ttlMs, appears);
+    if (version === undefined && this.#touched.get(id) === now) this.#touched.delete(id);
+    // The spell ended (a message came) while this write was on its way: take it back, unless a
+    // new spell has written over it since.
+    if (version !== undefined && !this.#touched.has(id)) await this.#end(entry.key, version);
   }
 
   /** Reads who is online and who is typing in a room, and until when that holds. */
@@ -229,13 +246,18 @@ export class Presence {
 
   /**
    * Writes an entry of `["presence", room, …]`, bumping the room's mark when `changes`; resolves
-   * to whether the write landed.
+   * to its versionstamp, or to undefined when it failed.
    */
-  #write(key: Deno.KvKey, name: string, ttlMs: number, changes: boolean): Promise<boolean> {
+  #write(
+    key: Deno.KvKey,
+    name: string,
+    ttlMs: number,
+    changes: boolean,
+  ): Promise<string | undefined> {
     const value: Entry = { name, expiresAt: Date.now() + ttlMs };
     const op = this.#kv.atomic().set(key, value, { expireIn: ttlMs });
     if (changes) op.sum(presenceMarkKey(String(key[1])), 1n);
-    return landed(op);
+    return commitVersion(op);
   }
 
   /**

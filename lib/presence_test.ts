@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Presence, presenceMarkKey, presenceVersion } from "./presence.ts";
 import type { Session } from "./session.ts";
 import { replacing } from "../tests/replacing_kv.ts";
+import { waitFor } from "../tests/wait_for.ts";
 
 function session(name: string, sid = `sid-${name}`): Session {
   return { sid, name, iat: Date.now() };
@@ -156,6 +157,36 @@ Deno.test("Presence - a typing write that lands after its spell ended is taken b
     gate.resolve();
     await typing;
     assert.deepEqual((await presence.read("lobby")).presence.typing, []);
+    presence.close();
+  });
+});
+
+Deno.test("Presence - taking back a late typing write leaves a newer spell alone", async () => {
+  await withPresence(async (_presence, kv) => {
+    // Commit 0 is the first keystroke's write, held until the message ended its spell; commit 2
+    // is taking that write back, held until the next keystroke has written its own.
+    const gates = new Map([[0, Promise.withResolvers<void>()], [2, Promise.withResolvers<void>()]]);
+    let commits = 0;
+    const slow = replacing(kv, {
+      atomic: () => {
+        const op = kv.atomic();
+        const commit = op.commit.bind(op);
+        op.commit = async () => {
+          await gates.get(commits++)?.promise;
+          return await commit();
+        };
+        return op;
+      },
+    });
+    const presence = new Presence(slow);
+    const firstSpell = presence.typing("lobby", session("ann"));
+    assert.equal(await presence.stoppedTyping("lobby", session("ann")), true);
+    gates.get(0)!.resolve();
+    await waitFor("the take-back to be on its way", () => commits === 3);
+    await presence.typing("lobby", session("ann"));
+    gates.get(2)!.resolve();
+    await firstSpell;
+    assert.deepEqual((await presence.read("lobby")).presence.typing, ["ann"]);
     presence.close();
   });
 });
