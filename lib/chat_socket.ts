@@ -168,6 +168,11 @@ class ChatSocket implements EventListenerObject {
     this.#release(code);
   }
 
+  /** Retention deleted messages this socket was yet to send: its client must resync. */
+  #closeForTrimmedHistory(): void {
+    this.#closeFor(CloseCode.historyTrimmed, "history_trimmed", "history_trimmed");
+  }
+
   #release(code: number): void {
     if (this.#released) return;
     this.#released = true;
@@ -294,7 +299,7 @@ class ChatSocket implements EventListenerObject {
         onStart: (head) => this.#welcome(head),
         onPresence: ({ online, typing }) =>
           this.#send(JSON.stringify({ type: "presence", online, typing })),
-        onGap: () => this.#socket.close(CloseCode.historyTrimmed, "history_trimmed"),
+        onGap: () => this.#closeForTrimmedHistory(),
       });
       if (this.#session) hub.refreshPresence(room).catch(() => {});
     } catch (error) {
@@ -302,9 +307,7 @@ class ChatSocket implements EventListenerObject {
       if (code === "shutting_down") {
         return this.#socket.close(CloseCode.goingAway, "server shutting down");
       }
-      if (code === "history_trimmed") {
-        return this.#socket.close(CloseCode.historyTrimmed, "history_trimmed");
-      }
+      if (code === "history_trimmed") return this.#closeForTrimmedHistory();
       if (code !== "room_not_found") console.error(`Cannot subscribe to room "${room}":`, error);
       this.#socket.close(
         code === "room_not_found" ? CloseCode.roomNotFound : CloseCode.internalError,

@@ -4,6 +4,7 @@ import { LOG_CLOCK_KEY, roomKey } from "./keys.ts";
 import { getAll } from "./kv_reads.ts";
 import type { MessageLog } from "./message_log.ts";
 import { type Presence, presenceMarkKey, presenceVersion, type RoomPresence } from "./presence.ts";
+import { HistoryTrimmedError } from "./room_reader.ts";
 import { RoundRobin } from "./round_robin.ts";
 import type { Message, Room } from "./types.ts";
 
@@ -128,7 +129,11 @@ class Subscriber {
   gap(): void {
     if (this.#gapped) return;
     this.#gapped = true;
-    this.onGap?.();
+    try {
+      this.onGap?.();
+    } catch (error) {
+      console.error("A subscriber failed to take a gap:", error);
+    }
   }
 
   /** Ends the backlog phase and hands over what arrived meanwhile. */
@@ -276,8 +281,9 @@ class RoomFeed {
       try {
         messages = await this.log.readAfter(this.record.id, this.cursor, PAGE);
       } catch (error) {
-        if (!(error instanceof ParleyError) || error.code !== "history_trimmed") throw error;
-        return this.#skipTrimmed(head);
+        if (!(error instanceof HistoryTrimmedError)) throw error;
+        this.#skipTrimmed(error.trimmed);
+        continue;
       }
       if (messages.length === 0) break;
       this.#deliver(messages);
@@ -285,15 +291,20 @@ class RoomFeed {
   }
 
   /**
-   * Retention deleted messages right after the cursor before the feed read them (it fell behind
-   * by more than the history limit). No client may see that gap: every subscriber is told (it
-   * ends, and its client's reconnect is resynced), every waiting poll is answered with nothing
-   * (its next poll is resynced), and the cursor moves on to `head`.
+   * Retention deleted messages right after the cursor, up to `trimmed`, before the feed read
+   * them (it fell behind by more than the history limit). No client may see that gap: each
+   * subscriber yet to get them is told (it ends, and its client's reconnect is resynced), each
+   * poll waiting for them is answered with nothing (its next poll is resynced), and the cursor
+   * moves past them, so the feed reads on from the first message kept.
    */
-  #skipTrimmed(head: number): void {
-    for (const subscriber of this.subscribers) subscriber.gap();
-    for (const waiter of [...this.waiters]) waiter.finish([]);
-    this.cursor = head;
+  #skipTrimmed(trimmed: number): void {
+    for (const subscriber of this.subscribers) {
+      if (subscriber.last < trimmed) subscriber.gap();
+    }
+    for (const waiter of [...this.waiters]) {
+      if (waiter.after < trimmed) waiter.finish([]);
+    }
+    this.cursor = Math.max(this.cursor, trimmed);
   }
 
   /**

@@ -543,6 +543,30 @@ Deno.test("Hub - a feed that retention passed tells its subscribers and polls, a
   }, { watch: false });
 });
 
+Deno.test("Hub - a feed that retention passed reads on from the first kept message for those ahead", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const behind = new Recorder();
+    let gaps = 0;
+    const first = await hub.subscribe("lobby", behind.listener, { onGap: () => gaps++ });
+    // As above, seqs 1-3 are gone before the feed reads; a second subscriber joins from the head
+    // (8), past what is gone, so it has missed nothing.
+    const other = new MessageLog(kv, { historyLimit: 5 });
+    for (let i = 1; i <= 8; i++) await other.append("lobby", note(i));
+    const ahead = new Recorder();
+    let aheadGaps = 0;
+    const second = await hub.subscribe("lobby", ahead.listener, { onGap: () => aheadGaps++ });
+    await log.append("lobby", note(9));
+    await ahead.reach(9);
+    assert.deepEqual(ahead.seqs, [9]);
+    assert.equal(aheadGaps, 0);
+    assert.equal(gaps, 1);
+    assert.deepEqual(behind.seqs, []);
+    first.close();
+    second.close();
+  }, { watch: false });
+});
+
 Deno.test("Hub - without a watch, the head check delivers what no commit announced", async () => {
   await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");

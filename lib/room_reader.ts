@@ -32,12 +32,15 @@ export interface MessageRange {
 }
 
 /** The error for a cursor whose next messages retention has deleted. */
-export function historyTrimmed(room: string, after: number): ParleyError {
-  return new ParleyError(
-    409,
-    "history_trimmed",
-    `Room "${room}" no longer keeps the messages after seq ${after}`,
-  );
+export class HistoryTrimmedError extends ParleyError {
+  /**
+   * @param room the room read
+   * @param after the cursor read from
+   * @param trimmed the seq up to which the room's messages are gone
+   */
+  constructor(room: string, after: number, readonly trimmed: number) {
+    super(409, "history_trimmed", `Room "${room}" no longer keeps the messages after seq ${after}`);
+  }
 }
 
 // KV lists at most 1000 entries per batch.
@@ -57,7 +60,7 @@ export async function readMessages(
   const after = range.after ?? 0;
   // Seqs are dense: a first message past the next one means retention passed the cursor.
   if (range.gapless && messages.length > 0 && messages[0].seq > after + 1) {
-    throw historyTrimmed(room, after);
+    throw new HistoryTrimmedError(room, after, messages[0].seq - 1);
   }
   return messages;
 }
@@ -74,7 +77,7 @@ async function readRange(
   const { value: record } = await kv.get<StoredRoom>(roomKey(room));
   if (record === null || range.limit <= 0) return [];
   if (range.gapless && record.trimmed > (range.after ?? 0)) {
-    throw historyTrimmed(room, range.after ?? 0);
+    throw new HistoryTrimmedError(room, range.after ?? 0, record.trimmed);
   }
   // Seqs strictly between low and high.
   const low = Math.max(range.after ?? 0, record.trimmed);

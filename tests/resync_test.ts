@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { connect, type Message } from "../lib/client.ts";
+import { MessageLog } from "../lib/message_log.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
 import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
 import { within } from "./wait_for.ts";
@@ -187,6 +188,33 @@ Deno.test("sse - a cursor retention passes during the backlog ends the stream, a
     assert.match(text, /event: error\ndata: ".*no longer keeps the messages after seq 9/);
     assert.doesNotMatch(text, /event: message/);
     assert.match(await readUntilResync(server, "9"), /id: 18\nevent: resync\n/);
+  });
+});
+
+Deno.test("ws and sse - a worker's feed that retention passed ends live sockets (4409) and streams", async () => {
+  await withTrimmedRoom(async (server) => {
+    const socket = TestSocket.open(server, "lobby");
+    const stream = await fetch(`${server.origin}/api/rooms/lobby/events`);
+    const streamText = stream.text();
+    try {
+      await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+      // Another process's log (same store, same history limit) stores eight messages at once:
+      // by the time this worker's feed reads past seq 12, retention has deleted seqs up to 15.
+      const other = new MessageLog(server.services.kv, { historyLimit: HISTORY_LIMIT });
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => other.append("lobby", { author: "bo", text: `o${i}` })),
+      );
+      const closed = await within(socket.closed, 5000, "the socket to close");
+      assert.equal(closed.code, 4409);
+      assert.equal(closed.reason, "history_trimmed");
+      const text = await within(streamText, 5000, "the stream to end");
+      assert.match(text, /event: error\ndata: ".*no longer keeps messages this stream was yet/);
+      assert.deepEqual(seqsOf(socket.messages), [], "messages were delivered past a gap");
+      assert.doesNotMatch(text, /event: message/);
+      assert.equal(server.services.metrics.rejected.get("history_trimmed"), 2, "one per transport");
+    } finally {
+      await socket.close();
+    }
   });
 });
 
