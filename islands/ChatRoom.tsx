@@ -349,7 +349,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
             onLoadOlder={loadOlder}
             onRetry={(id) => connection.current?.retry(id)}
             onEdit={(id) => {
-              const text = outbox.value.find((item) => item.id === id)?.text ?? "";
+              const text = outbox.value.find((item) => item.id === id)?.text;
+              if (text === undefined) return;
               // After whatever is being typed now, so nothing typed is lost.
               draft.value = draft.value.trim() ? `${draft.value}\n${text}` : text;
               connection.current?.discard(id);

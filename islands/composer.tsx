@@ -1,7 +1,8 @@
 /**
  * The chat island's composer: the display name, the message box and the send button. Enter
  * sends, Shift+Enter starts a new line; on a touch screen, whose keyboard has no Shift+Enter,
- * Enter starts a new line and the Send button sends.
+ * Enter starts a new line and the Send button sends. Ctrl+Enter (⌘+Enter) sends everywhere, so a
+ * tablet with a keyboard can send without reaching for the screen.
  *
  * @module
  */
@@ -34,8 +35,18 @@ function touchScreen(): boolean {
   return globalThis.matchMedia?.("(pointer: coarse)").matches ?? false;
 }
 
+/** Whether a key press in the message box sends what it holds. */
+function sendsMessage(event: KeyboardEvent): boolean {
+  if (event.key !== "Enter" || event.isComposing) return false;
+  if (event.ctrlKey || event.metaKey) return true;
+  return !event.shiftKey && !touchScreen();
+}
+
 /** The message form. */
 export function Composer(props: ComposerProps) {
+  // The hint names keys a touch screen's keyboard does not have (it is hidden there too). Known
+  // only once hydrated, so the server's page always has it.
+  const hinted = !props.interactive || !touchScreen();
   return (
     <form
       class="composer"
@@ -60,14 +71,13 @@ export function Composer(props: ComposerProps) {
           rows={1}
           dir="auto"
           placeholder={`Message ${props.roomTitle}`}
-          aria-describedby="composer-hint"
+          aria-describedby={hinted ? "composer-hint" : undefined}
           value={props.draft}
           onInput={(event) => props.onDraft(event.currentTarget.value)}
           onKeyDown={(event) => {
-            if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touchScreen()) {
-              event.preventDefault();
-              props.onSend();
-            }
+            if (!sendsMessage(event)) return;
+            event.preventDefault();
+            props.onSend();
           }}
         />
         {/* Disabled until hydrated, which also stops Enter in the name field from submitting. */}

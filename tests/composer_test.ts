@@ -112,7 +112,7 @@ Deno.test("composer - without JavaScript the page says chatting needs it, and se
   });
 });
 
-Deno.test("composer - on a touch screen Enter starts a new line, and Send sends", async () => {
+Deno.test("composer - on a touch screen Enter starts a new line; Send and Ctrl+Enter send", async () => {
   await withBrowserSession(async (session) => {
     const phone = await openRoom(session, "ann", {
       viewport: { width: 390, height: 844 },
@@ -128,5 +128,16 @@ Deno.test("composer - on a touch screen Enter starts a new line, and Send sends"
     await phone.locator("button.send").tap();
     await phone.locator(".message:not(.pending) .text", { hasText: "line two" }).waitFor();
     assert.deepEqual(await texts(phone), ["line one\nline two"]);
+    // The hint, hidden here, names keys this keyboard lacks: the box is not described by it.
+    assert.equal(await box.getAttribute("aria-describedby"), null);
+    // A tablet's hardware keyboard sends with Ctrl+Enter (⌘+Enter on a Mac keyboard).
+    await box.fill("from the keyboard");
+    await box.press("Control+Enter");
+    await phone.locator(".message:not(.pending) .text", { hasText: "from the keyboard" }).waitFor();
+    await box.fill("from a Mac keyboard");
+    await box.press("Meta+Enter");
+    await phone.locator(".message:not(.pending) .text", { hasText: "from a Mac keyboard" })
+      .waitFor();
+    assert.equal(await box.inputValue(), "");
   });
 });
