@@ -205,7 +205,7 @@ function PendingItem(
   },
 ) {
   const failed = item.state === "failed";
-  const failure = describeFailure(item.error);
+  const failure = describeFailure(item.failure);
   return (
     <li class={`message pending pending-${item.state}${first ? " first" : ""}`}>
       {first

@@ -33,7 +33,16 @@ export interface OutboxItem {
   id: string;
   text: string;
   state: "sending" | "failed";
+  /** Why a failed message failed, as `"<message> (<code>)"`. */
   error?: string;
+  /** Why a failed message failed: the error code and its sentence, apart. */
+  failure?: Failure;
+}
+
+/** Why a message failed: a snake_case code for programs and a sentence for people. */
+export interface Failure {
+  code: string;
+  message: string;
 }
 
 /** Options for {@link connect}. */
@@ -178,11 +187,12 @@ export class ChatConnection {
 
   /** The messages sent but not yet delivered back, oldest first. */
   get outbox(): OutboxItem[] {
-    return [...this.#outbox.values()].map(({ id, text, state, error }) => ({
+    return [...this.#outbox.values()].map(({ id, text, state, error, failure }) => ({
       id,
       text,
       state,
       error,
+      failure,
     }));
   }
 
@@ -202,8 +212,8 @@ export class ChatConnection {
     const length = [...text.trim()].length;
     if (length > MAX_TEXT_LENGTH) {
       const error = `The text is ${length} characters, the limit is ${MAX_TEXT_LENGTH}`;
-      this.#outbox.set(id, { id, text, state: "failed", error: `${error} (text_too_long)` });
-      this.#emitOutbox();
+      this.#outbox.set(id, { id, text, state: "sending" });
+      this.#fail(id, { code: "text_too_long", message: error });
       return id;
     }
     this.#outbox.set(id, { id, text, state: "sending" });
@@ -300,12 +310,7 @@ export class ChatConnection {
       rejected: (id, code, message) => {
         if (!isCurrent()) return;
         if (code === "session_required" && this.#recoverSession()) return;
-        const item = this.#outbox.get(id);
-        if (item) {
-          item.state = "failed";
-          item.error = `${message} (${code})`;
-          this.#emitOutbox();
-        }
+        this.#fail(id, { code, message });
         this.#answered(id);
       },
       closed: (reason) => isCurrent() && this.#onTransportClosed(reason),
@@ -360,12 +365,8 @@ export class ChatConnection {
     clearTimeout(this.#resendTimer);
     if (this.#laterAnswers.id !== id) this.#laterAnswers = { id, count: 0 };
     if (++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
-      const item = this.#outbox.get(id);
-      if (item) {
-        item.state = "failed";
-        item.error = `The server could not take it after ${MAX_LATER_ANSWERS} tries (retry_limit)`;
-        this.#emitOutbox();
-      }
+      const message = `The server could not take it after ${MAX_LATER_ANSWERS} tries`;
+      this.#fail(id, { code: "retry_limit", message });
       return this.#answered(id);
     }
     this.#resendTimer = setTimeout(() => this.#answered(id), afterMs);
@@ -402,6 +403,16 @@ export class ChatConnection {
     this.#transport = undefined;
     transport?.close();
     clearTimeout(this.#openTimer);
+  }
+
+  /** Marks a message failed, for `failure`. */
+  #fail(id: string, failure: Failure): void {
+    const item = this.#outbox.get(id);
+    if (!item) return;
+    item.state = "failed";
+    item.failure = failure;
+    item.error = `${failure.message} (${failure.code})`;
+    this.#emitOutbox();
   }
 
   /** The message in flight is stored, refused or due again: the oldest waiting one goes next. */

@@ -160,6 +160,10 @@ Deno.test("client - a send still refused after a new session fails, and a retry 
       const id = connection.send("hello");
       await waitFor("the send to fail", failed);
       assert.equal(connection.outbox[0].error, "Pick a name (session_required)");
+      assert.deepEqual(connection.outbox[0].failure, {
+        code: "session_required",
+        message: "Pick a name",
+      });
       assert.equal(room.sessions, 1);
       connection.retry(id);
       await waitFor("the retry to fail", failed);

@@ -409,7 +409,7 @@ for (const transport of TRANSPORTS) {
       await waitFor("the client to notice", () => connection.status.state === "reconnecting");
       const id = connection.send("sent while down", "down-1");
       assert.deepEqual(connection.outbox, [
-        { id, text: "sent while down", state: "sending", error: undefined },
+        { id, text: "sent while down", state: "sending", error: undefined, failure: undefined },
       ]);
 
       // Messages stored while this client is away, by someone else.
@@ -463,7 +463,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(connection.status.state, "connecting");
       const id = connection.send("early bird");
       assert.deepEqual(connection.outbox, [
-        { id, text: "early bird", state: "sending", error: undefined },
+        { id, text: "early bird", state: "sending", error: undefined, failure: undefined },
       ]);
 
       await waitFor("the early message", () => delivered.some((message) => message.id === id));

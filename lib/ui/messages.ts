@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Failure } from "../client.ts";
 import type { Message } from "../types.ts";
 import { type Clock, dayKey } from "./time.ts";
 
@@ -97,11 +98,9 @@ export function announcement(fresh: readonly Pick<Message, "author" | "text">[])
 const TEXT_REFUSALS = new Set(["invalid_text", "empty_text", "text_too_long"]);
 
 /**
- * What a failed message's error (`"<message> (<code>)"`, from the client's outbox) tells its
- * sender: the reason in words, and whether the text must be edited before it can go.
+ * What a failed message's failure (from the client's outbox) tells its sender: the reason in
+ * words, and whether the text must be edited before it can go.
  */
-export function describeFailure(error: string | undefined): { reason: string; edit: boolean } {
-  const parts = error?.match(/^(.*) \(([a-z0-9_]+)\)$/s);
-  if (!parts) return { reason: error ?? "", edit: false };
-  return { reason: parts[1], edit: TEXT_REFUSALS.has(parts[2]) };
+export function describeFailure(failure: Failure | undefined): { reason: string; edit: boolean } {
+  return { reason: failure?.message ?? "", edit: TEXT_REFUSALS.has(failure?.code ?? "") };
 }
