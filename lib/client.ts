@@ -7,7 +7,8 @@
  * @module
  */
 import type { Message } from "./types.ts";
-import { MAX_TEXT_LENGTH } from "./validation.ts";
+import type { ParleyError } from "./errors.ts";
+import { parseClientId, parseText } from "./validation.ts";
 import type { OpenTransport, Transport, TransportName } from "./transports/transport.ts";
 import { openEventSource } from "./transports/event_source.ts";
 import { openLongPoll } from "./transports/long_poll.ts";
@@ -207,16 +208,23 @@ export class ChatConnection {
     return () => this.#listeners[event].delete(listener);
   }
 
-  /** Sends text; it waits in the outbox until the server confirms it. Returns its client id. */
+  /**
+   * Sends text; it waits in the outbox until the server confirms it. Returns its client id. Text
+   * (or an id) the server would refuse fails at once, without a round trip; the rest goes trimmed,
+   * with line endings as `\n`, as the server would store it.
+   */
   send(text: string, id = newClientId()): string {
-    const length = [...text.trim()].length;
-    if (length > MAX_TEXT_LENGTH) {
-      const error = `The text is ${length} characters, the limit is ${MAX_TEXT_LENGTH}`;
+    let checked: string;
+    try {
+      parseClientId(id);
+      checked = parseText(text);
+    } catch (error) {
+      const { code, message } = error as ParleyError;
       this.#outbox.set(id, { id, text, state: "sending" });
-      this.#fail(id, { code: "text_too_long", message: error });
+      this.#fail(id, { code, message });
       return id;
     }
-    this.#outbox.set(id, { id, text, state: "sending" });
+    this.#outbox.set(id, { id, text: checked, state: "sending" });
     this.#emitOutbox();
     // Sending ends a spell of typing (the server drops it), so the next keystroke tells at once.
     this.#lastTyping = 0;

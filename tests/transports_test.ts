@@ -562,17 +562,19 @@ for (const transport of TRANSPORTS) {
     let client: ReturnType<typeof open> | undefined;
     try {
       await createRoom(server, room);
-      client = open(server, room, transport);
+      // A token that names no session, and no name to make one with: the server refuses sends.
+      const baseUrl = server.origin;
+      client = track(connect(room, { token: "not-a-session", transport, baseUrl }));
       const { connection, delivered } = client;
       const outboxes: string[][] = [];
       connection.on("outbox", (items) => outboxes.push(items.map((item) => item.state)));
       await untilLive(connection);
 
-      const id = connection.send("bell\u0007");
+      const id = connection.send("hello");
       await waitFor("the refusal", () => connection.outbox[0]?.state === "failed");
       const [failed] = connection.outbox;
       assert.equal(failed.id, id);
-      assert.match(failed.error ?? "", /\(invalid_text\)$/);
+      assert.equal(failed.failure?.code, "session_required");
 
       connection.retry(id);
       assert.equal(connection.outbox[0].state, "sending");
@@ -593,18 +595,38 @@ for (const transport of TRANSPORTS) {
   });
 }
 
-Deno.test("client - text over 4000 characters fails at once, without a round trip", async () => {
+Deno.test("client - text the server would refuse fails at once; the rest goes as it is stored", async () => {
   const server = await startServer(LIMITS_OFF);
   let client: ReturnType<typeof open> | undefined;
   try {
     await createRoom(server, "long");
     client = open(server, "long", "ws");
-    await untilLive(client.connection);
-    client.connection.send(`  ${"x".repeat(4001)}  `);
-    assert.equal(client.connection.outbox[0].state, "failed");
-    assert.match(client.connection.outbox[0].error ?? "", /4001 characters.*\(text_too_long\)$/);
-    client.connection.send("x".repeat(4000));
-    await waitFor("the 4000-character message", () => client!.delivered.length === 1);
+    const { connection } = client;
+    await untilLive(connection);
+    const refusals = [
+      connection.send(`  ${"x".repeat(4001)}  `),
+      connection.send(" \n "),
+      connection.send("half a pair \ud83d"),
+      connection.send("fine text", "not an id!"),
+    ].map((id) => connection.outbox.find((item) => item.id === id)?.failure);
+    assert.deepEqual(refusals.map((failure) => failure?.code), [
+      "text_too_long",
+      "empty_text",
+      "invalid_text",
+      "invalid_id",
+    ]);
+    assert.equal(refusals[0]?.message, "The text is 4001 characters, the limit is 4000");
+    // 4,000 four-byte characters padded with spaces: 16 KiB as typed, a frame the server reads
+    // once trimmed. CRLF counts as one character, as the server counts it.
+    const emoji = "\u{1f600}".repeat(4000);
+    connection.send(`${" ".repeat(400)}${emoji}${" ".repeat(400)}`);
+    connection.send("a\r\n".repeat(1999));
+    await waitFor("both messages", () => client!.delivered.length === 2, 15_000);
+    assert.deepEqual(client.delivered.map(({ text }) => text), [
+      emoji,
+      "a\n".repeat(1999).trim(),
+    ]);
+    assert.deepEqual(connection.outbox.map(({ state }) => state), Array(4).fill("failed"));
   } finally {
     client?.connection.close();
     await server.close();
