@@ -10,7 +10,6 @@ import { parseClientId, parseText } from "./validation.ts";
 
 /** WebSocket close codes Parley uses beyond the standard ones; listed in docs/PROTOCOL.md. */
 export const CloseCode = {
-  normal: 1000,
   goingAway: 1001,
   unsupportedData: 1003,
   /** Never sent: recorded for a socket that ended without a close frame. */

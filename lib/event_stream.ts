@@ -4,7 +4,7 @@ import type { Services } from "./services.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
 
-/** How often an idle event stream gets a comment, so proxies keep it open. */
+/** How often an event stream gets a comment, whether or not messages flow, so proxies keep it open. */
 export const HEARTBEAT_MS = 15_000;
 /** How long a browser should wait before reconnecting, sent as `retry:`. */
 export const RETRY_MS = 2_000;
@@ -107,7 +107,10 @@ export function openEventStream(
             end("history_trimmed");
           },
           onStart: async (head) => {
-            event("welcome", { room, head, epoch });
+            // Its id is the cursor the stream goes on from, so an EventSource that reconnects
+            // before the first message resumes from it (a resync's own id follows it).
+            const from = resume.resync ? "" : `id: ${Math.min(resume.after ?? head, head)}\n`;
+            event("welcome", { room, head, epoch }, from);
             if (!resume.resync) return;
             const messages = await readResyncMessages(log, room, head);
             event("resync", { room, epoch, head, messages }, `id: ${head}\n`);

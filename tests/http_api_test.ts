@@ -303,6 +303,23 @@ Deno.test("GET /api/rooms/:room/messages - limit returns the latest N, up to 200
   });
 });
 
+Deno.test("GET /api/rooms/:room/messages - head is never below the last message carried", async () => {
+  await withServer(async (server) => {
+    await createRoom(server, "lobby");
+    await postMany(server, "lobby", 3);
+    // A message is stored after the room's head was read, before its messages are.
+    const log = server.services.log;
+    const readLatest = log.readLatest.bind(log);
+    log.readLatest = async (room, options) => {
+      await post(server, room, { text: "meanwhile" });
+      return await readLatest(room, options);
+    };
+    const page = await history(server, "lobby");
+    assert.deepEqual(page.messages.map((m) => m.seq), [1, 2, 3, 4]);
+    assert.equal(page.head, 4);
+  });
+});
+
 Deno.test("GET /api/rooms/:room/messages - before pages back through the whole history", async () => {
   await withServer(async (server) => {
     await createRoom(server, "lobby");

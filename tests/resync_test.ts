@@ -172,6 +172,8 @@ Deno.test("sse - a trimmed Last-Event-ID gets a resync event whose id is the hea
     const text = await readUntilResync(server, "1");
     const block = text.split("\n\n").find((part) => part.includes("event: resync"))!;
     assert.match(block, /^id: 12\nevent: resync\ndata: /);
+    // The welcome before it names no cursor: the trimmed one must not be resumed from.
+    assert.match(text, /\n\nevent: welcome\n/);
     const data = JSON.parse(block.slice(block.indexOf("data: ") + 6));
     assert.deepEqual(seqsOf(data.messages), [8, 9, 10, 11, 12]);
   });

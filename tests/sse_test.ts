@@ -227,11 +227,11 @@ Deno.test("sse - opens with retry and welcome, then sends each message as id, ev
     const presence = `{"online":[],"typing":[]}`;
     assert.equal(
       stream.raw,
-      `retry: 2000\n\nevent: welcome\ndata: ${welcome}\n\nevent: presence\ndata: ${presence}\n\n`,
+      `retry: 2000\n\nid: 2\nevent: welcome\ndata: ${welcome}\n\nevent: presence\ndata: ${presence}\n\n`,
     );
     assert.deepEqual(stream.blocks.slice(0, 3), [
       { retry: 2000, comments: [] },
-      { event: "welcome", data: welcome, comments: [] },
+      { id: "2", event: "welcome", data: welcome, comments: [] },
       { event: "presence", data: presence, comments: [] },
     ]);
 
@@ -262,6 +262,8 @@ Deno.test("sse - after replays the backlog, then goes on live", async () => {
     stream = await SseStream.open(server, "lobby", { after: 2 });
     await stream.until((s) => s.messages.length >= 3);
     assert.deepEqual(withoutEpoch(JSON.parse(stream.blocks[1].data!)), { room: "lobby", head: 5 });
+    // An EventSource that drops before the backlog reconnects from the cursor, not the head.
+    assert.equal(stream.blocks[1].id, "2");
     assert.deepEqual(stream.messages, stored.slice(2));
     assert.deepEqual(stream.blocks.filter((b) => b.event === "message").map((b) => b.id), [
       "3",

@@ -31,8 +31,13 @@ function parseBounded(
   return parsed;
 }
 
+/**
+ * The answer: the room, `messages` and `extra`. Its head is the room's, or the seq of the last
+ * message carried when a message stored after the room was read made that higher.
+ */
 function page(room: Room, messages: Message[], extra: Record<string, unknown> = {}): Response {
-  return Response.json({ room: room.id, epoch: room.epoch, head: room.head, ...extra, messages });
+  const head = Math.max(room.head, messages.at(-1)?.seq ?? 0);
+  return Response.json({ room: room.id, epoch: room.epoch, head, ...extra, messages });
 }
 
 /** What a long-poll answer says about presence: who is online and typing, and its version. */
@@ -86,8 +91,7 @@ export const handler = {
     }
     if (ready.length > 0 || wait === 0) {
       metrics.deliveries.inc("poll", ready.length);
-      const head = Math.max(room.head, ready.at(-1)?.seq ?? 0);
-      return page({ ...room, head }, ready, presenceFields(hub, room.id));
+      return page(room, ready, presenceFields(hub, room.id));
     }
     const release = limits.openConnection(clientIp(c, config.trustProxy));
     if (release === null) throw tooManyConnections();
