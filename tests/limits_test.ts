@@ -112,6 +112,9 @@ Deno.test("connection cap - past the cap WS closes 1013, SSE and long-poll get 4
       const sse = await fetch(`${server.origin}/api/rooms/lobby/events`);
       assert.equal(sse.status, 429);
       assert.equal((await sse.json()).error.code, "too_many_connections");
+      // A HEAD tells an EventSource's client why its stream did not open.
+      const head = await fetch(`${server.origin}/api/rooms/lobby/events`, { method: "HEAD" });
+      assert.equal(head.status, 429);
       const poll = await requestJson(server, "/api/rooms/lobby/messages?after=0&wait=5");
       assert.equal(poll.status, 429);
       await first.close();

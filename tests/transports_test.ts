@@ -819,6 +819,33 @@ Deno.test("client - a server that is down does not push the client off its WebSo
   }
 });
 
+Deno.test("client (sse) - a server at its connection cap does not push the client off SSE", async () => {
+  const server = await startServer({ env: { PARLEY_CONNECTIONS_PER_IP: "1" } });
+  // This tab fell back to SSE before (remembered for the browser session); the one connection
+  // this address may have is taken.
+  sessionStorage.setItem("parley:transport", JSON.stringify({ transport: "sse", at: Date.now() }));
+  const held = new AbortController();
+  let connection: ChatConnection | undefined;
+  try {
+    await createRoom(server, "capped");
+    const stream = await fetch(`${server.origin}/api/rooms/capped/events`, { signal: held.signal });
+    assert.equal(stream.status, 200);
+    connection = connect("capped", { baseUrl: server.origin });
+    const states: string[] = [];
+    connection.on("status", ({ state, transport }) => states.push(`${state} ${transport}`));
+    await waitFor("three refused opens", () => states.length >= 3);
+    held.abort();
+    await stream.body?.cancel().catch(() => {});
+    await untilLive(connection);
+    assert.equal(connection.status.transport, "sse");
+    assert.ok(states.every((state) => state.endsWith(" sse")), states.join(", "));
+  } finally {
+    sessionStorage.removeItem("parley:transport");
+    connection?.close();
+    await server.close();
+  }
+});
+
 Deno.test("client (poll) - a fresh connection delivers what was committed while it opened", async () => {
   const server = await startServer(LIMITS_OFF);
   const room = "opening";

@@ -3,21 +3,22 @@ import { postMessage, postTyping } from "./http_send.ts";
 import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /**
- * Asks the JSON API why a stream could not open, since an EventSource hides the status:
- * the error code when reconnecting cannot help, else undefined.
+ * Asks why a stream could not open, since an EventSource hides the status: a `HEAD` of the same
+ * URL gets the same checks. `fatal` is the error when reconnecting cannot help; `busy`, that
+ * the server is at its connection cap for this client (so trying another transport cannot help).
  */
-async function fatalCause(
+async function whyNotOpened(
   target: TransportTarget,
   signal: AbortSignal,
-): Promise<string | undefined> {
-  const url = roomUrl(target, "messages", { cursor: true });
-  url.searchParams.set("limit", "1");
+): Promise<{ fatal?: string; busy?: boolean }> {
   try {
-    const response = await fetch(url, { signal });
-    const code = (await response.json())?.error?.code;
-    return code === "room_not_found" || code === "invalid_cursor" ? code : undefined;
+    const url = roomUrl(target, "events", { cursor: true });
+    const { status } = await fetch(url, { method: "HEAD", signal });
+    if (status === 404) return { fatal: "room_not_found" };
+    if (status === 400) return { fatal: "invalid_cursor" };
+    return { busy: status === 429 };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -55,7 +56,7 @@ export const openEventSource: OpenTransport = (target, events) => {
     if (closed) return;
     stop();
     if (opened) return events.closed({ opened });
-    fatalCause(target, probe.signal).then((fatal) => events.closed({ opened, fatal }));
+    whyNotOpened(target, probe.signal).then((why) => events.closed({ opened, ...why }));
   };
 
   return {

@@ -25,11 +25,15 @@ export const handler = {
       after: lastEventId || c.req.query("after"),
       epoch: c.req.query("epoch"),
     });
-    // Hono answers HEAD with this handler and drops the body: open no stream for it.
-    if (c.req.method === "HEAD") return new Response(null, { headers: EVENT_STREAM_HEADERS });
     const ip = clientIp(c, services.config.trustProxy);
     const release = services.limits.openConnection(ip);
     if (release === null) throw tooManyConnections();
+    // Hono answers HEAD with this handler and drops the body: it tells whether a stream would
+    // open (a client's EventSource cannot see why one did not), and opens none.
+    if (c.req.method === "HEAD") {
+      release();
+      return new Response(null, { headers: EVENT_STREAM_HEADERS });
+    }
     const session = services.sessions.fromRequest(c.req.raw) ?? undefined;
     const stream = openEventStream(services, { room, resume, ip, session, onEnd: release });
     return new Response(stream, { headers: EVENT_STREAM_HEADERS });
