@@ -275,7 +275,7 @@ export class Presence {
       const appearing = new Set<string>();
       for (const { key, name, writtenAt } of batch) {
         op.set(key, { name, expiresAt } satisfies Entry, { expireIn: PRESENCE_TTL_MS });
-        if (writtenAt < now - PRESENCE_TTL_MS + PRESENCE_REFRESH_MS) appearing.add(String(key[1]));
+        if (writtenAt < now - PRESENCE_TTL_MS + this.#refreshMs) appearing.add(String(key[1]));
       }
       for (const room of appearing) op.sum(presenceMarkKey(room), 1n);
       if (await landed(op)) {
