@@ -20,10 +20,11 @@ const EPOCH_PATTERN = /^[A-Za-z0-9-]{1,36}$/;
  * Decides how a client resumes from its cursor (`after`) and the epoch it was issued in. A
  * cursor from another epoch, or one whose next messages were trimmed, gets an explicit resync,
  * never a silent gap; a cursor beyond the head of the same log is refused as `invalid_cursor`.
+ * `cursor.name` is what errors call the cursor (default `after`).
  */
 export function parseResume(
   room: Room,
-  cursor: { after?: string | null; epoch?: string | null },
+  cursor: { after?: string | null; epoch?: string | null; name?: string },
 ): Resume {
   const epoch = cursor.epoch || undefined;
   if (epoch !== undefined && !EPOCH_PATTERN.test(epoch)) {
@@ -33,7 +34,7 @@ export function parseResume(
   // Within this epoch a cursor beyond the head is a client bug; from another it is expected.
   const after = parseCursor(
     cursor.after,
-    "after",
+    cursor.name ?? "after",
     otherEpoch ? Number.MAX_SAFE_INTEGER : room.head,
   );
   if (after === undefined) return { resync: false };

@@ -458,3 +458,25 @@ Deno.test("sse - a reader catching up on a long backlog is not taken for a slow 
     await server.close();
   }
 });
+
+Deno.test("sse - a bad cursor is named as sent: Last-Event-ID or after", async () => {
+  const server = await startServer(LIMITS_OFF);
+  try {
+    await createRoom(server, "lobby");
+    const url = `${server.origin}/api/rooms/lobby/events`;
+    const fromHeader = await fetch(url, { headers: { "last-event-id": "abc" } });
+    assert.equal(fromHeader.status, 400);
+    assert.equal(
+      (await fromHeader.json()).error.message,
+      'The Last-Event-ID cursor must be a non-negative integer, got "abc"',
+    );
+    const fromQuery = await fetch(`${url}?after=9`);
+    assert.equal(fromQuery.status, 400);
+    assert.equal(
+      (await fromQuery.json()).error.message,
+      "The after cursor 9 is beyond the newest message (0)",
+    );
+  } finally {
+    await server.close();
+  }
+});

@@ -24,6 +24,7 @@ export const handler = {
     const resume = parseResume(room, {
       after: lastEventId || c.req.query("after"),
       epoch: c.req.query("epoch"),
+      name: lastEventId ? "Last-Event-ID" : "after",
     });
     const ip = clientIp(c, services.config.trustProxy);
     const release = services.limits.openConnection(ip);
