@@ -29,6 +29,10 @@ export function CreateRoomForm(
     </div>
   );
   const invalid = (name: "id" | "title") => error !== undefined && field === name;
+  // A refused form comes back as a new page, whose alert is not announced on load: focus goes to
+  // the field at fault (the id when it is the whole form), which is described by the error.
+  const focused = (name: "id" | "title") =>
+    invalid(name) || (name === "id" && error !== undefined && field === undefined);
   return (
     <section class="card create-room-card" id="create-room" aria-labelledby="create-room-heading">
       <form class="create-room" method="post" action="/">
@@ -45,8 +49,9 @@ export function CreateRoomForm(
             spellcheck={false}
             placeholder="lobby"
             value={id}
+            autoFocus={focused("id")}
             aria-invalid={invalid("id") || undefined}
-            aria-describedby={invalid("id") ? `room-id-hint ${ERROR_ID}` : "room-id-hint"}
+            aria-describedby={focused("id") ? `room-id-hint ${ERROR_ID}` : "room-id-hint"}
           />
         </label>
         <small id="room-id-hint">
@@ -61,6 +66,7 @@ export function CreateRoomForm(
             maxLength={80}
             placeholder="The lobby"
             value={title}
+            autoFocus={focused("title")}
             aria-invalid={invalid("title") || undefined}
             aria-describedby={invalid("title") ? ERROR_ID : undefined}
           />

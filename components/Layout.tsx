@@ -14,6 +14,7 @@ export function Layout({ children, variant = "column" }: LayoutProps) {
   return (
     <>
       <a class="skip-link" href="#main">Skip to content</a>
+      {variant === "room" && <a class="skip-link" href="#composer-text">Skip to message box</a>}
       <header class="site-header">
         <a class="brand" href="/">
           <span class="brand-mark" aria-hidden="true" />

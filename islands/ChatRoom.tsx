@@ -104,6 +104,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
 
   const scroller = useRef<HTMLDivElement>(null);
   const keptScroll = useRef<number | null>(null);
+  /** Focus was on "Load older messages" as the last page came: it goes to the history's start. */
+  const focusHistoryStart = useRef(false);
   const nameInput = useRef<HTMLInputElement>(null);
   const textInput = useRef<HTMLTextAreaElement>(null);
   const connection = useRef<ChatConnection | null>(null);
@@ -199,10 +201,22 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     keptScroll.current = null;
   }, [messages.value, outbox.value]);
 
+  useLayoutEffect(() => {
+    if (!focusHistoryStart.current) return;
+    focusHistoryStart.current = false;
+    document.getElementById("history-start")?.focus();
+  }, [history.value]);
+
   const isAtBottom = (): boolean => {
     const element = scroller.current;
     // The scroller is a reversed column: 0 is the bottom, scrolling up goes negative.
     return !element || Math.abs(element.scrollTop) < FOLLOW_SLACK_PX;
+  };
+
+  /** Says `text` in the polite live region, even when it is what it said last ("ok", "ok"). */
+  const announce = (text: string) => {
+    // A region whose text does not change says nothing: a no-break space makes it change.
+    announced.value = text === announced.value ? `${text}\u00a0` : text;
   };
 
   const jumpToNewest = () => {
@@ -225,7 +239,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
-    announced.value = announcement(fromOthers);
+    announce(announcement(fromOthers));
     const authors = new Set(fromOthers.map((message) => message.author));
     typing.value = typing.value.filter((person) => !authors.has(person));
   };
@@ -280,10 +294,15 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       if (page.epoch !== epoch) return void (history.value = "idle");
       // Older messages go above: keep the distance from the bottom, so nothing moves.
       keptScroll.current = scroller.current?.scrollTop ?? null;
+      const before = messages.value.length;
       messages.value = mergeMessages(page.messages, messages.value);
-      history.value = page.messages.length < OLDER_PAGE_SIZE || !mayHaveOlder(page.messages)
-        ? "done"
-        : "idle";
+      const loaded = messages.value.length - before;
+      announce(loaded === 1 ? "1 older message loaded" : `${loaded} older messages loaded`);
+      const done = page.messages.length < OLDER_PAGE_SIZE || !mayHaveOlder(page.messages);
+      // The button goes away with the last page: focus on it goes to what replaces it.
+      focusHistoryStart.current = done &&
+        document.activeElement?.classList.contains("load-older") === true;
+      history.value = done ? "done" : "idle";
     } catch {
       history.value = "error";
     }
@@ -329,7 +348,10 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
         class="chat"
         aria-label={`Chat in ${room.title}`}
         onKeyDown={(event) => {
-          if (event.key === "Escape" && !event.defaultPrevented) jumpToNewest();
+          if (event.key !== "Escape" || event.defaultPrevented) return;
+          jumpToNewest();
+          // Focus on a message link would be left behind, above the view: it follows.
+          if (scroller.current?.contains(document.activeElement)) textInput.current?.focus();
         }}
       >
         <StatusBanner banner={banner.value} />

@@ -50,6 +50,7 @@ export function Composer(props: ComposerProps) {
   return (
     <form
       class="composer"
+      aria-label="Send a message"
       onSubmit={(event) => {
         event.preventDefault();
         props.onSend();

@@ -109,18 +109,25 @@ function HistoryTop(
   },
 ) {
   if (state === "done") {
-    return <p class="history-top history-start">This is the start of {roomTitle}.</p>;
+    // Focusable from script: focus moves here from the button it replaces.
+    return (
+      <p class="history-top history-start" id="history-start" tabIndex={-1}>
+        This is the start of {roomTitle}.
+      </p>
+    );
   }
   const loading = state === "loading";
   return (
     <div class="history-top">
       {state === "error" && <span class="history-error">Older messages could not be loaded.</span>}
+      {/* While loading it stays focusable (aria-disabled, not disabled), so focus is not lost. */}
       <button
         type="button"
         class="load-older"
-        disabled={!interactive || loading}
+        disabled={!interactive}
+        aria-disabled={loading}
         aria-busy={loading}
-        onClick={onLoadOlder}
+        onClick={() => loading || onLoadOlder()}
       >
         {loading
           ? "Loading older messages…"

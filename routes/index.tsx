@@ -76,7 +76,8 @@ async function refusedForm(
 ): Promise<Response> {
   const rooms = await loadDirectory(c.var.services);
   return renderPage({
-    title: "Parley",
+    // The title is the first thing a screen reader says of the new page.
+    title: "Room not created · Parley",
     status,
     body: <DirectoryPage rooms={rooms} query="" now={Date.now()} form={form} />,
   });

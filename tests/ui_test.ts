@@ -298,6 +298,10 @@ Deno.test("directory - a refused room id is explained under its field, without J
       ).join(" ")
     );
     assert.match(described, /A room id is 1 to 48/);
+    // An alert already in a page as it loads is not announced: the title says it, and focus is
+    // on the field, which reads its error.
+    assert.equal(await page.title(), "Room not created · Parley");
+    assert.equal(await id.evaluate((input) => input === document.activeElement), true);
     // The directory still works on the error page.
     assert.deepEqual(await page.locator(".room-name strong").allInnerTexts(), ["The lobby"]);
   });
@@ -327,6 +331,10 @@ Deno.test("room page - every input is labelled and new messages are announced po
     assert.equal(await ann.getByRole("status").first().innerText(), "Live · WebSocket");
     assert.equal(await ann.getByLabel("Message", { exact: true }).count(), 1);
     assert.equal(await ann.getByLabel("Name").count(), 1);
+    // The composer is a named landmark, and a skip link leads past the messages to it.
+    assert.equal(await ann.getByRole("form", { name: "Send a message" }).count(), 1);
+    await ann.getByRole("link", { name: "Skip to message box" }).press("Enter");
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
     // One polite live region for arrivals; the message list itself is not live.
     const live = ann.locator('[aria-live="polite"]');
     assert.equal(await live.count(), 1);
@@ -335,6 +343,14 @@ Deno.test("room page - every input is labelled and new messages are announced po
     await say(bob, "hello ann, see you at 10");
     await ann.locator('[aria-live="polite"]', { hasText: "bob: hello ann, see you at 10" })
       .waitFor();
+    // The same words again are said again: the region's text must change to be read out.
+    const spoken = await live.textContent();
+    await say(bob, "hello ann, see you at 10");
+    await ann.waitForFunction(
+      (before) => document.querySelector('[aria-live="polite"]')?.textContent !== before,
+      spoken,
+    );
+    assert.match((await live.textContent()) ?? "", /^bob: hello ann, see you at 10\s?$/);
     // The scrollable list can be reached and scrolled from the keyboard.
     assert.equal(await ann.locator(".scroller").getAttribute("tabindex"), "0");
   });
@@ -358,6 +374,33 @@ Deno.test("room page - Enter sends, Shift+Enter starts a new line, Escape jumps 
     assert.ok(await distanceFromBottom(ann) > 0);
     await box.press("Escape");
     assert.ok(await distanceFromBottom(ann) < 2);
+  });
+});
+
+Deno.test("room page - keyboard focus stays on Load older, and follows Escape from a message link", async () => {
+  await withBrowserSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 129);
+    await post(session.server, "lobby", "bob", "see https://example.com/notes");
+    const ann = await openRoom(session, "ann");
+    const focusedClass = () => ann.evaluate(() => document.activeElement?.className ?? "");
+    const live = ann.locator('[aria-live="polite"]');
+    // Two pages of older messages (50, then 30): focus stays on the button while it loads, and
+    // goes to the start of the history when the button goes away.
+    const button = ann.locator("button.load-older");
+    await button.focus();
+    await ann.locator(".message[data-seq='31']").waitFor();
+    assert.equal(await focusedClass(), "load-older");
+    await live.filter({ hasText: "50 older messages loaded" }).waitFor();
+    await button.press("Enter");
+    await ann.locator(".history-start").waitFor();
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "history-start");
+    await live.filter({ hasText: "30 older messages loaded" }).waitFor();
+    // A link in a message, left above the view by Escape, hands focus to the message box.
+    await ann.locator(".message a", { hasText: "example.com" }).focus();
+    await scrollUp(ann, 2000);
+    await ann.keyboard.press("Escape");
+    assert.ok(await distanceFromBottom(ann) < 2);
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
   });
 });
 
