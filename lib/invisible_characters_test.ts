@@ -5,7 +5,13 @@ const kept: [string, string][] = [
   ["Persian with a zero-width non-joiner", "\u06af\u0641\u062a\u200c\u0648\u06af\u0648"],
   ["Urdu with a zero-width non-joiner", "\u0645\u06cc\u06ba\u200c\u0646\u06d2"],
   ["Hindi half form with a zero-width joiner", "\u0915\u094d\u200d\u0937"],
-  ["Malayalam chillu with a zero-width non-joiner", "\u0d28\u0d4d\u200c\u0d28"],
+  ["Malayalam visible virama with a zero-width non-joiner", "\u0d28\u0d4d\u200c\u0d28"],
+  ["Malayalam chillu written with a zero-width joiner", "\u0d05\u0d30\u0d41\u0d23\u0d4d\u200d"],
+  [
+    "Malayalam name of two words ending in a chillu",
+    "\u0d15\u0d3f\u0d30\u0d23\u0d4d\u200d \u0d15\u0d41",
+  ],
+  ["Bengali khanda ta written with a zero-width joiner", "\u09ad\u0997\u09ac\u09a4\u09cd\u200d"],
   ["Mongolian with a free variation selector", "\u182d\u180b\u1820"],
   ["emoji joined by ZWJ", "\u{1f469}\u200d\u{1f4bb}"],
   ["emoji with a skin tone joined by ZWJ", "\u{1f469}\u{1f3fd}\u200d\u{1f680}"],
@@ -39,6 +45,18 @@ const found: [string, string, string][] = [
   ["a soft hyphen", "\u00adann", "\u00ad"],
   ["a Hangul filler inside a name", "a\u3164b", "\u3164"],
   ["a blank braille pattern", "ann\u2800", "\u2800"],
+  ["a second Mongolian selector", "\u1820\u180b\u180b\u1820", "\u180b"],
+  ["a Mongolian selector after a narrow no-break space", "ann\u202f\u180bbob", "\u180b"],
+  ["a joiner after a narrow no-break space", "ann\u202f\u200cbob", "\u200c"],
+  ["a joiner between Arabic and Latin letters", "\u0628\u200cann", "\u200c"],
+  ["a joiner after a danda", "ann\u0964\u200cbob", "\u200c"],
+  ["an emoji selector inside a Chinese name", "\u674e\ufe0f\u660e", "\ufe0f"],
+  ["a variation selector after an ASCII symbol", "a+\ufe00b", "\ufe00"],
+  ["an emoji selector after an ASCII symbol", "ann|\ufe0f", "\ufe0f"],
+  ["a standardised-variant selector after an emoji", "\u{1f600}\ufe00", "\ufe00"],
+  ["a keycap selector after a letter", "a\ufe0f\u20e3", "\ufe0f"],
+  ["a tag after a black flag without a cancel tag", "ann\u{1f3f4}\u{e0061}", "\u{e0061}"],
+  ["a space tag in a flag sequence", "ann\u{1f3f4}\u{e0020}\u{e007f}", "\u{e0020}"],
 ];
 
 for (const [name, text, hidden] of found) {
