@@ -18,8 +18,9 @@ const CONTROL_IN_LINE = /\p{Cc}/u;
 // Bidi embeddings, overrides and isolates reorder what follows them: a name or title holding one
 // can pass for another. Checked before invisible characters, which they are too, for the clearer message.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
-// Text made only of spaces and characters that show nothing (see invisible_characters.ts).
-const NOTHING_VISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Z}\u2800]*$/u;
+// Text made only of spaces, line breaks and characters that show nothing (see
+// invisible_characters.ts).
+const NOTHING_VISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Z}\u2800\t\n]*$/u;
 
 function invalid(code: string, message: string): ParleyError {
   return new ParleyError(400, code, message);
@@ -106,7 +107,10 @@ export function parseText(value: unknown): string {
   }
   const trimmed = value.replace(/\r\n?/g, "\n").trim();
   const length = characters(trimmed);
-  if (length === 0) throw invalid("empty_text", "The text must not be empty");
+  // Text of only characters that show nothing would be an empty row.
+  if (length === 0 || NOTHING_VISIBLE.test(trimmed)) {
+    throw invalid("empty_text", "The text must not be empty");
+  }
   if (length > MAX_TEXT_LENGTH) {
     throw invalid(
       "text_too_long",
