@@ -536,6 +536,8 @@ export async function createSession(
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ name }),
+    // A connection waits for its session: one that never comes must not hold it up for good.
+    signal: AbortSignal.timeout(OPEN_TIMEOUT_MS),
   });
   const body = await response.json();
   if (!response.ok) {

@@ -1,3 +1,4 @@
+import { ParleyError } from "./errors.ts";
 import type { Delivery, Subscription } from "./hub.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Services } from "./services.ts";
@@ -118,7 +119,9 @@ export function openEventStream(
         });
       } catch (error) {
         event("error", String(error));
-        return end();
+        // A cursor that retention passed is counted, as when a live stream falls behind it.
+        const trimmed = error instanceof ParleyError && error.code === "history_trimmed";
+        return end(trimmed ? "history_trimmed" : undefined);
       }
       if (ended) subscription.close();
       else if (session) hub.refreshPresence(room).catch(() => {});

@@ -125,6 +125,11 @@ class Subscriber {
     }
   }
 
+  /** Whether its backlog is still being read (which finds any gap before it by itself). */
+  get loading(): boolean {
+    return this.#held !== null;
+  }
+
   /** Retention passed what this subscriber was yet to get: it gets nothing more, and is told. */
   gap(): void {
     if (this.#gapped) return;
@@ -299,7 +304,8 @@ class RoomFeed {
    */
   #skipTrimmed(trimmed: number): void {
     for (const subscriber of this.subscribers) {
-      if (subscriber.last < trimmed) subscriber.gap();
+      // One still reading its backlog has no cursor yet; its own read refuses a gap.
+      if (!subscriber.loading && subscriber.last < trimmed) subscriber.gap();
     }
     for (const waiter of [...this.waiters]) {
       if (waiter.after < trimmed) waiter.finish([]);

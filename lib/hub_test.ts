@@ -543,6 +543,38 @@ Deno.test("Hub - a feed that retention passed tells its subscribers and polls, a
   }, { watch: false });
 });
 
+Deno.test("Hub - a feed that retention passed leaves a subscriber still reading its backlog alone", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    let gaps = 0;
+    const first = await hub.subscribe("lobby", new Recorder().listener, { onGap: () => gaps++ });
+    const other = new MessageLog(kv, { historyLimit: 5 });
+    for (let i = 1; i <= 8; i++) await other.append("lobby", note(i));
+    // The second subscriber has joined the feed but not yet read the head it starts from.
+    const gate = Promise.withResolvers<void>();
+    const getRoom = log.getRoom.bind(log);
+    log.getRoom = async (room) => {
+      await gate.promise;
+      return await getRoom(room);
+    };
+    const late = new Recorder();
+    let lateGaps = 0;
+    const joining = hub.subscribe("lobby", late.listener, {
+      after: 8,
+      onGap: () => lateGaps++,
+    });
+    await log.append("lobby", note(9));
+    await waitUntil(() => gaps === 1, "the first subscriber to be told of the gap");
+    gate.resolve();
+    const second = await joining;
+    await late.reach(9);
+    assert.deepEqual(late.seqs, [9]);
+    assert.equal(lateGaps, 0);
+    first.close();
+    second.close();
+  }, { watch: false });
+});
+
 Deno.test("Hub - a feed that retention passed reads on from the first kept message for those ahead", async () => {
   await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");

@@ -174,6 +174,21 @@ Deno.test("client - a send still refused after a new session fails, and a retry 
   });
 });
 
+Deno.test("client - a session that is never made is asked for again", async () => {
+  // The first POST /api/session goes unanswered; the second is answered.
+  const script = { onOpen: () => [WELCOME], holdSession: (index: number) => index === 0 };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada" });
+    try {
+      await waitFor("the connection to go live", () => connection.status.state === "live", 10_000);
+      assert.equal(room.sessionRequests, 2);
+      assert.deepEqual(room.urls.map((url) => url.searchParams.get("token")), ["token-1"]);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
 Deno.test("client - sockets dropped while a send is in flight do not use up its tries", async () => {
   // The first 12 sockets drop on a send, more than the 10 "later" answers a message may have.
   const script = {

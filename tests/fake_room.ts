@@ -10,6 +10,8 @@ import { waitFor } from "./wait_for.ts";
 export interface FakeRoomScript {
   /** Frames for the socket opened `index`-th (from 0), or "close" to close it at once. */
   onOpen: (index: number) => unknown[] | "close";
+  /** Whether `POST /api/session` number `index` (from 0) goes unanswered until the test ends. */
+  holdSession?: (index: number) => boolean;
   /** Answers to a frame a socket sent; closing the socket is allowed. */
   onFrame?: (frame: Record<string, unknown>, from: FakeSocket) => unknown[];
 }
@@ -32,6 +34,8 @@ export interface FakeRoom {
   urls: URL[];
   /** How many sessions were made (`POST /api/session`, each answered with a new token). */
   sessions: number;
+  /** How many sessions were asked for, held ones included. */
+  sessionRequests: number;
 }
 
 /**
@@ -44,13 +48,17 @@ export async function withFakeRoom(
   test: (room: FakeRoom) => Promise<void>,
 ): Promise<void> {
   const controller = new AbortController();
-  const room: FakeRoom = { baseUrl: "", sockets: [], urls: [], sessions: 0 };
+  const room: FakeRoom = { baseUrl: "", sockets: [], urls: [], sessions: 0, sessionRequests: 0 };
   const fake = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
     async (request) => {
       if (request.headers.get("upgrade") !== "websocket") {
         if (new URL(request.url).pathname !== "/api/session") return new Response("ok");
         const { name } = await request.json();
+        if (script.holdSession?.(room.sessionRequests++)) {
+          await new Promise((resolve) => controller.signal.addEventListener("abort", resolve));
+          return new Response(null, { status: 503 });
+        }
         return Response.json({ session: { name }, token: `token-${++room.sessions}` });
       }
       const url = new URL(request.url);

@@ -139,6 +139,7 @@ Deno.test("ws - a cursor retention passes during the backlog closes 4409, and re
     assert.equal(closed.code, 4409);
     assert.equal(closed.reason, "history_trimmed");
     assert.deepEqual(seqsOf(first.messages), [], "messages were delivered past a gap");
+    assert.equal(server.services.metrics.rejected.get("history_trimmed"), 1);
     const again = TestSocket.open(server, "lobby", { after: 9, epoch });
     try {
       await again.until((s) => s.frames.some((frame) => frame.type === "resync"));
@@ -189,6 +190,7 @@ Deno.test("sse - a cursor retention passes during the backlog ends the stream, a
     const text = await within(first.text(), 5000, "the stream to end");
     assert.match(text, /event: error\ndata: ".*no longer keeps the messages after seq 9/);
     assert.doesNotMatch(text, /event: message/);
+    assert.equal(server.services.metrics.rejected.get("history_trimmed"), 1);
     assert.match(await readUntilResync(server, "9"), /id: 18\nevent: resync\n/);
   });
 });

@@ -2,21 +2,30 @@ import type { Message } from "../types.ts";
 import { postMessage, postTyping } from "./http_send.ts";
 import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
+/** Refusals of a stream's room or cursor, after which reconnecting cannot help. */
+const FATAL_CODES = new Set(["room_not_found", "invalid_cursor", "invalid_epoch"]);
+
 /**
  * Asks why a stream could not open, since an EventSource hides the status: a `HEAD` of the same
- * URL gets the same checks. `fatal` is the error when reconnecting cannot help; `busy`, that
- * the server is at its connection cap for this client (so trying another transport cannot help).
+ * URL gets the same checks. `busy`: the server is at its connection cap for this client (so
+ * another transport cannot help). `fatal`: the error code when reconnecting cannot help, as the
+ * JSON API names it (a 400 or 404 without its code may be a proxy's, which a fallback can pass).
  */
 async function whyNotOpened(
   target: TransportTarget,
   signal: AbortSignal,
 ): Promise<{ fatal?: string; busy?: boolean }> {
   try {
-    const url = roomUrl(target, "events", { cursor: true });
-    const { status } = await fetch(url, { method: "HEAD", signal });
-    if (status === 404) return { fatal: "room_not_found" };
-    if (status === 400) return { fatal: "invalid_cursor" };
-    return { busy: status === 429 };
+    const head = await fetch(roomUrl(target, "events", { cursor: true }), {
+      method: "HEAD",
+      signal,
+    });
+    if (head.status === 429) return { busy: true };
+    if (head.status !== 400 && head.status !== 404) return {};
+    const url = roomUrl(target, "messages", { cursor: true });
+    url.searchParams.set("limit", "1");
+    const code = (await (await fetch(url, { signal })).json())?.error?.code;
+    return FATAL_CODES.has(code) ? { fatal: code } : {};
   } catch {
     return {};
   }
