@@ -1,6 +1,7 @@
 /**
  * The stylesheet's text colours against its backgrounds, light and dark: small text (times,
- * hints, placeholders) must meet WCAG AA's 4.5:1, and so must the avatars' initials.
+ * hints, placeholders) must meet WCAG AA's 4.5:1, and so must the avatars' initials. The edges
+ * of text fields, all that shows where a field is, must meet 3:1 (WCAG 1.4.11).
  *
  * @module
  */
@@ -23,6 +24,14 @@ function palette(from: number): Map<string, string> {
 /** The `.hue-N` avatar backgrounds in the order the stylesheet gives them: light, then dark. */
 function hues(): string[] {
   return [...CSS.matchAll(/\.hue-\d \{\s*background: (#[0-9a-f]{6});/g)].map((m) => m[1]);
+}
+
+/** The custom properties the borders of the rule for exactly `selector` take their colours from. */
+function borderColours(selector: string): string[] {
+  const start = CSS.indexOf(`\n${selector} {`);
+  assert.ok(start >= 0, `no rule for ${selector}`);
+  const block = CSS.slice(start, CSS.indexOf("}", start));
+  return [...block.matchAll(/\bborder(?:-color)?:[^;]*var\(--([a-z0-9-]+)\)/g)].map((m) => m[1]);
 }
 
 function luminance(hex: string): number {
@@ -55,6 +64,22 @@ for (const [scheme, colours] of [["light", palette(0)], ["dark", palette(DARK)]]
     for (const [text, background] of pairs) {
       const ratio = contrast(colours.get(text)!, colours.get(background)!);
       assert.ok(ratio >= 4.5, `--${text} on --${background}: ${ratio.toFixed(2)}:1`);
+    }
+  });
+}
+
+for (const [scheme, colours] of [["light", palette(0)], ["dark", palette(DARK)]] as const) {
+  Deno.test(`styles (${scheme}) - text field edges meet 3:1 on the page and on cards`, () => {
+    // Every field, the message box's frame, and a field marked invalid.
+    const edges = ["input,\ntextarea", ".composer-box", 'input[aria-invalid="true"]']
+      .flatMap(borderColours);
+    assert.equal(edges.length, 3);
+    for (const edge of edges) {
+      // Fields are white (--surface) and sit on cards (--surface) or on the page (--bg).
+      for (const background of ["surface", "bg"]) {
+        const ratio = contrast(colours.get(edge)!, colours.get(background)!);
+        assert.ok(ratio >= 3, `--${edge} on --${background}: ${ratio.toFixed(2)}:1`);
+      }
     }
   });
 }

@@ -1,0 +1,186 @@
+/**
+ * Browser tests of the pages in small and unusual windows, in Debian's Chromium: at 400% zoom
+ * (320×256) and in a short landscape window the message list keeps a usable height and nothing
+ * scrolls sideways; at 320 px wide, titles, names and the banner wrap instead of being cut off;
+ * in forced colours a focused field still looks focused; a failed message's buttons are targets
+ * big enough to hit.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Locator, Page } from "playwright-core";
+import { openRoom, say, withBrowserSession } from "./browser.ts";
+import { requestJson } from "./server.ts";
+
+/** The share of the window the message list must at least have (WCAG 1.4.10 at 400% zoom). */
+const LIST_SHARE = 0.4;
+
+/** The page's width and how far it can scroll sideways. */
+function sideways(page: Page): Promise<{ width: number; overflow: number }> {
+  return page.evaluate(() => {
+    const root = document.documentElement;
+    return { width: root.clientWidth, overflow: root.scrollWidth - root.clientWidth };
+  });
+}
+
+/** How much of the message list is on screen, in px. */
+function visibleListHeight(page: Page): Promise<number> {
+  return page.locator(".scroller").evaluate((list) => {
+    const box = list.getBoundingClientRect();
+    return Math.max(0, Math.min(box.bottom, innerHeight) - Math.max(box.top, 0));
+  });
+}
+
+/** The text an element shows but cannot fit (its content is wider than its box), in px. */
+function cutOff(element: Locator): Promise<number> {
+  return element.evaluate((element) => element.scrollWidth - element.clientWidth);
+}
+
+async function seed(page: Page, count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) await say(page, `message ${i}`);
+  await page.locator(".message:not(.pending) .text", { hasText: `message ${count}` }).waitFor();
+}
+
+Deno.test("room page - at 320×256 (400% zoom) the message list keeps a usable height", async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann", { viewport: { width: 320, height: 256 } });
+    await seed(page, 8);
+    const height = (await page.locator(".scroller").boundingBox())?.height ?? 0;
+    assert.ok(height >= 256 * LIST_SHARE, `the message list is ${height} px tall`);
+    // The page scrolls instead: the whole list can be brought on screen.
+    await page.locator(".scroller").scrollIntoViewIfNeeded();
+    assert.ok(await visibleListHeight(page) >= height - 1, "the list cannot be scrolled into view");
+    assert.deepEqual(await sideways(page), { width: 320, overflow: 0 });
+  });
+});
+
+Deno.test("room page - at 683×384 a six-line or longer draft leaves the message list a usable height", async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann", { viewport: { width: 683, height: 384 } });
+    await seed(page, 8);
+    for (const lines of [6, 12]) {
+      const draft = Array.from({ length: lines }, (_, i) => `line ${i + 1}`).join("\n");
+      await page.locator("#composer-text").fill(draft);
+      const height = (await page.locator(".scroller").boundingBox())?.height ?? 0;
+      assert.ok(
+        height >= 384 * LIST_SHARE,
+        `${lines} lines: the message list is ${height} px tall`,
+      );
+      // The draft stops growing before it pushes the list off screen: both fit at once.
+      await page.locator(".composer-box").evaluate((box) => box.scrollIntoView({ block: "end" }));
+      const visible = await visibleListHeight(page);
+      assert.ok(
+        visible >= height - 1,
+        `${lines} lines: ${visible} of ${height} px of the list show`,
+      );
+      assert.deepEqual(await sideways(page), { width: 683, overflow: 0 });
+    }
+  });
+});
+
+Deno.test("room page - at 320 px wide long titles, names and the offline banner wrap, uncut", async () => {
+  await withBrowserSession(async (session) => {
+    const { status } = await requestJson(session.server, "/api/rooms", {
+      body: { id: "release-train-q3", title: "Release train for the third quarter deploys" },
+    });
+    assert.equal(status, 201);
+    const name = "Bartholomew Featherstonehaugh";
+    const page = await openRoom(session, name, {
+      viewport: { width: 320, height: 640 },
+      room: "release-train-q3",
+    });
+    await say(page, "hello");
+    await page.locator(".presence-text", { hasText: name }).waitFor();
+    await page.context().setOffline(true);
+    await page.locator(".status-offline").waitFor();
+    for (const selector of [".room-title", ".status", ".presence-text", ".meta .author"]) {
+      const element = page.locator(selector).first();
+      assert.equal(await cutOff(element), 0, `${selector} is cut off`);
+    }
+    assert.equal(
+      await page.locator(".status").innerText(),
+      "Offline · WebSocket resumes when you are back online",
+    );
+    assert.deepEqual(await sideways(page), { width: 320, overflow: 0 });
+    await page.context().setOffline(false);
+    await page.goto(`${session.server.origin}/`);
+    for (const room of await page.locator(".room-name").all()) {
+      assert.equal(await cutOff(room), 0, `${await room.innerText()} is cut off`);
+    }
+    assert.deepEqual(await sideways(page), { width: 320, overflow: 0 });
+  });
+});
+
+Deno.test("fields - in forced colours a focused text field looks focused", async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann");
+    await page.emulateMedia({ forcedColors: "active" });
+    /**
+     * Just outside the field's frame, unfocused and focused. (Only outside: forced colours show
+     * the caret, which Playwright's screenshots otherwise hide.)
+     */
+    const looks = async (field: Locator, frame: Locator) => {
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      const box = await frame.boundingBox();
+      assert.ok(box);
+      const { x, y, width, height } = box;
+      const strips = [
+        { x: x - 6, y: y - 6, width: width + 12, height: 5 },
+        { x: x - 6, y: y + height + 1, width: width + 12, height: 5 },
+        { x: x - 6, y, width: 5, height },
+        { x: x + width + 1, y, width: 5, height },
+      ];
+      const shoot = () => Promise.all(strips.map((clip) => page.screenshot({ clip })));
+      const before = await shoot();
+      await field.focus();
+      return { before, after: await shoot() };
+    };
+    const fields: Array<[string, Locator, Locator]> = [
+      ["the message box", page.locator("#composer-text"), page.locator(".composer-box")],
+      ["the name field", page.locator('input[name="name"]'), page.locator('input[name="name"]')],
+    ];
+    for (const [label, field, frame] of fields) {
+      const { before, after } = await looks(field, frame);
+      assert.notDeepEqual(after, before, `${label} looks the same focused`);
+    }
+    await page.goto(`${session.server.origin}/`);
+    for (const label of ["Search rooms", "Room id", "Title"]) {
+      const field = page.getByLabel(label, { exact: true });
+      const { before, after } = await looks(field, field);
+      assert.notDeepEqual(after, before, `${label} looks the same focused`);
+    }
+  });
+});
+
+Deno.test("room page - a failed message's buttons are 24 px targets that focus rings keep clear of", async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann");
+    // Control characters in text are refused (by the client, with the server's own rules).
+    await say(page, "bell \u0007 here");
+    const buttons = page.locator(".message.pending-failed .pending-state button");
+    await buttons.first().waitFor();
+    const boxes = [];
+    for (const button of await buttons.all()) {
+      const box = await button.boundingBox();
+      assert.ok(box);
+      assert.ok(
+        box.width >= 24 && box.height >= 24,
+        `${await button.innerText()}: ${box.width}×${box.height}`,
+      );
+      boxes.push(box);
+    }
+    assert.deepEqual(await buttons.allInnerTexts(), ["Edit", "Discard"]);
+    // The focus ring reaches outline-offset + outline-width beyond a button: not to the next.
+    await buttons.first().focus();
+    const { shown, ring } = await buttons.first().evaluate((button) => {
+      const style = getComputedStyle(button);
+      return {
+        shown: button.matches(":focus-visible") && style.outlineStyle !== "none",
+        ring: parseFloat(style.outlineOffset) + parseFloat(style.outlineWidth),
+      };
+    });
+    assert.ok(shown, "the focused button shows no focus ring");
+    const gap = boxes[1].x - (boxes[0].x + boxes[0].width);
+    assert.ok(gap > ring, `${gap} px apart, the focus ring reaches ${ring} px out`);
+  });
+});
