@@ -4,7 +4,7 @@
  * @module
  */
 import type { Banner } from "../lib/ui/status.ts";
-import { PRESENCE_LIST_MAX, presenceText, uniqueNames } from "../lib/ui/people.ts";
+import { listsNames, presenceText, uniqueNames } from "../lib/ui/people.ts";
 
 /** The room's heading and presence line; `online` is null until the server says. */
 export function RoomHeader(
@@ -24,7 +24,7 @@ function Presence({ online }: { online: string[] }) {
   const names = uniqueNames(online);
   const text = presenceText(names);
   if (text === "") return null;
-  if (names.length <= PRESENCE_LIST_MAX) return <p class="presence-text">{text}</p>;
+  if (listsNames(names)) return <p class="presence-text">{text}</p>;
   return (
     <details class="presence-more">
       <summary class="presence-text">{text}</summary>

@@ -34,15 +34,27 @@ export function typingText(names: readonly string[], self: string): string {
 
 /** How many names the presence line lists before it shows a count instead. */
 export const PRESENCE_LIST_MAX = 3;
+/** How many characters of names the presence line lists before it shows a count instead. */
+export const PRESENCE_NAMES_MAX = 40;
 
 /**
- * The presence line: "Online: ann, bob" for a few people, "5 online" for more (the page shows
- * the full list on demand), or "" for nobody.
+ * Whether the presence line lists these (unique) names itself; otherwise it shows a count, and
+ * the page shows the full list on demand. One name is always listed.
+ */
+export function listsNames(names: readonly string[]): boolean {
+  if (names.length <= 1) return true;
+  const characters = [...names.join(", ")].length;
+  return names.length <= PRESENCE_LIST_MAX && characters <= PRESENCE_NAMES_MAX;
+}
+
+/**
+ * The presence line: "Online: ann, bob" for a few people with short names, "5 online" for more
+ * (see {@link listsNames}), or "" for nobody.
  */
 export function presenceText(online: readonly string[]): string {
   const names = uniqueNames(online);
   if (names.length === 0) return "";
-  if (names.length <= PRESENCE_LIST_MAX) return `Online: ${names.join(", ")}`;
+  if (listsNames(names)) return `Online: ${names.join(", ")}`;
   return `${names.length} online`;
 }
 

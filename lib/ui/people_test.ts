@@ -30,6 +30,20 @@ Deno.test("presenceText - lists a few names, counts many", () => {
   assert.equal(presenceText(["ann"]), "Online: ann");
   assert.equal(presenceText(["ann", "bob", "ann"]), "Online: ann, bob");
   assert.equal(presenceText(["a", "b", "c", "d", "e"]), "5 online");
+  // Long names would be cut off: a count opens the full list instead.
+  const long = ["Alexandria Konstantinopoulou", "Dmitri Ivanovich Petrov", "ann"];
+  assert.equal(presenceText(long), "3 online");
+  assert.equal(presenceText(long.slice(0, 2)), "2 online");
+  assert.equal(
+    presenceText(["Alexandria Konstantinopoulou"]),
+    "Online: Alexandria Konstantinopoulou",
+  );
+  // Up to 40 characters of names are listed.
+  assert.equal(
+    presenceText(["a".repeat(19), "b".repeat(19)]),
+    `Online: ${"a".repeat(19)}, ${"b".repeat(19)}`,
+  );
+  assert.equal(presenceText(["a".repeat(19), "b".repeat(20)]), "2 online");
 });
 
 Deno.test("uniqueNames - trims, drops blanks and duplicates, keeps order", () => {
