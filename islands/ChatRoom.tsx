@@ -162,12 +162,24 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     const onVisibility = () => {
       if (document.visibilityState === "visible") unread.value = 0;
     };
+    // Another tab of this browser chose a name, and with it the session cookie every tab sends:
+    // this tab speaks under it too, and says so, rather than showing a name it no longer uses.
+    const onStorage = (event: StorageEvent) => {
+      const next = event.newValue;
+      if (event.key !== NAME_KEY || next === null || next === name.value) return;
+      if (nameProblem(next) !== undefined) return;
+      name.value = next;
+      nameText.value = next;
+      nameInvalid.value = false;
+    };
     // Day labels ("Today") follow the clock; the reconnect countdown ticks faster below.
     const minutes = setInterval(() => (now.value = Date.now()), 60_000);
     globalThis.addEventListener("online", onNetwork);
     globalThis.addEventListener("offline", onNetwork);
     document.addEventListener("visibilitychange", onVisibility);
+    globalThis.addEventListener("storage", onStorage);
     return () => {
+      globalThis.removeEventListener("storage", onStorage);
       globalThis.removeEventListener("online", onNetwork);
       globalThis.removeEventListener("offline", onNetwork);
       document.removeEventListener("visibilitychange", onVisibility);
@@ -339,6 +351,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     else afterRename.current.push(text);
     draft.value = "";
     jumpToNewest();
+    // Sent with the button, the next message is typed in the box (and a phone keeps its keyboard).
+    textInput.current?.focus();
   };
 
   return (

@@ -128,6 +128,8 @@ Deno.test("composer - on a touch screen Enter starts a new line; Send and Ctrl+E
     await phone.locator("button.send").tap();
     await phone.locator(".message:not(.pending) .text", { hasText: "line two" }).waitFor();
     assert.deepEqual(await texts(phone), ["line one\nline two"]);
+    // The box has focus again, so the keyboard stays up for the next message.
+    assert.equal(await phone.evaluate(() => document.activeElement?.id), "composer-text");
     // The hint, hidden here, names keys this keyboard lacks: the box is not described by it.
     assert.equal(await box.getAttribute("aria-describedby"), null);
     // A tablet's hardware keyboard sends with Ctrl+Enter (⌘+Enter on a Mac keyboard).
@@ -139,5 +141,40 @@ Deno.test("composer - on a touch screen Enter starts a new line; Send and Ctrl+E
     await phone.locator(".message:not(.pending) .text", { hasText: "from a Mac keyboard" })
       .waitFor();
     assert.equal(await box.inputValue(), "");
+  });
+});
+
+Deno.test("composer - after clicking Send, the next message is typed in the message box", async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann");
+    await page.locator("#composer-text").fill("first");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.keyboard.type("second");
+    await page.keyboard.press("Enter");
+    await page.locator(".message:not(.pending) .text", { hasText: "second" }).waitFor();
+    assert.deepEqual(await texts(page), ["first", "second"]);
+  });
+});
+
+Deno.test("composer - a name chosen in another tab is taken up by this one", async () => {
+  await withBrowserSession(async (session) => {
+    const first = await openRoom(session, "alice");
+    const second = await first.context().newPage();
+    await second.goto(first.url());
+    await second.locator(".status-live").waitFor();
+    const nameField = first.locator('input[name="name"]');
+    await nameField.fill("alicia");
+    await nameField.press("Enter");
+    await second.waitForFunction(() =>
+      document.querySelector<HTMLInputElement>('input[name="name"]')?.value === "alicia"
+    );
+    await second.locator(".status-live").waitFor();
+    await say(second, "from the second tab");
+    await second.locator(".message:not(.pending) .text", { hasText: "second tab" }).waitFor();
+    const { body } = await requestJson(session.server, "/api/rooms/lobby/messages");
+    const messages = body.messages as { author: string; text: string }[];
+    assert.deepEqual(messages.map(({ author, text }) => [author, text]), [
+      ["alicia", "from the second tab"],
+    ]);
   });
 });
