@@ -64,6 +64,8 @@ const MAX_SHOWN = 500;
 const FOLLOW_SLACK_PX = 48;
 /** Older messages load when the top of the list comes this close. */
 const LOAD_AHEAD_PX = 400;
+/** How long after this tab last signalled typing its own name may still be in the typing list. */
+const OWN_TYPING_MS = 8_000;
 
 /**
  * The live chat for one room: heading with who is online, connection banner, messages grouped
@@ -111,6 +113,13 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   const connection = useRef<ChatConnection | null>(null);
   /** Messages sent after a rename, before the connection under the new name replaced the old. */
   const afterRename = useRef<string[]>([]);
+  /**
+   * The ids of messages this tab sent, until they come back: those are the visitor's own. (Names
+   * cannot tell: someone else may pick the same one.)
+   */
+  const sentIds = useRef(new Set<string>());
+  /** When this tab last told the room its visitor is typing. */
+  const typedAt = useRef(0);
 
   // The server and the first client render use UTC; the visitor's own clock after that.
   const clock = useComputed(() => hydrated.value ? LOCAL_CLOCK : UTC_CLOCK);
@@ -118,7 +127,13 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   const banner = useComputed(() =>
     describeStatus(status.value, { now: now.value, online: networkOnline.value })
   );
-  const typingLine = useComputed(() => typingText(typing.value, name.value));
+  // The visitor's own name is left out only while this tab is typing: someone else of that name
+  // typing is shown. (The server drops a spell 5 s after its last signal, a second or so later
+  // everywhere.)
+  const typingLine = useComputed(() => {
+    const typingHere = Date.now() - typedAt.current < OWN_TYPING_MS;
+    return typingText(typing.value, typingHere ? name.value : "");
+  });
 
   /**
    * Takes what the visitor left in the name field: a new name is chosen, while nothing (or the
@@ -247,7 +262,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       history.value = "idle";
     }
     messages.value = next;
-    const fromOthers = fresh.filter((message) => message.author !== name.value);
+    // Each of this tab's own messages comes back once: it is forgotten as it does.
+    const fromOthers = fresh.filter((message) => !sentIds.current.delete(message.id));
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
@@ -287,7 +303,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       chat.on("typing", (names) => (typing.value = uniqueNames(names))),
     ];
     for (const item of pending) chat.send(item.text, item.id);
-    for (const text of afterRename.current.splice(0)) chat.send(text);
+    for (const text of afterRename.current.splice(0)) sentIds.current.add(chat.send(text));
     return () => {
       for (const off of unsubscribe) off();
       chat.close();
@@ -347,7 +363,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     notice.value = "";
     // The server stamps a message with the name its connection was opened under: one sent just
     // after a rename waits for the connection under the new name.
-    if (connection.current.name === name.value) connection.current.send(text);
+    if (connection.current.name === name.value) sentIds.current.add(connection.current.send(text));
     else afterRename.current.push(text);
     draft.value = "";
     jumpToNewest();
@@ -431,7 +447,9 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
           onName={commitName}
           onDraft={(text) => {
             draft.value = text;
-            if (text.trim()) connection.current?.typing();
+            if (!text.trim()) return;
+            connection.current?.typing();
+            typedAt.current = Date.now();
           }}
           onSend={send}
         />

@@ -583,6 +583,27 @@ Deno.test("room page - shows who is online and who is typing, but not yourself",
   });
 });
 
+Deno.test("room page - someone else with your name is not taken for you", async () => {
+  await withBrowserSession(async (session) => {
+    const mine = await openRoom(session, "sam");
+    const theirs = await openRoom(session, "sam");
+    await setVisibility(mine, "hidden");
+    await say(theirs, "hey other sam");
+    // Their message counts as unread and is announced, as anyone else's would be.
+    await mine.locator('[aria-live="polite"]', { hasText: "sam: hey other sam" }).waitFor();
+    assert.equal(await mine.title(), "(1) The lobby · Parley");
+    await setVisibility(mine, "visible");
+    // Their typing shows; this tab's own does not.
+    await theirs.locator("#composer-text").pressSequentially("more", { delay: 20 });
+    await mine.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    // This tab's own message, though, is not unread.
+    await setVisibility(mine, "hidden");
+    await say(mine, "hi, I am sam too");
+    await mine.locator(".message:not(.pending) .text", { hasText: "sam too" }).waitFor();
+    assert.equal(await mine.title(), "The lobby · Parley");
+  });
+});
+
 // Outbox and connection
 
 Deno.test("room page - a refused message says why, and goes back to be edited or is discarded", async () => {
