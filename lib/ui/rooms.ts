@@ -44,8 +44,8 @@ function fold(text: string): string {
 }
 
 /**
- * The rooms whose title or id contains every word of `query`, ignoring case and accents, in
- * their original order. An empty query matches every room.
+ * The rooms whose title or id (also as "#id") contains every word of `query`, ignoring case and
+ * accents, in their original order. An empty query matches every room.
  */
 export function filterRooms<T extends { id: string; title: string }>(
   rooms: readonly T[],
@@ -54,7 +54,8 @@ export function filterRooms<T extends { id: string; title: string }>(
   const words = fold(query).split(/\s+/).filter((word) => word !== "");
   if (words.length === 0) return [...rooms];
   return rooms.filter((room) => {
-    const haystack = `${fold(room.title)} ${room.id}`;
+    // The id as the page shows it, "#lobby", so a search for that finds it too.
+    const haystack = `${fold(room.title)} #${room.id}`;
     return words.every((word) => haystack.includes(word));
   });
 }

@@ -20,6 +20,8 @@ Deno.test("filterRooms - matches title or id, ignoring case and accents", () => 
   assert.deepEqual(ids("cafe"), ["cafe"]);
   assert.deepEqual(ids("café"), ["cafe"]);
   assert.deepEqual(ids("crit"), ["design-crit"]);
+  assert.deepEqual(ids("#lobby"), ["lobby"]);
+  assert.deepEqual(ids("#lob"), ["lobby"]);
   assert.deepEqual(ids("nothing"), []);
 });
 
