@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { useEffect, useRef } from "preact/hooks";
 import type { Banner } from "../lib/ui/status.ts";
 import { listsNames, presenceText, uniqueNames } from "../lib/ui/people.ts";
 
@@ -25,8 +26,35 @@ function Presence({ online }: { online: string[] }) {
   const text = presenceText(names);
   if (text === "") return null;
   if (listsNames(names)) return <p class="presence-text">{text}</p>;
+  return <PresenceList text={text} names={names} />;
+}
+
+/**
+ * The count that opens the list of everyone online. Like a menu, the open list closes on Escape
+ * (focus back on the count) or a click elsewhere: on a phone it covers the messages.
+ */
+function PresenceList({ text, names }: { text: string; names: string[] }) {
+  const details = useRef<HTMLDetailsElement>(null);
+  useEffect(() => {
+    const closeOutside = (event: MouseEvent) => {
+      const element = details.current;
+      if (element?.open && !element.contains(event.target as Node)) element.open = false;
+    };
+    document.addEventListener("click", closeOutside);
+    return () => document.removeEventListener("click", closeOutside);
+  }, []);
   return (
-    <details class="presence-more">
+    <details
+      class="presence-more"
+      ref={details}
+      onKeyDown={(event) => {
+        const element = details.current;
+        if (event.key !== "Escape" || !element?.open) return;
+        event.preventDefault();
+        element.open = false;
+        element.querySelector("summary")?.focus();
+      }}
+    >
       <summary class="presence-text">{text}</summary>
       <ul class="presence-list" aria-label="Online now">
         {names.map((name) => <li key={name}>{name}</li>)}

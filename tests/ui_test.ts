@@ -583,6 +583,28 @@ Deno.test("room page - shows who is online and who is typing, but not yourself",
   });
 });
 
+Deno.test("room page - long names are counted; the list opens, and closes on Escape or a click away", async () => {
+  await withBrowserSession(async (session) => {
+    const alexandria = await openRoom(session, "Alexandria Konstantinopoulou");
+    await openRoom(session, "Dmitri Ivanovich Petrov");
+    const count = alexandria.locator("summary.presence-text", { hasText: "2 online" });
+    await count.waitFor();
+    const list = alexandria.getByRole("list", { name: "Online now" });
+    await count.click();
+    assert.deepEqual(await list.locator("li").allInnerTexts(), [
+      "Alexandria Konstantinopoulou",
+      "Dmitri Ivanovich Petrov",
+    ]);
+    await alexandria.keyboard.press("Escape");
+    await list.waitFor({ state: "hidden" });
+    assert.equal(await count.evaluate((summary) => summary === document.activeElement), true);
+    await count.click();
+    await list.waitFor();
+    await alexandria.locator(".scroller").click();
+    await list.waitFor({ state: "hidden" });
+  });
+});
+
 Deno.test("room page - someone else with your name is not taken for you", async () => {
   await withBrowserSession(async (session) => {
     const mine = await openRoom(session, "sam");
