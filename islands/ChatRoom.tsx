@@ -294,6 +294,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       }),
       chat.on("outbox", (items) => (outbox.value = items)),
       chat.on("resync", (latest) => {
+        for (const message of latest) sentIds.current.delete(message.id);
         messages.value = latest;
         history.value = mayHaveOlder(latest) ? "idle" : "done";
       }),
@@ -406,10 +407,12 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
               // After whatever is being typed now, so nothing typed is lost.
               draft.value = draft.value.trim() ? `${draft.value}\n${text}` : text;
               connection.current?.discard(id);
+              sentIds.current.delete(id);
               textInput.current?.focus();
             }}
             onDiscard={(id) => {
               connection.current?.discard(id);
+              sentIds.current.delete(id);
               // The row and its focused button go away.
               textInput.current?.focus();
             }}
