@@ -312,6 +312,9 @@ export class ChatConnection {
         const item = this.#outbox.get(id);
         if (item) item.acked = true;
         this.#sessionRenewed = false;
+        // The server ended the typing spell as it took the message, maybe after a keystroke's
+        // signal sent since (over HTTP they race): the next keystroke tells the room again.
+        this.#lastTyping = 0;
         this.#answered(id);
       },
       retryLater: (id, afterMs) => isCurrent() && this.#answerLater(id, afterMs),

@@ -189,6 +189,39 @@ Deno.test("client - a session that is never made is asked for again", async () =
   });
 });
 
+Deno.test("client - typing after a message is stored tells the room again at once", async () => {
+  // Over HTTP a keystroke's signal can overtake the message that ends the spell: the first
+  // keystroke after the message is stored must be told again, not dropped as too soon.
+  const frames: string[] = [];
+  let ack: ((frames: unknown[]) => void) | undefined;
+  const script = {
+    onOpen: () => [WELCOME],
+    onFrame: (frame: Record<string, unknown>, { socket }: FakeSocket) => {
+      frames.push(String(frame.type));
+      if (frame.type === "send") {
+        ack = (answers) => answers.forEach((answer) => socket.send(JSON.stringify(answer)));
+      }
+      return [];
+    },
+  };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, token: "t" });
+    try {
+      await waitFor("the connection to go live", () => connection.status.state === "live");
+      connection.send("hello");
+      connection.typing();
+      await waitFor("the send and the typing", () => frames.length === 2);
+      ack!(stored({ type: "send", id: connection.outbox[0].id, text: "hello" }));
+      await waitFor("the message to be stored", () => connection.outbox.length === 0);
+      connection.typing();
+      await waitFor("typing told again", () => frames.length === 3);
+      assert.deepEqual(frames, ["send", "typing", "typing"]);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
 Deno.test("client - sockets dropped while a send is in flight do not use up its tries", async () => {
   // The first 12 sockets drop on a send, more than the 10 "later" answers a message may have.
   const script = {
