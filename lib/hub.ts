@@ -99,6 +99,8 @@ const CHECK_SLICES = 10;
 class Subscriber {
   #held: Delivery[] | null = [];
   #gapped = false;
+  /** The last seq retention deleted before the feed read it, while the backlog was loading. */
+  #trimmedWhileLoading = 0;
 
   onPresence: ((presence: RoomPresence) => void) | undefined;
 
@@ -125,13 +127,20 @@ class Subscriber {
     }
   }
 
-  /** Whether its backlog is still being read (which finds any gap before it by itself). */
-  get loading(): boolean {
-    return this.#held !== null;
+  /**
+   * The feed skipped messages up to `trimmed`, which retention deleted before it read them: a
+   * subscriber yet to get them gets nothing more, and is told. One still loading its backlog has
+   * no cursor yet, so it is judged once its backlog has gone.
+   */
+  trimmed(trimmed: number): void {
+    if (this.#held !== null) {
+      this.#trimmedWhileLoading = Math.max(this.#trimmedWhileLoading, trimmed);
+    } else if (this.last < trimmed) {
+      this.#gap();
+    }
   }
 
-  /** Retention passed what this subscriber was yet to get: it gets nothing more, and is told. */
-  gap(): void {
+  #gap(): void {
     if (this.#gapped) return;
     this.#gapped = true;
     try {
@@ -145,6 +154,7 @@ class Subscriber {
   goLive(): void {
     const held = this.#held ?? [];
     this.#held = null;
+    if (this.last < this.#trimmedWhileLoading) return this.#gap();
     for (const delivery of held) this.offer(delivery);
   }
 }
@@ -303,10 +313,7 @@ class RoomFeed {
    * moves past them, so the feed reads on from the first message kept.
    */
   #skipTrimmed(trimmed: number): void {
-    for (const subscriber of this.subscribers) {
-      // One still reading its backlog has no cursor yet; its own read refuses a gap.
-      if (!subscriber.loading && subscriber.last < trimmed) subscriber.gap();
-    }
+    for (const subscriber of this.subscribers) subscriber.trimmed(trimmed);
     for (const waiter of [...this.waiters]) {
       if (waiter.after < trimmed) waiter.finish([]);
     }

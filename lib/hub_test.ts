@@ -575,6 +575,30 @@ Deno.test("Hub - a feed that retention passed leaves a subscriber still reading 
   }, { watch: false });
 });
 
+Deno.test("Hub - a subscriber whose start retention passes while it loads is told, not skipped ahead", async () => {
+  await withHub(async ({ kv, log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    const other = new MessageLog(kv, { historyLimit: 5 });
+    const recorder = new Recorder();
+    let gaps = 0;
+    // Joining at the head (0), it has no backlog; while its welcome goes out, another process
+    // stores 12 messages (keeping 8-12) and this one a 13th, which the feed reads on to.
+    const subscription = await hub.subscribe("lobby", recorder.listener, {
+      onGap: () => gaps++,
+      onStart: async () => {
+        for (let i = 1; i <= 12; i++) await other.append("lobby", note(i));
+        await log.append("lobby", note(13));
+        await sleep(50);
+      },
+    });
+    await waitUntil(() => gaps === 1, "the subscriber to be told of the gap");
+    await log.append("lobby", note(14));
+    await sleep(50);
+    assert.deepEqual(recorder.seqs, [], "messages were delivered past a gap");
+    subscription.close();
+  }, { watch: false });
+});
+
 Deno.test("Hub - a feed that retention passed reads on from the first kept message for those ahead", async () => {
   await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");
