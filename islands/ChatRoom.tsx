@@ -16,6 +16,7 @@ import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
 import { type HistoryState, MessageList } from "./message_list.tsx";
+import { useOwnActivity } from "./own_activity.ts";
 import { RoomHeader, StatusBanner } from "./room_header.tsx";
 
 /** Props of the chat island, serialised into the page by the room route. */
@@ -113,13 +114,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   const connection = useRef<ChatConnection | null>(null);
   /** Messages sent after a rename, before the connection under the new name replaced the old. */
   const afterRename = useRef<string[]>([]);
-  /**
-   * The ids of messages this tab sent, until they come back: those are the visitor's own. (Names
-   * cannot tell: someone else may pick the same one.)
-   */
-  const sentIds = useRef(new Set<string>());
-  /** When this tab last told the room its visitor is typing. */
-  const typedAt = useRef(0);
+  const own = useOwnActivity(room.id);
 
   // The server and the first client render use UTC; the visitor's own clock after that.
   const clock = useComputed(() => hydrated.value ? LOCAL_CLOCK : UTC_CLOCK);
@@ -127,11 +122,11 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
   const banner = useComputed(() =>
     describeStatus(status.value, { now: now.value, online: networkOnline.value })
   );
-  // The visitor's own name is left out only while this tab is typing: someone else of that name
-  // typing is shown. (The server drops a spell 5 s after its last signal, a second or so later
-  // everywhere.)
+  // The visitor's own name is left out only while they are typing (in any tab): someone else of
+  // that name typing is shown. (The server drops a spell 5 s after its last signal, a second or
+  // so later everywhere.)
   const typingLine = useComputed(() => {
-    const typingHere = Date.now() - typedAt.current < OWN_TYPING_MS;
+    const typingHere = own.sinceTyped() < OWN_TYPING_MS;
     return typingText(typing.value, typingHere ? name.value : "");
   });
 
@@ -183,8 +178,11 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       const next = event.newValue;
       if (event.key !== NAME_KEY || next === null || next === name.value) return;
       if (nameProblem(next) !== undefined) return;
+      // A name being typed here is left in the field, to be chosen or not.
+      if (nameText.value === name.value || nameInvalid.value) nameText.value = next;
+      // A notice about the name (refused, or missing) no longer holds.
+      if (nameInvalid.value || !name.value) notice.value = "";
       name.value = next;
-      nameText.value = next;
       nameInvalid.value = false;
     };
     // Day labels ("Today") follow the clock; the reconnect countdown ticks faster below.
@@ -262,8 +260,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       history.value = "idle";
     }
     messages.value = next;
-    // Each of this tab's own messages comes back once: it is forgotten as it does.
-    const fromOthers = fresh.filter((message) => !sentIds.current.delete(message.id));
+    // Each of the visitor's own messages comes back once: it is forgotten as it does.
+    const fromOthers = fresh.filter((message) => !own.claim(message.id));
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
@@ -294,7 +292,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       }),
       chat.on("outbox", (items) => (outbox.value = items)),
       chat.on("resync", (latest) => {
-        for (const message of latest) sentIds.current.delete(message.id);
+        for (const message of latest) own.forget(message.id);
         messages.value = latest;
         history.value = mayHaveOlder(latest) ? "idle" : "done";
       }),
@@ -304,7 +302,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       chat.on("typing", (names) => (typing.value = uniqueNames(names))),
     ];
     for (const item of pending) chat.send(item.text, item.id);
-    for (const text of afterRename.current.splice(0)) sentIds.current.add(chat.send(text));
+    for (const text of afterRename.current.splice(0)) own.sent(chat.send(text));
     return () => {
       for (const off of unsubscribe) off();
       chat.close();
@@ -364,7 +362,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     notice.value = "";
     // The server stamps a message with the name its connection was opened under: one sent just
     // after a rename waits for the connection under the new name.
-    if (connection.current.name === name.value) sentIds.current.add(connection.current.send(text));
+    if (connection.current.name === name.value) own.sent(connection.current.send(text));
     else afterRename.current.push(text);
     draft.value = "";
     jumpToNewest();
@@ -379,10 +377,14 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
         class="chat"
         aria-label={`Chat in ${room.title}`}
         onKeyDown={(event) => {
-          if (event.key !== "Escape" || event.defaultPrevented) return;
+          if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
+          // Focus on a message link would be left behind above the view, and on the new-messages
+          // button would go with it: it goes to the message box.
+          const focused = document.activeElement;
+          const follows = scroller.current?.contains(focused) ||
+            focused?.classList.contains("jump");
           jumpToNewest();
-          // Focus on a message link would be left behind, above the view: it follows.
-          if (scroller.current?.contains(document.activeElement)) textInput.current?.focus();
+          if (follows) textInput.current?.focus();
         }}
       >
         <StatusBanner banner={banner.value} />
@@ -407,12 +409,12 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
               // After whatever is being typed now, so nothing typed is lost.
               draft.value = draft.value.trim() ? `${draft.value}\n${text}` : text;
               connection.current?.discard(id);
-              sentIds.current.delete(id);
+              own.forget(id);
               textInput.current?.focus();
             }}
             onDiscard={(id) => {
               connection.current?.discard(id);
-              sentIds.current.delete(id);
+              own.forget(id);
               // The row and its focused button go away.
               textInput.current?.focus();
             }}
@@ -452,7 +454,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
             draft.value = text;
             if (!text.trim()) return;
             connection.current?.typing();
-            typedAt.current = Date.now();
+            own.typed();
           }}
           onSend={send}
         />

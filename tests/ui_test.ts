@@ -542,6 +542,14 @@ Deno.test("room page - a new-messages button appears when scrolled up and jumps 
     assert.ok(await distanceFromBottom(ann) < 2);
     // The clicked button is gone: focus goes to the message box, not back to the page.
     assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
+    // So it does when Escape takes the focused button away.
+    await scrollUp(ann, 600);
+    await say(bob, "one more");
+    await jump.waitFor();
+    await jump.focus();
+    await ann.keyboard.press("Escape");
+    await jump.waitFor({ state: "detached" });
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
   });
 });
 
@@ -629,6 +637,26 @@ Deno.test("room page - someone else with your name is not taken for you", async 
     await say(mine, "hi, I am sam too");
     await mine.locator(".message:not(.pending) .text", { hasText: "sam too" }).waitFor();
     assert.equal(await mine.title(), "The lobby · Parley");
+  });
+});
+
+Deno.test("room page - your other tab's messages and typing are yours", async () => {
+  await withBrowserSession(async (session) => {
+    const tab = await openRoom(session, "sam");
+    const other = await tab.context().newPage();
+    await other.goto(tab.url());
+    await other.locator(".status-live").waitFor();
+    await setVisibility(other, "hidden");
+    const typing = other.locator(".typing", { hasText: "sam is typing…" });
+    await tab.locator("#composer-text").pressSequentially("hello from tab a", { delay: 20 });
+    // The typing reaches the other tab within a second, and is not shown as someone else's.
+    await other.waitForTimeout(1_500);
+    assert.equal(await typing.count(), 0);
+    await tab.locator("#composer-text").press("Enter");
+    await other.locator(".message:not(.pending) .text", { hasText: "tab a" }).waitFor();
+    // Nor is the message unread, or announced.
+    assert.equal(await other.title(), "The lobby · Parley");
+    assert.equal(await other.locator('[aria-live="polite"]').textContent(), "");
   });
 });
 
