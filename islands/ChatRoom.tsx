@@ -144,15 +144,17 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
    * Takes a display name the visitor chose: remembered in this browser, and used from now on; or,
    * if the server would refuse it, says why and leaves the visitor in the name field.
    */
-  const chooseName = (next: string) => {
-    if (next === name.value) return;
-    const problem = nameProblem(next);
+  const chooseName = (typed: string) => {
+    if (typed === name.value) return;
+    const problem = nameProblem(typed);
     nameInvalid.value = problem !== undefined;
     if (problem !== undefined) {
       notice.value = `${problem}: pick another`;
       nameInput.current?.focus();
       return;
     }
+    // As the server will stamp it (spaces that look alike made one).
+    const next = parseAuthor(typed);
     localStorage.setItem(NAME_KEY, next);
     name.value = next;
     nameText.value = next;

@@ -3,6 +3,7 @@
 // holding one where it does nothing can pass for another name.
 const SHOWS_NOTHING = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
 
+const ZWSP = "\u200b";
 const ZWNJ = "\u200c";
 const ZWJ = "\u200d";
 const KEYCAP = "\u20e3";
@@ -10,41 +11,35 @@ const BLACK_FLAG = "\u{1f3f4}";
 const CANCEL_TAG = 0xe007f;
 const MONGOLIAN_VOWEL_SEPARATOR = "\u180e";
 
-// Scripts whose letters join or form conjuncts, where a zero-width (non-)joiner between two of
-// their letters changes how the word is drawn: Persian and Urdu need ZWNJ in everyday words
-// (گفت‌وگو), Indic scripts use both to choose conjunct forms.
-const JOINING_SCRIPTS = [
+/** Regular expressions matching a character of each of `scripts`. */
+function scriptPatterns(scripts: readonly string[]): RegExp[] {
+  return scripts.map((script) => new RegExp(`\\p{scx=${script}}`, "u"));
+}
+
+// Cursive scripts, whose letters join: a zero-width (non-)joiner between two of their letters
+// changes how the word is drawn. Persian and Urdu need ZWNJ in everyday words (گفت‌وگو). (Brahmic
+// scripts use joiners next to a virama instead; see VIRAMA.)
+const CURSIVE_SCRIPTS = scriptPatterns([
   "Arabic",
   "Syriac",
   "Nko",
   "Mandaic",
   "Adlam",
   "Hanifi_Rohingya",
-  "Devanagari",
-  "Bengali",
-  "Gurmukhi",
-  "Gujarati",
-  "Oriya",
-  "Tamil",
-  "Telugu",
-  "Kannada",
-  "Malayalam",
-  "Sinhala",
-  "Tibetan",
-  "Myanmar",
-  "Khmer",
-  "Balinese",
-  "Javanese",
-  "Sundanese",
-].map((script) => new RegExp(`\\p{scx=${script}}`, "u"));
+  "Mongolian",
+]);
+// Scripts written without spaces, where a zero-width space marks where words break.
+const UNSPACED_SCRIPTS = scriptPatterns(["Khmer", "Thai", "Lao", "Myanmar"]);
 const LETTER_OR_MARK = /[\p{L}\p{M}]/u;
-// The viramas (and Myanmar's asat) of Brahmic scripts: a joiner right after one chooses a half
-// form, or a chillu at the end of a Malayalam word (അരുണ്‍), whatever follows.
+// The viramas (and Myanmar's asat, Khmer's coeng) of Brahmic scripts: a joiner next to one
+// chooses a half form or a ligature, and ZWJ after one a chillu at the end of a Malayalam word
+// (അരുണ്‍).
 const VIRAMA =
   /[\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d3b\u0d3c\u0d4d\u0dca\u0f84\u1039\u103a\u17d2\u1a60\u1b44\u1baa\u1bab\ua9c0]/u;
 const PICTOGRAPH = /\p{Extended_Pictographic}/u;
 const SKIN_TONE = /\p{Emoji_Modifier}/u;
 const EMOJI = /\p{Emoji}/u;
+const EMOJI_PRESENTATION = /\p{Emoji_Presentation}/u;
 const KEYCAP_BASE = /[0-9#*]/;
 // Bases with standardised variants chosen by VS1–VS14: maths symbols beyond ASCII and a few
 // scripts. (Emoji take VS15 and VS16; ideographs take the ideographic selectors.)
@@ -56,30 +51,28 @@ function isTag(codePoint: number): boolean {
   return codePoint >= 0xe0020 && codePoint <= CANCEL_TAG;
 }
 
-/** Tags spelling a subdivision: lowercase letters and digits. */
-function isSpellingTag(codePoint: number): boolean {
-  return (codePoint >= 0xe0030 && codePoint <= 0xe0039) ||
-    (codePoint >= 0xe0061 && codePoint <= 0xe007a);
-}
+// The subdivision flags emoji fonts draw (England, Scotland, Wales); other tag runs after the
+// black flag show as the black flag alone.
+const FLAG_SUBDIVISIONS = new Set(["gbeng", "gbsct", "gbwls"]);
 
-/** Whether `char` is a letter or mark of one script that `other` is a letter or mark of too. */
-function sameJoiningScript(char: string, other: string): boolean {
+/** Whether `char` and `other` are both letters or marks of one of `scripts`. */
+function sameScript(char: string, other: string, scripts: readonly RegExp[]): boolean {
   if (!LETTER_OR_MARK.test(char) || !LETTER_OR_MARK.test(other)) return false;
-  return JOINING_SCRIPTS.some((script) => script.test(char) && script.test(other));
+  return scripts.some((script) => script.test(char) && script.test(other));
 }
 
 /**
- * Whether the tag at `index` belongs to a subdivision flag: the black flag, 2 to 7 tags spelling
- * the subdivision, and the cancel tag (🏴 + "gbeng" + cancel tag is England's flag).
+ * Whether the tag at `index` belongs to a subdivision flag: the black flag, tags spelling one
+ * of {@link FLAG_SUBDIVISIONS}, and the cancel tag (🏴 + "gbeng" + cancel tag is England's).
  */
 function inFlagSequence(codePoints: readonly number[], chars: readonly string[], index: number) {
   let start = index;
   while (start > 0 && isTag(codePoints[start - 1])) start--;
   let end = index;
   while (end + 1 < codePoints.length && isTag(codePoints[end + 1])) end++;
-  const spelling = codePoints.slice(start, end);
+  const spelling = String.fromCharCode(...codePoints.slice(start, end).map((tag) => tag - 0xe0000));
   return chars[start - 1] === BLACK_FLAG && codePoints[end] === CANCEL_TAG &&
-    spelling.length >= 2 && spelling.length <= 7 && spelling.every(isSpellingTag);
+    FLAG_SUBDIVISIONS.has(spelling);
 }
 
 /** Whether the invisible character at `index` does its job there, so it may stay. */
@@ -88,16 +81,21 @@ function doesSomething(chars: readonly string[], codePoints: readonly number[], 
   const codePoint = codePoints[index];
   const before = chars[index - 1] ?? "";
   const after = chars[index + 1] ?? "";
+  if (char === ZWSP) return sameScript(before, after, UNSPACED_SCRIPTS);
   if (char === ZWNJ || char === ZWJ) {
-    if (VIRAMA.test(before) || sameJoiningScript(before, after)) return true;
+    // After a virama, ZWNJ keeps the virama visible before the next letter; at a word's end
+    // there is nothing to keep apart.
+    if (VIRAMA.test(before)) return char === ZWJ || LETTER_OR_MARK.test(after);
+    if (VIRAMA.test(after) || sameScript(before, after, CURSIVE_SCRIPTS)) return true;
     // An emoji ZWJ sequence: 👩‍💻, 🏳️‍🌈, 👩🏽‍🚀.
     return char === ZWJ && PICTOGRAPH.test(after) &&
       (PICTOGRAPH.test(before) || SKIN_TONE.test(before) || before === "\ufe0f");
   }
-  // VS15 and VS16 ask for text or emoji presentation; a keycap is a digit, VS16 and U+20E3.
+  // VS15 and VS16 ask for text or emoji presentation (VS16 does nothing after a character that
+  // is drawn as emoji anyway); a keycap is a digit, VS16 and U+20E3.
   if (codePoint === 0xfe0e || codePoint === 0xfe0f) {
     if (KEYCAP_BASE.test(before)) return codePoint === 0xfe0f && after === KEYCAP;
-    return EMOJI.test(before);
+    return EMOJI.test(before) && (codePoint === 0xfe0e || !EMOJI_PRESENTATION.test(before));
   }
   if (codePoint >= 0xfe00 && codePoint <= 0xfe0d) return VARIANT_BASE.test(before);
   if (codePoint >= 0xe0100 && codePoint <= 0xe01ef) return IDEOGRAPH.test(before);

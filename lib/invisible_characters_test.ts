@@ -13,6 +13,10 @@ const kept: [string, string][] = [
   ],
   ["Bengali khanda ta written with a zero-width joiner", "\u09ad\u0997\u09ac\u09a4\u09cd\u200d"],
   ["Mongolian with a free variation selector", "\u182d\u180b\u1820"],
+  ["Mongolian with a zero-width joiner", "\u182d\u200d\u1820"],
+  ["Sinhala Sri with a zero-width joiner", "\u0dc1\u0dca\u200d\u0dbb\u0dd3"],
+  ["Bengali ya-phala with a zero-width joiner before the virama", "\u09b0\u200d\u09cd\u09af"],
+  ["Khmer words parted by a zero-width space", "\u179f\u17bb\u1781\u200b\u179f\u17b6\u1793"],
   ["emoji joined by ZWJ", "\u{1f469}\u200d\u{1f4bb}"],
   ["emoji with a skin tone joined by ZWJ", "\u{1f469}\u{1f3fd}\u200d\u{1f680}"],
   ["rainbow flag", "\u{1f3f3}\ufe0f\u200d\u{1f308}"],
@@ -57,6 +61,13 @@ const found: [string, string, string][] = [
   ["a keycap selector after a letter", "a\ufe0f\u20e3", "\ufe0f"],
   ["a tag after a black flag without a cancel tag", "ann\u{1f3f4}\u{e0061}", "\u{e0061}"],
   ["a space tag in a flag sequence", "ann\u{1f3f4}\u{e0020}\u{e007f}", "\u{e0020}"],
+  ["tags spelling no flag", "\u{1f3f4}\u{e007a}\u{e007a}\u{e007f}", "\u{e007a}"],
+  ["a zero-width non-joiner between Devanagari letters", "\u0928\u200c\u092e\u0928", "\u200c"],
+  ["a zero-width joiner after a Devanagari vowel sign", "\u0930\u093e\u200d\u092e", "\u200d"],
+  ["a zero-width non-joiner after a final virama", "\u0913\u092e\u094d\u200c", "\u200c"],
+  ["an emoji selector after an emoji drawn as emoji anyway", "\u{1f600}\ufe0f", "\ufe0f"],
+  ["an emoji selector after a skin tone", "\u{1f44d}\u{1f3fd}\ufe0f", "\ufe0f"],
+  ["a zero-width space between Latin words", "ann\u200bbob", "\u200b"],
 ];
 
 for (const [name, text, hidden] of found) {

@@ -18,6 +18,10 @@ const CONTROL_IN_LINE = /\p{Cc}/u;
 // Bidi embeddings, overrides and isolates reorder what follows them: a name or title holding one
 // can pass for another. Checked before invisible characters, which they are too, for the clearer message.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
+// Spaces that look like an ordinary space (no-break and fixed-width ones; the ideographic space
+// is wider, and stays), and runs of spaces, which pages show as one.
+const SPACE_LOOKALIKES = /[\u00a0\u2000-\u200a\u202f\u205f]/g;
+const SPACE_RUNS = / {2,}/g;
 // Text made only of spaces, line breaks and characters that show nothing (see
 // invisible_characters.ts).
 const NOTHING_VISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Z}\u2800\t\n]*$/u;
@@ -36,7 +40,11 @@ function characters(text: string): number {
   return count;
 }
 
-/** Trims and checks one line of text; errors have the code `invalid_<field>` and name `label`. */
+/**
+ * Trims and checks one line of text, with spaces that look alike made one ordinary space (so a
+ * name cannot pass for another by its spaces); errors have the code `invalid_<field>` and name
+ * `label`.
+ */
 function parseLine(
   value: unknown,
   field: string,
@@ -46,7 +54,7 @@ function parseLine(
   if (typeof value !== "string") {
     throw invalid(`invalid_${field}`, `The ${label} must be a string`);
   }
-  const trimmed = value.trim();
+  const trimmed = value.trim().replace(SPACE_LOOKALIKES, " ").replace(SPACE_RUNS, " ");
   const length = characters(trimmed);
   if (length === 0 || NOTHING_VISIBLE.test(trimmed)) {
     throw invalid(`invalid_${field}`, `The ${label} must not be empty`);
