@@ -629,7 +629,7 @@ Deno.test("room page - someone else with your name is not taken for you", async 
     await mine.locator('[aria-live="polite"]', { hasText: "sam: hey other sam" }).waitFor();
     assert.equal(await mine.title(), "(1) The lobby · Parley");
     await setVisibility(mine, "visible");
-    // Their typing shows; this tab's own does not.
+    // Their typing shows (one's own does not: see "but not yourself").
     await theirs.locator("#composer-text").pressSequentially("more", { delay: 20 });
     await mine.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
     // This tab's own message, though, is not unread.
