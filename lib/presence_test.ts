@@ -8,6 +8,26 @@ function session(name: string, sid = `sid-${name}`): Session {
   return { sid, name, iat: Date.now() };
 }
 
+/**
+ * `kv` whose commits, counted from 0, each wait for the gate `gates` holds for their number, if
+ * any; `commits()` says how many have begun.
+ */
+function gatedCommits(kv: Deno.Kv, gates: Map<number, Promise<void>>) {
+  let commits = 0;
+  const gated = replacing(kv, {
+    atomic: () => {
+      const op = kv.atomic();
+      const commit = op.commit.bind(op);
+      op.commit = async () => {
+        await gates.get(commits++);
+        return await commit();
+      };
+      return op;
+    },
+  });
+  return { kv: gated, commits: () => commits };
+}
+
 async function withPresence(fn: (presence: Presence, kv: Deno.Kv) => Promise<void>) {
   const kv = await Deno.openKv(":memory:");
   const presence = new Presence(kv);
@@ -139,19 +159,7 @@ Deno.test("Presence - a typing write that lands after its spell ended is taken b
   await withPresence(async (_presence, kv) => {
     // The first commit (the keystroke's write) waits until the message has ended the spell.
     const gate = Promise.withResolvers<void>();
-    let commits = 0;
-    const slow = replacing(kv, {
-      atomic: () => {
-        const op = kv.atomic();
-        const commit = op.commit.bind(op);
-        op.commit = async () => {
-          if (commits++ === 0) await gate.promise;
-          return await commit();
-        };
-        return op;
-      },
-    });
-    const presence = new Presence(slow);
+    const presence = new Presence(gatedCommits(kv, new Map([[0, gate.promise]])).kv);
     const typing = presence.typing("lobby", session("ann"));
     assert.equal(await presence.stoppedTyping("lobby", session("ann")), true);
     gate.resolve();
@@ -165,26 +173,16 @@ Deno.test("Presence - taking back a late typing write leaves a newer spell alone
   await withPresence(async (_presence, kv) => {
     // Commit 0 is the first keystroke's write, held until the message ended its spell; commit 2
     // is taking that write back, held until the next keystroke has written its own.
-    const gates = new Map([[0, Promise.withResolvers<void>()], [2, Promise.withResolvers<void>()]]);
-    let commits = 0;
-    const slow = replacing(kv, {
-      atomic: () => {
-        const op = kv.atomic();
-        const commit = op.commit.bind(op);
-        op.commit = async () => {
-          await gates.get(commits++)?.promise;
-          return await commit();
-        };
-        return op;
-      },
-    });
-    const presence = new Presence(slow);
+    const first = Promise.withResolvers<void>();
+    const takeBack = Promise.withResolvers<void>();
+    const gated = gatedCommits(kv, new Map([[0, first.promise], [2, takeBack.promise]]));
+    const presence = new Presence(gated.kv);
     const firstSpell = presence.typing("lobby", session("ann"));
     assert.equal(await presence.stoppedTyping("lobby", session("ann")), true);
-    gates.get(0)!.resolve();
-    await waitFor("the take-back to be on its way", () => commits === 3);
+    first.resolve();
+    await waitFor("the take-back to be on its way", () => gated.commits() === 3);
     await presence.typing("lobby", session("ann"));
-    gates.get(2)!.resolve();
+    takeBack.resolve();
     await firstSpell;
     assert.deepEqual((await presence.read("lobby")).presence.typing, ["ann"]);
     presence.close();

@@ -31,6 +31,17 @@ function sessionRequired(frame: Record<string, unknown>): unknown[] {
   return [{ type: "error", id: frame.id, code: "session_required", message: "Pick a name" }];
 }
 
+/** A room that stores sends on sockets `knows` a session of, and refuses the rest. */
+function roomKnowing(knows: (from: FakeSocket) => boolean) {
+  return {
+    onOpen: () => [WELCOME],
+    onFrame: (frame: Record<string, unknown>, from: FakeSocket) => {
+      if (frame.type !== "send") return [];
+      return knows(from) ? stored(frame) : sessionRequired(frame);
+    },
+  };
+}
+
 Deno.test("client - a wake-up while a transport opens does not open a second one", async () => {
   // The first socket fails at once; the next never says welcome, so the client stays reconnecting.
   const script = { onOpen: (index: number) => index === 0 ? "close" as const : [] };
@@ -50,13 +61,7 @@ Deno.test("client - a wake-up while a transport opens does not open a second one
 });
 
 Deno.test("client - a send refused for want of a session makes a new session and goes again", async () => {
-  const script = {
-    onOpen: () => [WELCOME],
-    onFrame: (frame: Record<string, unknown>, { url }: FakeSocket) => {
-      if (frame.type !== "send") return [];
-      return url.searchParams.get("token") === "token-1" ? stored(frame) : sessionRequired(frame);
-    },
-  };
+  const script = roomKnowing(({ url }) => url.searchParams.get("token") === "token-1");
   await withFakeRoom(script, async (room) => {
     const connection = connect("r", {
       transport: "ws",
@@ -93,13 +98,7 @@ async function onCookiePage(origin: string, test: () => Promise<void>): Promise<
 
 Deno.test("client - on a cookie page, a lost session is made again and the cookie still used", async () => {
   // The server lost the first session (its data was reset, say); the second one is known.
-  const script = {
-    onOpen: () => [WELCOME],
-    onFrame: (frame: Record<string, unknown>, { index }: FakeSocket) => {
-      if (frame.type !== "send") return [];
-      return index === 0 ? sessionRequired(frame) : stored(frame);
-    },
-  };
+  const script = roomKnowing(({ index }) => index > 0);
   await withFakeRoom(script, (room) =>
     onCookiePage(room.baseUrl, async () => {
       const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada" });
@@ -117,13 +116,7 @@ Deno.test("client - on a cookie page, a lost session is made again and the cooki
 
 Deno.test("client - on a page whose cookie never comes, the token goes in the URL", async () => {
   // Cookies are blocked or dropped on the way: only a token in the URL names the session.
-  const script = {
-    onOpen: () => [WELCOME],
-    onFrame: (frame: Record<string, unknown>, { url }: FakeSocket) => {
-      if (frame.type !== "send") return [];
-      return url.searchParams.has("token") ? stored(frame) : sessionRequired(frame);
-    },
-  };
+  const script = roomKnowing(({ url }) => url.searchParams.has("token"));
   await withFakeRoom(script, (room) =>
     onCookiePage(room.baseUrl, async () => {
       const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada" });
