@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { connect } from "../lib/client.ts";
 import type { Message } from "../lib/types.ts";
-import { type FakeSocket, withFakeRoom } from "./fake_room.ts";
+import { type FakeRoom, type FakeSocket, withFakeRoom } from "./fake_room.ts";
 import { waitFor } from "./wait_for.ts";
 
 const WELCOME = { type: "welcome", room: "r", head: 0, epoch: "e" };
@@ -96,43 +96,39 @@ async function onCookiePage(origin: string, test: () => Promise<void>): Promise<
   }
 }
 
-Deno.test("client - on a cookie page, a lost session is made again and the cookie still used", async () => {
-  // The server lost the first session (its data was reset, say); the second one is known.
-  const script = roomKnowing(({ index }) => index > 0);
-  await withFakeRoom(script, (room) =>
+/**
+ * Sends one message as "ada" from a cookie page, to a room that knows the sessions of the sockets
+ * `knows` says; resolves, once it is stored, to what the room saw.
+ */
+async function sendFromCookiePage(knows: (from: FakeSocket) => boolean): Promise<FakeRoom> {
+  let seen: FakeRoom | undefined;
+  await withFakeRoom(roomKnowing(knows), (room) =>
     onCookiePage(room.baseUrl, async () => {
+      seen = room;
       const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada" });
       try {
         connection.send("hello");
         await waitFor("the message to be stored", () => connection.outbox.length === 0);
-        assert.equal(room.sessions, 2);
-        // No token in any URL: the new session's cookie carries it.
-        assert.deepEqual(room.urls.map((url) => url.searchParams.has("token")), [false, false]);
       } finally {
         connection.close();
       }
     }));
+  return seen!;
+}
+
+Deno.test("client - on a cookie page, a lost session is made again and the cookie still used", async () => {
+  // The server lost the first session (its data was reset, say); the second one is known.
+  const room = await sendFromCookiePage(({ index }) => index > 0);
+  assert.equal(room.sessions, 2);
+  // No token in any URL: the new session's cookie carries it.
+  assert.deepEqual(room.urls.map((url) => url.searchParams.has("token")), [false, false]);
 });
 
 Deno.test("client - on a page whose cookie never comes, the token goes in the URL", async () => {
   // Cookies are blocked or dropped on the way: only a token in the URL names the session.
-  const script = roomKnowing(({ url }) => url.searchParams.has("token"));
-  await withFakeRoom(script, (room) =>
-    onCookiePage(room.baseUrl, async () => {
-      const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada" });
-      try {
-        connection.send("hello");
-        await waitFor("the message to be stored", () => connection.outbox.length === 0);
-        assert.equal(room.sessions, 2);
-        assert.deepEqual(room.urls.map((url) => url.searchParams.get("token")), [
-          null,
-          null,
-          "token-2",
-        ]);
-      } finally {
-        connection.close();
-      }
-    }));
+  const room = await sendFromCookiePage(({ url }) => url.searchParams.has("token"));
+  assert.equal(room.sessions, 2);
+  assert.deepEqual(room.urls.map((url) => url.searchParams.get("token")), [null, null, "token-2"]);
 });
 
 Deno.test("client - a send still refused after a new session fails, and a retry tries one more", async () => {
