@@ -31,6 +31,11 @@ function sessionRequired(frame: Record<string, unknown>): unknown[] {
   return [{ type: "error", id: frame.id, code: "session_required", message: "Pick a name" }];
 }
 
+/** Connects to `room` as "ada", with a token for a session the room no longer knows. */
+function connectWithExpiredToken(room: FakeRoom) {
+  return connect("r", { transport: "ws", baseUrl: room.baseUrl, name: "ada", token: "expired" });
+}
+
 /** A room that stores sends on sockets `knows` a session of, and refuses the rest. */
 function roomKnowing(knows: (from: FakeSocket) => boolean) {
   return {
@@ -63,12 +68,7 @@ Deno.test("client - a wake-up while a transport opens does not open a second one
 Deno.test("client - a send refused for want of a session makes a new session and goes again", async () => {
   const script = roomKnowing(({ url }) => url.searchParams.get("token") === "token-1");
   await withFakeRoom(script, async (room) => {
-    const connection = connect("r", {
-      transport: "ws",
-      baseUrl: room.baseUrl,
-      name: "ada",
-      token: "expired",
-    });
+    const connection = connectWithExpiredToken(room);
     const texts: string[] = [];
     connection.on("messages", (messages) => texts.push(...messages.map(({ text }) => text)));
     try {
@@ -138,12 +138,7 @@ Deno.test("client - a send still refused after a new session fails, and a retry 
       frame.type === "send" ? sessionRequired(frame) : [],
   };
   await withFakeRoom(script, async (room) => {
-    const connection = connect("r", {
-      transport: "ws",
-      baseUrl: room.baseUrl,
-      name: "ada",
-      token: "expired",
-    });
+    const connection = connectWithExpiredToken(room);
     const failed = () => connection.outbox[0]?.state === "failed";
     try {
       const id = connection.send("hello");
