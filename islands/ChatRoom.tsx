@@ -45,7 +45,8 @@ function nameProblem(name: string): string | undefined {
 /** The name remembered in this browser, unless it is one the server would refuse. */
 function rememberedName(): string | undefined {
   const name = localStorage.getItem(NAME_KEY);
-  return name !== null && nameProblem(name) === undefined ? name : undefined;
+  // As the server stamps it: one remembered by an older page may not be.
+  return name !== null && nameProblem(name) === undefined ? parseAuthor(name) : undefined;
 }
 
 /**
@@ -65,8 +66,6 @@ const MAX_SHOWN = 500;
 const FOLLOW_SLACK_PX = 48;
 /** Older messages load when the top of the list comes this close. */
 const LOAD_AHEAD_PX = 400;
-/** How long after this tab last signalled typing its own name may still be in the typing list. */
-const OWN_TYPING_MS = 8_000;
 
 /**
  * The live chat for one room: heading with who is online, connection banner, messages grouped
@@ -123,12 +122,10 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     describeStatus(status.value, { now: now.value, online: networkOnline.value })
   );
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
-  // that name typing is shown. (The server drops a spell 5 s after its last signal, a second or
-  // so later everywhere.)
-  const typingLine = useComputed(() => {
-    const typingHere = own.sinceTyped() < OWN_TYPING_MS;
-    return typingText(typing.value, typingHere ? name.value : "");
-  });
+  // that name typing is shown.
+  const typingLine = useComputed(() =>
+    typingText(typing.value, own.typing.value ? name.value : "")
+  );
 
   /**
    * Takes what the visitor left in the name field: a new name is chosen, while nothing (or the
@@ -177,9 +174,10 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // Another tab of this browser chose a name, and with it the session cookie every tab sends:
     // this tab speaks under it too, and says so, rather than showing a name it no longer uses.
     const onStorage = (event: StorageEvent) => {
-      const next = event.newValue;
-      if (event.key !== NAME_KEY || next === null || next === name.value) return;
-      if (nameProblem(next) !== undefined) return;
+      const stored = event.newValue;
+      if (event.key !== NAME_KEY || stored === null || nameProblem(stored) !== undefined) return;
+      const next = parseAuthor(stored);
+      if (next === name.value) return;
       // A name being typed here is left in the field, to be chosen or not.
       if (nameText.value === name.value || nameInvalid.value) nameText.value = next;
       // A notice about the name (refused, or missing) no longer holds.

@@ -6,12 +6,18 @@
  *
  * @module
  */
+import { type ReadonlySignal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 
 /** How many sent ids are kept waiting to come back; older ones are forgotten first. */
 const MAX_PENDING_IDS = 500;
 /** How often a tab tells the others that its visitor is typing, at most. */
 const TYPING_BROADCAST_MS = 1_000;
+/**
+ * How long after the visitor last typed their own name may still be in a room's typing list: the
+ * server drops a spell 5 s after its last signal, a second or so later everywhere.
+ */
+const OWN_TYPING_MS = 8_000;
 
 /** The visitor's own activity in a room; see {@link useOwnActivity}. */
 export interface OwnActivity {
@@ -23,29 +29,39 @@ export interface OwnActivity {
   forget(id: string): void;
   /** Notes that the visitor typed, in this tab. */
   typed(): void;
-  /** How long ago the visitor last typed in any tab, in ms. */
-  sinceTyped(): number;
+  /** Whether the visitor typed recently enough, in any tab, to be in the room's typing list. */
+  typing: ReadonlySignal<boolean>;
 }
 
 /** Tracks the visitor's own activity in `room` across this browser's tabs on it. */
 export function useOwnActivity(room: string): OwnActivity {
   const ids = useRef(new Set<string>());
+  const typing = useSignal(false);
   const typedAt = useRef(0);
+  const typingEnds = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const told = useRef(0);
   const channel = useRef<BroadcastChannel | null>(null);
+  /** The visitor typed at `at` (in this tab or another): typing until the window after it ends. */
+  const typedUntil = (at: number) => {
+    typedAt.current = Math.max(typedAt.current, at);
+    const left = typedAt.current + OWN_TYPING_MS - Date.now();
+    if (left <= 0) return;
+    typing.value = true;
+    clearTimeout(typingEnds.current);
+    typingEnds.current = setTimeout(() => (typing.value = false), left);
+  };
   useEffect(() => {
     if (typeof BroadcastChannel === "undefined") return;
     const tabs = new BroadcastChannel(`parley:room:${room}`);
     tabs.onmessage = ({ data }) => {
       if (typeof data?.sent === "string") keep(ids.current, data.sent);
-      if (typeof data?.typedAt === "number") {
-        typedAt.current = Math.max(typedAt.current, data.typedAt);
-      }
+      if (typeof data?.typedAt === "number") typedUntil(data.typedAt);
     };
     channel.current = tabs;
     return () => {
       channel.current = null;
       tabs.close();
+      clearTimeout(typingEnds.current);
     };
   }, [room]);
   return {
@@ -57,12 +73,12 @@ export function useOwnActivity(room: string): OwnActivity {
     forget: (id) => void ids.current.delete(id),
     typed() {
       const now = Date.now();
-      typedAt.current = now;
+      typedUntil(now);
       if (now - told.current < TYPING_BROADCAST_MS) return;
       told.current = now;
       channel.current?.postMessage({ typedAt: now });
     },
-    sinceTyped: () => Date.now() - typedAt.current,
+    typing,
   };
 }
 

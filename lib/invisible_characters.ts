@@ -3,7 +3,6 @@
 // holding one where it does nothing can pass for another name.
 const SHOWS_NOTHING = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
 
-const ZWSP = "\u200b";
 const ZWNJ = "\u200c";
 const ZWJ = "\u200d";
 const KEYCAP = "\u20e3";
@@ -28,14 +27,13 @@ const CURSIVE_SCRIPTS = scriptPatterns([
   "Hanifi_Rohingya",
   "Mongolian",
 ]);
-// Scripts written without spaces, where a zero-width space marks where words break.
-const UNSPACED_SCRIPTS = scriptPatterns(["Khmer", "Thai", "Lao", "Myanmar"]);
 const LETTER_OR_MARK = /[\p{L}\p{M}]/u;
 // The viramas (and Myanmar's asat, Khmer's coeng) of Brahmic scripts: a joiner next to one
 // chooses a half form or a ligature, and ZWJ after one a chillu at the end of a Malayalam word
 // (അരുണ്‍).
 const VIRAMA =
   /[\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d3b\u0d3c\u0d4d\u0dca\u0f84\u1039\u103a\u17d2\u1a60\u1b44\u1baa\u1bab\ua9c0]/u;
+const KHMER_SHIFTER = /[\u17c9\u17ca]/u;
 const PICTOGRAPH = /\p{Extended_Pictographic}/u;
 const SKIN_TONE = /\p{Emoji_Modifier}/u;
 const EMOJI = /\p{Emoji}/u;
@@ -81,12 +79,13 @@ function doesSomething(chars: readonly string[], codePoints: readonly number[], 
   const codePoint = codePoints[index];
   const before = chars[index - 1] ?? "";
   const after = chars[index + 1] ?? "";
-  if (char === ZWSP) return sameScript(before, after, UNSPACED_SCRIPTS);
   if (char === ZWNJ || char === ZWJ) {
     // After a virama, ZWNJ keeps the virama visible before the next letter; at a word's end
     // there is nothing to keep apart.
     if (VIRAMA.test(before)) return char === ZWJ || LETTER_OR_MARK.test(after);
     if (VIRAMA.test(after) || sameScript(before, after, CURSIVE_SCRIPTS)) return true;
+    // Khmer: ZWNJ keeps a register shifter above its letter when a vowel sign follows (ប៊‌ី).
+    if (char === ZWNJ && KHMER_SHIFTER.test(before) && LETTER_OR_MARK.test(after)) return true;
     // An emoji ZWJ sequence: 👩‍💻, 🏳️‍🌈, 👩🏽‍🚀.
     return char === ZWJ && PICTOGRAPH.test(after) &&
       (PICTOGRAPH.test(before) || SKIN_TONE.test(before) || before === "\ufe0f");
@@ -106,6 +105,28 @@ function doesSomething(chars: readonly string[], codePoints: readonly number[], 
   if (codePoint >= 0x180b && codePoint <= 0x180f) return MONGOLIAN_LETTER.test(before);
   if (isTag(codePoint)) return inFlagSequence(codePoints, chars, index);
   return false;
+}
+
+// Invisible characters keyboards and editors put where they change nothing: a zero-width space
+// marking a word break in scripts written without spaces (Thai, Khmer, Lao, Myanmar); VS16 after
+// an emoji drawn as emoji anyway (iPhones add one to ⚽ and ☕); ZWNJ after a virama that ends a
+// word.
+const UNSPACED_LETTER = /[\p{scx=Thai}\p{scx=Khmer}\p{scx=Lao}\p{scx=Myanmar}]/u.source;
+const NO_OPS = new RegExp(
+  [
+    `(?<=${UNSPACED_LETTER})\u200b(?=${UNSPACED_LETTER})`,
+    `(?<=\\p{Emoji_Presentation})\ufe0f`,
+    `(?<=${VIRAMA.source})\u200c(?![\\p{L}\\p{M}])`,
+  ].join("|"),
+  "gu",
+);
+
+/**
+ * `text` without the invisible characters keyboards put where they change nothing (see
+ * NO_OPS), so that names typed on them are taken, and are the same name as without them.
+ */
+export function dropNoOps(text: string): string {
+  return text.replace(NO_OPS, "");
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { findInvisibleCharacter } from "./invisible_characters.ts";
+import { dropNoOps, findInvisibleCharacter } from "./invisible_characters.ts";
 
 const kept: [string, string][] = [
   ["Persian with a zero-width non-joiner", "\u06af\u0641\u062a\u200c\u0648\u06af\u0648"],
@@ -16,7 +16,7 @@ const kept: [string, string][] = [
   ["Mongolian with a zero-width joiner", "\u182d\u200d\u1820"],
   ["Sinhala Sri with a zero-width joiner", "\u0dc1\u0dca\u200d\u0dbb\u0dd3"],
   ["Bengali ya-phala with a zero-width joiner before the virama", "\u09b0\u200d\u09cd\u09af"],
-  ["Khmer words parted by a zero-width space", "\u179f\u17bb\u1781\u200b\u179f\u17b6\u1793"],
+  ["Khmer ZWNJ keeping a register shifter up", "\u1794\u17ca\u200c\u17b8"],
   ["emoji joined by ZWJ", "\u{1f469}\u200d\u{1f4bb}"],
   ["emoji with a skin tone joined by ZWJ", "\u{1f469}\u{1f3fd}\u200d\u{1f680}"],
   ["rainbow flag", "\u{1f3f3}\ufe0f\u200d\u{1f308}"],
@@ -75,3 +75,36 @@ for (const [name, text, hidden] of found) {
     assert.equal(findInvisibleCharacter(text), hidden);
   });
 }
+
+const noOps: [string, string, string][] = [
+  ["an iPhone's VS16 after an emoji drawn as emoji anyway", "Leo \u26bd\ufe0f", "Leo \u26bd"],
+  [
+    "a word break in Thai",
+    "\u0e2a\u0e21\u200b\u0e0a\u0e32\u0e22",
+    "\u0e2a\u0e21\u0e0a\u0e32\u0e22",
+  ],
+  [
+    "a word break in Khmer",
+    "\u179f\u17bb\u1781\u200b\u179f\u17b6",
+    "\u179f\u17bb\u1781\u179f\u17b6",
+  ],
+  [
+    "ZWNJ after a virama ending a word",
+    "\u0d05\u0d30\u0d41\u0d23\u0d4d\u200c \u0d15",
+    "\u0d05\u0d30\u0d41\u0d23\u0d4d \u0d15",
+  ],
+];
+
+for (const [name, text, expected] of noOps) {
+  Deno.test(`dropNoOps - drops ${name}`, () => {
+    assert.equal(dropNoOps(text), expected);
+  });
+}
+
+Deno.test("dropNoOps - keeps what does something, and what hides in Latin text", () => {
+  for (
+    const text of ["\u2764\ufe0f Lu", "#\ufe0f\u20e3", "\u0915\u094d\u200c\u0937", "ann\u200bbob"]
+  ) {
+    assert.equal(dropNoOps(text), text);
+  }
+});

@@ -1,5 +1,5 @@
 import { ParleyError } from "./errors.ts";
-import { findInvisibleCharacter } from "./invisible_characters.ts";
+import { dropNoOps, findInvisibleCharacter } from "./invisible_characters.ts";
 
 /** Room ids are short lowercase slugs usable in URLs and KV keys. */
 export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,47}$/;
@@ -19,8 +19,9 @@ const CONTROL_IN_LINE = /\p{Cc}/u;
 // can pass for another. Checked before invisible characters, which they are too, for the clearer message.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
 // Spaces that look like an ordinary space (no-break and fixed-width ones; the ideographic space
-// is wider, and stays), and runs of spaces, which pages show as one.
-const SPACE_LOOKALIKES = /[\u00a0\u2000-\u200a\u202f\u205f]/g;
+// is wider, and stays; so does the narrow one before a Mongolian suffix, which shapes it), and
+// runs of spaces, which pages show as one.
+const SPACE_LOOKALIKES = /[\u00a0\u2000-\u200a\u205f]|\u202f(?!\p{scx=Mongolian})/gu;
 const SPACE_RUNS = / {2,}/g;
 // Text made only of spaces, line breaks and characters that show nothing (see
 // invisible_characters.ts).
@@ -41,9 +42,9 @@ function characters(text: string): number {
 }
 
 /**
- * Trims and checks one line of text, with spaces that look alike made one ordinary space (so a
- * name cannot pass for another by its spaces); errors have the code `invalid_<field>` and name
- * `label`.
+ * Trims and checks one line of text, with spaces that look alike made one ordinary space and
+ * invisible characters that change nothing dropped (so a name cannot pass for another by them,
+ * and one typed on a phone is taken); errors have the code `invalid_<field>` and name `label`.
  */
 function parseLine(
   value: unknown,
@@ -54,7 +55,7 @@ function parseLine(
   if (typeof value !== "string") {
     throw invalid(`invalid_${field}`, `The ${label} must be a string`);
   }
-  const trimmed = value.trim().replace(SPACE_LOOKALIKES, " ").replace(SPACE_RUNS, " ");
+  const trimmed = dropNoOps(value.trim().replace(SPACE_LOOKALIKES, " ").replace(SPACE_RUNS, " "));
   const length = characters(trimmed);
   if (length === 0 || NOTHING_VISIBLE.test(trimmed)) {
     throw invalid(`invalid_${field}`, `The ${label} must not be empty`);

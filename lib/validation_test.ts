@@ -118,6 +118,16 @@ for (
         { name: "a run of spaces made one", input: "a  b", expected: "a b" },
         { name: "no-break spaces made ordinary", input: "a\u00a0b\u202fc", expected: "a b c" },
         {
+          name: "a narrow no-break space before a Mongolian suffix kept",
+          input: "\u182e\u1823\u1829\u202f\u1824\u1828",
+          expected: "\u182e\u1823\u1829\u202f\u1824\u1828",
+        },
+        {
+          name: "an iPhone's extra emoji selector dropped",
+          input: "Leo \u26bd\ufe0f",
+          expected: "Leo \u26bd",
+        },
+        {
           name: "an ideographic space kept",
           input: "\u5c71\u7530\u3000\u592a",
           expected: "\u5c71\u7530\u3000\u592a",

@@ -178,3 +178,14 @@ Deno.test("composer - a name chosen in another tab is taken up by this one", asy
     ]);
   });
 });
+
+Deno.test("composer - a remembered name is used as the server stamps it", async () => {
+  await withBrowserSession(async (session) => {
+    // Remembered by an older page: two spaces, which the server makes one.
+    const page = await openRoom(session, "Ana  Lu");
+    assert.equal(await page.locator('input[name="name"]').inputValue(), "Ana Lu");
+    await say(page, "hello");
+    await page.locator(".message:not(.pending) .text", { hasText: "hello" }).waitFor();
+    assert.deepEqual(await page.locator(".message .author").allInnerTexts(), ["Ana Lu"]);
+  });
+});
