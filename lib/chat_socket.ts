@@ -6,6 +6,7 @@ import { rateLimited } from "./limits.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
+import { roomToWrite } from "./room_to_write.ts";
 import { parseClientId, parseText } from "./validation.ts";
 
 /** WebSocket close codes Parley uses beyond the standard ones; listed in docs/PROTOCOL.md. */
@@ -299,6 +300,11 @@ class ChatSocket implements EventListenerObject {
         onPresence: ({ online, typing }) =>
           this.#send(JSON.stringify({ type: "presence", online, typing })),
         onGap: () => this.#closeForTrimmedHistory(),
+        backlogRoom: () =>
+          roomToWrite(
+            () => this.#socket.bufferedAmount <= MAX_BUFFERED_BYTES,
+            () => this.#socket.readyState !== WebSocket.OPEN,
+          ),
       });
       if (this.#session) hub.refreshPresence(room).catch(() => {});
     } catch (error) {

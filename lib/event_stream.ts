@@ -1,6 +1,7 @@
 import { ParleyError } from "./errors.ts";
 import type { Delivery, Subscription } from "./hub.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
+import { roomToWrite } from "./room_to_write.ts";
 import type { Services } from "./services.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
@@ -103,6 +104,7 @@ export function openEventStream(
         subscription = await hub.subscribe(room, deliver, {
           after: resume.after,
           onPresence: (presence) => event("presence", presence),
+          backlogRoom: () => roomToWrite(() => (controller.desiredSize ?? 0) >= 0, () => ended),
           onGap: () => {
             event("error", `Room "${room}" no longer keeps messages this stream was yet to send`);
             end("history_trimmed");

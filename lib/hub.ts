@@ -34,6 +34,12 @@ export interface SubscribeOptions {
    * end, so that its client reconnects from its cursor and is resynced.
    */
   onGap?: () => void;
+  /**
+   * Awaited after each delivery of the backlog: resolves to false when the subscriber has ended
+   * (say, as a slow consumer), which ends the backlog. It paces a long backlog to the client's
+   * reading (see `lib/room_to_write.ts`).
+   */
+  backlogRoom?: () => Promise<boolean>;
 }
 
 /** Options of {@link Hub.poll}. */
@@ -477,7 +483,7 @@ export class Hub {
       subscription.head = (await this.#log.getRoom(room))?.head ?? 0;
       subscriber.last = Math.min(options.after ?? subscription.head, subscription.head);
       await options.onStart?.(subscription.head);
-      await this.#sendBacklog(room, subscriber, subscription.head);
+      await this.#sendBacklog(room, subscriber, subscription.head, options.backlogRoom);
     } catch (error) {
       subscription.close();
       throw error;
@@ -563,12 +569,20 @@ export class Hub {
     }
   }
 
-  async #sendBacklog(room: string, subscriber: Subscriber, head: number): Promise<void> {
+  async #sendBacklog(
+    room: string,
+    subscriber: Subscriber,
+    head: number,
+    hasRoom?: () => Promise<boolean>,
+  ): Promise<void> {
     while (subscriber.last < head) {
       const messages = await this.#log.readAfter(room, subscriber.last, PAGE);
       if (messages.length === 0) break;
-      subscriber.last = messages[messages.length - 1].seq;
-      for (const delivery of toDeliveries(messages)) subscriber.listener(delivery);
+      for (const delivery of toDeliveries(messages)) {
+        subscriber.last = delivery.last;
+        subscriber.listener(delivery);
+        if (hasRoom && !await hasRoom()) return;
+      }
     }
   }
 

@@ -973,3 +973,31 @@ Deno.test("Hub - a catch-up that failed is tried again while the log clock stand
     subscription.close();
   }, { watch: false, headCheckMs: 50 });
 });
+
+Deno.test("Hub.subscribe - a backlog is read no faster than the subscriber takes it", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    await Promise.all(range(1, 1200).map((i) => log.append("lobby", note(i))));
+    const recorder = new Recorder();
+    const room = Promise.withResolvers<boolean>();
+    let asked = 0;
+    const subscribing = hub.subscribe("lobby", recorder.listener, {
+      after: 0,
+      backlogRoom: () => {
+        asked++;
+        return room.promise;
+      },
+    });
+    await waitUntil(() => asked === 1, "the backlog to wait for room");
+    await sleep(50);
+    // One page (500 small messages, one delivery) is out; the next is not read until there is
+    // room, and never once the subscriber has ended.
+    assert.deepEqual(recorder.seqs, range(1, 500));
+    room.resolve(false);
+    const subscription = await subscribing;
+    await sleep(50);
+    assert.equal(asked, 1);
+    assert.deepEqual(recorder.seqs, range(1, 500));
+    subscription.close();
+  });
+});
