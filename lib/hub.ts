@@ -92,6 +92,11 @@ export interface HubOptions {
 }
 
 const PAGE = 500;
+/**
+ * How many messages a backlog reads at a time: it waits for the client between deliveries, and
+ * what it has read meanwhile is held for it (up to 50 messages of 16 KiB).
+ */
+const BACKLOG_PAGE = 50;
 /** How long local presence changes are gathered before the room's presence is re-read. */
 const PRESENCE_COALESCE_MS = 50;
 
@@ -576,7 +581,7 @@ export class Hub {
     hasRoom?: () => Promise<boolean>,
   ): Promise<void> {
     while (subscriber.last < head) {
-      const messages = await this.#log.readAfter(room, subscriber.last, PAGE);
+      const messages = await this.#log.readAfter(room, subscriber.last, BACKLOG_PAGE);
       if (messages.length === 0) break;
       for (const delivery of toDeliveries(messages)) {
         subscriber.last = delivery.last;
