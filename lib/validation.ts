@@ -18,6 +18,10 @@ const CONTROL_IN_LINE = /\p{Cc}/u;
 // Bidi embeddings, overrides and isolates reorder what follows them: a name or title holding one
 // can pass for another. Checked before invisible characters, which they are too, for the clearer message.
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
+// In message text, the embeddings and overrides: an override draws what follows it reversed, so
+// a link can read as another address. (Isolates, which reverse nothing, stay for mixed-direction
+// text.)
+const BIDI_OVERRIDE = /[\u202A-\u202E]/;
 // Spaces that look like an ordinary space (no-break and fixed-width ones; the ideographic space
 // is wider, and stays; so does the narrow one before a Mongolian suffix, which shapes it), and
 // runs of spaces, which pages show as one.
@@ -130,6 +134,12 @@ export function parseText(value: unknown): string {
     throw invalid(
       "invalid_text",
       "The text must not contain control characters other than tab and newline",
+    );
+  }
+  if (BIDI_OVERRIDE.test(trimmed)) {
+    throw invalid(
+      "invalid_text",
+      "The text must not contain bidi embeddings or overrides (U+202A to U+202E)",
     );
   }
   return trimmed;

@@ -247,6 +247,11 @@ Deno.test("parseText - normalises line endings, keeps tabs and newlines, refuses
       { name: "inner spaces kept", input: "a   b", expected: "a   b" },
       { name: "markup is text", input: "<b>&amp;</b>", expected: "<b>&amp;</b>" },
       { name: "emoji", input: `hi ${emoji}`, expected: `hi ${emoji}` },
+      {
+        name: "an isolate around right-to-left words",
+        input: "she said \u2067\u05e9\u05dc\u05d5\u05dd\u2069 twice",
+        expected: "she said \u2067\u05e9\u05dc\u05d5\u05dd\u2069 twice",
+      },
     ],
     [
       { name: "empty", input: "", code: "empty_text" },
@@ -254,6 +259,12 @@ Deno.test("parseText - normalises line endings, keeps tabs and newlines, refuses
       { name: "only newlines", input: "\r\n\r\n\n", code: "empty_text" },
       { name: "only tabs", input: "\t\t", code: "empty_text" },
       { name: "only zero-width spaces", input: "\u200b\u200b", code: "empty_text" },
+      {
+        name: "a right-to-left override faking a link",
+        input: "get it: \u202ehttps://evil.example/?exe.putes/moc.tfosorcim//:sptth",
+        code: "invalid_text",
+      },
+      { name: "a left-to-right embedding", input: "a \u202ab\u202c", code: "invalid_text" },
       { name: "only Hangul fillers and a newline", input: "\u3164\n\u3164", code: "empty_text" },
       { name: "only blank braille patterns", input: "\u2800 \u2800", code: "empty_text" },
       { name: "NUL", input: "a\u0000b", code: "invalid_text" },
