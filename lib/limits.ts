@@ -116,9 +116,17 @@ export function tooManyConnections(): ParleyError {
  */
 export const MAX_REFUSING_PER_IP = 5;
 
+/**
+ * How long a session counts towards its address's sessions shown present without a connection
+ * (see {@link Limits.showsPresent}): as long as a long-poll client's presence lasts.
+ */
+export const PRESENCE_WINDOW_MS = 40_000;
+
 /** The limits of one worker; every check passes when constructed with `null` (limits off). */
 export class Limits {
   #settings: LimitSettings | null;
+  /** Per IP, the sessions it has shown present by request, and until when they count. */
+  #presentByIp = new Map<string, Map<string, number>>();
   #messagesByIp: KeyedBuckets | undefined;
   #roomsByIp: KeyedBuckets | undefined;
   #connectionsByIp = new Map<string, number>();
@@ -149,6 +157,31 @@ export class Limits {
   /** Counts a room creation from an IP: 0 when allowed, else the ms to wait. */
   roomCreation(ip: string): number {
     return this.#roomsByIp?.take(ip) ?? 0;
+  }
+
+  /**
+   * Whether a request from `ip` may show session `sid` online or typing without holding a
+   * connection (a poll that does not wait, a typing POST): at most as many sessions per address
+   * as it may hold connections, in any {@link PRESENCE_WINDOW_MS}. So one address cannot fill a
+   * room's online list with sessions it made for the purpose.
+   */
+  showsPresent(ip: string, sid: string, now = Date.now()): boolean {
+    const settings = this.#settings;
+    if (!settings) return true;
+    const sessions = this.#presentByIp.get(ip) ?? new Map<string, number>();
+    for (const [id, until] of sessions) if (until <= now) sessions.delete(id);
+    if (!sessions.has(sid) && sessions.size >= settings.connectionsPerIp) return false;
+    sessions.set(sid, now + PRESENCE_WINDOW_MS);
+    this.#presentByIp.set(ip, sessions);
+    if (this.#presentByIp.size > 10_000) this.#forgetPresence(now);
+    return true;
+  }
+
+  #forgetPresence(now: number): void {
+    for (const [ip, sessions] of this.#presentByIp) {
+      for (const [id, until] of sessions) if (until <= now) sessions.delete(id);
+      if (sessions.size === 0) this.#presentByIp.delete(ip);
+    }
   }
 
   /** Opens a connection for an IP: the function that closes it again, or null over the cap. */

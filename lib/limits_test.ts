@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Limits, TokenBucket } from "./limits.ts";
+import { Limits, PRESENCE_WINDOW_MS, TokenBucket } from "./limits.ts";
 
 Deno.test("TokenBucket - allows the burst, then one token per 1/rate seconds", () => {
   const start = 1000;
@@ -53,4 +53,22 @@ Deno.test("Limits - with null settings every check passes", () => {
     assert.ok(limits.openConnection("a"));
   }
   assert.equal(limits.connectionBucket(), undefined);
+});
+
+Deno.test("Limits.showsPresent - an address shows as many sessions present as it may connect", () => {
+  const limits = new Limits({
+    messagesPerSecond: 1,
+    messageBurst: 1,
+    connectionsPerIp: 2,
+    roomsPerMinute: 1,
+  });
+  const start = 1_000_000;
+  assert.equal(limits.showsPresent("a", "s1", start), true);
+  assert.equal(limits.showsPresent("a", "s2", start), true);
+  assert.equal(limits.showsPresent("a", "s3", start), false, "a third session");
+  assert.equal(limits.showsPresent("a", "s1", start + 1), true, "a session already shown");
+  assert.equal(limits.showsPresent("b", "s3", start), true, "another address");
+  // Sessions count for the presence window after they were last shown.
+  assert.equal(limits.showsPresent("a", "s3", start + PRESENCE_WINDOW_MS), true);
+  assert.equal(new Limits(null).showsPresent("a", "s9"), true, "limits off");
 });

@@ -160,3 +160,33 @@ Deno.test("typing - POST /api/rooms/:room/typing needs a session", async () => {
     await server.close();
   }
 });
+
+Deno.test("presence - one address shows no more sessions online, by polls or typing, than it may connect", async () => {
+  const server = await startServer({ env: { PARLEY_CONNECTIONS_PER_IP: "3" } });
+  try {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    const observer = TestSocket.open(server, "lobby");
+    try {
+      await observer.until((socket) => latestPresence(socket) !== undefined, 5000);
+      // Sessions made for the purpose, each shown by a poll that does not wait, or by typing.
+      for (const name of ["p1", "p2", "p3", "p4"]) {
+        const headers = { authorization: `Bearer ${sessionToken(server, name)}` };
+        await fetch(`${server.origin}/api/rooms/lobby/messages?after=0&wait=0`, { headers })
+          .then((response) => response.body?.cancel());
+      }
+      for (const name of ["t1", "t2"]) {
+        const headers = { authorization: `Bearer ${sessionToken(server, name)}` };
+        await fetch(`${server.origin}/api/rooms/lobby/typing`, { method: "POST", headers })
+          .then((response) => response.body?.cancel());
+      }
+      await observer.until(onlineIs(["p1", "p2", "p3"]), 5000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual(latestPresence(observer)?.online, ["p1", "p2", "p3"]);
+      assert.deepEqual(latestPresence(observer)?.typing, []);
+    } finally {
+      await observer.close();
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -78,7 +78,8 @@ export const handler = {
     });
     const { limits, config, metrics, sessions, presence } = c.var.services;
     const session = sessions.fromRequest(c.req.raw);
-    if (session) presence.touch(room.id, session);
+    const ip = clientIp(c, config.trustProxy);
+    if (session && limits.showsPresent(ip, session.sid)) presence.touch(room.id, session);
     const seenPresence = c.req.query("presence");
     let ready: Message[];
     try {
@@ -93,7 +94,7 @@ export const handler = {
       metrics.deliveries.inc("poll", ready.length);
       return page(room, ready, presenceFields(hub, room.id));
     }
-    const release = limits.openConnection(clientIp(c, config.trustProxy));
+    const release = limits.openConnection(ip);
     if (release === null) throw tooManyConnections();
     try {
       const { head, messages } = await hub.poll(room.id, after, {

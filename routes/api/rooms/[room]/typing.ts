@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { clientIp } from "../../../../lib/client_ip.ts";
 import { requireRoomId } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 
@@ -8,9 +9,13 @@ import type { AppEnv } from "../../../../lib/services.ts";
  */
 export const handler = {
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const { log, sessions, presence, hub } = c.var.services;
+    const { log, sessions, presence, hub, limits, config } = c.var.services;
     const room = await requireRoomId(log, c.req.param("room") ?? "");
     const session = sessions.requireSession(c.req.raw);
+    // Past its address's share of sessions shown present, the signal is taken and dropped.
+    if (!limits.showsPresent(clientIp(c, config.trustProxy), session.sid)) {
+      return new Response(null, { status: 204 });
+    }
     await presence.typing(room, session);
     await hub.refreshPresence(room);
     return new Response(null, { status: 204 });
