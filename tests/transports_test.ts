@@ -519,7 +519,8 @@ for (const transport of TRANSPORTS) {
 
 for (const transport of TRANSPORTS) {
   Deno.test({
-    name: `client (${transport}) - a missing room or a cursor beyond the head closes it for good`,
+    name:
+      `client (${transport}) - a missing room, a cursor beyond the head or a bad epoch closes it for good`,
     async fn() {
       const server = await startServer(LIMITS_OFF);
       const clients: Array<ReturnType<typeof open>> = [];
@@ -528,7 +529,10 @@ for (const transport of TRANSPORTS) {
         await postSeries(server, "real", ["one", "two"]);
         const missing = open(server, "nowhere", transport);
         const ahead = open(server, "real", transport, 99);
-        clients.push(missing, ahead);
+        const misdated = track(
+          connect("real", { transport, after: 1, epoch: "bad!", baseUrl: server.origin }),
+        );
+        clients.push(missing, ahead, misdated);
         for (const client of clients) {
           await waitFor(
             () => `${transport} to close (${JSON.stringify(client.connection.status)})`,
@@ -544,6 +548,11 @@ for (const transport of TRANSPORTS) {
           state: "closed",
           transport,
           error: "invalid_cursor",
+        });
+        assert.deepEqual(misdated.connection.status, {
+          state: "closed",
+          transport,
+          error: "invalid_epoch",
         });
         assert.ok(!missing.states.includes("live"));
         assert.deepEqual(ahead.delivered, []);

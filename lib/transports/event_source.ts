@@ -1,9 +1,6 @@
 import type { Message } from "../types.ts";
 import { postMessage, postTyping } from "./http_send.ts";
-import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
-
-/** Refusals of a stream's room or cursor, after which reconnecting cannot help. */
-const FATAL_CODES = new Set(["room_not_found", "invalid_cursor", "invalid_epoch"]);
+import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /**
  * Asks why a stream could not open, since an EventSource hides the status: a `HEAD` of the same

@@ -1,6 +1,6 @@
 import type { Message } from "../types.ts";
 import { postMessage, postTyping } from "./http_send.ts";
-import { type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
+import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /** How long each poll may be held by the server, in seconds. */
 export const POLL_WAIT_SECONDS = 25;
@@ -66,7 +66,7 @@ export const openLongPoll: OpenTransport = (target, events) => {
     } catch (error) {
       if (controller.signal.aborted) return;
       const code = (error as { code?: string }).code;
-      const fatal = code === "room_not_found" || code === "invalid_cursor" ? code : undefined;
+      const fatal = code !== undefined && FATAL_CODES.has(code) ? code : undefined;
       controller.abort();
       events.closed({ opened, fatal });
     }

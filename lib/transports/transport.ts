@@ -76,3 +76,10 @@ export interface Transport {
 
 /** Opens a transport to a target, reporting to `events`. */
 export type OpenTransport = (target: TransportTarget, events: TransportEvents) => Transport;
+
+/** Refusals of a room or a cursor, after which reconnecting the same way cannot help. */
+export const FATAL_CODES: ReadonlySet<string> = new Set([
+  "room_not_found",
+  "invalid_cursor",
+  "invalid_epoch",
+]);
