@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ParleyError } from "./errors.ts";
 import { type AppendResult, MessageLog } from "./message_log.ts";
+import { roomKey } from "./keys.ts";
 import { openKv } from "./open_kv.ts";
 import type { Message, NewMessage } from "./types.ts";
 
@@ -640,5 +641,19 @@ Deno.test("MessageLog.findStoredSince - finds ids among messages stored since a 
     await log.append("lobby", note(3, "other"));
     const found = await log.findStoredSince("lobby", new Set(["early", "late", "absent"]), since);
     assert.deepEqual([...found], [["late", late.message]]);
+  });
+});
+
+Deno.test("MessageLog.readAfter - a room recorded before trimmed existed honours the cursor", async () => {
+  await withLog(async (log, kv) => {
+    await log.createRoom("old", "Old");
+    for (let i = 1; i <= 3; i++) await log.append("old", note(i));
+    // The record as a version before epochs and retention wrote it: no epoch, no trimmed.
+    const { value } = await kv.get<Record<string, unknown>>(roomKey("old"));
+    const { epoch: _epoch, trimmed: _trimmed, ...legacy } = value!;
+    await kv.set(roomKey("old"), legacy);
+    assert.deepEqual(seqs(await log.readAfter("old", 2, 10)), [3]);
+    assert.deepEqual(seqs(await log.readAfter("old", 3, 10)), []);
+    assert.deepEqual(seqs(await log.readLatest("old", { limit: 10 })), [1, 2, 3]);
   });
 });

@@ -76,11 +76,12 @@ async function readRange(
   }
   const { value: record } = await kv.get<StoredRoom>(roomKey(room));
   if (record === null || range.limit <= 0) return [];
-  if (range.gapless && record.trimmed > (range.after ?? 0)) {
-    throw new HistoryTrimmedError(room, range.after ?? 0, record.trimmed);
+  const trimmed = trimmedOf(record);
+  if (range.gapless && trimmed > (range.after ?? 0)) {
+    throw new HistoryTrimmedError(room, range.after ?? 0, trimmed);
   }
   // Seqs strictly between low and high.
-  const low = Math.max(range.after ?? 0, record.trimmed);
+  const low = Math.max(range.after ?? 0, trimmed);
   const high = Math.min(range.before ?? Infinity, record.head + 1);
   if (high - low <= 1) return [];
   const logged = record.logged ?? [];
@@ -91,6 +92,14 @@ async function readRange(
   const floor = Math.max(low, held.trimmed);
   const inRange = held.messages.filter(({ seq }) => seq > floor && seq < high);
   return merge(keyed, inRange, range);
+}
+
+/**
+ * The seq up to which a room's messages are gone. Records written before `trimmed` existed have
+ * none (or `null`, a NaN stored by a version that computed it from them): nothing is gone.
+ */
+function trimmedOf(record: StoredRoom): number {
+  return Number.isFinite(record.trimmed) ? record.trimmed : 0;
 }
 
 /** The messages under `room`'s keys with seqs strictly between `low` and `high` (none: no end). */
@@ -135,7 +144,7 @@ async function readHeld(
       roomKey(room),
       ...keys,
     ]);
-    trimmed = Math.max(trimmed, current.value?.trimmed ?? 0);
+    trimmed = Math.max(trimmed, current.value ? trimmedOf(current.value) : 0);
     for (const { value } of values) {
       for (const message of value ?? []) if (message.room === room) messages.push(message);
     }
