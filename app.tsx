@@ -3,6 +3,7 @@ import { serveStatic } from "hono/deno";
 import { Layout } from "./components/Layout.tsx";
 import { clientIp } from "./lib/client_ip.ts";
 import { errorResponse, ParleyError } from "./lib/errors.ts";
+import { hostCheck } from "./lib/host_check.ts";
 import { originCheck } from "./lib/origin_check.ts";
 import { renderPage } from "./lib/render_page.tsx";
 import { securityHeaders } from "./lib/security_headers.ts";
@@ -29,6 +30,7 @@ function isApi(c: Context): boolean {
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(securityHeaders());
+  app.use(hostCheck(services.config.hosts));
   app.use(async (c, next) => {
     c.set("services", services);
     await next();

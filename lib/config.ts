@@ -13,6 +13,12 @@ export interface Config {
    * `PARLEY_ALLOWED_ORIGINS`, each normalised as `URL.origin` serialises it.
    */
   allowedOrigins: string[];
+  /**
+   * The `Host` values (`hostname[:port]`, lowercase) the server answers, from `PARLEY_HOSTS`; empty
+   * to answer any. Naming them stops DNS rebinding: another site whose name resolves to this
+   * server reaching it from a visitor's browser.
+   */
+  hosts: string[];
   /** How many messages each room keeps, from `PARLEY_HISTORY_LIMIT` (default 10,000). */
   historyLimit: number;
   /** Whether to write structured log lines (`PARLEY_LOG=off` silences them). */
@@ -71,6 +77,7 @@ export function readConfig(
     : null;
   const trustProxy = parseSwitch(getEnv("PARLEY_TRUST_PROXY"), "PARLEY_TRUST_PROXY", false);
   const allowedOrigins = parseAllowedOrigins(getEnv("PARLEY_ALLOWED_ORIGINS") ?? "");
+  const hosts = parseHosts(getEnv("PARLEY_HOSTS") ?? "");
   const historyLimit =
     parsePositiveInteger(getEnv("PARLEY_HISTORY_LIMIT"), "PARLEY_HISTORY_LIMIT") ??
       DEFAULT_HISTORY_LIMIT;
@@ -89,6 +96,7 @@ export function readConfig(
     limits,
     trustProxy,
     allowedOrigins,
+    hosts,
     historyLimit,
     log,
     secret,
@@ -170,6 +178,32 @@ export function parseAllowedOrigins(value: string): string[] {
     origins.add(parseOrigin(entry));
   }
   return [...origins];
+}
+
+/**
+ * Parses `PARLEY_HOSTS`: comma-separated hosts as browsers send them in `Host`, a name or
+ * address with its port unless it is the default one (`chat.example.com`, `192.168.1.5:8000`).
+ */
+export function parseHosts(value: string): string[] {
+  const hosts = new Set<string>();
+  for (const entry of value.split(",").map((part) => part.trim().toLowerCase())) {
+    if (entry === "") continue;
+    let host: string | undefined;
+    try {
+      host = new URL(`http://${entry}`).host;
+    } catch {
+      host = undefined;
+    }
+    // Round-trips only as browsers send it: no scheme, path, credentials or a port of 80.
+    if (host !== entry) {
+      throw new SettingError(
+        `Invalid PARLEY_HOSTS entry "${entry}": list hosts such as chat.example.com or ` +
+          `192.168.1.5:8000, without a scheme or path, separated by commas`,
+      );
+    }
+    hosts.add(entry);
+  }
+  return [...hosts];
 }
 
 function parseOrigin(entry: string): string {

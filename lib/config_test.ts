@@ -3,6 +3,7 @@ import {
   DEFAULT_DELIVERY_INTERVAL_MS,
   DEFAULT_HISTORY_LIMIT,
   parseAllowedOrigins,
+  parseHosts,
   parseSwitch,
   readConfig,
 } from "./config.ts";
@@ -153,4 +154,18 @@ Deno.test("readConfig - the WebSocket idle timeout is at most a day", () => {
     message: 'Invalid PARLEY_WS_IDLE_TIMEOUT "86401": expected a whole number from 1 to 86400',
   });
   assert.throws(() => read("4294968"), /PARLEY_WS_IDLE_TIMEOUT/);
+});
+
+Deno.test("parseHosts - takes hosts as browsers send them, and refuses anything else", () => {
+  assert.deepEqual(readConfig(() => undefined).hosts, []);
+  assert.deepEqual(parseHosts(" Chat.Example.com, 192.168.1.5:8000,[::1]:8000,, "), [
+    "chat.example.com",
+    "192.168.1.5:8000",
+    "[::1]:8000",
+  ]);
+  for (
+    const bad of ["https://chat.example.com", "chat.example.com/", "a b", "x:80", "u@x", "x:99999"]
+  ) {
+    assert.throws(() => parseHosts(bad), { name: "SettingError" }, bad);
+  }
 });

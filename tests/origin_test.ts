@@ -221,3 +221,23 @@ Deno.test("origin check - an invalid PARLEY_ALLOWED_ORIGINS entry stops the serv
     { message: /^Invalid PARLEY_ALLOWED_ORIGINS entry "\*\.example\.com"/ },
   );
 });
+
+Deno.test("PARLEY_HOSTS - another host name is refused 421, against DNS rebinding; health stays open", async () => {
+  const server = await startServer({ env: { PARLEY_HOSTS: "chat.example.com" } });
+  try {
+    await server.services.log.createRoom("lobby", "Lobby");
+    const port = Number(new URL(server.origin).port);
+    const get = (path: string, host: string) =>
+      rawRequest(port, { method: "GET", path, headers: [["Host", host], ["Connection", "close"]] });
+    assert.equal((await get("/api/rooms/lobby/messages", "chat.example.com")).status, 200);
+    assert.equal((await get("/rooms/lobby", "CHAT.example.com")).status, 200);
+    // A site whose name was pointed at this server: its page's requests carry its own name.
+    const rebound = await get("/api/rooms/lobby/messages", `rebind.attacker.example:${port}`);
+    assert.equal(rebound.status, 421);
+    assert.equal(JSON.parse(rebound.body ?? "").error.code, "misdirected_request");
+    assert.equal((await get("/rooms/lobby", `127.0.0.1:${port}`)).status, 421);
+    assert.equal((await get("/healthz", `127.0.0.1:${port}`)).status, 200);
+  } finally {
+    await server.close();
+  }
+});
