@@ -192,14 +192,19 @@ class ChatSocket implements EventListenerObject {
     this.#leave?.().then(() => this.#services.hub.refreshPresence(room)).catch(() => {});
   }
 
+  /** Whether the socket's unsent output is within {@link MAX_BUFFERED_BYTES}. */
+  #hasRoom(): boolean {
+    return this.#socket.bufferedAmount <= MAX_BUFFERED_BYTES;
+  }
+
   #send(frame: string): void {
     const socket = this.#socket;
     if (socket.readyState !== WebSocket.OPEN) return;
     socket.send(frame);
-    if (socket.bufferedAmount <= MAX_BUFFERED_BYTES || this.#overCap) return;
+    if (this.#hasRoom() || this.#overCap) return;
     this.#overCap = setTimeout(() => {
       this.#overCap = undefined;
-      if (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      if (socket.readyState === WebSocket.OPEN && !this.#hasRoom()) {
         this.#closeFor(CloseCode.slowConsumer, "slow_consumer", "slow consumer");
       }
     }, SLOW_CONSUMER_GRACE_MS);
@@ -301,10 +306,7 @@ class ChatSocket implements EventListenerObject {
           this.#send(JSON.stringify({ type: "presence", online, typing })),
         onGap: () => this.#closeForTrimmedHistory(),
         backlogRoom: () =>
-          roomToWrite(
-            () => this.#socket.bufferedAmount <= MAX_BUFFERED_BYTES,
-            () => this.#socket.readyState !== WebSocket.OPEN,
-          ),
+          roomToWrite(() => this.#hasRoom(), () => this.#socket.readyState !== WebSocket.OPEN),
       });
       if (this.#session) hub.refreshPresence(room).catch(() => {});
     } catch (error) {

@@ -1,6 +1,6 @@
-import { ParleyError } from "./errors.ts";
 import type { Delivery, Subscription } from "./hub.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
+import { HistoryTrimmedError } from "./room_reader.ts";
 import { roomToWrite } from "./room_to_write.ts";
 import type { Services } from "./services.ts";
 import type { Session } from "./session.ts";
@@ -82,13 +82,15 @@ export function openEventStream(
       // A burst (a long backlog) may pass the cap for a moment; a reader that stays over it
       // is too slow and is ended rather than allowed to eat memory.
       let overCap: ReturnType<typeof setTimeout> | undefined;
+      // Whether what is queued for the reader is within the stream's cap.
+      const hasRoom = () => (controller.desiredSize ?? 0) >= 0;
       const write = (chunk: Uint8Array) => {
         if (ended) return;
         controller.enqueue(chunk);
-        if ((controller.desiredSize ?? 0) >= 0 || overCap) return;
+        if (hasRoom() || overCap) return;
         overCap = setTimeout(() => {
           overCap = undefined;
-          if ((controller.desiredSize ?? 0) < 0) end("slow_consumer");
+          if (!hasRoom()) end("slow_consumer");
         }, SLOW_CONSUMER_GRACE_MS);
         timers.add(overCap);
       };
@@ -104,7 +106,7 @@ export function openEventStream(
         subscription = await hub.subscribe(room, deliver, {
           after: resume.after,
           onPresence: (presence) => event("presence", presence),
-          backlogRoom: () => roomToWrite(() => (controller.desiredSize ?? 0) >= 0, () => ended),
+          backlogRoom: () => roomToWrite(hasRoom, () => ended),
           onGap: () => {
             event("error", `Room "${room}" no longer keeps messages this stream was yet to send`);
             end("history_trimmed");
@@ -122,8 +124,7 @@ export function openEventStream(
       } catch (error) {
         event("error", String(error));
         // A cursor that retention passed is counted, as when a live stream falls behind it.
-        const trimmed = error instanceof ParleyError && error.code === "history_trimmed";
-        return end(trimmed ? "history_trimmed" : undefined);
+        return end(error instanceof HistoryTrimmedError ? "history_trimmed" : undefined);
       }
       if (ended) subscription.close();
       else if (session) hub.refreshPresence(room).catch(() => {});

@@ -3,6 +3,7 @@ import { readJsonBody } from "../../../../lib/body.ts";
 import { clientIp } from "../../../../lib/client_ip.ts";
 import { rateLimited, tooManyConnections } from "../../../../lib/limits.ts";
 import { ParleyError } from "../../../../lib/errors.ts";
+import { HistoryTrimmedError } from "../../../../lib/room_reader.ts";
 import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom, requireRoomId } from "../../../../lib/room_param.ts";
 import type { Hub } from "../../../../lib/hub.ts";
@@ -86,7 +87,7 @@ export const handler = {
       ready = atLiveHead ? [] : await log.readAfter(room.id, after, limit);
     } catch (error) {
       // Retention passed the cursor since the check above.
-      if (!(error instanceof ParleyError) || error.code !== "history_trimmed") throw error;
+      if (!(error instanceof HistoryTrimmedError)) throw error;
       const current = await requireRoom(log, room.id);
       return page(current, await readResyncMessages(log, room.id, current.head), { resync: true });
     }
