@@ -122,6 +122,11 @@ export const MAX_REFUSING_PER_IP = 5;
  */
 export const PRESENCE_WINDOW_MS = 40_000;
 
+/** Drops the sessions whose time counting towards their address has run out by `now`. */
+function forgetExpired(sessions: Map<string, number>, now: number): void {
+  for (const [id, until] of sessions) if (until <= now) sessions.delete(id);
+}
+
 /** The limits of one worker; every check passes when constructed with `null` (limits off). */
 export class Limits {
   #settings: LimitSettings | null;
@@ -169,7 +174,7 @@ export class Limits {
     const settings = this.#settings;
     if (!settings) return true;
     const sessions = this.#presentByIp.get(ip) ?? new Map<string, number>();
-    for (const [id, until] of sessions) if (until <= now) sessions.delete(id);
+    forgetExpired(sessions, now);
     if (!sessions.has(sid) && sessions.size >= settings.connectionsPerIp) return false;
     sessions.set(sid, now + PRESENCE_WINDOW_MS);
     this.#presentByIp.set(ip, sessions);
@@ -179,7 +184,7 @@ export class Limits {
 
   #forgetPresence(now: number): void {
     for (const [ip, sessions] of this.#presentByIp) {
-      for (const [id, until] of sessions) if (until <= now) sessions.delete(id);
+      forgetExpired(sessions, now);
       if (sessions.size === 0) this.#presentByIp.delete(ip);
     }
   }
