@@ -514,6 +514,16 @@ Deno.test("Hub - without a watch, a commit that skips past the cursor makes the 
   }, { watch: false });
 });
 
+/**
+ * Stores seqs `from` to `to` of "lobby" through another log on the store, keeping 5 messages:
+ * no commit of the hub's own log announces them, and retention has deleted all but the last 5
+ * by the time a feed reads them.
+ */
+async function storeUnannounced(kv: Deno.Kv, from: number, to: number): Promise<void> {
+  const other = new MessageLog(kv, { historyLimit: 5 });
+  for (let i = from; i <= to; i++) await other.append("lobby", note(i));
+}
+
 Deno.test("Hub - a feed that retention passed tells its subscribers and polls, and delivers no gap", async () => {
   await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");
@@ -524,8 +534,7 @@ Deno.test("Hub - a feed that retention passed tells its subscribers and polls, a
     await sleep(20);
     // Another log on the store, keeping 5 messages, stores 8 that no commit of this one
     // announces: by the time the feed reads, seqs 1-3 are gone.
-    const other = new MessageLog(kv, { historyLimit: 5 });
-    for (let i = 1; i <= 8; i++) await other.append("lobby", note(i));
+    await storeUnannounced(kv, 1, 8);
     await log.append("lobby", note(9));
     assert.deepEqual((await polled).messages, [], "the waiting poll got messages past a gap");
     await waitUntil(() => gaps === 1, "the subscriber to be told");
@@ -548,8 +557,7 @@ Deno.test("Hub - a feed that retention passed leaves a subscriber still reading 
     await log.createRoom("lobby", "Lobby");
     let gaps = 0;
     const first = await hub.subscribe("lobby", new Recorder().listener, { onGap: () => gaps++ });
-    const other = new MessageLog(kv, { historyLimit: 5 });
-    for (let i = 1; i <= 8; i++) await other.append("lobby", note(i));
+    await storeUnannounced(kv, 1, 8);
     // The second subscriber has joined the feed but not yet read the head it starts from.
     const gate = Promise.withResolvers<void>();
     const getRoom = log.getRoom.bind(log);
@@ -578,7 +586,6 @@ Deno.test("Hub - a feed that retention passed leaves a subscriber still reading 
 Deno.test("Hub - a subscriber whose start retention passes while it loads is told, not skipped ahead", async () => {
   await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");
-    const other = new MessageLog(kv, { historyLimit: 5 });
     const recorder = new Recorder();
     let gaps = 0;
     // Joining at the head (0), it has no backlog; while its welcome goes out, another process
@@ -586,7 +593,7 @@ Deno.test("Hub - a subscriber whose start retention passes while it loads is tol
     const subscription = await hub.subscribe("lobby", recorder.listener, {
       onGap: () => gaps++,
       onStart: async () => {
-        for (let i = 1; i <= 12; i++) await other.append("lobby", note(i));
+        await storeUnannounced(kv, 1, 12);
         await log.append("lobby", note(13));
         await sleep(50);
       },
@@ -607,8 +614,7 @@ Deno.test("Hub - a feed that retention passed reads on from the first kept messa
     const first = await hub.subscribe("lobby", behind.listener, { onGap: () => gaps++ });
     // As above, seqs 1-3 are gone before the feed reads; a second subscriber joins from the head
     // (8), past what is gone, so it has missed nothing.
-    const other = new MessageLog(kv, { historyLimit: 5 });
-    for (let i = 1; i <= 8; i++) await other.append("lobby", note(i));
+    await storeUnannounced(kv, 1, 8);
     const ahead = new Recorder();
     let aheadGaps = 0;
     const second = await hub.subscribe("lobby", ahead.listener, { onGap: () => aheadGaps++ });
