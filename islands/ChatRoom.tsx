@@ -345,6 +345,13 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     if (fromTop < LOAD_AHEAD_PX && history.value === "idle") loadOlder();
   };
 
+  /** Drops a failed message; the row and its focused button go, so focus goes to the box. */
+  const discard = (id: string) => {
+    connection.current?.discard(id);
+    own.forget(id);
+    textInput.current?.focus();
+  };
+
   const send = () => {
     const text = draft.value.trim();
     if (!name.value || nameInvalid.value) {
@@ -408,16 +415,9 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
               if (text === undefined) return;
               // After whatever is being typed now, so nothing typed is lost.
               draft.value = draft.value.trim() ? `${draft.value}\n${text}` : text;
-              connection.current?.discard(id);
-              own.forget(id);
-              textInput.current?.focus();
+              discard(id);
             }}
-            onDiscard={(id) => {
-              connection.current?.discard(id);
-              own.forget(id);
-              // The row and its focused button go away.
-              textInput.current?.focus();
-            }}
+            onDiscard={discard}
           />
           {unseen.value > 0 && !atBottom.value && (
             <button
