@@ -182,6 +182,25 @@ export function parseCount(
 }
 
 /**
+ * Parses an optional count query parameter (`limit`, `wait`) within `bounds`, `fallback` when
+ * absent; else 400 `invalid_<name>`.
+ */
+export function parseBoundedCount(
+  value: string | undefined,
+  name: string,
+  bounds: { fallback: number; min: number; max: number },
+): number {
+  const parsed = parseCount(value, name, `invalid_${name}`) ?? bounds.fallback;
+  if (parsed < bounds.min || parsed > bounds.max) {
+    throw invalid(
+      `invalid_${name}`,
+      `The ${name} must be between ${bounds.min} and ${bounds.max}, got ${parsed}`,
+    );
+  }
+  return parsed;
+}
+
+/**
  * Parses an optional seq cursor (`after`, `before`, `Last-Event-ID`): an integer from 0 to
  * `max`, else 400 `invalid_cursor`.
  */

@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import { readJsonBody } from "../../../../lib/body.ts";
 import { clientIp } from "../../../../lib/client_ip.ts";
 import { rateLimited, tooManyConnections } from "../../../../lib/limits.ts";
-import { ParleyError } from "../../../../lib/errors.ts";
 import { HistoryTrimmedError } from "../../../../lib/room_reader.ts";
 import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom, requireRoomId } from "../../../../lib/room_param.ts";
@@ -10,27 +9,16 @@ import type { Hub } from "../../../../lib/hub.ts";
 import { presenceVersion } from "../../../../lib/presence.ts";
 import { type AppEnv, endTypingSpell } from "../../../../lib/services.ts";
 import type { Message, Room } from "../../../../lib/types.ts";
-import { parseClientId, parseCount, parseCursor, parseText } from "../../../../lib/validation.ts";
+import {
+  parseBoundedCount,
+  parseClientId,
+  parseCursor,
+  parseText,
+} from "../../../../lib/validation.ts";
 
 const HISTORY_LIMIT = { fallback: 50, max: 200 };
 const POLL_LIMIT = { fallback: 100, max: 500 };
 const MAX_WAIT_SECONDS = 60;
-
-function parseBounded(
-  value: string | undefined,
-  name: string,
-  bounds: { fallback: number; min: number; max: number },
-): number {
-  const parsed = parseCount(value, name, `invalid_${name}`) ?? bounds.fallback;
-  if (parsed < bounds.min || parsed > bounds.max) {
-    throw new ParleyError(
-      400,
-      `invalid_${name}`,
-      `The ${name} must be between ${bounds.min} and ${bounds.max}, got ${parsed}`,
-    );
-  }
-  return parsed;
-}
 
 /**
  * The answer: the room, `messages` and `extra`. Its head is the room's, or the seq of the last
@@ -67,12 +55,12 @@ export const handler = {
     }
     const after = resume.after;
     if (after === undefined) {
-      const limit = parseBounded(c.req.query("limit"), "limit", { ...HISTORY_LIMIT, min: 1 });
+      const limit = parseBoundedCount(c.req.query("limit"), "limit", { ...HISTORY_LIMIT, min: 1 });
       const before = parseCursor(c.req.query("before"), "before", Number.MAX_SAFE_INTEGER);
       return page(room, await log.readLatest(room.id, { limit, before }));
     }
-    const limit = parseBounded(c.req.query("limit"), "limit", { ...POLL_LIMIT, min: 1 });
-    const wait = parseBounded(c.req.query("wait"), "wait", {
+    const limit = parseBoundedCount(c.req.query("limit"), "limit", { ...POLL_LIMIT, min: 1 });
+    const wait = parseBoundedCount(c.req.query("wait"), "wait", {
       fallback: 0,
       min: 0,
       max: MAX_WAIT_SECONDS,
