@@ -1,54 +1,109 @@
 import { useComputed, useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { avatarHue, initial } from "../lib/ui/people.ts";
-import { filterRooms, messageCount, normalizeQuery, type RoomSummary } from "../lib/ui/rooms.ts";
+import {
+  DIRECTORY_PAGE,
+  type DirectoryListing,
+  directorySummary,
+  filterRooms,
+  MAX_DIRECTORY_ROOMS,
+  messageCount,
+  normalizeQuery,
+  type RoomSummary,
+} from "../lib/ui/rooms.ts";
 import { relativeTime } from "../lib/ui/time.ts";
 
 /** Props of the directory island, serialised into the page by the directory route. */
 export interface Props {
-  rooms: RoomSummary[];
+  /** The rooms the server render shows, for `query` and `limit`. */
+  listing: DirectoryListing;
   /** The search from `?q=`, already applied by the server render. */
   query: string;
+  /** How many rooms the page asked for (`?show=`). */
+  limit: number;
   /** The server's time of rendering, so relative times hydrate unchanged. */
   now: number;
 }
 
+/** A listing and the search it answers. */
+interface Answer {
+  query: string;
+  listing: DirectoryListing;
+}
+
 /** The rooms, their counts and relative times refresh this often while the page is shown. */
 const REFRESH_MS = 15_000;
+/** How long typing must pause before the search goes to the server. */
+const SEARCH_DELAY_MS = 200;
 
-/** The rooms as `GET /api/directory` lists them now, or undefined if that failed. */
-async function fetchDirectory(): Promise<RoomSummary[] | undefined> {
+/** The listing `GET /api/directory` gives for a search now, or undefined if that failed. */
+async function fetchDirectory(query: string, limit: number): Promise<DirectoryListing | undefined> {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (query !== "") params.set("q", query);
   try {
-    const response = await fetch("/api/directory", { headers: { accept: "application/json" } });
+    const response = await fetch(`/api/directory?${params}`, {
+      headers: { accept: "application/json" },
+    });
     if (!response.ok) return undefined;
-    const { rooms } = await response.json() as { rooms: RoomSummary[] };
-    return rooms;
+    return await response.json() as DirectoryListing;
   } catch {
     return undefined;
   }
 }
 
 /**
- * The room directory: a search box that filters as you type (and through `?q=` without
- * JavaScript) and each room with its title, message count, last activity and who is online,
- * kept current while the page is shown (a failed refresh keeps what is shown).
+ * What the directory shows for `query` from the last answer: that answer if it is for `query`;
+ * filtered here if it holds every room (no request needed); else the answer's rooms that match,
+ * with the counts unknown (null) until the server answers.
  */
-export default function RoomDirectory({ rooms: initial, query, now }: Props) {
+function view(answer: Answer, query: string): DirectoryListing | null {
+  const { listing } = answer;
+  if (answer.query === query) return listing;
+  const rooms = filterRooms(listing.rooms, query);
+  if (answer.query !== "" || listing.rooms.length < listing.total) return null;
+  return { rooms, matches: rooms.length, total: listing.total };
+}
+
+/** The address of the directory showing `query` and `limit` rooms. */
+function pageHref(query: string, limit: number): string {
+  const params = new URLSearchParams();
+  if (query !== "") params.set("q", query);
+  if (limit !== DIRECTORY_PAGE) params.set("show", String(limit));
+  return params.size === 0 ? "/" : `/?${params}`;
+}
+
+/**
+ * The room directory: a search box that searches as you type (and through `?q=` without
+ * JavaScript), the most recently active rooms that match with their message count, last
+ * activity and who is online, and a link that shows more (`?show=`), kept current while the
+ * page is shown (a failed refresh keeps what is shown).
+ */
+export default function RoomDirectory({ listing, query, limit: asked, now }: Props) {
   const search = useSignal(query);
+  const limit = useSignal(asked);
   const clock = useSignal(now);
-  const rooms = useSignal(initial);
-  const shown = useComputed(() => filterRooms(rooms.value, normalizeQuery(search.value)));
+  const answer = useSignal<Answer>({ query, listing });
+  // Only the latest request's answer is shown: an earlier one may come back later.
+  const latest = useRef(0);
+  const searchTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const list = useRef<HTMLUListElement>(null);
+  const q = normalizeQuery(search.value);
+  const shown = useComputed(() => view(answer.value, normalizeQuery(search.value)));
+  const rooms = shown.value?.rooms ?? filterRooms(answer.value.listing.rooms, q);
+
+  /** Asks for the current search and limit; resolves to whether the answer is shown. */
+  const load = async (): Promise<boolean> => {
+    const request = ++latest.current;
+    const wanted = normalizeQuery(search.value);
+    const fresh = await fetchDirectory(wanted, limit.value);
+    if (fresh === undefined || request !== latest.current) return false;
+    clock.value = Date.now();
+    answer.value = { query: wanted, listing: fresh };
+    return true;
+  };
 
   useEffect(() => {
-    let refreshing = false;
-    const refresh = async () => {
-      if (document.hidden || refreshing) return;
-      refreshing = true;
-      clock.value = Date.now();
-      const fresh = await fetchDirectory();
-      refreshing = false;
-      if (fresh) rooms.value = fresh;
-    };
+    const refresh = () => !document.hidden && load();
     const timer = setInterval(refresh, REFRESH_MS);
     // Shown again: a tab brought back, or this page restored by the Back button.
     const restored = (event: PageTransitionEvent) => event.persisted && refresh();
@@ -56,6 +111,7 @@ export default function RoomDirectory({ rooms: initial, query, now }: Props) {
     addEventListener("pageshow", restored);
     return () => {
       clearInterval(timer);
+      clearTimeout(searchTimer.current);
       document.removeEventListener("visibilitychange", refresh);
       removeEventListener("pageshow", restored);
     };
@@ -63,14 +119,30 @@ export default function RoomDirectory({ rooms: initial, query, now }: Props) {
 
   const onSearch = (value: string) => {
     search.value = value;
-    const url = new URL(location.href);
-    const q = normalizeQuery(value);
-    if (q) url.searchParams.set("q", q);
-    else url.searchParams.delete("q");
-    history.replaceState(history.state, "", url);
+    limit.value = DIRECTORY_PAGE;
+    history.replaceState(history.state, "", pageHref(normalizeQuery(value), DIRECTORY_PAGE));
+    clearTimeout(searchTimer.current);
+    if (view(answer.value, normalizeQuery(value)) !== null) {
+      // Shown from what the page holds: a request on its way is no longer wanted.
+      latest.current++;
+      return;
+    }
+    searchTimer.current = setTimeout(load, SEARCH_DELAY_MS);
   };
 
-  const q = normalizeQuery(search.value);
+  const more = Math.min(limit.value + DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS);
+  const hasMore = shown.value !== null && rooms.length < shown.value.matches &&
+    limit.value < MAX_DIRECTORY_ROOMS;
+  const showMore = async (event: MouseEvent) => {
+    event.preventDefault();
+    const before = rooms.length;
+    limit.value = more;
+    history.replaceState(history.state, "", pageHref(q, more));
+    if (!await load()) return;
+    // The button may be gone: focus goes to the first room it brought.
+    list.current?.querySelectorAll<HTMLElement>(".room-name a")[before]?.focus();
+  };
+
   return (
     <div class="directory">
       <form
@@ -94,22 +166,24 @@ export default function RoomDirectory({ rooms: initial, query, now }: Props) {
         <button type="submit" class="secondary">Search</button>
       </form>
       <p class="search-summary" role="status">
-        {q && <SearchSummary query={q} shown={shown.value.length} total={rooms.value.length} />}
+        {shown.value !== null && directorySummary(shown.value, q)}
       </p>
-      {rooms.value.length === 0
+      {answer.value.listing.total === 0
         ? <p class="empty">No rooms yet. Create the first one below.</p>
-        : shown.value.length > 0 && (
-          <ul class="room-list">
-            {shown.value.map((room) => <RoomItem key={room.id} room={room} now={clock.value} />)}
+        : rooms.length > 0 && (
+          <ul class="room-list" ref={list}>
+            {rooms.map((room) => <RoomItem key={room.id} room={room} now={clock.value} />)}
           </ul>
         )}
+      {hasMore && (
+        <p class="show-more">
+          <a class="button secondary" href={pageHref(q, more)} onClick={showMore}>
+            Show more rooms
+          </a>
+        </p>
+      )}
     </div>
   );
-}
-
-function SearchSummary({ query, shown, total }: { query: string; shown: number; total: number }) {
-  if (shown === 0) return <>No rooms match “{query}”.</>;
-  return <>{shown} of {total} {total === 1 ? "room matches" : "rooms match"} “{query}”.</>;
 }
 
 function RoomItem({ room, now }: { room: RoomSummary; now: number }) {

@@ -1,5 +1,6 @@
 import type { Config } from "./config.ts";
 import { ConnectionRegistry } from "./connections.ts";
+import { Directory } from "./directory.ts";
 import { EventLog } from "./event_log.ts";
 import { Hub } from "./hub.ts";
 import { Limits } from "./limits.ts";
@@ -27,6 +28,8 @@ export interface Services {
   sessions: Sessions;
   /** Who is online and typing, across workers. */
   presence: Presence;
+  /** The rooms as the directory lists them. */
+  directory: Directory;
   /** The link to the other workers of this process on the same KV file, if any. */
   link: WorkerLink | undefined;
   config: Config;
@@ -135,6 +138,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     events: new EventLog(config.log),
     sessions: new Sessions(await loadSecret(kv, config.secret)),
     presence,
+    directory: new Directory(log, presence),
     link,
     config,
   };

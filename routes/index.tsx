@@ -5,12 +5,12 @@ import RoomDirectory from "../islands/RoomDirectory.tsx";
 import { MAX_BODY_BYTES, readLimited } from "../lib/body.ts";
 import { clientIp } from "../lib/client_ip.ts";
 import { ParleyError } from "../lib/errors.ts";
-import { loadDirectory } from "../lib/directory.ts";
+import { parseShown } from "../lib/directory.ts";
 import { Island } from "../lib/island.tsx";
 import { rateLimited } from "../lib/limits.ts";
 import { renderPage } from "../lib/render_page.tsx";
 import type { AppEnv } from "../lib/services.ts";
-import { normalizeQuery, type RoomSummary } from "../lib/ui/rooms.ts";
+import { DIRECTORY_PAGE, type DirectoryListing, normalizeQuery } from "../lib/ui/rooms.ts";
 import { parseRoomId, parseTitle } from "../lib/validation.ts";
 
 /** Which form field a refused room creation is about, for placing its message. */
@@ -21,16 +21,17 @@ function fieldOf(error: ParleyError): CreateRoomFormProps["field"] {
 }
 
 /**
- * `GET /` shows the directory, filtered by `?q=`; `POST /` creates a room from the form and
- * opens it.
+ * `GET /` shows the directory, filtered by `?q=`, its first `?show=` rooms; `POST /` creates a
+ * room from the form and opens it.
  */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
-    const rooms = await loadDirectory(c.var.services);
     const query = normalizeQuery(c.req.query("q"));
+    const limit = parseShown(c.req.query("show"));
+    const listing = await c.var.services.directory.list(query, limit);
     return renderPage({
       title: "Parley",
-      body: <DirectoryPage rooms={rooms} query={query} now={Date.now()} />,
+      body: <DirectoryPage listing={listing} query={query} limit={limit} now={Date.now()} />,
     });
   },
 
@@ -42,13 +43,14 @@ export const handler = {
     const bytes = await readLimited(c.req.raw, MAX_BODY_BYTES);
     const form = new URLSearchParams(new TextDecoder().decode(bytes));
     const values = { id: form.get("id") ?? "", title: form.get("title") ?? "" };
-    const { log, limits, config } = c.var.services;
+    const { log, limits, config, directory } = c.var.services;
     try {
       const id = parseRoomId(values.id.trim());
       const title = parseTitle(values.title);
       const wait = limits.roomCreation(clientIp(c, config.trustProxy));
       if (wait > 0) throw rateLimited("new rooms", wait);
       const { room, created } = await log.createRoom(id, title);
+      if (created) directory.roomCreated();
       // The same form sent twice opens the room it made; another title means the id is taken.
       if (created || room.title === title) return c.redirect(`/rooms/${room.id}`, 303);
       return await refusedForm(c, 409, {
@@ -74,20 +76,31 @@ async function refusedForm(
   status: number,
   form: CreateRoomFormProps,
 ): Promise<Response> {
-  const rooms = await loadDirectory(c.var.services);
+  const listing = await c.var.services.directory.list("", DIRECTORY_PAGE);
   return renderPage({
     // The title is the first thing a screen reader says of the new page.
     title: "Room not created · Parley",
     status,
-    body: <DirectoryPage rooms={rooms} query="" now={Date.now()} form={form} />,
+    body: (
+      <DirectoryPage
+        listing={listing}
+        query=""
+        limit={DIRECTORY_PAGE}
+        now={Date.now()}
+        form={form}
+      />
+    ),
   });
 }
 
 /** Props of {@link DirectoryPage}. */
 export interface DirectoryPageProps {
-  rooms: RoomSummary[];
+  /** The rooms that match the search, as many as asked for, and the counts. */
+  listing: DirectoryListing;
   /** The search, normalised; "" shows every room. */
   query: string;
+  /** How many rooms were asked for (`?show=`). */
+  limit: number;
   /** When the page is rendered, for "5 min ago". */
   now: number;
   /** The create form's values and error after a refused POST. */
@@ -96,9 +109,12 @@ export interface DirectoryPageProps {
 
 /**
  * The room directory page: the search and the rooms (an island: the server render applies
- * `?q=`, and the browser filters as you type) and the create-room form.
+ * `?q=` and `?show=`, and the browser searches as you type and shows more in place) and the
+ * create-room form.
  */
-export default function DirectoryPage({ rooms, query, now, form }: DirectoryPageProps) {
+export default function DirectoryPage(
+  { listing, query, limit, now, form }: DirectoryPageProps,
+) {
   return (
     <Layout>
       <div class="directory-head">
@@ -108,7 +124,7 @@ export default function DirectoryPage({ rooms, query, now, form }: DirectoryPage
       <Island
         name="RoomDirectory"
         component={RoomDirectory}
-        props={{ rooms, query, now }}
+        props={{ listing, query, limit, now }}
       />
       <CreateRoomForm {...form} />
     </Layout>

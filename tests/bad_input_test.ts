@@ -992,6 +992,27 @@ const ROWS: Row[] = [
   },
   {
     kind: "http",
+    when: "a directory limit of 0",
+    path: "/api/directory?limit=0",
+    status: 400,
+    code: "invalid_limit",
+  },
+  {
+    kind: "http",
+    when: "a directory limit of 1001",
+    path: "/api/directory?limit=1001",
+    status: 400,
+    code: "invalid_limit",
+  },
+  {
+    kind: "http",
+    when: "a directory limit of ten",
+    path: "/api/directory?limit=ten",
+    status: 400,
+    code: "invalid_limit",
+  },
+  {
+    kind: "http",
     when: "wait=0x10",
     path: `${MESSAGES}?after=0&wait=0x10`,
     status: 400,

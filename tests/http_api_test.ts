@@ -164,13 +164,35 @@ Deno.test("GET /api/directory - lists each room's message count, last activity a
       );
       const { status, body } = await requestJson(server, "/api/directory");
       assert.equal(status, 200);
-      assert.deepEqual(body.rooms, [
-        { id: "busy", title: "Busy", messages: 2, lastAt: last.at, online: 1 },
-        { id: "quiet", title: "Quiet", messages: 0, lastAt: null },
-      ]);
+      assert.deepEqual(body, {
+        rooms: [
+          { id: "busy", title: "Busy", messages: 2, lastAt: last.at, online: 1 },
+          { id: "quiet", title: "Quiet", messages: 0, lastAt: null },
+        ],
+        matches: 2,
+        total: 2,
+      });
     } finally {
       await ann.close();
     }
+  });
+});
+
+Deno.test("GET /api/directory - the first limit rooms that match q, 50 by default, with counts", async () => {
+  await withServer(async (server) => {
+    for (let i = 1; i <= 60; i++) await createRoom(server, `room-${i}`, i % 2 ? "Odd" : "Even");
+    const ids = (body: Record<string, unknown>) =>
+      (body.rooms as { id: string }[]).map((room) => room.id);
+    const all = await requestJson(server, "/api/directory");
+    assert.equal(ids(all.body).length, 50);
+    assert.deepEqual([all.body.matches, all.body.total], [60, 60]);
+    const odd = await requestJson(server, "/api/directory?q=odd&limit=3");
+    assert.equal(odd.status, 200);
+    assert.equal(ids(odd.body).length, 3);
+    assert.ok(ids(odd.body).every((id) => Number(id.slice(5)) % 2 === 1), ids(odd.body).join());
+    assert.deepEqual([odd.body.matches, odd.body.total], [30, 60]);
+    const most = await requestJson(server, "/api/directory?limit=1000");
+    assert.equal(ids(most.body).length, 60);
   });
 });
 

@@ -235,6 +235,71 @@ Deno.test("directory - the search box filters as you type and keeps ?q= in the a
   });
 });
 
+/** Creates `count` rooms "Room 1" (`room-1`) and on, each newer than every room made before. */
+async function createRooms(server: TestServer, count: number): Promise<void> {
+  // A millisecond apart at least, so the oldest rooms are beyond the first page.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 1; i <= count; i++) await createRoom(server, `room-${i}`, `Room ${i}`);
+}
+
+Deno.test("directory - shows the 50 most recently active rooms, and more in place on demand", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    await createRooms(server, 60);
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    const items = page.locator(".room-item");
+    assert.equal(await items.count(), 50);
+    const summary = page.locator(".search-summary");
+    assert.equal(await summary.innerText(), "Showing the 50 most recently active of 61 rooms.");
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    await page.getByRole("link", { name: "Show more rooms" }).click();
+    await items.nth(60).waitFor();
+    assert.equal(await items.count(), 61);
+    assert.equal(await page.evaluate(() => "notReloaded" in window), true);
+    assert.equal(new URL(page.url()).searchParams.get("show"), "100");
+    assert.equal(await summary.innerText(), "");
+    assert.equal(await page.getByRole("link", { name: "Show more rooms" }).count(), 0);
+    // Focus is on the first room the link brought.
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute("href"));
+    assert.equal(focused, await items.nth(50).locator(".room-name a").getAttribute("href"));
+  });
+});
+
+Deno.test("directory - ?show= and the show-more link work without JavaScript", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    await createRooms(server, 60);
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/?q=room`);
+    assert.equal(await page.locator(".room-item").count(), 50);
+    assert.equal(
+      await page.locator(".search-summary").innerText(),
+      "60 of 61 rooms match “room”; showing the 50 most recently active.",
+    );
+    await page.getByRole("link", { name: "Show more rooms" }).click();
+    await page.waitForURL(/\?q=room&show=100$/);
+    assert.equal(await page.locator(".room-item").count(), 60);
+    assert.equal(await page.locator(".search-summary").innerText(), "60 of 61 rooms match “room”.");
+  });
+});
+
+Deno.test("directory - a search reaches rooms beyond the ones the page holds", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    await createRooms(server, 60);
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    const names = () => page.locator(".room-name strong").allInnerTexts();
+    assert.ok(!(await names()).includes("The lobby"), "the oldest room is on the first page");
+    await page.getByLabel("Search rooms").pressSequentially("lobby");
+    await page.locator(".search-summary", { hasText: "1 of 61 rooms match “lobby”." }).waitFor();
+    assert.deepEqual(await names(), ["The lobby"]);
+    // Back to every room: the most recent 50 again, with the count.
+    await page.getByLabel("Search rooms").fill("");
+    await page.locator(".search-summary", { hasText: "Showing the 50" }).waitFor();
+    assert.equal(await page.locator(".room-item").count(), 50);
+  });
+});
+
 Deno.test("directory - each room shows its message count, last activity and who is online", async () => {
   await withBrowserSession(async (session) => {
     const { server, browser } = session;

@@ -1,6 +1,7 @@
 /**
- * The room directory's data: what each entry shows, and the search filter shared by the
- * server (`?q=`) and the island (as you type), so both show the same rooms.
+ * The room directory's data: what each entry shows, the search filter shared by the server
+ * (`?q=`) and the island (while its search is on the way), and the line that says how many
+ * rooms match and are shown.
  *
  * @module
  */
@@ -16,6 +17,21 @@ export interface RoomSummary {
   lastAt: number | null;
   /** People online in the room, when the server knows. */
   online?: number;
+}
+
+/** How many rooms the directory shows at first, and adds each time more are asked for. */
+export const DIRECTORY_PAGE = 50;
+/** The most rooms the directory shows; a search finds the others. */
+export const MAX_DIRECTORY_ROOMS = 1000;
+
+/** What the directory shows for a search: the first rooms that match, and how many there are. */
+export interface DirectoryListing {
+  /** The first rooms that match, the most recently active first. */
+  rooms: RoomSummary[];
+  /** How many rooms match the search (every room for an empty one). */
+  matches: number;
+  /** How many rooms there are. */
+  total: number;
 }
 
 /** The longest search query the directory takes; longer input is cut. */
@@ -58,6 +74,29 @@ export function filterRooms<T extends { id: string; title: string }>(
     const haystack = `${fold(room.title)} #${room.id}`;
     return words.every((word) => haystack.includes(word));
   });
+}
+
+function counted(count: number): string {
+  return count.toLocaleString("en-US");
+}
+
+/**
+ * The directory's summary line: how many rooms match a search, and which of them are shown when
+ * not all are; "" when every room is shown and there is no search.
+ */
+export function directorySummary(listing: DirectoryListing, query: string): string {
+  const shown = listing.rooms.length;
+  const more = shown < listing.matches;
+  const rest = shown < MAX_DIRECTORY_ROOMS ? "" : " Search to find the others.";
+  const showing = `the ${counted(shown)} most recently active`;
+  if (query === "") {
+    if (!more) return "";
+    return `Showing ${showing} of ${counted(listing.total)} rooms.${rest}`;
+  }
+  if (listing.matches === 0) return `No rooms match “${query}”.`;
+  const verb = listing.total === 1 ? "room matches" : "rooms match";
+  const matches = `${counted(listing.matches)} of ${counted(listing.total)} ${verb} “${query}”`;
+  return more ? `${matches}; showing ${showing}.${rest}` : `${matches}.`;
 }
 
 /** "1 message", "12 messages". */

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import type { Room } from "../types.ts";
-import { filterRooms, messageCount, normalizeQuery, summarizeRoom } from "./rooms.ts";
+import {
+  directorySummary,
+  filterRooms,
+  MAX_DIRECTORY_ROOMS,
+  messageCount,
+  normalizeQuery,
+  type RoomSummary,
+  summarizeRoom,
+} from "./rooms.ts";
 
 const ROOMS = [
   { id: "lobby", title: "The Lobby" },
@@ -56,4 +64,46 @@ Deno.test("summarizeRoom - counts head minus trimmed and takes the online count"
   assert.equal(summarizeRoom(room, new Map([["other", 3]])).online, undefined);
   assert.equal(messageCount(1), "1 message");
   assert.equal(messageCount(0), "0 messages");
+});
+
+/** A listing of `shown` rooms out of `matches` matching and `total` in all. */
+function listing(shown: number, matches: number, total: number) {
+  const rooms: RoomSummary[] = Array.from({ length: shown }, (_, i) => ({
+    id: `r${i}`,
+    title: `Room ${i}`,
+    messages: 0,
+    lastAt: null,
+  }));
+  return { rooms, matches, total };
+}
+
+Deno.test("directorySummary - says nothing when every room is shown without a search", () => {
+  assert.equal(directorySummary(listing(3, 3, 3), ""), "");
+  assert.equal(directorySummary(listing(0, 0, 0), ""), "");
+});
+
+Deno.test("directorySummary - says which rooms are shown when there are more", () => {
+  assert.equal(
+    directorySummary(listing(50, 20_000, 20_000), ""),
+    "Showing the 50 most recently active of 20,000 rooms.",
+  );
+  assert.equal(
+    directorySummary(listing(MAX_DIRECTORY_ROOMS, 20_000, 20_000), ""),
+    "Showing the 1,000 most recently active of 20,000 rooms. Search to find the others.",
+  );
+});
+
+Deno.test("directorySummary - counts the rooms a search matches", () => {
+  assert.equal(directorySummary(listing(0, 0, 3), "zzz"), "No rooms match “zzz”.");
+  assert.equal(directorySummary(listing(1, 1, 3), "oper"), "1 of 3 rooms match “oper”.");
+  assert.equal(directorySummary(listing(1, 1, 1), "oper"), "1 of 1 room matches “oper”.");
+  assert.equal(
+    directorySummary(listing(50, 1_234, 20_000), "room"),
+    "1,234 of 20,000 rooms match “room”; showing the 50 most recently active.",
+  );
+  assert.equal(
+    directorySummary(listing(MAX_DIRECTORY_ROOMS, 5_000, 20_000), "room"),
+    "5,000 of 20,000 rooms match “room”; showing the 1,000 most recently active. " +
+      "Search to find the others.",
+  );
 });

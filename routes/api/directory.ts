@@ -1,13 +1,21 @@
 import type { Context } from "hono";
-import { loadDirectory } from "../../lib/directory.ts";
 import type { AppEnv } from "../../lib/services.ts";
+import { DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS, normalizeQuery } from "../../lib/ui/rooms.ts";
+import { parseBoundedCount } from "../../lib/validation.ts";
 
 /**
- * `GET /api/directory` lists the rooms as the directory shows them (message counts, last
- * activity, people online), for the open directory page to refresh itself.
+ * `GET /api/directory?q=&limit=` lists the rooms as the directory shows them (message counts,
+ * last activity, people online): the first `limit` that match `q`, and how many match and
+ * exist, for the open directory page to refresh itself and search.
  */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
-    return c.json({ rooms: await loadDirectory(c.var.services) });
+    const limit = parseBoundedCount(c.req.query("limit"), "limit", {
+      fallback: DIRECTORY_PAGE,
+      min: 1,
+      max: MAX_DIRECTORY_ROOMS,
+    });
+    const query = normalizeQuery(c.req.query("q"));
+    return c.json(await c.var.services.directory.list(query, limit));
   },
 };

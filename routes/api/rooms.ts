@@ -16,10 +16,11 @@ export const handler = {
     const body = await readJsonBody(c.req.raw);
     const id = parseRoomId(body.id);
     const title = parseTitle(body.title);
-    const { log, limits, config } = c.var.services;
+    const { log, limits, config, directory } = c.var.services;
     const wait = limits.roomCreation(clientIp(c, config.trustProxy));
     if (wait > 0) throw rateLimited("new rooms", wait);
     const { room, created } = await log.createRoom(id, title);
+    if (created) directory.roomCreated();
     return c.json({ room }, created ? 201 : 200);
   },
 };
