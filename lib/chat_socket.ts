@@ -99,6 +99,7 @@ class ChatSocket implements EventListenerObject {
   #strikes = 0;
   #lastTyping = 0;
   #leave: (() => Promise<void>) | undefined;
+  #stopped = false;
   #released = false;
   #handshake: ReturnType<typeof setTimeout>;
   // A burst (a long backlog) may pass the cap for a moment; a consumer that stays over it is
@@ -164,8 +165,10 @@ class ChatSocket implements EventListenerObject {
   #closeFor(code: number, reason: string, text: string): void {
     this.#reject(reason);
     this.#socket.close(code, text);
-    // A peer that stopped reading may never finish the close handshake: let go of it now.
-    this.#release(code);
+    // A peer that stopped reading may never finish the close handshake. The socket stops being
+    // served now, and keeps its connection slot until its connection ends: a client that
+    // abandons socket after socket would otherwise pile up what each still has queued.
+    this.#stop();
   }
 
   /** Retention deleted messages this socket was yet to send: its client must resync. */
@@ -173,11 +176,22 @@ class ChatSocket implements EventListenerObject {
     this.#closeFor(CloseCode.historyTrimmed, "history_trimmed", "history_trimmed");
   }
 
+  /** Stops serving the socket: no more deliveries, and its session leaves the room. */
+  #stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#overCap);
+    clearTimeout(this.#handshake);
+    this.#subscription?.close();
+    const room = this.#room;
+    this.#leave?.().then(() => this.#services.hub.refreshPresence(room)).catch(() => {});
+  }
+
+  /** The connection has ended: the socket gives up its connection slot. */
   #release(code: number): void {
     if (this.#released) return;
     this.#released = true;
-    clearTimeout(this.#overCap);
-    clearTimeout(this.#handshake);
+    this.#stop();
     this.#services.events.write("connection_close", {
       transport: "ws",
       room: this.#room,
@@ -187,9 +201,6 @@ class ChatSocket implements EventListenerObject {
     });
     this.#forget();
     this.#onClose?.();
-    this.#subscription?.close();
-    const room = this.#room;
-    this.#leave?.().then(() => this.#services.hub.refreshPresence(room)).catch(() => {});
   }
 
   /** Whether the socket's unsent output is within {@link MAX_BUFFERED_BYTES}. */

@@ -44,19 +44,39 @@ export function openEventStream(
   let subscription: Subscription | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let ended = false;
+  /** No longer served: nothing more is written. */
+  let stopped = false;
+  /** The reader went away (the response body was cancelled). */
+  let gone = false;
+  let closed = false;
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  const forget = connections.add({ close: () => end() }, "sse");
+  const forget = connections.add({
+    close: () => {
+      stop();
+      close();
+    },
+  }, "sse");
   const opened = Date.now();
   events.write("connection_open", { transport: "sse", room, ip });
 
-  function end(reason?: string): void {
-    if (ended) return;
-    ended = true;
+  /** Stops serving the stream, counting it as `reason` when given; the stream stays open. */
+  function stop(reason?: string): void {
+    if (stopped) return;
+    stopped = true;
     if (reason) {
       metrics.rejected.inc(reason);
       events.write("rejected", { transport: "sse", room, ip, reason });
     }
+    leave?.().then(() => hub.refreshPresence(room)).catch(() => {});
+    clearInterval(heartbeat);
+    for (const timer of timers) clearTimeout(timer);
+    subscription?.close();
+  }
+
+  /** Closes the stream and gives up its connection slot. */
+  function close(): void {
+    if (closed) return;
+    closed = true;
     events.write("connection_close", {
       transport: "sse",
       room,
@@ -64,16 +84,23 @@ export function openEventStream(
       seconds: Math.round((Date.now() - opened) / 1000),
     });
     forget();
-    leave?.().then(() => hub.refreshPresence(room)).catch(() => {});
     onEnd?.();
-    clearInterval(heartbeat);
-    for (const timer of timers) clearTimeout(timer);
-    subscription?.close();
     try {
       stream?.close();
     } catch {
       // Already closed by the client.
     }
+  }
+
+  /**
+   * Ends the stream: it stops being served at once, and closes once its reader has taken what
+   * was queued for it, or has gone. A reader that stopped reading keeps its connection slot
+   * until then: one that abandons stream after stream would otherwise pile up their queues.
+   */
+  function end(reason?: string): void {
+    stop(reason);
+    const queued = MAX_QUEUED_BYTES - (stream?.desiredSize ?? MAX_QUEUED_BYTES);
+    if (gone || queued <= 0) close();
   }
 
   return new ReadableStream<Uint8Array>({
@@ -85,7 +112,7 @@ export function openEventStream(
       // Whether what is queued for the reader is within the stream's cap.
       const hasRoom = () => (controller.desiredSize ?? 0) >= 0;
       const write = (chunk: Uint8Array) => {
-        if (ended) return;
+        if (stopped) return;
         controller.enqueue(chunk);
         if (hasRoom() || overCap) return;
         overCap = setTimeout(() => {
@@ -106,7 +133,7 @@ export function openEventStream(
         subscription = await hub.subscribe(room, deliver, {
           after: resume.after,
           onPresence: (presence) => event("presence", presence),
-          backlogRoom: () => roomToWrite(hasRoom, () => ended),
+          backlogRoom: () => roomToWrite(hasRoom, () => stopped),
           onGap: () => {
             event("error", `Room "${room}" no longer keeps messages this stream was yet to send`);
             end("history_trimmed");
@@ -126,10 +153,15 @@ export function openEventStream(
         // A cursor that retention passed is counted, as when a live stream falls behind it.
         return end(error instanceof HistoryTrimmedError ? "history_trimmed" : undefined);
       }
-      if (ended) subscription.close();
+      if (stopped) subscription.close();
       else if (session) hub.refreshPresence(room).catch(() => {});
     },
+    // The reader took a chunk: a stream that was ended closes once it has taken them all.
+    pull() {
+      if (stopped) end();
+    },
     cancel() {
+      gone = true;
       end();
     },
   }, new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES }));

@@ -68,6 +68,7 @@ async function flood(
   done: () => boolean,
   limit = MAX_MESSAGES,
   settleMs = 0,
+  idPrefix = "flood",
 ): Promise<Message[]> {
   const url = new URL("/api/rooms/lobby/messages", server.origin);
   const headers = {
@@ -79,7 +80,7 @@ async function flood(
   while (!done() && posted.length < limit && Date.now() - started < FLOOD_BUDGET_MS) {
     const size = Math.min(CONCURRENT_POSTS, limit - posted.length);
     const batch = Array.from({ length: size }, async (_, i) => {
-      const id = `flood-${posted.length + i}`;
+      const id = `${idPrefix}-${posted.length + i}`;
       const body = JSON.stringify({ id, text: LARGE_TEXT });
       const response = await fetch(url, { method: "POST", headers, body });
       const reply = await response.json();
@@ -183,59 +184,114 @@ Deno.test("slow consumer - a WebSocket that never reads is closed with 4008 whil
   }
 });
 
-Deno.test({
-  name: "slow consumer - once closed with 4008, a socket that still never reads gives up its slot",
-  async fn() {
-    const server = await startServer({
-      env: {
-        PARLEY_CONNECTIONS_PER_IP: "2",
-        PARLEY_MESSAGE_RATE: "1000000",
-        PARLEY_MESSAGE_BURST: "1000000",
-      },
-    });
-    const port = Number(new URL(server.origin).port);
-    let slow: RawSocket | undefined;
-    let reader: TestSocket | undefined;
-    const newcomers: TestSocket[] = [];
-    try {
-      await createLobby(server);
-      const onServer = captureServerSockets(server);
-      slow = await openSilent(port, "/api/rooms/lobby/ws");
-      await waitFor("the server to open the slow socket", () => onServer.length === 1);
-      const slowOnServer = onServer[0];
-      reader = TestSocket.open(server, "lobby");
-      await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
-
-      await flood(
-        server,
-        () => slowOnServer.readyState !== WebSocket.OPEN,
-        MAX_MESSAGES,
-        SETTLE_MS,
-      );
-      assert.notEqual(slowOnServer.readyState, WebSocket.OPEN, "no 4008 decision");
-
-      // Both slots were taken; the slow consumer's must come back without it ever reading.
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const newcomer = TestSocket.open(server, "lobby");
-        newcomers.push(newcomer);
-        await newcomer.until((s) =>
-          s.frames.length > 0 || s.socket.readyState === WebSocket.CLOSED
-        );
-        if (newcomer.frames[0]?.type === "welcome") break;
-        const event = await newcomer.closed;
-        assert.equal(event.code, 1013, `unexpected close ${event.code} ${event.reason}`);
-        assert.ok(Date.now() < deadline, "the slow consumer still holds its connection slot");
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      assert.equal(server.services.connections.count("ws"), 2);
-    } finally {
-      slow?.close();
-      await Promise.all(newcomers.map((socket) => socket.close()));
-      await reader?.close();
-      await server.close();
-    }
+/** The limits of a server whose client IP may hold two connections (and flood at will). */
+const TWO_SLOTS = {
+  env: {
+    PARLEY_CONNECTIONS_PER_IP: "2",
+    PARLEY_MESSAGE_RATE: "1000000",
+    PARLEY_MESSAGE_BURST: "1000000",
   },
+};
+
+/** Opens a WebSocket in the lobby: "welcome" if served, else the code it was closed with. */
+async function tryJoin(server: TestServer, joined: TestSocket[]): Promise<string> {
+  const newcomer = TestSocket.open(server, "lobby");
+  joined.push(newcomer);
+  await newcomer.until((s) => s.frames.length > 0 || s.socket.readyState === WebSocket.CLOSED);
+  if (newcomer.frames[0]?.type === "welcome") return "welcome";
+  return String((await newcomer.closed).code);
+}
+
+Deno.test("slow consumer - once closed with 4008, a socket that still never reads keeps its slot until its connection ends", async () => {
+  const server = await startServer(TWO_SLOTS);
+  const port = Number(new URL(server.origin).port);
+  let slow: RawSocket | undefined;
+  let reader: TestSocket | undefined;
+  const newcomers: TestSocket[] = [];
+  try {
+    await createLobby(server);
+    const onServer = captureServerSockets(server);
+    slow = await openSilent(port, "/api/rooms/lobby/ws");
+    await waitFor("the server to open the slow socket", () => onServer.length === 1);
+    const slowOnServer = onServer[0];
+    reader = TestSocket.open(server, "lobby");
+    await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+
+    await flood(server, () => slowOnServer.readyState !== WebSocket.OPEN, MAX_MESSAGES, SETTLE_MS);
+    assert.notEqual(slowOnServer.readyState, WebSocket.OPEN, "no 4008 decision");
+
+    // What the server still has queued for it stays until its connection ends, and so does its
+    // slot: a client cannot pile up such queues by abandoning socket after socket.
+    assert.equal(await tryJoin(server, newcomers), "1013");
+    slow.close();
+    await waitFor(
+      "the slow socket's connection to end",
+      () => slowOnServer.readyState === WebSocket.CLOSED,
+    );
+    assert.equal(await tryJoin(server, newcomers), "welcome");
+    assert.equal(server.services.connections.count("ws"), 2);
+  } finally {
+    slow?.close();
+    await Promise.all(newcomers.map((socket) => socket.close()));
+    await reader?.close();
+    await server.close();
+  }
+});
+
+/** The bytes of an HTTP/1.1 chunked body's last chunk. */
+const LAST_CHUNK = "\r\n0\r\n\r\n";
+
+Deno.test("slow consumer - an event stream that stops reading is ended, keeps its slot until its reader has what was queued, then closes", async () => {
+  const server = await startServer(TWO_SLOTS);
+  const port = Number(new URL(server.origin).port);
+  let slow: Deno.TcpConn | undefined;
+  let reader: TestSocket | undefined;
+  const newcomers: TestSocket[] = [];
+  try {
+    await createLobby(server);
+    slow = await Deno.connect({ hostname: "127.0.0.1", port });
+    await slow.write(new TextEncoder().encode(
+      `GET /api/rooms/lobby/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`,
+    ));
+    await waitFor(
+      "the server to open the stream",
+      () => server.services.connections.count("sse") === 1,
+    );
+    reader = TestSocket.open(server, "lobby");
+    await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+
+    const rejected = () => server.services.metrics.rejected.get("slow_consumer");
+    await flood(server, () => rejected() === 1, MAX_MESSAGES, SETTLE_MS);
+    assert.equal(rejected(), 1, "the stream was never taken for a slow consumer");
+    assert.equal(await tryJoin(server, newcomers), "1013");
+    // Ended: what comes next is not queued for it.
+    const later = await flood(server, () => false, 5, 0, "later");
+
+    // The reader reads again: it gets the start of the room, in order, and then the end.
+    let text = "";
+    const buffer = new Uint8Array(256 * 1024);
+    const deadline = Date.now() + 20_000;
+    while (!text.endsWith(LAST_CHUNK) && Date.now() < deadline) {
+      const read = await slow.read(buffer);
+      if (read === null) break;
+      text += decoder.decode(buffer.subarray(0, read), { stream: true });
+    }
+    assert.ok(text.endsWith(LAST_CHUNK), "the stream did not end");
+    const seqs = [...text.matchAll(/"seq":(\d+)/g)].map((match) => Number(match[1]));
+    assert.ok(seqs.length > 0, "no messages");
+    assert.deepEqual(seqs, range(1, seqs.length));
+    assert.ok(seqs.length < later[0].seq, `${seqs.length} messages, then one sent after the end`);
+    await waitFor(
+      "the stream to give up its slot",
+      () => server.services.connections.count("sse") === 0,
+    );
+    assert.equal(await tryJoin(server, newcomers), "welcome");
+  } finally {
+    slow?.close();
+    await Promise.all(newcomers.map((socket) => socket.close()));
+    await reader?.close();
+    await server.close();
+  }
 });
 
 Deno.test("slow consumer - a socket that never reads its backlog is closed with 4008 too", async () => {
