@@ -45,7 +45,8 @@ function deadlineMessage(deadlineMs: number, drained: boolean): string {
   if (!drained) return `Shutdown did not finish within ${deadlineMs} ms: ${exiting}`;
   return `This worker's shutdown finished (every append committed, the store closed), but the ` +
     `process was still running after ${deadlineMs} ms: another worker had not finished, or Deno ` +
-    `kept this one alive (a WebSocket dropped without a close frame, a Deno 2.9.6 bug): ${exiting}`;
+    `kept this one alive for a connection (a client that stopped reading, or a WebSocket dropped ` +
+    `without a close frame, a Deno 2.9.6 bug): ${exiting}`;
 }
 
 /** The signals a server stops on; SIGTERM cannot be listened for on Windows. */
@@ -104,8 +105,9 @@ export class GracefulShutdown {
     this.#onStuck = options.onStuck ?? (() => {
       console.error(
         `Every worker finished its shutdown but the process was still running ${EXIT_GRACE_MS} ms ` +
-          `later, most likely held by a WebSocket whose client dropped the connection without ` +
-          `closing it (a Deno 2.9.6 bug): exiting with code 0`,
+          `later, held by Deno for a connection: one whose client stopped reading what was sent ` +
+          `to it, or a WebSocket whose client dropped the connection without closing it (a Deno ` +
+          `2.9.6 bug): exiting with code 0`,
       );
       Deno.exit(0);
     });
