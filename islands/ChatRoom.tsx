@@ -11,7 +11,7 @@ import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
 import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
-import { typingText, uniqueNames } from "../lib/ui/people.ts";
+import { cleanNames, typingText } from "../lib/ui/people.ts";
 import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
@@ -297,9 +297,9 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
         history.value = mayHaveOlder(latest) ? "idle" : "done";
       }),
       chat.on("messages", receive),
-      chat.on("presence", (names) => (online.value = uniqueNames(names))),
+      chat.on("presence", (names) => (online.value = cleanNames(names))),
       // The server drops a name about 5 s after that person's last keystroke.
-      chat.on("typing", (names) => (typing.value = uniqueNames(names))),
+      chat.on("typing", (names) => (typing.value = cleanNames(names))),
     ];
     for (const item of pending) chat.send(item.text, item.id);
     for (const text of afterRename.current.splice(0)) own.sent(chat.send(text));

@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef } from "preact/hooks";
 import type { Banner } from "../lib/ui/status.ts";
-import { listsNames, presenceText, uniqueNames } from "../lib/ui/people.ts";
+import { listsNames, onlineLabels, presenceText } from "../lib/ui/people.ts";
 
 /** The room's heading and presence line; `online` is null until the server says. */
 export function RoomHeader(
@@ -22,11 +22,11 @@ export function RoomHeader(
 }
 
 function Presence({ online }: { online: string[] }) {
-  const names = uniqueNames(online);
-  const text = presenceText(names);
+  const labels = onlineLabels(online);
+  const text = presenceText(online);
   if (text === "") return null;
-  if (listsNames(names)) return <p class="presence-text">{text}</p>;
-  return <PresenceList text={text} names={names} />;
+  if (listsNames(labels)) return <p class="presence-text">{text}</p>;
+  return <PresenceList text={text} names={labels} />;
 }
 
 /**

@@ -15,7 +15,10 @@
 import { retryLocked } from "./kv_locks.ts";
 import type { Session } from "./session.ts";
 
-/** Who is in a room now: display names online, and those typing. */
+/**
+ * Who is in a room now: the display names online, and of those typing, one per session (a
+ * person's tabs share one), so a name two people use is listed twice.
+ */
 export interface RoomPresence {
   online: string[];
   typing: string[];
@@ -83,11 +86,14 @@ function isTyping(entry: Deno.KvEntry<Entry>): boolean {
   return entry.key[3] === TYPING;
 }
 
-/** The names of live entries (KV deletes expired keys lazily: callers drop them first). */
+/**
+ * The names of live entries, one per session, sorted: two people of one name are there twice
+ * (KV deletes expired keys lazily: callers drop them first).
+ */
 function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
   const bySession = new Map<string, string>();
   for (const { key, value } of entries) bySession.set(String(key[2]), value.name);
-  return [...new Set(bySession.values())].sort((a, b) => a.localeCompare(b));
+  return [...bySession.values()].sort((a, b) => a.localeCompare(b));
 }
 
 /**
@@ -225,7 +231,7 @@ export class Presence {
     };
   }
 
-  /** How many people are online in each room that has anyone, counted as the room lists them. */
+  /** How many sessions are online in each room that has anyone, as the room lists them. */
   async onlineCounts(): Promise<Map<string, number>> {
     const entries = new Map<string, Deno.KvEntry<Entry>[]>();
     const now = Date.now();

@@ -57,6 +57,19 @@ Deno.test("Presence - a person with two connections counts once, and leaves when
   });
 });
 
+Deno.test("Presence - two people of one name are listed and counted twice", async () => {
+  await withPresence(async (presence) => {
+    presence.join("lobby", session("sam", "sid-1"), "tab-1");
+    presence.join("lobby", session("sam", "sid-2"), "tab-1");
+    await presence.typing("lobby", session("sam", "sid-1"));
+    await presence.typing("lobby", session("sam", "sid-2"));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const { online, typing } = (await presence.read("lobby")).presence;
+    assert.deepEqual({ online, typing }, { online: ["sam", "sam"], typing: ["sam", "sam"] });
+    assert.deepEqual(await presence.onlineCounts(), new Map([["lobby", 2]]));
+  });
+});
+
 Deno.test("Presence - expired entries are ignored even before KV deletes them", async () => {
   await withPresence(async (presence, kv) => {
     await kv.set(["presence", "lobby", "sid-old", "c"], {

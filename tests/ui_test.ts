@@ -684,6 +684,22 @@ Deno.test("room page - long names are counted; the list opens, and closes on Esc
   });
 });
 
+Deno.test("room page - someone else with your name is online and typing beside you", async () => {
+  await withBrowserSession(async (session) => {
+    const mine = await openRoom(session, "sam");
+    const theirs = await openRoom(session, "sam");
+    await mine.locator(".presence-text", { hasText: "Online: sam (2)" }).waitFor();
+    // While this tab types, the other sam's typing still shows here.
+    const drafting = mine.locator("#composer-text").pressSequentially("a slow draft", {
+      delay: 150,
+    });
+    await theirs.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    await theirs.locator("#composer-text").pressSequentially("hi", { delay: 20 });
+    await mine.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    await drafting;
+  });
+});
+
 Deno.test("room page - someone else with your name is not taken for you", async () => {
   await withBrowserSession(async (session) => {
     const mine = await openRoom(session, "sam");

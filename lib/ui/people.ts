@@ -8,9 +8,19 @@
 /** How many avatar colours the stylesheet defines (`.hue-0` to `.hue-7`). */
 export const AVATAR_HUES = 8;
 
-/** The names once each, in their first order, without blanks. */
-export function uniqueNames(names: readonly string[]): string[] {
-  return [...new Set(names.map((name) => name.trim()).filter((name) => name !== ""))];
+/** The names trimmed, without blanks, in their order; a name two sessions use stays twice. */
+export function cleanNames(names: readonly string[]): string[] {
+  return names.map((name) => name.trim()).filter((name) => name !== "");
+}
+
+/**
+ * Who is online as the presence line and list show them: each name once, in its first order,
+ * with how many sessions use it when more than one ("sam (2)").
+ */
+export function onlineLabels(online: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const name of cleanNames(online)) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return [...counts].map(([name, count]) => count === 1 ? name : `${name} (${count})`);
 }
 
 /** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
@@ -21,10 +31,15 @@ export function joinNames(names: readonly string[]): string {
 
 /**
  * The typing indicator: "ann is typing…", "ann and bob are typing…", "ann, bob and carol are
- * typing…", "ann, bob and 3 others are typing…", or "" when nobody else is. `self` is left out.
+ * typing…", "ann, bob and 3 others are typing…", or "" when nobody else is. `names` has one entry
+ * per session; one entry of `self` (the visitor typing, or "") is left out.
  */
 export function typingText(names: readonly string[], self: string): string {
-  const others = uniqueNames(names).filter((name) => name !== self);
+  const typing = cleanNames(names);
+  // One session of that name is the visitor's; another person may share the name.
+  const own = typing.indexOf(self);
+  if (own !== -1) typing.splice(own, 1);
+  const others = [...new Set(typing)];
   if (others.length === 0) return "";
   if (others.length === 1) return `${others[0]} is typing…`;
   if (others.length <= 3) return `${joinNames(others)} are typing…`;
@@ -38,8 +53,8 @@ export const PRESENCE_LIST_MAX = 3;
 export const PRESENCE_NAMES_MAX = 40;
 
 /**
- * Whether the presence line lists these (unique) names itself; otherwise it shows a count, and
- * the page shows the full list on demand. One name is always listed.
+ * Whether the presence line lists these labels (see {@link onlineLabels}) itself; otherwise it
+ * shows a count, and the page shows the full list on demand. One label is always listed.
  */
 export function listsNames(names: readonly string[]): boolean {
   if (names.length <= 1) return true;
@@ -49,13 +64,13 @@ export function listsNames(names: readonly string[]): boolean {
 
 /**
  * The presence line: "Online: ann, bob" for a few people with short names, "5 online" for more
- * (see {@link listsNames}), or "" for nobody.
+ * (see {@link listsNames}), or "" for nobody. `online` has one name per session.
  */
 export function presenceText(online: readonly string[]): string {
-  const names = uniqueNames(online);
-  if (names.length === 0) return "";
-  if (listsNames(names)) return `Online: ${names.join(", ")}`;
-  return `${names.length} online`;
+  const labels = onlineLabels(online);
+  if (labels.length === 0) return "";
+  if (listsNames(labels)) return `Online: ${labels.join(", ")}`;
+  return `${cleanNames(online).length} online`;
 }
 
 /** A stable avatar colour index in `[0, AVATAR_HUES)` for a display name. */

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import {
   AVATAR_HUES,
   avatarHue,
+  cleanNames,
   initial,
   joinNames,
+  onlineLabels,
   presenceText,
   typingText,
-  uniqueNames,
 } from "./people.ts";
 
 Deno.test("typingText - names one, two or three people and counts the rest", () => {
@@ -25,10 +26,18 @@ Deno.test("typingText - leaves out your own name and repeats", () => {
   assert.equal(typingText(["me", "ann", "ann"], "me"), "ann is typing…");
 });
 
+Deno.test("typingText - shows someone else of your name typing while you type", () => {
+  assert.equal(typingText(["sam", "sam"], "sam"), "sam is typing…");
+  assert.equal(typingText(["sam"], "sam"), "");
+  assert.equal(typingText(["sam"], ""), "sam is typing…");
+});
+
 Deno.test("presenceText - lists a few names, counts many", () => {
   assert.equal(presenceText([]), "");
   assert.equal(presenceText(["ann"]), "Online: ann");
-  assert.equal(presenceText(["ann", "bob", "ann"]), "Online: ann, bob");
+  // One name per session: two people called ann.
+  assert.equal(presenceText(["ann", "bob", "ann"]), "Online: ann (2), bob");
+  assert.equal(presenceText(["ann", "ann", "ann", "bob"]), "Online: ann (3), bob");
   assert.equal(presenceText(["a", "b", "c", "d", "e"]), "5 online");
   // Long names would be cut off: a count opens the full list instead.
   const long = ["Alexandria Konstantinopoulou", "Dmitri Ivanovich Petrov", "ann"];
@@ -46,8 +55,9 @@ Deno.test("presenceText - lists a few names, counts many", () => {
   assert.equal(presenceText(["a".repeat(19), "b".repeat(20)]), "2 online");
 });
 
-Deno.test("uniqueNames - trims, drops blanks and duplicates, keeps order", () => {
-  assert.deepEqual(uniqueNames([" bob", "ann", "", "bob "]), ["bob", "ann"]);
+Deno.test("cleanNames and onlineLabels - trim, drop blanks, count a name's sessions", () => {
+  assert.deepEqual(cleanNames([" bob", "ann", "", "bob "]), ["bob", "ann", "bob"]);
+  assert.deepEqual(onlineLabels([" bob", "ann", "", "bob "]), ["bob (2)", "ann"]);
   assert.equal(joinNames(["a", "b", "c"]), "a, b and c");
   assert.equal(joinNames(["a"]), "a");
 });
