@@ -7,6 +7,7 @@ import {
   directorySummary,
   filterRooms,
   MAX_DIRECTORY_ROOMS,
+  MAX_QUERY_LENGTH,
   messageCount,
   normalizeQuery,
   type RoomSummary,
@@ -36,13 +37,21 @@ const REFRESH_MS = 15_000;
 /** How long typing must pause before the search goes to the server. */
 const SEARCH_DELAY_MS = 200;
 
-/** The listing `GET /api/directory` gives for a search now, or undefined if that failed. */
-async function fetchDirectory(query: string, limit: number): Promise<DirectoryListing | undefined> {
+/**
+ * The listing `GET /api/directory` gives for a search now, or undefined if that failed or was
+ * called off.
+ */
+async function fetchDirectory(
+  query: string,
+  limit: number,
+  signal: AbortSignal,
+): Promise<DirectoryListing | undefined> {
   const params = new URLSearchParams({ limit: String(limit) });
   if (query !== "") params.set("q", query);
   try {
     const response = await fetch(`/api/directory?${params}`, {
       headers: { accept: "application/json" },
+      signal,
     });
     if (!response.ok) return undefined;
     return await response.json() as DirectoryListing;
@@ -83,27 +92,40 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const limit = useSignal(asked);
   const clock = useSignal(now);
   const answer = useSignal<Answer>({ query, listing });
-  // Only the latest request's answer is shown: an earlier one may come back later.
-  const latest = useRef(0);
+  // What the status region says: only what the visitor asked for, never a background refresh.
+  const announcement = useSignal("");
+  const moreFailed = useSignal(false);
+  // The request on its way, called off when the visitor asks for something else.
+  const inFlight = useRef<AbortController | undefined>(undefined);
   const searchTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const list = useRef<HTMLUListElement>(null);
   const q = normalizeQuery(search.value);
   const shown = useComputed(() => view(answer.value, normalizeQuery(search.value)));
   const rooms = shown.value?.rooms ?? filterRooms(answer.value.listing.rooms, q);
 
-  /** Asks for the current search and limit; resolves to whether the answer is shown. */
-  const load = async (): Promise<boolean> => {
-    const request = ++latest.current;
+  /**
+   * Asks for the current search and `count` rooms, calling off a request on its way; resolves
+   * to whether the answer is shown (and, when `announced`, said in the status region).
+   */
+  const load = async (count: number, announced: boolean): Promise<boolean> => {
+    inFlight.current?.abort();
+    const request = new AbortController();
+    inFlight.current = request;
     const wanted = normalizeQuery(search.value);
-    const fresh = await fetchDirectory(wanted, limit.value);
-    if (fresh === undefined || request !== latest.current) return false;
+    const fresh = await fetchDirectory(wanted, count, request.signal);
+    if (inFlight.current !== request) return false;
+    inFlight.current = undefined;
+    if (fresh === undefined) return false;
     clock.value = Date.now();
+    limit.value = count;
     answer.value = { query: wanted, listing: fresh };
+    if (announced) announcement.value = directorySummary(fresh, wanted);
     return true;
   };
 
   useEffect(() => {
-    const refresh = () => !document.hidden && load();
+    // A refresh waits for a request on its way rather than calling it off.
+    const refresh = () => !document.hidden && !inFlight.current && load(limit.value, false);
     const timer = setInterval(refresh, REFRESH_MS);
     // Shown again: a tab brought back, or this page restored by the Back button.
     const restored = (event: PageTransitionEvent) => event.persisted && refresh();
@@ -112,22 +134,30 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     return () => {
       clearInterval(timer);
       clearTimeout(searchTimer.current);
+      inFlight.current?.abort();
       document.removeEventListener("visibilitychange", refresh);
       removeEventListener("pageshow", restored);
     };
   }, []);
 
   const onSearch = (value: string) => {
+    const before = normalizeQuery(search.value);
     search.value = value;
+    const wanted = normalizeQuery(value);
+    if (wanted === before) return;
     limit.value = DIRECTORY_PAGE;
-    history.replaceState(history.state, "", pageHref(normalizeQuery(value), DIRECTORY_PAGE));
+    moreFailed.value = false;
+    history.replaceState(history.state, "", pageHref(wanted, DIRECTORY_PAGE));
     clearTimeout(searchTimer.current);
-    if (view(answer.value, normalizeQuery(value)) !== null) {
-      // Shown from what the page holds: a request on its way is no longer wanted.
-      latest.current++;
+    const held = view(answer.value, wanted);
+    if (held === null) {
+      searchTimer.current = setTimeout(() => load(DIRECTORY_PAGE, true), SEARCH_DELAY_MS);
       return;
     }
-    searchTimer.current = setTimeout(load, SEARCH_DELAY_MS);
+    // Shown from what the page holds: a request on its way is no longer wanted.
+    inFlight.current?.abort();
+    inFlight.current = undefined;
+    announcement.value = directorySummary(held, wanted);
   };
 
   const more = Math.min(limit.value + DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS);
@@ -136,10 +166,13 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const showMore = async (event: MouseEvent) => {
     event.preventDefault();
     const before = rooms.length;
-    limit.value = more;
+    moreFailed.value = false;
+    if (!await load(more, true)) {
+      moreFailed.value = true;
+      return;
+    }
     history.replaceState(history.state, "", pageHref(q, more));
-    if (!await load()) return;
-    // The button may be gone: focus goes to the first room it brought.
+    // The link may be gone: focus goes to the first room it brought.
     list.current?.querySelectorAll<HTMLElement>(".room-name a")[before]?.focus();
   };
 
@@ -157,7 +190,7 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
           id="room-search"
           type="search"
           name="q"
-          maxLength={80}
+          maxLength={MAX_QUERY_LENGTH}
           autoComplete="off"
           placeholder="Search rooms"
           value={search.value}
@@ -165,9 +198,8 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
         />
         <button type="submit" class="secondary">Search</button>
       </form>
-      <p class="search-summary" role="status">
-        {shown.value !== null && directorySummary(shown.value, q)}
-      </p>
+      <p class="search-summary">{shown.value !== null && directorySummary(shown.value, q)}</p>
+      <p class="visually-hidden" role="status">{announcement.value}</p>
       {answer.value.listing.total === 0
         ? <p class="empty">No rooms yet. Create the first one below.</p>
         : rooms.length > 0 && (
@@ -180,6 +212,11 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
           <a class="button secondary" href={pageHref(q, more)} onClick={showMore}>
             Show more rooms
           </a>
+          {moreFailed.value && (
+            <span class="notice" role="alert">
+              More rooms could not be loaded: check your connection and try again.
+            </span>
+          )}
         </p>
       )}
     </div>

@@ -20,19 +20,25 @@ import {
   MAX_DIRECTORY_ROOMS,
   summarizeRoom,
 } from "./ui/rooms.ts";
+import { parseCount } from "./validation.ts";
 
 /**
  * How many rooms a directory page's `?show=` asks for: 1 to {@link MAX_DIRECTORY_ROOMS}, and
- * {@link DIRECTORY_PAGE} when absent or not a number (a page shows rather than refuses).
+ * {@link DIRECTORY_PAGE} when absent or not a count (a page shows rather than refuses).
  */
 export function parseShown(value: string | undefined): number {
-  const shown = Number.parseInt(value ?? "", 10);
-  if (!Number.isFinite(shown) || shown < 1) return DIRECTORY_PAGE;
+  let shown: number | undefined;
+  try {
+    shown = parseCount(value, "show", "invalid_show");
+  } catch {
+    return DIRECTORY_PAGE;
+  }
+  if (shown === undefined || shown < 1) return DIRECTORY_PAGE;
   return Math.min(shown, MAX_DIRECTORY_ROOMS);
 }
 
 /** How long a worker answers from the rooms and counts it last read. */
-const READ_AGAIN_MS = 1_000;
+export const READ_AGAIN_MS = 1_000;
 
 interface Snapshot {
   rooms: Room[];
@@ -54,12 +60,15 @@ async function onlineCounts(presence: Presence): Promise<Map<string, number> | u
 export class Directory {
   #log: MessageLog;
   #presence: Presence;
+  #now: () => number;
   #snapshot: Promise<Snapshot> | undefined;
   #readAt = -Infinity;
 
-  constructor(log: MessageLog, presence: Presence) {
+  /** @param now the clock, in ms (tests pass their own) */
+  constructor(log: MessageLog, presence: Presence, now = () => performance.now()) {
     this.#log = log;
     this.#presence = presence;
+    this.#now = now;
   }
 
   /** The first `limit` rooms matching `query` (normalised; "" for every room), and the counts. */
@@ -79,7 +88,7 @@ export class Directory {
   }
 
   #read(): Promise<Snapshot> {
-    const now = performance.now();
+    const now = this.#now();
     if (this.#snapshot !== undefined && now - this.#readAt < READ_AGAIN_MS) return this.#snapshot;
     const snapshot = Promise.all([this.#log.listRooms(), onlineCounts(this.#presence)])
       .then(([rooms, online]) => ({ rooms, online }));

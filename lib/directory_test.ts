@@ -1,17 +1,25 @@
 import assert from "node:assert/strict";
-import { Directory, parseShown } from "./directory.ts";
+import { Directory, parseShown, READ_AGAIN_MS } from "./directory.ts";
 import { MessageLog } from "./message_log.ts";
 import { Presence } from "./presence.ts";
+import { replacing } from "../tests/replacing_kv.ts";
 import { DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS } from "./ui/rooms.ts";
 
+/** A clock the test moves by hand, in ms. */
+interface Clock {
+  now: number;
+}
+
 async function withDirectory(
-  fn: (directory: Directory, log: MessageLog) => Promise<void>,
+  fn: (directory: Directory, log: MessageLog, clock: Clock) => Promise<void>,
+  wrap: (kv: Deno.Kv) => Deno.Kv = (kv) => kv,
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   const log = new MessageLog(kv);
   const presence = new Presence(kv);
+  const clock = { now: 0 };
   try {
-    await fn(new Directory(log, presence), log);
+    await fn(new Directory(new MessageLog(wrap(kv)), presence, () => clock.now), log, clock);
   } finally {
     presence.close();
     kv.close();
@@ -36,15 +44,36 @@ Deno.test("Directory.list - the first rooms that match, the most recently active
 });
 
 Deno.test("Directory.list - answers from one read for a second, unless this worker created a room", async () => {
-  await withDirectory(async (directory, log) => {
+  await withDirectory(async (directory, log, clock) => {
     await log.createRoom("first", "First");
     assert.equal((await directory.list("", 10)).total, 1);
     // Made elsewhere (another worker or process): shown once the read is a second old.
     await log.createRoom("elsewhere", "Elsewhere");
+    clock.now += READ_AGAIN_MS - 1;
     assert.equal((await directory.list("", 10)).total, 1);
-    directory.roomCreated();
+    clock.now += 1;
     assert.equal((await directory.list("", 10)).total, 2);
+    // Made here: shown at once.
+    await log.createRoom("here", "Here");
+    directory.roomCreated();
+    assert.equal((await directory.list("", 10)).total, 3);
   });
+});
+
+Deno.test("Directory.list - a read that failed is not kept", async () => {
+  let failing = true;
+  await withDirectory(async (directory, log) => {
+    await log.createRoom("first", "First");
+    await assert.rejects(directory.list("", 10), /store unavailable/);
+    failing = false;
+    assert.equal((await directory.list("", 10)).total, 1);
+  }, (kv) =>
+    replacing(kv, {
+      list: ((selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+        if (failing) throw new Error("store unavailable");
+        return kv.list(selector, options);
+      }) as Deno.Kv["list"],
+    }));
 });
 
 Deno.test("parseShown - a count from 1 to the most shown, the first page otherwise", () => {
@@ -54,5 +83,7 @@ Deno.test("parseShown - a count from 1 to the most shown, the first page otherwi
   assert.equal(parseShown("0"), DIRECTORY_PAGE);
   assert.equal(parseShown("-5"), DIRECTORY_PAGE);
   assert.equal(parseShown("lots"), DIRECTORY_PAGE);
+  assert.equal(parseShown("10abc"), DIRECTORY_PAGE);
+  assert.equal(parseShown("1e3"), DIRECTORY_PAGE);
   assert.equal(parseShown("99999"), MAX_DIRECTORY_ROOMS);
 });

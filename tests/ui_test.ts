@@ -235,9 +235,9 @@ Deno.test("directory - the search box filters as you type and keeps ?q= in the a
   });
 });
 
-/** Creates `count` rooms "Room 1" (`room-1`) and on, each newer than every room made before. */
+/** Creates `count` rooms "Room 1" (`room-1`) and on, all newer than the rooms made before. */
 async function createRooms(server: TestServer, count: number): Promise<void> {
-  // A millisecond apart at least, so the oldest rooms are beyond the first page.
+  // So that the rooms made before are beyond the first page.
   await new Promise((resolve) => setTimeout(resolve, 5));
   for (let i = 1; i <= count; i++) await createRoom(server, `room-${i}`, `Room ${i}`);
 }
@@ -262,6 +262,30 @@ Deno.test("directory - shows the 50 most recently active rooms, and more in plac
     // Focus is on the first room the link brought.
     const focused = await page.evaluate(() => document.activeElement?.getAttribute("href"));
     assert.equal(focused, await items.nth(50).locator(".room-name a").getAttribute("href"));
+    // A keystroke that leaves the search as it was keeps what is shown.
+    await page.getByLabel("Search rooms").press("Space");
+    assert.equal(new URL(page.url()).searchParams.get("show"), "100");
+    assert.equal(await items.count(), 61);
+  });
+});
+
+Deno.test("directory - showing more that fails changes nothing and says so", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    await createRooms(server, 60);
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    await page.route("**/api/directory?*", (route) => route.abort());
+    const more = page.getByRole("link", { name: "Show more rooms" });
+    await more.click();
+    await page.getByRole("alert").filter({ hasText: "More rooms could not be loaded" }).waitFor();
+    assert.equal(await page.locator(".room-item").count(), 50);
+    assert.equal(new URL(page.url()).search, "");
+    assert.equal(await more.getAttribute("href"), "/?show=100");
+    // Once the server answers again, the same link works.
+    await page.unroute("**/api/directory?*");
+    await more.click();
+    await page.locator(".room-item").nth(60).waitFor();
+    assert.equal(await page.getByRole("alert").count(), 0);
   });
 });
 
@@ -290,13 +314,21 @@ Deno.test("directory - a search reaches rooms beyond the ones the page holds", a
     await page.goto(`${server.origin}/`);
     const names = () => page.locator(".room-name strong").allInnerTexts();
     assert.ok(!(await names()).includes("The lobby"), "the oldest room is on the first page");
+    const status = page.locator('.directory [role="status"]');
     await page.getByLabel("Search rooms").pressSequentially("lobby");
     await page.locator(".search-summary", { hasText: "1 of 61 rooms match “lobby”." }).waitFor();
     assert.deepEqual(await names(), ["The lobby"]);
+    assert.equal(await status.innerText(), "1 of 61 rooms match “lobby”.");
+    // A refresh in the background is not announced.
+    await createRoom(server, "lobby-2", "Second lobby");
+    await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await page.locator(".search-summary", { hasText: "2 of 62 rooms match “lobby”." }).waitFor();
+    assert.equal(await status.innerText(), "1 of 61 rooms match “lobby”.");
     // Back to every room: the most recent 50 again, with the count.
     await page.getByLabel("Search rooms").fill("");
     await page.locator(".search-summary", { hasText: "Showing the 50" }).waitFor();
     assert.equal(await page.locator(".room-item").count(), 50);
+    assert.equal(await status.innerText(), "Showing the 50 most recently active of 62 rooms.");
   });
 });
 

@@ -50,9 +50,12 @@ export function summarizeRoom(room: Room, online?: ReadonlyMap<string, number>):
   return summary;
 }
 
-/** Normalises a search query: trimmed, at most {@link MAX_QUERY_LENGTH} characters. */
+/**
+ * Normalises a search query: at most {@link MAX_QUERY_LENGTH} characters, trimmed (after the
+ * cut too, so normalising again changes nothing).
+ */
 export function normalizeQuery(query: string | null | undefined): string {
-  return [...(query ?? "").trim()].slice(0, MAX_QUERY_LENGTH).join("");
+  return [...(query ?? "").trim()].slice(0, MAX_QUERY_LENGTH).join("").trimEnd();
 }
 
 function fold(text: string): string {

@@ -42,6 +42,9 @@ Deno.test("normalizeQuery - trims and cuts at 80 characters", () => {
   assert.equal(normalizeQuery(null), "");
   assert.equal(normalizeQuery("  lob  "), "lob");
   assert.equal(normalizeQuery("x".repeat(100)).length, 80);
+  const cutAtSpace = `${"a".repeat(79)} b`;
+  assert.equal(normalizeQuery(cutAtSpace), "a".repeat(79));
+  assert.equal(normalizeQuery(normalizeQuery(cutAtSpace)), normalizeQuery(cutAtSpace));
 });
 
 Deno.test("summarizeRoom - counts head minus trimmed and takes the online count", () => {
