@@ -25,7 +25,7 @@ export interface EventStreamOptions {
   ip: string;
   /** Who is listening, for presence; undefined for an anonymous reader. */
   session?: Session;
-  /** Called once when the stream ends (to release its connection slot). */
+  /** Called once when the stream closes (to release its connection slot). */
   onEnd?: () => void;
 }
 

@@ -238,25 +238,31 @@ Deno.test("slow consumer - once closed with 4008, a socket that still never read
   }
 });
 
+/** Opens the lobby's event stream with a hand-written client that reads nothing until asked. */
+async function openSilentStream(server: TestServer): Promise<Deno.TcpConn> {
+  const port = Number(new URL(server.origin).port);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(
+    `GET /api/rooms/lobby/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`,
+  ));
+  await waitFor(
+    "the server to open the stream",
+    () => server.services.connections.count("sse") === 1,
+  );
+  return conn;
+}
+
 /** The bytes of an HTTP/1.1 chunked body's last chunk. */
 const LAST_CHUNK = "\r\n0\r\n\r\n";
 
 Deno.test("slow consumer - an event stream that stops reading is ended, keeps its slot until its reader has what was queued, then closes", async () => {
   const server = await startServer(TWO_SLOTS);
-  const port = Number(new URL(server.origin).port);
   let slow: Deno.TcpConn | undefined;
   let reader: TestSocket | undefined;
   const newcomers: TestSocket[] = [];
   try {
     await createLobby(server);
-    slow = await Deno.connect({ hostname: "127.0.0.1", port });
-    await slow.write(new TextEncoder().encode(
-      `GET /api/rooms/lobby/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`,
-    ));
-    await waitFor(
-      "the server to open the stream",
-      () => server.services.connections.count("sse") === 1,
-    );
+    slow = await openSilentStream(server);
     reader = TestSocket.open(server, "lobby");
     await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
 
@@ -281,6 +287,36 @@ Deno.test("slow consumer - an event stream that stops reading is ended, keeps it
     assert.ok(seqs.length > 0, "no messages");
     assert.deepEqual(seqs, range(1, seqs.length));
     assert.ok(seqs.length < later[0].seq, `${seqs.length} messages, then one sent after the end`);
+    await waitFor(
+      "the stream to give up its slot",
+      () => server.services.connections.count("sse") === 0,
+    );
+    assert.equal(await tryJoin(server, newcomers), "welcome");
+  } finally {
+    slow?.close();
+    await Promise.all(newcomers.map((socket) => socket.close()));
+    await reader?.close();
+    await server.close();
+  }
+});
+
+Deno.test("slow consumer - an event stream ended as a slow consumer gives up its slot when its reader disconnects", async () => {
+  const server = await startServer(TWO_SLOTS);
+  let slow: Deno.TcpConn | undefined;
+  let reader: TestSocket | undefined;
+  const newcomers: TestSocket[] = [];
+  try {
+    await createLobby(server);
+    slow = await openSilentStream(server);
+    reader = TestSocket.open(server, "lobby");
+    await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+    const rejected = () => server.services.metrics.rejected.get("slow_consumer");
+    await flood(server, () => rejected() === 1, MAX_MESSAGES, SETTLE_MS);
+    assert.equal(rejected(), 1, "the stream was never taken for a slow consumer");
+    assert.equal(await tryJoin(server, newcomers), "1013");
+
+    slow.close();
+    slow = undefined;
     await waitFor(
       "the stream to give up its slot",
       () => server.services.connections.count("sse") === 0,
