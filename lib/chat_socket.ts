@@ -268,6 +268,8 @@ class ChatSocket implements EventListenerObject {
       const failure = error instanceof ParleyError
         ? error
         : new ParleyError(500, "internal_error", "The message could not be stored");
+      // Counted and logged as a refused POST is: a full disk must show in the metrics.
+      this.#reject(failure.code);
       this.#sendError(failure.code, failure.message, input.id);
     }
   }

@@ -43,6 +43,13 @@ export interface CommitStats {
   locked: number;
   /** Messages newly stored. */
   appended: number;
+  /** Why the last batch failed, while no commit has succeeded since; null otherwise. */
+  failing: string | null;
+}
+
+/** Counters at zero, for a new log. */
+export function newCommitStats(): CommitStats {
+  return { commits: 0, conflicts: 0, locked: 0, appended: 0, failing: null };
 }
 
 /** Told of each commit attempt: how long it took and how many new messages it carried. */
@@ -97,10 +104,16 @@ function inputsOf(pending: readonly Pending[]): NewMessage[] {
   return pending.map(({ input }) => input);
 }
 
-function storageError(rooms: string, error: unknown): ParleyError {
-  return error instanceof ParleyError
-    ? error
-    : new ParleyError(503, "storage_unavailable", `Cannot append to ${rooms}: ${error}`);
+/**
+ * What every append of a failed batch is answered with. The cause (a full disk, say) is for the
+ * server's log: the batch's other rooms and the store's own words are no business of clients.
+ */
+function storageError(error: unknown): ParleyError {
+  return error instanceof ParleyError ? error : new ParleyError(
+    503,
+    "storage_unavailable",
+    "The message could not be stored: the store failed",
+  );
 }
 
 /** Batches appends across rooms into few atomic commits; see the module documentation. */
@@ -175,7 +188,10 @@ export class GroupCommitter {
     this.#committing = true;
     this.#commit(batch)
       .catch((error) => {
-        const failure = storageError(batch.map(({ room }) => `"${room}"`).join(", "), error);
+        const rooms = batch.map(({ room }) => `"${room}"`).join(", ");
+        console.error(`Cannot append to ${rooms}:`, error);
+        this.#stats.failing = String(error);
+        const failure = storageError(error);
         for (const { pending } of batch) for (const item of pending) item.reject(failure);
       })
       .finally(() => {
@@ -249,9 +265,7 @@ export class GroupCommitter {
     throw new ParleyError(
       503,
       "storage_busy",
-      `Cannot append to ${
-        batch.map(({ room }) => `"${room}"`).join(", ")
-      }: the log kept moving after ${MAX_ATTEMPTS} attempts`,
+      `The message could not be stored: the store stayed busy for ${MAX_ATTEMPTS} attempts`,
     );
   }
 
@@ -344,6 +358,7 @@ export class GroupCommitter {
     this.#ledger.add(n, plan.logged);
     for (const [room, messages] of committed) this.#storedIds.record(room, messages);
     this.#stats.appended += appended;
+    this.#stats.failing = null;
     for (const [room, messages] of committed) this.#tell(() => this.#onCommitted?.(room, messages));
     settle();
     return "done";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { type CommitStats, type CommittedListener, GroupCommitter } from "./group_commit.ts";
+import { withConsoleErrors } from "../tests/console_errors.ts";
+import { type CommittedListener, GroupCommitter, newCommitStats } from "./group_commit.ts";
 import { collidingIds } from "../tests/colliding_ids.ts";
 import { emptyRoom } from "../tests/empty_room.ts";
 import { replacing } from "../tests/replacing_kv.ts";
-import { ParleyError } from "./errors.ts";
 import { roomKey } from "./keys.ts";
 import { readMessages } from "./room_reader.ts";
 import { ID_WINDOW } from "./recent_ids.ts";
@@ -37,7 +37,7 @@ async function storeWith(ids: string[], faults: Faults, onCommitted?: CommittedL
       },
     }),
   });
-  const stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
+  const stats = newCommitStats();
   const committer = new GroupCommitter(faulty, { stats, historyLimit: 10_000, onCommitted });
   return { kv, committer, stats };
 }
@@ -81,7 +81,7 @@ Deno.test("GroupCommitter - appends that arrive while a commit writes go into th
 
 Deno.test("GroupCommitter - a batch whose read fails is refused, and the next commits", async () => {
   let failing = true;
-  const { kv, committer } = await storeWith(["r", "q"], {
+  const { kv, committer, stats } = await storeWith(["r", "q"], {
     getMany(keys, read) {
       if (failing && keys.some((key) => key[0] === "rooms" && key[1] === "q")) {
         failing = false;
@@ -91,16 +91,26 @@ Deno.test("GroupCommitter - a batch whose read fails is refused, and the next co
     },
   });
   try {
-    await assert.rejects(
-      committer.append("q", { author: "a", text: "lost" }),
-      (error: ParleyError) => error.code === "storage_unavailable" && error.status === 503,
-    );
+    await withConsoleErrors(async (logged) => {
+      await assert.rejects(committer.append("q", { author: "a", text: "lost" }), {
+        status: 503,
+        code: "storage_unavailable",
+        // The store's own words go to the log, not to clients.
+        message: "The message could not be stored: the store failed",
+      });
+      assert.deepEqual(logged.flat().map(String), [
+        'Cannot append to "q":',
+        "Error: transient read error",
+      ]);
+    });
+    assert.equal(stats.failing, "Error: transient read error");
     await Promise.all([
       committer.append("q", { author: "a", text: "q1" }),
       committer.append("r", { author: "a", text: "r1" }),
     ]);
     assert.deepEqual(await stored(kv, "q"), ["1:q1"]);
     assert.deepEqual(await stored(kv, "r"), ["1:r1"]);
+    assert.equal(stats.failing, null);
   } finally {
     kv.close();
   }
@@ -125,7 +135,7 @@ Deno.test("GroupCommitter - an observer that throws does not fail appends alread
 });
 
 function committerOn(kv: Deno.Kv, historyLimit = 10_000): GroupCommitter {
-  const stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
+  const stats = newCommitStats();
   return new GroupCommitter(kv, { stats, historyLimit });
 }
 

@@ -9,16 +9,20 @@
 import type { MiddlewareHandler } from "hono";
 import { ParleyError } from "./errors.ts";
 
+/** The paths any host name may ask for. */
+const OPEN_PATHS = new Set(["/healthz", "/metrics"]);
+
 /**
  * Middleware that refuses with 421 `misdirected_request` a request whose `Host` is not one of
  * `hosts` (lowercase `hostname[:port]`); with no hosts it lets every request through. The health
- * check stays open, as load balancers reach it by address.
+ * check and the metrics stay open, as load balancers and scrapers reach them by address; they
+ * carry no room's contents.
  */
 export function hostCheck(hosts: readonly string[]): MiddlewareHandler {
   const allowed = new Set(hosts);
   return async function hostCheck(c, next) {
     const host = (c.req.header("host") ?? "").toLowerCase();
-    if (allowed.size > 0 && !allowed.has(host) && c.req.path !== "/healthz") {
+    if (allowed.size > 0 && !allowed.has(host) && !OPEN_PATHS.has(c.req.path)) {
       throw new ParleyError(
         421,
         "misdirected_request",

@@ -10,6 +10,7 @@ import { FLUSH_AGE, FLUSH_AT, MAX_LIVE_LOGS } from "./commit_plan.ts";
 import { LOG_PREFIX, messagesPrefix, roomKey } from "./keys.ts";
 import { MessageLog } from "./message_log.ts";
 import { emptyRoom } from "../tests/empty_room.ts";
+import { withConsoleErrors } from "../tests/console_errors.ts";
 import { replacing } from "../tests/replacing_kv.ts";
 import type { Message, StoredRoom } from "./types.ts";
 
@@ -282,7 +283,13 @@ Deno.test("MessageLog storage - a failed read of the log at start is tried again
     });
     const log = new MessageLog(flaky);
     await log.createRoom("quiet", "Quiet");
-    await assert.rejects(log.append("quiet", { author: "ada", text: "lost" }), /hiccuped/);
+    await withConsoleErrors(async (logged) => {
+      await assert.rejects(log.append("quiet", { author: "ada", text: "lost" }), {
+        code: "storage_unavailable",
+      });
+      assert.match(String(logged[0]), /hiccuped/);
+    });
+    assert.match(log.stats.failing ?? "", /hiccuped/);
     await appendOneByOne(log, "quiet", 2);
     assert.deepEqual(seqs(await log.readAfter("quiet", 0, 10)), [1, 2]);
   });

@@ -3,7 +3,12 @@ import { ParleyError } from "./errors.ts";
 import { retryLocked } from "./kv_locks.ts";
 import { roomKey, ROOMS_PREFIX } from "./keys.ts";
 import type { AppendResult } from "./commit_plan.ts";
-import { type CommitObserver, type CommitStats, GroupCommitter } from "./group_commit.ts";
+import {
+  type CommitObserver,
+  type CommitStats,
+  GroupCommitter,
+  newCommitStats,
+} from "./group_commit.ts";
 import { readMessages } from "./room_reader.ts";
 import type { Message, NewMessage, Room, StoredRoom } from "./types.ts";
 
@@ -46,7 +51,7 @@ export class MessageLog {
   #reads: { sharedLog: boolean };
   #knownRooms = new Set<string>();
   /** Commit counters. */
-  readonly stats: CommitStats = { commits: 0, conflicts: 0, locked: 0, appended: 0 };
+  readonly stats: CommitStats = newCommitStats();
 
   /**
    * @param kv the store to keep the log in

@@ -29,7 +29,8 @@ export async function openKv(
     // `--parallel` workers open the file at the same moment, and SQLite may find it locked.
     return await retryLocked(() => open(path));
   } catch (error) {
-    throw new SettingError(`Cannot open the message store at "${path}": ${error}`, {
+    const where = `"${path}" (PARLEY_KV_PATH)`;
+    throw new SettingError(`Cannot open the message store at ${where}: ${error}`, {
       cause: error,
     });
   }

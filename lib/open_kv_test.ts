@@ -27,7 +27,9 @@ Deno.test("openKv - any other failure names the path and is not retried", async 
   };
   await assert.rejects(
     openKv(":memory:", broken),
-    { message: 'Cannot open the message store at ":memory:": Error: disk on fire' },
+    {
+      message: 'Cannot open the message store at ":memory:" (PARLEY_KV_PATH): Error: disk on fire',
+    },
   );
   assert.equal(attempts, 1);
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { withConsoleErrors } from "./console_errors.ts";
 import { RawSocket } from "./raw_socket.ts";
 import { requestJson, sessionToken, type TestServer, TestSocket, withLobby } from "./server.ts";
 import { waitFor } from "./wait_for.ts";
@@ -14,6 +15,54 @@ Deno.test("GET /healthz - answers 200 while KV answers", async () => {
     assert.equal(status, 200);
     assert.equal(body.status, "ok");
     assert.equal((body.kv as { ok: boolean }).ok, true);
+  });
+});
+
+Deno.test("storage failure - a send over a WebSocket is refused, counted, logged, and fails /healthz until one is stored", async () => {
+  await withLobby(async (server) => {
+    const kv = server.services.kv;
+    const atomic = kv.atomic.bind(kv);
+    let failing = true;
+    kv.atomic = () => {
+      const op = atomic();
+      if (failing) op.commit = () => Promise.reject(new TypeError("database or disk is full"));
+      return op;
+    };
+    const ann = TestSocket.open(server, "lobby", { name: "ann" });
+    try {
+      await ann.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+      const logged = await withConsoleErrors(async (logged) => {
+        ann.send({ type: "send", id: "c-full", text: "lost to a full disk" });
+        await ann.until((s) => s.frames.some((frame) => frame.type === "error"));
+        return logged;
+      });
+      const error = ann.frames.find((frame) => frame.type === "error");
+      assert.deepEqual(error, {
+        type: "error",
+        id: "c-full",
+        code: "storage_unavailable",
+        message: "The message could not be stored: the store failed",
+      });
+      assert.match(String(logged.flat().join(" ")), /Cannot append to "lobby".*disk is full/);
+      const metrics = await (await fetch(`${server.origin}/metrics`)).text();
+      assert.equal(sample(metrics, 'parley_rejected_total{reason="storage_unavailable"}'), 1);
+      const failed = await requestJson(server, "/healthz");
+      assert.equal(failed.status, 503);
+      assert.equal(failed.body.status, "storage_failing");
+      assert.deepEqual(failed.body.writes, {
+        ok: false,
+        error: "TypeError: database or disk is full",
+      });
+
+      failing = false;
+      ann.send({ type: "send", id: "c-full", text: "stored once there is room" });
+      await ann.until((s) => s.frames.some((frame) => frame.type === "ack"));
+      const healthy = await requestJson(server, "/healthz");
+      assert.equal(healthy.status, 200);
+      assert.deepEqual(healthy.body.writes, { ok: true });
+    } finally {
+      await ann.close();
+    }
   });
 });
 
@@ -124,7 +173,7 @@ Deno.test("startup - a setting or store that cannot be used stops the server wit
     ],
     [
       { PARLEY_KV_PATH: "/proc/version/parley.kv" },
-      'Cannot start Parley: Cannot open the message store at "/proc/version/parley.kv": ',
+      'Cannot start Parley: Cannot open the message store at "/proc/version/parley.kv" (PARLEY_KV_PATH): ',
     ],
   ];
   for (const [env, line] of cases) {

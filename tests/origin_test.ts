@@ -222,7 +222,7 @@ Deno.test("origin check - an invalid PARLEY_ALLOWED_ORIGINS entry stops the serv
   );
 });
 
-Deno.test("PARLEY_HOSTS - another host name is refused 421, against DNS rebinding; health stays open", async () => {
+Deno.test("PARLEY_HOSTS - another host name is refused 421, against DNS rebinding; health and metrics stay open", async () => {
   const server = await startServer({ env: { PARLEY_HOSTS: "chat.example.com" } });
   try {
     await server.services.log.createRoom("lobby", "Lobby");
@@ -237,6 +237,8 @@ Deno.test("PARLEY_HOSTS - another host name is refused 421, against DNS rebindin
     assert.equal(JSON.parse(rebound.body ?? "").error.code, "misdirected_request");
     assert.equal((await get("/rooms/lobby", `127.0.0.1:${port}`)).status, 421);
     assert.equal((await get("/healthz", `127.0.0.1:${port}`)).status, 200);
+    // A scraper on the machine asks by address.
+    assert.equal((await get("/metrics", `127.0.0.1:${port}`)).status, 200);
   } finally {
     await server.close();
   }
