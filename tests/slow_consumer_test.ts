@@ -255,7 +255,16 @@ async function openSilentStream(server: TestServer): Promise<Deno.TcpConn> {
 /** The bytes of an HTTP/1.1 chunked body's last chunk. */
 const LAST_CHUNK = "\r\n0\r\n\r\n";
 
-Deno.test("slow consumer - an event stream that stops reading is ended, keeps its slot until its reader has what was queued, then closes", async () => {
+/**
+ * Runs `fn` once the server has ended a silent client's event stream as a slow consumer (a
+ * reading WebSocket in the same room holds the client IP's other slot, and a newcomer is
+ * refused): `slow` is the silent client's connection, which `fn` may close.
+ */
+async function withEndedStream(
+  fn: (
+    context: { server: TestServer; slow: Deno.TcpConn; join: () => Promise<string> },
+  ) => Promise<void>,
+): Promise<void> {
   const server = await startServer(TWO_SLOTS);
   let slow: Deno.TcpConn | undefined;
   let reader: TestSocket | undefined;
@@ -265,11 +274,27 @@ Deno.test("slow consumer - an event stream that stops reading is ended, keeps it
     slow = await openSilentStream(server);
     reader = TestSocket.open(server, "lobby");
     await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
-
     const rejected = () => server.services.metrics.rejected.get("slow_consumer");
     await flood(server, () => rejected() === 1, MAX_MESSAGES, SETTLE_MS);
     assert.equal(rejected(), 1, "the stream was never taken for a slow consumer");
-    assert.equal(await tryJoin(server, newcomers), "1013");
+    const join = () => tryJoin(server, newcomers);
+    // What is queued for it stays with the connection, and so does its slot.
+    assert.equal(await join(), "1013");
+    await fn({ server, slow, join });
+  } finally {
+    try {
+      slow?.close();
+    } catch {
+      // Closed by the test.
+    }
+    await Promise.all(newcomers.map((socket) => socket.close()));
+    await reader?.close();
+    await server.close();
+  }
+}
+
+Deno.test("slow consumer - an event stream that stops reading is ended, keeps its slot until its reader has what was queued, then closes", async () => {
+  await withEndedStream(async ({ server, slow, join }) => {
     // Ended: what comes next is not queued for it.
     const later = await flood(server, () => false, 5, 0, "later");
 
@@ -291,43 +316,19 @@ Deno.test("slow consumer - an event stream that stops reading is ended, keeps it
       "the stream to give up its slot",
       () => server.services.connections.count("sse") === 0,
     );
-    assert.equal(await tryJoin(server, newcomers), "welcome");
-  } finally {
-    slow?.close();
-    await Promise.all(newcomers.map((socket) => socket.close()));
-    await reader?.close();
-    await server.close();
-  }
+    assert.equal(await join(), "welcome");
+  });
 });
 
 Deno.test("slow consumer - an event stream ended as a slow consumer gives up its slot when its reader disconnects", async () => {
-  const server = await startServer(TWO_SLOTS);
-  let slow: Deno.TcpConn | undefined;
-  let reader: TestSocket | undefined;
-  const newcomers: TestSocket[] = [];
-  try {
-    await createLobby(server);
-    slow = await openSilentStream(server);
-    reader = TestSocket.open(server, "lobby");
-    await reader.until((s) => s.frames.some((frame) => frame.type === "welcome"));
-    const rejected = () => server.services.metrics.rejected.get("slow_consumer");
-    await flood(server, () => rejected() === 1, MAX_MESSAGES, SETTLE_MS);
-    assert.equal(rejected(), 1, "the stream was never taken for a slow consumer");
-    assert.equal(await tryJoin(server, newcomers), "1013");
-
+  await withEndedStream(async ({ server, slow, join }) => {
     slow.close();
-    slow = undefined;
     await waitFor(
       "the stream to give up its slot",
       () => server.services.connections.count("sse") === 0,
     );
-    assert.equal(await tryJoin(server, newcomers), "welcome");
-  } finally {
-    slow?.close();
-    await Promise.all(newcomers.map((socket) => socket.close()));
-    await reader?.close();
-    await server.close();
-  }
+    assert.equal(await join(), "welcome");
+  });
 });
 
 Deno.test("slow consumer - a socket that never reads its backlog is closed with 4008 too", async () => {
