@@ -551,17 +551,14 @@ export async function createSession(
   return { name: body.session.name, token: body.token };
 }
 
-/**
- * Whether the server answers plain HTTP (its health check) within a few seconds, and can serve
- * connections: only storing messages failing (a full disk) still counts.
- */
+/** Whether the server answers plain HTTP (its health check) within a few seconds. */
 async function serverReachable(baseUrl: URL): Promise<boolean> {
   try {
     const response = await fetch(new URL("/healthz", baseUrl), {
       signal: AbortSignal.timeout(OPEN_TIMEOUT_MS),
     });
-    const { status } = await response.json();
-    return response.ok || status === "storage_failing";
+    await response.body?.cancel();
+    return response.ok;
   } catch {
     return false;
   }

@@ -43,13 +43,11 @@ export interface CommitStats {
   locked: number;
   /** Messages newly stored. */
   appended: number;
-  /** Why the last batch failed, while no commit has succeeded since; null otherwise. */
-  failing: string | null;
 }
 
 /** Counters at zero, for a new log. */
 export function newCommitStats(): CommitStats {
-  return { commits: 0, conflicts: 0, locked: 0, appended: 0, failing: null };
+  return { commits: 0, conflicts: 0, locked: 0, appended: 0 };
 }
 
 /** Told of each commit attempt: how long it took and how many new messages it carried. */
@@ -190,7 +188,6 @@ export class GroupCommitter {
       .catch((error) => {
         const rooms = batch.map(({ room }) => `"${room}"`).join(", ");
         console.error(`Cannot append to ${rooms}:`, error);
-        this.#stats.failing = String(error);
         const failure = storageError(error);
         for (const { pending } of batch) for (const item of pending) item.reject(failure);
       })
@@ -358,7 +355,6 @@ export class GroupCommitter {
     this.#ledger.add(n, plan.logged);
     for (const [room, messages] of committed) this.#storedIds.record(room, messages);
     this.#stats.appended += appended;
-    this.#stats.failing = null;
     for (const [room, messages] of committed) this.#tell(() => this.#onCommitted?.(room, messages));
     settle();
     return "done";

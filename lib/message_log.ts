@@ -3,6 +3,7 @@ import { ParleyError } from "./errors.ts";
 import { retryLocked } from "./kv_locks.ts";
 import { roomKey, ROOMS_PREFIX } from "./keys.ts";
 import type { AppendResult } from "./commit_plan.ts";
+import { WriteHealth } from "./write_health.ts";
 import {
   type CommitObserver,
   type CommitStats,
@@ -52,6 +53,8 @@ export class MessageLog {
   #knownRooms = new Set<string>();
   /** Commit counters. */
   readonly stats: CommitStats = newCommitStats();
+  /** Whether this worker's appends have been failing in the store lately. */
+  readonly writes = new WriteHealth();
 
   /**
    * @param kv the store to keep the log in
@@ -158,12 +161,27 @@ export class MessageLog {
    * A repeated client id returns the stored message with `created: false`.
    */
   append(room: string, input: NewMessage): Promise<AppendResult> {
-    return this.#route ? this.#route(room, input) : this.#committer.append(room, input);
+    return this.#watched(
+      this.#route ? this.#route(room, input) : this.#committer.append(room, input),
+    );
   }
 
   /** Appends through this worker's own group commit, whatever the route (for a linked peer). */
   appendHere(room: string, input: NewMessage): Promise<AppendResult> {
-    return this.#committer.append(room, input);
+    return this.#watched(this.#committer.append(room, input));
+  }
+
+  /** Tells {@link writes} how an append ended, and passes the outcome on. */
+  #watched(appended: Promise<AppendResult>): Promise<AppendResult> {
+    return appended.then((result) => {
+      this.writes.stored();
+      return result;
+    }, (error) => {
+      if (error instanceof ParleyError && error.code === "storage_unavailable") {
+        this.writes.failed();
+      }
+      throw error;
+    });
   }
 
   /**

@@ -101,6 +101,11 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     () => [[{}, log.liveLogValues]],
   );
   metrics.gauge(
+    "parley_store_writes_failing",
+    "1 while this worker's appends fail in the store (as on a full disk), else 0",
+    () => [[{}, log.writes.failingSince() === undefined ? 0 : 1]],
+  );
+  metrics.gauge(
     "parley_worker_peers",
     "Other workers of this process this worker is linked with",
     () => [[{}, link?.peers ?? 0]],
