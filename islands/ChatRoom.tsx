@@ -11,7 +11,7 @@ import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
 import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
-import { cleanNames, typingText } from "../lib/ui/people.ts";
+import { cleanNames, typingText, withoutOne } from "../lib/ui/people.ts";
 import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
@@ -266,8 +266,9 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
     announce(announcement(fromOthers));
+    // Each author's message ends one session's spell of typing, not every one of that name.
     const authors = new Set(fromOthers.map((message) => message.author));
-    typing.value = typing.value.filter((person) => !authors.has(person));
+    typing.value = [...authors].reduce(withoutOne, typing.value);
   };
 
   // The connection follows the name and hydration as this render saw them. Read inside the effect,

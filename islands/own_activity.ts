@@ -21,7 +21,7 @@ const OWN_TYPING_MS = 8_000;
 
 /** The visitor's own activity in a room; see {@link useOwnActivity}. */
 export interface OwnActivity {
-  /** Notes a message sent from this tab under `id`. */
+  /** Notes a message sent from this tab under `id`; sending ends the visitor's typing. */
   sent(id: string): void;
   /** Whether the message with `id` is the visitor's own; it is forgotten as it is asked about. */
   claim(id: string): boolean;
@@ -50,11 +50,20 @@ export function useOwnActivity(room: string): OwnActivity {
     clearTimeout(typingEnds.current);
     typingEnds.current = setTimeout(() => (typing.value = false), left);
   };
+  /** A message was sent: the server ends the session's spell of typing, in every tab. */
+  const stoppedTyping = () => {
+    typedAt.current = 0;
+    typing.value = false;
+    clearTimeout(typingEnds.current);
+  };
   useEffect(() => {
     if (typeof BroadcastChannel === "undefined") return;
     const tabs = new BroadcastChannel(`parley:room:${room}`);
     tabs.onmessage = ({ data }) => {
-      if (typeof data?.sent === "string") keep(ids.current, data.sent);
+      if (typeof data?.sent === "string") {
+        keep(ids.current, data.sent);
+        stoppedTyping();
+      }
       if (typeof data?.typedAt === "number") typedUntil(data.typedAt);
     };
     channel.current = tabs;
@@ -67,6 +76,7 @@ export function useOwnActivity(room: string): OwnActivity {
   return {
     sent(id) {
       keep(ids.current, id);
+      stoppedTyping();
       channel.current?.postMessage({ sent: id });
     },
     claim: (id) => ids.current.delete(id),

@@ -5,7 +5,13 @@
  */
 import { useEffect, useRef } from "preact/hooks";
 import type { Banner } from "../lib/ui/status.ts";
-import { listsNames, onlineLabels, presenceText } from "../lib/ui/people.ts";
+import {
+  listsNames,
+  onlineLabel,
+  type OnlineName,
+  onlineNames,
+  presenceText,
+} from "../lib/ui/people.ts";
 
 /** The room's heading and presence line; `online` is null until the server says. */
 export function RoomHeader(
@@ -22,18 +28,18 @@ export function RoomHeader(
 }
 
 function Presence({ online }: { online: string[] }) {
-  const labels = onlineLabels(online);
+  const names = onlineNames(online);
   const text = presenceText(online);
   if (text === "") return null;
-  if (listsNames(labels)) return <p class="presence-text">{text}</p>;
-  return <PresenceList text={text} names={labels} />;
+  if (listsNames(names.map(onlineLabel))) return <p class="presence-text">{text}</p>;
+  return <PresenceList text={text} names={names} />;
 }
 
 /**
  * The count that opens the list of everyone online. Like a menu, the open list closes on Escape
  * (focus back on the count) or a click elsewhere: on a phone it covers the messages.
  */
-function PresenceList({ text, names }: { text: string; names: string[] }) {
+function PresenceList({ text, names }: { text: string; names: OnlineName[] }) {
   const details = useRef<HTMLDetailsElement>(null);
   useEffect(() => {
     const closeOutside = (event: MouseEvent) => {
@@ -57,7 +63,7 @@ function PresenceList({ text, names }: { text: string; names: string[] }) {
     >
       <summary class="presence-text">{text}</summary>
       <ul class="presence-list" aria-label="Online now">
-        {names.map((name) => <li key={name}>{name}</li>)}
+        {names.map((online) => <li key={online.name}>{onlineLabel(online)}</li>)}
       </ul>
     </details>
   );

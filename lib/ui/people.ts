@@ -13,14 +13,30 @@ export function cleanNames(names: readonly string[]): string[] {
   return names.map((name) => name.trim()).filter((name) => name !== "");
 }
 
-/**
- * Who is online as the presence line and list show them: each name once, in its first order,
- * with how many sessions use it when more than one ("sam (2)").
- */
-export function onlineLabels(online: readonly string[]): string[] {
+/** A display name online, and how many sessions use it. */
+export interface OnlineName {
+  name: string;
+  count: number;
+}
+
+/** Who is online, each name once in its first order, with how many sessions use it. */
+export function onlineNames(online: readonly string[]): OnlineName[] {
   const counts = new Map<string, number>();
   for (const name of cleanNames(online)) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return [...counts].map(([name, count]) => count === 1 ? name : `${name} (${count})`);
+  return [...counts].map(([name, count]) => ({ name, count }));
+}
+
+/** How the presence line and list show a name online: "sam", or "sam (2)" for two sessions. */
+export function onlineLabel({ name, count }: OnlineName): string {
+  return count === 1 ? name : `${name} (${count})`;
+}
+
+/** `names` without one entry of `name` (one session's), if it has one. */
+export function withoutOne(names: readonly string[], name: string): string[] {
+  const rest = [...names];
+  const index = rest.indexOf(name);
+  if (index !== -1) rest.splice(index, 1);
+  return rest;
 }
 
 /** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
@@ -35,11 +51,8 @@ export function joinNames(names: readonly string[]): string {
  * per session; one entry of `self` (the visitor typing, or "") is left out.
  */
 export function typingText(names: readonly string[], self: string): string {
-  const typing = cleanNames(names);
   // One session of that name is the visitor's; another person may share the name.
-  const own = typing.indexOf(self);
-  if (own !== -1) typing.splice(own, 1);
-  const others = [...new Set(typing)];
+  const others = [...new Set(withoutOne(cleanNames(names), self))];
   if (others.length === 0) return "";
   if (others.length === 1) return `${others[0]} is typing…`;
   if (others.length <= 3) return `${joinNames(others)} are typing…`;
@@ -53,7 +66,7 @@ export const PRESENCE_LIST_MAX = 3;
 export const PRESENCE_NAMES_MAX = 40;
 
 /**
- * Whether the presence line lists these labels (see {@link onlineLabels}) itself; otherwise it
+ * Whether the presence line lists these labels (see {@link onlineLabel}) itself; otherwise it
  * shows a count, and the page shows the full list on demand. One label is always listed.
  */
 export function listsNames(names: readonly string[]): boolean {
@@ -67,7 +80,7 @@ export function listsNames(names: readonly string[]): boolean {
  * (see {@link listsNames}), or "" for nobody. `online` has one name per session.
  */
 export function presenceText(online: readonly string[]): string {
-  const labels = onlineLabels(online);
+  const labels = onlineNames(online).map(onlineLabel);
   if (labels.length === 0) return "";
   if (listsNames(labels)) return `Online: ${labels.join(", ")}`;
   return `${cleanNames(online).length} online`;

@@ -5,9 +5,11 @@ import {
   cleanNames,
   initial,
   joinNames,
-  onlineLabels,
+  onlineLabel,
+  onlineNames,
   presenceText,
   typingText,
+  withoutOne,
 } from "./people.ts";
 
 Deno.test("typingText - names one, two or three people and counts the rest", () => {
@@ -55,9 +57,13 @@ Deno.test("presenceText - lists a few names, counts many", () => {
   assert.equal(presenceText(["a".repeat(19), "b".repeat(20)]), "2 online");
 });
 
-Deno.test("cleanNames and onlineLabels - trim, drop blanks, count a name's sessions", () => {
+Deno.test("cleanNames and onlineNames - trim, drop blanks, count a name's sessions", () => {
   assert.deepEqual(cleanNames([" bob", "ann", "", "bob "]), ["bob", "ann", "bob"]);
-  assert.deepEqual(onlineLabels([" bob", "ann", "", "bob "]), ["bob (2)", "ann"]);
+  const online = onlineNames([" bob", "ann", "", "bob "]);
+  assert.deepEqual(online, [{ name: "bob", count: 2 }, { name: "ann", count: 1 }]);
+  assert.deepEqual(online.map(onlineLabel), ["bob (2)", "ann"]);
+  assert.deepEqual(withoutOne(["sam", "ann", "sam"], "sam"), ["ann", "sam"]);
+  assert.deepEqual(withoutOne(["ann"], "sam"), ["ann"]);
   assert.equal(joinNames(["a", "b", "c"]), "a, b and c");
   assert.equal(joinNames(["a"]), "a");
 });
