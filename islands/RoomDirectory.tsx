@@ -26,11 +26,15 @@ export interface Props {
   now: number;
 }
 
-/** A listing and the search it answers. */
+/** A listing, and the search and count it answers. */
 interface Answer {
   query: string;
+  limit: number;
   listing: DirectoryListing;
 }
+
+/** How a request for the directory ended. */
+type Loaded = "shown" | "called off" | "failed";
 
 /** The rooms, their counts and relative times refresh this often while the page is shown. */
 const REFRESH_MS = 15_000;
@@ -91,7 +95,7 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const search = useSignal(query);
   const limit = useSignal(asked);
   const clock = useSignal(now);
-  const answer = useSignal<Answer>({ query, listing });
+  const answer = useSignal<Answer>({ query, limit: asked, listing });
   // What the status region says: only what the visitor asked for, never a background refresh.
   const announcement = useSignal("");
   const moreFailed = useSignal(false);
@@ -104,23 +108,24 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const rooms = shown.value?.rooms ?? filterRooms(answer.value.listing.rooms, q);
 
   /**
-   * Asks for the current search and `count` rooms, calling off a request on its way; resolves
-   * to whether the answer is shown (and, when `announced`, said in the status region).
+   * Asks for the current search and `count` rooms, calling off a request on its way; shows the
+   * answer (and, when `announced`, says it in the status region).
    */
-  const load = async (count: number, announced: boolean): Promise<boolean> => {
+  const load = async (count: number, announced: boolean): Promise<Loaded> => {
     inFlight.current?.abort();
     const request = new AbortController();
     inFlight.current = request;
     const wanted = normalizeQuery(search.value);
     const fresh = await fetchDirectory(wanted, count, request.signal);
-    if (inFlight.current !== request) return false;
+    if (inFlight.current !== request) return "called off";
     inFlight.current = undefined;
-    if (fresh === undefined) return false;
+    if (fresh === undefined) return "failed";
     clock.value = Date.now();
     limit.value = count;
-    answer.value = { query: wanted, listing: fresh };
+    moreFailed.value = false;
+    answer.value = { query: wanted, limit: count, listing: fresh };
     if (announced) announcement.value = directorySummary(fresh, wanted);
-    return true;
+    return "shown";
   };
 
   useEffect(() => {
@@ -145,9 +150,11 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     search.value = value;
     const wanted = normalizeQuery(value);
     if (wanted === before) return;
-    limit.value = DIRECTORY_PAGE;
+    // Back to the search shown last (a letter typed and taken back): as many rooms as shown.
+    const count = answer.value.query === wanted ? answer.value.limit : DIRECTORY_PAGE;
+    limit.value = count;
     moreFailed.value = false;
-    history.replaceState(history.state, "", pageHref(wanted, DIRECTORY_PAGE));
+    history.replaceState(history.state, "", pageHref(wanted, count));
     clearTimeout(searchTimer.current);
     const held = view(answer.value, wanted);
     if (held === null) {
@@ -167,10 +174,9 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     event.preventDefault();
     const before = rooms.length;
     moreFailed.value = false;
-    if (!await load(more, true)) {
-      moreFailed.value = true;
-      return;
-    }
+    const loaded = await load(more, true);
+    if (loaded === "failed") moreFailed.value = true;
+    if (loaded !== "shown") return;
     history.replaceState(history.state, "", pageHref(q, more));
     // The link may be gone: focus goes to the first room it brought.
     list.current?.querySelectorAll<HTMLElement>(".room-name a")[before]?.focus();
