@@ -65,9 +65,9 @@ async function fetchDirectory(
 }
 
 /**
- * What the directory shows for `query` from the last answer: that answer if it is for `query`;
- * filtered here if it holds every room (no request needed); else the answer's rooms that match,
- * with the counts unknown (null) until the server answers.
+ * What the directory shows for `query` from the last answer: that answer if it is for `query`,
+ * or filtered here if it holds every room (no request needed); else null, until the server
+ * answers (the page meanwhile shows the answer's rooms that match).
  */
 function view(answer: Answer, query: string): DirectoryListing | null {
   const { listing } = answer;
@@ -176,7 +176,8 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     moreFailed.value = false;
     const loaded = await load(more, true);
     if (loaded === "failed") moreFailed.value = true;
-    if (loaded !== "shown") return;
+    // A search typed meanwhile has the address, and the focus.
+    if (loaded !== "shown" || normalizeQuery(search.value) !== q) return;
     history.replaceState(history.state, "", pageHref(q, more));
     // The link may be gone: focus goes to the first room it brought.
     list.current?.querySelectorAll<HTMLElement>(".room-name a")[before]?.focus();
