@@ -51,6 +51,8 @@ export interface StartOptions {
   allAddresses?: boolean;
   /** Write V8 CPU profiles of the server into this folder when it stops. */
   cpuProfDir?: string;
+  /** Settings over the defaults (`PARLEY_LIMITS=off` and a new temporary `PARLEY_KV_PATH`). */
+  env?: Record<string, string>;
 }
 
 /** A running server child process. */
@@ -161,6 +163,7 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
       NO_COLOR: "1",
       ...(jobs === undefined ? {} : { DENO_JOBS: jobs }),
       ...(kind === "ceiling-kv-log" ? { PARLEY_CEILING_LAYOUT: "log" } : {}),
+      ...options.env,
     },
     stdin: "null",
     stdout: "piped",
