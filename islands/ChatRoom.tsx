@@ -266,9 +266,11 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
     announce(announcement(fromOthers));
-    // Each author's message ends one session's spell of typing, not every one of that name.
+    // A message ends its sender's spell of typing, shown here at once where the name tells whose:
+    // for a name several people online share, the server's next typing list says which ended.
+    const alone = (author: string) => (online.value ?? []).filter((n) => n === author).length <= 1;
     const authors = new Set(fromOthers.map((message) => message.author));
-    typing.value = [...authors].reduce(withoutOne, typing.value);
+    typing.value = [...authors].filter(alone).reduce(withoutOne, typing.value);
   };
 
   // The connection follows the name and hydration as this render saw them. Read inside the effect,

@@ -752,6 +752,25 @@ Deno.test("room page - after you send, someone else of your name typing shows at
   });
 });
 
+Deno.test("room page - one sam's message leaves another sam's typing shown", async () => {
+  await withBrowserSession(async (session) => {
+    const sender = await openRoom(session, "sam");
+    const typist = await openRoom(session, "sam");
+    const ann = await openRoom(session, "ann");
+    await ann.locator(".presence-text", { hasText: "sam (2)" }).waitFor();
+    const typing = typist.locator("#composer-text").pressSequentially("still typing here", {
+      delay: 150,
+    });
+    await ann.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    // Pasted and sent at once: this sam never typed.
+    await sender.locator("#composer-text").fill("pasted");
+    await sender.locator("#composer-text").press("Enter");
+    await ann.locator(".message .text", { hasText: "pasted" }).waitFor();
+    assert.equal(await ann.locator(".typing").innerText(), "sam is typing…");
+    await typing;
+  });
+});
+
 Deno.test("room page - someone else with your name is not taken for you", async () => {
   await withBrowserSession(async (session) => {
     const mine = await openRoom(session, "sam");
