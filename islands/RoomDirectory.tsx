@@ -99,9 +99,13 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   // What the status region says: only what the visitor asked for, never a background refresh.
   const announcement = useSignal("");
   const moreFailed = useSignal(false);
+  const moreLoading = useSignal(false);
+  const searchFailed = useSignal(false);
   // The request on its way, called off when the visitor asks for something else.
   const inFlight = useRef<AbortController | undefined>(undefined);
   const searchTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // What a pause in typing will do: search the server, or announce what is shown.
+  const afterTyping = useRef<(() => void) | undefined>(undefined);
   const list = useRef<HTMLUListElement>(null);
   const q = normalizeQuery(search.value);
   const shown = useComputed(() => view(answer.value, normalizeQuery(search.value)));
@@ -145,26 +149,42 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     };
   }, []);
 
+  /** Runs `action` once typing has paused for {@link SEARCH_DELAY_MS}, instead of the last one. */
+  const whenTypingPauses = (action: () => void) => {
+    clearTimeout(searchTimer.current);
+    afterTyping.current = action;
+    searchTimer.current = setTimeout(() => {
+      afterTyping.current = undefined;
+      action();
+    }, SEARCH_DELAY_MS);
+  };
+
   const onSearch = (value: string) => {
     const before = normalizeQuery(search.value);
     search.value = value;
     const wanted = normalizeQuery(value);
-    if (wanted === before) return;
+    if (wanted === before) {
+      // A space or a letter taken back: still typing.
+      if (afterTyping.current) whenTypingPauses(afterTyping.current);
+      return;
+    }
     // Back to the search shown last (a letter typed and taken back): as many rooms as shown.
     const count = answer.value.query === wanted ? answer.value.limit : DIRECTORY_PAGE;
     limit.value = count;
     moreFailed.value = false;
+    searchFailed.value = false;
     history.replaceState(history.state, "", pageHref(wanted, count));
-    clearTimeout(searchTimer.current);
     const held = view(answer.value, wanted);
     if (held === null) {
-      searchTimer.current = setTimeout(() => load(DIRECTORY_PAGE, true), SEARCH_DELAY_MS);
+      whenTypingPauses(async () => {
+        if (await load(DIRECTORY_PAGE, true) === "failed") searchFailed.value = true;
+      });
       return;
     }
     // Shown from what the page holds: a request on its way is no longer wanted.
     inFlight.current?.abort();
     inFlight.current = undefined;
-    announcement.value = directorySummary(held, wanted);
+    whenTypingPauses(() => announcement.value = directorySummary(held, wanted));
   };
 
   const more = Math.min(limit.value + DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS);
@@ -172,9 +192,12 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     limit.value < MAX_DIRECTORY_ROOMS;
   const showMore = async (event: MouseEvent) => {
     event.preventDefault();
+    if (moreLoading.value) return;
     const before = rooms.length;
     moreFailed.value = false;
+    moreLoading.value = true;
     const loaded = await load(more, true);
+    moreLoading.value = false;
     if (loaded === "failed") moreFailed.value = true;
     // A search typed meanwhile has the address, and the focus.
     if (loaded !== "shown" || normalizeQuery(search.value) !== q) return;
@@ -205,7 +228,13 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
         />
         <button type="submit" class="secondary">Search</button>
       </form>
-      <p class="search-summary">{shown.value !== null && directorySummary(shown.value, q)}</p>
+      <p class="search-summary">
+        {shown.value !== null
+          ? directorySummary(shown.value, q)
+          : searchFailed.value
+          ? "The search could not reach the server: check your connection and try again."
+          : "Searching…"}
+      </p>
       <p class="visually-hidden" role="status">{announcement.value}</p>
       {answer.value.listing.total === 0
         ? <p class="empty">No rooms yet. Create the first one below.</p>
@@ -216,8 +245,13 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
         )}
       {hasMore && (
         <p class="show-more">
-          <a class="button secondary" href={pageHref(q, more)} onClick={showMore}>
-            Show more rooms
+          <a
+            class="button secondary"
+            href={pageHref(q, more)}
+            aria-disabled={moreLoading.value || undefined}
+            onClick={showMore}
+          >
+            {moreLoading.value ? "Loading more rooms…" : "Show more rooms"}
           </a>
           {moreFailed.value && (
             <span class="notice" role="alert">
@@ -244,11 +278,10 @@ function RoomItem({ room, now }: { room: RoomSummary; now: number }) {
           <span class="room-id">#{room.id}</span>
         </p>
         <p class="room-meta">
-          <span class="room-count">{messageCount(room.messages)}</span>
-          {" · "}
-          {room.lastAt === null ? "no messages yet" : (
+          {room.lastAt === null ? "No messages yet" : (
             <>
-              active{" "}
+              <span class="room-count">{messageCount(room.messages)}</span>
+              {" · active "}
               <time dateTime={new Date(room.lastAt).toISOString()}>
                 {relativeTime(room.lastAt, now)}
               </time>

@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Page, Route } from "playwright-core";
 import { type BrowserSession, openRoom, say, texts, withBrowserSession } from "./browser.ts";
 import { requestJson, type TestServer } from "./server.ts";
 
@@ -199,7 +199,7 @@ Deno.test("directory - ?q= filters the rooms without JavaScript", async () => {
     assert.equal(await page.getByLabel("Search rooms").inputValue(), "CRIT");
     assert.equal(
       await page.locator(".search-summary").innerText(),
-      "1 of 3 rooms match “CRIT”.",
+      "1 of 3 rooms matches “CRIT”.",
     );
     await page.goto(`${server.origin}/?q=nothing+here`);
     assert.equal(await page.locator(".room-item").count(), 0);
@@ -223,11 +223,26 @@ Deno.test("directory - the search box filters as you type and keeps ?q= in the a
     await page.goto(`${server.origin}/`);
     const names = () => page.locator(".room-name strong").allInnerTexts();
     assert.equal((await names()).length, 3);
+    // Every change of the status region, which a screen reader reads out.
+    await page.evaluate(() => {
+      const status = document.querySelector('.directory [role="status"]')!;
+      const said: string[] = [];
+      new MutationObserver(() => said.push(status.textContent ?? "")).observe(status, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+      Object.assign(window, { said });
+    });
     await page.getByLabel("Search rooms").pressSequentially("oper");
     await page.locator(".room-item").nth(1).waitFor({ state: "detached" });
     assert.deepEqual(await names(), ["Operations"]);
     assert.equal(new URL(page.url()).searchParams.get("q"), "oper");
-    assert.equal(await page.locator(".search-summary").innerText(), "1 of 3 rooms match “oper”.");
+    assert.equal(await page.locator(".search-summary").innerText(), "1 of 3 rooms matches “oper”.");
+    // Said once, when typing paused, not after every letter.
+    await page.locator('.directory [role="status"]', { hasText: "matches “oper”" }).waitFor();
+    const said = await page.evaluate(() => (window as unknown as { said: string[] }).said);
+    assert.deepEqual(said.filter((text) => text !== ""), ["1 of 3 rooms matches “oper”."]);
     await page.getByLabel("Search rooms").fill("");
     await page.locator(".room-item").nth(2).waitFor();
     assert.equal((await names()).length, 3);
@@ -276,15 +291,29 @@ Deno.test("directory - shows the 50 most recently active rooms, and more in plac
   });
 });
 
-Deno.test("directory - showing more that fails changes nothing and says so", async () => {
+Deno.test("directory - a search or showing more that is slow says so, and one that fails changes nothing", async () => {
   await withBrowserSession(async ({ server, browser }) => {
     await createRooms(server, 60);
     const page = await browser.newPage();
     await page.goto(`${server.origin}/`);
-    await page.route("**/api/directory?*", (route) => route.abort());
-    const more = page.getByRole("link", { name: "Show more rooms" });
+    // The server is slow to answer, and then does not.
+    const failSlowly = async (route: Route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.abort();
+    };
+    await page.route("**/api/directory?*", failSlowly);
+    // A search the page cannot answer itself says it is searching, then that it failed.
+    const search = page.getByLabel("Search rooms");
+    await search.fill("lobby");
+    await page.locator(".search-summary", { hasText: "Searching…" }).waitFor();
+    await page.locator(".search-summary", { hasText: "could not reach the server" }).waitFor();
+    await search.fill("");
+    const more = page.locator(".show-more a");
     await more.click();
+    assert.equal(await more.innerText(), "Loading more rooms…");
+    assert.equal(await more.getAttribute("aria-disabled"), "true");
     await page.getByRole("alert").filter({ hasText: "More rooms could not be loaded" }).waitFor();
+    assert.equal(await more.innerText(), "Show more rooms");
     assert.equal(await page.locator(".room-item").count(), 50);
     assert.equal(new URL(page.url()).search, "");
     assert.equal(await more.getAttribute("href"), "/?show=100");
@@ -323,14 +352,14 @@ Deno.test("directory - a search reaches rooms beyond the ones the page holds", a
     assert.ok(!(await names()).includes("The lobby"), "the oldest room is on the first page");
     const status = page.locator('.directory [role="status"]');
     await page.getByLabel("Search rooms").pressSequentially("lobby");
-    await page.locator(".search-summary", { hasText: "1 of 61 rooms match “lobby”." }).waitFor();
+    await page.locator(".search-summary", { hasText: "1 of 61 rooms matches “lobby”." }).waitFor();
     assert.deepEqual(await names(), ["The lobby"]);
-    assert.equal(await status.innerText(), "1 of 61 rooms match “lobby”.");
+    assert.equal(await status.innerText(), "1 of 61 rooms matches “lobby”.");
     // A refresh in the background is not announced.
     await createRoom(server, "lobby-2", "Second lobby");
     await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await page.locator(".search-summary", { hasText: "2 of 62 rooms match “lobby”." }).waitFor();
-    assert.equal(await status.innerText(), "1 of 61 rooms match “lobby”.");
+    assert.equal(await status.innerText(), "1 of 61 rooms matches “lobby”.");
     // Back to every room: the most recent 50 again, with the count.
     await page.getByLabel("Search rooms").fill("");
     await page.locator(".search-summary", { hasText: "Showing the 50" }).waitFor();
@@ -352,7 +381,7 @@ Deno.test("directory - each room shows its message count, last activity and who 
     const datetime = await lobby.locator("time").getAttribute("datetime");
     assert.ok(datetime && !Number.isNaN(Date.parse(datetime)));
     const empty = page.locator(".room-item", { has: page.locator('a[href="/rooms/empty"]') });
-    assert.equal(await empty.locator(".room-meta").innerText(), "0 messages · no messages yet");
+    assert.equal(await empty.locator(".room-meta").innerText(), "No messages yet");
     assert.equal(await empty.locator(".room-online").count(), 0);
     // The whole row opens the room.
     await empty.click({ position: { x: 600, y: 10 } });
@@ -366,7 +395,7 @@ Deno.test("directory - an open page takes in new rooms, messages and people when
     const page = await browser.newPage();
     await page.goto(`${server.origin}/`);
     const lobby = page.locator(".room-item", { has: page.locator('a[href="/rooms/lobby"]') });
-    assert.equal(await lobby.locator(".room-meta").innerText(), "0 messages · no messages yet");
+    assert.equal(await lobby.locator(".room-meta").innerText(), "No messages yet");
     await page.evaluate(() => Object.assign(window, { notReloaded: true }));
 
     await createRoom(server, "later", "Later room");

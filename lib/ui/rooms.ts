@@ -97,8 +97,11 @@ export function directorySummary(listing: DirectoryListing, query: string): stri
     return `Showing ${showing} of ${counted(listing.total)} rooms.${rest}`;
   }
   if (listing.matches === 0) return `No rooms match “${query}”.`;
-  const verb = listing.total === 1 ? "room matches" : "rooms match";
-  const matches = `${counted(listing.matches)} of ${counted(listing.total)} ${verb} “${query}”`;
+  const rooms = listing.total === 1 ? "room" : "rooms";
+  const verb = listing.matches === 1 ? "matches" : "match";
+  const matches = `${counted(listing.matches)} of ${
+    counted(listing.total)
+  } ${rooms} ${verb} “${query}”`;
   return more ? `${matches}; showing ${showing}.${rest}` : `${matches}.`;
 }
 

@@ -98,7 +98,7 @@ Deno.test("directorySummary - says which rooms are shown when there are more", (
 
 Deno.test("directorySummary - counts the rooms a search matches", () => {
   assert.equal(directorySummary(listing(0, 0, 3), "zzz"), "No rooms match “zzz”.");
-  assert.equal(directorySummary(listing(1, 1, 3), "oper"), "1 of 3 rooms match “oper”.");
+  assert.equal(directorySummary(listing(1, 1, 3), "oper"), "1 of 3 rooms matches “oper”.");
   assert.equal(directorySummary(listing(1, 1, 1), "oper"), "1 of 1 room matches “oper”.");
   assert.equal(
     directorySummary(listing(50, 1_234, 20_000), "room"),
