@@ -268,7 +268,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     announce(announcement(fromOthers));
     // A message ends its sender's spell of typing, shown here at once where the name tells whose:
     // for a name several people online share, the server's next typing list says which ended.
-    const alone = (author: string) => (online.value ?? []).filter((n) => n === author).length <= 1;
+    const alone = (author: string) =>
+      (online.value ?? []).filter((person) => person === author).length <= 1;
     const authors = new Set(fromOthers.map((message) => message.author));
     typing.value = [...authors].filter(alone).reduce(withoutOne, typing.value);
   };
