@@ -42,10 +42,11 @@ function nameProblem(name: string): string | undefined {
   }
 }
 
-/** The name remembered in this browser, unless it is one the server would refuse. */
-function rememberedName(): string | undefined {
-  const name = localStorage.getItem(NAME_KEY);
-  // As the server stamps it: one remembered by an older page may not be.
+/**
+ * A name stored in this browser (by this page, another tab or an older page) as the server
+ * stamps it, or undefined if there is none or the server would refuse it.
+ */
+function storedName(name: string | null): string | undefined {
   return name !== null && nameProblem(name) === undefined ? parseAuthor(name) : undefined;
 }
 
@@ -162,7 +163,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // No handler saw a name typed before the script ran: one that differs from the name rendered
     // wins over the remembered one.
     if (typedName && typedName !== (sessionName ?? "")) chooseName(typedName);
-    else name.value = sessionName ?? rememberedName() ?? "";
+    else name.value = sessionName ?? storedName(localStorage.getItem(NAME_KEY)) ?? "";
     // Unless the visitor has started typing one meanwhile, the field shows the name in use.
     if (!nameText.value) nameText.value = name.value;
     networkOnline.value = navigator.onLine;
@@ -174,10 +175,8 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     // Another tab of this browser chose a name, and with it the session cookie every tab sends:
     // this tab speaks under it too, and says so, rather than showing a name it no longer uses.
     const onStorage = (event: StorageEvent) => {
-      const stored = event.newValue;
-      if (event.key !== NAME_KEY || stored === null || nameProblem(stored) !== undefined) return;
-      const next = parseAuthor(stored);
-      if (next === name.value) return;
+      const next = event.key === NAME_KEY ? storedName(event.newValue) : undefined;
+      if (next === undefined || next === name.value) return;
       // A name being typed here is left in the field, to be chosen or not.
       if (nameText.value === name.value || nameInvalid.value) nameText.value = next;
       // A notice about the name (refused, or missing) no longer holds.

@@ -188,11 +188,11 @@ export class ChatConnection {
 
   /** The messages sent but not yet delivered back, oldest first. */
   get outbox(): OutboxItem[] {
-    return [...this.#outbox.values()].map(({ id, text, state, error, failure }) => ({
+    return [...this.#outbox.values()].map(({ id, text, state, failure }) => ({
       id,
       text,
       state,
-      error,
+      error: failure && `${failure.message} (${failure.code})`,
       failure,
     }));
   }
@@ -422,7 +422,6 @@ export class ChatConnection {
     if (!item) return;
     item.state = "failed";
     item.failure = failure;
-    item.error = `${failure.message} (${failure.code})`;
     this.#emitOutbox();
   }
 
