@@ -7,6 +7,7 @@ import {
   type OutboxItem,
   type TransportName,
 } from "../lib/client.ts";
+import type { PublicSession } from "../lib/session.ts";
 import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
@@ -26,8 +27,8 @@ export interface Props {
   messages: Message[];
   /** Force a transport (from `?transport=`); otherwise the client picks. */
   transport?: TransportName;
-  /** The display name of the visitor's session, if they have one. */
-  sessionName?: string;
+  /** The visitor's session, if they have one: its display name and public id. */
+  session?: PublicSession;
 }
 
 const NAME_KEY = "parley:name";
@@ -72,7 +73,8 @@ const LOAD_AHEAD_PX = 400;
  * The live chat for one room: heading with who is online, connection banner, messages grouped
  * by author and day with history paging, typing indicator and composer.
  */
-export default function ChatRoom({ room, messages: initial, transport, sessionName }: Props) {
+export default function ChatRoom({ room, messages: initial, transport, session }: Props) {
+  const sessionName = session?.name;
   const messages = useSignal(initial);
   const outbox = useSignal<OutboxItem[]>([]);
   const status = useSignal<ConnectionStatus>({
@@ -80,6 +82,9 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
     transport: transport ?? "ws",
   });
   const name = useSignal(sessionName ?? "");
+  // The public id of the visitor's session, which the visitor's messages carry: from the page,
+  // then from each session the connection makes.
+  const authorId = useSignal(session?.authorId);
   // Text typed before the script ran is in the server-rendered fields; hydration may clear them.
   const [typedName, typedDraft] = useMemo(
     () => [
@@ -303,6 +308,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
       chat.on("presence", (names) => (online.value = cleanNames(names))),
       // The server drops a name about 5 s after that person's last keystroke.
       chat.on("typing", (names) => (typing.value = cleanNames(names))),
+      chat.on("session", (made) => (authorId.value = made.authorId)),
     ];
     for (const item of pending) chat.send(item.text, item.id);
     for (const text of afterRename.current.splice(0)) own.sent(chat.send(text));
@@ -404,7 +410,7 @@ export default function ChatRoom({ room, messages: initial, transport, sessionNa
             rows={rows.value}
             lastMessage={messages.value.at(-1)}
             outbox={outbox.value}
-            self={name.value}
+            self={{ author: name.value, authorId: authorId.value }}
             clock={clock.value}
             now={now.value}
             history={history.value}

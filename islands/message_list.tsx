@@ -9,7 +9,7 @@ import type { Ref } from "preact";
 import type { OutboxItem } from "../lib/client.ts";
 import type { Message } from "../lib/types.ts";
 import { tokenize } from "../lib/ui/linkify.ts";
-import { continuesGroup, describeFailure, type ListRow } from "../lib/ui/messages.ts";
+import { type Author, continuesGroup, describeFailure, type ListRow } from "../lib/ui/messages.ts";
 import { avatarHue, initial } from "../lib/ui/people.ts";
 import { type Clock, dayLabel, fullTime, timeOfDay } from "../lib/ui/time.ts";
 
@@ -23,8 +23,8 @@ export interface MessageListProps {
   /** The last message shown, which a pending message may continue the group of. */
   lastMessage: Message | undefined;
   outbox: OutboxItem[];
-  /** The visitor's display name, which pending messages are shown under. */
-  self: string;
+  /** The visitor's display name and session's public id, which pending messages are shown under. */
+  self: Author;
   clock: Clock;
   now: number;
   history: HistoryState;
@@ -45,6 +45,8 @@ export interface MessageListProps {
  */
 export function MessageList(props: MessageListProps) {
   const { rows, outbox, self, clock, now } = props;
+  // A pending message will be stored after the last message; `now` ticks only once a minute.
+  const pendingAt = Math.max(now, props.lastMessage?.at ?? now);
   const empty = rows.length === 0 && outbox.length === 0;
   return (
     <div
@@ -83,12 +85,8 @@ export function MessageList(props: MessageListProps) {
               key={item.id}
               item={item}
               author={self}
-              first={index === 0 && !continuesGroup(
-                props.lastMessage,
-                // It will be stored after the last message; `now` ticks only once a minute.
-                { author: self, at: Math.max(now, props.lastMessage?.at ?? now) },
-                clock,
-              )}
+              first={index === 0 &&
+                !continuesGroup(props.lastMessage, { ...self, at: pendingAt }, clock)}
               onRetry={() => props.onRetry(item.id)}
               onEdit={() => props.onEdit(item.id)}
               onDiscard={() => props.onDiscard(item.id)}
@@ -149,8 +147,13 @@ function DayDivider({ day, now, clock }: { day: string; now: number; clock: Cloc
   );
 }
 
-function Avatar({ name }: { name: string }) {
-  return <span class={`avatar hue-${avatarHue(name)}`} aria-hidden="true">{initial(name)}</span>;
+/** An author's initial, coloured by their session where the message says which it is. */
+function Avatar({ author }: { author: Author }) {
+  return (
+    <span class={`avatar hue-${avatarHue(author.authorId ?? author.author)}`} aria-hidden="true">
+      {initial(author.author)}
+    </span>
+  );
 }
 
 function Timestamp({ at, clock, class: className }: { at: number; clock: Clock; class?: string }) {
@@ -167,7 +170,7 @@ function MessageItem(
   if (first) {
     return (
       <li class="message first" data-seq={message.seq}>
-        <Avatar name={message.author} />
+        <Avatar author={message} />
         <p class="meta">
           <bdi class="author">{message.author}</bdi> <Timestamp at={message.at} clock={clock} />
         </p>
@@ -204,7 +207,7 @@ function MessageText({ text }: { text: string }) {
 function PendingItem(
   { item, author, first, onRetry, onEdit, onDiscard }: {
     item: OutboxItem;
-    author: string;
+    author: Author;
     first: boolean;
     onRetry: () => void;
     onEdit: () => void;
@@ -218,13 +221,13 @@ function PendingItem(
       {first
         ? (
           <>
-            <Avatar name={author} />
+            <Avatar author={author} />
             <p class="meta">
-              <bdi class="author">{author}</bdi>
+              <bdi class="author">{author.author}</bdi>
             </p>
           </>
         )
-        : <span class="author visually-hidden">{author}</span>}
+        : <span class="author visually-hidden">{author.author}</span>}
       <MessageText text={item.text} />
       {failed
         ? (

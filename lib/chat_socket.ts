@@ -7,7 +7,7 @@ import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
 import { roomToWrite } from "./room_to_write.ts";
-import { parseClientId, parseText } from "./validation.ts";
+import { parseSend } from "./validation.ts";
 
 /** WebSocket close codes Parley uses beyond the standard ones; listed in docs/PROTOCOL.md. */
 export const CloseCode = {
@@ -248,7 +248,7 @@ class ChatSocket implements EventListenerObject {
       if (session === undefined) {
         throw new ParleyError(401, "session_required", "Pick a display name to send messages");
       }
-      input = { id: parseClientId(frame.id), author: session.name, text: parseText(frame.text) };
+      input = parseSend(frame, session);
       const wait = Math.max(this.#bucket?.take() ?? 0, services.limits.message(this.#ip));
       if (wait > 0) throw rateLimited("messages", wait);
       this.#stoppedTyping(session);

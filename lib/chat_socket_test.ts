@@ -96,7 +96,12 @@ Deno.test("serveChatSocket - a socket that opens in time outlives the handshake 
 Deno.test("serveChatSocket - a send that fails unexpectedly is still answered, as internal_error", async () => {
   await withServices(async (services, room) => {
     const socket = new StandInSocket();
-    serve(services, room, socket, { sid: "s-1", name: "ann", iat: Date.now() });
+    serve(services, room, socket, {
+      sid: "s-1",
+      name: "ann",
+      iat: Date.now(),
+      authorId: "ann-1234",
+    });
     socket.open();
     services.limits.message = () => {
       throw new Error("a bug in the limits");

@@ -93,13 +93,15 @@ export function serverMadeId(): string {
 /** An upper bound on a queued append's size once stored. */
 export function estimatedBytes(input: NewMessage): number {
   // Strings may be stored as UTF-16; keys and framing add a little more.
-  return 2 * (input.text.length + input.author.length + (input.id?.length ?? 0)) + 256;
+  const strings = input.text.length + input.author.length + (input.id?.length ?? 0) +
+    (input.authorId?.length ?? 0);
+  return 2 * strings + 256;
 }
 
 /** An upper bound on a stored message's size, in a log value or under its own key. */
 function storedBytes(message: Message): number {
   const strings = message.text.length + message.author.length + message.id.length +
-    message.room.length;
+    message.room.length + (message.authorId?.length ?? 0);
   return 2 * strings + 96;
 }
 
@@ -143,6 +145,7 @@ export function planCommit(
         text: input.text,
         at,
       };
+      if (input.authorId !== undefined) message.authorId = input.authorId;
       if (id !== undefined) ids.set(id, message);
       fresh.push(message);
       return { message, created: true };

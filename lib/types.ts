@@ -29,6 +29,11 @@ export interface Message {
   author: string;
   text: string;
   at: number;
+  /**
+   * The public id of the session that sent it (see `Session.authorId`); absent on messages
+   * stored before messages carried one.
+   */
+  authorId?: string;
 }
 
 /** What a client hands in to be appended; the server adds seq, room and time. */
@@ -36,4 +41,6 @@ export interface NewMessage {
   id?: string;
   author: string;
   text: string;
+  /** The sending session's public id. */
+  authorId?: string;
 }

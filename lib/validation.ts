@@ -1,5 +1,7 @@
 import { ParleyError } from "./errors.ts";
 import { dropNoOps, findInvisibleCharacter } from "./invisible_characters.ts";
+import type { Session } from "./session.ts";
+import type { NewMessage } from "./types.ts";
 
 /** Room ids are short lowercase slugs usable in URLs and KV keys. */
 export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,47}$/;
@@ -155,6 +157,18 @@ export function parseClientId(value: unknown): string | undefined {
     );
   }
   return value;
+}
+
+/**
+ * The message a send asks to append, from its `id` and `text`: under the sending session's name
+ * and public id, whatever else the send says.
+ */
+export function parseSend(
+  fields: Record<string, unknown>,
+  session: Pick<Session, "name" | "authorId">,
+): NewMessage {
+  const id = parseClientId(fields.id);
+  return { id, author: session.name, authorId: session.authorId, text: parseText(fields.text) };
 }
 
 /** Ensures a parsed JSON body is a plain object, not an array, string or null. */

@@ -1081,6 +1081,7 @@ const ROWS: Row[] = [
     when: "extra fields that name the author and server-set ones",
     body: json({
       author: "admin",
+      authorId: "admin-01",
       text: "hi",
       seq: 99,
       room: "other",
@@ -1410,7 +1411,16 @@ const ROWS: Row[] = [
   {
     kind: "ws-stored",
     when: "a send that names another author, seq, room and time",
-    frame: { type: "send", id: "w1", text: "hi", author: "admin", seq: 99, room: "other", at: 0 },
+    frame: {
+      type: "send",
+      id: "w1",
+      text: "hi",
+      author: "admin",
+      authorId: "admin-01",
+      seq: 99,
+      room: "other",
+      at: 0,
+    },
     stored: { author: "ann", text: "hi", id: "w1" },
   },
   {
@@ -1732,7 +1742,7 @@ async function runPage(context: Context, row: PageRow): Promise<void> {
   assert.ok(!reply.text.includes("<img"), "markup from the path reached the page");
 }
 
-const MESSAGE_FIELDS = ["at", "author", "id", "room", "seq", "text"];
+const MESSAGE_FIELDS = ["at", "author", "authorId", "id", "room", "seq", "text"];
 const ROOM_FIELDS = ["createdAt", "epoch", "head", "id", "lastAt", "title", "trimmed"];
 
 /** Asserts a value is a plain object with exactly `fields`, none inherited from a polluted key. */
@@ -1755,15 +1765,16 @@ async function assertStoredMessage(
   { server, lobby }: Context,
   message: Message,
   expected: { author: string; text: string; id?: string },
-  startedAt: number,
+  sent: { token: string; at: number },
 ): Promise<void> {
   assertOnlyFields(message, MESSAGE_FIELDS);
   assert.equal(message.room, "lobby");
   assert.equal(message.author, expected.author);
+  assert.equal(message.authorId, server.services.sessions.verify(sent.token)?.authorId);
   assert.equal(message.text, expected.text);
   if (expected.id !== undefined) assert.equal(message.id, expected.id);
   else assert.match(message.id, /^srv\./);
-  assert.ok(message.at >= startedAt && message.at <= Date.now(), `at ${message.at}`);
+  assert.ok(message.at >= sent.at && message.at <= Date.now(), `at ${message.at}`);
 
   // Fetched back over the API, verbatim.
   const { status, body } = await requestJson(server, `${MESSAGES}?limit=1`);
@@ -1779,7 +1790,7 @@ async function assertStoredMessage(
 }
 
 async function runHttpStored(context: Context, row: HttpStoredRow): Promise<void> {
-  const startedAt = Date.now();
+  const at = Date.now();
   const token = sessionToken(context.server, row.name ?? "ann");
   const { status, body } = await requestJson(context.server, MESSAGES, {
     body: row.body,
@@ -1787,7 +1798,7 @@ async function runHttpStored(context: Context, row: HttpStoredRow): Promise<void
   });
   assert.equal(status, 201, JSON.stringify(body));
   assertOnlyFields(body, ["message"]);
-  await assertStoredMessage(context, body.message as Message, row.stored, startedAt);
+  await assertStoredMessage(context, body.message as Message, row.stored, { token, at });
 }
 
 async function runRoomStored({ server }: Context, row: RoomStoredRow): Promise<void> {
@@ -1900,10 +1911,11 @@ async function runWsError(context: Context, row: WsErrorRow): Promise<void> {
 }
 
 async function runWsStored(context: Context, row: WsStoredRow): Promise<void> {
-  const socket = openSocket(context, { session: row.session ?? "ann" });
+  const token = sessionToken(context.server, row.session ?? "ann");
+  const socket = openSocket(context, { query: { token } });
   try {
     const welcome = await waitForWelcome(socket);
-    const startedAt = Date.now();
+    const at = Date.now();
     if (typeof row.frame === "string") socket.socket.send(row.frame);
     else socket.send(row.frame);
     await socket.until((s) => s.frames.some(isType("ack")) && s.messages.length >= 1);
@@ -1914,7 +1926,7 @@ async function runWsStored(context: Context, row: WsStoredRow): Promise<void> {
     assertOnlyFields(delivered, ["messages", "type"]);
     const [message] = delivered.messages as Message[];
     assert.equal(message.seq, ack.seq);
-    await assertStoredMessage(context, message, row.stored, startedAt);
+    await assertStoredMessage(context, message, row.stored, { token, at });
   } finally {
     await socket.close();
   }

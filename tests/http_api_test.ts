@@ -215,7 +215,9 @@ Deno.test("POST /api/rooms/:room/messages - stores a message with 201 and the ne
       author: "ann",
       text: "hello\nworld",
       at: message.at,
+      authorId: message.authorId,
     });
+    assert.match(message.authorId ?? "", /^[\w-]{8}$/);
     assert.ok(message.at >= before && message.at <= Date.now(), `at ${message.at}`);
 
     // Without an id the server makes one; seqs keep counting.

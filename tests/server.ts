@@ -147,17 +147,29 @@ export function sessionToken(server: TestServer, name: string): string {
   return server.services.sessions.issue(parseAuthor(name)).token;
 }
 
-function tokenIfValid(server: TestServer, name: unknown): string | undefined {
-  try {
-    return sessionToken(server, name as string);
-  } catch {
-    return undefined;
+/** Each test server's sessions for messages sent by {@link requestJson}, one per name. */
+const people = new WeakMap<TestServer, Map<string, string>>();
+
+/** The token of the one person of this name on `server`, or undefined for a name it refuses. */
+function personToken(server: TestServer, name: unknown): string | undefined {
+  let tokens = people.get(server);
+  if (!tokens) people.set(server, tokens = new Map());
+  let token = tokens.get(name as string);
+  if (token === undefined) {
+    try {
+      token = sessionToken(server, name as string);
+    } catch {
+      return undefined;
+    }
+    tokens.set(name as string, token);
   }
+  return token;
 }
 
 /**
  * Sends a JSON request to the test server and returns status and parsed body. A message body
- * with an `author` is sent under a session of that name, as a browser with that name would.
+ * with an `author` is sent under the session of the one person of that name on the server, as
+ * their browser would.
  */
 export async function requestJson(
   server: TestServer,
@@ -165,7 +177,7 @@ export async function requestJson(
   init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const author = (init.body as { author?: unknown } | undefined)?.author;
-  const token = path.includes("/messages") ? tokenIfValid(server, author) : undefined;
+  const token = path.includes("/messages") ? personToken(server, author) : undefined;
   const session: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const response = await fetch(new URL(path, server.origin), {
     method: init.method ?? (init.body === undefined ? "GET" : "POST"),

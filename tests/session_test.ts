@@ -21,7 +21,8 @@ Deno.test("POST /api/session - sets an HttpOnly, SameSite=Lax cookie and returns
     const response = await sessionPost(server, { name: "  ann " });
     assert.equal(response.status, 201);
     const body = await response.json();
-    assert.deepEqual(body.session, { name: "ann" });
+    assert.match(body.session.authorId, /^[\w-]{8}$/);
+    assert.deepEqual(body.session, { name: "ann", authorId: body.session.authorId });
     const setCookie = response.headers.get("set-cookie") ?? "";
     assert.match(
       setCookie,
@@ -31,7 +32,7 @@ Deno.test("POST /api/session - sets an HttpOnly, SameSite=Lax cookie and returns
     const me = await fetch(`${server.origin}/api/session`, {
       headers: { cookie: cookieOf(response) },
     });
-    assert.deepEqual(await me.json(), { session: { name: "ann" } });
+    assert.deepEqual(await me.json(), { session: body.session });
   });
 });
 
@@ -69,6 +70,20 @@ Deno.test("POST /api/session - renaming keeps the session; later messages show t
     assert.equal(after.message.author, "annie");
     const { body } = await requestJson(server, "/api/rooms/lobby/messages");
     assert.deepEqual((body.messages as Message[]).map((m) => m.author), ["ann", "annie"]);
+    // Still one person: the same public id before and after.
+    assert.equal(after.message.authorId, before.message.authorId);
+  });
+});
+
+Deno.test("POST /api/session - two sessions of one name get different public ids", async () => {
+  await withLobby(async (server) => {
+    const ids = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await sessionPost(server, { name: "sam" });
+      assert.equal(response.status, 201);
+      ids.push((await response.json()).session.authorId);
+    }
+    assert.notEqual(ids[0], ids[1]);
   });
 });
 
@@ -119,16 +134,17 @@ Deno.test("sessions - a session survives a restart: the secret is kept in KV", a
   const dir = await Deno.makeTempDir();
   const kvPath = `${dir}/parley.kv`;
   try {
-    let token = "";
+    let issued = { token: "", session: {} };
     await withLobby(async (server) => {
-      token = (await (await sessionPost(server, { name: "ann" })).json()).token;
+      issued = await (await sessionPost(server, { name: "ann" })).json();
     }, { kvPath });
     const server = await startServer({ kvPath });
     try {
       const me = await fetch(`${server.origin}/api/session`, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${issued.token}` },
       });
-      assert.deepEqual(await me.json(), { session: { name: "ann" } });
+      // The same name and the same public id.
+      assert.deepEqual(await me.json(), { session: issued.session });
     } finally {
       await server.close();
     }

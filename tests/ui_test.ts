@@ -821,6 +821,25 @@ Deno.test("room page - someone else with your name is not taken for you", async 
   });
 });
 
+Deno.test("room page - two people of one name are shown as two authors", async () => {
+  await withBrowserSession(async (session) => {
+    const mine = await openRoom(session, "sam");
+    const theirs = await openRoom(session, "sam");
+    await say(mine, "first from me");
+    await say(mine, "second from me");
+    await theirs.locator(".message .text", { hasText: "second from me" }).waitFor();
+    await say(theirs, "and one from the other sam");
+    await mine.locator(".message:not(.pending)", { hasText: "the other sam" }).waitFor();
+    // This sam's two messages are one group; the other sam's starts one of its own.
+    assert.deepEqual(
+      await mine.locator(".message:not(.pending)").evaluateAll((items) =>
+        items.map((item) => item.classList.contains("first"))
+      ),
+      [true, false, true],
+    );
+  });
+});
+
 Deno.test("room page - your other tab's messages and typing are yours", async () => {
   await withBrowserSession(async (session) => {
     const tab = await openRoom(session, "sam");

@@ -16,14 +16,21 @@ export type ListRow =
   | { kind: "day"; day: string }
   | { kind: "message"; message: Message; first: boolean };
 
-/** Whether `message` continues the group `previous` started: same author, day and ~5 minutes. */
+/** Who wrote a message: a display name, and the public id of the session, when known. */
+export type Author = Pick<Message, "author" | "authorId">;
+
+/**
+ * Whether `message` continues the group `previous` started: the same author (name and session,
+ * so two people of one name stay apart), day and ~5 minutes.
+ */
 export function continuesGroup(
-  previous: Pick<Message, "author" | "at"> | undefined,
-  message: Pick<Message, "author" | "at">,
+  previous: Author & Pick<Message, "at"> | undefined,
+  message: Author & Pick<Message, "at">,
   clock: Clock,
 ): boolean {
   return previous !== undefined &&
     previous.author === message.author &&
+    previous.authorId === message.authorId &&
     message.at - previous.at >= 0 &&
     message.at - previous.at <= GROUP_GAP_MS &&
     dayKey(previous.at, clock) === dayKey(message.at, clock);

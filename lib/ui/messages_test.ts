@@ -39,6 +39,23 @@ Deno.test("layoutMessages - consecutive messages of one author within 5 minutes 
   );
 });
 
+Deno.test("layoutMessages - two people of one name (two sessions) start groups of their own", () => {
+  const by = (authorId: string | undefined, seq: number) => ({
+    ...message(seq, "sam", T0 + seq * MINUTE),
+    ...(authorId && { authorId }),
+  });
+  assert.deepEqual(
+    shape([by("sam-aaaa", 1), by("sam-aaaa", 2), by("sam-bbbb", 3), by("sam-aaaa", 4)]),
+    ["day 2025-03-03", "sam* m1", "sam m2", "sam* m3", "sam* m4"],
+  );
+  // Messages stored before they carried a session's id group by name, as they always did.
+  assert.deepEqual(shape([by(undefined, 1), by(undefined, 2)]), [
+    "day 2025-03-03",
+    "sam* m1",
+    "sam m2",
+  ]);
+});
+
 Deno.test("layoutMessages - a gap over 5 minutes starts a new group", () => {
   assert.deepEqual(
     shape([message(1, "ann", T0), message(2, "ann", T0 + 5 * MINUTE + 1)]),

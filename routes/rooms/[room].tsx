@@ -5,6 +5,7 @@ import ChatRoom from "../../islands/ChatRoom.tsx";
 import { Island } from "../../lib/island.tsx";
 import { renderPage } from "../../lib/render_page.tsx";
 import type { AppEnv } from "../../lib/services.ts";
+import { publicSession, type Session } from "../../lib/session.ts";
 import type { TransportName } from "../../lib/transports/transport.ts";
 import type { Message, Room } from "../../lib/types.ts";
 import { ROOM_ID_PATTERN } from "../../lib/validation.ts";
@@ -39,7 +40,7 @@ export const handler = {
           room={room}
           messages={messages}
           transport={transport}
-          sessionName={c.var.services.sessions.fromRequest(c.req.raw)?.name}
+          session={c.var.services.sessions.fromRequest(c.req.raw)}
         />
       ),
     });
@@ -48,11 +49,11 @@ export const handler = {
 
 /** The room page: the hydrated chat, which renders the room's heading with who is online. */
 export default function RoomPage(
-  { room, messages, transport, sessionName }: {
+  { room, messages, transport, session }: {
     room: Room;
     messages: Message[];
     transport?: TransportName;
-    sessionName?: string;
+    session: Session | null;
   },
 ) {
   return (
@@ -64,7 +65,7 @@ export default function RoomPage(
           room: { id: room.id, title: room.title, epoch: room.epoch },
           messages,
           transport,
-          sessionName,
+          session: session ? publicSession(session) : undefined,
         }}
       />
     </Layout>

@@ -9,12 +9,7 @@ import type { Hub } from "../../../../lib/hub.ts";
 import { presenceVersion } from "../../../../lib/presence.ts";
 import { type AppEnv, endTypingSpell } from "../../../../lib/services.ts";
 import type { Message, Room } from "../../../../lib/types.ts";
-import {
-  parseBoundedCount,
-  parseClientId,
-  parseCursor,
-  parseText,
-} from "../../../../lib/validation.ts";
+import { parseBoundedCount, parseCursor, parseSend } from "../../../../lib/validation.ts";
 
 const HISTORY_LIMIT = { fallback: 50, max: 200 };
 const POLL_LIMIT = { fallback: 100, max: 500 };
@@ -104,10 +99,8 @@ export const handler = {
     const { log, limits, config, sessions } = c.var.services;
     const room = await requireRoomId(log, c.req.param("room") ?? "");
     const session = sessions.requireSession(c.req.raw);
-    const author = session.name;
-    const body = await readJsonBody(c.req.raw);
-    // The author is the session's name; an `author` field in the body is ignored.
-    const input = { id: parseClientId(body.id), author, text: parseText(body.text) };
+    // The author is the session's; an `author` field in the body is ignored.
+    const input = parseSend(await readJsonBody(c.req.raw), session);
     const wait = limits.message(clientIp(c, config.trustProxy));
     if (wait > 0) throw rateLimited("messages", wait);
     // The sender's spell of typing ends with its message (see `Presence.stoppedTyping`).
