@@ -47,17 +47,20 @@ export function joinNames(names: readonly string[]): string {
 
 /**
  * The typing indicator: "ann is typing…", "ann and bob are typing…", "ann, bob and carol are
- * typing…", "ann, bob and 3 others are typing…", or "" when nobody else is. `names` has one entry
- * per session; one entry of `self` (the visitor typing, or "") is left out.
+ * typing…", "ann, bob and 3 others are typing…", or "" when nobody else is; a name two people
+ * share reads "sam (2)", as in the presence line. `names` has one entry per session; one entry of
+ * `self` (the visitor typing, or "") is left out.
  */
 export function typingText(names: readonly string[], self: string): string {
   // One session of that name is the visitor's; another person may share the name.
-  const others = [...new Set(withoutOne(cleanNames(names), self))];
-  if (others.length === 0) return "";
-  if (others.length === 1) return `${others[0]} is typing…`;
-  if (others.length <= 3) return `${joinNames(others)} are typing…`;
-  const rest = others.length - 2;
-  return `${others[0]}, ${others[1]} and ${rest} others are typing…`;
+  const others = withoutOne(cleanNames(names), self);
+  const typists = onlineNames(others);
+  if (typists.length === 0) return "";
+  const labels = typists.map(onlineLabel);
+  if (others.length === 1) return `${labels[0]} is typing…`;
+  if (labels.length <= 3) return `${joinNames(labels)} are typing…`;
+  const rest = others.length - typists[0].count - typists[1].count;
+  return `${labels[0]}, ${labels[1]} and ${rest} others are typing…`;
 }
 
 /** How many names the presence line lists before it shows a count instead. */

@@ -23,13 +23,19 @@ Deno.test("typingText - names one, two or three people and counts the rest", () 
   );
 });
 
-Deno.test("typingText - leaves out your own name and repeats", () => {
+Deno.test("typingText - leaves out your own name, and counts two people of one name", () => {
   assert.equal(typingText(["me"], "me"), "");
-  assert.equal(typingText(["me", "ann", "ann"], "me"), "ann is typing…");
+  assert.equal(typingText(["me", "ann", "ann"], "me"), "ann (2) are typing…");
+  assert.equal(typingText(["ann", "bob", "ann"], "me"), "ann (2) and bob are typing…");
+  assert.equal(
+    typingText(["ann", "ann", "bob", "carol", "dan", "eve"], "me"),
+    "ann (2), bob and 3 others are typing…",
+  );
 });
 
 Deno.test("typingText - shows someone else of your name typing while you type", () => {
   assert.equal(typingText(["sam", "sam"], "sam"), "sam is typing…");
+  assert.equal(typingText(["sam", "sam", "sam"], "sam"), "sam (2) are typing…");
   assert.equal(typingText(["sam"], "sam"), "");
   assert.equal(typingText(["sam"], ""), "sam is typing…");
 });
