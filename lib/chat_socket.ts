@@ -97,6 +97,8 @@ class ChatSocket implements EventListenerObject {
   #opened = Date.now();
   #subscription: Subscription | undefined;
   #strikes = 0;
+  /** When the last `rate_limited` answer said this socket could send again (performance.now()). */
+  #mayRetryAt = 0;
   #lastTyping = 0;
   #leave: (() => Promise<void>) | undefined;
   #stopped = false;
@@ -235,6 +237,14 @@ class ChatSocket implements EventListenerObject {
   #strike(code: string, message: string, id?: unknown, retryAfterMs?: number): void {
     this.#reject(code);
     this.#sendError(code, message, id, retryAfterMs);
+    if (code === "rate_limited") {
+      // A send that waited as it was told is no strike, even when refused again: behind one
+      // address (an office, a school) several people share the address's rate.
+      const now = performance.now();
+      const waited = now >= this.#mayRetryAt;
+      this.#mayRetryAt = now + (retryAfterMs ?? 0);
+      if (waited) return;
+    }
     if (++this.#strikes >= MAX_STRIKES) {
       this.#socket.close(CloseCode.policyViolation, "too many refused frames");
     }

@@ -93,6 +93,46 @@ Deno.test("serveChatSocket - a socket that opens in time outlives the handshake 
   });
 });
 
+Deno.test("serveChatSocket - a rate-limited send that waited as told is no strike; one that did not wait is", async () => {
+  await withServices(async (services, room) => {
+    const socket = new StandInSocket();
+    serve(services, room, socket, {
+      sid: "s-1",
+      name: "ann",
+      iat: Date.now(),
+      authorId: "ann-1234",
+    });
+    socket.open();
+    // The address's rate is always spent by others: every send is told to wait 5 ms.
+    services.limits.message = () => 5;
+    const send = (n: number) =>
+      socket.dispatchEvent(
+        new MessageEvent("message", {
+          data: JSON.stringify({ type: "send", id: `m-${n}`, text: "hi" }),
+        }),
+      );
+    for (let n = 0; n < 15; n++) {
+      send(n);
+      await pause(10);
+    }
+    const codes = () =>
+      socket.sent.map((sent) => JSON.parse(sent)).filter(({ type }) => type === "error")
+        .map(({ code }) => code);
+    assert.equal(codes().length, 15);
+    assert.ok(codes().every((code) => code === "rate_limited"));
+    assert.equal(socket.closeCalls, 0);
+    // Sends that do not wait are strikes (all but the first, which did): the tenth closes it.
+    for (let n = 15; n < 25; n++) send(n);
+    await pause(20);
+    assert.equal(socket.closeCalls, 0);
+    send(25);
+    await pause(20);
+    assert.equal(socket.closeCalls, 1);
+    socket.readyState = WebSocket.CLOSED;
+    socket.dispatchEvent(new CloseEvent("close", { code: 1008 }));
+  });
+});
+
 Deno.test("serveChatSocket - a send that fails unexpectedly is still answered, as internal_error", async () => {
   await withServices(async (services, room) => {
     const socket = new StandInSocket();

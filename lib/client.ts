@@ -321,7 +321,7 @@ export class ChatConnection {
         this.#lastTyping = 0;
         this.#answered(id);
       },
-      retryLater: (id, afterMs) => isCurrent() && this.#answerLater(id, afterMs),
+      retryLater: (id, afterMs, reason) => isCurrent() && this.#answerLater(id, afterMs, reason),
       rejected: (id, code, message) => {
         if (!isCurrent()) return;
         if (code === "session_required" && this.#recoverSession()) return;
@@ -375,13 +375,15 @@ export class ChatConnection {
   /**
    * The server asked for the message in flight again later, or did not answer: it goes again
    * after `afterMs` (unless answered or delivered first), or, after too many such answers in a
-   * row, is marked failed so the ones after it can go.
+   * row, is marked failed so the ones after it can go. A rate limit does not count towards
+   * those: it says when the message will be taken, and people sharing an address may each be
+   * told "later" many times over while the address's rate is spent.
    */
-  #answerLater(id: string, afterMs: number): void {
+  #answerLater(id: string, afterMs: number, reason?: "rate_limited"): void {
     if (this.#inFlight !== id) return;
     clearTimeout(this.#resendTimer);
     if (this.#laterAnswers.id !== id) this.#laterAnswers = { id, count: 0 };
-    if (++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
+    if (reason !== "rate_limited" && ++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
       const message = `The server could not take it after ${MAX_LATER_ANSWERS} tries`;
       this.#fail(id, { code: "retry_limit", message });
       return this.#answered(id);

@@ -70,8 +70,9 @@ Deno.test("ws - a flood gets rate_limited error frames, then a 1008 close", asyn
       assert.equal(error.code, "rate_limited");
       assert.equal(error.id, "over");
       assert.ok(Number(error.retryAfterMs) > 0);
-      // Nine more refusals make ten in a row; the server then closes.
-      for (let i = 0; i < 9; i++) socket.send({ type: "send", id: `flood-${i}`, text: "x" });
+      // That first refusal is no strike (the socket had not been told to wait); ten more sends
+      // without waiting are ten strikes in a row, and the server closes.
+      for (let i = 0; i < 10; i++) socket.send({ type: "send", id: `flood-${i}`, text: "x" });
       const closed = await socket.closed;
       assert.equal(closed.code, 1008);
       assert.equal(bystander.socket.readyState, WebSocket.OPEN);

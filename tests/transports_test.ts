@@ -767,6 +767,43 @@ Deno.test("client - a message the server keeps asking for later fails after 10 t
   });
 });
 
+Deno.test("client - a message refused for the rate again and again is sent until it is taken, never failed", async () => {
+  let tries = 0;
+  const room = {
+    onOpen: () => [{ type: "welcome", room: "shared", head: 0, epoch: "e" }],
+    onFrame: (frame: Record<string, unknown>) => {
+      if (frame.type !== "send") return [];
+      // People behind the same address spend its rate first, fifteen times over.
+      return ++tries <= 15
+        ? [{ type: "error", id: frame.id, code: "rate_limited", message: "Slow", retryAfterMs: 1 }]
+        : [
+          { type: "ack", id: frame.id, seq: 1 },
+          {
+            type: "messages",
+            messages: [{
+              seq: 1,
+              id: frame.id,
+              room: "shared",
+              author: "ada",
+              text: "patient",
+              at: 1,
+            }],
+          },
+        ];
+    },
+  };
+  await withFakeRoom(room, async ({ baseUrl }) => {
+    const connection = connect("shared", { transport: "ws", baseUrl, token: "t" });
+    try {
+      connection.send("patient", "patient");
+      await waitFor("the message to be taken", () => tries === 16);
+      await waitFor("the outbox to empty", () => connection.outbox.length === 0);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
 Deno.test("client - a backlog of 30 sends made offline is stored in order, within the rate limit", async () => {
   const server = await startServer();
   let connection: ChatConnection | undefined;

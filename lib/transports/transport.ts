@@ -19,8 +19,11 @@ export interface TransportEvents {
   ack(id: string, seq: number): void;
   /** The server refused the message with this client id for good. */
   rejected(id: string, code: string, message: string): void;
-  /** The server could not take the message now (rate limit, storage busy): send it again later. */
-  retryLater(id: string, afterMs: number): void;
+  /**
+   * The server could not take the message now (rate limit, storage busy) or did not answer: send
+   * it again later. `reason` is "rate_limited" when the sender (or its address) is over its rate.
+   */
+  retryLater(id: string, afterMs: number, reason?: "rate_limited"): void;
   /** Who is online and typing in the room now. */
   presence(presence: RoomPresence): void;
   /**

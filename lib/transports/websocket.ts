@@ -50,8 +50,10 @@ export const openWebSocket: OpenTransport = (target, events) => {
         break;
       case "error":
         if (frame.id === undefined) break;
-        if (RETRY_LATER.has(frame.code)) events.retryLater(frame.id, frame.retryAfterMs ?? 1000);
-        else events.rejected(frame.id, frame.code, frame.message);
+        if (!RETRY_LATER.has(frame.code)) events.rejected(frame.id, frame.code, frame.message);
+        else if (frame.code === "rate_limited") {
+          events.retryLater(frame.id, frame.retryAfterMs ?? 1000, "rate_limited");
+        } else events.retryLater(frame.id, frame.retryAfterMs ?? 1000);
         break;
     }
   };
