@@ -191,7 +191,7 @@ export function planCommit(
     }
     // A room here only to move its held messages is not trimmed: a trim that the move then
     // did not fit beside would be left out of its record.
-    const trimmedBefore = room.trimmed ?? 0;
+    const trimmedBefore = room.trimmed;
     const trimmed = fresh.length === 0
       ? trimmedBefore
       : trim(op, room, head, context.historyLimit, MAX_MUTATIONS - mutations);
@@ -244,7 +244,7 @@ function trim(
   historyLimit: number,
   budget: number,
 ): number {
-  const trimmedBefore = room.trimmed ?? 0;
+  const trimmedBefore = room.trimmed;
   const target = Math.max(trimmedBefore, head - historyLimit);
   const allowed = Math.min(head - room.head + MAX_TRIM_CATCH_UP, Math.max(0, budget));
   const trimmed = Math.min(target, trimmedBefore + allowed);

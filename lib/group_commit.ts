@@ -30,6 +30,7 @@ import { isLocked, lockBackoff } from "./kv_locks.ts";
 import { getAll } from "./kv_reads.ts";
 import { LogLedger } from "./log_ledger.ts";
 import { useRecent } from "./recently_used.ts";
+import { withTrimmed } from "./room_reader.ts";
 import { StoredIds } from "./stored_ids.ts";
 import type { Message, NewMessage, StoredRoom } from "./types.ts";
 
@@ -368,8 +369,9 @@ export class GroupCommitter {
     const cached = batch.map(({ room }) => this.#rooms.get(room));
     const missing = batch.flatMap(({ room }, i) => cached[i] === undefined ? [room] : []);
     const entries = await getAll<StoredRoom>(this.#kv, missing.map(roomKey));
-    for (const { value } of entries) if (value) this.#remember(value);
-    const read = new Map(entries.map(({ value }, i) => [missing[i], value]));
+    const values = entries.map(({ value }) => value && withTrimmed(value));
+    for (const value of values) if (value) this.#remember(value);
+    const read = new Map(values.map((value, i) => [missing[i], value]));
     return batch.map(({ room }, i) => cached[i] ?? read.get(room)!);
   }
 

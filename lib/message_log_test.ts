@@ -657,3 +657,28 @@ Deno.test("MessageLog.readAfter - a room recorded before trimmed existed honours
     assert.deepEqual(seqs(await log.readLatest("old", { limit: 10 })), [1, 2, 3]);
   });
 });
+
+for (const [shape, trimmed] of [["no trimmed", undefined], ["trimmed stored as null", null]]) {
+  Deno.test(`MessageLog.append - a room recorded with ${shape} takes sends with ids, beside other rooms`, async () => {
+    await withLog(async (log, kv) => {
+      await log.createRoom("old", "Old");
+      await log.createRoom("lobby", "Lobby");
+      for (let i = 1; i <= 3; i++) await log.append("old", note(i, `old-${i}`));
+      // The record as a version before epochs and retention wrote it.
+      const { value } = await kv.get<Record<string, unknown>>(roomKey("old"));
+      const { epoch: _epoch, trimmed: _trimmed, ...legacy } = value!;
+      await kv.set(roomKey("old"), trimmed === undefined ? legacy : { ...legacy, trimmed });
+      // A new committer, which reads the record from the store: the two rooms commit together.
+      const fresh = new MessageLog(kv);
+      const [old, again, lobby] = await Promise.all([
+        fresh.append("old", note(4, "old-4")),
+        fresh.append("old", note(2, "old-2")),
+        fresh.append("lobby", note(1, "lobby-1")),
+      ]);
+      assert.deepEqual([old.message.seq, old.created], [4, true]);
+      assert.deepEqual([again.message.seq, again.created], [2, false]);
+      assert.deepEqual([lobby.message.seq, lobby.created], [1, true]);
+      assert.equal((await fresh.getRoom("old"))?.trimmed, 0);
+    });
+  });
+}

@@ -102,6 +102,11 @@ function trimmedOf(record: StoredRoom): number {
   return Number.isFinite(record.trimmed) ? record.trimmed : 0;
 }
 
+/** A room record as read from the store, with `trimmed` a number even in an old record. */
+export function withTrimmed(record: StoredRoom): StoredRoom {
+  return Number.isFinite(record.trimmed) ? record : { ...record, trimmed: trimmedOf(record) };
+}
+
 /** The messages under `room`'s keys with seqs strictly between `low` and `high` (none: no end). */
 async function listKeyed(
   kv: Deno.Kv,
