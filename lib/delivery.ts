@@ -4,8 +4,13 @@ const encoder = new TextEncoder();
 
 /** The largest batch, in estimated bytes, sent as one frame or event chunk. */
 export const MAX_DELIVERY_BYTES = 256 * 1024;
+/** The most messages sent as one frame or event chunk. */
+export const MAX_DELIVERY_MESSAGES = 500;
 
-/** Splits consecutive messages into deliveries of at most about {@link MAX_DELIVERY_BYTES}. */
+/**
+ * Splits consecutive messages into deliveries of at most {@link MAX_DELIVERY_MESSAGES} and about
+ * {@link MAX_DELIVERY_BYTES}.
+ */
 export function toDeliveries(messages: Message[]): Delivery[] {
   const deliveries: Delivery[] = [];
   let start = 0;
@@ -13,7 +18,8 @@ export function toDeliveries(messages: Message[]): Delivery[] {
   messages.forEach((message, i) => {
     // UTF-8 takes up to 3 bytes per UTF-16 unit; the other fields add about 200.
     const size = 3 * (message.text.length + message.author.length) + 200;
-    if (i > start && bytes + size > MAX_DELIVERY_BYTES) {
+    const full = bytes + size > MAX_DELIVERY_BYTES || i - start === MAX_DELIVERY_MESSAGES;
+    if (i > start && full) {
       deliveries.push(new Delivery(messages.slice(start, i)));
       start = i;
       bytes = 0;
