@@ -44,6 +44,37 @@ export async function readJsonBody(
   return expectObject(value);
 }
 
+/**
+ * Reads a URL-encoded form body (as a browser's form posts it), enforcing the media type and a
+ * byte limit. Fields whose percent-encoded bytes are not UTF-8 are refused with 400
+ * `invalid_utf8`, as in a JSON body, rather than read with replacement characters.
+ */
+export async function readFormBody(
+  request: Request,
+  limit = MAX_BODY_BYTES,
+): Promise<Map<string, string>> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
+    throw new ParleyError(415, "unsupported_media_type", "The form must be URL-encoded");
+  }
+  const bytes = await readLimited(request, limit);
+  const fields = new Map<string, string>();
+  try {
+    for (const pair of utf8.decode(bytes).split("&")) {
+      if (pair === "") continue;
+      const equals = pair.indexOf("=");
+      const [name, value] =
+        (equals === -1 ? [pair, ""] : [pair.slice(0, equals), pair.slice(equals + 1)])
+          .map((part) => decodeURIComponent(part.replaceAll("+", " ")));
+      // The first of a repeated field counts, as with URLSearchParams.get.
+      if (!fields.has(name)) fields.set(name, value);
+    }
+  } catch {
+    throw new ParleyError(400, "invalid_utf8", "The form is not valid UTF-8");
+  }
+  return fields;
+}
+
 /** Reads a request body, failing with 413 once it passes `limit` bytes. */
 export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();

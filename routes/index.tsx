@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { CreateRoomForm, type CreateRoomFormProps } from "../components/CreateRoomForm.tsx";
 import { Layout } from "../components/Layout.tsx";
 import RoomDirectory from "../islands/RoomDirectory.tsx";
-import { MAX_BODY_BYTES, readLimited } from "../lib/body.ts";
+import { readFormBody } from "../lib/body.ts";
 import { clientIp } from "../lib/client_ip.ts";
 import { ParleyError } from "../lib/errors.ts";
 import { parseShown } from "../lib/directory.ts";
@@ -36,12 +36,7 @@ export const handler = {
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const type = c.req.header("content-type") ?? "";
-    if (!type.startsWith("application/x-www-form-urlencoded")) {
-      throw new ParleyError(415, "unsupported_media_type", "The form must be URL-encoded");
-    }
-    const bytes = await readLimited(c.req.raw, MAX_BODY_BYTES);
-    const form = new URLSearchParams(new TextDecoder().decode(bytes));
+    const form = await readFormBody(c.req.raw);
     const values = { id: form.get("id") ?? "", title: form.get("title") ?? "" };
     const { log, limits, config, directory } = c.var.services;
     try {

@@ -170,6 +170,36 @@ Deno.test("POST / - an id taken by a room with another title is a 409 page linki
   });
 });
 
+Deno.test("POST / - a form body is read as browsers encode it, and bytes that are not UTF-8 are refused", async () => {
+  await withServer(async (server) => {
+    const send = (body: string, type = "application/x-www-form-urlencoded") =>
+      fetch(`${server.origin}/`, {
+        method: "POST",
+        headers: { "content-type": type },
+        body,
+        redirect: "manual",
+      });
+    const refused = await send("id=bytes&title=ab%FFcd");
+    assert.equal(refused.status, 400);
+    assert.equal((await refused.json()).error.code, "invalid_utf8");
+    assert.deepEqual(await roomIds(server), []);
+    // "+" is a space, "=" may be part of a value, and the media type's case does not matter.
+    const made = await send(
+      "title=1+%2B+1+=+2&id=sums&id=ignored",
+      "Application/X-WWW-Form-URLEncoded",
+    );
+    await made.body?.cancel();
+    assert.equal(made.status, 303);
+    const { body } = await requestJson(server, "/api/rooms");
+    assert.deepEqual(
+      (body.rooms as Array<{ id: string; title: string }>).map(({ id, title }) => [id, title]),
+      [
+        ["sums", "1 + 1 = 2"],
+      ],
+    );
+  });
+});
+
 const INVALID_FORMS: Array<{ name: string; fields: Record<string, string>; error: string }> = [
   {
     name: "a malformed room id",
