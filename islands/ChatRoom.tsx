@@ -9,7 +9,7 @@ import {
 } from "../lib/client.ts";
 import type { PublicSession } from "../lib/session.ts";
 import type { Message } from "../lib/types.ts";
-import { MAX_TEXT_LENGTH, parseAuthor } from "../lib/validation.ts";
+import { MAX_TEXT_LENGTH, parseAuthor, parseText } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
 import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
 import { cleanNames, typingText, withoutOne } from "../lib/ui/people.ts";
@@ -33,14 +33,19 @@ export interface Props {
 
 const NAME_KEY = "parley:name";
 
-/** Why a display name cannot be used (the server's own rules), or undefined when it can. */
-function nameProblem(name: string): string | undefined {
+/** Why the server would refuse `value` (`parse` holds its rules), or undefined when it would not. */
+function refusal(parse: (value: string) => unknown, value: string): string | undefined {
   try {
-    parseAuthor(name);
+    parse(value);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
+}
+
+/** Why a display name cannot be used, or undefined when it can. */
+function nameProblem(name: string): string | undefined {
+  return refusal(parseAuthor, name);
 }
 
 /**
@@ -373,6 +378,12 @@ export default function ChatRoom({ room, messages: initial, transport, session }
     if (length > MAX_TEXT_LENGTH) {
       notice.value = `The message is ${length.toLocaleString("en")} characters, ` +
         `the limit is ${MAX_TEXT_LENGTH.toLocaleString("en")}: shorten it to send it`;
+      return;
+    }
+    // Refused here, it stays in the box to be fixed; the visitor is still typing it.
+    const problem = refusal(parseText, text);
+    if (problem) {
+      notice.value = problem;
       return;
     }
     notice.value = "";

@@ -18,10 +18,15 @@ const TYPING_BROADCAST_MS = 1_000;
  * server drops a spell 5 s after its last signal, a second or so later everywhere.
  */
 const OWN_TYPING_MS = 8_000;
+/**
+ * How long after a send the room's typing list may still hold the spell the send ended: until
+ * the server's next list comes, the visitor's name is left out of it as while typing.
+ */
+const AFTER_SEND_MS = 1_500;
 
 /** The visitor's own activity in a room; see {@link useOwnActivity}. */
 export interface OwnActivity {
-  /** Notes a message sent from this tab under `id`; sending ends the visitor's typing. */
+  /** Notes a message sent from this tab under `id`; sending ends the visitor's typing (soon). */
   sent(id: string): void;
   /** Whether the message with `id` is the visitor's own; it is forgotten as it is asked about. */
   claim(id: string): boolean;
@@ -29,7 +34,10 @@ export interface OwnActivity {
   forget(id: string): void;
   /** Notes that the visitor typed, in this tab. */
   typed(): void;
-  /** Whether the visitor typed recently enough, in any tab, to be in the room's typing list. */
+  /**
+   * Whether the visitor typed recently enough, in any tab, to be in the room's typing list (or
+   * sent a message so recently that the list may not say yet that the spell ended).
+   */
   typing: ReadonlySignal<boolean>;
 }
 
@@ -50,11 +58,15 @@ export function useOwnActivity(room: string): OwnActivity {
     clearTimeout(typingEnds.current);
     typingEnds.current = setTimeout(() => (typing.value = false), left);
   };
-  /** A message was sent: the server ends the session's spell of typing, in every tab. */
+  /**
+   * A message was sent: the server ends the session's spell of typing, in every tab, and says so
+   * in its next typing list; the name is left out until then.
+   */
   const stoppedTyping = () => {
     typedAt.current = 0;
-    typing.value = false;
     clearTimeout(typingEnds.current);
+    if (!typing.value) return;
+    typingEnds.current = setTimeout(() => (typing.value = false), AFTER_SEND_MS);
   };
   useEffect(() => {
     if (typeof BroadcastChannel === "undefined") return;
