@@ -752,6 +752,32 @@ Deno.test("room page - long names are counted; the list opens, and closes on Esc
   });
 });
 
+for (
+  const [shape, title] of [["a short title", "Tea"], [
+    "a long title",
+    "The weekly planning room of the Köln office",
+  ]]
+) {
+  Deno.test(`room page - on a phone the online list stays on screen, under ${shape}`, async () => {
+    await withBrowserSession(async (session) => {
+      const { status } = await requestJson(session.server, "/api/rooms", {
+        body: { id: "tea", title },
+      });
+      assert.equal(status, 201);
+      const names = ["Alexandria Konstantinopoulou", "P", "Dmitri Ivanovich Petrov", "bo", "cy"];
+      const page = await openRoom(session, names[0], { ...PHONE, room: "tea" });
+      for (const name of names.slice(1)) await openRoom(session, name, { room: "tea" });
+      const count = page.locator("summary.presence-text", { hasText: "5 online" });
+      await count.waitFor();
+      await count.click();
+      const list = page.getByRole("list", { name: "Online now" });
+      await list.waitFor();
+      const box = (await list.boundingBox())!;
+      assert.ok(box.x >= 0 && box.x + box.width <= PHONE.viewport.width, JSON.stringify(box));
+    });
+  });
+}
+
 Deno.test("room page - someone else with your name is online and typing beside you", async () => {
   await withBrowserSession(async (session) => {
     const mine = await openRoom(session, "sam");
