@@ -338,7 +338,13 @@ export default function ChatRoom({ room, messages: initial, transport, session }
       const before = messages.value.length;
       messages.value = mergeMessages(page.messages, messages.value);
       const loaded = messages.value.length - before;
-      announce(loaded === 1 ? "1 older message loaded" : `${loaded} older messages loaded`);
+      announce(
+        loaded === 0
+          ? "Older messages are no longer kept"
+          : loaded === 1
+          ? "1 older message loaded"
+          : `${loaded} older messages loaded`,
+      );
       const done = page.messages.length < OLDER_PAGE_SIZE || !mayHaveOlder(page.messages);
       // The button goes away with the last page: focus on it goes to what replaces it.
       focusHistoryStart.current = done &&

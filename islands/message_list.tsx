@@ -61,6 +61,8 @@ export function MessageList(props: MessageListProps) {
         {!empty && (
           <HistoryTop
             roomTitle={props.roomTitle}
+            // History that starts after seq 1: retention deleted what came before.
+            trimmed={(rows.find((row) => row.kind === "message")?.message.seq ?? 1) > 1}
             state={props.history}
             interactive={props.interactive}
             onLoadOlder={props.onLoadOlder}
@@ -99,8 +101,9 @@ export function MessageList(props: MessageListProps) {
 }
 
 function HistoryTop(
-  { roomTitle, state, interactive, onLoadOlder }: {
+  { roomTitle, trimmed, state, interactive, onLoadOlder }: {
     roomTitle: string;
+    trimmed: boolean;
     state: HistoryState;
     interactive: boolean;
     onLoadOlder: () => void;
@@ -110,7 +113,9 @@ function HistoryTop(
     // Focusable from script: focus moves here from the button it replaces.
     return (
       <p class="history-top history-start" id="history-start" tabIndex={-1}>
-        This is the start of {roomTitle}.
+        {trimmed
+          ? "Older messages are no longer kept: the room keeps only its latest ones."
+          : `This is the start of ${roomTitle}.`}
       </p>
     );
   }

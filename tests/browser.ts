@@ -40,13 +40,14 @@ export interface BrowserSession {
 }
 
 /**
- * Runs a browser test against a fresh server (limits off) with one room, "lobby" titled "The
- * lobby", and a fresh Chromium, tearing both down afterwards.
+ * Runs a browser test against a fresh server (limits off, and `env` set) with one room, "lobby"
+ * titled "The lobby", and a fresh Chromium, tearing both down afterwards.
  */
 export async function withBrowserSession(
   test: (session: BrowserSession) => Promise<void>,
+  env: Record<string, string> = {},
 ): Promise<void> {
-  const server = await startServer(LIMITS_OFF);
+  const server = await startServer({ env: { ...LIMITS_OFF.env, ...env } });
   const browser = await launchBrowser();
   try {
     const { status } = await requestJson(server, "/api/rooms", {

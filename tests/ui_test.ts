@@ -583,6 +583,28 @@ Deno.test("room page - scrolling up loads older messages until the first, in ord
   });
 });
 
+Deno.test("room page - paging back to where retention cut the history says so, not that the room starts there", async () => {
+  await withBrowserSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 130);
+    const ann = await openRoom(session, "ann");
+    const top = ann.locator(".history-start");
+    const deadline = Date.now() + 15_000;
+    while (await top.count() === 0) {
+      assert.ok(Date.now() < deadline, "never reached the oldest message kept");
+      await ann.locator(".scroller").evaluate((element) =>
+        element.scrollTop = -element.scrollHeight
+      );
+      await ann.waitForTimeout(100);
+    }
+    assert.equal(
+      await top.innerText(),
+      "Older messages are no longer kept: the room keeps only its latest ones.",
+    );
+    assert.equal((await texts(ann))[0], "message 31");
+    assert.equal(await ann.locator(".history-top").getByText("This is the start").count(), 0);
+  }, { PARLEY_HISTORY_LIMIT: "100" });
+});
+
 Deno.test("room page - the load older button pages back from the keyboard", async () => {
   await withBrowserSession(async (session) => {
     await seedNumbered(session.server, "lobby", 150);
