@@ -1,3 +1,5 @@
+import { MAX_TITLE_LENGTH } from "../lib/validation.ts";
+
 /** Values and the error message a create-room form is re-rendered with. */
 export interface CreateRoomFormProps {
   id?: string;
@@ -63,7 +65,8 @@ export function CreateRoomForm(
           <input
             name="title"
             required
-            maxLength={80}
+            // Characters count, not the field's UTF-16 units (two for an emoji): see the name field.
+            maxLength={2 * MAX_TITLE_LENGTH}
             placeholder="The lobby"
             value={title}
             autoFocus={focused("title")}

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Ref, RefObject } from "preact";
+import { MAX_AUTHOR_LENGTH } from "../lib/validation.ts";
 
 /** Props of {@link Composer}. */
 export interface ComposerProps {
@@ -115,7 +116,9 @@ function NameField(
         name="name"
         ref={inputRef}
         required
-        maxLength={32}
+        // The server counts characters, a field UTF-16 units (two for an emoji): the field only
+        // stops a runaway paste, and the server's rules say when a name is too long.
+        maxLength={2 * MAX_AUTHOR_LENGTH}
         autoComplete="nickname"
         placeholder="Your name"
         dir="auto"

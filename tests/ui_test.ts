@@ -1124,6 +1124,25 @@ Deno.test("room page - loading opens one WebSocket, and choosing a name one more
   });
 });
 
+Deno.test("fields - emoji count as the server counts them: a name and a title of emoji are taken whole", async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann");
+    const fox = "\u{1F98A}".repeat(20); // 20 characters, 40 UTF-16 units
+    await page.locator('input[name="name"]').selectText();
+    await page.keyboard.insertText(fox);
+    assert.equal(await page.locator('input[name="name"]').inputValue(), fox);
+    await page.locator('input[name="name"]').press("Enter");
+    await say(page, "hello from a fox");
+    await page.locator(".message:not(.pending) .author", { hasText: fox }).waitFor();
+
+    const party = "\u{1F389}".repeat(50); // 50 characters, 100 UTF-16 units
+    await page.goto(`${session.server.origin}/`);
+    await page.locator('input[name="title"]').click();
+    await page.keyboard.insertText(party);
+    assert.equal(await page.locator('input[name="title"]').inputValue(), party);
+  });
+});
+
 Deno.test("room page - a name half typed survives messages arriving", async () => {
   await withBrowserSession(async ({ server, browser }) => {
     const page = await openLobby(browser, server);
