@@ -19,6 +19,7 @@ import { Composer } from "./composer.tsx";
 import { type HistoryState, MessageList } from "./message_list.tsx";
 import { useOwnActivity } from "./own_activity.ts";
 import { RoomHeader, StatusBanner } from "./room_header.tsx";
+import { keepDraft, keepUnsent, keptDraft, keptUnsent } from "./tab_memory.ts";
 
 /** Props of the chat island, serialised into the page by the room route. */
 export interface Props {
@@ -94,7 +95,8 @@ export default function ChatRoom({ room, messages: initial, transport, session }
   const [typedName, typedDraft] = useMemo(
     () => [
       typedBeforeHydration('input[name="name"]').trim(),
-      typedBeforeHydration("#composer-text"),
+      // Else what this tab had in the box when its last page of the room went (a reload, say).
+      typedBeforeHydration("#composer-text") || keptDraft(room.id),
     ],
     [],
   );
@@ -198,9 +200,16 @@ export default function ChatRoom({ room, messages: initial, transport, session }
     const minutes = setInterval(() => (now.value = Date.now()), 60_000);
     globalThis.addEventListener("online", onNetwork);
     globalThis.addEventListener("offline", onNetwork);
+    // Messages still on their way: the browser asks before the page goes. (A reload of this tab
+    // sends them again; closing it would lose them.)
+    const onLeave = (event: BeforeUnloadEvent) => {
+      if (outbox.peek().some((item) => item.state === "sending")) event.preventDefault();
+    };
     document.addEventListener("visibilitychange", onVisibility);
     globalThis.addEventListener("storage", onStorage);
+    globalThis.addEventListener("beforeunload", onLeave);
     return () => {
+      globalThis.removeEventListener("beforeunload", onLeave);
       globalThis.removeEventListener("storage", onStorage);
       globalThis.removeEventListener("online", onNetwork);
       globalThis.removeEventListener("offline", onNetwork);
@@ -208,6 +217,11 @@ export default function ChatRoom({ room, messages: initial, transport, session }
       clearInterval(minutes);
     };
   }, []);
+
+  // What is in the message box outlives a reload of this tab.
+  useSignalEffect(() => {
+    if (hydrated.value) keepDraft(room.id, draft.value);
+  });
 
   // The unread count leads the tab title while the tab is hidden.
   const baseTitle = `${room.title} · Parley`;
@@ -292,6 +306,7 @@ export default function ChatRoom({ room, messages: initial, transport, session }
     if (!live) return;
     const after = connection.current?.last ?? initial.at(-1)?.seq ?? 0;
     const pending = connection.current?.outbox ?? [];
+    const first = connection.current === null;
     connection.current?.close();
     const epoch = connection.current?.epoch ?? room.epoch;
     // Each connection confirms the session under the current name (creating or renaming it).
@@ -303,7 +318,10 @@ export default function ChatRoom({ room, messages: initial, transport, session }
         // Who is online and typing is only known while live.
         if (next.state !== "live") typing.value = [];
       }),
-      chat.on("outbox", (items) => (outbox.value = items)),
+      chat.on("outbox", (items) => {
+        outbox.value = items;
+        keepUnsent(room.id, items);
+      }),
       chat.on("resync", (latest) => {
         for (const message of latest) own.forget(message.id);
         messages.value = latest;
@@ -317,6 +335,13 @@ export default function ChatRoom({ room, messages: initial, transport, session }
     ];
     for (const item of pending) chat.send(item.text, item.id);
     for (const text of afterRename.current.splice(0)) own.sent(chat.send(text));
+    // The first connection sends again what this tab's last page of the room left unsent.
+    if (first) {
+      const shown = new Set(initial.map((message) => message.id));
+      for (const item of keptUnsent(room.id)) {
+        if (!shown.has(item.id)) own.sent(chat.send(item.text, item.id));
+      }
+    }
     return () => {
       for (const off of unsubscribe) off();
       chat.close();

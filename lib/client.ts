@@ -311,7 +311,7 @@ export class ChatConnection {
         for (const listener of this.#listeners.presence) listener(online);
         for (const listener of this.#listeners.typing) listener(typing);
       },
-      ack: (id) => {
+      ack: (id, seq) => {
         if (!isCurrent()) return;
         const item = this.#outbox.get(id);
         if (item) item.acked = true;
@@ -320,6 +320,12 @@ export class ChatConnection {
         // signal sent since (over HTTP they race): the next keystroke tells the room again.
         this.#lastTyping = 0;
         this.#answered(id);
+        // Stored before what this connection has delivered (sent again by a page reloaded after
+        // it landed): it will not come again, so it leaves the outbox now.
+        if (item && this.#last !== undefined && seq <= this.#last) {
+          this.#outbox.delete(id);
+          this.#emitOutbox();
+        }
       },
       retryLater: (id, afterMs, reason) => isCurrent() && this.#answerLater(id, afterMs, reason),
       rejected: (id, code, message) => {

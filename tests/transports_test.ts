@@ -767,6 +767,30 @@ Deno.test("client - a message the server keeps asking for later fails after 10 t
   });
 });
 
+Deno.test("client - a message acknowledged as stored before the cursor leaves the outbox at once", async () => {
+  // Sent again after a reload: it landed before, so its delivery will not come again.
+  const room = {
+    onOpen: () => [{ type: "welcome", room: "old", head: 5, epoch: "e" }],
+    onFrame: (frame: Record<string, unknown>) =>
+      frame.type === "send" ? [{ type: "ack", id: frame.id, seq: 3 }] : [],
+  };
+  await withFakeRoom(room, async ({ baseUrl }) => {
+    const connection = connect("old", {
+      transport: "ws",
+      baseUrl,
+      token: "t",
+      after: 5,
+      epoch: "e",
+    });
+    try {
+      connection.send("landed before the reload", "kept-1");
+      await waitFor("the outbox to empty", () => connection.outbox.length === 0);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
 Deno.test("client - a message refused for the rate again and again is sent until it is taken, never failed", async () => {
   let tries = 0;
   const room = {

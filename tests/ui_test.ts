@@ -998,6 +998,39 @@ Deno.test("room page - sending never shows your own name as typing", async () =>
   });
 });
 
+Deno.test("room page - a reload keeps the draft, and sends once what was still being sent", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann", { query: "?transport=poll" });
+    const dialogs: string[] = [];
+    ann.on("dialog", (dialog) => {
+      dialogs.push(dialog.type());
+      dialog.accept();
+    });
+    // Sends do not get through: the message waits, "Sending…".
+    const messages = "**/api/rooms/lobby/messages";
+    await ann.route(
+      messages,
+      (route) => route.request().method() === "POST" ? route.abort() : route.fallback(),
+    );
+    await say(ann, "sent while cut off");
+    await ann.locator(".message.pending", { hasText: "sent while cut off" }).waitFor();
+    await ann.locator("#composer-text").fill("a draft");
+    await ann.unroute(messages);
+    await ann.reload();
+    // The browser asked before leaving a message behind.
+    assert.deepEqual(dialogs, ["beforeunload"]);
+    await ann.locator(".message:not(.pending) .text", { hasText: "sent while cut off" }).waitFor();
+    assert.equal(await ann.locator("#composer-text").inputValue(), "a draft");
+    // Once more: nothing is left to send, and nothing is stored twice.
+    await ann.reload();
+    await ann.locator(".status-live").waitFor();
+    await ann.waitForTimeout(500);
+    assert.equal(await ann.locator(".message.pending").count(), 0);
+    assert.deepEqual(await texts(ann), ["sent while cut off"]);
+    assert.deepEqual(dialogs, ["beforeunload"]);
+  });
+});
+
 Deno.test("room page - the banner says offline, naming the transport, and recovers", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann", { locale: "en-US" });
