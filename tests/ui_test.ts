@@ -523,10 +523,11 @@ Deno.test("room page - keyboard focus stays on Load older, and follows Escape fr
     const ann = await openRoom(session, "ann");
     const focusedClass = () => ann.evaluate(() => document.activeElement?.className ?? "");
     const live = ann.locator('[aria-live="polite"]');
-    // Two pages of older messages (50, then 30): focus stays on the button while it loads, and
-    // goes to the start of the history when the button goes away.
+    // Two pages of older messages (50, then 30): focus stays on the button while it loads (the
+    // button staying in view at the top), and goes to the start of the history when it goes away.
     const button = ann.locator("button.load-older");
     await button.focus();
+    await button.press("Enter");
     await ann.locator(".message[data-seq='31']").waitFor();
     assert.equal(await focusedClass(), "load-older");
     await live.filter({ hasText: "50 older messages loaded" }).waitFor();
@@ -616,6 +617,20 @@ Deno.test("room page - the load older button pages back from the keyboard", asyn
     await ann.keyboard.press("Enter");
     await ann.locator(".message[data-seq='51']").waitFor();
     assert.deepEqual(await texts(ann), Array.from({ length: 100 }, (_, i) => `message ${i + 51}`));
+    // The focused button stays in view, above the messages it loaded, and loads no more by itself.
+    const inView = () =>
+      button.evaluate((element) => {
+        const box = element.getBoundingClientRect();
+        const list = document.querySelector(".scroller")!.getBoundingClientRect();
+        return box.top >= list.top && box.bottom <= list.bottom;
+      });
+    assert.equal(await inView(), true);
+    assert.equal(await ann.locator(".message[data-seq='51']").isVisible(), true);
+    await ann.waitForTimeout(500);
+    assert.equal((await texts(ann)).length, 100);
+    await ann.keyboard.press("Enter");
+    await ann.locator(".message[data-seq='1']").waitFor();
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "history-start");
   });
 });
 
