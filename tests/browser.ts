@@ -76,6 +76,23 @@ export async function openRoom(
   return page;
 }
 
+/**
+ * Makes the lobby refuse every message `page` sends with `POST` (open it with
+ * `?transport=poll`) as 400 `invalid_text` saying `message`: a server whose rules are stricter
+ * than the page's (a newer version, say). Returns what puts the server back.
+ */
+export async function refuseSends(page: Page, message: string): Promise<() => Promise<void>> {
+  const url = "**/api/rooms/lobby/messages";
+  await page.route(
+    url,
+    (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill({ status: 400, json: { error: { code: "invalid_text", message } } })
+        : route.fallback(),
+  );
+  return () => page.unroute(url);
+}
+
 /** Types a message into the composer and sends it with Enter. */
 export async function say(page: Page, text: string): Promise<void> {
   await page.locator("#composer-text").fill(text);

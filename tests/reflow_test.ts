@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
-import { openRoom, say, withBrowserSession } from "./browser.ts";
+import { openRoom, refuseSends, say, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
 
 /** The share of the window the message list must at least have (WCAG 1.4.10 at 400% zoom). */
@@ -154,9 +154,10 @@ Deno.test("fields - in forced colours a focused text field looks focused", async
 
 Deno.test("room page - a failed message's buttons are 24 px targets that focus rings keep clear of", async () => {
   await withBrowserSession(async (session) => {
-    const page = await openRoom(session, "ann");
-    // Control characters in text are refused (by the client, with the server's own rules).
-    await say(page, "bell \u0007 here");
+    const page = await openRoom(session, "ann", { query: "?transport=poll" });
+    // Refused by the server: resending cannot help, editing can.
+    await refuseSends(page, "The text must not say bell");
+    await say(page, "bell here");
     const buttons = page.locator(".message.pending-failed .pending-state button");
     await buttons.first().waitFor();
     const boxes = [];

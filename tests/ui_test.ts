@@ -12,7 +12,14 @@
  */
 import assert from "node:assert/strict";
 import type { Page, Route } from "playwright-core";
-import { type BrowserSession, openRoom, say, texts, withBrowserSession } from "./browser.ts";
+import {
+  type BrowserSession,
+  openRoom,
+  refuseSends,
+  say,
+  texts,
+  withBrowserSession,
+} from "./browser.ts";
 import { requestJson, type TestServer } from "./server.ts";
 
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url);
@@ -951,17 +958,7 @@ Deno.test("room page - text the server would refuse is explained under the box a
 Deno.test("room page - a message the server refuses says why, and goes back to be edited or is discarded", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann", { query: "?transport=poll" });
-    // A server whose rules are stricter than the page's (a newer version, say) refuses it.
-    await ann.route(
-      "**/api/rooms/lobby/messages",
-      (route) =>
-        route.request().method() === "POST"
-          ? route.fulfill({
-            status: 400,
-            json: { error: { code: "invalid_text", message: "The text must not say bell" } },
-          })
-          : route.fallback(),
-    );
+    const serveAgain = await refuseSends(ann, "The text must not say bell");
     await say(ann, "bell here");
     const failed = ann.locator(".message.pending-failed");
     await failed.waitFor();
@@ -979,7 +976,7 @@ Deno.test("room page - a message the server refuses says why, and goes back to b
     await failed.getByRole("button", { name: "Discard" }).click();
     await failed.waitFor({ state: "detached" });
     assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
-    await ann.unroute("**/api/rooms/lobby/messages");
+    await serveAgain();
     await say(ann, "fine now");
     await ann.locator(".message:not(.pending) .text", { hasText: "fine now" }).waitFor();
     assert.deepEqual(await texts(ann), ["fine now"]);
