@@ -7,7 +7,7 @@ import {
   type OutboxItem,
   type TransportName,
 } from "../lib/client.ts";
-import type { PublicSession } from "../lib/session.ts";
+import type { Speaker } from "../lib/session.ts";
 import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor, parseText } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
@@ -28,8 +28,8 @@ export interface Props {
   messages: Message[];
   /** Force a transport (from `?transport=`); otherwise the client picks. */
   transport?: TransportName;
-  /** The visitor's session, if they have one: its display name and public id. */
-  session?: PublicSession;
+  /** The visitor's display name and author id in the room, if they have a session. */
+  speaker?: Speaker;
 }
 
 const NAME_KEY = "parley:name";
@@ -79,8 +79,8 @@ const LOAD_AHEAD_PX = 400;
  * The live chat for one room: heading with who is online, connection banner, messages grouped
  * by author and day with history paging, typing indicator and composer.
  */
-export default function ChatRoom({ room, messages: initial, transport, session }: Props) {
-  const sessionName = session?.name;
+export default function ChatRoom({ room, messages: initial, transport, speaker: visitor }: Props) {
+  const sessionName = visitor?.name;
   const messages = useSignal(initial);
   const outbox = useSignal<OutboxItem[]>([]);
   const status = useSignal<ConnectionStatus>({
@@ -88,9 +88,9 @@ export default function ChatRoom({ room, messages: initial, transport, session }
     transport: transport ?? "ws",
   });
   const name = useSignal(sessionName ?? "");
-  // The public id of the visitor's session, which the visitor's messages carry: from the page,
-  // then from each session the connection makes.
-  const authorId = useSignal(session?.authorId);
+  // The author id the visitor's messages carry in this room: from the page, then from their own
+  // messages as they come back (a new session has a new one).
+  const authorId = useSignal(visitor?.authorId);
   // Text typed before the script ran is in the server-rendered fields; hydration may clear them.
   const [typedName, typedDraft] = useMemo(
     () => [
@@ -200,16 +200,9 @@ export default function ChatRoom({ room, messages: initial, transport, session }
     const minutes = setInterval(() => (now.value = Date.now()), 60_000);
     globalThis.addEventListener("online", onNetwork);
     globalThis.addEventListener("offline", onNetwork);
-    // Messages still on their way: the browser asks before the page goes. (A reload of this tab
-    // sends them again; closing it would lose them.)
-    const onLeave = (event: BeforeUnloadEvent) => {
-      if (outbox.peek().some((item) => item.state === "sending")) event.preventDefault();
-    };
     document.addEventListener("visibilitychange", onVisibility);
     globalThis.addEventListener("storage", onStorage);
-    globalThis.addEventListener("beforeunload", onLeave);
     return () => {
-      globalThis.removeEventListener("beforeunload", onLeave);
       globalThis.removeEventListener("storage", onStorage);
       globalThis.removeEventListener("online", onNetwork);
       globalThis.removeEventListener("offline", onNetwork);
@@ -217,6 +210,16 @@ export default function ChatRoom({ room, messages: initial, transport, session }
       clearInterval(minutes);
     };
   }, []);
+
+  // While messages are on their way, the browser asks before the page goes: a reload of this tab
+  // sends them again, but closing it would lose them. (Only then: a page listening for leaving
+  // is kept out of some browsers' back-forward cache.)
+  useSignalEffect(() => {
+    if (!outbox.value.some((item) => item.state === "sending")) return;
+    const onLeave = (event: BeforeUnloadEvent) => event.preventDefault();
+    globalThis.addEventListener("beforeunload", onLeave);
+    return () => globalThis.removeEventListener("beforeunload", onLeave);
+  });
 
   // What is in the message box outlives a reload of this tab.
   useSignalEffect(() => {
@@ -284,7 +287,11 @@ export default function ChatRoom({ room, messages: initial, transport, session }
     }
     messages.value = next;
     // Each of the visitor's own messages comes back once: it is forgotten as it does.
-    const fromOthers = fresh.filter((message) => !own.claim(message.id));
+    const fromOthers: Message[] = [];
+    for (const message of fresh) {
+      if (!own.claim(message.id)) fromOthers.push(message);
+      else if (message.authorId !== undefined) authorId.value = message.authorId;
+    }
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
@@ -331,7 +338,6 @@ export default function ChatRoom({ room, messages: initial, transport, session }
       chat.on("presence", (names) => (online.value = cleanNames(names))),
       // The server drops a name about 5 s after that person's last keystroke.
       chat.on("typing", (names) => (typing.value = cleanNames(names))),
-      chat.on("session", (made) => (authorId.value = made.authorId)),
     ];
     for (const item of pending) chat.send(item.text, item.id);
     for (const text of afterRename.current.splice(0)) own.sent(chat.send(text));
@@ -341,6 +347,8 @@ export default function ChatRoom({ room, messages: initial, transport, session }
       for (const item of keptUnsent(room.id)) {
         if (!shown.has(item.id)) own.sent(chat.send(item.text, item.id));
       }
+      // What the page already shows is not kept for the next page to send again.
+      keepUnsent(room.id, chat.outbox);
     }
     return () => {
       for (const off of unsubscribe) off();

@@ -18,8 +18,9 @@ export interface Unsent {
 const draftKey = (room: string) => `parley:draft:${room}`;
 const unsentKey = (room: string) => `parley:unsent:${room}`;
 
-/** Storage, when the page has it (not on the server, nor where the browser refuses it). */
+/** The tab's storage, in a browser that allows it (Deno's own, when rendering, is not a tab's). */
 function storage(): Storage | undefined {
+  if (typeof document === "undefined") return undefined;
   try {
     return globalThis.sessionStorage ?? undefined;
   } catch {

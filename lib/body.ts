@@ -6,6 +6,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 // A fatal decoder can be reused: each whole-input decode starts afresh.
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
 
 function tooLarge(limit: number): ParleyError {
   return new ParleyError(413, "body_too_large", `The body is larger than ${limit} bytes`);
@@ -65,7 +66,7 @@ export async function readFormBody(
       const equals = pair.indexOf("=");
       const [name, value] =
         (equals === -1 ? [pair, ""] : [pair.slice(0, equals), pair.slice(equals + 1)])
-          .map((part) => decodeURIComponent(part.replaceAll("+", " ")));
+          .map(decodeFormField);
       // The first of a repeated field counts, as with URLSearchParams.get.
       if (!fields.has(name)) fields.set(name, value);
     }
@@ -91,11 +92,32 @@ export async function readLimited(request: Request, limit: number): Promise<Uint
     }
     parts.push(value);
   }
-  const bytes = new Uint8Array(size);
+  return concat(parts);
+}
+
+/**
+ * Decodes a form field as URLSearchParams does ("+" is a space, "%XX" a byte, and a "%" without
+ * two hex digits after it stays as it is), but throws where the bytes are not UTF-8.
+ */
+function decodeFormField(field: string): string {
+  const parts = field.replaceAll("+", " ").split(/(%[0-9A-Fa-f]{2})/);
+  // The split keeps the escapes, at odd places.
+  return utf8.decode(
+    concat(
+      parts.map((part, i) =>
+        i % 2 === 1 ? Uint8Array.of(parseInt(part.slice(1), 16)) : encoder.encode(part)
+      ),
+    ),
+  );
+}
+
+/** Joins byte chunks into one array. */
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
   let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
   }
   return bytes;
 }

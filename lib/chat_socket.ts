@@ -4,7 +4,7 @@ import { endTypingSpell, type Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./body.ts";
 import { rateLimited } from "./limits.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
-import type { Session } from "./session.ts";
+import type { Session, Speaker } from "./session.ts";
 import type { Room } from "./types.ts";
 import { roomToWrite } from "./room_to_write.ts";
 import { parseSend } from "./validation.ts";
@@ -88,6 +88,8 @@ class ChatSocket implements EventListenerObject {
   #room: string;
   #epoch: string;
   #session: Session | undefined;
+  /** The session's name and author id in the room, made on the first send. */
+  #speaker: Speaker | undefined;
   #ip: string;
   #onClose: (() => void) | undefined;
   #after: number | undefined;
@@ -258,10 +260,11 @@ class ChatSocket implements EventListenerObject {
       if (session === undefined) {
         throw new ParleyError(401, "session_required", "Pick a display name to send messages");
       }
-      input = parseSend(frame, session);
+      input = parseSend(frame, this.#speaker ??= services.sessions.speaker(session, this.#room));
+      // Sending ends the spell of typing, whether the message is taken now or after a wait.
+      this.#stoppedTyping(session);
       const wait = Math.max(this.#bucket?.take() ?? 0, services.limits.message(this.#ip));
       if (wait > 0) throw rateLimited("messages", wait);
-      this.#stoppedTyping(session);
     } catch (error) {
       if (!(error instanceof ParleyError)) {
         // A bug, not the client's doing: it still hears back, and may send again.

@@ -8,7 +8,6 @@
  */
 import type { Message } from "./types.ts";
 import type { ParleyError } from "./errors.ts";
-import type { PublicSession } from "./session.ts";
 import { parseClientId, parseText } from "./validation.ts";
 import type { OpenTransport, Transport, TransportName } from "./transports/transport.ts";
 import { openEventSource } from "./transports/event_source.ts";
@@ -76,8 +75,6 @@ interface Listeners {
   presence: (online: string[]) => void;
   /** The display names typing now, whenever that changes. */
   typing: (names: string[]) => void;
-  /** The session the connection sends under, each time it is made (or renamed). */
-  session: (session: PublicSession) => void;
 }
 
 const OPENERS: Record<TransportName, OpenTransport> = {
@@ -141,7 +138,6 @@ export class ChatConnection {
     typing: new Set(),
     status: new Set(),
     outbox: new Set(),
-    session: new Set(),
   };
   #status: ConnectionStatus;
   #attempt = 0;
@@ -206,7 +202,7 @@ export class ChatConnection {
     return this.#epoch;
   }
 
-  /** Listens for messages, resyncs, status, outbox, presence or session changes; returns an unsubscribe. */
+  /** Listens for messages, resyncs, status, outbox or presence changes; returns an unsubscribe. */
   on<K extends keyof Listeners>(event: K, listener: Listeners[K]): () => void {
     this.#listeners[event].add(listener);
     return () => this.#listeners[event].delete(listener);
@@ -343,9 +339,7 @@ export class ChatConnection {
   async #startSession(): Promise<void> {
     this.#startingSession = true;
     try {
-      const { token, session } = await createSession(this.#baseUrl, this.#name!);
-      this.#token = token;
-      for (const listener of this.#listeners.session) listener(session);
+      this.#token = (await createSession(this.#baseUrl, this.#name!)).token;
       // A page on the server's origin that takes cookies now has the session's cookie, which
       // goes with every request there.
       this.#cookieSession = !this.#cookieFailed &&
@@ -547,7 +541,7 @@ export class ChatConnection {
 export async function createSession(
   baseUrl: string | URL,
   name: string,
-): Promise<{ session: PublicSession; token: string }> {
+): Promise<{ name: string; token: string }> {
   const response = await fetch(new URL("/api/session", baseUrl), {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -561,7 +555,7 @@ export async function createSession(
       code: body.error?.code,
     });
   }
-  return { session: body.session, token: body.token };
+  return { name: body.session.name, token: body.token };
 }
 
 /** Whether the server answers plain HTTP (its health check) within a few seconds. */

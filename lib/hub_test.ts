@@ -906,7 +906,7 @@ async function withPresenceHub(
 }
 
 function ann(): Session {
-  return { sid: "sid-ann", name: "ann", iat: Date.now(), authorId: "ann-1234" };
+  return { sid: "sid-ann", name: "ann", iat: Date.now() };
 }
 
 Deno.test("Hub - presence is read again only when the room's mark moves or an entry runs out", async () => {

@@ -10,7 +10,7 @@ import {
   GroupCommitter,
   newCommitStats,
 } from "./group_commit.ts";
-import { readMessages } from "./room_reader.ts";
+import { readMessages, withTrimmed } from "./room_reader.ts";
 import type { Message, NewMessage, Room, StoredRoom } from "./types.ts";
 
 export type { AppendResult, CommitStats };
@@ -29,8 +29,12 @@ const SCAN_PAGE = 500;
 // How many room ids `roomExists` remembers before it starts over.
 const MAX_KNOWN_ROOMS = 10_000;
 
-/** The room a stored record describes, without what only storage needs. */
-function publicRoom({ logged: _logged, ...room }: StoredRoom): Room {
+/**
+ * The room a stored record describes, without what only storage needs (and with `trimmed` 0 in
+ * a record from before it existed).
+ */
+function publicRoom(record: StoredRoom): Room {
+  const { logged: _logged, ...room } = withTrimmed(record);
   return room;
 }
 

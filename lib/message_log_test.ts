@@ -655,6 +655,9 @@ Deno.test("MessageLog.readAfter - a room recorded before trimmed existed honours
     assert.deepEqual(seqs(await log.readAfter("old", 2, 10)), [3]);
     assert.deepEqual(seqs(await log.readAfter("old", 3, 10)), []);
     assert.deepEqual(seqs(await log.readLatest("old", { limit: 10 })), [1, 2, 3]);
+    // Listed as holding its three messages (the directory counts head − trimmed).
+    assert.equal((await log.getRoom("old"))?.trimmed, 0);
+    assert.equal((await log.listRooms())[0].trimmed, 0);
   });
 });
 

@@ -5,7 +5,7 @@ import { replacing } from "../tests/replacing_kv.ts";
 import { waitFor } from "../tests/wait_for.ts";
 
 function session(name: string, sid = `sid-${name}`): Session {
-  return { sid, name, iat: Date.now(), authorId: `id-${sid}` };
+  return { sid, name, iat: Date.now() };
 }
 
 /**

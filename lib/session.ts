@@ -17,24 +17,16 @@ export interface Session {
   name: string;
   /** When the token was issued, in ms since the epoch. */
   iat: number;
-  /**
-   * The session's public id, which its messages carry so clients can tell two people of one
-   * name apart: derived from the session id with the secret (not in the token), so it gives the
-   * session id away to no one, and stays the same when the session changes its name.
-   */
+}
+
+/**
+ * Who speaks in a room: a session's display name, and its author id there (see
+ * {@link Sessions.authorId}).
+ */
+export interface Speaker {
+  name: string;
   authorId: string;
 }
-
-/** What a client may know of its session: the session id stays in the token. */
-export type PublicSession = Pick<Session, "name" | "authorId">;
-
-/** The {@link PublicSession} of a session. */
-export function publicSession({ name, authorId }: Session): PublicSession {
-  return { name, authorId };
-}
-
-/** What a token carries; the rest of a {@link Session} is derived from it. */
-type SignedSession = Omit<Session, "authorId">;
 
 /** How many characters of a keyed hash an author id keeps: 48 bits. */
 const AUTHOR_ID_LENGTH = 8;
@@ -57,13 +49,13 @@ function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function isSignedSession(value: unknown): value is SignedSession {
-  const session = value as Partial<SignedSession> | null;
+function isSession(value: unknown): value is Session {
+  const session = value as Partial<Session> | null;
   return typeof session?.sid === "string" && typeof session.name === "string" &&
     typeof session.iat === "number";
 }
 
-function isFresh(session: Pick<Session, "iat">): boolean {
+function isFresh(session: Session): boolean {
   return Date.now() - session.iat < SESSION_MAX_AGE_SECONDS * 1000;
 }
 
@@ -104,12 +96,9 @@ export class Sessions {
 
   /** Issues a token for a display name, keeping `sid` when renaming an existing session. */
   issue(name: string, sid: string = crypto.randomUUID()): { session: Session; token: string } {
-    const signed: SignedSession = { sid, name, iat: Date.now() };
-    const payload = base64url(encoder.encode(JSON.stringify(signed)));
-    return {
-      session: this.#withAuthorId(signed),
-      token: `${VERSION}.${payload}.${this.#sign(payload)}`,
-    };
+    const session: Session = { sid, name, iat: Date.now() };
+    const payload = base64url(encoder.encode(JSON.stringify(session)));
+    return { session, token: `${VERSION}.${payload}.${this.#sign(payload)}` };
   }
 
   /** The session a token stands for, or null when it is missing, malformed, tampered or old. */
@@ -122,14 +111,13 @@ export class Sessions {
     const expected = encoder.encode(this.#sign(payload));
     const given = encoder.encode(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-    let signed: unknown;
+    let session: unknown;
     try {
-      signed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+      session = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
     } catch {
       return null;
     }
-    if (!isSignedSession(signed) || !isFresh(signed)) return null;
-    const session = this.#withAuthorId(signed);
+    if (!isSession(session) || !isFresh(session)) return null;
     if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear();
     this.#verified.set(token, session);
     return session;
@@ -166,13 +154,23 @@ export class Sessions {
     return session;
   }
 
-  #sign(payload: string): string {
-    return createHmac("sha256", this.#secret).update(payload).digest("base64url");
+  /**
+   * The public id of `session`'s messages in `room`, which tells two people of one name apart: a
+   * keyed hash of the session id and the room, so it gives the session id away to no one, does
+   * not link one person's names in different rooms, and stays when the session changes its name.
+   */
+  authorId(session: Session, room: string): string {
+    // Token payloads are base64url, so they never hold the NUL that sets these apart.
+    return this.#sign(`author\u0000${room}\u0000${session.sid}`).slice(0, AUTHOR_ID_LENGTH);
   }
 
-  #withAuthorId({ sid, name, iat }: SignedSession): Session {
-    const authorId = this.#sign(`author\u0000${sid}`).slice(0, AUTHOR_ID_LENGTH);
-    return { sid, name, iat, authorId };
+  /** The {@link Speaker} `session` is in `room`. */
+  speaker(session: Session, room: string): Speaker {
+    return { name: session.name, authorId: this.authorId(session, room) };
+  }
+
+  #sign(payload: string): string {
+    return createHmac("sha256", this.#secret).update(payload).digest("base64url");
   }
 }
 

@@ -1,6 +1,6 @@
 import { ParleyError } from "./errors.ts";
 import { dropNoOps, findInvisibleCharacter } from "./invisible_characters.ts";
-import type { Session } from "./session.ts";
+import type { Speaker } from "./session.ts";
 import type { NewMessage } from "./types.ts";
 
 /** Room ids are short lowercase slugs usable in URLs and KV keys. */
@@ -160,15 +160,15 @@ export function parseClientId(value: unknown): string | undefined {
 }
 
 /**
- * The message a send asks to append, from its `id` and `text`: under the sending session's name
- * and public id, whatever else the send says.
+ * The message a send asks to append, from its `id` and `text`: under the speaker's name and
+ * author id, whatever else the send says.
  */
 export function parseSend(
   fields: Record<string, unknown>,
-  session: Pick<Session, "name" | "authorId">,
+  speaker: Speaker,
 ): NewMessage {
   const id = parseClientId(fields.id);
-  return { id, author: session.name, authorId: session.authorId, text: parseText(fields.text) };
+  return { id, author: speaker.name, authorId: speaker.authorId, text: parseText(fields.text) };
 }
 
 /** Ensures a parsed JSON body is a plain object, not an array, string or null. */

@@ -1770,7 +1770,8 @@ async function assertStoredMessage(
   assertOnlyFields(message, MESSAGE_FIELDS);
   assert.equal(message.room, "lobby");
   assert.equal(message.author, expected.author);
-  assert.equal(message.authorId, server.services.sessions.verify(sent.token)?.authorId);
+  const { sessions } = server.services;
+  assert.equal(message.authorId, sessions.authorId(sessions.verify(sent.token)!, "lobby"));
   assert.equal(message.text, expected.text);
   if (expected.id !== undefined) assert.equal(message.id, expected.id);
   else assert.match(message.id, /^srv\./);

@@ -80,6 +80,9 @@ Deno.test("message rows - right-to-left text and names run right to left", async
 Deno.test("message rows - a message being sent joins its author's group without a second header", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
+    // Back again: the page is rendered for the visitor's session, and knows their author id.
+    await ann.reload();
+    await ann.locator(".status-live").waitFor();
     // Stored after the page loaded: later than the page's clock, which ticks once a minute.
     // Sent with the page's session, as another tab of this browser would.
     const status = await ann.evaluate(async () =>

@@ -14,7 +14,11 @@ const PAYLOAD = "</script><!--<img src=x onerror=alert(1)>";
 
 interface IslandRecord {
   name: string;
-  props: { room: { id: string; title: string }; messages: Message[] };
+  props: {
+    room: { id: string; title: string };
+    messages: Message[];
+    speaker?: { name: string; authorId: string };
+  };
 }
 
 /** Runs `fn` against a fresh in-memory server, always closing it. */
@@ -183,20 +187,41 @@ Deno.test("POST / - a form body is read as browsers encode it, and bytes that ar
     assert.equal(refused.status, 400);
     assert.equal((await refused.json()).error.code, "invalid_utf8");
     assert.deepEqual(await roomIds(server), []);
-    // "+" is a space, "=" may be part of a value, and the media type's case does not matter.
-    const made = await send(
-      "title=1+%2B+1+=+2&id=sums&id=ignored",
-      "Application/X-WWW-Form-URLEncoded",
-    );
-    await made.body?.cancel();
-    assert.equal(made.status, 303);
+    // "+" is a space, "=" may be part of a value, a "%" that escapes nothing stays, and the
+    // media type's case does not matter.
+    for (const body of ["title=1+%2B+1+=+2&id=sums&id=ignored", "id=odds&title=100%25+or+%ZZ%"]) {
+      const made = await send(body, "Application/X-WWW-Form-URLEncoded");
+      await made.body?.cancel();
+      assert.equal(made.status, 303);
+    }
     const { body } = await requestJson(server, "/api/rooms");
     assert.deepEqual(
-      (body.rooms as Array<{ id: string; title: string }>).map(({ id, title }) => [id, title]),
-      [
-        ["sums", "1 + 1 = 2"],
-      ],
+      (body.rooms as Array<{ id: string; title: string }>).map(({ id, title }) => [id, title])
+        .sort(),
+      [["odds", "100% or %ZZ%"], ["sums", "1 + 1 = 2"]],
     );
+  });
+});
+
+Deno.test("GET /rooms/:room - the page knows the visitor's name and author id there, never their session id or token", async () => {
+  await withServer(async (server) => {
+    await createRoom(server, "lobby", "The Lobby");
+    const { token } = await (await fetch(`${server.origin}/api/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "ann" }),
+    })).json();
+    const session = server.services.sessions.verify(token)!;
+    const { html } = await getPage(server, "/rooms/lobby", {
+      headers: { cookie: `parley_session=${token}` },
+    });
+    const [chat] = islandsOf(html);
+    assert.deepEqual(chat.props.speaker, {
+      name: "ann",
+      authorId: server.services.sessions.authorId(session, "lobby"),
+    });
+    assert.ok(!html.includes(session.sid), "the session id is in the page");
+    assert.ok(!html.includes(token.split(".")[2]), "the token is in the page");
   });
 });
 

@@ -21,8 +21,7 @@ Deno.test("POST /api/session - sets an HttpOnly, SameSite=Lax cookie and returns
     const response = await sessionPost(server, { name: "  ann " });
     assert.equal(response.status, 201);
     const body = await response.json();
-    assert.match(body.session.authorId, /^[\w-]{8}$/);
-    assert.deepEqual(body.session, { name: "ann", authorId: body.session.authorId });
+    assert.deepEqual(body.session, { name: "ann" });
     const setCookie = response.headers.get("set-cookie") ?? "";
     assert.match(
       setCookie,
@@ -70,20 +69,34 @@ Deno.test("POST /api/session - renaming keeps the session; later messages show t
     assert.equal(after.message.author, "annie");
     const { body } = await requestJson(server, "/api/rooms/lobby/messages");
     assert.deepEqual((body.messages as Message[]).map((m) => m.author), ["ann", "annie"]);
-    // Still one person: the same public id before and after.
+    // Still one person: the same author id before and after.
+    assert.match(before.message.authorId, /^[\w-]{8}$/);
     assert.equal(after.message.authorId, before.message.authorId);
   });
 });
 
-Deno.test("POST /api/session - two sessions of one name get different public ids", async () => {
+Deno.test("authorId - one per session and room: two people of one name differ, one person's rooms do not link", async () => {
   await withLobby(async (server) => {
-    const ids = [];
+    await requestJson(server, "/api/rooms", { body: { id: "den", title: "Den" } });
+    const sams = [];
     for (let i = 0; i < 2; i++) {
       const response = await sessionPost(server, { name: "sam" });
-      assert.equal(response.status, 201);
-      ids.push((await response.json()).session.authorId);
+      await response.body?.cancel();
+      sams.push(cookieOf(response));
     }
-    assert.notEqual(ids[0], ids[1]);
+    const authorId = async (cookie: string, room: string) => {
+      const response = await fetch(`${server.origin}/api/rooms/${room}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie },
+        body: JSON.stringify({ text: "hi" }),
+      });
+      assert.equal(response.status, 201);
+      return (await response.json()).message.authorId;
+    };
+    const [first, second] = [await authorId(sams[0], "lobby"), await authorId(sams[1], "lobby")];
+    assert.notEqual(first, second);
+    assert.equal(await authorId(sams[0], "lobby"), first);
+    assert.notEqual(await authorId(sams[0], "den"), first);
   });
 });
 

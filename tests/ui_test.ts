@@ -1040,6 +1040,17 @@ Deno.test("room page - a reload keeps the draft, and sends once what was still b
     assert.equal(await ann.locator(".message.pending").count(), 0);
     assert.deepEqual(await texts(ann), ["sent while cut off"]);
     assert.deepEqual(dialogs, ["beforeunload"]);
+    // Kept as unsent though it was stored (its answer lost as the page went): the next page,
+    // which shows it, does not keep it for a later one to send again.
+    const { body } = await requestJson(session.server, "/api/rooms/lobby/messages");
+    const [stored] = body.messages as Array<{ id: string; text: string }>;
+    await ann.evaluate((kept) => {
+      sessionStorage.setItem("parley:unsent:lobby", JSON.stringify([kept]));
+    }, { id: stored.id, text: stored.text });
+    await ann.reload();
+    await ann.locator(".status-live").waitFor();
+    assert.equal(await ann.evaluate(() => sessionStorage.getItem("parley:unsent:lobby")), null);
+    assert.deepEqual(await texts(ann), ["sent while cut off"]);
   });
 });
 

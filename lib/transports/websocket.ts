@@ -51,9 +51,10 @@ export const openWebSocket: OpenTransport = (target, events) => {
       case "error":
         if (frame.id === undefined) break;
         if (!RETRY_LATER.has(frame.code)) events.rejected(frame.id, frame.code, frame.message);
-        else if (frame.code === "rate_limited") {
-          events.retryLater(frame.id, frame.retryAfterMs ?? 1000, "rate_limited");
-        } else events.retryLater(frame.id, frame.retryAfterMs ?? 1000);
+        else {
+          const reason = frame.code === "rate_limited" ? "rate_limited" : undefined;
+          events.retryLater(frame.id, frame.retryAfterMs ?? 1000, reason);
+        }
         break;
     }
   };

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { readJsonBody } from "../../lib/body.ts";
 import type { AppEnv } from "../../lib/services.ts";
-import { publicSession, type Session, sessionCookie } from "../../lib/session.ts";
+import { type Session, sessionCookie } from "../../lib/session.ts";
 import { parseAuthor } from "../../lib/validation.ts";
 
 /** Whether the page was reached over https, directly or through a trusted proxy. */
@@ -11,7 +11,7 @@ function isSecure(c: Context<AppEnv>): boolean {
 }
 
 function describe(session: Session | null) {
-  return session && publicSession(session);
+  return session && { name: session.name };
 }
 
 /**

@@ -5,7 +5,7 @@ import ChatRoom from "../../islands/ChatRoom.tsx";
 import { Island } from "../../lib/island.tsx";
 import { renderPage } from "../../lib/render_page.tsx";
 import type { AppEnv } from "../../lib/services.ts";
-import { publicSession, type Session } from "../../lib/session.ts";
+import type { Speaker } from "../../lib/session.ts";
 import type { TransportName } from "../../lib/transports/transport.ts";
 import type { Message, Room } from "../../lib/types.ts";
 import { ROOM_ID_PATTERN } from "../../lib/validation.ts";
@@ -40,20 +40,27 @@ export const handler = {
           room={room}
           messages={messages}
           transport={transport}
-          session={c.var.services.sessions.fromRequest(c.req.raw)}
+          speaker={speakerOf(c, room.id)}
         />
       ),
     });
   },
 };
 
+/** The visitor's name and author id in `room`, if the request has a session. */
+function speakerOf(c: Context<AppEnv>, room: string): Speaker | undefined {
+  const { sessions } = c.var.services;
+  const session = sessions.fromRequest(c.req.raw);
+  return session ? sessions.speaker(session, room) : undefined;
+}
+
 /** The room page: the hydrated chat, which renders the room's heading with who is online. */
 export default function RoomPage(
-  { room, messages, transport, session }: {
+  { room, messages, transport, speaker }: {
     room: Room;
     messages: Message[];
     transport?: TransportName;
-    session: Session | null;
+    speaker?: Speaker;
   },
 ) {
   return (
@@ -65,7 +72,8 @@ export default function RoomPage(
           room: { id: room.id, title: room.title, epoch: room.epoch },
           messages,
           transport,
-          session: session ? publicSession(session) : undefined,
+          // The name and author id only: the session id stays in the cookie.
+          speaker,
         }}
       />
     </Layout>

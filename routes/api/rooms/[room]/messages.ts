@@ -100,11 +100,12 @@ export const handler = {
     const room = await requireRoomId(log, c.req.param("room") ?? "");
     const session = sessions.requireSession(c.req.raw);
     // The author is the session's; an `author` field in the body is ignored.
-    const input = parseSend(await readJsonBody(c.req.raw), session);
+    const input = parseSend(await readJsonBody(c.req.raw), sessions.speaker(session, room));
+    // The sender's spell of typing ends with its message (see `Presence.stoppedTyping`), whether
+    // it is taken now or after a wait.
+    endTypingSpell(c.var.services, room, session);
     const wait = limits.message(clientIp(c, config.trustProxy));
     if (wait > 0) throw rateLimited("messages", wait);
-    // The sender's spell of typing ends with its message (see `Presence.stoppedTyping`).
-    endTypingSpell(c.var.services, room, session);
     const { message, created } = await log.append(room, input);
     return c.json({ message }, created ? 201 : 200);
   },
