@@ -29,6 +29,11 @@ export function renderPage({ title, body, status = 200 }: PageOptions): Response
       <title>{title}</title>
       <link rel="stylesheet" href="/static/styles.css" />
       <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+      {islands.length > 0 && (
+        <noscript>
+          <link rel="stylesheet" href="/static/noscript.css" />
+        </noscript>
+      )}
     </head>,
   );
   const scripts = islands.length === 0 ? "" : [

@@ -109,7 +109,15 @@ Deno.test("composer - without JavaScript the page says chatting needs it, and se
     const page = await context.newPage();
     await page.goto(`${server.origin}/rooms/lobby`);
     // Chromium with script execution turned off still parses <noscript> as text, so look at it.
-    assert.match(await page.locator("noscript").innerHTML(), /Chatting needs JavaScript/);
+    assert.match(await page.locator("form noscript").innerHTML(), /Chatting needs JavaScript/);
+    // The connection banner, which would say "Connecting…" for good, is hidden by a stylesheet
+    // only such a browser loads.
+    assert.match(
+      await page.locator("head noscript").innerHTML(),
+      /<link rel="stylesheet" href="\/static\/noscript.css"/,
+    );
+    const css = await (await fetch(`${server.origin}/static/noscript.css`)).text();
+    assert.match(css, /\.status \{\s*display: none;/);
     assert.equal(await page.locator("button.send").isDisabled(), true);
     await page.locator('input[name="name"]').fill("nojs");
     await page.locator("#composer-text").fill("lost?");
