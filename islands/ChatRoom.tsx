@@ -19,7 +19,7 @@ import { Composer } from "./composer.tsx";
 import { type HistoryState, MessageList } from "./message_list.tsx";
 import { useOwnActivity } from "./own_activity.ts";
 import { RoomHeader, StatusBanner } from "./room_header.tsx";
-import { keepDraft, keepUnsent, keptDraft, keptUnsent } from "./tab_memory.ts";
+import { keepUnsent, keptDraft, keptUnsent, useTabMemory } from "./tab_memory.ts";
 
 /** Props of the chat island, serialised into the page by the room route. */
 export interface Props {
@@ -211,20 +211,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     };
   }, []);
 
-  // While messages are on their way, the browser asks before the page goes: a reload of this tab
-  // sends them again, but closing it would lose them. (Only then: a page listening for leaving
-  // is kept out of some browsers' back-forward cache.)
-  useSignalEffect(() => {
-    if (!outbox.value.some((item) => item.state === "sending")) return;
-    const onLeave = (event: BeforeUnloadEvent) => event.preventDefault();
-    globalThis.addEventListener("beforeunload", onLeave);
-    return () => globalThis.removeEventListener("beforeunload", onLeave);
-  });
-
-  // What is in the message box outlives a reload of this tab.
-  useSignalEffect(() => {
-    if (hydrated.value) keepDraft(room.id, draft.value);
-  });
+  useTabMemory(room.id, { draft, outbox, hydrated });
 
   // The unread count leads the tab title while the tab is hidden.
   const baseTitle = `${room.title} · Parley`;

@@ -1,11 +1,13 @@
 /**
  * What a room page keeps for its browser tab across reloads, in `sessionStorage`: the draft in
- * the message box, and the messages sent but not yet stored. Those are sent again, under their
+ * the message box, and the messages sent but not yet stored (and, while there are such, the
+ * browser asks before the page goes). Those are sent again, under their
  * ids, by the next page: the server keeps a message once per id, so one that did land meanwhile
  * is not stored twice. Another tab keeps its own.
  *
  * @module
  */
+import { type ReadonlySignal, useSignalEffect } from "@preact/signals";
 import type { OutboxItem } from "../lib/client.ts";
 import { parseClientId, parseText } from "../lib/validation.ts";
 
@@ -43,8 +45,33 @@ export function keptDraft(room: string): string {
   return storage()?.getItem(draftKey(room)) ?? "";
 }
 
+/**
+ * Keeps what is in the message box for the next page of this tab, and while messages are on
+ * their way has the browser ask before the page goes: a reload of this tab sends them again, but
+ * closing it would lose them. (Only then: a page listening for leaving is kept out of some
+ * browsers' back-forward cache.)
+ */
+export function useTabMemory(
+  room: string,
+  page: {
+    draft: ReadonlySignal<string>;
+    outbox: ReadonlySignal<readonly OutboxItem[]>;
+    hydrated: ReadonlySignal<boolean>;
+  },
+): void {
+  useSignalEffect(() => {
+    if (page.hydrated.value) keepDraft(room, page.draft.value);
+  });
+  useSignalEffect(() => {
+    if (!page.outbox.value.some((item) => item.state === "sending")) return;
+    const onLeave = (event: BeforeUnloadEvent) => event.preventDefault();
+    globalThis.addEventListener("beforeunload", onLeave);
+    return () => globalThis.removeEventListener("beforeunload", onLeave);
+  });
+}
+
 /** Keeps the message box's text for the next page of this tab. */
-export function keepDraft(room: string, draft: string): void {
+function keepDraft(room: string, draft: string): void {
   keep(draftKey(room), draft.trim() === "" ? "" : draft);
 }
 
