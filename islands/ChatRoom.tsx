@@ -180,6 +180,9 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     if (!nameText.value) nameText.value = name.value;
     networkOnline.value = navigator.onLine;
     hydrated.value = true;
+    // A draft in the box (kept over a reload, or typed before the script ran) was being typed a
+    // moment ago: the room's typing list may still hold that spell, which is the visitor's own.
+    if (draft.value.trim()) own.typed();
     const onNetwork = () => (networkOnline.value = navigator.onLine);
     const onVisibility = () => {
       if (document.visibilityState === "visible") unread.value = 0;

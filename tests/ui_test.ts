@@ -1054,6 +1054,19 @@ Deno.test("room page - a reload keeps the draft, and sends once what was still b
   });
 });
 
+Deno.test("room page - after a reload mid-draft, your own name does not show as typing", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    await ann.locator("#composer-text").pressSequentially("half a thought", { delay: 30 });
+    await ann.reload();
+    await ann.locator(".status-live").waitFor();
+    // The spell the last page started lasts 5 s on the server; the list arrives on connecting.
+    await ann.waitForTimeout(1_000);
+    assert.equal(await ann.locator("#composer-text").inputValue(), "half a thought");
+    assert.equal(await ann.locator(".typing").innerText(), "");
+  });
+});
+
 Deno.test("room page - the banner says offline, naming the transport, and recovers", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann", { locale: "en-US" });
