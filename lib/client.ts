@@ -323,7 +323,7 @@ export class ChatConnection {
           this.#emitOutbox();
         }
       },
-      retryLater: (id, afterMs, reason) => isCurrent() && this.#answerLater(id, afterMs, reason),
+      retryLater: (id, afterMs, code) => isCurrent() && this.#answerLater(id, afterMs, code),
       rejected: (id, code, message) => {
         if (!isCurrent()) return;
         if (code === "session_required" && this.#recoverSession()) return;
@@ -379,11 +379,11 @@ export class ChatConnection {
    * those: it says when the message will be taken, and people sharing an address may each be
    * told "later" many times over while the address's rate is spent.
    */
-  #answerLater(id: string, afterMs: number, reason?: "rate_limited"): void {
+  #answerLater(id: string, afterMs: number, code?: string): void {
     if (this.#inFlight !== id) return;
     clearTimeout(this.#resendTimer);
     if (this.#laterAnswers.id !== id) this.#laterAnswers = { id, count: 0 };
-    if (reason !== "rate_limited" && ++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
+    if (code !== "rate_limited" && ++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
       const message = `The server could not take it after ${MAX_LATER_ANSWERS} tries`;
       this.#fail(id, { code: "retry_limit", message });
       return this.#answered(id);

@@ -45,8 +45,8 @@ export async function postMessage(
     events.ack(message.id, body.message.seq);
   } else if (RETRYABLE.has(response.status)) {
     const seconds = Number(response.headers.get("retry-after"));
-    const reason = body.error?.code === "rate_limited" ? "rate_limited" : undefined;
-    events.retryLater(message.id, seconds > 0 ? seconds * 1000 : NETWORK_RETRY_MS, reason);
+    const afterMs = seconds > 0 ? seconds * 1000 : NETWORK_RETRY_MS;
+    events.retryLater(message.id, afterMs, body.error?.code);
   } else {
     events.rejected(
       message.id,

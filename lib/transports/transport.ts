@@ -21,9 +21,9 @@ export interface TransportEvents {
   rejected(id: string, code: string, message: string): void;
   /**
    * The server could not take the message now (rate limit, storage busy) or did not answer: send
-   * it again later. `reason` is "rate_limited" when the sender (or its address) is over its rate.
+   * it again later. `code` is the server's error code, when it gave one.
    */
-  retryLater(id: string, afterMs: number, reason?: "rate_limited"): void;
+  retryLater(id: string, afterMs: number, code?: string): void;
   /** Who is online and typing in the room now. */
   presence(presence: RoomPresence): void;
   /**

@@ -50,11 +50,9 @@ export const openWebSocket: OpenTransport = (target, events) => {
         break;
       case "error":
         if (frame.id === undefined) break;
-        if (!RETRY_LATER.has(frame.code)) events.rejected(frame.id, frame.code, frame.message);
-        else {
-          const reason = frame.code === "rate_limited" ? "rate_limited" : undefined;
-          events.retryLater(frame.id, frame.retryAfterMs ?? 1000, reason);
-        }
+        if (RETRY_LATER.has(frame.code)) {
+          events.retryLater(frame.id, frame.retryAfterMs ?? 1000, frame.code);
+        } else events.rejected(frame.id, frame.code, frame.message);
         break;
     }
   };
