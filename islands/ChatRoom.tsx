@@ -402,7 +402,12 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       nameInput.current?.focus();
       return;
     }
-    if (!text || !connection.current) return;
+    if (!text) {
+      // Send looks disabled with nothing (or only spaces) in the box: it leads to the box.
+      textInput.current?.focus();
+      return;
+    }
+    if (!connection.current) return;
     const length = [...text].length;
     if (length > MAX_TEXT_LENGTH) {
       notice.value = `The message is ${length.toLocaleString("en")} characters, ` +

@@ -82,8 +82,19 @@ export function Composer(props: ComposerProps) {
             props.onSend();
           }}
         />
-        {/* Disabled until hydrated, which also stops Enter in the name field from submitting. */}
-        <button type="submit" class="send" disabled={!props.interactive}>Send</button>
+        {
+          /* Disabled until hydrated, which also stops Enter in the name field from submitting. With
+        nothing to send it only looks disabled: it stays in the tab order, and a click on it goes to
+        the box. */
+        }
+        <button
+          type="submit"
+          class="send"
+          disabled={!props.interactive}
+          aria-disabled={props.interactive && !props.draft.trim() ? "true" : undefined}
+        >
+          Send
+        </button>
       </div>
       <p class="composer-hint" id="composer-hint">
         <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · <kbd>Esc</kbd>

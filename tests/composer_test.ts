@@ -25,6 +25,25 @@ Deno.test("composer - a paste over 4,000 characters is kept whole, and the limit
   });
 });
 
+Deno.test("composer - with nothing but spaces to send, Send looks disabled and leads to the box", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    const send = ann.locator("button.send");
+    assert.equal(await send.getAttribute("aria-disabled"), "true");
+    await ann.locator("#composer-text").fill("   \n  ");
+    assert.equal(await send.getAttribute("aria-disabled"), "true");
+    await ann.locator("h1").click();
+    await send.click({ force: true }); // Playwright will not click what says it is disabled.
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
+    assert.equal(await ann.locator(".message").count(), 0, "blank text made a row");
+    await ann.locator("#composer-text").fill("  hi  ");
+    assert.equal(await send.getAttribute("aria-disabled"), null);
+    await send.click();
+    await ann.locator(".message:not(.pending) .text", { hasText: "hi" }).waitFor();
+    assert.equal(await send.getAttribute("aria-disabled"), "true", "the emptied box can send");
+  });
+});
+
 Deno.test("composer - a display name the server would refuse is explained and never used", async () => {
   await withBrowserSession(async ({ server, browser }) => {
     const page = await (await browser.newContext({ locale: "en-US" })).newPage();
