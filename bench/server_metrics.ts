@@ -1,8 +1,7 @@
 /**
  * Reads Parley's `GET /metrics` (Prometheus text) for the store's side of a run: group commits,
- * messages per commit, commit latency and refusals. Each `deno serve --parallel` worker keeps its
- * own metrics and a connection lands on one worker, so the page is fetched several times on
- * fresh connections and each distinct worker's numbers are added up.
+ * messages per commit, commit latency and refusals. Under `deno serve --parallel` each scrape
+ * shows every worker, each under its `worker` label: their samples are added up.
  *
  * @module
  */
@@ -22,66 +21,66 @@ export interface StoreMetrics {
   rejected: Record<string, number>;
 }
 
-const SCRAPES = 12;
 /** A bound of Parley's commit latency histogram: a commit slower than this is a stall. */
 const SLOW_COMMIT_SECONDS = "0.05";
 
-/** The value of the line that starts with `name` and a space; 0 when there is none. */
-function value(text: string, name: string): number {
-  const line = text.split("\n").find((each) => each.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.slice(name.length + 1));
+/** A sample line: its series without the `worker` label, that label, and the value. */
+const SAMPLE = /^([a-z_]+)(?:\{(?:worker="([^"]*)",?)?([^}]*)\})? (\S+)$/;
+
+interface ParsedSample {
+  /** The metric name and its labels but `worker`, as `name{a="b"}`. */
+  series: string;
+  worker: string;
+  value: number;
+}
+
+/** The samples of a `/metrics` page. */
+function parse(text: string): ParsedSample[] {
+  return text.split("\n").flatMap((line) => {
+    const match = SAMPLE.exec(line);
+    if (!match) return [];
+    const [, name, worker = "", labels, value] = match;
+    return [{ series: labels ? `${name}{${labels}}` : name, worker, value: Number(value) }];
+  });
+}
+
+/** Adds up the samples of one series over every worker. */
+function sum(samples: ParsedSample[], series: string): number {
+  return samples.filter((sample) => sample.series === series)
+    .reduce((total, sample) => total + sample.value, 0);
 }
 
 /** A snapshot of the store metrics, or undefined when the server has no `/metrics`. */
 export async function readStoreMetrics(origin: string): Promise<StoreMetrics | undefined> {
-  const seen = new Map<string, string>();
-  for (let i = 0; i < SCRAPES; i++) {
-    const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-    try {
-      const response = await fetch(`${origin}/metrics`, { client });
-      if (!response.ok) {
-        await response.body?.cancel();
-        return undefined;
-      }
-      const text = await response.text();
-      // A worker is told apart by its own counters; the same worker gives the same lines.
-      const key = text.split("\n").filter((line) => /^parley_(kv_commit|group_commit)/.test(line))
-        .join("\n");
-      seen.set(key, text);
-    } catch {
+  try {
+    const response = await fetch(`${origin}/metrics`);
+    if (!response.ok) {
+      await response.body?.cancel();
       return undefined;
-    } finally {
-      client.close();
     }
+    return storeTotals(await response.text());
+  } catch {
+    return undefined;
   }
-  return storeTotals([...seen.values()]);
 }
 
-/** Adds up the store metrics of each worker's `/metrics` page. */
-export function storeTotals(pages: readonly string[]): StoreMetrics {
-  const totals: StoreMetrics = {
-    workers: pages.length,
-    commits: 0,
-    messages: 0,
-    commitSeconds: 0,
-    slowCommits: 0,
-    rejected: {},
-  };
-  for (const text of pages) {
-    totals.commits += value(text, "parley_group_commit_batch_size_count");
-    totals.messages += value(text, "parley_group_commit_batch_size_sum");
-    totals.commitSeconds += value(text, "parley_kv_commit_seconds_sum");
-    totals.slowCommits += value(text, "parley_kv_commit_seconds_count") -
-      value(text, `parley_kv_commit_seconds_bucket{le="${SLOW_COMMIT_SECONDS}"}`);
-    for (
-      const [, reason, count] of text.matchAll(
-        /^parley_rejected_total\{reason="([^"]+)"\} (\d+)$/gm,
-      )
-    ) {
-      totals.rejected[reason] = (totals.rejected[reason] ?? 0) + Number(count);
-    }
+/** Adds up the store metrics of every worker on a `/metrics` page. */
+export function storeTotals(text: string): StoreMetrics {
+  const samples = parse(text);
+  const rejected: Record<string, number> = {};
+  for (const { series, value } of samples) {
+    const reason = /^parley_rejected_total\{reason="([^"]+)"\}$/.exec(series)?.[1];
+    if (reason !== undefined) rejected[reason] = (rejected[reason] ?? 0) + value;
   }
-  return totals;
+  return {
+    workers: new Set(samples.map(({ worker }) => worker)).size,
+    commits: sum(samples, "parley_group_commit_batch_size_count"),
+    messages: sum(samples, "parley_group_commit_batch_size_sum"),
+    commitSeconds: sum(samples, "parley_kv_commit_seconds_sum"),
+    slowCommits: sum(samples, "parley_kv_commit_seconds_count") -
+      sum(samples, `parley_kv_commit_seconds_bucket{le="${SLOW_COMMIT_SECONDS}"}`),
+    rejected,
+  };
 }
 
 /**

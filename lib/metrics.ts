@@ -7,6 +7,27 @@
 
 type Labels = Record<string, string>;
 
+/** One sample of a metric: its name's suffix (`_bucket`, `_sum`, … or none), labels and value. */
+export interface Sample {
+  suffix: string;
+  labels: Labels;
+  value: number;
+}
+
+/** A metric and its samples as one worker has them at a scrape (plain data, to post to another). */
+export interface Family {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  samples: Sample[];
+}
+
+/** The families of one worker, and the `worker` label its samples get when several are shown. */
+export interface WorkerFamilies {
+  worker?: string;
+  families: Family[];
+}
+
 function labelText(labels: Labels): string {
   const parts = Object.entries(labels).map(([name, value]) =>
     `${name}="${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
@@ -14,8 +35,32 @@ function labelText(labels: Labels): string {
   return parts.length === 0 ? "" : `{${parts.join(",")}}`;
 }
 
+/**
+ * The Prometheus text exposition of the workers' families: each metric's `HELP` and `TYPE` once,
+ * then every worker's samples, under a `worker` label for a worker that has one.
+ */
+export function renderFamilies(workers: WorkerFamilies[]): string {
+  const merged = new Map<string, { family: Family; lines: string[] }>();
+  for (const { worker, families } of workers) {
+    for (const family of families) {
+      let entry = merged.get(family.name);
+      if (!entry) merged.set(family.name, entry = { family, lines: [] });
+      for (const { suffix, labels, value } of family.samples) {
+        const all = worker === undefined ? labels : { worker, ...labels };
+        entry.lines.push(`${family.name}${suffix}${labelText(all)} ${value}`);
+      }
+    }
+  }
+  const text = [...merged.values()].flatMap(({ family, lines }) => [
+    `# HELP ${family.name} ${family.help}`,
+    `# TYPE ${family.name} ${family.type}`,
+    ...lines,
+  ]);
+  return text.join("\n") + "\n";
+}
+
 interface Metric {
-  render(): string[];
+  family(): Family;
 }
 
 /** A monotonically increasing count, optionally split by one label. */
@@ -39,13 +84,14 @@ export class Counter implements Metric {
     return this.#values.get(labelValue) ?? 0;
   }
 
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.#values.size === 0 && !this.label) lines.push(`${this.name} 0`);
-    for (const [value, count] of this.#values) {
-      lines.push(`${this.name}${labelText(this.label ? { [this.label]: value } : {})} ${count}`);
-    }
-    return lines;
+  family(): Family {
+    const samples = [...this.#values].map(([value, count]) => ({
+      suffix: "",
+      labels: this.label ? { [this.label]: value } : {},
+      value: count,
+    }));
+    if (samples.length === 0 && !this.label) samples.push({ suffix: "", labels: {}, value: 0 });
+    return { name: this.name, help: this.help, type: "counter", samples };
   }
 }
 
@@ -66,12 +112,9 @@ export class Scraped implements Metric {
     readonly options: { type: "gauge" | "counter"; read: () => Array<[Labels, number]> },
   ) {}
 
-  render(): string[] {
-    return [
-      `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} ${this.options.type}`,
-      ...this.options.read().map(([labels, value]) => `${this.name}${labelText(labels)} ${value}`),
-    ];
+  family(): Family {
+    const samples = this.options.read().map(([labels, value]) => ({ suffix: "", labels, value }));
+    return { name: this.name, help: this.help, type: this.options.type, samples };
   }
 }
 
@@ -102,15 +145,15 @@ export class Histogram implements Metric {
     return this.#count;
   }
 
-  render(): string[] {
-    return [
-      `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} histogram`,
-      ...this.bounds.map((bound, i) => `${this.name}_bucket{le="${bound}"} ${this.#counts[i]}`),
-      `${this.name}_bucket{le="+Inf"} ${this.#count}`,
-      `${this.name}_sum ${this.#sum}`,
-      `${this.name}_count ${this.#count}`,
+  family(): Family {
+    const bucket = (le: string, value: number) => ({ suffix: "_bucket", labels: { le }, value });
+    const samples = [
+      ...this.bounds.map((bound, i) => bucket(String(bound), this.#counts[i])),
+      bucket("+Inf", this.#count),
+      { suffix: "_sum", labels: {}, value: this.#sum },
+      { suffix: "_count", labels: {}, value: this.#count },
     ];
+    return { name: this.name, help: this.help, type: "histogram", samples };
   }
 }
 
@@ -152,8 +195,8 @@ export class Metrics {
     this.#scraped.push(new Scraped(name, help, { type: "counter", read }));
   }
 
-  /** The Prometheus text exposition of every metric. */
-  render(): string {
+  /** Every metric with its samples now. */
+  families(): Family[] {
     const metrics: Metric[] = [
       this.deliveries,
       this.rejected,
@@ -161,6 +204,11 @@ export class Metrics {
       this.batchSize,
       ...this.#scraped,
     ];
-    return metrics.flatMap((metric) => metric.render()).join("\n") + "\n";
+    return metrics.map((metric) => metric.family());
+  }
+
+  /** The Prometheus text exposition of every metric, for this worker alone. */
+  render(): string {
+    return renderFamilies([{ families: this.families() }]);
   }
 }

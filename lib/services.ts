@@ -6,6 +6,7 @@ import { Hub } from "./hub.ts";
 import { Limits } from "./limits.ts";
 import { MessageLog } from "./message_log.ts";
 import { Metrics } from "./metrics.ts";
+import { MetricsGatherer } from "./metrics_gather.ts";
 import { isLocalFile, isLocalStore } from "./open_kv.ts";
 import { Presence } from "./presence.ts";
 import { loadSecret, type Session, Sessions } from "./session.ts";
@@ -22,6 +23,8 @@ export interface Services {
   limits: Limits;
   /** This worker's counters and histograms, for `GET /metrics`. */
   metrics: Metrics;
+  /** Gathers the other workers' metrics for `GET /metrics`, when linked with them. */
+  metricsGatherer: MetricsGatherer | undefined;
   /** Structured log lines for connections and rejections. */
   events: EventLog;
   /** Signs and checks who is speaking. */
@@ -133,6 +136,9 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
       ];
     },
   );
+  const metricsGatherer = link === undefined
+    ? undefined
+    : new MetricsGatherer(`${channel}:metrics`, link.id.slice(0, 8), metrics, () => link.peers);
   return {
     kv,
     log,
@@ -140,6 +146,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     connections,
     limits: new Limits(config.limits),
     metrics,
+    metricsGatherer,
     events: new EventLog(config.log),
     sessions: new Sessions(await loadSecret(kv, config.secret)),
     presence,
@@ -191,6 +198,7 @@ export interface AppEnv {
  * {@link closeServices} and once the appends in flight have settled.
  */
 export function closeStore(services: Services): void {
+  services.metricsGatherer?.close();
   services.link?.close();
   services.kv.close();
 }
