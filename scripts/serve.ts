@@ -8,13 +8,41 @@
  *
  * @module
  */
-import { SettingError } from "../lib/config.ts";
-import { readLaunchSettings, serveArgs } from "./launch_settings.ts";
+import { readConfig, SettingError } from "../lib/config.ts";
+import { combinationWarnings, settingsSummary, unknownSettingWarnings } from "./launch_notes.ts";
+import { type LaunchSettings, readLaunchSettings, serveArgs } from "./launch_settings.ts";
+
+/** Why the server could not listen where it is told to, if that is already clear. */
+function listenProblem({ host, port }: LaunchSettings): string | undefined {
+  if (port === 0) return undefined;
+  const hostname = host.replace(/^\[(.*)\]$/, "$1");
+  try {
+    Deno.listen({ hostname, port }).close();
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      return `Port ${port} on ${host} is in use by another program: stop it, or set PORT`;
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      return `${host} is not an address of this machine: set PARLEY_HOST to one of its ` +
+        `addresses, or leave it unset for every interface`;
+    }
+    // Anything else (a host name that does not resolve) is left to `deno serve` to say.
+  }
+  return undefined;
+}
 
 const dev = Deno.args.includes("--dev");
-let settings;
+const env = Deno.env.toObject();
+let settings: LaunchSettings;
 try {
-  settings = readLaunchSettings((name) => Deno.env.get(name), navigator.hardwareConcurrency);
+  settings = readLaunchSettings((name) => env[name], navigator.hardwareConcurrency);
+  const config = readConfig((name) => env[name]);
+  const problem = listenProblem(settings);
+  if (problem) throw new SettingError(problem);
+  // On standard error: standard output is the server's JSON log lines.
+  for (const warning of unknownSettingWarnings(Object.keys(env))) console.error(warning);
+  for (const warning of combinationWarnings(settings, config)) console.error(warning);
+  console.error(settingsSummary(settings, config));
 } catch (error) {
   if (!(error instanceof SettingError)) throw error;
   console.error(`Cannot start Parley: ${error.message}`);

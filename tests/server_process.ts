@@ -56,7 +56,7 @@ export interface SpawnOptions {
 /** Starts the server in a child process and waits until it listens. */
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
   const args = options.viaScript
-    ? ["run", "--allow-env", "--allow-run", "--allow-read", "scripts/serve.ts"]
+    ? ["run", "--allow-env", "--allow-run", "--allow-read", "--allow-net", "scripts/serve.ts"]
     : [
       "serve",
       ...(options.workers === undefined ? [] : ["--parallel"]),
