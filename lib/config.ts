@@ -188,6 +188,13 @@ export function parseHosts(value: string): string[] {
   const hosts = new Set<string>();
   for (const entry of value.split(",").map((part) => part.trim().toLowerCase())) {
     if (entry === "") continue;
+    // URL accepts "*" in a hostname, so a wildcard would otherwise pass as a literal host.
+    if (entry.includes("*")) {
+      throw new SettingError(
+        `Invalid PARLEY_HOSTS entry "${entry}": wildcards are not supported; list each host ` +
+          `browsers use, such as chat.example.com, separated by commas`,
+      );
+    }
     let host: string | undefined;
     try {
       host = new URL(`http://${entry}`).host;

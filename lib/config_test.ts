@@ -168,4 +168,5 @@ Deno.test("parseHosts - takes hosts as browsers send them, and refuses anything 
   ) {
     assert.throws(() => parseHosts(bad), { name: "SettingError" }, bad);
   }
+  assert.throws(() => parseHosts("*.example.com"), /wildcards are not supported/);
 });
