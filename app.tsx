@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { serveStatic } from "hono/deno";
 import { Layout } from "./components/Layout.tsx";
+import { assetCaching } from "./lib/assets.ts";
 import { clientIp } from "./lib/client_ip.ts";
 import { errorResponse, ParleyError } from "./lib/errors.ts";
 import { hostCheck } from "./lib/host_check.ts";
@@ -57,6 +58,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.get("/api/rooms/:room/ws", ws.GET);
   app.get("/api/rooms/:room/events", events.GET);
   app.post("/api/rooms/:room/typing", typing.POST);
+  app.use("/static/*", assetCaching());
   app.use("/static/*", serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (p) => p.slice(7) }));
 
   app.notFound((c) => {

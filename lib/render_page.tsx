@@ -1,9 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { renderToString } from "preact-render-to-string";
+import { assetUrl } from "./assets.ts";
 import { IslandCollector, type IslandRecord, serializeIslands } from "./island.tsx";
-
-/** The islands bundle built by `deno task build`. */
-export const ISLANDS_SCRIPT = "/static/build/islands.js";
 
 /** What a page is made of. */
 export interface PageOptions {
@@ -27,18 +25,18 @@ export function renderPage({ title, body, status = 200 }: PageOptions): Response
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="color-scheme" content="light dark" />
       <title>{title}</title>
-      <link rel="stylesheet" href="/static/styles.css" />
-      <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+      <link rel="stylesheet" href={assetUrl("styles.css")} />
+      <link rel="icon" href={assetUrl("favicon.svg")} type="image/svg+xml" />
       {islands.length > 0 && (
         <noscript>
-          <link rel="stylesheet" href="/static/noscript.css" />
+          <link rel="stylesheet" href={assetUrl("noscript.css")} />
         </noscript>
       )}
     </head>,
   );
   const scripts = islands.length === 0 ? "" : [
     `<script type="application/json" id="parley-islands">${serializeIslands(islands)}</script>`,
-    `<script type="module" src="${ISLANDS_SCRIPT}"></script>`,
+    `<script type="module" src="${assetUrl("build/islands.js")}"></script>`,
   ].join("");
   return new Response(
     `<!DOCTYPE html><html lang="en">${head}<body>${html}${scripts}</body></html>`,

@@ -133,7 +133,7 @@ Deno.test("composer - without JavaScript the page says chatting needs it, and se
     // only such a browser loads.
     assert.match(
       await page.locator("head noscript").innerHTML(),
-      /<link rel="stylesheet" href="\/static\/noscript.css"/,
+      /<link rel="stylesheet" href="\/static\/noscript.css\?v=[0-9a-f]{8}"/,
     );
     const css = await (await fetch(`${server.origin}/static/noscript.css`)).text();
     assert.match(css, /\.status \{\s*display: none;/);
