@@ -1,10 +1,12 @@
 /**
  * Rate limits and connection caps: token buckets per connection and per client IP, a cap on
  * open connections per IP, and a room-creation limit. `PARLEY_LIMITS=off` turns all of them off.
- * Limits are per worker: with `--parallel`, each worker counts on its own.
+ * Limits are per worker: with `--parallel`, each worker counts on its own. An IPv6 client counts
+ * as its /64 (see `addressBlock`).
  *
  * @module
  */
+import { addressBlock } from "./client_ip.ts";
 import { ParleyError } from "./errors.ts";
 
 /** The limits in force; see `readConfig` for the settings behind them. */
@@ -156,12 +158,12 @@ export class Limits {
 
   /** Counts a message from an IP: 0 when allowed, else the ms to wait. */
   message(ip: string): number {
-    return this.#messagesByIp?.take(ip) ?? 0;
+    return this.#messagesByIp?.take(addressBlock(ip)) ?? 0;
   }
 
   /** Counts a room creation from an IP: 0 when allowed, else the ms to wait. */
   roomCreation(ip: string): number {
-    return this.#roomsByIp?.take(ip) ?? 0;
+    return this.#roomsByIp?.take(addressBlock(ip)) ?? 0;
   }
 
   /**
@@ -173,11 +175,12 @@ export class Limits {
   showsPresent(ip: string, sid: string, now = Date.now()): boolean {
     const settings = this.#settings;
     if (!settings) return true;
-    const sessions = this.#presentByIp.get(ip) ?? new Map<string, number>();
+    const block = addressBlock(ip);
+    const sessions = this.#presentByIp.get(block) ?? new Map<string, number>();
     forgetExpired(sessions, now);
     if (!sessions.has(sid) && sessions.size >= settings.connectionsPerIp) return false;
     sessions.set(sid, now + PRESENCE_WINDOW_MS);
-    this.#presentByIp.set(ip, sessions);
+    this.#presentByIp.set(block, sessions);
     if (this.#presentByIp.size > 10_000) this.#forgetPresence(now);
     return true;
   }
@@ -205,16 +208,17 @@ export class Limits {
 
   /** Takes one of `cap` places for `ip` in `counts`: the function that gives it back, or null. */
   #take(counts: Map<string, number>, ip: string, cap: number): (() => void) | null {
-    const open = counts.get(ip) ?? 0;
+    const block = addressBlock(ip);
+    const open = counts.get(block) ?? 0;
     if (open >= cap) return null;
-    counts.set(ip, open + 1);
+    counts.set(block, open + 1);
     let closed = false;
     return () => {
       if (closed) return;
       closed = true;
-      const left = (counts.get(ip) ?? 1) - 1;
-      if (left === 0) counts.delete(ip);
-      else counts.set(ip, left);
+      const left = (counts.get(block) ?? 1) - 1;
+      if (left === 0) counts.delete(block);
+      else counts.set(block, left);
     };
   }
 }
