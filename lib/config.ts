@@ -71,7 +71,7 @@ export function readConfig(
   getEnv: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): Config {
   const onDeploy = getEnv("DENO_DEPLOYMENT_ID") !== undefined;
-  const kvPath = getEnv("PARLEY_KV_PATH") || (onDeploy ? undefined : DEFAULT_KV_PATH);
+  const kvPath = parseKvPath(getEnv("PARLEY_KV_PATH")) || (onDeploy ? undefined : DEFAULT_KV_PATH);
   const limits = parseSwitch(getEnv("PARLEY_LIMITS"), "PARLEY_LIMITS", true)
     ? readLimits(getEnv)
     : null;
@@ -115,6 +115,21 @@ function readLimits(getEnv: (name: string) => string | undefined): LimitSettings
     connectionsPerIp: setting("PARLEY_CONNECTIONS_PER_IP", DEFAULT_LIMITS.connectionsPerIp),
     roomsPerMinute: setting("PARLEY_ROOMS_PER_MINUTE", DEFAULT_LIMITS.roomsPerMinute),
   };
+}
+
+/**
+ * Checks `PARLEY_KV_PATH`: a file path, `:memory:`, or a KV Connect URL. Deno opens only
+ * `http://` and `https://` URLs, in lowercase, as KV Connect, and any other would be taken for a
+ * file name (`HTTP://kv.example.com` a folder `HTTP:`), so those are refused.
+ */
+function parseKvPath(value: string | undefined): string | undefined {
+  if (value && /^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^https?:\/\//.test(value)) {
+    throw new SettingError(
+      `Invalid PARLEY_KV_PATH "${value}": a KV Connect URL starts with http:// or https:// ` +
+        `(in lowercase); a file path has no scheme`,
+    );
+  }
+  return value;
 }
 
 /** How many messages a room keeps unless `PARLEY_HISTORY_LIMIT` says otherwise. */

@@ -170,3 +170,24 @@ Deno.test("parseHosts - takes hosts as browsers send them, and refuses anything 
   }
   assert.throws(() => parseHosts("*.example.com"), /wildcards are not supported/);
 });
+
+Deno.test("readConfig - PARLEY_KV_PATH takes a file, :memory: or an http(s) URL, and no other scheme", () => {
+  const kvPath = (value: string) =>
+    readConfig((name) => name === "PARLEY_KV_PATH" ? value : undefined).kvPath;
+  assert.equal(kvPath(""), "data/parley.kv");
+  for (
+    const good of [
+      "/var/lib/parley/parley.kv",
+      ":memory:",
+      "https://kv.example.com",
+      "http://localhost:4512",
+    ]
+  ) {
+    assert.equal(kvPath(good), good);
+  }
+  for (
+    const bad of ["HTTP://localhost:1", "Https://kv.example.com", "file:///tmp/p.kv", "ftp://x"]
+  ) {
+    assert.throws(() => kvPath(bad), /^SettingError: Invalid PARLEY_KV_PATH .*in lowercase/, bad);
+  }
+});
