@@ -1,17 +1,64 @@
+import { TokenBucket } from "./limits.ts";
+
 /** Fields of a log line: identifiers and counts, never message text. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
+/** How many lines a worker writes at once at most, before {@link LINES_PER_SECOND} applies. */
+export const LINE_BURST = 1_000;
+
+/** How many lines a second a worker writes on average once its burst is spent. */
+export const LINES_PER_SECOND = 200;
+
+/** When the count of lines left out is written, after the first one left out. */
+const SUPPRESSED_REPORT_MS = 1_000;
+
 /**
  * Structured logging: one JSON line per connection open and close and per rejected input, on
- * standard output. Message text is never logged.
+ * standard output. Message text is never logged. Anyone can make the server write lines (a bad
+ * request is one), so a worker writes at most {@link LINE_BURST} at once and
+ * {@link LINES_PER_SECOND} a second after that; the lines it leaves out are counted, by event,
+ * in a `log_suppressed` line a second after the first.
  */
 export class EventLog {
-  /** @param enabled false (`PARLEY_LOG=off`) writes nothing */
-  constructor(readonly enabled: boolean) {}
+  #budget = new TokenBucket(LINES_PER_SECOND, LINE_BURST);
+  #suppressed = new Map<string, number>();
+  #report: ReturnType<typeof setTimeout> | undefined;
 
-  /** Writes one line: the time, the event name and its fields. */
+  /**
+   * @param enabled false (`PARLEY_LOG=off`) writes nothing
+   * @param write where a line goes (standard output; a test's array)
+   */
+  constructor(
+    readonly enabled: boolean,
+    readonly writeLine: (line: string) => void = (line) => console.log(line),
+  ) {}
+
+  /** Writes one line: the time, the event name and its fields (or counts it as left out). */
   write(event: string, fields: LogFields = {}): void {
     if (!this.enabled) return;
-    console.log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+    if (this.#budget.take() > 0) return this.#suppress(event);
+    this.#line(event, fields);
   }
+
+  #line(event: string, fields: LogFields): void {
+    this.writeLine(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+  }
+
+  #suppress(event: string): void {
+    this.#suppressed.set(event, (this.#suppressed.get(event) ?? 0) + 1);
+    if (this.#report !== undefined) return;
+    this.#report = setTimeout(() => {
+      this.#report = undefined;
+      const lines = [...this.#suppressed.values()].reduce((sum, count) => sum + count, 0);
+      const events = Object.fromEntries(this.#suppressed);
+      this.#suppressed.clear();
+      this.#line("log_suppressed", { lines, ...prefixed(events) });
+    }, SUPPRESSED_REPORT_MS);
+    Deno.unrefTimer(this.#report);
+  }
+}
+
+/** Counts by event as fields of their own (`rejected: 12` becomes `suppressed_rejected: 12`). */
+function prefixed(counts: Record<string, number>): LogFields {
+  return Object.fromEntries(Object.entries(counts).map(([event, n]) => [`suppressed_${event}`, n]));
 }
