@@ -102,6 +102,16 @@ function shuttingDown(): ParleyError {
   );
 }
 
+/**
+ * Whether a stored message could have been made from a forwarded send: the same author (name
+ * and session) and text. Two sessions' sends of one id never match; one session's two sends of
+ * one id through two workers, with the same text, both do (see PROTOCOL.md, Idempotency).
+ */
+function madeFrom(message: Message, input: ForwardedInput): boolean {
+  return message.text === input.text && message.author === input.author &&
+    message.authorId === input.authorId;
+}
+
 /** Links this worker's log with the other workers of its process that use the same store. */
 export class WorkerLink {
   readonly id: string = crypto.randomUUID();
@@ -435,14 +445,19 @@ export class WorkerLink {
   }
 
   /**
-   * Answers the forwarded appends a commit broadcast stored: the first sent under each id (any
-   * repeat of it is a duplicate, which the writer answers itself).
+   * Answers the forwarded appends a commit broadcast stored: under each id, the first sent that
+   * the message was made from. A message of that id made from another send (of this worker's, or
+   * another worker's, sent to the writer first) answers none of them: each is a repeat, which the
+   * writer answers itself, as not created.
    */
   #answerFrom(room: string, messages: Message[]): void {
     if (this.#awaiting.size === 0) return;
     for (const message of messages) {
-      const [first] = this.#awaiting.get(awaitingKey(room, message.id)) ?? [];
-      if (first) this.#settle(first, { ok: { message, created: true } });
+      for (const forwarded of this.#awaiting.get(awaitingKey(room, message.id)) ?? []) {
+        if (!madeFrom(message, forwarded.input)) continue;
+        this.#settle(forwarded, { ok: { message, created: true } });
+        break;
+      }
     }
   }
 

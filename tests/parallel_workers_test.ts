@@ -81,3 +81,36 @@ Deno.test("parallel workers - /metrics on either worker shows both, each under i
     for (const worker of workers) await worker.close();
   }
 });
+
+Deno.test("parallel workers - of concurrent sends of one id through both, one is 201 and it is the one stored", async () => {
+  const workers = await twoWorkers();
+  try {
+    await requestJson(workers[0], "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    const senders: [TestServer, string][] = [
+      [workers[0], "ann"],
+      [workers[1], "bob"],
+      [workers[1], "cy"],
+    ];
+    for (let trial = 0; trial < 30; trial++) {
+      const id = `same-${trial}`;
+      const answers = await Promise.all(
+        senders.map(([worker, author]) =>
+          requestJson(worker, "/api/rooms/lobby/messages", {
+            body: { id, author, text: `${author} says ${trial}` },
+          })
+        ),
+      );
+      const created = answers.filter(({ status }) => status === 201);
+      assert.equal(created.length, 1, `trial ${trial}: ${answers.map(({ status }) => status)}`);
+      const stored = created[0].body.message as { author: string; text: string };
+      assert.equal(stored.text, `${stored.author} says ${trial}`);
+      for (const { status, body } of answers) {
+        if (status !== 201) {
+          assert.deepEqual([status, body.message], [200, created[0].body.message]);
+        }
+      }
+    }
+  } finally {
+    for (const worker of workers) await worker.close();
+  }
+});
