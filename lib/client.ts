@@ -9,7 +9,12 @@
 import type { Message } from "./types.ts";
 import type { ParleyError } from "./errors.ts";
 import { parseClientId, parseText } from "./validation.ts";
-import type { OpenTransport, Transport, TransportName } from "./transports/transport.ts";
+import type {
+  ClosedReason,
+  OpenTransport,
+  Transport,
+  TransportName,
+} from "./transports/transport.ts";
 import { openEventSource } from "./transports/event_source.ts";
 import { openLongPoll } from "./transports/long_poll.ts";
 import { openWebSocket } from "./transports/websocket.ts";
@@ -468,11 +473,14 @@ export class ChatConnection {
     return removed;
   }
 
-  #onTransportClosed(reason: { opened: boolean; fatal?: string; busy?: boolean }): void {
+  #onTransportClosed(reason: ClosedReason): void {
     this.#dropTransport();
     clearTimeout(this.#resendTimer);
     // The answer to what was in flight is lost with the transport: it goes again once live.
     this.#inFlight = undefined;
+    // Ended by the server only to be opened again: the next one opens now, and who is online
+    // and the status stay as they are meanwhile.
+    if (reason.renew && !this.#closed) return this.#open();
     // Who is online is only known while connected.
     for (const listener of this.#listeners.presence) listener([]);
     for (const listener of this.#listeners.typing) listener([]);

@@ -14,6 +14,18 @@ export const RETRY_MS = 2_000;
 export const MAX_QUEUED_BYTES = 1024 * 1024;
 /** How long a stream may stay over {@link MAX_QUEUED_BYTES} before it is ended. */
 export const SLOW_CONSUMER_GRACE_MS = 1_000;
+/**
+ * How long a stream lasts: then it ends with a `reconnect` event, and its client opens a new one.
+ * A reader that vanished without closing its connection (a laptop shut, a network gone) would
+ * otherwise stay online until the kernel gave up on it, a quarter of an hour or for ever: an
+ * event stream has no way back to hear that its reader is there.
+ */
+export const MAX_STREAM_AGE_MS = 5 * 60_000;
+/**
+ * How long a stream renewed after {@link MAX_STREAM_AGE_MS} still shows its session online: its
+ * client's next stream has joined by then, so others do not see it leave and come back.
+ */
+export const RENEWAL_PRESENCE_MS = 5_000;
 
 const encoder = new TextEncoder();
 
@@ -27,6 +39,8 @@ export interface EventStreamOptions {
   session?: Session;
   /** Called once when the stream closes (to release its connection slot). */
   onEnd?: () => void;
+  /** How long the stream lasts (default {@link MAX_STREAM_AGE_MS}). */
+  maxAgeMs?: number;
 }
 
 /**
@@ -59,15 +73,20 @@ export function openEventStream(
   const opened = Date.now();
   events.write("connection_open", { transport: "sse", room, ip });
 
-  /** Stops serving the stream, counting it as `reason` when given; the stream stays open. */
-  function stop(reason?: string): void {
+  /**
+   * Stops serving the stream, counting it as `reason` when given; the stream stays open. Its
+   * session leaves the room's presence after `leaveAfterMs`.
+   */
+  function stop(reason?: string, leaveAfterMs = 0): void {
     if (stopped) return;
     stopped = true;
     if (reason) {
       metrics.rejected.inc(reason);
       events.write("rejected", { transport: "sse", room, ip, reason });
     }
-    leave?.().then(() => hub.refreshPresence(room)).catch(() => {});
+    const leaveRoom = () => leave?.().then(() => hub.refreshPresence(room)).catch(() => {});
+    if (leaveAfterMs === 0) leaveRoom();
+    else Deno.unrefTimer(setTimeout(leaveRoom, leaveAfterMs));
     clearInterval(heartbeat);
     for (const timer of timers) clearTimeout(timer);
     subscription?.close();
@@ -97,8 +116,8 @@ export function openEventStream(
    * was queued for it, or has gone. A reader that stopped reading keeps its connection slot
    * until then: one that abandons stream after stream would otherwise pile up their queues.
    */
-  function end(reason?: string): void {
-    stop(reason);
+  function end(reason?: string, leaveAfterMs?: number): void {
+    stop(reason, leaveAfterMs);
     const queued = MAX_QUEUED_BYTES - (stream?.desiredSize ?? MAX_QUEUED_BYTES);
     if (gone || queued <= 0) close();
   }
@@ -153,8 +172,13 @@ export function openEventStream(
         // A cursor that retention passed is counted, as when a live stream falls behind it.
         return end(error instanceof HistoryTrimmedError ? "history_trimmed" : undefined);
       }
-      if (stopped) subscription.close();
-      else if (session) hub.refreshPresence(room).catch(() => {});
+      if (stopped) return subscription.close();
+      if (session) hub.refreshPresence(room).catch(() => {});
+      const renewal = setTimeout(() => {
+        event("reconnect", {});
+        end(undefined, RENEWAL_PRESENCE_MS);
+      }, options.maxAgeMs ?? MAX_STREAM_AGE_MS);
+      timers.add(renewal);
     },
     // The reader took a chunk: a stream that was ended closes once it has taken them all.
     pull() {

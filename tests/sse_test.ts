@@ -10,6 +10,7 @@ import { Hub } from "../lib/hub.ts";
 import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
 import { createServices, type Services } from "../lib/services.ts";
+import { openEventStream } from "../lib/event_stream.ts";
 import type { Message } from "../lib/types.ts";
 import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
@@ -476,6 +477,35 @@ Deno.test("sse - a bad cursor is named as sent: Last-Event-ID or after", async (
       (await fromQuery.json()).error.message,
       "The after cursor 9 is beyond the newest message (0)",
     );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("sse - a stream ends at its age with a reconnect event, its session online a moment longer", async () => {
+  const server = await startServer(LIMITS_OFF);
+  try {
+    await createRoom(server, "aged");
+    const room = (await server.services.log.getRoom("aged"))!;
+    const { session } = server.services.sessions.issue("ann");
+    let released = false;
+    const stream = new SseStream(
+      new Response(openEventStream(server.services, {
+        room,
+        resume: { resync: false },
+        ip: "127.0.0.1",
+        session,
+        onEnd: () => released = true,
+        maxAgeMs: 300,
+      })),
+    );
+    await stream.until((s) => s.blocks.some((block) => block.event === "welcome"));
+    await stream.done;
+    assert.deepEqual(stream.blocks.at(-1), { event: "reconnect", data: "{}", comments: [] });
+    assert.ok(released, "the stream kept its connection slot");
+    // Its client's next stream joins meanwhile: others do not see ann leave and come back.
+    const { presence } = await server.services.presence.read("aged");
+    assert.deepEqual(presence.online, ["ann"]);
   } finally {
     await server.close();
   }

@@ -946,3 +946,50 @@ Deno.test("client (poll) - a fresh connection delivers what was committed while 
     await server.close();
   }
 });
+
+Deno.test("client (sse) - a stream the server renews is opened again at once from the last seq, staying live", async () => {
+  const opened: URL[] = [];
+  const controller = new AbortController();
+  const encoder = new TextEncoder();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen() {} },
+    (request) => {
+      const url = new URL(request.url);
+      if (url.pathname !== "/api/rooms/aged/events") return new Response("ok");
+      const first = opened.push(url) === 1;
+      const message = { seq: 1, id: "m1", room: "aged", author: "ann", text: "hi", at: 1 };
+      const events = first
+        ? `id: 0\nevent: welcome\ndata: {"room":"aged","head":0,"epoch":"e"}\n\n` +
+          `id: 1\nevent: message\ndata: ${JSON.stringify(message)}\n\n` +
+          `event: reconnect\ndata: {}\n\n`
+        : `id: 1\nevent: welcome\ndata: {"room":"aged","head":1,"epoch":"e"}\n\n`;
+      // The renewed stream stays open until the test ends.
+      const body = new ReadableStream<Uint8Array>({
+        start(stream) {
+          stream.enqueue(encoder.encode(`retry: 2000\n\n${events}`));
+          if (first) stream.close();
+          else controller.signal.addEventListener("abort", () => stream.close());
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    },
+  );
+  const connection = connect("aged", {
+    transport: "sse",
+    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    token: "t",
+  });
+  const states: ConnectionState[] = [];
+  connection.on("status", (status) => states.push(status.state));
+  try {
+    await waitFor("the second stream to be live", () => opened.length === 2 && states.length === 2);
+    assert.equal(opened[1].searchParams.get("after"), "1");
+    assert.equal(opened[1].searchParams.get("epoch"), "e");
+    assert.deepEqual(states, ["live", "live"], "it never showed itself reconnecting");
+    assert.equal(connection.last, 1);
+  } finally {
+    connection.close();
+    controller.abort();
+    await server.finished;
+  }
+});

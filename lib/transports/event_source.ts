@@ -54,6 +54,13 @@ export const openEventSource: OpenTransport = (target, events) => {
     const { head, messages } = JSON.parse((event as MessageEvent).data);
     events.resync(head, messages);
   });
+  // The server ends a stream after some minutes (so a reader gone without a word leaves the
+  // room): open the next one at once.
+  source.addEventListener("reconnect", () => {
+    if (closed) return;
+    stop();
+    events.closed({ opened, renew: true });
+  });
   source.addEventListener("message", (event) => {
     events.messages([JSON.parse((event as MessageEvent).data) as Message]);
   });

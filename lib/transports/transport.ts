@@ -4,6 +4,14 @@ import type { Message } from "../types.ts";
 /** The transports a client can use, in fallback order. */
 export type TransportName = "ws" | "sse" | "poll";
 
+/** Why a transport ended (see {@link TransportEvents.closed}). */
+export interface ClosedReason {
+  opened: boolean;
+  fatal?: string;
+  busy?: boolean;
+  renew?: boolean;
+}
+
 /** What a transport reports to the connection that owns it. */
 export interface TransportEvents {
   /** The transport is live; `head` is the room's head and `epoch` its log's epoch. */
@@ -28,9 +36,10 @@ export interface TransportEvents {
   presence(presence: RoomPresence): void;
   /**
    * The transport ended; `fatal` is an error code when reconnecting cannot help, `busy` means
-   * the server asked to try again later (no reason to fall back to another transport).
+   * the server asked to try again later (no reason to fall back to another transport), `renew`
+   * that the server ended it to be opened again at once (an event stream's age).
    */
-  closed(reason: { opened: boolean; fatal?: string; busy?: boolean }): void;
+  closed(reason: ClosedReason): void;
 }
 
 /** Where a transport connects: the server origin, the room, who is speaking and the cursor. */
