@@ -99,6 +99,10 @@ class ChatSocket implements EventListenerObject {
   #opened = Date.now();
   #subscription: Subscription | undefined;
   #strikes = 0;
+  /** Struck out: frames are no longer read, and the socket closes once its appends are answered. */
+  #struckOut = false;
+  /** Appends this socket sent that are not stored (or refused) yet. */
+  #appending = new Set<Promise<unknown>>();
   /** When the last `rate_limited` answer said this socket could send again (performance.now()). */
   #mayRetryAt = 0;
   #lastTyping = 0;
@@ -247,9 +251,13 @@ class ChatSocket implements EventListenerObject {
       this.#mayRetryAt = now + (retryAfterMs ?? 0);
       if (waited) return;
     }
-    if (++this.#strikes >= MAX_STRIKES) {
-      this.#socket.close(CloseCode.policyViolation, "too many refused frames");
-    }
+    if (++this.#strikes < MAX_STRIKES) return;
+    // The sends it made before are still answered: a client that sent them at once learns
+    // which were stored, by their acks, before the close.
+    this.#struckOut = true;
+    Promise.allSettled(this.#appending).then(() =>
+      this.#socket.close(CloseCode.policyViolation, "too many refused frames")
+    );
   }
 
   async #handleSend(frame: Record<string, unknown>): Promise<void> {
@@ -274,8 +282,10 @@ class ChatSocket implements EventListenerObject {
       return this.#strike(error.code, error.message, frame.id, error.options.retryAfterMs);
     }
     this.#strikes = 0;
+    const appended = services.log.append(this.#room, input);
+    this.#appending.add(appended);
     try {
-      const { message } = await services.log.append(this.#room, input);
+      const { message } = await appended;
       this.#send(JSON.stringify({ type: "ack", id: message.id, seq: message.seq }));
     } catch (error) {
       const failure = error instanceof ParleyError
@@ -284,6 +294,8 @@ class ChatSocket implements EventListenerObject {
       // Counted and logged as a refused POST is: a full disk must show in the metrics.
       this.#reject(failure.code);
       this.#sendError(failure.code, failure.message, input.id);
+    } finally {
+      this.#appending.delete(appended);
     }
   }
 
@@ -352,6 +364,7 @@ class ChatSocket implements EventListenerObject {
   }
 
   #message(event: MessageEvent): void {
+    if (this.#struckOut) return;
     if (typeof event.data !== "string") {
       this.#closeFor(CloseCode.unsupportedData, "binary_frame", "binary frames are not supported");
       return;

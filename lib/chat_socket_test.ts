@@ -123,6 +123,8 @@ Deno.test("serveChatSocket - a rate-limited send that waited as told is no strik
     for (let n = 15; n < 25; n++) send(n);
     assert.equal(socket.closeCalls, 0);
     send(25);
+    // It closes once the sends it took before are answered (none here): a turn later.
+    await pause(0);
     assert.equal(socket.closeCalls, 1);
     socket.readyState = WebSocket.CLOSED;
     socket.dispatchEvent(new CloseEvent("close", { code: 1008 }));
