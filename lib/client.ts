@@ -135,7 +135,8 @@ export class ChatConnection {
   #transport: Transport | undefined;
   #last: number | undefined;
   #epoch: string | undefined;
-  #outbox = new Map<string, OutboxItem & { acked?: boolean }>();
+  /** Messages not yet delivered back; `ackedSeq` is the seq an ack said one was stored under. */
+  #outbox = new Map<string, OutboxItem & { ackedSeq?: number }>();
   #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
     messages: new Set(),
     resync: new Set(),
@@ -315,7 +316,7 @@ export class ChatConnection {
       ack: (id, seq) => {
         if (!isCurrent()) return;
         const item = this.#outbox.get(id);
-        if (item) item.acked = true;
+        if (item) item.ackedSeq = seq;
         this.#sessionRenewed = false;
         // The server ended the typing spell as it took the message, maybe after a keystroke's
         // signal sent since (over HTTP they race): the next keystroke tells the room again.
@@ -368,7 +369,9 @@ export class ChatConnection {
    */
   #sendNext(): void {
     if (this.#inFlight !== undefined || this.#status.state !== "live" || !this.#transport) return;
-    const next = [...this.#outbox.values()].find((item) => item.state === "sending" && !item.acked);
+    const next = [...this.#outbox.values()].find((item) =>
+      item.state === "sending" && item.ackedSeq === undefined
+    );
     if (!next) return;
     this.#inFlight = next.id;
     this.#transport.send({ id: next.id, text: next.text });
@@ -458,6 +461,11 @@ export class ChatConnection {
   #resync(head: number, messages: Message[]): void {
     this.#last = head;
     this.#removeFromOutbox(messages);
+    // Stored before the head but older than the messages the resync carries: they will not be
+    // delivered now, so they leave the outbox here.
+    for (const [id, item] of this.#outbox) {
+      if (item.ackedSeq !== undefined && item.ackedSeq <= head) this.#outbox.delete(id);
+    }
     for (const listener of this.#listeners.resync) listener(messages);
     this.#emitOutbox();
   }

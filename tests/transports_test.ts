@@ -993,3 +993,44 @@ Deno.test("client (sse) - a stream the server renews is opened again at once fro
     await server.finished;
   }
 });
+
+Deno.test("client - a message acknowledged but not delivered before a resync past it leaves the outbox", async () => {
+  const message = (seq: number): Message => ({
+    seq,
+    id: `other-${seq}`,
+    room: "busy",
+    author: "bob",
+    text: `message ${seq}`,
+    at: seq,
+  });
+  const room = {
+    onOpen: (index: number) =>
+      index === 0 ? [{ type: "welcome", room: "busy", head: 0, epoch: "e" }] : [
+        { type: "welcome", room: "busy", head: 60, epoch: "e" },
+        // Retention passed the cursor meanwhile: the latest 50, which do not hold seq 1.
+        {
+          type: "resync",
+          room: "busy",
+          epoch: "e",
+          head: 60,
+          messages: range(11, 60).map(message),
+        },
+      ],
+    onFrame: (frame: Record<string, unknown>, from: { socket: WebSocket }) => {
+      if (frame.type !== "send") return [];
+      // Stored as seq 1 and acknowledged, then the connection drops before its delivery.
+      setTimeout(() => from.socket.close(1011), 20);
+      return [{ type: "ack", id: frame.id, seq: 1 }];
+    },
+  };
+  await withFakeRoom(room, async ({ baseUrl }) => {
+    const connection = connect("busy", { transport: "ws", baseUrl, token: "t" });
+    try {
+      connection.send("stored, never delivered", "mine");
+      await waitFor("the resync", () => connection.last === 60);
+      assert.deepEqual(connection.outbox, []);
+    } finally {
+      connection.close();
+    }
+  });
+});
