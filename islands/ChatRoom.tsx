@@ -44,6 +44,16 @@ function refusal(parse: (value: string) => unknown, value: string): string | und
   }
 }
 
+/** Why the trimmed message text cannot be sent, or undefined when it can. */
+function textProblem(text: string): string | undefined {
+  const length = [...text].length;
+  if (length > MAX_TEXT_LENGTH) {
+    return `The message is ${length.toLocaleString("en")} characters, ` +
+      `the limit is ${MAX_TEXT_LENGTH.toLocaleString("en")}: shorten it to send it`;
+  }
+  return refusal(parseText, text);
+}
+
 /** Why a display name cannot be used, or undefined when it can. */
 function nameProblem(name: string): string | undefined {
   return refusal(parseAuthor, name);
@@ -105,6 +115,13 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   // (a message arriving, say) keeps the half-typed name instead of putting the chosen one back.
   const nameText = useSignal(typedName || (sessionName ?? ""));
   const notice = useSignal("");
+  /** The notice is about the text in the box: it follows the text as it is edited. */
+  const textNotice = useSignal(false);
+  /** Shows a notice under the composer (none: ""). */
+  const tell = (text: string, { aboutText = false } = {}) => {
+    notice.value = text;
+    textNotice.value = aboutText && text !== "";
+  };
   const nameInvalid = useSignal(false);
   const hydrated = useSignal(false);
   const networkOnline = useSignal(true);
@@ -159,7 +176,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     const problem = nameProblem(typed);
     nameInvalid.value = problem !== undefined;
     if (problem !== undefined) {
-      notice.value = `${problem}: pick another`;
+      tell(`${problem}: pick another`);
       nameInput.current?.focus();
       return;
     }
@@ -168,7 +185,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     localStorage.setItem(NAME_KEY, next);
     name.value = next;
     nameText.value = next;
-    notice.value = "";
+    tell("");
   };
 
   useEffect(() => {
@@ -195,7 +212,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       // A name being typed here is left in the field, to be chosen or not.
       if (nameText.value === name.value || nameInvalid.value) nameText.value = next;
       // A notice about the name (refused, or missing) no longer holds.
-      if (nameInvalid.value || !name.value) notice.value = "";
+      if (nameInvalid.value || !name.value) tell("");
       name.value = next;
       nameInvalid.value = false;
     };
@@ -398,7 +415,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   const send = () => {
     const text = draft.value.trim();
     if (!name.value || nameInvalid.value) {
-      notice.value = nameInvalid.value ? notice.value : "Pick a display name first";
+      if (!nameInvalid.value) tell("Pick a display name first");
       nameInput.current?.focus();
       return;
     }
@@ -408,19 +425,13 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       return;
     }
     if (!connection.current) return;
-    const length = [...text].length;
-    if (length > MAX_TEXT_LENGTH) {
-      notice.value = `The message is ${length.toLocaleString("en")} characters, ` +
-        `the limit is ${MAX_TEXT_LENGTH.toLocaleString("en")}: shorten it to send it`;
-      return;
-    }
     // Refused here, it stays in the box to be fixed; the visitor is still typing it.
-    const problem = refusal(parseText, text);
+    const problem = textProblem(text);
     if (problem) {
-      notice.value = problem;
+      tell(problem, { aboutText: true });
       return;
     }
-    notice.value = "";
+    tell("");
     // The server stamps a message with the name its connection was opened under: one sent just
     // after a rename waits for the connection under the new name.
     if (connection.current.name === name.value) own.sent(connection.current.send(text));
@@ -463,7 +474,11 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             scrollerRef={scroller}
             onScroll={onScroll}
             onLoadOlder={loadOlder}
-            onRetry={(id) => connection.current?.retry(id)}
+            onRetry={(id) => {
+              connection.current?.retry(id);
+              // The row's buttons go as it is sent again: focus goes to the box, not the page.
+              textInput.current?.focus();
+            }}
             onEdit={(id) => {
               const text = outbox.value.find((item) => item.id === id)?.text;
               if (text === undefined) return;
@@ -506,7 +521,12 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
           onName={commitName}
           onDraft={(text) => {
             draft.value = text;
-            if (!text.trim()) return;
+            // A notice about the text follows it: updated as it is edited, gone once it would do.
+            const trimmed = text.trim();
+            if (textNotice.value) {
+              tell(trimmed && (textProblem(trimmed) ?? ""), { aboutText: true });
+            }
+            if (!trimmed) return;
             connection.current?.typing();
             own.typed();
           }}

@@ -78,16 +78,22 @@ export async function openRoom(
 
 /**
  * Makes the lobby refuse every message `page` sends with `POST` (open it with
- * `?transport=poll`) as 400 `invalid_text` saying `message`: a server whose rules are stricter
- * than the page's (a newer version, say). Returns what puts the server back.
+ * `?transport=poll`) as 400 `invalid_text` saying `message` (or as `refusal` says): a server
+ * whose rules are stricter than the page's (a newer version, say). Returns what puts the server
+ * back.
  */
-export async function refuseSends(page: Page, message: string): Promise<() => Promise<void>> {
+export async function refuseSends(
+  page: Page,
+  message: string,
+  refusal: { status: number; code: string } = { status: 400, code: "invalid_text" },
+): Promise<() => Promise<void>> {
   const url = "**/api/rooms/lobby/messages";
+  const { status, code } = refusal;
   await page.route(
     url,
     (route) =>
       route.request().method() === "POST"
-        ? route.fulfill({ status: 400, json: { error: { code: "invalid_text", message } } })
+        ? route.fulfill({ status, json: { error: { code, message } } })
         : route.fallback(),
   );
   return () => page.unroute(url);

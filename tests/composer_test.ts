@@ -19,6 +19,13 @@ Deno.test("composer - a paste over 4,000 characters is kept whole, and the limit
     }).waitFor();
     assert.equal(await ann.locator("#composer-text").inputValue(), long, "the text was cut");
     assert.equal(await ann.locator(".message.pending").count(), 0, "it was sent anyway");
+    // The notice follows the text as it is shortened, and goes once the text would do.
+    await ann.locator("#composer-text").fill(`${"y".repeat(4001)}`);
+    await ann.getByRole("alert").filter({ hasText: "The message is 4,001 characters" }).waitFor();
+    await ann.locator("#composer-text").fill(`${"y".repeat(4000)}`);
+    await ann.getByRole("alert").waitFor({ state: "detached" });
+    await ann.locator("#composer-text").fill(`${"y".repeat(4001)}`);
+    assert.equal(await ann.getByRole("alert").count(), 0, "a notice came back before a send");
     await say(ann, "short enough");
     await ann.locator(".message:not(.pending) .text", { hasText: "short enough" }).waitFor();
     assert.deepEqual(await texts(ann), ["short enough"]);

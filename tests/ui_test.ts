@@ -983,6 +983,21 @@ Deno.test("room page - a message the server refuses says why, and goes back to b
   });
 });
 
+Deno.test("room page - Retry on a failed message sends it again, and leaves focus in the box", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann", { query: "?transport=poll" });
+    const serveAgain = await refuseSends(ann, "Not now", { status: 403, code: "forbidden" });
+    await say(ann, "try me");
+    const failed = ann.locator(".message.pending-failed");
+    await failed.waitFor();
+    await serveAgain();
+    await failed.getByRole("button", { name: "Retry" }).focus();
+    await ann.keyboard.press("Enter");
+    await ann.locator(".message:not(.pending) .text", { hasText: "try me" }).waitFor();
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
+  });
+});
+
 Deno.test("room page - sending never shows your own name as typing", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
