@@ -11,10 +11,12 @@ export type TextToken =
   | { kind: "link"; text: string; href: string };
 
 // A candidate starts at http:// or https:// and runs to whitespace or a character that cannot
-// appear unescaped in a URL a person types in chat.
-const CANDIDATE = /https?:\/\/[^\s<>"`{}|\\^]+/giu;
-// Punctuation that usually ends the sentence around a link rather than the link itself.
-const TRAILING = /[.,;:!?'’”*]$/u;
+// appear unescaped in a URL a person types in chat, or to full-width punctuation, which Chinese
+// and Japanese put no space after.
+const CANDIDATE = /https?:\/\/[^\s<>"`{}|\\^。、，！？：；「」『』（）]+/giu;
+// Punctuation that usually ends the sentence around a link rather than the link itself: also
+// guillemets and an ellipsis.
+const TRAILING = /[.,;:!?'’”*»›…]$/u;
 const PAIRS: Record<string, string> = { ")": "(", "]": "[" };
 const WORD_CHARACTER = /[\p{L}\p{N}_]/u;
 

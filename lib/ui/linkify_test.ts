@@ -53,6 +53,13 @@ Deno.test("tokenize - sentence punctuation after a URL is not part of it", () =>
   assert.deepEqual(links("(see https://example.com/x), then"), ["https://example.com/x"]);
   assert.deepEqual(links("is it https://example.com/?"), ["https://example.com/"]);
   assert.deepEqual(links("“https://example.com/q”"), ["https://example.com/q"]);
+  assert.deepEqual(links("«https://example.com/x»"), ["https://example.com/x"]);
+  assert.deepEqual(links("see https://example.com/path…"), ["https://example.com/path"]);
+  assert.deepEqual(links("見て https://example.com/ja。次"), ["https://example.com/ja"]);
+  assert.deepEqual(links("https://example.com/a、https://example.com/b"), [
+    "https://example.com/a",
+    "https://example.com/b",
+  ]);
 });
 
 Deno.test("tokenize - balanced brackets inside a URL are kept", () => {
