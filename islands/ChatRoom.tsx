@@ -511,7 +511,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
           draft={draft.value}
           notice={notice.value}
           nameInvalid={nameInvalid.value}
-          interactive={hydrated.value}
+          // Closed for good (the room deleted), nothing can be sent: the banner says why.
+          interactive={hydrated.value && status.value.state !== "closed"}
           nameRef={nameInput}
           textRef={textInput}
           onNameText={(text) => {

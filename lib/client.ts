@@ -231,6 +231,10 @@ export class ChatConnection {
       return id;
     }
     this.#outbox.set(id, { id, text: checked, state: "sending" });
+    if (this.#closed) {
+      this.#fail(id, this.#closedFailure());
+      return id;
+    }
     this.#emitOutbox();
     // Sending ends a spell of typing (the server drops it), so the next keystroke tells at once.
     this.#lastTyping = 0;
@@ -433,6 +437,30 @@ export class ChatConnection {
   }
 
   /** Marks a message failed, for `failure`. */
+  /** Why nothing more can be sent, once the connection has closed for good. */
+  #closedFailure(): Failure {
+    const code = this.#status.state === "closed" && this.#status.error || "closed";
+    const message = code === "room_not_found"
+      ? "The room no longer exists"
+      : "The connection has closed: reload the page to send it";
+    return { code, message };
+  }
+
+  /**
+   * The connection closed for good: what was waiting to be sent fails, so it can be copied or
+   * discarded; what the server acknowledged is stored, and leaves the outbox.
+   */
+  #failOutbox(): void {
+    for (const [id, item] of this.#outbox) {
+      if (item.ackedSeq !== undefined) this.#outbox.delete(id);
+      else if (item.state === "sending") {
+        item.state = "failed";
+        item.failure = this.#closedFailure();
+      }
+    }
+    this.#emitOutbox();
+  }
+
   #fail(id: string, failure: Failure): void {
     const item = this.#outbox.get(id);
     if (!item) return;
@@ -496,6 +524,7 @@ export class ChatConnection {
     if (reason.fatal) {
       this.#closed = true;
       this.#setStatus({ state: "closed", transport: this.#transportName, error: reason.fatal });
+      this.#failOutbox();
       return;
     }
     // A transport that cannot open while the server answers plain HTTP is being blocked (a

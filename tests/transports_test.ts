@@ -1034,3 +1034,34 @@ Deno.test("client - a message acknowledged but not delivered before a resync pas
     }
   });
 });
+
+Deno.test("client - once the room is gone, what waits to be sent fails, and so does a new send", async () => {
+  const room = {
+    onOpen: (index: number) =>
+      index === 0 ? [{ type: "welcome", room: "gone", head: 0, epoch: "e" }] : "close" as const,
+    onFrame: (frame: Record<string, unknown>, from: { socket: WebSocket }) => {
+      if (frame.type !== "send") return [];
+      // The first is stored; the second's answer is lost as the room is deleted and the socket
+      // closed for good.
+      if (frame.id === "stored") return [{ type: "ack", id: frame.id, seq: 1 }];
+      from.socket.close(4404, "room_not_found");
+      return [];
+    },
+  };
+  await withFakeRoom(room, async ({ baseUrl }) => {
+    const connection = connect("gone", { transport: "ws", baseUrl, token: "t" });
+    try {
+      connection.send("stored before", "stored");
+      connection.send("never answered", "lost");
+      await waitFor("the close", () => connection.status.state === "closed");
+      assert.equal(connection.status.error, "room_not_found");
+      connection.send("typed after", "after");
+      assert.deepEqual(connection.outbox.map(({ id, state, error }) => [id, state, error]), [
+        ["lost", "failed", "The room no longer exists (room_not_found)"],
+        ["after", "failed", "The room no longer exists (room_not_found)"],
+      ]);
+    } finally {
+      connection.close();
+    }
+  });
+});

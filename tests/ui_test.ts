@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Page, Route } from "playwright-core";
+import type { Page, Route, WebSocketRoute } from "playwright-core";
 import {
   type BrowserSession,
   openRoom,
@@ -995,6 +995,34 @@ Deno.test("room page - Retry on a failed message sends it again, and leaves focu
     await ann.keyboard.press("Enter");
     await ann.locator(".message:not(.pending) .text", { hasText: "try me" }).waitFor();
     assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
+  });
+});
+
+Deno.test("room page - once the room is gone, a waiting message fails and Send is disabled", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ locale: "en-US" });
+    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    // The page's socket goes through here: its sends are held once the room is "deleted", and
+    // the socket is then closed as the server closes one whose room is gone.
+    let holding = false;
+    let pageSide: WebSocketRoute | undefined;
+    await context.routeWebSocket(/\/ws/, (socket) => {
+      pageSide = socket;
+      const serverSide = socket.connectToServer();
+      socket.onMessage((frame) => holding || serverSide.send(frame));
+      serverSide.onMessage((frame) => socket.send(frame));
+    });
+    const ann = await context.newPage();
+    await ann.goto(`${server.origin}/rooms/lobby`);
+    await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+    holding = true;
+    await say(ann, "into the void");
+    await ann.locator(".message.pending").waitFor();
+    await pageSide!.close({ code: 4404, reason: "room_not_found" });
+    await ann.locator(".status", { hasText: "This room no longer exists" }).waitFor();
+    await ann.locator(".message.pending-failed", { hasText: "The room no longer exists" })
+      .waitFor();
+    assert.equal(await ann.locator("button.send").isDisabled(), true);
   });
 });
 
