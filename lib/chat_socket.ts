@@ -384,6 +384,8 @@ class ChatSocket implements EventListenerObject {
     }
     const fields = frame as Record<string, unknown>;
     if (fields.type === "typing") return this.#typing();
+    // A client that heard nothing for a while asks whether the connection still carries.
+    if (fields.type === "ping") return this.#send('{"type":"pong"}');
     if (fields.type !== "send") {
       return this.#strike(
         "invalid_frame",

@@ -6,7 +6,11 @@ import type { Services } from "./services.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
 
-/** How often an event stream gets a comment, whether or not messages flow, so proxies keep it open. */
+/**
+ * How often an event stream gets a `ping` event, whether or not messages flow: proxies keep the
+ * stream open, and its client, which hears one at least this often, can tell a silent stream
+ * from a dead one.
+ */
 export const HEARTBEAT_MS = 15_000;
 /** How long a browser should wait before reconnecting, sent as `retry:`. */
 export const RETRY_MS = 2_000;
@@ -28,6 +32,7 @@ export const MAX_STREAM_AGE_MS = 5 * 60_000;
 export const RENEWAL_PRESENCE_MS = 5_000;
 
 const encoder = new TextEncoder();
+const PING = encoder.encode("event: ping\ndata: {}\n\n");
 
 /** Which room a stream follows, from where, and for whom. */
 export interface EventStreamOptions {
@@ -41,6 +46,8 @@ export interface EventStreamOptions {
   onEnd?: () => void;
   /** How long the stream lasts (default {@link MAX_STREAM_AGE_MS}). */
   maxAgeMs?: number;
+  /** How often it gets a `ping` event (default {@link HEARTBEAT_MS}). */
+  heartbeatMs?: number;
 }
 
 /**
@@ -141,7 +148,7 @@ export function openEventStream(
         timers.add(overCap);
       };
       write(encoder.encode(`retry: ${RETRY_MS}\n\n`));
-      heartbeat = setInterval(() => write(encoder.encode(": heartbeat\n\n")), HEARTBEAT_MS);
+      heartbeat = setInterval(() => write(PING), options.heartbeatMs ?? HEARTBEAT_MS);
       const event = (name: string, data: unknown, id = "") =>
         write(encoder.encode(`${id}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`));
       try {

@@ -510,3 +510,25 @@ Deno.test("sse - a stream ends at its age with a reconnect event, its session on
     await server.close();
   }
 });
+
+Deno.test("sse - a ping event comes at every heartbeat, whether or not messages flow", async () => {
+  const server = await startServer(LIMITS_OFF);
+  try {
+    await createRoom(server, "quiet");
+    const room = (await server.services.log.getRoom("quiet"))!;
+    const stream = new SseStream(
+      new Response(openEventStream(server.services, {
+        room,
+        resume: { resync: false },
+        ip: "127.0.0.1",
+        heartbeatMs: 50,
+      })),
+    );
+    await stream.until((s) => s.blocks.filter((block) => block.event === "ping").length >= 3);
+    const ping = stream.blocks.find((block) => block.event === "ping");
+    assert.deepEqual(ping, { event: "ping", data: "{}", comments: [] });
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});

@@ -102,6 +102,19 @@ Deno.test("ws - the first frame is a welcome with the room and its head", async 
   });
 });
 
+Deno.test("ws - a ping is answered with pong, by anyone, and is no strike", async () => {
+  await withServer(async ({ createRoom, join }) => {
+    await createRoom("lobby");
+    // A reader without a session too: it has a link to check as much as a sender.
+    for (const socket of [await join("lobby", { name: "ann" }), await join("lobby", {})]) {
+      for (let i = 0; i < 12; i++) socket.send({ type: "ping" });
+      await socket.until((s) => s.frames.filter(({ type }) => type === "pong").length === 12);
+      assert.equal(socket.frames.filter(({ type }) => type === "error").length, 0);
+      assert.equal(socket.socket.readyState, WebSocket.OPEN);
+    }
+  });
+});
+
 Deno.test("ws - two clients in a room see each other's messages in the same order", async () => {
   await withServer(async ({ createRoom, join }) => {
     await createRoom("lobby");

@@ -1,5 +1,6 @@
 import type { Message } from "../types.ts";
 import { postMessage, postTyping } from "./http_send.ts";
+import { Liveness, SILENCE } from "./liveness.ts";
 import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /**
@@ -35,35 +36,49 @@ export const openEventSource: OpenTransport = (target, events) => {
   const probe = new AbortController();
   let opened = false;
   let closed = false;
+  const liveness = new Liveness({
+    deadMs: SILENCE.streamMs,
+    onDead: () => {
+      if (closed) return;
+      stop();
+      events.closed({ opened });
+    },
+  });
 
   function stop(): void {
     closed = true;
+    liveness.stop();
     source.close();
     sends.abort();
   }
 
-  source.addEventListener("welcome", (event) => {
+  /** Listens for one kind of event; every event tells the liveness watch the stream carries. */
+  function on(name: string, listener: (data: string) => void): void {
+    source.addEventListener(name, (event) => {
+      liveness.heard();
+      listener((event as MessageEvent).data);
+    });
+  }
+
+  on("welcome", (data) => {
     opened = true;
-    const { head, epoch } = JSON.parse((event as MessageEvent).data);
+    const { head, epoch } = JSON.parse(data);
     events.open(head, epoch);
   });
-  source.addEventListener("presence", (event) => {
-    events.presence(JSON.parse((event as MessageEvent).data));
-  });
-  source.addEventListener("resync", (event) => {
-    const { head, messages } = JSON.parse((event as MessageEvent).data);
+  on("presence", (data) => events.presence(JSON.parse(data)));
+  on("resync", (data) => {
+    const { head, messages } = JSON.parse(data);
     events.resync(head, messages);
   });
+  on("ping", () => {});
   // The server ends a stream after some minutes (so a reader gone without a word leaves the
   // room): open the next one at once.
-  source.addEventListener("reconnect", () => {
+  on("reconnect", () => {
     if (closed) return;
     stop();
     events.closed({ opened, renew: true });
   });
-  source.addEventListener("message", (event) => {
-    events.messages([JSON.parse((event as MessageEvent).data) as Message]);
-  });
+  on("message", (data) => events.messages([JSON.parse(data) as Message]));
   // EventSource would reconnect by itself; the connection owns reconnects and resumes instead.
   source.onerror = () => {
     if (closed) return;

@@ -1,5 +1,6 @@
 import type { Message } from "../types.ts";
 import { postMessage, postTyping } from "./http_send.ts";
+import { SILENCE } from "./liveness.ts";
 import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 /** How long each poll may be held by the server, in seconds. */
@@ -28,7 +29,11 @@ export const openLongPoll: OpenTransport = (target, events) => {
     url.searchParams.set("limit", String(cursor.after === undefined ? 1 : POLL_LIMIT));
     if (wait !== undefined) url.searchParams.set("wait", String(wait));
     if (seenPresence !== undefined) url.searchParams.set("presence", seenPresence);
-    const response = await fetch(url, { signal: controller.signal, headers });
+    // A poll unanswered well past the time the server may hold it went over a link that stopped
+    // carrying without closing: the client reconnects.
+    const deadline = AbortSignal.timeout((wait ?? 0) * 1000 + SILENCE.pollGraceMs);
+    const signal = AbortSignal.any([controller.signal, deadline]);
+    const response = await fetch(url, { signal, headers });
     const body = await response.json();
     if (!response.ok) {
       throw Object.assign(new Error(body.error?.message), { code: body.error?.code });

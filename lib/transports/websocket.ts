@@ -1,4 +1,5 @@
 import type { Message } from "../types.ts";
+import { Liveness, SILENCE } from "./liveness.ts";
 import { type OpenTransport, roomUrl } from "./transport.ts";
 
 /** Close codes after which reconnecting cannot help; the close reason is the error code. */
@@ -19,7 +20,8 @@ type ServerFrame =
   | { type: "messages"; messages: Message[] }
   | { type: "ack"; id: string; seq: number }
   | { type: "presence"; online: string[]; typing: string[] }
-  | { type: "error"; id?: string; code: string; message: string; retryAfterMs?: number };
+  | { type: "error"; id?: string; code: string; message: string; retryAfterMs?: number }
+  | { type: "pong" };
 
 /** The WebSocket transport: one socket carries both directions. */
 export const openWebSocket: OpenTransport = (target, events) => {
@@ -28,8 +30,21 @@ export const openWebSocket: OpenTransport = (target, events) => {
   const socket = new WebSocket(url);
   let opened = false;
   let closed = false;
+  const liveness = new Liveness({
+    askAfterMs: SILENCE.pingAfterMs,
+    answerMs: SILENCE.pongWithinMs,
+    ask: () => socket.readyState === WebSocket.OPEN && socket.send('{"type":"ping"}'),
+    // Its close would wait on the dead link: the socket is reported closed now.
+    onDead: () => {
+      if (closed) return;
+      closed = true;
+      socket.close();
+      events.closed({ opened });
+    },
+  });
 
   socket.onmessage = (event) => {
+    liveness.heard();
     const frame = JSON.parse(event.data) as ServerFrame;
     switch (frame.type) {
       case "welcome":
@@ -57,6 +72,7 @@ export const openWebSocket: OpenTransport = (target, events) => {
     }
   };
   socket.onclose = (event) => {
+    liveness.stop();
     if (closed) return;
     closed = true;
     events.closed({
@@ -77,6 +93,7 @@ export const openWebSocket: OpenTransport = (target, events) => {
     },
     close() {
       closed = true;
+      liveness.stop();
       socket.close(1000);
     },
   };

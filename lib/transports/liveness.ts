@@ -1,0 +1,79 @@
+/**
+ * Telling a silent connection from a dead one. A link that stops carrying without closing (a
+ * laptop put to sleep, a Wi-Fi network left, a NAT that forgot the connection) leaves a WebSocket
+ * or an event stream open for minutes, showing "Live" while nothing arrives and sends go
+ * nowhere. Each transport tells its {@link Liveness} whenever it hears from the server, and the
+ * connection is given up, so the client reconnects, when the server stays silent: past `deadMs`
+ * for a server that speaks at least that often (an event stream's pings), or for `answerMs`
+ * after the transport asked it for a word (a WebSocket's `ping`) following `askAfterMs` of
+ * silence.
+ *
+ * @module
+ */
+
+/** How long each transport lets the server stay silent, in ms (tests shorten them). */
+export const SILENCE = {
+  /** How often silence is checked. Timers in a hidden tab may run later; that only delays it. */
+  checkMs: 5_000,
+  /** A WebSocket sends `ping` after this much silence… */
+  pingAfterMs: 20_000,
+  /** …and gives the link up if nothing at all comes back within this. */
+  pongWithinMs: 10_000,
+  /**
+   * An event stream hears a `ping` event at least every 15 s (`HEARTBEAT_MS` in
+   * `lib/event_stream.ts`): past this, two were missed, and it is given up.
+   */
+  streamMs: 35_000,
+  /** A long poll may go unanswered this long past the time the server may hold it. */
+  pollGraceMs: 10_000,
+};
+
+/** How a {@link Liveness} tells that the server has gone silent. */
+export type LivenessOptions =
+  & { onDead: () => void }
+  & (
+    | { deadMs: number }
+    | { askAfterMs: number; answerMs: number; ask: () => void }
+  );
+
+/** Watches a live connection for silence; see the module. */
+export class Liveness {
+  #heardAt = performance.now();
+  #askedAt: number | undefined;
+  #timer: ReturnType<typeof setInterval>;
+
+  constructor(readonly options: LivenessOptions) {
+    this.#timer = setInterval(() => this.#check(), SILENCE.checkMs);
+  }
+
+  /** The server was heard from: the silence starts again. */
+  heard(): void {
+    this.#heardAt = performance.now();
+    this.#askedAt = undefined;
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #check(): void {
+    const now = performance.now();
+    const options = this.options;
+    let dead: boolean;
+    if ("deadMs" in options) dead = now - this.#heardAt >= options.deadMs;
+    else if (this.#askedAt !== undefined) dead = now - this.#askedAt >= options.answerMs;
+    else {
+      // Asked only after a silence, and judged only on the answer: a check that comes late (a
+      // hidden tab's timers) never takes a quiet room for a dead link.
+      if (now - this.#heardAt >= options.askAfterMs) {
+        this.#askedAt = now;
+        options.ask();
+      }
+      return;
+    }
+    if (!dead) return;
+    this.stop();
+    options.onDead();
+  }
+}

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { Liveness, SILENCE } from "./liveness.ts";
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `test` with silence checked every 10 ms. */
+async function checkingOften(test: () => Promise<void>): Promise<void> {
+  const checkMs = SILENCE.checkMs;
+  SILENCE.checkMs = 10;
+  try {
+    await test();
+  } finally {
+    SILENCE.checkMs = checkMs;
+  }
+}
+
+Deno.test("Liveness - a server heard from often enough is alive; one silent past deadMs is dead, once", async () => {
+  await checkingOften(async () => {
+    let dead = 0;
+    const liveness = new Liveness({ deadMs: 200, onDead: () => dead++ });
+    try {
+      for (let i = 0; i < 6; i++) {
+        await pause(50);
+        liveness.heard();
+      }
+      assert.equal(dead, 0);
+      await pause(400);
+      assert.equal(dead, 1);
+    } finally {
+      liveness.stop();
+    }
+  });
+});
+
+Deno.test("Liveness - after a silence it asks; an answer keeps it alive, none gives it up", async () => {
+  await checkingOften(async () => {
+    let asked = 0;
+    let dead = 0;
+    const liveness = new Liveness({
+      askAfterMs: 50,
+      answerMs: 200,
+      ask: () => asked++,
+      onDead: () => dead++,
+    });
+    try {
+      await pause(120);
+      assert.equal(asked, 1);
+      liveness.heard();
+      await pause(50);
+      assert.equal(dead, 0);
+      await pause(450);
+      assert.equal(asked, 2, "asked again after the next silence");
+      assert.equal(dead, 1, "no answer to the second");
+    } finally {
+      liveness.stop();
+    }
+  });
+});
+
+Deno.test("Liveness - a check that comes late asks first, never takes a quiet link for dead at once", async () => {
+  const checkMs = SILENCE.checkMs;
+  // Checks far apart, as a hidden tab's timers run: the silence is long by the first one.
+  SILENCE.checkMs = 100;
+  let dead = 0;
+  let asked = 0;
+  const liveness = new Liveness({
+    askAfterMs: 10,
+    answerMs: 150,
+    ask: () => asked++,
+    onDead: () => dead++,
+  });
+  try {
+    await pause(160);
+    assert.deepEqual([asked, dead], [1, 0]);
+    liveness.heard();
+    await pause(100);
+    assert.equal(dead, 0);
+  } finally {
+    liveness.stop();
+    SILENCE.checkMs = checkMs;
+  }
+});

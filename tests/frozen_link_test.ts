@@ -1,0 +1,114 @@
+/**
+ * A link that stops carrying without closing (a laptop asleep, a Wi-Fi network left): the client
+ * notices the silence, reconnects, and sends what waited, through a proxy that can freeze the
+ * connections it carries. The client's silence limits are shortened for the test.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type ChatConnection, connect } from "../lib/client.ts";
+import { SILENCE } from "../lib/transports/liveness.ts";
+import type { TransportName } from "../lib/transports/transport.ts";
+import { LIMITS_OFF, requestJson, startServer } from "./server.ts";
+import { waitFor } from "./wait_for.ts";
+
+/** A TCP proxy whose live connections (WebSockets and event streams) can be frozen. */
+class FreezingProxy {
+  readonly #listener: Deno.TcpListener;
+  readonly #links = new Set<{ live: boolean; frozen: boolean; conns: Deno.Conn[] }>();
+  /** Live connections opened so far. */
+  liveOpened = 0;
+
+  constructor(readonly target: number) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accept();
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.#listener.addr.port}`;
+  }
+
+  /** Every live connection open now stops carrying, both ways, and stays open. */
+  freeze(): void {
+    for (const link of this.#links) if (link.live) link.frozen = true;
+  }
+
+  close(): void {
+    this.#listener.close();
+    for (const link of this.#links) for (const conn of link.conns) conn.close();
+  }
+
+  async #accept(): Promise<void> {
+    for await (const client of this.#listener) {
+      const server = await Deno.connect({ hostname: "127.0.0.1", port: this.target });
+      const link = { live: false, frozen: false, conns: [client, server] };
+      this.#links.add(link);
+      this.#pipe(client, server, link, true);
+      this.#pipe(server, client, link, false);
+    }
+  }
+
+  async #pipe(
+    from: Deno.Conn,
+    to: Deno.Conn,
+    link: { live: boolean; frozen: boolean },
+    request: boolean,
+  ): Promise<void> {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const read = await from.read(buffer);
+        if (read === null) break;
+        const chunk = buffer.subarray(0, read);
+        if (request && !link.live && /\/(ws|events)\?/.test(new TextDecoder().decode(chunk))) {
+          link.live = true;
+          this.liveOpened++;
+        }
+        if (link.frozen) continue;
+        await to.write(chunk);
+      }
+    } catch {
+      // Closed.
+    }
+  }
+}
+
+/** Runs `test` with the client's silence limits a few hundred milliseconds. */
+async function withShortSilences(test: () => Promise<void>): Promise<void> {
+  const saved = { ...SILENCE };
+  Object.assign(SILENCE, { checkMs: 50, pingAfterMs: 300, pongWithinMs: 300, streamMs: 600 });
+  try {
+    await test();
+  } finally {
+    Object.assign(SILENCE, saved);
+  }
+}
+
+for (const transport of ["ws", "sse"] as TransportName[]) {
+  Deno.test(`client (${transport}) - a link that stops carrying is given up, and what waited is sent on the next`, async () => {
+    await withShortSilences(async () => {
+      const server = await startServer(LIMITS_OFF);
+      const proxy = new FreezingProxy(Number(new URL(server.origin).port));
+      let connection: ChatConnection | undefined;
+      try {
+        await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+        connection = connect("lobby", { transport, baseUrl: proxy.origin, name: "ann" });
+        const states: string[] = [];
+        connection.on("status", (status) => states.push(status.state));
+        await waitFor("live", () => connection!.status.state === "live");
+        proxy.freeze();
+        connection.send("sent into the silence", "silent-1");
+        await waitFor("a new live connection", () => proxy.liveOpened === 2, 10_000);
+        await waitFor("the message delivered", () => connection!.outbox.length === 0, 10_000);
+        assert.deepEqual(states, ["live", "reconnecting", "live"]);
+        const { body } = await requestJson(server, "/api/rooms/lobby/messages");
+        const stored = body.messages as { id: string }[];
+        assert.deepEqual(stored.map(({ id }) => id), ["silent-1"]);
+      } finally {
+        connection?.close();
+        proxy.close();
+        await server.close();
+      }
+    });
+  });
+}
