@@ -436,7 +436,6 @@ export class ChatConnection {
     clearTimeout(this.#openTimer);
   }
 
-  /** Marks a message failed, for `failure`. */
   /** Why nothing more can be sent, once the connection has closed for good. */
   #closedFailure(): Failure {
     const code = this.#status.state === "closed" && this.#status.error || "closed";
@@ -461,6 +460,7 @@ export class ChatConnection {
     this.#emitOutbox();
   }
 
+  /** Marks a message failed, for `failure`. */
   #fail(id: string, failure: Failure): void {
     const item = this.#outbox.get(id);
     if (!item) return;
