@@ -10,7 +10,7 @@ import { Hub } from "../lib/hub.ts";
 import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
 import { createServices, type Services } from "../lib/services.ts";
-import { openEventStream } from "../lib/event_stream.ts";
+import { type EventStreamOptions, openEventStream } from "../lib/event_stream.ts";
 import type { Message } from "../lib/types.ts";
 import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
@@ -482,23 +482,36 @@ Deno.test("sse - a bad cursor is named as sent: Last-Event-ID or after", async (
   }
 });
 
+/**
+ * Opens a stream of a new room `id` on the server's services directly, from the head, with
+ * `options` (timings shortened, a session, what to do at its end).
+ */
+async function openDirect(
+  server: TestServer,
+  id: string,
+  options: Partial<EventStreamOptions> = {},
+): Promise<SseStream> {
+  await createRoom(server, id);
+  const room = (await server.services.log.getRoom(id))!;
+  const stream = openEventStream(server.services, {
+    room,
+    resume: { resync: false },
+    ip: "127.0.0.1",
+    ...options,
+  });
+  return new SseStream(new Response(stream));
+}
+
 Deno.test("sse - a stream ends at its age with a reconnect event, its session online a moment longer", async () => {
   const server = await startServer(LIMITS_OFF);
   try {
-    await createRoom(server, "aged");
-    const room = (await server.services.log.getRoom("aged"))!;
     const { session } = server.services.sessions.issue("ann");
     let released = false;
-    const stream = new SseStream(
-      new Response(openEventStream(server.services, {
-        room,
-        resume: { resync: false },
-        ip: "127.0.0.1",
-        session,
-        onEnd: () => released = true,
-        maxAgeMs: 300,
-      })),
-    );
+    const stream = await openDirect(server, "aged", {
+      session,
+      onEnd: () => released = true,
+      maxAgeMs: 300,
+    });
     await stream.until((s) => s.blocks.some((block) => block.event === "welcome"));
     await stream.done;
     assert.deepEqual(stream.blocks.at(-1), { event: "reconnect", data: "{}", comments: [] });
@@ -514,16 +527,7 @@ Deno.test("sse - a stream ends at its age with a reconnect event, its session on
 Deno.test("sse - a ping event comes at every heartbeat, whether or not messages flow", async () => {
   const server = await startServer(LIMITS_OFF);
   try {
-    await createRoom(server, "quiet");
-    const room = (await server.services.log.getRoom("quiet"))!;
-    const stream = new SseStream(
-      new Response(openEventStream(server.services, {
-        room,
-        resume: { resync: false },
-        ip: "127.0.0.1",
-        heartbeatMs: 50,
-      })),
-    );
+    const stream = await openDirect(server, "quiet", { heartbeatMs: 50 });
     await stream.until((s) => s.blocks.filter((block) => block.event === "ping").length >= 3);
     const ping = stream.blocks.find((block) => block.event === "ping");
     assert.deepEqual(ping, { event: "ping", data: "{}", comments: [] });
