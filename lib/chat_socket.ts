@@ -50,6 +50,8 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Typing frames closer together than this are ignored. */
 const TYPING_MIN_INTERVAL_MS = 1_000;
+/** A socket's pings are answered at most this often. */
+const PONG_MIN_INTERVAL_MS = 1_000;
 
 /** Who is on the socket and where they resume from. */
 export interface ChatSocketOptions {
@@ -106,6 +108,7 @@ class ChatSocket implements EventListenerObject {
   /** When the last `rate_limited` answer said this socket could send again (performance.now()). */
   #mayRetryAt = 0;
   #lastTyping = 0;
+  #lastPong = -Infinity;
   #leave: (() => Promise<void>) | undefined;
   #stopped = false;
   #released = false;
@@ -319,6 +322,17 @@ class ChatSocket implements EventListenerObject {
       .catch(() => {});
   }
 
+  /**
+   * Answers a client that heard nothing for a while and asks whether the connection still
+   * carries: at most once a second, so a flood of pings costs nothing but reading them.
+   */
+  #pong(): void {
+    const now = performance.now();
+    if (now - this.#lastPong < PONG_MIN_INTERVAL_MS) return;
+    this.#lastPong = now;
+    this.#send('{"type":"pong"}');
+  }
+
   /** Ends the sender's spell of typing, if it typed here, so its next keystroke shows at once. */
   #stoppedTyping(session: Session): void {
     if (this.#lastTyping === 0) return;
@@ -384,8 +398,7 @@ class ChatSocket implements EventListenerObject {
     }
     const fields = frame as Record<string, unknown>;
     if (fields.type === "typing") return this.#typing();
-    // A client that heard nothing for a while asks whether the connection still carries.
-    if (fields.type === "ping") return this.#send('{"type":"pong"}');
+    if (fields.type === "ping") return this.#pong();
     if (fields.type !== "send") {
       return this.#strike(
         "invalid_frame",

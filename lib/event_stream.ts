@@ -6,30 +6,33 @@ import type { Services } from "./services.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
 
-/**
- * How often an event stream gets a `ping` event, whether or not messages flow: proxies keep the
- * stream open, and its client, which hears one at least this often, can tell a silent stream
- * from a dead one.
- */
-export const HEARTBEAT_MS = 15_000;
+/** An event stream's timings, in ms (tests shorten them). */
+export const STREAM_TIMING = {
+  /**
+   * How often a stream gets a `ping` event, whether or not messages flow: proxies keep it open,
+   * and its client, which hears one at least this often, can tell a silent stream from a dead one.
+   */
+  heartbeatMs: 15_000,
+  /**
+   * How long a stream lasts, give or take a fifth (so streams opened together do not all renew
+   * together): then it ends with a `reconnect` event, and its client opens a new one. A reader
+   * that vanished without closing its connection (a laptop shut, a network gone) would otherwise
+   * stay online until the kernel gave up on it, a quarter of an hour or for ever: an event stream
+   * has no way back to hear that its reader is there.
+   */
+  maxAgeMs: 5 * 60_000,
+  /**
+   * How long a stream renewed after its age still shows its session online: its client's next
+   * stream has joined by then, so others do not see it leave and come back.
+   */
+  renewalPresenceMs: 5_000,
+};
 /** How long a browser should wait before reconnecting, sent as `retry:`. */
 export const RETRY_MS = 2_000;
 /** A stream whose unread output stays over this many bytes is ended as a slow consumer. */
 export const MAX_QUEUED_BYTES = 1024 * 1024;
 /** How long a stream may stay over {@link MAX_QUEUED_BYTES} before it is ended. */
 export const SLOW_CONSUMER_GRACE_MS = 1_000;
-/**
- * How long a stream lasts: then it ends with a `reconnect` event, and its client opens a new one.
- * A reader that vanished without closing its connection (a laptop shut, a network gone) would
- * otherwise stay online until the kernel gave up on it, a quarter of an hour or for ever: an
- * event stream has no way back to hear that its reader is there.
- */
-export const MAX_STREAM_AGE_MS = 5 * 60_000;
-/**
- * How long a stream renewed after {@link MAX_STREAM_AGE_MS} still shows its session online: its
- * client's next stream has joined by then, so others do not see it leave and come back.
- */
-export const RENEWAL_PRESENCE_MS = 5_000;
 
 const encoder = new TextEncoder();
 const PING = encoder.encode("event: ping\ndata: {}\n\n");
@@ -44,16 +47,13 @@ export interface EventStreamOptions {
   session?: Session;
   /** Called once when the stream closes (to release its connection slot). */
   onEnd?: () => void;
-  /** How long the stream lasts (default {@link MAX_STREAM_AGE_MS}). */
-  maxAgeMs?: number;
-  /** How often it gets a `ping` event (default {@link HEARTBEAT_MS}). */
-  heartbeatMs?: number;
 }
 
 /**
  * Streams a room as Server-Sent Events: a `welcome` event with the head, then every message
- * after `after` as `id`/`event: message`/`data`, with a comment heartbeat. Closing the
- * response body (the client went away) ends the subscription.
+ * after `after` as `id`/`event: message`/`data`, with a `ping` event as a heartbeat, until the
+ * stream's age ends it with a `reconnect` event. Closing the response body (the client went
+ * away) ends the subscription.
  */
 export function openEventStream(
   services: Pick<Services, "hub" | "log" | "connections" | "metrics" | "events" | "presence">,
@@ -148,7 +148,7 @@ export function openEventStream(
         timers.add(overCap);
       };
       write(encoder.encode(`retry: ${RETRY_MS}\n\n`));
-      heartbeat = setInterval(() => write(PING), options.heartbeatMs ?? HEARTBEAT_MS);
+      heartbeat = setInterval(() => write(PING), STREAM_TIMING.heartbeatMs);
       const event = (name: string, data: unknown, id = "") =>
         write(encoder.encode(`${id}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`));
       try {
@@ -183,8 +183,8 @@ export function openEventStream(
       if (session) hub.refreshPresence(room).catch(() => {});
       const renewal = setTimeout(() => {
         event("reconnect", {});
-        end(undefined, RENEWAL_PRESENCE_MS);
-      }, options.maxAgeMs ?? MAX_STREAM_AGE_MS);
+        end(undefined, STREAM_TIMING.renewalPresenceMs);
+      }, STREAM_TIMING.maxAgeMs * (0.8 + 0.4 * Math.random()));
       timers.add(renewal);
     },
     // The reader took a chunk: a stream that was ended closes once it has taken them all.

@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { type ChatConnection, connect } from "../lib/client.ts";
 import { SILENCE } from "../lib/transports/liveness.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
+import { STREAM_TIMING } from "../lib/event_stream.ts";
 import { LIMITS_OFF, requestJson, startServer } from "./server.ts";
+import { withTiming } from "./timing.ts";
 import { waitFor } from "./wait_for.ts";
 
 /** A TCP proxy whose live connections (WebSockets and event streams) can be frozen. */
@@ -73,19 +75,18 @@ class FreezingProxy {
   }
 }
 
-/** Runs `test` with the client's silence limits a few hundred milliseconds. */
-async function withShortSilences(test: () => Promise<void>): Promise<void> {
-  const saved = { ...SILENCE };
-  Object.assign(SILENCE, { checkMs: 50, pingAfterMs: 300, pongWithinMs: 300, streamMs: 600 });
-  try {
-    await test();
-  } finally {
-    Object.assign(SILENCE, saved);
-  }
+/**
+ * Runs `test` with the client's silence limits about a second, and the server's event stream
+ * pings at a fraction of them (as 15 s of pings are to 35 s of silence). A WebSocket pings no
+ * more often than the server answers (once a second).
+ */
+function withShortSilences(test: () => Promise<void>): Promise<void> {
+  const silences = { checkMs: 50, pingAfterMs: 1_100, pongWithinMs: 400, streamMs: 700 };
+  return withTiming(SILENCE, silences, () => withTiming(STREAM_TIMING, { heartbeatMs: 200 }, test));
 }
 
 for (const transport of ["ws", "sse"] as TransportName[]) {
-  Deno.test(`client (${transport}) - a link that stops carrying is given up, and what waited is sent on the next`, async () => {
+  Deno.test(`client (${transport}) - a link that stops carrying is given up, and deliveries go on over the next`, async () => {
     await withShortSilences(async () => {
       const server = await startServer(LIMITS_OFF);
       const proxy = new FreezingProxy(Number(new URL(server.origin).port));
@@ -96,6 +97,10 @@ for (const transport of ["ws", "sse"] as TransportName[]) {
         const states: string[] = [];
         connection.on("status", (status) => states.push(status.state));
         await waitFor("live", () => connection!.status.state === "live");
+        // A quiet link that carries is kept: the server answers pings, or sends its own.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        assert.deepEqual(states, ["live"]);
+        assert.equal(proxy.liveOpened, 1);
         proxy.freeze();
         connection.send("sent into the silence", "silent-1");
         await waitFor("a new live connection", () => proxy.liveOpened === 2, 10_000);

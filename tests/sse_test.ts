@@ -10,7 +10,8 @@ import { Hub } from "../lib/hub.ts";
 import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
 import { createServices, type Services } from "../lib/services.ts";
-import { type EventStreamOptions, openEventStream } from "../lib/event_stream.ts";
+import { type EventStreamOptions, openEventStream, STREAM_TIMING } from "../lib/event_stream.ts";
+import { withTiming } from "./timing.ts";
 import type { Message } from "../lib/types.ts";
 import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
 
@@ -505,20 +506,27 @@ async function openDirect(
 Deno.test("sse - a stream ends at its age with a reconnect event, its session online a moment longer", async () => {
   const server = await startServer(LIMITS_OFF);
   try {
-    const { session } = server.services.sessions.issue("ann");
-    let released = false;
-    const stream = await openDirect(server, "aged", {
-      session,
-      onEnd: () => released = true,
-      maxAgeMs: 300,
+    await withTiming(STREAM_TIMING, { maxAgeMs: 300, renewalPresenceMs: 300 }, async () => {
+      const { session } = server.services.sessions.issue("ann");
+      let released = false;
+      const stream = await openDirect(server, "aged", {
+        session,
+        onEnd: () => released = true,
+      });
+      await stream.until((s) => s.blocks.some((block) => block.event === "welcome"));
+      await stream.done;
+      assert.deepEqual(stream.blocks.at(-1), { event: "reconnect", data: "{}", comments: [] });
+      assert.ok(released, "the stream kept its connection slot");
+      // Its client's next stream joins meanwhile: others do not see ann leave and come back.
+      const online = async () => (await server.services.presence.read("aged")).presence.online;
+      assert.deepEqual(await online(), ["ann"]);
+      // No stream follows here: she leaves.
+      const deadline = Date.now() + 5_000;
+      while ((await online()).length > 0) {
+        assert.ok(Date.now() < deadline, "ann stayed online");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     });
-    await stream.until((s) => s.blocks.some((block) => block.event === "welcome"));
-    await stream.done;
-    assert.deepEqual(stream.blocks.at(-1), { event: "reconnect", data: "{}", comments: [] });
-    assert.ok(released, "the stream kept its connection slot");
-    // Its client's next stream joins meanwhile: others do not see ann leave and come back.
-    const { presence } = await server.services.presence.read("aged");
-    assert.deepEqual(presence.online, ["ann"]);
   } finally {
     await server.close();
   }
@@ -527,11 +535,13 @@ Deno.test("sse - a stream ends at its age with a reconnect event, its session on
 Deno.test("sse - a ping event comes at every heartbeat, whether or not messages flow", async () => {
   const server = await startServer(LIMITS_OFF);
   try {
-    const stream = await openDirect(server, "quiet", { heartbeatMs: 50 });
-    await stream.until((s) => s.blocks.filter((block) => block.event === "ping").length >= 3);
-    const ping = stream.blocks.find((block) => block.event === "ping");
-    assert.deepEqual(ping, { event: "ping", data: "{}", comments: [] });
-    await stream.close();
+    await withTiming(STREAM_TIMING, { heartbeatMs: 50 }, async () => {
+      const stream = await openDirect(server, "quiet");
+      await stream.until((s) => s.blocks.filter((block) => block.event === "ping").length >= 3);
+      const ping = stream.blocks.find((block) => block.event === "ping");
+      assert.deepEqual(ping, { event: "ping", data: "{}", comments: [] });
+      await stream.close();
+    });
   } finally {
     await server.close();
   }

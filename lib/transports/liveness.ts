@@ -6,21 +6,25 @@
  * connection is given up, so the client reconnects, when the server stays silent: past `deadMs`
  * for a server that speaks at least that often (an event stream's pings), or for `answerMs`
  * after the transport asked it for a word (a WebSocket's `ping`) following `askAfterMs` of
- * silence.
+ * silence; `ask` returns whether it could.
  *
  * @module
  */
 
 /** How long each transport lets the server stay silent, in ms (tests shorten them). */
 export const SILENCE = {
-  /** How often silence is checked. Timers in a hidden tab may run later; that only delays it. */
+  /**
+   * How often silence is checked. Timers in a hidden tab may run later, which only delays it; in
+   * a tab the browser froze, the first check after may come before the events that queued up,
+   * and reconnect a stream that was fine (it resumes where it was).
+   */
   checkMs: 5_000,
   /** A WebSocket sends `ping` after this much silence… */
   pingAfterMs: 20_000,
   /** …and gives the link up if nothing at all comes back within this. */
   pongWithinMs: 10_000,
   /**
-   * An event stream hears a `ping` event at least every 15 s (`HEARTBEAT_MS` in
+   * An event stream hears a `ping` event at least every 15 s (`STREAM_TIMING` in
    * `lib/event_stream.ts`): past this, two were missed, and it is given up.
    */
   streamMs: 35_000,
@@ -33,7 +37,7 @@ export type LivenessOptions =
   & { onDead: () => void }
   & (
     | { deadMs: number }
-    | { askAfterMs: number; answerMs: number; ask: () => void }
+    | { askAfterMs: number; answerMs: number; ask: () => boolean }
   );
 
 /** Watches a live connection for silence; see the module. */
@@ -66,10 +70,8 @@ export class Liveness {
     else {
       // Asked only after a silence, and judged only on the answer: a check that comes late (a
       // hidden tab's timers) never takes a quiet room for a dead link.
-      if (now - this.#heardAt >= options.askAfterMs) {
-        this.#askedAt = now;
-        options.ask();
-      }
+      // `ask` says whether it could ask (a socket still opening cannot).
+      if (now - this.#heardAt >= options.askAfterMs && options.ask()) this.#askedAt = now;
       return;
     }
     if (!dead) return;

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
+import { withTiming } from "../../tests/timing.ts";
 import { Liveness, SILENCE } from "./liveness.ts";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs `test` with silence checked every 10 ms. */
-async function checkingOften(test: () => Promise<void>): Promise<void> {
-  const checkMs = SILENCE.checkMs;
-  SILENCE.checkMs = 10;
-  try {
-    await test();
-  } finally {
-    SILENCE.checkMs = checkMs;
-  }
-}
-
 Deno.test("Liveness - a server heard from often enough is alive; one silent past deadMs is dead, once", async () => {
-  await checkingOften(async () => {
+  await withTiming(SILENCE, { checkMs: 10 }, async () => {
     let dead = 0;
     const liveness = new Liveness({ deadMs: 200, onDead: () => dead++ });
     try {
@@ -33,13 +23,13 @@ Deno.test("Liveness - a server heard from often enough is alive; one silent past
 });
 
 Deno.test("Liveness - after a silence it asks; an answer keeps it alive, none gives it up", async () => {
-  await checkingOften(async () => {
+  await withTiming(SILENCE, { checkMs: 10 }, async () => {
     let asked = 0;
     let dead = 0;
     const liveness = new Liveness({
       askAfterMs: 50,
       answerMs: 200,
-      ask: () => asked++,
+      ask: () => ++asked > 0,
       onDead: () => dead++,
     });
     try {
@@ -58,25 +48,43 @@ Deno.test("Liveness - after a silence it asks; an answer keeps it alive, none gi
 });
 
 Deno.test("Liveness - a check that comes late asks first, never takes a quiet link for dead at once", async () => {
-  const checkMs = SILENCE.checkMs;
-  // Checks far apart, as a hidden tab's timers run: the silence is long by the first one.
-  SILENCE.checkMs = 100;
-  let dead = 0;
-  let asked = 0;
-  const liveness = new Liveness({
-    askAfterMs: 10,
-    answerMs: 150,
-    ask: () => asked++,
-    onDead: () => dead++,
+  // Checks far apart, as a hidden tab's timers run: by the first one, the silence is longer than
+  // asking and waiting for the answer together.
+  await withTiming(SILENCE, { checkMs: 300 }, async () => {
+    let asked = 0;
+    let dead = 0;
+    const liveness = new Liveness({
+      askAfterMs: 10,
+      answerMs: 150,
+      ask: () => ++asked > 0,
+      onDead: () => dead++,
+    });
+    try {
+      await pause(350);
+      assert.deepEqual([asked, dead], [1, 0]);
+      liveness.heard();
+      await pause(300);
+      assert.equal(dead, 0);
+    } finally {
+      liveness.stop();
+    }
   });
-  try {
-    await pause(160);
-    assert.deepEqual([asked, dead], [1, 0]);
-    liveness.heard();
-    await pause(100);
-    assert.equal(dead, 0);
-  } finally {
-    liveness.stop();
-    SILENCE.checkMs = checkMs;
-  }
+});
+
+Deno.test("Liveness - an ask that could not be made is not waited on", async () => {
+  await withTiming(SILENCE, { checkMs: 10 }, async () => {
+    let dead = 0;
+    const liveness = new Liveness({
+      askAfterMs: 20,
+      answerMs: 30,
+      ask: () => false,
+      onDead: () => dead++,
+    });
+    try {
+      await pause(200);
+      assert.equal(dead, 0);
+    } finally {
+      liveness.stop();
+    }
+  });
 });

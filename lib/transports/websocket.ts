@@ -33,7 +33,11 @@ export const openWebSocket: OpenTransport = (target, events) => {
   const liveness = new Liveness({
     askAfterMs: SILENCE.pingAfterMs,
     answerMs: SILENCE.pongWithinMs,
-    ask: () => socket.readyState === WebSocket.OPEN && socket.send('{"type":"ping"}'),
+    ask: () => {
+      if (socket.readyState !== WebSocket.OPEN) return false;
+      socket.send('{"type":"ping"}');
+      return true;
+    },
     // Its close would wait on the dead link: the socket is reported closed now.
     onDead: () => {
       if (closed) return;
