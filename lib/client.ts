@@ -135,8 +135,11 @@ export class ChatConnection {
   #transport: Transport | undefined;
   #last: number | undefined;
   #epoch: string | undefined;
-  /** Messages not yet delivered back; `ackedSeq` is the seq an ack said one was stored under. */
-  #outbox = new Map<string, OutboxItem & { ackedSeq?: number }>();
+  /**
+   * Messages not yet delivered back; `ackedSeq` is the seq an ack said one was stored under, in
+   * the log of epoch `ackedEpoch`.
+   */
+  #outbox = new Map<string, OutboxItem & { ackedSeq?: number; ackedEpoch?: string }>();
   #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
     messages: new Set(),
     resync: new Set(),
@@ -294,8 +297,10 @@ export class ChatConnection {
     };
     let current: Transport | undefined = undefined;
     const isCurrent = () => current !== undefined && this.#transport === current;
+    // Cleared when it opens. A renewed stream opens while the status still says live: the status
+    // cannot tell whether this transport opened.
     this.#openTimer = setTimeout(() => {
-      if (isCurrent() && this.#status.state !== "live") this.#onTransportClosed({ opened: false });
+      if (isCurrent()) this.#onTransportClosed({ opened: false });
     }, OPEN_TIMEOUT_MS);
     current = open(target, {
       open: (head, epoch) => {
@@ -320,7 +325,7 @@ export class ChatConnection {
       ack: (id, seq) => {
         if (!isCurrent()) return;
         const item = this.#outbox.get(id);
-        if (item) item.ackedSeq = seq;
+        if (item) Object.assign(item, { ackedSeq: seq, ackedEpoch: this.#epoch });
         this.#sessionRenewed = false;
         // The server ended the typing spell as it took the message, maybe after a keystroke's
         // signal sent since (over HTTP they race): the next keystroke tells the room again.
@@ -446,16 +451,15 @@ export class ChatConnection {
   }
 
   /**
-   * The connection closed for good: what was waiting to be sent fails, so it can be copied or
-   * discarded; what the server acknowledged is stored, and leaves the outbox.
+   * The connection closed for good: what was waiting to be sent or to come back fails, so it can
+   * be copied or discarded. One acknowledged is failed too: a connection closes for good when the
+   * room is gone or the log was reset or restored, which takes its messages with it.
    */
   #failOutbox(): void {
-    for (const [id, item] of this.#outbox) {
-      if (item.ackedSeq !== undefined) this.#outbox.delete(id);
-      else if (item.state === "sending") {
-        item.state = "failed";
-        item.failure = this.#closedFailure();
-      }
+    for (const item of this.#outbox.values()) {
+      if (item.state !== "sending") continue;
+      item.state = "failed";
+      item.failure = this.#closedFailure();
     }
     this.#emitOutbox();
   }
@@ -489,13 +493,21 @@ export class ChatConnection {
   #resync(head: number, messages: Message[]): void {
     this.#last = head;
     this.#removeFromOutbox(messages);
-    // Stored before the head but older than the messages the resync carries: they will not be
-    // delivered now, so they leave the outbox here.
     for (const [id, item] of this.#outbox) {
-      if (item.ackedSeq !== undefined && item.ackedSeq <= head) this.#outbox.delete(id);
+      if (item.ackedSeq === undefined) continue;
+      if (item.ackedEpoch !== this.#epoch) {
+        // Stored in a log that is gone (the server's data was reset or restored): sent again
+        // under its id, which stores it once.
+        item.ackedSeq = item.ackedEpoch = undefined;
+      } else if (item.ackedSeq <= head) {
+        // Stored before the head but older than the messages the resync carries: it will not
+        // be delivered now, so it leaves the outbox here.
+        this.#outbox.delete(id);
+      }
     }
     for (const listener of this.#listeners.resync) listener(messages);
     this.#emitOutbox();
+    this.#sendNext();
   }
 
   /** Drops stored messages from the outbox (one in flight is answered); says whether any were. */

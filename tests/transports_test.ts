@@ -1035,7 +1035,7 @@ Deno.test("client - a message acknowledged but not delivered before a resync pas
   });
 });
 
-Deno.test("client - once the room is gone, what waits to be sent fails, and so does a new send", async () => {
+Deno.test("client - once the room is gone, what waits to be sent or to come back fails, and so does a new send", async () => {
   const room = {
     onOpen: (index: number) =>
       index === 0 ? [{ type: "welcome", room: "gone", head: 0, epoch: "e" }] : "close" as const,
@@ -1056,10 +1056,46 @@ Deno.test("client - once the room is gone, what waits to be sent fails, and so d
       await waitFor("the close", () => connection.status.state === "closed");
       assert.equal(connection.status.error, "room_not_found");
       connection.send("typed after", "after");
+      // Stored, it went with the room.
       assert.deepEqual(connection.outbox.map(({ id, state, error }) => [id, state, error]), [
+        ["stored", "failed", "The room no longer exists (room_not_found)"],
         ["lost", "failed", "The room no longer exists (room_not_found)"],
         ["after", "failed", "The room no longer exists (room_not_found)"],
       ]);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+Deno.test("client - a message acknowledged in a log that was reset is sent again under its id", async () => {
+  let sends = 0;
+  const room = {
+    onOpen: (index: number) =>
+      index === 0 ? [{ type: "welcome", room: "reset", head: 0, epoch: "old" }] : [
+        // The server's data was reset: another epoch, and a resync to its (empty) log.
+        { type: "welcome", room: "reset", head: 0, epoch: "new" },
+        { type: "resync", room: "reset", epoch: "new", head: 0, messages: [] },
+      ],
+    onFrame: (frame: Record<string, unknown>, from: { socket: WebSocket; index: number }) => {
+      if (frame.type !== "send") return [];
+      sends++;
+      if (from.index === 0) {
+        // Stored in the old log, then the connection drops before its delivery.
+        setTimeout(() => from.socket.close(1011), 20);
+        return [{ type: "ack", id: frame.id, seq: 7 }];
+      }
+      const message = { seq: 1, id: frame.id, room: "reset", author: "ann", text: "again", at: 1 };
+      return [{ type: "ack", id: frame.id, seq: 1 }, { type: "messages", messages: [message] }];
+    },
+  };
+  await withFakeRoom(room, async ({ baseUrl }) => {
+    const connection = connect("reset", { transport: "ws", baseUrl, token: "t" });
+    try {
+      connection.send("again", "kept");
+      await waitFor("it to be stored in the new log", () => connection.outbox.length === 0);
+      assert.equal(sends, 2);
+      assert.equal(connection.last, 1);
     } finally {
       connection.close();
     }
