@@ -60,7 +60,7 @@ export function assetUrl(path: string): string {
  * asking again for anything else.
  */
 export function assetCaching(): MiddlewareHandler {
-  return async (c, next) => {
+  return async function cacheControl(c, next) {
     await next();
     if (c.res.status !== 200) return;
     const asked = c.req.query("v");

@@ -20,23 +20,27 @@ const SUPPRESSED_REPORT_MS = 1_000;
  * in a `log_suppressed` line a second after the first.
  */
 export class EventLog {
-  #budget = new TokenBucket(LINES_PER_SECOND, LINE_BURST);
+  #budget: TokenBucket;
   #suppressed = new Map<string, number>();
   #report: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param enabled false (`PARLEY_LOG=off`) writes nothing
-   * @param write where a line goes (standard output; a test's array)
+   * @param writeLine where a line goes (standard output; a test's array)
+   * @param now the clock the line budget refills by, in ms (`performance.now()`; a test's own)
    */
   constructor(
     readonly enabled: boolean,
     readonly writeLine: (line: string) => void = (line) => console.log(line),
-  ) {}
+    readonly now: () => number = () => performance.now(),
+  ) {
+    this.#budget = new TokenBucket(LINES_PER_SECOND, LINE_BURST, now());
+  }
 
   /** Writes one line: the time, the event name and its fields (or counts it as left out). */
   write(event: string, fields: LogFields = {}): void {
     if (!this.enabled) return;
-    if (this.#budget.take() > 0) return this.#suppress(event);
+    if (this.#budget.take(this.now()) > 0) return this.#suppress(event);
     this.#line(event, fields);
   }
 

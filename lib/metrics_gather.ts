@@ -28,30 +28,41 @@ export class MetricsGatherer {
   #channel: BroadcastChannel;
   #gatherings = new Map<number, Gathering>();
   #nextRequest = 0;
+  #labelled: boolean;
 
   /**
    * @param channelName the channel every worker of the process joins (not the worker link's)
    * @param worker this worker's id, as the worker link knows it
    * @param metrics this worker's metrics
    * @param peers how many other workers there are now (the worker link's count)
+   * @param labelled whether the samples carry the `worker` label even while no other worker is
+   * known: true when the process runs several (`DENO_JOBS`), so that a series never changes its
+   * labels while they find each other. Once another worker was known, they always do.
    */
   constructor(
     channelName: string,
     readonly worker: string,
     readonly metrics: Metrics,
     readonly peers: () => number,
+    labelled: boolean,
   ) {
+    this.#labelled = labelled;
     this.#channel = new BroadcastChannel(channelName);
     this.#channel.onmessage = (event: MessageEvent<GatherMessage>) => this.#receive(event.data);
   }
 
   /**
-   * Every worker's families: this one's, then those of the others that answer within
-   * `timeoutMs`. Labelled by worker when there are others; alone, this worker's, unlabelled.
+   * Every worker's families: this one's and those of the others that answer within `timeoutMs`,
+   * each labelled by worker (see `labelled`).
    */
   async gather(timeoutMs = GATHER_TIMEOUT_MS): Promise<WorkerFamilies[]> {
     const expected = this.peers();
-    if (expected === 0) return [{ families: this.metrics.families() }];
+    if (expected > 0) this.#labelled = true;
+    const own = () => ({
+      worker: this.#labelled ? this.worker : undefined,
+      families: this.metrics.families(),
+    });
+    if (expected === 0) return [own()];
     const request = this.#nextRequest++;
     const workers: WorkerFamilies[] = [];
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -64,7 +75,7 @@ export class MetricsGatherer {
       clearTimeout(timer);
       this.#gatherings.delete(request);
     }
-    workers.push({ worker: this.worker, families: this.metrics.families() });
+    workers.push(own());
     return workers.sort((a, b) => a.worker!.localeCompare(b.worker!));
   }
 

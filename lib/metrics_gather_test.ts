@@ -10,8 +10,8 @@ function appendedBy(metrics: Metrics, count: number): Metrics {
 Deno.test("MetricsGatherer - a worker that does not answer in time is left out, and the rest are shown", async () => {
   const channel = `parley-test-${crypto.randomUUID()}`;
   // "a" believes in two peers; only "b" is there.
-  const a = new MetricsGatherer(channel, "a", appendedBy(new Metrics(), 5), () => 2);
-  const b = new MetricsGatherer(channel, "b", appendedBy(new Metrics(), 7), () => 1);
+  const a = new MetricsGatherer(channel, "a", appendedBy(new Metrics(), 5), () => 2, true);
+  const b = new MetricsGatherer(channel, "b", appendedBy(new Metrics(), 7), () => 1, true);
   try {
     const started = performance.now();
     const workers = await a.gather(200);
@@ -27,18 +27,21 @@ Deno.test("MetricsGatherer - a worker that does not answer in time is left out, 
   }
 });
 
-Deno.test("MetricsGatherer - alone, a worker's metrics carry no worker label", async () => {
-  const alone = new MetricsGatherer(
-    `parley-test-${crypto.randomUUID()}`,
-    "a",
-    new Metrics(),
-    () => 0,
-  );
-  try {
-    const workers = await alone.gather();
-    assert.equal(workers.length, 1);
-    assert.equal(workers[0].worker, undefined);
-  } finally {
-    alone.close();
+Deno.test("MetricsGatherer - alone, a worker of several still labels its metrics; the only worker does not", async () => {
+  for (const labelled of [true, false]) {
+    const metrics = new Metrics();
+    const alone = new MetricsGatherer(
+      `parley-test-${crypto.randomUUID()}`,
+      "a",
+      metrics,
+      () => 0,
+      labelled,
+    );
+    try {
+      const workers = await alone.gather();
+      assert.deepEqual(workers.map(({ worker }) => worker), [labelled ? "a" : undefined]);
+    } finally {
+      alone.close();
+    }
   }
 });

@@ -136,9 +136,13 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
       ];
     },
   );
-  const metricsGatherer = link === undefined
-    ? undefined
-    : new MetricsGatherer(`${channel}:metrics`, link.id.slice(0, 8), metrics, () => link.peers);
+  const metricsGatherer = link === undefined ? undefined : new MetricsGatherer(
+    `${channel}:metrics`,
+    link.id.slice(0, 8),
+    metrics,
+    () => link.peers,
+    (config.workers ?? 1) > 1,
+  );
   return {
     kv,
     log,

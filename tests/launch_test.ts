@@ -8,13 +8,28 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("..", import.meta.url);
 
+/** The runner's values of these environment variables, those it has. */
+function inherited(...names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => {
+    const value = Deno.env.get(name);
+    return value === undefined ? [] : [[name, value]];
+  }));
+}
+
 /** Runs the serve script with `env` until it exits (or for `seconds`), and returns its output. */
 async function launch(env: Record<string, string>, seconds = 20) {
   const kvDir = await Deno.makeTempDir({ prefix: "parley-launch-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-env", "--allow-run", "--allow-read", "--allow-net", "scripts/serve.ts"],
     cwd: ROOT,
-    env: { PARLEY_KV_PATH: `${kvDir}/parley.kv`, NO_COLOR: "1", ...env },
+    // Only what the test gives, and what Deno needs: no PARLEY_ setting of the runner's.
+    clearEnv: true,
+    env: {
+      ...inherited("PATH", "HOME", "DENO_DIR"),
+      PARLEY_KV_PATH: `${kvDir}/parley.kv`,
+      NO_COLOR: "1",
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
