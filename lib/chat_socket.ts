@@ -101,6 +101,8 @@ class ChatSocket implements EventListenerObject {
   #opened = Date.now();
   #subscription: Subscription | undefined;
   #strikes = 0;
+  /** The code this server closed the socket with, if it closed it. */
+  #closedWith: number | undefined;
   /** Struck out: frames are no longer read, and the socket closes once its appends are answered. */
   #struckOut = false;
   /** Appends this socket sent that are not stored (or refused) yet. */
@@ -128,7 +130,7 @@ class ChatSocket implements EventListenerObject {
     this.#onClose = options.onClose;
     this.#after = options.resume.after;
     this.#resync = options.resume.resync;
-    this.#forget = services.connections.add(socket, "ws");
+    this.#forget = services.connections.add(this, "ws");
     this.#bucket = services.limits.connectionBucket();
     services.events.write("connection_open", { transport: "ws", room: this.#room, ip: this.#ip });
     this.#handshake = setTimeout(
@@ -142,7 +144,7 @@ class ChatSocket implements EventListenerObject {
     switch (event.type) {
       case "open":
         clearTimeout(this.#handshake);
-        if (this.#released) return this.#socket.close(CloseCode.goingAway, "handshake timed out");
+        if (this.#released) return this.close(CloseCode.goingAway, "handshake timed out");
         this.#open();
         return;
       case "message":
@@ -175,7 +177,7 @@ class ChatSocket implements EventListenerObject {
 
   #closeFor(code: number, reason: string, text: string): void {
     this.#reject(reason);
-    this.#socket.close(code, text);
+    this.close(code, text);
     // A peer that stopped reading may never finish the close handshake. The socket stops being
     // served now, and keeps its connection slot until its connection ends: a client that
     // abandons socket after socket would otherwise pile up what each still has queued.
@@ -198,6 +200,20 @@ class ChatSocket implements EventListenerObject {
     this.#leave?.().then(() => this.#services.hub.refreshPresence(room)).catch(() => {});
   }
 
+  /** The socket served. */
+  get socket(): WebSocket {
+    return this.#socket;
+  }
+
+  /**
+   * Closes the socket with `code`, which its `connection_close` line then gives (the client's
+   * answer may carry another code, or none).
+   */
+  close(code: number, reason: string): void {
+    this.#closedWith ??= code;
+    this.#socket.close(code, reason);
+  }
+
   /** The connection has ended: the socket gives up its connection slot. */
   #release(code: number): void {
     if (this.#released) return;
@@ -207,7 +223,7 @@ class ChatSocket implements EventListenerObject {
       transport: "ws",
       room: this.#room,
       ip: this.#ip,
-      code,
+      code: this.#closedWith ?? code,
       seconds: Math.round((Date.now() - this.#opened) / 1000),
     });
     this.#forget();
@@ -259,7 +275,7 @@ class ChatSocket implements EventListenerObject {
     // which were stored, by their acks, before the close.
     this.#struckOut = true;
     Promise.allSettled(this.#appending).then(() =>
-      this.#socket.close(CloseCode.policyViolation, "too many refused frames")
+      this.close(CloseCode.policyViolation, "too many refused frames")
     );
   }
 
@@ -364,11 +380,11 @@ class ChatSocket implements EventListenerObject {
     } catch (error) {
       const code = error instanceof ParleyError ? error.code : "internal_error";
       if (code === "shutting_down") {
-        return this.#socket.close(CloseCode.goingAway, "server shutting down");
+        return this.close(CloseCode.goingAway, "server shutting down");
       }
       if (code === "history_trimmed") return this.#closeForTrimmedHistory();
       if (code !== "room_not_found") console.error(`Cannot subscribe to room "${room}":`, error);
-      this.#socket.close(
+      this.close(
         code === "room_not_found" ? CloseCode.roomNotFound : CloseCode.internalError,
         code === "room_not_found" ? "room_not_found" : "internal_error",
       );

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { serveChatSocket } from "./chat_socket.ts";
 import { readConfig } from "./config.ts";
+import { EventLog } from "./event_log.ts";
 import { closeServices, closeStore, createServices, type Services } from "./services.ts";
 import type { Session } from "./session.ts";
 import type { Room } from "./types.ts";
@@ -154,5 +155,22 @@ Deno.test("serveChatSocket - a send that fails unexpectedly is still answered, a
     assert.deepEqual(answers.map(({ id, code }) => [id, code]), [["m-1", "internal_error"]]);
     socket.readyState = WebSocket.CLOSED;
     socket.dispatchEvent(new CloseEvent("close", { code: 1000 }));
+  });
+});
+
+Deno.test("serveChatSocket - a socket the server closes is logged with the server's code, whatever the client answers", async () => {
+  await withServices(async (services, room) => {
+    const lines: Record<string, unknown>[] = [];
+    services.events = new EventLog(true, (line) => lines.push(JSON.parse(line)));
+    const socket = new StandInSocket();
+    serve(services, room, socket);
+    socket.open();
+    services.connections.closeAll(1001, "server shutting down");
+    assert.equal(socket.closeCalls, 1);
+    // The client answered without a code.
+    socket.readyState = WebSocket.CLOSED;
+    socket.dispatchEvent(new CloseEvent("close", { code: 1005 }));
+    const closed = lines.find(({ event }) => event === "connection_close");
+    assert.equal(closed?.code, 1001);
   });
 });

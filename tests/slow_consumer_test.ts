@@ -46,7 +46,9 @@ function captureServerSockets(server: TestServer): WebSocket[] {
   const registry = server.services.connections;
   const add = registry.add.bind(registry);
   registry.add = (connection, transport) => {
-    if (connection instanceof WebSocket) sockets.push(connection);
+    // A WebSocket is registered as what serves it (see lib/chat_socket.ts).
+    const { socket } = connection as { socket?: unknown };
+    if (socket instanceof WebSocket) sockets.push(socket);
     return add(connection, transport);
   };
   return sockets;
