@@ -1,8 +1,8 @@
 /**
  * What `deno task start` tells the operator before it starts the server: one line with the
  * settings it runs with, and a warning for each setting that looks like a mistake (a `PARLEY_*`
- * name Parley does not know, which is otherwise ignored without a word, or proxy headers trusted
- * from every interface).
+ * name Parley does not know, which is otherwise ignored without a word, proxy headers trusted
+ * from every interface, a host name for the KV file).
  *
  * @module
  */
@@ -101,5 +101,22 @@ export function combinationWarnings(settings: LaunchSettings, config: Config): s
     `anyone who reaches port ${settings.port} directly can set X-Forwarded-For and pass for any ` +
     `address, past every per-address limit. Behind a proxy on this machine, set ` +
     `PARLEY_HOST=127.0.0.1`,
+  ];
+}
+
+/** A host name, with a port or not, and no file extension a store would have. */
+const HOST_LIKE = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?::\d+)?$/i;
+const STORE_EXTENSION = /\.(?:kv|db|sqlite3?)$/i;
+
+/**
+ * A warning for a `PARLEY_KV_PATH` that names a host rather than a file (`kv.example.com`): Deno
+ * would open a new, empty file of that name in the working folder, and the server run on it.
+ */
+export function kvPathWarnings(config: Config): string[] {
+  const path = config.kvPath;
+  if (path === undefined || !HOST_LIKE.test(path) || STORE_EXTENSION.test(path)) return [];
+  return [
+    `Warning: PARLEY_KV_PATH "${path}" looks like a host name, and is taken for a file of that ` +
+    `name in the working folder; a KV Connect URL starts with https://`,
   ];
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readConfig } from "../lib/config.ts";
 import {
   combinationWarnings,
+  kvPathWarnings,
   SERVER_SETTINGS,
   settingsSummary,
   unknownSettingWarnings,
@@ -69,4 +70,25 @@ Deno.test("settingsSummary - says where it listens, where messages go, and the l
     settingsSummary(limited.settings, limited.config),
     /limits on \(3 messages\/s, burst 20, 50 connections per address, 10 new rooms\/min\)/,
   );
+});
+
+Deno.test("kvPathWarnings - a host name for the KV file is warned about; file paths and URLs pass", () => {
+  for (const host of ["kv.example.com", "localhost:4512", "denokv.internal:4512"]) {
+    assert.match(
+      kvPathWarnings(launch({ PARLEY_KV_PATH: host }).config).join(),
+      /^Warning: PARLEY_KV_PATH ".*" looks like a host name/,
+      host,
+    );
+  }
+  for (
+    const path of [
+      "data/parley.kv",
+      "parley.kv",
+      "chat.db",
+      "/var/lib/parley/p",
+      "https://kv.example.com",
+    ]
+  ) {
+    assert.deepEqual(kvPathWarnings(launch({ PARLEY_KV_PATH: path }).config), [], path);
+  }
 });

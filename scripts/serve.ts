@@ -9,7 +9,12 @@
  * @module
  */
 import { readConfig, SettingError } from "../lib/config.ts";
-import { combinationWarnings, settingsSummary, unknownSettingWarnings } from "./launch_notes.ts";
+import {
+  combinationWarnings,
+  kvPathWarnings,
+  settingsSummary,
+  unknownSettingWarnings,
+} from "./launch_notes.ts";
 import { type LaunchSettings, readLaunchSettings, serveArgs } from "./launch_settings.ts";
 
 /** Why the server could not listen where it is told to, if that is already clear. */
@@ -42,6 +47,7 @@ try {
   // On standard error: standard output is the server's JSON log lines.
   for (const warning of unknownSettingWarnings(Object.keys(env))) console.error(warning);
   for (const warning of combinationWarnings(settings, config)) console.error(warning);
+  for (const warning of kvPathWarnings(config)) console.error(warning);
   console.error(settingsSummary(settings, config));
 } catch (error) {
   if (!(error instanceof SettingError)) throw error;
