@@ -14,7 +14,7 @@ import { LIMITS_OFF, requestJson, startServer } from "./server.ts";
 import { withTiming } from "./timing.ts";
 import { waitFor } from "./wait_for.ts";
 
-/** A TCP proxy whose live connections (WebSockets and event streams) can be frozen. */
+/** A TCP proxy whose live connections (WebSockets, event streams, long polls) can be frozen. */
 class FreezingProxy {
   readonly #listener: Deno.TcpListener;
   readonly #links = new Set<{ live: boolean; frozen: boolean; conns: Deno.Conn[] }>();
@@ -62,7 +62,8 @@ class FreezingProxy {
         const read = await from.read(buffer);
         if (read === null) break;
         const chunk = buffer.subarray(0, read);
-        if (request && !link.live && /\/(ws|events)\?/.test(new TextDecoder().decode(chunk))) {
+        const text = request && !link.live ? new TextDecoder().decode(chunk) : "";
+        if (/\/(ws|events)\?|[?&]wait=/.test(text)) {
           link.live = true;
           this.liveOpened++;
         }
@@ -81,11 +82,18 @@ class FreezingProxy {
  * more often than the server answers (once a second).
  */
 function withShortSilences(test: () => Promise<void>): Promise<void> {
-  const silences = { checkMs: 50, pingAfterMs: 1_100, pongWithinMs: 400, streamMs: 700 };
+  const silences = {
+    checkMs: 50,
+    pingAfterMs: 1_100,
+    pongWithinMs: 400,
+    streamMs: 700,
+    pollWaitMs: 1_000,
+    pollGraceMs: 500,
+  };
   return withTiming(SILENCE, silences, () => withTiming(STREAM_TIMING, { heartbeatMs: 200 }, test));
 }
 
-for (const transport of ["ws", "sse"] as TransportName[]) {
+for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
   Deno.test(`client (${transport}) - a link that stops carrying is given up, and deliveries go on over the next`, async () => {
     await withShortSilences(async () => {
       const server = await startServer(LIMITS_OFF);

@@ -28,6 +28,8 @@ export const SILENCE = {
    * `lib/event_stream.ts`): past this, two were missed, and it is given up.
    */
   streamMs: 35_000,
+  /** How long a long poll asks the server to hold it (`wait`), in ms (whole seconds). */
+  pollWaitMs: 25_000,
   /** A long poll may go unanswered this long past the time the server may hold it. */
   pollGraceMs: 10_000,
 };

@@ -3,8 +3,6 @@ import { postMessage, postTyping } from "./http_send.ts";
 import { SILENCE } from "./liveness.ts";
 import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
-/** How long each poll may be held by the server, in seconds. */
-export const POLL_WAIT_SECONDS = 25;
 const POLL_LIMIT = 500;
 
 interface Page {
@@ -73,7 +71,7 @@ export const openLongPoll: OpenTransport = (target, events) => {
           events.messages(page.messages);
           cursor.after = page.messages[page.messages.length - 1].seq;
         }
-        page = await fetchPage(cursor, POLL_WAIT_SECONDS);
+        page = await fetchPage(cursor, Math.round(SILENCE.pollWaitMs / 1000));
       }
     } catch (error) {
       if (controller.signal.aborted) return;
