@@ -82,11 +82,8 @@ export function Composer(props: ComposerProps) {
             props.onSend();
           }}
         />
-        {
-          /* Disabled until hydrated, which also stops Enter in the name field from submitting. With
-        nothing to send it only looks disabled: it stays in the tab order, and a click on it goes to
-        the box. */
-        }
+        {/* Disabled until hydrated, which also stops Enter in the name field from submitting. */}
+        {/* With nothing to send it only looks disabled: in the tab order, a click goes to the box. */}
         <button
           type="submit"
           class="send"
