@@ -165,6 +165,8 @@ Deno.test("serveChatSocket - a socket the server closes is logged with the serve
     const socket = new StandInSocket();
     serve(services, room, socket);
     socket.open();
+    // Open for good: its welcome has gone out.
+    while (socket.sent.length === 0) await pause(5);
     services.connections.closeAll(1001, "server shutting down");
     assert.equal(socket.closeCalls, 1);
     // The client answered without a code.
