@@ -329,6 +329,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     const unsubscribe = [
       chat.on("status", (next) => {
         status.value = next;
+        // Known as it opens: a first message's row has its colour before it comes back.
+        if (chat.authorId !== undefined) authorId.value = chat.authorId;
         // Who is online and typing is only known while live.
         if (next.state !== "live") typing.value = [];
       }),

@@ -321,7 +321,11 @@ class ChatSocket implements EventListenerObject {
   async #welcome(head: number): Promise<void> {
     const room = this.#room;
     const epoch = this.#epoch;
-    this.#send(JSON.stringify({ type: "welcome", room, head, epoch }));
+    // The session's author id in the room: its sender knows its own messages' colour at once.
+    const session = this.#session;
+    const authorId = session &&
+      (this.#speaker ??= this.#services.sessions.speaker(session, room)).authorId;
+    this.#send(JSON.stringify({ type: "welcome", room, head, epoch, authorId }));
     if (!this.#resync) return;
     const messages = await readResyncMessages(this.#services.log, room, head);
     this.#send(JSON.stringify({ type: "resync", room, epoch, head, messages }));

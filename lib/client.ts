@@ -135,6 +135,7 @@ export class ChatConnection {
   #transport: Transport | undefined;
   #last: number | undefined;
   #epoch: string | undefined;
+  #authorId: string | undefined;
   /**
    * Messages not yet delivered back; `ackedSeq` is the seq an ack said one was stored under, in
    * the log of epoch `ackedEpoch`.
@@ -209,6 +210,14 @@ export class ChatConnection {
   /** The epoch of the room's log that `last` belongs to. */
   get epoch(): string | undefined {
     return this.#epoch;
+  }
+
+  /**
+   * The session's author id in the room, as the server said when the connection opened: the one
+   * its own messages come back with (undefined before, and without a session).
+   */
+  get authorId(): string | undefined {
+    return this.#authorId;
   }
 
   /** Listens for messages, resyncs, status, outbox or presence changes; returns an unsubscribe. */
@@ -303,10 +312,11 @@ export class ChatConnection {
       if (isCurrent()) this.#onTransportClosed({ opened: false });
     }, OPEN_TIMEOUT_MS);
     current = open(target, {
-      open: (head, epoch) => {
+      open: (head, epoch, authorId) => {
         if (!isCurrent()) return;
         // A cursor from another epoch is answered with a resync right after this.
         this.#epoch = epoch;
+        this.#authorId = authorId;
         clearTimeout(this.#openTimer);
         this.#attempt = 0;
         this.#failedOpens = 0;

@@ -56,7 +56,10 @@ export interface EventStreamOptions {
  * away) ends the subscription.
  */
 export function openEventStream(
-  services: Pick<Services, "hub" | "log" | "connections" | "metrics" | "events" | "presence">,
+  services: Pick<
+    Services,
+    "hub" | "log" | "connections" | "metrics" | "events" | "presence" | "sessions"
+  >,
   options: EventStreamOptions,
 ): ReadableStream<Uint8Array> {
   const { hub, log, connections, metrics, events } = services;
@@ -168,7 +171,8 @@ export function openEventStream(
             // Its id is the cursor the stream goes on from, so an EventSource that reconnects
             // before the first message resumes from it (a resync's own id follows it).
             const from = resume.resync ? "" : `id: ${Math.min(resume.after ?? head, head)}\n`;
-            event("welcome", { room, head, epoch }, from);
+            const authorId = session && services.sessions.authorId(session, room);
+            event("welcome", { room, head, epoch, authorId }, from);
             if (!resume.resync) return;
             const messages = await readResyncMessages(log, room, head);
             event("resync", { room, epoch, head, messages }, `id: ${head}\n`);

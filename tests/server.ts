@@ -8,6 +8,7 @@ import { createApp } from "../app.tsx";
 import { readConfig } from "../lib/config.ts";
 import { openKv } from "../lib/open_kv.ts";
 import { closeServices, closeStore, createServices, type Services } from "../lib/services.ts";
+import type { Message } from "../lib/types.ts";
 import { parseAuthor } from "../lib/validation.ts";
 
 /** A running test server. */
@@ -107,7 +108,7 @@ export class TestSocket {
   }
 
   /** Every message received so far, across all `messages` frames, in arrival order. */
-  get messages(): Array<{ seq: number; id: string; author: string; text: string }> {
+  get messages(): Message[] {
     return this.frames.flatMap((frame) => frame.type === "messages" ? frame.messages as [] : []);
   }
 

@@ -1101,3 +1101,24 @@ Deno.test("client - a message acknowledged in a log that was reset is sent again
     }
   });
 });
+
+for (const transport of TRANSPORTS) {
+  Deno.test(`client (${transport}) - learns its author id as it opens: the one its messages come back with`, async () => {
+    const server = await startServer(LIMITS_OFF);
+    let connection: ChatConnection | undefined;
+    try {
+      await createRoom(server, "mine");
+      connection = connect("mine", { name: "cleo", transport, baseUrl: server.origin });
+      await waitFor("live", () => connection!.status.state === "live");
+      const authorId = connection.authorId;
+      assert.match(authorId ?? "", /^[\w-]{8}$/);
+      connection.send("hello", "cleo-1");
+      await waitFor("stored", () => connection!.outbox.length === 0);
+      const [stored] = await history(server, "mine");
+      assert.equal(stored.authorId, authorId);
+    } finally {
+      connection?.close();
+      await server.close();
+    }
+  });
+}

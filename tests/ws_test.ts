@@ -54,6 +54,13 @@ async function withServer(fn: (harness: Harness) => Promise<void>): Promise<void
   }
 }
 
+/** A welcome frame without its epoch and the session's author id (checked for shape). */
+function plainWelcome(frame: unknown): Record<string, unknown> {
+  const { authorId, ...rest } = withoutEpoch(frame);
+  assert.ok(authorId === undefined || /^[\w-]{8}$/.test(String(authorId)), `authorId ${authorId}`);
+  return rest;
+}
+
 function welcomeOf(socket: TestSocket): Frame | undefined {
   return socket.frames.find((frame) => frame.type === "welcome");
 }
@@ -88,7 +95,7 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-Deno.test("ws - the first frame is a welcome with the room and its head", async () => {
+Deno.test("ws - the first frame is a welcome with the room, its head, and the session's author id", async () => {
   await withServer(async ({ server, createRoom, join }) => {
     await createRoom("lobby");
     for (const text of ["one", "two"]) {
@@ -98,7 +105,16 @@ Deno.test("ws - the first frame is a welcome with the room and its head", async 
       assert.equal(status, 201);
     }
     const socket = await join("lobby", { name: "ann" });
-    assert.deepEqual(withoutEpoch(socket.frames[0]), { type: "welcome", room: "lobby", head: 2 });
+    const { authorId, ...welcome } = withoutEpoch(socket.frames[0]);
+    assert.deepEqual(welcome, { type: "welcome", room: "lobby", head: 2 });
+    // The id its own messages come back with.
+    socket.send({ type: "send", id: "mine", text: "three" });
+    await waitForMessages(socket, 1);
+    assert.equal(typeof authorId, "string");
+    assert.equal(socket.messages[0].authorId, authorId);
+    // A reader without a session has none.
+    const reader = await join("lobby", {});
+    assert.deepEqual(withoutEpoch(reader.frames[0]), { type: "welcome", room: "lobby", head: 3 });
   });
 });
 
@@ -168,7 +184,7 @@ Deno.test("ws - a client in another room sees nothing", async () => {
     });
     assert.equal(status, 201);
     await waitForMessages(cat, 1);
-    assert.deepEqual(withoutEpoch(welcomeOf(cat)), { type: "welcome", room: "other", head: 0 });
+    assert.deepEqual(plainWelcome(welcomeOf(cat)), { type: "welcome", room: "other", head: 0 });
     assert.deepEqual(framesOf(cat, "messages"), [{ type: "messages", messages: [body.message] }]);
 
     // And the lobby never hears the other room.
@@ -192,7 +208,7 @@ Deno.test("ws - after= replays exactly the messages missed while disconnected", 
 
     for (let i = 3; i <= 5; i++) await sendAndAck(ann, `m${i}`, `missed ${i}`);
     const back = await join("lobby", { name: "bob", after: lastSeen });
-    assert.deepEqual(withoutEpoch(back.frames[0]), { type: "welcome", room: "lobby", head: 5 });
+    assert.deepEqual(plainWelcome(back.frames[0]), { type: "welcome", room: "lobby", head: 5 });
     await waitForMessages(back, 3);
     assert.deepEqual(back.messages.map((m) => [m.seq, m.id, m.text]), [
       [3, "m3", "missed 3"],
@@ -511,7 +527,7 @@ Deno.test("ws - the server still serves a normal client after every bad input", 
 
     const ann = await harness.join("lobby", { name: "ann" });
     const bob = await harness.join("lobby", { name: "bob" });
-    assert.deepEqual(withoutEpoch(ann.frames[0]), { type: "welcome", room: "lobby", head: 0 });
+    assert.deepEqual(plainWelcome(ann.frames[0]), { type: "welcome", room: "lobby", head: 0 });
     assert.equal(await sendAndAck(ann, "hello-1", "hello after all that"), 1);
     await waitForMessages(bob, 1);
     assert.deepEqual(bob.messages.map((m) => [m.seq, m.id, m.author, m.text]), [

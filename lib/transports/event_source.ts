@@ -62,8 +62,8 @@ export const openEventSource: OpenTransport = (target, events) => {
 
   on("welcome", (data) => {
     opened = true;
-    const { head, epoch } = JSON.parse(data);
-    events.open(head, epoch);
+    const { head, epoch, authorId } = JSON.parse(data);
+    events.open(head, epoch, authorId);
   });
   on("presence", (data) => events.presence(JSON.parse(data)));
   on("resync", (data) => {

@@ -14,6 +14,8 @@ interface Page {
   typing?: string[];
   /** The version of `online` and `typing`, sent back so a change answers a waiting poll. */
   presence?: string;
+  /** The session's author id in the room. */
+  authorId?: string;
 }
 
 /** Long-polling to receive (`GET …/messages?after=&epoch=&wait=`), `POST` to send. */
@@ -58,7 +60,7 @@ export const openLongPoll: OpenTransport = (target, events) => {
       opened = true;
       // Open at the cursor this page continues from, not at its head: its messages are the ones
       // committed since, and a client with no cursor of its own starts from this one.
-      events.open(cursor.after ?? page.head, page.epoch);
+      events.open(cursor.after ?? page.head, page.epoch, page.authorId);
       for (;;) {
         if (page.presence !== undefined && page.presence !== seenPresence) {
           seenPresence = page.presence;

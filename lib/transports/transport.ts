@@ -14,8 +14,11 @@ export interface ClosedReason {
 
 /** What a transport reports to the connection that owns it. */
 export interface TransportEvents {
-  /** The transport is live; `head` is the room's head and `epoch` its log's epoch. */
-  open(head: number, epoch: string): void;
+  /**
+   * The transport is live; `head` is the room's head, `epoch` its log's epoch, and `authorId`
+   * the session's author id in the room (none without a session).
+   */
+  open(head: number, epoch: string, authorId?: string): void;
   /**
    * The cursor could not resume (trimmed history or another epoch): `messages` are the latest,
    * to replace what the client shows, and delivery continues after `head`.

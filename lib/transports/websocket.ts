@@ -15,7 +15,7 @@ const RETRY_LATER = new Set([
 ]);
 
 type ServerFrame =
-  | { type: "welcome"; head: number; epoch: string }
+  | { type: "welcome"; head: number; epoch: string; authorId?: string }
   | { type: "resync"; head: number; messages: Message[] }
   | { type: "messages"; messages: Message[] }
   | { type: "ack"; id: string; seq: number }
@@ -53,7 +53,7 @@ export const openWebSocket: OpenTransport = (target, events) => {
     switch (frame.type) {
       case "welcome":
         opened = true;
-        events.open(frame.head, frame.epoch);
+        events.open(frame.head, frame.epoch, frame.authorId);
         break;
       case "resync":
         events.resync(frame.head, frame.messages);

@@ -19,7 +19,7 @@ const MAX_WAIT_SECONDS = 60;
  * The answer: the room, `messages` and `extra`. Its head is the room's, or the seq of the last
  * message carried when a message stored after the room was read made that higher.
  */
-function page(room: Room, messages: Message[], extra: Record<string, unknown> = {}): Response {
+function answer(room: Room, messages: Message[], extra: Record<string, unknown> = {}): Response {
   const head = Math.max(room.head, messages.at(-1)?.seq ?? 0);
   return Response.json({ room: room.id, epoch: room.epoch, head, ...extra, messages });
 }
@@ -37,8 +37,13 @@ function presenceFields(hub: Hub, room: string): Record<string, unknown> {
  */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
-    const { log, hub } = c.var.services;
+    const { log, hub, sessions } = c.var.services;
     const id = c.req.param("room") ?? "";
+    const session = sessions.fromRequest(c.req.raw);
+    // The session's author id in the room, in every answer: a poller knows its own messages.
+    const you = session ? { authorId: sessions.authorId(session, id) } : {};
+    const page = (room: Room, messages: Message[], extra: Record<string, unknown> = {}) =>
+      answer(room, messages, { ...you, ...extra });
     // A long-poll client that re-polls from the head this worker has reached (the usual case)
     // is answered from the hub's feed: no KV read before it waits.
     const live = hub.liveRoom(id);
@@ -60,8 +65,7 @@ export const handler = {
       min: 0,
       max: MAX_WAIT_SECONDS,
     });
-    const { limits, config, metrics, sessions, presence } = c.var.services;
-    const session = sessions.fromRequest(c.req.raw);
+    const { limits, config, metrics, presence } = c.var.services;
     const ip = clientIp(c, config.trustProxy);
     if (session && limits.showsPresent(ip, session.sid)) presence.touch(room.id, session);
     const seenPresence = c.req.query("presence");
