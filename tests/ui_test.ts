@@ -1026,6 +1026,35 @@ Deno.test("room page - once the room is gone, a waiting message fails and Send i
   });
 });
 
+Deno.test("room page - a new visitor's first message has the colour it will keep while it is sent", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    // No session when the page is rendered: the page learns its author id as it connects.
+    const context = await browser.newContext({ locale: "en-US" });
+    let holding = true;
+    const held: (string | Buffer)[] = [];
+    let toServer: ((frame: string | Buffer) => void) | undefined;
+    await context.routeWebSocket(/\/ws/, (socket) => {
+      const serverSide = socket.connectToServer();
+      toServer = (frame) => serverSide.send(frame);
+      socket.onMessage((frame) => holding ? held.push(frame) : serverSide.send(frame));
+      serverSide.onMessage((frame) => socket.send(frame));
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/rooms/lobby`);
+    await page.locator('input[name="name"]').fill("newcomer");
+    await page.locator('input[name="name"]').press("Enter");
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    await say(page, "hello, first time here");
+    const avatar = page.locator(".message .avatar").first();
+    await page.locator(".message.pending").waitFor();
+    const pending = await avatar.getAttribute("class");
+    holding = false;
+    for (const frame of held.splice(0)) toServer!(frame);
+    await page.locator(".message:not(.pending) .text", { hasText: "first time here" }).waitFor();
+    assert.equal(await avatar.getAttribute("class"), pending);
+  });
+});
+
 Deno.test("room page - sending never shows your own name as typing", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
