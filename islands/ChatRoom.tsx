@@ -117,10 +117,13 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   const notice = useSignal("");
   /** The notice is about the text in the box: it follows the text as it is edited. */
   const textNotice = useSignal(false);
-  /** Shows a notice under the composer (none: ""). */
+  /**
+   * Shows a notice under the composer (none: ""); one `aboutText` is kept up to date as the text
+   * is edited.
+   */
   const tell = (text: string, { aboutText = false } = {}) => {
     notice.value = text;
-    textNotice.value = aboutText && text !== "";
+    textNotice.value = aboutText;
   };
   const nameInvalid = useSignal(false);
   const hydrated = useSignal(false);
@@ -328,6 +331,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     connection.current = chat;
     const unsubscribe = [
       chat.on("status", (next) => {
+        // The banner counts down from now: the clock may have been left minutes behind.
+        now.value = Date.now();
         status.value = next;
         // Known as it opens: a first message's row has its colour before it comes back.
         if (chat.authorId !== undefined) authorId.value = chat.authorId;
@@ -426,7 +431,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       textInput.current?.focus();
       return;
     }
-    if (!connection.current) return;
+    // Closed for good (the room is gone): Send is disabled, and Enter does nothing either.
+    if (!connection.current || status.value.state === "closed") return;
     // Refused here, it stays in the box to be fixed; the visitor is still typing it.
     const problem = textProblem(text);
     if (problem) {
@@ -524,10 +530,11 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
           onName={commitName}
           onDraft={(text) => {
             draft.value = text;
-            // A notice about the text follows it: updated as it is edited, gone once it would do.
+            // A notice about the text follows it until it is sent or cleared: updated as it is
+            // edited, gone while it would do, back if it would not again.
             const trimmed = text.trim();
             if (textNotice.value) {
-              tell(trimmed && (textProblem(trimmed) ?? ""), { aboutText: true });
+              tell(trimmed && (textProblem(trimmed) ?? ""), { aboutText: trimmed !== "" });
             }
             if (!trimmed) return;
             connection.current?.typing();

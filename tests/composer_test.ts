@@ -19,10 +19,15 @@ Deno.test("composer - a paste over 4,000 characters is kept whole, and the limit
     }).waitFor();
     assert.equal(await ann.locator("#composer-text").inputValue(), long, "the text was cut");
     assert.equal(await ann.locator(".message.pending").count(), 0, "it was sent anyway");
-    // The notice follows the text as it is shortened, and goes once the text would do.
+    // The notice follows the text as it is edited: gone while it would do, back if not again.
     await ann.locator("#composer-text").fill(`${"y".repeat(4001)}`);
     await ann.getByRole("alert").filter({ hasText: "The message is 4,001 characters" }).waitFor();
     await ann.locator("#composer-text").fill(`${"y".repeat(4000)}`);
+    await ann.getByRole("alert").waitFor({ state: "detached" });
+    await ann.locator("#composer-text").fill(`${"y".repeat(4002)}`);
+    await ann.getByRole("alert").filter({ hasText: "The message is 4,002 characters" }).waitFor();
+    // Cleared, the box is a new message: nothing is said of it until it is sent.
+    await ann.locator("#composer-text").fill("");
     await ann.getByRole("alert").waitFor({ state: "detached" });
     await ann.locator("#composer-text").fill(`${"y".repeat(4001)}`);
     assert.equal(await ann.getByRole("alert").count(), 0, "a notice came back before a send");

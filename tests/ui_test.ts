@@ -1023,6 +1023,46 @@ Deno.test("room page - once the room is gone, a waiting message fails and Send i
     await ann.locator(".message.pending-failed", { hasText: "The room no longer exists" })
       .waitFor();
     assert.equal(await ann.locator("button.send").isDisabled(), true);
+    // Enter does nothing either: no row that could never be sent.
+    await say(ann, "after it is gone");
+    assert.equal(await ann.locator(".message").count(), 1);
+    assert.equal(await ann.locator("#composer-text").inputValue(), "after it is gone");
+  });
+});
+
+Deno.test("room page - a connection lost after minutes live counts down from now, not from the page's load", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ locale: "en-US" });
+    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    let pageSide: WebSocketRoute | undefined;
+    await context.routeWebSocket(/\/ws/, (socket) => {
+      pageSide ??= socket;
+      socket.connectToServer();
+    });
+    const ann = await context.newPage();
+    await ann.goto(`${server.origin}/rooms/lobby`);
+    await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+    // Every text the banner shows from now on.
+    await ann.evaluate(() => {
+      const seen: string[] = [];
+      (globalThis as unknown as { bannerSeen: string[] }).bannerSeen = seen;
+      const banner = document.querySelector(".status")!;
+      new MutationObserver(() => seen.push(banner.textContent ?? "")).observe(banner, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    await ann.waitForTimeout(4_000);
+    await pageSide!.close({ code: 1011, reason: "gone" });
+    await ann.locator(".status-live").waitFor({ state: "detached" });
+    await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+    const seen = await ann.evaluate(() =>
+      (globalThis as unknown as { bannerSeen: string[] }).bannerSeen
+    );
+    const countdowns = seen.flatMap((text) => /in (\d+) s/.exec(text)?.[1] ?? []).map(Number);
+    // The first reconnect waits at most 250 ms: "in 1 s".
+    assert.ok(countdowns.every((seconds) => seconds <= 1), `the banner said ${seen.join(" | ")}`);
   });
 });
 
