@@ -4,7 +4,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type Browser, type BrowserContextOptions, chromium, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+  type WebSocketRoute,
+} from "playwright-core";
 import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 
 /** Where `apt-get install chromium` puts the browser; `PARLEY_CHROMIUM` overrides. */
@@ -76,6 +82,49 @@ export async function openRoom(
   return page;
 }
 
+/** A page's WebSocket as {@link openRouted} hands it to the test. */
+export interface RoutedSocket {
+  /** While true, the frames the page sends are held back from the server. */
+  holding: boolean;
+  /** Sends the server what was held, and stops holding. */
+  release(): void;
+  /** Closes the page's current socket as the server would, with `code` and `reason`. */
+  close(code: number, reason: string): Promise<void>;
+}
+
+/**
+ * Opens the lobby (as `name`, or as a visitor who has not chosen one) in a context whose
+ * WebSocket goes through the test, which can hold the page's frames back or close the socket.
+ */
+export async function openRouted(
+  { server, browser }: BrowserSession,
+  name?: string,
+): Promise<{ page: Page; socket: RoutedSocket }> {
+  const context = await browser.newContext({ locale: "en-US" });
+  if (name) await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
+  const held: (string | Buffer)[] = [];
+  let toServer: (frame: string | Buffer) => void = () => {};
+  let pageSide: WebSocketRoute | undefined;
+  const socket: RoutedSocket = {
+    holding: false,
+    release() {
+      this.holding = false;
+      for (const frame of held.splice(0)) toServer(frame);
+    },
+    close: (code, reason) => pageSide!.close({ code, reason }),
+  };
+  await context.routeWebSocket(/\/ws/, (route) => {
+    pageSide = route;
+    const serverSide = route.connectToServer();
+    toServer = (frame) => serverSide.send(frame);
+    route.onMessage((frame) => socket.holding ? held.push(frame) : serverSide.send(frame));
+    serverSide.onMessage((frame) => route.send(frame));
+  });
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/rooms/lobby`);
+  return { page, socket };
+}
+
 /**
  * Makes the lobby refuse every message `page` sends with `POST` (open it with
  * `?transport=poll`) as 400 `invalid_text` saying `message` (or as `refusal` says): a server
@@ -108,4 +157,23 @@ export async function say(page: Page, text: string): Promise<void> {
 /** The texts of the stored messages the page shows, oldest first. */
 export function texts(page: Page): Promise<string[]> {
   return page.locator(".message:not(.pending) .text").allInnerTexts();
+}
+
+/**
+ * Records every text the element at `selector` shows from now on; returns what reads them back.
+ */
+export async function recordTexts(page: Page, selector: string): Promise<() => Promise<string[]>> {
+  const key = `parleySeen:${selector}`;
+  await page.evaluate(({ key, selector }) => {
+    const seen: string[] = [];
+    (globalThis as unknown as Record<string, string[]>)[key] = seen;
+    const element = document.querySelector(selector)!;
+    new MutationObserver(() => seen.push(element.textContent ?? "")).observe(element, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  }, { key, selector });
+  return () =>
+    page.evaluate((key) => (globalThis as unknown as Record<string, string[]>)[key], key);
 }

@@ -11,10 +11,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Page, Route, WebSocketRoute } from "playwright-core";
+import type { Page, Route } from "playwright-core";
 import {
   type BrowserSession,
   openRoom,
+  openRouted,
+  recordTexts,
   refuseSends,
   say,
   texts,
@@ -999,26 +1001,15 @@ Deno.test("room page - Retry on a failed message sends it again, and leaves focu
 });
 
 Deno.test("room page - once the room is gone, a waiting message fails and Send is disabled", async () => {
-  await withBrowserSession(async ({ server, browser }) => {
-    const context = await browser.newContext({ locale: "en-US" });
-    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
-    // The page's socket goes through here: its sends are held once the room is "deleted", and
-    // the socket is then closed as the server closes one whose room is gone.
-    let holding = false;
-    let pageSide: WebSocketRoute | undefined;
-    await context.routeWebSocket(/\/ws/, (socket) => {
-      pageSide = socket;
-      const serverSide = socket.connectToServer();
-      socket.onMessage((frame) => holding || serverSide.send(frame));
-      serverSide.onMessage((frame) => socket.send(frame));
-    });
-    const ann = await context.newPage();
-    await ann.goto(`${server.origin}/rooms/lobby`);
+  await withBrowserSession(async (session) => {
+    // Its sends are held once the room is "deleted", and the socket is then closed as the server
+    // closes one whose room is gone.
+    const { page: ann, socket } = await openRouted(session, "ann");
     await ann.locator(".status-live").waitFor({ timeout: 10_000 });
-    holding = true;
+    socket.holding = true;
     await say(ann, "into the void");
     await ann.locator(".message.pending").waitFor();
-    await pageSide!.close({ code: 4404, reason: "room_not_found" });
+    await socket.close(4404, "room_not_found");
     await ann.locator(".status", { hasText: "This room no longer exists" }).waitFor();
     await ann.locator(".message.pending-failed", { hasText: "The room no longer exists" })
       .waitFor();
@@ -1031,35 +1022,16 @@ Deno.test("room page - once the room is gone, a waiting message fails and Send i
 });
 
 Deno.test("room page - a connection lost after minutes live counts down from now, not from the page's load", async () => {
-  await withBrowserSession(async ({ server, browser }) => {
-    const context = await browser.newContext({ locale: "en-US" });
-    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
-    let pageSide: WebSocketRoute | undefined;
-    await context.routeWebSocket(/\/ws/, (socket) => {
-      pageSide ??= socket;
-      socket.connectToServer();
-    });
-    const ann = await context.newPage();
-    await ann.goto(`${server.origin}/rooms/lobby`);
+  await withBrowserSession(async (session) => {
+    const { page: ann, socket } = await openRouted(session, "ann");
     await ann.locator(".status-live").waitFor({ timeout: 10_000 });
     // Every text the banner shows from now on.
-    await ann.evaluate(() => {
-      const seen: string[] = [];
-      (globalThis as unknown as { bannerSeen: string[] }).bannerSeen = seen;
-      const banner = document.querySelector(".status")!;
-      new MutationObserver(() => seen.push(banner.textContent ?? "")).observe(banner, {
-        childList: true,
-        characterData: true,
-        subtree: true,
-      });
-    });
+    const bannerTexts = await recordTexts(ann, ".status");
     await ann.waitForTimeout(4_000);
-    await pageSide!.close({ code: 1011, reason: "gone" });
+    await socket.close(1011, "gone");
     await ann.locator(".status-live").waitFor({ state: "detached" });
     await ann.locator(".status-live").waitFor({ timeout: 10_000 });
-    const seen = await ann.evaluate(() =>
-      (globalThis as unknown as { bannerSeen: string[] }).bannerSeen
-    );
+    const seen = await bannerTexts();
     const countdowns = seen.flatMap((text) => /in (\d+) s/.exec(text)?.[1] ?? []).map(Number);
     // The first reconnect waits at most 250 ms: "in 1 s".
     assert.ok(countdowns.every((seconds) => seconds <= 1), `the banner said ${seen.join(" | ")}`);
@@ -1067,20 +1039,10 @@ Deno.test("room page - a connection lost after minutes live counts down from now
 });
 
 Deno.test("room page - a new visitor's first message has the colour it will keep while it is sent", async () => {
-  await withBrowserSession(async ({ server, browser }) => {
+  await withBrowserSession(async (session) => {
     // No session when the page is rendered: the page learns its author id as it connects.
-    const context = await browser.newContext({ locale: "en-US" });
-    let holding = true;
-    const held: (string | Buffer)[] = [];
-    let toServer: ((frame: string | Buffer) => void) | undefined;
-    await context.routeWebSocket(/\/ws/, (socket) => {
-      const serverSide = socket.connectToServer();
-      toServer = (frame) => serverSide.send(frame);
-      socket.onMessage((frame) => holding ? held.push(frame) : serverSide.send(frame));
-      serverSide.onMessage((frame) => socket.send(frame));
-    });
-    const page = await context.newPage();
-    await page.goto(`${server.origin}/rooms/lobby`);
+    const { page, socket } = await openRouted(session);
+    socket.holding = true;
     await page.locator('input[name="name"]').fill("newcomer");
     await page.locator('input[name="name"]').press("Enter");
     await page.locator(".status-live").waitFor({ timeout: 10_000 });
@@ -1088,8 +1050,7 @@ Deno.test("room page - a new visitor's first message has the colour it will keep
     const avatar = page.locator(".message .avatar").first();
     await page.locator(".message.pending").waitFor();
     const pending = await avatar.getAttribute("class");
-    holding = false;
-    for (const frame of held.splice(0)) toServer!(frame);
+    socket.release();
     await page.locator(".message:not(.pending) .text", { hasText: "first time here" }).waitFor();
     assert.equal(await avatar.getAttribute("class"), pending);
   });
@@ -1099,25 +1060,14 @@ Deno.test("room page - sending never shows your own name as typing", async () =>
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
     // Every text the typing line shows, from before the first keystroke on.
-    await ann.evaluate(() => {
-      const seen: string[] = [];
-      (globalThis as unknown as { typingSeen: string[] }).typingSeen = seen;
-      const line = document.querySelector(".typing")!;
-      new MutationObserver(() => seen.push(line.textContent ?? "")).observe(line, {
-        childList: true,
-        characterData: true,
-        subtree: true,
-      });
-    });
+    const typingTexts = await recordTexts(ann, ".typing");
     for (let i = 1; i <= 3; i++) {
       await ann.locator("#composer-text").pressSequentially(`message ${i}`, { delay: 30 });
       await ann.locator("#composer-text").press("Enter");
       await ann.locator(".message:not(.pending) .text", { hasText: `message ${i}` }).waitFor();
       await ann.waitForTimeout(300);
     }
-    const seen = await ann.evaluate(() =>
-      (globalThis as unknown as { typingSeen: string[] }).typingSeen
-    );
+    const seen = await typingTexts();
     assert.deepEqual(seen.filter((text) => text.includes("ann")), []);
   });
 });
