@@ -482,7 +482,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             scrollerRef={scroller}
             onScroll={onScroll}
             onLoadOlder={loadOlder}
-            onRetry={(id) => {
+            // Closed for good (the room is gone), a retry could only fail again.
+            onRetry={status.value.state === "closed" ? undefined : (id) => {
               connection.current?.retry(id);
               // The row's buttons go as it is sent again: focus goes to the box, not the page.
               textInput.current?.focus();

@@ -33,7 +33,8 @@ export interface MessageListProps {
   scrollerRef: Ref<HTMLDivElement>;
   onScroll: () => void;
   onLoadOlder: () => void;
-  onRetry: (id: string) => void;
+  /** Sends a failed message again; none once nothing can be sent (the room is gone). */
+  onRetry?: (id: string) => void;
   /** Puts a refused message's text back in the message box to be edited (and drops it). */
   onEdit: (id: string) => void;
   onDiscard: (id: string) => void;
@@ -89,7 +90,7 @@ export function MessageList(props: MessageListProps) {
               author={self}
               first={index === 0 &&
                 !continuesGroup(props.lastMessage, { ...self, at: pendingAt }, clock)}
-              onRetry={() => props.onRetry(item.id)}
+              onRetry={props.onRetry && (() => props.onRetry!(item.id))}
               onEdit={() => props.onEdit(item.id)}
               onDiscard={() => props.onDiscard(item.id)}
             />
@@ -214,7 +215,7 @@ function PendingItem(
     item: OutboxItem;
     author: Author;
     first: boolean;
-    onRetry: () => void;
+    onRetry?: () => void;
     onEdit: () => void;
     onDiscard: () => void;
   },
@@ -240,7 +241,9 @@ function PendingItem(
             <span>Failed to send{failure.reason ? `: ${failure.reason}` : ""} —</span>
             {failure.edit
               ? <button type="button" class="link-button" onClick={onEdit}>Edit</button>
-              : <button type="button" class="link-button" onClick={onRetry}>Retry</button>}
+              : onRetry && (
+                <button type="button" class="link-button" onClick={onRetry}>Retry</button>
+              )}
             <button type="button" class="link-button" onClick={onDiscard}>Discard</button>
           </p>
         )

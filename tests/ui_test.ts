@@ -1014,6 +1014,9 @@ Deno.test("room page - once the room is gone, a waiting message fails and Send i
     await ann.locator(".message.pending-failed", { hasText: "The room no longer exists" })
       .waitFor();
     assert.equal(await ann.locator("button.send").isDisabled(), true);
+    const failed = ann.locator(".message.pending-failed");
+    assert.equal(await failed.getByRole("button", { name: "Retry" }).count(), 0);
+    assert.equal(await failed.getByRole("button", { name: "Discard" }).count(), 1);
     // Enter does nothing either: no row that could never be sent.
     await say(ann, "after it is gone");
     assert.equal(await ann.locator(".message").count(), 1);
