@@ -98,8 +98,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     transport: transport ?? "ws",
   });
   const name = useSignal(sessionName ?? "");
-  // The author id the visitor's messages carry in this room: from the page, then from their own
-  // messages as they come back (a new session has a new one).
+  // The author id the visitor's messages carry in this room: from the page, then from each
+  // connection as it opens (a new session has a new one).
   const authorId = useSignal(visitor?.authorId);
   // Text typed before the script ran is in the server-rendered fields; hydration may clear them.
   const [typedName, typedDraft] = useMemo(
@@ -154,6 +154,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   const banner = useComputed(() =>
     describeStatus(status.value, { now: now.value, online: networkOnline.value })
   );
+  /** The connection closed for good (the room is gone): nothing can be sent or sent again. */
+  const closed = useComputed(() => status.value.state === "closed");
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
   // that name typing is shown.
   const typingLine = useComputed(() =>
@@ -297,11 +299,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     }
     messages.value = next;
     // Each of the visitor's own messages comes back once: it is forgotten as it does.
-    const fromOthers: Message[] = [];
-    for (const message of fresh) {
-      if (!own.claim(message.id)) fromOthers.push(message);
-      else if (message.authorId !== undefined) authorId.value = message.authorId;
-    }
+    const fromOthers = fresh.filter((message) => !own.claim(message.id));
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
@@ -431,8 +429,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       textInput.current?.focus();
       return;
     }
-    // Closed for good (the room is gone): Send is disabled, and Enter does nothing either.
-    if (!connection.current || status.value.state === "closed") return;
+    // Closed for good: Send is disabled, and Enter does nothing either.
+    if (!connection.current || closed.value) return;
     // Refused here, it stays in the box to be fixed; the visitor is still typing it.
     const problem = textProblem(text);
     if (problem) {
@@ -482,8 +480,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             scrollerRef={scroller}
             onScroll={onScroll}
             onLoadOlder={loadOlder}
-            // Closed for good (the room is gone), a retry could only fail again.
-            onRetry={status.value.state === "closed" ? undefined : (id) => {
+            // Closed for good, a retry could only fail again.
+            onRetry={closed.value ? undefined : (id) => {
               connection.current?.retry(id);
               // The row's buttons go as it is sent again: focus goes to the box, not the page.
               textInput.current?.focus();
@@ -520,8 +518,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
           draft={draft.value}
           notice={notice.value}
           nameInvalid={nameInvalid.value}
-          // Closed for good (the room deleted), nothing can be sent: the banner says why.
-          interactive={hydrated.value && status.value.state !== "closed"}
+          // Closed for good, nothing can be sent: the banner says why.
+          interactive={hydrated.value && !closed.value}
           nameRef={nameInput}
           textRef={textInput}
           onNameText={(text) => {

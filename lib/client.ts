@@ -466,10 +466,11 @@ export class ChatConnection {
    * room is gone or the log was reset or restored, which takes its messages with it.
    */
   #failOutbox(): void {
+    const failure = this.#closedFailure();
     for (const item of this.#outbox.values()) {
       if (item.state !== "sending") continue;
       item.state = "failed";
-      item.failure = this.#closedFailure();
+      item.failure = failure;
     }
     this.#emitOutbox();
   }
