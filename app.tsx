@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { compress } from "hono/compress";
 import { serveStatic } from "hono/deno";
 import { Layout } from "./components/Layout.tsx";
 import { assetCaching } from "./lib/assets.ts";
@@ -44,9 +45,12 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   app.get("/healthz", healthz.GET);
   app.get("/metrics", metrics.GET);
-  app.get("/", home.GET);
+  // Pages and static files go out gzipped to browsers that take it; API answers, long polls among
+  // them, are small and many, and left as they are.
+  const compressed = compress({ encoding: "gzip" });
+  app.get("/", compressed, home.GET);
   app.post("/", home.POST);
-  app.get("/rooms/:room", room.GET);
+  app.get("/rooms/:room", compressed, room.GET);
   app.get("/api/session", session.GET);
   app.post("/api/session", session.POST);
   app.delete("/api/session", session.DELETE);
@@ -58,7 +62,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.get("/api/rooms/:room/ws", ws.GET);
   app.get("/api/rooms/:room/events", events.GET);
   app.post("/api/rooms/:room/typing", typing.POST);
-  app.use("/static/*", assetCaching());
+  app.use("/static/*", compressed, assetCaching());
   app.use("/static/*", serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (p) => p.slice(7) }));
 
   app.notFound((c) => {

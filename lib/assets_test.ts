@@ -27,3 +27,28 @@ Deno.test("assets - pages link to versioned files, kept a year; other URLs of th
     assert.equal(missing.headers.get("cache-control"), null);
   });
 });
+
+Deno.test("assets - pages and static files are gzipped for browsers that take it, API answers are not", async () => {
+  await withLobby(async (server) => {
+    const bytes = await Deno.readFile(new URL("../static/styles.css", import.meta.url));
+    const gzip = { headers: { "accept-encoding": "gzip" } };
+    for (const path of ["/", "/rooms/lobby", "/static/styles.css"]) {
+      const response = await fetch(`${server.origin}${path}`, gzip);
+      const body = new Uint8Array(await response.arrayBuffer());
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get("content-encoding"), "gzip", path);
+      assert.match(response.headers.get("vary") ?? "", /accept-encoding/i, path);
+      // Deno's fetch unpacks it: what arrives is the file, byte for byte.
+      if (path === "/static/styles.css") assert.deepEqual(body, bytes);
+    }
+    const plain = await fetch(`${server.origin}/static/styles.css`, {
+      headers: { "accept-encoding": "identity" },
+    });
+    assert.deepEqual(new Uint8Array(await plain.arrayBuffer()), bytes);
+    assert.equal(plain.headers.get("content-encoding"), null);
+    const history = await fetch(`${server.origin}/api/rooms/lobby/messages`, gzip);
+    await history.body?.cancel();
+    assert.equal(history.status, 200);
+    assert.equal(history.headers.get("content-encoding"), null);
+  });
+});
