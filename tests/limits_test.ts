@@ -3,6 +3,10 @@ import { MAX_REFUSING_PER_IP } from "../lib/limits.ts";
 import { OPCODE_CLOSE, RawSocket } from "./raw_socket.ts";
 import { requestJson, sessionToken, type TestServer, TestSocket, withLobby } from "./server.ts";
 
+// Buckets refill at one message a second, not the default ten: a test that empties one expects a
+// refusal, and at ten a second a machine slow enough to take 100 ms over the sends would see none.
+const SLOW_REFILL = { PARLEY_MESSAGE_RATE: "1" };
+
 function post(server: TestServer, text: string, headers: Record<string, string> = {}) {
   return fetch(`${server.origin}/api/rooms/lobby/messages`, {
     method: "POST",
@@ -28,7 +32,7 @@ Deno.test("POST messages - past the burst an IP gets 429 rate_limited with Retry
     assert.equal((await refused.json()).error.code, "rate_limited");
     const { body } = await requestJson(server, "/api/rooms/lobby/messages?limit=200");
     assert.equal((body.messages as unknown[]).length, 20);
-  });
+  }, { env: SLOW_REFILL });
 });
 
 Deno.test("POST messages - behind a trusted proxy each forwarded IP has its own bucket", async () => {
@@ -40,7 +44,7 @@ Deno.test("POST messages - behind a trusted proxy each forwarded IP has its own 
       statuses.push(response.status);
     }
     assert.deepEqual(statuses, [201, 201, 429, 201]);
-  }, { env: { PARLEY_TRUST_PROXY: "on", PARLEY_MESSAGE_BURST: "2" } });
+  }, { env: { ...SLOW_REFILL, PARLEY_TRUST_PROXY: "on", PARLEY_MESSAGE_BURST: "2" } });
 });
 
 Deno.test("PARLEY_LIMITS=off - a burst of 100 posts is stored whole", async () => {
@@ -91,7 +95,7 @@ Deno.test("ws - a flood gets rate_limited error frames, then a 1008 close", asyn
       await socket.close();
       await bystander.close();
     }
-  }, { env: { PARLEY_MESSAGE_BURST: "5" } });
+  }, { env: { ...SLOW_REFILL, PARLEY_MESSAGE_BURST: "5" } });
 });
 
 Deno.test("ws - a flood sent at once has every stored send acknowledged before the close", async () => {
@@ -113,7 +117,7 @@ Deno.test("ws - a flood sent at once has every stored send acknowledged before t
     } finally {
       await socket.close();
     }
-  }, { env: { PARLEY_MESSAGE_BURST: "5" } });
+  }, { env: { ...SLOW_REFILL, PARLEY_MESSAGE_BURST: "5" } });
 });
 
 Deno.test("connection cap - past the cap WS closes 1013, SSE and long-poll get 429", async () => {
