@@ -1,12 +1,12 @@
 /**
- * The room directory's contents, for the page (`routes/index.tsx`) and for its refreshes
- * (`routes/api/directory.ts`): the rooms that match a search, the most recently active first,
+ * The room directory's contents, for the page (`routes/index.tsx`), for its refreshes
+ * (`routes/api/directory.ts`) and for `GET /api/rooms` (`routes/api/rooms.ts`): the rooms that match a search, the most recently active first,
  * each with its message count, last activity and, when presence can be read, how many people
  * are online; at most a page's worth of them, and how many there are in all.
  *
- * Reading every room and every presence entry takes a tenth of a second at 20,000 rooms, and
- * every open directory asks again every 15 seconds: a worker reads them at most once a second,
- * and at once after it created a room.
+ * Reading every room and every presence entry takes a tenth of a second at 20,000 rooms, every
+ * open directory asks again every 15 seconds, and anyone may ask for the list: a worker reads them
+ * at most once a second, and at once after it created a room.
  *
  * @module
  */
@@ -80,6 +80,12 @@ export class Directory {
       matches: matching.length,
       total: rooms.length,
     };
+  }
+
+  /** The first `limit` rooms, the most recently active first, and how many there are. */
+  async rooms(limit: number): Promise<{ rooms: Room[]; total: number }> {
+    const { rooms } = await this.#read();
+    return { rooms: rooms.slice(0, limit), total: rooms.length };
   }
 
   /** Forgets what was read, so the next page shows a room this worker just created. */

@@ -60,6 +60,23 @@ Deno.test("Directory.list - answers from one read for a second, unless this work
   });
 });
 
+Deno.test("Directory.rooms - the first rooms of the list's read, and how many there are", async () => {
+  await withDirectory(async (directory, log, clock) => {
+    await log.createRoom("first", "First");
+    await log.createRoom("second", "Second");
+    await log.append("first", { author: "ann", text: "hi" });
+    const { rooms, total } = await directory.rooms(1);
+    assert.deepEqual(rooms.map((room) => [room.id, room.head]), [["first", 1]]);
+    assert.equal(total, 2);
+    // Read once for both: a room made elsewhere shows in neither for a second.
+    await log.createRoom("elsewhere", "Elsewhere");
+    assert.equal((await directory.list("", 10)).total, 2);
+    assert.equal((await directory.rooms(10)).total, 2);
+    clock.now += READ_AGAIN_MS;
+    assert.equal((await directory.rooms(10)).total, 3);
+  });
+});
+
 Deno.test("Directory.list - a read that failed is not kept", async () => {
   let failing = true;
   await withDirectory(async (directory, log) => {

@@ -147,6 +147,22 @@ Deno.test("GET /api/rooms - lists every room with its head and last activity", a
   });
 });
 
+Deno.test("GET /api/rooms - limit gives the most recently active rooms first, with the total", async () => {
+  await withServer(async (server) => {
+    for (const id of ["one", "two", "three"]) await createRoom(server, id, id);
+    await post(server, "one", { text: "one is the latest" });
+    const { status, body } = await requestJson(server, "/api/rooms?limit=2");
+    assert.equal(status, 200);
+    assert.deepEqual((body.rooms as Room[]).map((room) => room.id), ["one", "three"]);
+    assert.equal(body.total, 3);
+    for (const limit of ["0", "1001", "two", "-1"]) {
+      const refused = await requestJson(server, `/api/rooms?limit=${limit}`);
+      assert.equal(refused.status, 400, limit);
+      assert.equal((refused.body.error as { code: string }).code, "invalid_limit", limit);
+    }
+  });
+});
+
 Deno.test("GET /api/directory - lists each room's message count, last activity and people online", async () => {
   await withServer(async (server) => {
     await createRoom(server, "quiet", "Quiet");

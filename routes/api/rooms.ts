@@ -3,13 +3,21 @@ import { readJsonBody } from "../../lib/body.ts";
 import { clientIp } from "../../lib/client_ip.ts";
 import { rateLimited } from "../../lib/limits.ts";
 import type { AppEnv } from "../../lib/services.ts";
-import { parseRoomId, parseTitle } from "../../lib/validation.ts";
+import { MAX_DIRECTORY_ROOMS } from "../../lib/ui/rooms.ts";
+import { parseBoundedCount, parseRoomId, parseTitle } from "../../lib/validation.ts";
 
-/** `GET /api/rooms` lists rooms; `POST /api/rooms` creates one (idempotently). */
+/**
+ * `GET /api/rooms?limit=` lists the most recently active rooms, as read up to a second before
+ * (see `lib/directory.ts`), and how many there are; `POST /api/rooms` creates one (idempotently).
+ */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
-    const rooms = await c.var.services.log.listRooms();
-    return c.json({ rooms });
+    const limit = parseBoundedCount(c.req.query("limit"), "limit", {
+      fallback: MAX_DIRECTORY_ROOMS,
+      min: 1,
+      max: MAX_DIRECTORY_ROOMS,
+    });
+    return c.json(await c.var.services.directory.rooms(limit));
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
