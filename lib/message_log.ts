@@ -30,6 +30,23 @@ const SCAN_PAGE = 500;
 const MAX_KNOWN_ROOMS = 10_000;
 
 /**
+ * The result of an append whose id was taken, if the message under it is the sender's: another
+ * author's message is never answered as if it were theirs, and what they sent is refused with 409
+ * `id_taken` rather than dropped (so nobody can silence a client whose ids are guessable).
+ */
+function sentBySameAuthor(result: AppendResult, input: NewMessage): AppendResult {
+  const stored = result.message.authorId;
+  if (result.created || stored === undefined || input.authorId === undefined) return result;
+  if (stored === input.authorId) return result;
+  throw new ParleyError(
+    409,
+    "id_taken",
+    `Cannot store the message under id "${input.id}": another author's message in this room ` +
+      `has it; send it under a new id`,
+  );
+}
+
+/**
  * The room a stored record describes, without what only storage needs (and with `trimmed` 0 in
  * a record from before it existed).
  */
@@ -162,11 +179,12 @@ export class MessageLog {
 
   /**
    * Appends a message with the next seq of its room, batched with concurrent appends.
-   * A repeated client id returns the stored message with `created: false`.
+   * A repeated client id returns the stored message with `created: false`, to its author only.
    */
   append(room: string, input: NewMessage): Promise<AppendResult> {
     return this.#watched(
       this.#route ? this.#route(room, input) : this.#committer.append(room, input),
+      input,
     );
   }
 
@@ -175,11 +193,14 @@ export class MessageLog {
     return this.#watched(this.#committer.append(room, input));
   }
 
-  /** Tells {@link writes} how an append ended, and passes the outcome on. */
-  #watched(appended: Promise<AppendResult>): Promise<AppendResult> {
+  /**
+   * Tells {@link writes} how an append ended, and passes the outcome on: to the sender of `input`,
+   * when given, only if it is theirs (see {@link sentBySameAuthor}).
+   */
+  #watched(appended: Promise<AppendResult>, input?: NewMessage): Promise<AppendResult> {
     return appended.then((result) => {
       this.writes.stored();
-      return result;
+      return input === undefined ? result : sentBySameAuthor(result, input);
     }, (error) => {
       if (error instanceof ParleyError && error.code === "storage_unavailable") {
         this.writes.failed();

@@ -207,6 +207,28 @@ Deno.test("MessageLog.append - a repeated client id returns the stored message a
   });
 });
 
+Deno.test("MessageLog.append - a client id another author stored under is refused with id_taken", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    const ada = { author: "ada", authorId: "ada-id" };
+    const first = await log.append("lobby", { id: "msg-1", ...ada, text: "hello" });
+    // Sent at once, one commit: whichever is second finds the first's message.
+    const [again, other] = await Promise.allSettled([
+      log.append("lobby", { id: "msg-1", ...ada, text: "hello" }),
+      log.append("lobby", { id: "msg-1", author: "ada", authorId: "bob-id", text: "mine" }),
+    ]);
+    assert.deepEqual(again, {
+      status: "fulfilled",
+      value: { message: first.message, created: false },
+    });
+    assert.equal(other.status, "rejected");
+    assert.ok(other.reason instanceof ParleyError);
+    assert.equal(other.reason.status, 409);
+    assert.equal(other.reason.code, "id_taken");
+    assert.deepEqual(await log.readAfter("lobby", 0, 10), [first.message]);
+  });
+});
+
 Deno.test("MessageLog.append - a client id repeated within one concurrent batch stores once", async () => {
   await withLog(async (log) => {
     await log.createRoom("lobby", "Lobby");

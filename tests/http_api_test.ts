@@ -47,6 +47,15 @@ async function post(
   return body.message as Message;
 }
 
+/** POSTs a message to "lobby" under the session of `token`. */
+function sendAs(server: TestServer, token: string, body: { id: string; text: string }) {
+  return fetch(`${server.origin}/api/rooms/lobby/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+}
+
 async function postMany(server: TestServer, room: string, count: number): Promise<Message[]> {
   const messages: Message[] = [];
   for (let i = 1; i <= count; i++) {
@@ -250,7 +259,7 @@ Deno.test("POST /api/rooms/:room/messages - a repeated id returns 200 with the s
     await createRoom(server, "lobby");
     const first = await post(server, "lobby", { id: "same", text: "original" });
     const { status, body } = await requestJson(server, "/api/rooms/lobby/messages", {
-      body: { id: "same", author: "bob", text: "a different text" },
+      body: { id: "same", author: "ann", text: "a different text" },
     });
     assert.equal(status, 200);
     assert.deepEqual(body, { message: first });
@@ -259,6 +268,21 @@ Deno.test("POST /api/rooms/:room/messages - a repeated id returns 200 with the s
     assert.equal(stored.head, 1);
     assert.deepEqual(stored.messages, [first]);
     assert.equal((await post(server, "lobby", { id: "next", text: "next" })).seq, 2);
+  });
+});
+
+Deno.test("POST /api/rooms/:room/messages - an id another author's message has is 409 id_taken, and nothing changes", async () => {
+  await withServer(async (server) => {
+    await createRoom(server, "lobby");
+    const first = await post(server, "lobby", { id: "c-1", author: "ann", text: "ann's" });
+    const { status, body } = await requestJson(server, "/api/rooms/lobby/messages", {
+      body: { id: "c-1", author: "bob", text: "bob's" },
+    });
+    assert.equal(status, 409);
+    assert.equal((body.error as { code: string }).code, "id_taken");
+    assert.deepEqual((await history(server, "lobby")).messages, [first]);
+    // Bob's message goes in under an id of its own.
+    assert.equal((await post(server, "lobby", { id: "c-2", author: "bob", text: "bob's" })).seq, 2);
   });
 });
 
@@ -689,10 +713,15 @@ Deno.test("server - a restart on the same KV file keeps rooms and history", asyn
     let server = await startServer({ kvPath });
     let rooms: Room[];
     let posted: Message[];
+    let token: string;
     try {
       await createRoom(server, "lobby", "The Lobby");
       await createRoom(server, "empty", "Empty");
-      posted = await postMany(server, "lobby", 3);
+      posted = await postMany(server, "lobby", 2);
+      // A session the test holds, to send again after the restart as the same person.
+      token = sessionToken(server, "ann");
+      const third = await sendAs(server, token, { id: "m-3", text: "message 3" });
+      posted.push((await third.json()).message);
       rooms = await listRooms(server);
     } finally {
       await server.close();
@@ -714,11 +743,9 @@ Deno.test("server - a restart on the same KV file keeps rooms and history", asyn
 
       // The sequence continues, and client ids stored before the restart are still known.
       assert.equal((await post(server, "lobby", { id: "m-4", text: "after restart" })).seq, 4);
-      const repeat = await requestJson(server, "/api/rooms/lobby/messages", {
-        body: { id: "m-2", author: "ann", text: "resent after restart" },
-      });
+      const repeat = await sendAs(server, token, { id: "m-3", text: "resent after restart" });
       assert.equal(repeat.status, 200);
-      assert.deepEqual(repeat.body, { message: posted[1] });
+      assert.deepEqual(await repeat.json(), { message: posted[2] });
       const again = await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "X" } });
       assert.equal(again.status, 200);
       assert.equal((again.body.room as Room).title, "The Lobby");

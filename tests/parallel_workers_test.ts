@@ -82,7 +82,7 @@ Deno.test("parallel workers - /metrics on either worker shows both, each under i
   }
 });
 
-Deno.test("parallel workers - of concurrent sends of one id through both, one is 201 and it is the one stored", async () => {
+Deno.test("parallel workers - of concurrent sends of one id by three people through both, one is stored and the others are 409", async () => {
   const workers = await twoWorkers();
   try {
     await requestJson(workers[0], "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
@@ -104,9 +104,10 @@ Deno.test("parallel workers - of concurrent sends of one id through both, one is
       assert.equal(created.length, 1, `trial ${trial}: ${answers.map(({ status }) => status)}`);
       const stored = created[0].body.message as { author: string; text: string };
       assert.equal(stored.text, `${stored.author} says ${trial}`);
+      // Nobody is told that another's message is theirs.
       for (const { status, body } of answers) {
         if (status !== 201) {
-          assert.deepEqual([status, body.message], [200, created[0].body.message]);
+          assert.deepEqual([status, (body.error as { code: string }).code], [409, "id_taken"]);
         }
       }
     }

@@ -152,7 +152,7 @@ export function sessionToken(server: TestServer, name: string): string {
 const people = new WeakMap<TestServer, Map<string, string>>();
 
 /** The token of the one person of this name on `server`, or undefined for a name it refuses. */
-function personToken(server: TestServer, name: unknown): string | undefined {
+export function personToken(server: TestServer, name: unknown): string | undefined {
   let tokens = people.get(server);
   if (!tokens) people.set(server, tokens = new Map());
   let token = tokens.get(name as string);

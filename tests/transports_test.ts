@@ -18,8 +18,8 @@ import type { Message } from "../lib/types.ts";
 import {
   type Frame,
   LIMITS_OFF,
+  personToken,
   requestJson,
-  sessionToken,
   startServer,
   type TestServer,
   TestSocket,
@@ -59,7 +59,7 @@ async function postRaw(
     method: "POST",
     headers: {
       "content-type": "application/json",
-      authorization: `Bearer ${sessionToken(server, author)}`,
+      authorization: `Bearer ${personToken(server, author)}`,
     },
     body: JSON.stringify(body),
   });
@@ -642,6 +642,33 @@ Deno.test("client - text the server would refuse fails at once; the rest goes as
   }
 });
 
+Deno.test("ws - a send under an id another author's message has is an id_taken error, and nothing is stored for it", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const room = "taken";
+  await createRoom(server, room);
+  const socket = TestSocket.open(server, room, { name: "mallory" });
+  try {
+    const first = await postRaw(server, room, { id: "c-1", author: "ada", text: "ada's" });
+    await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+    socket.send({ type: "send", id: "c-1", text: "mallory's" });
+    socket.send({ type: "send", id: "c-2", text: "mallory's own" });
+    await socket.until((s) => s.frames.some((frame) => frame.type === "ack"));
+    const answers = socket.frames.filter((frame) => frame.type === "ack" || frame.type === "error");
+    assert.deepEqual(answers.map(({ type, id, code }) => [type, id, code]), [
+      ["error", "c-1", "id_taken"],
+      ["ack", "c-2", undefined],
+    ]);
+    const stored = await history(server, room);
+    assert.deepEqual(stored.map(({ id, text }) => [id, text]), [
+      ["c-1", first.message.text],
+      ["c-2", "mallory's own"],
+    ]);
+  } finally {
+    await socket.close();
+    await server.close();
+  }
+});
+
 Deno.test("transports - a retried send with the same id is stored once, and every ack names one seq", async () => {
   const server = await startServer(LIMITS_OFF);
   const room = "retry";
@@ -673,7 +700,8 @@ Deno.test("transports - a retried send with the same id is stored once, and ever
     assert.deepEqual([once.created, twice.created], [true, false]);
     assert.deepEqual(twice.message, once.message);
 
-    socket = TestSocket.open(server, room, { name: "wendy" });
+    // Wendy, who sends over HTTP below too.
+    socket = TestSocket.open(server, room, { token: personToken(server, "wendy")! });
     await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
     socket.send({ type: "send", id: "ws-1", text: "over ws" });
     socket.send({ type: "send", id: "ws-1", text: "over ws" });
