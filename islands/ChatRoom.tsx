@@ -156,10 +156,12 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   );
   /** The connection closed for good (the room is gone): nothing can be sent or sent again. */
   const closed = useComputed(() => status.value.state === "closed");
+  /** Who is online and typing is known only while live: offline, the lists are not shown. */
+  const peopleKnown = useComputed(() => banner.value.tone === "live");
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
   // that name typing is shown.
   const typingLine = useComputed(() =>
-    typingText(typing.value, own.typing.value ? name.value : "")
+    peopleKnown.value ? typingText(typing.value, own.typing.value ? name.value : "") : ""
   );
 
   /**
@@ -334,8 +336,11 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         status.value = next;
         // Known as it opens: a first message's row has its colour before it comes back.
         if (chat.authorId !== undefined) authorId.value = chat.authorId;
-        // Who is online and typing is only known while live.
-        if (next.state !== "live") typing.value = [];
+        // Who is online and typing is only known while live: the next connection says again.
+        if (next.state !== "live") {
+          typing.value = [];
+          online.value = null;
+        }
       }),
       chat.on("outbox", (items) => {
         outbox.value = items;
@@ -450,7 +455,11 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
 
   return (
     <>
-      <RoomHeader title={room.title} id={room.id} online={online.value} />
+      <RoomHeader
+        title={room.title}
+        id={room.id}
+        online={peopleKnown.value ? online.value : null}
+      />
       <section
         class="chat"
         aria-label={`Chat in ${room.title}`}

@@ -1132,9 +1132,10 @@ Deno.test("room page - after a reload mid-draft, your own name does not show as 
   });
 });
 
-Deno.test("room page - the banner says offline, naming the transport, and recovers", async () => {
+Deno.test("room page - offline, the banner names the transport and who is online is not shown; both recover", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann", { locale: "en-US" });
+    await ann.locator(".presence-text", { hasText: "Online: ann" }).waitFor();
     await ann.context().setOffline(true);
     await ann.locator(".status-offline").waitFor();
     assert.equal(
@@ -1142,9 +1143,12 @@ Deno.test("room page - the banner says offline, naming the transport, and recove
       "Offline · WebSocket resumes when you are back online",
     );
     assert.equal(await ann.locator('[role="status"].status').count(), 1);
+    // Whoever left meanwhile would still be listed: nothing is, until the page is back.
+    assert.equal(await ann.locator(".presence-text").count(), 0);
     await ann.context().setOffline(false);
     await ann.locator(".status-live").waitFor({ timeout: 15_000 });
     assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
+    await ann.locator(".presence-text", { hasText: "Online: ann" }).waitFor();
   });
 });
 
