@@ -10,6 +10,7 @@ import {
   MAX_QUERY_LENGTH,
   messageCount,
   normalizeQuery,
+  refreshedInPlace,
   type RoomSummary,
 } from "../lib/ui/rooms.ts";
 import { relativeTime } from "../lib/ui/time.ts";
@@ -40,6 +41,8 @@ type Loaded = "shown" | "called off" | "failed";
 const REFRESH_MS = 15_000;
 /** How long typing must pause before the search goes to the server. */
 const SEARCH_DELAY_MS = 200;
+/** What the search line (and the status region) says when a search could not be made. */
+const SEARCH_FAILED = "The search could not reach the server: check your connection and try again.";
 
 /**
  * The listing `GET /api/directory` gives for a search now, or undefined if that failed or was
@@ -111,9 +114,15 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const shown = useComputed(() => view(answer.value, normalizeQuery(search.value)));
   const rooms = shown.value?.rooms ?? filterRooms(answer.value.listing.rooms, q);
 
+  /** Whether the visitor is at the list (focus in it, or the pointer over it). */
+  const inUse = () =>
+    list.current !== null &&
+    (list.current.matches(":hover") || list.current.contains(document.activeElement));
+
   /**
    * Asks for the current search and `count` rooms, calling off a request on its way; shows the
-   * answer (and, when `announced`, says it in the status region).
+   * answer (and, when `announced`, says it in the status region). A refresh nobody asked for
+   * leaves a list in use in its order, so the room under the pointer or focus stays put.
    */
   const load = async (count: number, announced: boolean): Promise<Loaded> => {
     inFlight.current?.abort();
@@ -127,9 +136,23 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     clock.value = Date.now();
     limit.value = count;
     moreFailed.value = false;
-    answer.value = { query: wanted, limit: count, listing: fresh };
+    const shown = answer.value;
+    const steady = !announced && shown.query === wanted && shown.limit === count && inUse();
+    answer.value = {
+      query: wanted,
+      limit: count,
+      listing: steady ? refreshedInPlace(shown.listing, fresh) : fresh,
+    };
     if (announced) announcement.value = directorySummary(fresh, wanted);
     return "shown";
+  };
+
+  /** Searches the server now, saying in the status region if it could not be reached. */
+  const searchNow = async () => {
+    searchFailed.value = false;
+    if (await load(DIRECTORY_PAGE, true) !== "failed") return;
+    searchFailed.value = true;
+    announcement.value = SEARCH_FAILED;
   };
 
   useEffect(() => {
@@ -175,16 +198,21 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     searchFailed.value = false;
     history.replaceState(history.state, "", pageHref(wanted, count));
     const held = view(answer.value, wanted);
-    if (held === null) {
-      whenTypingPauses(async () => {
-        if (await load(DIRECTORY_PAGE, true) === "failed") searchFailed.value = true;
-      });
-      return;
-    }
+    if (held === null) return whenTypingPauses(searchNow);
     // Shown from what the page holds: a request on its way is no longer wanted.
     inFlight.current?.abort();
     inFlight.current = undefined;
     whenTypingPauses(() => announcement.value = directorySummary(held, wanted));
+  };
+
+  /** Enter or Search: what a pause in typing would do, at once; a failed search is tried again. */
+  const onSubmit = (event: SubmitEvent) => {
+    event.preventDefault();
+    clearTimeout(searchTimer.current);
+    const pending = afterTyping.current;
+    afterTyping.current = undefined;
+    if (pending) pending();
+    else if (searchFailed.value) searchNow();
   };
 
   const more = Math.min(limit.value + DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS);
@@ -213,7 +241,7 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
         method="get"
         action="/"
         role="search"
-        onSubmit={(event) => event.preventDefault()}
+        onSubmit={onSubmit}
       >
         <label class="visually-hidden" for="room-search">Search rooms</label>
         <input
@@ -232,7 +260,7 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
         {shown.value !== null
           ? directorySummary(shown.value, q)
           : searchFailed.value
-          ? "The search could not reach the server: check your connection and try again."
+          ? SEARCH_FAILED
           : "Searching…"}
       </p>
       <p class="visually-hidden" role="status">{announcement.value}</p>

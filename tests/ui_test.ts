@@ -140,19 +140,20 @@ Deno.test("directory - screenshots in light and dark mode", async () => {
 
 /**
  * Opens the directory at `url` again, or runs `refresh` on the open one, until `room` shows
- * `text` as its online count (presence lands a moment after a page connects).
+ * `text` as its online count (presence lands a moment after a page connects), or in `part`.
  */
 async function waitForOnline(
   page: Page,
   refresh: string | (() => Promise<unknown>),
   room: string,
   text: string,
+  part = ".room-online",
 ) {
   const deadline = Date.now() + 10_000;
   for (;;) {
     await (typeof refresh === "string" ? page.goto(refresh) : refresh());
     const item = page.locator(".room-item", { has: page.locator(`a[href="/rooms/${room}"]`) });
-    if ((await item.locator(".room-online").allInnerTexts()).join() === text) return;
+    if ((await item.locator(part).allInnerTexts()).join() === text) return;
     if (Date.now() > deadline) throw new Error(`${room} never showed "${text}"`);
     await page.waitForTimeout(250);
   }
@@ -331,6 +332,51 @@ Deno.test("directory - a search or showing more that is slow says so, and one th
     await more.click();
     await page.locator(".room-item").nth(60).waitFor();
     assert.equal(await page.getByRole("alert").count(), 0);
+  });
+});
+
+Deno.test("directory - a failed search is said in the status region, and Enter tries it again", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    await createRooms(server, 60);
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    await page.route("**/api/directory?*", (route) => route.abort());
+    const search = page.getByLabel("Search rooms");
+    await search.fill("room-1");
+    const status = page.locator('.directory [role="status"]');
+    await status.filter({ hasText: "could not reach the server" }).waitFor();
+    await page.unroute("**/api/directory?*");
+    await search.press("Enter");
+    await status.filter({ hasText: "rooms match “room-1”" }).waitFor();
+    // room-1 and room-10 to room-19.
+    assert.equal(await page.locator(".room-item").count(), 11);
+  });
+});
+
+Deno.test("directory - a refresh leaves the list in its order while a room in it has focus", async () => {
+  await withBrowserSession(async (session) => {
+    const { server, browser } = session;
+    for (const i of [1, 2, 3]) {
+      // Each room a few milliseconds newer than the one before.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await createRoom(server, `room-${i}`, `Room ${i}`);
+    }
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    const names = () => page.locator(".room-name a").allInnerTexts();
+    const before = await names();
+    assert.deepEqual(before.slice(0, 3), ["Room 3", "Room 2", "Room 1"]);
+    await page.locator('a[href="/rooms/room-2"]').focus();
+    await seedNumbered(server, "room-1", 2);
+    const refresh = () =>
+      page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    // The server reads the rooms again after a second: refreshed until the messages show.
+    await waitForOnline(page, refresh, "room-1", "2 messages · active just now", ".room-meta");
+    assert.deepEqual(await names(), before, "the list moved under the focus");
+    // Once the visitor has left the list, the next refresh puts the busiest room first.
+    await page.getByLabel("Search rooms").focus();
+    await refresh();
+    await page.locator(".room-item").first().filter({ hasText: "Room 1" }).waitFor();
   });
 });
 

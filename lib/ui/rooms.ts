@@ -109,3 +109,16 @@ export function directorySummary(listing: DirectoryListing, query: string): stri
 export function messageCount(count: number): string {
   return count === 1 ? "1 message" : `${count} messages`;
 }
+
+/**
+ * A fresh listing applied to the rooms shown without moving them, for a list in use: each room
+ * shown gets its fresh counts and times, in the order shown; rooms not shown yet wait for the
+ * next refresh the list is free for.
+ */
+export function refreshedInPlace(
+  shown: DirectoryListing,
+  fresh: DirectoryListing,
+): DirectoryListing {
+  const byId = new Map(fresh.rooms.map((room) => [room.id, room]));
+  return { ...fresh, rooms: shown.rooms.map((room) => byId.get(room.id) ?? room) };
+}

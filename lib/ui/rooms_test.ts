@@ -6,6 +6,7 @@ import {
   MAX_DIRECTORY_ROOMS,
   messageCount,
   normalizeQuery,
+  refreshedInPlace,
   type RoomSummary,
   summarizeRoom,
 } from "./rooms.ts";
@@ -109,4 +110,20 @@ Deno.test("directorySummary - counts the rooms a search matches", () => {
     "5,000 of 20,000 rooms match “room”; showing the 1,000 most recently active. " +
       "Search to find the others.",
   );
+});
+
+Deno.test("refreshedInPlace - rooms shown keep their places and take fresh counts; new ones wait", () => {
+  const room = (id: string, messages: number): RoomSummary => ({
+    id,
+    title: id,
+    messages,
+    lastAt: messages === 0 ? null : messages,
+  });
+  const shown = { rooms: [room("a", 3), room("b", 2), room("c", 1)], matches: 3, total: 3 };
+  const fresh = { rooms: [room("c", 9), room("new", 8), room("a", 3)], matches: 4, total: 4 };
+  assert.deepEqual(refreshedInPlace(shown, fresh), {
+    rooms: [room("a", 3), room("b", 2), room("c", 9)],
+    matches: 4,
+    total: 4,
+  });
 });
