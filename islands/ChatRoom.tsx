@@ -12,13 +12,13 @@ import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor, parseText } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
 import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
-import { cleanNames, typingText, withoutOne } from "../lib/ui/people.ts";
+import { cleanNames, typingLine, withoutOne } from "../lib/ui/people.ts";
 import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
 import { type HistoryState, MessageList } from "./message_list.tsx";
 import { useOwnActivity } from "./own_activity.ts";
-import { RoomHeader, StatusBanner } from "./room_header.tsx";
+import { PeopleLine, RoomHeader, StatusBanner } from "./room_header.tsx";
 import { keepUnsent, keptDraft, keptUnsent, useTabMemory } from "./tab_memory.ts";
 
 /** Props of the chat island, serialised into the page by the room route. */
@@ -160,8 +160,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   const peopleKnown = useComputed(() => banner.value.tone === "live");
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
   // that name typing is shown.
-  const typingLine = useComputed(() =>
-    peopleKnown.value ? typingText(typing.value, own.typing.value ? name.value : "") : ""
+  const typingParts = useComputed(() =>
+    peopleKnown.value ? typingLine(typing.value, own.typing.value ? name.value : "") : []
   );
 
   /**
@@ -519,7 +519,9 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             </button>
           )}
         </div>
-        <p class="typing">{typingLine.value}</p>
+        <p class="typing">
+          <PeopleLine parts={typingParts.value} />
+        </p>
         <p class="visually-hidden" aria-live="polite" aria-atomic="true">{announced.value}</p>
         <Composer
           roomTitle={room.title}

@@ -6,12 +6,20 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { Banner } from "../lib/ui/status.ts";
 import {
+  type LinePart,
   listsNames,
   onlineLabel,
   type OnlineName,
   onlineNames,
-  presenceText,
+  presenceLine,
 } from "../lib/ui/people.ts";
+
+/** A line about people, each name isolated so that a right-to-left one keeps its place. */
+export function PeopleLine({ parts }: { parts: readonly LinePart[] }) {
+  return (
+    <>{parts.map((part, i) => typeof part === "string" ? part : <bdi key={i}>{part.name}</bdi>)}</>
+  );
+}
 
 /** The room's heading and presence line; `online` is null until the server says. */
 export function RoomHeader(
@@ -29,17 +37,21 @@ export function RoomHeader(
 
 function Presence({ online }: { online: string[] }) {
   const names = onlineNames(online);
-  const text = presenceText(online);
-  if (text === "") return null;
-  if (listsNames(names.map(onlineLabel))) return <p class="presence-text">{text}</p>;
-  return <PresenceList text={text} names={names} />;
+  const line = presenceLine(online);
+  if (line.length === 0) return null;
+  if (!listsNames(names.map(onlineLabel))) return <PresenceList line={line} names={names} />;
+  return (
+    <p class="presence-text">
+      <PeopleLine parts={line} />
+    </p>
+  );
 }
 
 /**
  * The count that opens the list of everyone online. Like a menu, the open list closes on Escape
  * (focus back on the count) or a click elsewhere: on a phone it covers the messages.
  */
-function PresenceList({ text, names }: { text: string; names: OnlineName[] }) {
+function PresenceList({ line, names }: { line: LinePart[]; names: OnlineName[] }) {
   const details = useRef<HTMLDetailsElement>(null);
   useEffect(() => {
     const closeOutside = (event: MouseEvent) => {
@@ -61,9 +73,15 @@ function PresenceList({ text, names }: { text: string; names: OnlineName[] }) {
         element.querySelector("summary")?.focus();
       }}
     >
-      <summary class="presence-text">{text}</summary>
+      <summary class="presence-text">
+        <PeopleLine parts={line} />
+      </summary>
       <ul class="presence-list" aria-label="Online now">
-        {names.map((online) => <li key={online.name}>{onlineLabel(online)}</li>)}
+        {names.map((online) => (
+          <li key={online.name}>
+            <bdi>{onlineLabel(online)}</bdi>
+          </li>
+        ))}
       </ul>
     </details>
   );

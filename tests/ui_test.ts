@@ -183,6 +183,13 @@ Deno.test("room page - screenshots of a busy room in light and dark mode and on 
         await carol.waitForTimeout(200);
       }
       await typingShown.waitFor({ timeout: 5_000 });
+      // Each name is isolated, so a right-to-left one would keep its place among the commas.
+      assert.deepEqual(await ann.locator(".presence-text bdi").allInnerTexts(), [
+        "ann",
+        "bob",
+        "carol",
+      ]);
+      assert.deepEqual(await ann.locator(".typing bdi").allInnerTexts(), ["carol"]);
       await ann.locator("#composer-text").fill("Tag is out, thanks all!");
       // The newest message is in view, grouped under its author.
       assert.equal(await distanceFromBottom(ann), 0);

@@ -39,28 +39,41 @@ export function withoutOne(names: readonly string[], name: string): string[] {
   return rest;
 }
 
+/**
+ * A piece of a line about people: words, or a name, which the page shows isolated (`<bdi>`) so a
+ * right-to-left name keeps its place among the commas.
+ */
+export type LinePart = string | { name: string };
+
+/** A line's parts as plain text. */
+export function lineText(parts: readonly LinePart[]): string {
+  return parts.map((part) => typeof part === "string" ? part : part.name).join("");
+}
+
 /** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
-export function joinNames(names: readonly string[]): string {
-  if (names.length <= 1) return names.join("");
-  return `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+export function joinNames(names: readonly string[]): LinePart[] {
+  return names.flatMap((name, i): LinePart[] => {
+    const before = i === 0 ? [] : i === names.length - 1 ? [" and "] : [", "];
+    return [...before, { name }];
+  });
 }
 
 /**
  * The typing indicator: "ann is typing…", "ann and bob are typing…", "ann, bob and carol are
- * typing…", "ann, bob and 3 others are typing…", or "" when nobody else is; a name two people
- * share reads "sam (2)", as in the presence line. `names` has one entry per session; one entry of
- * `self` (the visitor typing, or "") is left out.
+ * typing…", "ann, bob and 3 others are typing…", or nothing when nobody else is; a name two
+ * people share reads "sam (2)", as in the presence line. `names` has one entry per session; one
+ * entry of `self` (the visitor typing, or "") is left out.
  */
-export function typingText(names: readonly string[], self: string): string {
+export function typingLine(names: readonly string[], self: string): LinePart[] {
   // One session of that name is the visitor's; another person may share the name.
   const others = withoutOne(cleanNames(names), self);
   const typists = onlineNames(others);
-  if (typists.length === 0) return "";
+  if (typists.length === 0) return [];
   const labels = typists.map(onlineLabel);
-  if (others.length === 1) return `${labels[0]} is typing…`;
-  if (labels.length <= 3) return `${joinNames(labels)} are typing…`;
+  if (others.length === 1) return [{ name: labels[0] }, " is typing…"];
+  if (labels.length <= 3) return [...joinNames(labels), " are typing…"];
   const rest = others.length - typists[0].count - typists[1].count;
-  return `${labels[0]}, ${labels[1]} and ${rest} others are typing…`;
+  return [{ name: labels[0] }, ", ", { name: labels[1] }, ` and ${rest} others are typing…`];
 }
 
 /** How many names the presence line lists before it shows a count instead. */
@@ -80,13 +93,13 @@ export function listsNames(names: readonly string[]): boolean {
 
 /**
  * The presence line: "Online: ann, bob" for a few people with short names, "5 online" for more
- * (see {@link listsNames}), or "" for nobody. `online` has one name per session.
+ * (see {@link listsNames}), or nothing for nobody. `online` has one name per session.
  */
-export function presenceText(online: readonly string[]): string {
+export function presenceLine(online: readonly string[]): LinePart[] {
   const labels = onlineNames(online).map(onlineLabel);
-  if (labels.length === 0) return "";
-  if (listsNames(labels)) return `Online: ${labels.join(", ")}`;
-  return `${cleanNames(online).length} online`;
+  if (labels.length === 0) return [];
+  if (!listsNames(labels)) return [`${cleanNames(online).length} online`];
+  return ["Online: ", ...labels.flatMap((name, i) => i === 0 ? [{ name }] : [", ", { name }])];
 }
 
 /** A stable avatar colour index in `[0, AVATAR_HUES)` for a display name. */

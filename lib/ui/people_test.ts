@@ -5,14 +5,18 @@ import {
   cleanNames,
   initial,
   joinNames,
+  lineText,
   onlineLabel,
   onlineNames,
-  presenceText,
-  typingText,
+  presenceLine,
+  typingLine,
   withoutOne,
 } from "./people.ts";
 
-Deno.test("typingText - names one, two or three people and counts the rest", () => {
+const typingText = (names: string[], self: string) => lineText(typingLine(names, self));
+const presenceText = (online: string[]) => lineText(presenceLine(online));
+
+Deno.test("typingLine - names one, two or three people and counts the rest", () => {
   assert.equal(typingText([], "me"), "");
   assert.equal(typingText(["ann"], "me"), "ann is typing…");
   assert.equal(typingText(["ann", "bob"], "me"), "ann and bob are typing…");
@@ -23,7 +27,7 @@ Deno.test("typingText - names one, two or three people and counts the rest", () 
   );
 });
 
-Deno.test("typingText - leaves out your own name, and counts two people of one name", () => {
+Deno.test("typingLine - leaves out your own name, and counts two people of one name", () => {
   assert.equal(typingText(["me"], "me"), "");
   assert.equal(typingText(["me", "ann", "ann"], "me"), "ann (2) are typing…");
   assert.equal(typingText(["ann", "bob", "ann"], "me"), "ann (2) and bob are typing…");
@@ -33,14 +37,14 @@ Deno.test("typingText - leaves out your own name, and counts two people of one n
   );
 });
 
-Deno.test("typingText - shows someone else of your name typing while you type", () => {
+Deno.test("typingLine - shows someone else of your name typing while you type", () => {
   assert.equal(typingText(["sam", "sam"], "sam"), "sam is typing…");
   assert.equal(typingText(["sam", "sam", "sam"], "sam"), "sam (2) are typing…");
   assert.equal(typingText(["sam"], "sam"), "");
   assert.equal(typingText(["sam"], ""), "sam is typing…");
 });
 
-Deno.test("presenceText - lists a few names, counts many", () => {
+Deno.test("presenceLine - lists a few names, counts many", () => {
   assert.equal(presenceText([]), "");
   assert.equal(presenceText(["ann"]), "Online: ann");
   // One name per session: two people called ann.
@@ -63,6 +67,23 @@ Deno.test("presenceText - lists a few names, counts many", () => {
   assert.equal(presenceText(["a".repeat(19), "b".repeat(20)]), "2 online");
 });
 
+Deno.test("presenceLine and typingLine - each name is a part of its own, to be shown isolated", () => {
+  assert.deepEqual(presenceLine(["Me", "אסתר", "דוד"]), [
+    "Online: ",
+    { name: "Me" },
+    ", ",
+    { name: "אסתר" },
+    ", ",
+    { name: "דוד" },
+  ]);
+  assert.deepEqual(typingLine(["אסתר", "דוד"], ""), [
+    { name: "אסתר" },
+    " and ",
+    { name: "דוד" },
+    " are typing…",
+  ]);
+});
+
 Deno.test("cleanNames and onlineNames - trim, drop blanks, count a name's sessions", () => {
   assert.deepEqual(cleanNames([" bob", "ann", "", "bob "]), ["bob", "ann", "bob"]);
   const online = onlineNames([" bob", "ann", "", "bob "]);
@@ -70,8 +91,8 @@ Deno.test("cleanNames and onlineNames - trim, drop blanks, count a name's sessio
   assert.deepEqual(online.map(onlineLabel), ["bob (2)", "ann"]);
   assert.deepEqual(withoutOne(["sam", "ann", "sam"], "sam"), ["ann", "sam"]);
   assert.deepEqual(withoutOne(["ann"], "sam"), ["ann"]);
-  assert.equal(joinNames(["a", "b", "c"]), "a, b and c");
-  assert.equal(joinNames(["a"]), "a");
+  assert.equal(lineText(joinNames(["a", "b", "c"])), "a, b and c");
+  assert.equal(lineText(joinNames(["a"])), "a");
 });
 
 Deno.test("avatarHue - is stable per name and within the palette", () => {
