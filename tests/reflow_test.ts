@@ -1,7 +1,8 @@
 /**
  * Browser tests of the pages in small and unusual windows, in Debian's Chromium: at 400% zoom
  * (320×256) and in a short landscape window the message list keeps a usable height and nothing
- * scrolls sideways; at 320 px wide, titles, names and the banner wrap instead of being cut off;
+ * scrolls sideways; at 320 px wide, titles, names and the banner wrap instead of being cut off,
+ * and so does a long title on a desktop; on a touch screen message times show without hover;
  * in forced colours a focused field still looks focused; a failed message's buttons are targets
  * big enough to hit.
  *
@@ -14,6 +15,9 @@ import { requestJson } from "./server.ts";
 
 /** The share of the window the message list must at least have (WCAG 1.4.10 at 400% zoom). */
 const LIST_SHARE = 0.4;
+
+/** A phone's window. */
+const PHONE = { viewport: { width: 375, height: 740 } };
 
 /** The page's width and how far it can scroll sideways. */
 function sideways(page: Page): Promise<{ width: number; overflow: number }> {
@@ -110,6 +114,44 @@ Deno.test("room page - at 320 px wide long titles, names and the offline banner 
       assert.equal(await cutOff(room), 0, `${await room.innerText()} is cut off`);
     }
     assert.deepEqual(await sideways(page), { width: 320, overflow: 0 });
+  });
+});
+
+Deno.test("room page - on a desktop a long title wraps whole, and its #id shows", async () => {
+  await withBrowserSession(async (session) => {
+    const title = "Planning the spring release of the design system with every team that uses it";
+    const { status } = await requestJson(session.server, "/api/rooms", {
+      body: { id: "spring-release", title },
+    });
+    assert.equal(status, 201);
+    const page = await openRoom(session, "ann", {
+      viewport: { width: 1280, height: 800 },
+      room: "spring-release",
+    });
+    const heading = page.locator(".room-title");
+    assert.equal(await cutOff(heading), 0, "the title is cut off");
+    assert.equal(await heading.innerText(), `${title} #spring-release`);
+    const id = await page.locator(".room-title .room-id").boundingBox();
+    const box = await heading.boundingBox();
+    assert.ok(
+      id && box && id.x + id.width <= box.x + box.width + 1,
+      "the #id is outside the title",
+    );
+  });
+});
+
+Deno.test("room page - on a touch screen the times of follow-on messages show without hover", async () => {
+  await withBrowserSession(async (session) => {
+    for (const text of ["first", "second, right after"]) {
+      const sent = await requestJson(session.server, "/api/rooms/lobby/messages", {
+        body: { author: "bob", text },
+      });
+      assert.equal(sent.status, 201);
+    }
+    const page = await openRoom(session, "ann", { hasTouch: true, isMobile: true, ...PHONE });
+    const time = page.locator(".gutter-time");
+    assert.equal(await time.count(), 1);
+    assert.equal(await time.evaluate((element) => getComputedStyle(element).opacity), "1");
   });
 });
 
