@@ -823,7 +823,7 @@ const ROWS: Row[] = [
     path: "/rooms/..",
     raw: true,
     status: 404,
-    heading: "No room called “..”",
+    heading: "No room has this address",
   },
   {
     kind: "page",
@@ -831,7 +831,7 @@ const ROWS: Row[] = [
     path: "/rooms/%2E%2E",
     raw: true,
     status: 404,
-    heading: "No room called “..”",
+    heading: "No room has this address",
   },
   {
     kind: "page",
@@ -853,7 +853,7 @@ const ROWS: Row[] = [
     when: "a room page named with markup",
     path: "/rooms/%3Cimg%20src%3Dx%3E",
     status: 404,
-    heading: "No room called “&lt;img src=x>”",
+    heading: "No room has this address",
   },
 
   // --- HTTP: cursors, counts and epochs --------------------------------------------------------

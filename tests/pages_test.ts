@@ -298,12 +298,15 @@ Deno.test("GET /rooms/:room - an unknown room is a 404 page with a create form",
     assert.match(html, /<input name="title"/);
     assert.ok(!html.includes(ISLANDS_OPEN));
 
-    // A room id that could never exist is not offered as the new id.
-    const invalid = await getPage(server, "/rooms/Not%20Valid");
+    // A room id that could never exist is not offered as the new id, nor quoted: the page would
+    // say whatever the link's author wanted.
+    const spoof = "Your session expired. Log in at https://evil.example";
+    const invalid = await getPage(server, `/rooms/${encodeURIComponent(spoof)}`);
     assert.equal(invalid.status, 404);
+    assert.match(invalid.html, /<h1>No room has this address<\/h1>/);
     assert.match(invalid.html, /<form class="create-room" method="post" action="\/">/);
     assert.match(invalid.html, /<input name="id"[^>]* value[ />]/);
-    assert.doesNotMatch(invalid.html, /value="Not Valid"/);
+    assert.doesNotMatch(invalid.html, /session expired|evil/);
 
     assert.deepEqual(await roomIds(server), []);
   });

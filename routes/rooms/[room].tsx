@@ -80,13 +80,25 @@ export default function RoomPage(
   );
 }
 
-/** The 404 page: a room with the id in lowercase if there is one, and a form to create it. */
+/**
+ * The 404 page: a room with the id in lowercase if there is one, and a form to create it. An
+ * address that could not be a room's is not quoted back: it could be made to say anything
+ * ("Your session expired: log in at …") on this site's page.
+ */
 function MissingRoom({ id, similar }: { id: string; similar: Room | null }) {
   const lower = id.toLowerCase();
-  const suggestion = [id, lower].find((candidate) => ROOM_ID_PATTERN.test(candidate)) ?? "";
+  const suggestion = [id, lower].find((candidate) => ROOM_ID_PATTERN.test(candidate));
   return (
     <Layout>
-      <h1>No room called “{id}”</h1>
+      {suggestion === undefined
+        ? <h1>No room has this address</h1>
+        : <h1>No room called “{id}”</h1>}
+      {suggestion === undefined && (
+        <p>
+          A room's id is up to 48 lowercase letters, digits, dashes and underscores, starting with a
+          letter or digit.
+        </p>
+      )}
       {similar && (
         <p>
           Did you mean <a href={`/rooms/${similar.id}`}>{similar.title}</a>?
@@ -95,7 +107,7 @@ function MissingRoom({ id, similar }: { id: string; similar: Room | null }) {
       <p>
         It may never have existed. <a href="/">See all rooms</a>, or create it now.
       </p>
-      <CreateRoomForm id={similar ? "" : suggestion} />
+      <CreateRoomForm id={similar ? "" : suggestion ?? ""} />
     </Layout>
   );
 }
