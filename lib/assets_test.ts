@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { withLobby } from "../tests/server.ts";
 import { IMMUTABLE, REVALIDATE } from "./assets.ts";
+import { PAGE_CACHING } from "./render_page.tsx";
 
 Deno.test("assets - pages link to versioned files, kept a year; other URLs of them are asked again", async () => {
   await withLobby(async (server) => {
@@ -24,7 +25,8 @@ Deno.test("assets - pages link to versioned files, kept a year; other URLs of th
     const missing = await fetch(`${server.origin}/static/nothing.css?v=00000000`);
     await missing.body?.cancel();
     assert.equal(missing.status, 404);
-    assert.equal(missing.headers.get("cache-control"), null);
+    // The not-found page, not a file to keep.
+    assert.equal(missing.headers.get("cache-control"), PAGE_CACHING);
   });
 });
 

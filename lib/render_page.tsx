@@ -11,6 +11,12 @@ export interface PageOptions {
 }
 
 /**
+ * How pages may be cached: by the visitor's browser only, asking again each time. A room page
+ * carries the visitor's name and author id, and a shared cache must not hand it to another.
+ */
+export const PAGE_CACHING = "private, no-cache";
+
+/**
  * Renders a full HTML page. Islands rendered in the body have their props written once, as
  * escaped JSON, followed by the bundle that hydrates them; pages without islands ship no script.
  */
@@ -40,6 +46,9 @@ export function renderPage({ title, body, status = 200 }: PageOptions): Response
   ].join("");
   return new Response(
     `<!DOCTYPE html><html lang="en">${head}<body>${html}${scripts}</body></html>`,
-    { status, headers: { "content-type": "text/html; charset=utf-8" } },
+    {
+      status,
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": PAGE_CACHING },
+    },
   );
 }

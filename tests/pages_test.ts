@@ -212,9 +212,11 @@ Deno.test("GET /rooms/:room - the page knows the visitor's name and author id th
       body: JSON.stringify({ name: "ann" }),
     })).json();
     const session = server.services.sessions.verify(token)!;
-    const { html } = await getPage(server, "/rooms/lobby", {
+    const { html, response } = await getPage(server, "/rooms/lobby", {
       headers: { cookie: `parley_session=${token}` },
     });
+    // The page is the visitor's own: no shared cache may keep it for another.
+    assert.equal(response.headers.get("cache-control"), "private, no-cache");
     const [chat] = islandsOf(html);
     assert.deepEqual(chat.props.speaker, {
       name: "ann",
