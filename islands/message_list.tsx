@@ -6,10 +6,18 @@
  * @module
  */
 import type { Ref } from "preact";
+import { useMemo } from "preact/hooks";
 import type { OutboxItem } from "../lib/client.ts";
 import type { Message } from "../lib/types.ts";
 import { tokenize } from "../lib/ui/linkify.ts";
-import { type Author, continuesGroup, describeFailure, type ListRow } from "../lib/ui/messages.ts";
+import {
+  type Author,
+  authorTag,
+  continuesGroup,
+  describeFailure,
+  type ListRow,
+  sharedNames,
+} from "../lib/ui/messages.ts";
 import { avatarHue, initial } from "../lib/ui/people.ts";
 import { type Clock, dayLabel, fullTime, timeOfDay } from "../lib/ui/time.ts";
 
@@ -48,6 +56,11 @@ export function MessageList(props: MessageListProps) {
   const { rows, outbox, self, clock, now } = props;
   // A pending message will be stored after the last message; `now` ticks only once a minute.
   const pendingAt = Math.max(now, props.lastMessage?.at ?? now);
+  const pending = outbox.length > 0;
+  const shared = useMemo(() => {
+    const messages = rows.flatMap((row) => row.kind === "message" ? [row.message] : []);
+    return sharedNames(pending ? [...messages, self] : messages);
+  }, [rows, pending, self.author, self.authorId]);
   const empty = rows.length === 0 && outbox.length === 0;
   return (
     <div
@@ -79,6 +92,7 @@ export function MessageList(props: MessageListProps) {
                   key={row.message.seq}
                   message={row.message}
                   first={row.first}
+                  tag={authorTag(row.message, shared)}
                   clock={clock}
                 />
               )
@@ -88,6 +102,7 @@ export function MessageList(props: MessageListProps) {
               key={item.id}
               item={item}
               author={self}
+              tag={authorTag(self, shared)}
               first={index === 0 &&
                 !continuesGroup(props.lastMessage, { ...self, at: pendingAt }, clock)}
               onRetry={props.onRetry && (() => props.onRetry!(item.id))}
@@ -170,15 +185,42 @@ function Timestamp({ at, clock, class: className }: { at: number; clock: Clock; 
   );
 }
 
+/**
+ * An author's name, with the tag that tells them apart when someone else here has the name. A
+ * follow-on message names its author for screen readers only.
+ */
+function AuthorName({ name, tag, hidden }: { name: string; tag: string; hidden?: boolean }) {
+  if (hidden) return <span class="author visually-hidden">{tag ? `${name} ${tag}` : name}</span>;
+  return (
+    <>
+      <bdi class="author">{name}</bdi>
+      {tag && " "}
+      {tag && (
+        <span
+          class="author-tag"
+          title="Someone else here has this name too: this tag is theirs alone"
+        >
+          {tag}
+        </span>
+      )}
+    </>
+  );
+}
+
 function MessageItem(
-  { message, first, clock }: { message: Message; first: boolean; clock: Clock },
+  { message, first, tag, clock }: {
+    message: Message;
+    first: boolean;
+    tag: string;
+    clock: Clock;
+  },
 ) {
   if (first) {
     return (
       <li class="message first" data-seq={message.seq}>
         <Avatar author={message} />
         <p class="meta">
-          <bdi class="author">{message.author}</bdi> <Timestamp at={message.at} clock={clock} />
+          <AuthorName name={message.author} tag={tag} /> <Timestamp at={message.at} clock={clock} />
         </p>
         <MessageText text={message.text} />
       </li>
@@ -186,7 +228,7 @@ function MessageItem(
   }
   return (
     <li class="message" data-seq={message.seq}>
-      <span class="author visually-hidden">{message.author}</span>
+      <AuthorName name={message.author} tag={tag} hidden />
       <Timestamp at={message.at} clock={clock} class="gutter-time" />
       <MessageText text={message.text} />
     </li>
@@ -211,9 +253,10 @@ function MessageText({ text }: { text: string }) {
 }
 
 function PendingItem(
-  { item, author, first, onRetry, onEdit, onDiscard }: {
+  { item, author, tag, first, onRetry, onEdit, onDiscard }: {
     item: OutboxItem;
     author: Author;
+    tag: string;
     first: boolean;
     onRetry?: () => void;
     onEdit: () => void;
@@ -229,11 +272,11 @@ function PendingItem(
           <>
             <Avatar author={author} />
             <p class="meta">
-              <bdi class="author">{author.author}</bdi>
+              <AuthorName name={author.author} tag={tag} />
             </p>
           </>
         )
-        : <span class="author visually-hidden">{author.author}</span>}
+        : <AuthorName name={author.author} tag={tag} hidden />}
       <MessageText text={item.text} />
       {failed
         ? (

@@ -962,6 +962,16 @@ Deno.test("room page - two people of one name are shown as two authors", async (
       ),
       [true, false, true],
     );
+    // Each sam's header carries a tag from their own author id, so neither passes for the other.
+    const tags = await mine.locator(".message.first .author-tag").allInnerTexts();
+    assert.equal(tags.length, 2);
+    assert.notEqual(tags[0], tags[1]);
+    for (const tag of tags) assert.match(tag, /^[A-Za-z0-9_-]{4}$/);
+    // Someone whose name nobody else has here gets none.
+    const bob = await openRoom(session, "bob");
+    await say(bob, "just bob");
+    await mine.locator(".message:not(.pending)", { hasText: "just bob" }).waitFor();
+    assert.equal(await mine.locator(".message.first .author-tag").count(), 2);
   });
 });
 

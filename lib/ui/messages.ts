@@ -19,6 +19,29 @@ export type ListRow =
 /** Who wrote a message: a display name, and the public id of the session, when known. */
 export type Author = Pick<Message, "author" | "authorId">;
 
+/** How many characters of an author id tell apart two people of one name. */
+export const AUTHOR_TAG_LENGTH = 4;
+
+/**
+ * The names that more than one session wrote under among `authors`: the page shows each of those
+ * authors with a tag from their author id, since a name (and one of a few colours) is all anyone
+ * needs to pass for someone else.
+ */
+export function sharedNames(authors: Iterable<Author>): Set<string> {
+  const ids = new Map<string, string | undefined>();
+  const shared = new Set<string>();
+  for (const { author, authorId } of authors) {
+    if (!ids.has(author)) ids.set(author, authorId);
+    else if (ids.get(author) !== authorId) shared.add(author);
+  }
+  return shared;
+}
+
+/** The tag that tells an author apart from others of their name, or "" when it needs none. */
+export function authorTag({ author, authorId }: Author, shared: ReadonlySet<string>): string {
+  return shared.has(author) && authorId ? authorId.slice(0, AUTHOR_TAG_LENGTH) : "";
+}
+
 /**
  * Whether `message` continues the group `previous` started: the same author (name and session,
  * so two people of one name stay apart), day and ~5 minutes.

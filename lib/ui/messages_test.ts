@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import type { Message } from "../types.ts";
 import {
   announcement,
+  authorTag,
   continuesGroup,
   describeFailure,
   layoutMessages,
   mayHaveOlder,
   mergeMessages,
+  sharedNames,
 } from "./messages.ts";
 import { UTC_CLOCK } from "./time.ts";
 
@@ -156,4 +158,23 @@ Deno.test("describeFailure - gives the reason in words, and asks for an edit whe
     assert.deepEqual(describeFailure({ code, message }), { reason: message, edit }, code);
   }
   assert.deepEqual(describeFailure(undefined), { reason: "", edit: false });
+});
+
+Deno.test("sharedNames and authorTag - two sessions of one name are tagged from their author ids", () => {
+  const authors = [
+    { author: "alice", authorId: "k3Jf9aQ2" },
+    { author: "bob", authorId: "Zz0-bb11" },
+    { author: "alice", authorId: "k3Jf9aQ2" },
+    { author: "alice", authorId: "p0Wq7xR4" },
+    { author: "bob", authorId: "Zz0-bb11" },
+  ];
+  const shared = sharedNames(authors);
+  assert.deepEqual([...shared], ["alice"]);
+  assert.equal(authorTag(authors[0], shared), "k3Jf");
+  assert.equal(authorTag(authors[3], shared), "p0Wq");
+  assert.equal(authorTag(authors[1], shared), "");
+  // A message from before author ids is told apart from one with an id, but has no tag.
+  const legacy = sharedNames([{ author: "cy" }, { author: "cy", authorId: "c1c1c1c1" }]);
+  assert.deepEqual([...legacy], ["cy"]);
+  assert.equal(authorTag({ author: "cy" }, legacy), "");
 });
