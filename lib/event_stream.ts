@@ -1,3 +1,4 @@
+import { ParleyError } from "./errors.ts";
 import type { Delivery, Subscription } from "./hub.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
 import { HistoryTrimmedError } from "./room_reader.ts";
@@ -34,6 +35,8 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 /** How long a stream may stay over {@link MAX_QUEUED_BYTES} before it is ended. */
 export const SLOW_CONSUMER_GRACE_MS = 1_000;
 
+/** The `error` event of a stream that failed for a reason of the server's own (it is logged). */
+const STREAM_FAILED = "The stream could not read the room's messages";
 const encoder = new TextEncoder();
 const PING = encoder.encode("event: ping\ndata: {}\n\n");
 
@@ -179,7 +182,11 @@ export function openEventStream(
           },
         });
       } catch (error) {
-        event("error", String(error));
+        // What the client may read: the refusals it can act on, never the store's own words.
+        if (!(error instanceof ParleyError)) {
+          console.error(`An event stream of room "${room}" could not subscribe:`, error);
+        }
+        event("error", error instanceof ParleyError ? error.message : STREAM_FAILED);
         // A cursor that retention passed is counted, as when a live stream falls behind it.
         return end(error instanceof HistoryTrimmedError ? "history_trimmed" : undefined);
       }

@@ -18,6 +18,27 @@ Deno.test("GET /healthz - answers 200 while KV answers", async () => {
   });
 });
 
+Deno.test("GET /healthz - a KV that fails is 503, its cause logged and not shown", async () => {
+  await withLobby(async (server) => {
+    const kv = server.services.kv;
+    const get = kv.get.bind(kv);
+    kv.get = (() =>
+      Promise.reject(new TypeError("unable to open /srv/secret/parley.kv"))) as typeof kv.get;
+    try {
+      const { status, body, logged } = await withConsoleErrors(async (logged) => ({
+        ...await requestJson(server, "/healthz"),
+        logged,
+      }));
+      assert.equal(status, 503);
+      assert.equal(body.status, "unavailable");
+      assert.deepEqual(body.kv, { ok: false, error: "failed" });
+      assert.match(String(logged.flat().join(" ")), /\/srv\/secret\/parley\.kv/);
+    } finally {
+      kv.get = get;
+    }
+  });
+});
+
 Deno.test("storage failure - a send over a WebSocket is refused, counted, logged, and shown by /healthz until one is stored", async () => {
   await withLobby(async (server) => {
     const kv = server.services.kv;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { waitFor } from "./wait_for.ts";
+import { withConsoleErrors } from "./console_errors.ts";
 import { createApp } from "../app.tsx";
 import { Hub } from "../lib/hub.ts";
 import { readConfig } from "../lib/config.ts";
@@ -381,6 +382,26 @@ Deno.test("sse - an unknown room answers 404 room_not_found as JSON", async () =
       assert.equal(typeof body.error.message, "string");
     }
   } finally {
+    await server.close();
+  }
+});
+
+Deno.test("sse - a stream that fails for the server's own reason says so in its own words, and logs the cause", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const { hub } = server.services;
+  const subscribe = hub.subscribe;
+  try {
+    await createRoom(server, "lobby");
+    hub.subscribe = () => Promise.reject(new TypeError("unable to read /srv/secret/parley.kv"));
+    const { text, logged } = await withConsoleErrors(async (logged) => {
+      const response = await fetch(`${server.origin}/api/rooms/lobby/events`);
+      return { text: await response.text(), logged };
+    });
+    assert.match(text, /event: error\ndata: "The stream could not read the room's messages"\n/);
+    assert.doesNotMatch(text, /secret/);
+    assert.match(String(logged.flat().join(" ")), /\/srv\/secret\/parley\.kv/);
+  } finally {
+    hub.subscribe = subscribe;
     await server.close();
   }
 });
