@@ -89,7 +89,8 @@ function PresenceList({ line, names }: { line: LinePart[]; names: OnlineName[] }
 
 /**
  * The connection banner, a `role=status` region. The countdown is hidden from screen readers
- * so the region is not read out every second.
+ * so the region is not read out every second, and so is the transport's name ("Live", not "Live,
+ * WebSocket", on every reconnect).
  */
 export function StatusBanner({ banner }: { banner: Banner }) {
   return (
@@ -97,6 +98,7 @@ export function StatusBanner({ banner }: { banner: Banner }) {
       {banner.label}
       {banner.seconds !== undefined && <span aria-hidden="true">{` in ${banner.seconds} s`}</span>}
       {banner.detail !== undefined && ` · ${banner.detail}`}
+      {banner.via !== undefined && <span aria-hidden="true">{` · ${banner.via}`}</span>}
     </p>
   );
 }

@@ -1211,6 +1211,8 @@ Deno.test("room page - offline, the banner names the transport and who is online
     await ann.context().setOffline(false);
     await ann.locator(".status-live").waitFor({ timeout: 15_000 });
     assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
+    // The transport's name is shown, not read out.
+    assert.equal(await ann.locator(".status").ariaSnapshot(), "- status: Live");
     await ann.locator(".presence-text", { hasText: "Online: ann" }).waitFor();
   });
 });

@@ -18,7 +18,9 @@ export type BannerTone = "connecting" | "live" | "reconnecting" | "offline" | "c
 
 /**
  * What the connection banner shows: a label, an optional countdown (shown, but kept out of
- * the screen-reader announcement so it is not read out every second) and a detail.
+ * the screen-reader announcement so it is not read out every second), and a detail: words for
+ * everyone, or the transport's name, shown but not read out (jargon nobody needs to hear on
+ * every reconnect).
  */
 export interface Banner {
   tone: BannerTone;
@@ -26,6 +28,8 @@ export interface Banner {
   /** Whole seconds until the next attempt, while one is scheduled. */
   seconds?: number;
   detail?: string;
+  /** The transport's name, as the detail when there is no other. */
+  via?: string;
 }
 
 /** Whole seconds until `retryAt`, at least 1. */
@@ -64,22 +68,23 @@ export function describeStatus(
     case "connecting":
       return { tone: "connecting", label: "Connecting…" };
     case "live":
-      return { tone: "live", label: "Live", detail: via };
+      return { tone: "live", label: "Live", via };
     case "reconnecting":
       return status.retryAt !== undefined && status.retryAt > now
         ? {
           tone: "reconnecting",
           label: "Reconnecting",
           seconds: secondsUntil(status.retryAt, now),
-          detail: via,
+          via,
         }
-        : { tone: "reconnecting", label: "Reconnecting…", detail: via };
+        : { tone: "reconnecting", label: "Reconnecting…", via };
   }
 }
 
 /** The banner as one line of text, as it reads on screen. */
 export function bannerText(banner: Banner): string {
   const countdown = banner.seconds === undefined ? "" : ` in ${banner.seconds} s`;
-  const detail = banner.detail === undefined ? "" : ` · ${banner.detail}`;
+  const shown = banner.detail ?? banner.via;
+  const detail = shown === undefined ? "" : ` · ${shown}`;
   return `${banner.label}${countdown}${detail}`;
 }
