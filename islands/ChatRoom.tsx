@@ -156,7 +156,10 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   );
   /** The connection closed for good (the room is gone): nothing can be sent or sent again. */
   const closed = useComputed(() => status.value.state === "closed");
-  /** Who is online and typing is known only while live: offline, the lists are not shown. */
+  /**
+   * Whether the page is live: who is online and typing is known only then (offline, the lists are
+   * not shown), and messages are sent rather than waiting to be.
+   */
   const peopleKnown = useComputed(() => banner.value.tone === "live");
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
   // that name typing is shown.
@@ -481,6 +484,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             rows={rows.value}
             lastMessage={messages.value.at(-1)}
             outbox={outbox.value}
+            waiting={!peopleKnown.value}
             self={{ author: name.value, authorId: authorId.value }}
             clock={clock.value}
             now={now.value}

@@ -31,6 +31,8 @@ export interface MessageListProps {
   /** The last message shown, which a pending message may continue the group of. */
   lastMessage: Message | undefined;
   outbox: OutboxItem[];
+  /** True while the page is not live: the outbox's messages wait to be sent. */
+  waiting: boolean;
   /** The visitor's display name and session's public id, which pending messages are shown under. */
   self: Author;
   clock: Clock;
@@ -103,6 +105,7 @@ export function MessageList(props: MessageListProps) {
               item={item}
               author={self}
               tag={authorTag(self, shared)}
+              waiting={props.waiting}
               first={index === 0 &&
                 !continuesGroup(props.lastMessage, { ...self, at: pendingAt }, clock)}
               onRetry={props.onRetry && (() => props.onRetry!(item.id))}
@@ -253,10 +256,11 @@ function MessageText({ text }: { text: string }) {
 }
 
 function PendingItem(
-  { item, author, tag, first, onRetry, onEdit, onDiscard }: {
+  { item, author, tag, waiting, first, onRetry, onEdit, onDiscard }: {
     item: OutboxItem;
     author: Author;
     tag: string;
+    waiting: boolean;
     first: boolean;
     onRetry?: () => void;
     onEdit: () => void;
@@ -290,7 +294,7 @@ function PendingItem(
             <button type="button" class="link-button" onClick={onDiscard}>Discard</button>
           </p>
         )
-        : <p class="pending-state">Sending…</p>}
+        : <p class="pending-state">{waiting ? "Waiting to send…" : "Sending…"}</p>}
     </li>
   );
 }

@@ -1241,16 +1241,21 @@ Deno.test("room page - the banner counts down to the next reconnect, naming the 
     assert.ok(match, first);
     const next = `Reconnecting in ${Number(match[1]) - 1} s · WebSocket`;
     await page.locator(".status", { hasText: next }).waitFor({ timeout: 1_500 });
-    // The countdown is shown but kept out of what the status region announces.
+    // The countdown and the transport are shown but kept out of what the region announces.
     assert.equal(
-      await page.locator(".status [aria-hidden=true]").innerText(),
+      await page.locator(".status [aria-hidden=true]").first().innerText(),
       ` in ${Number(match[1]) - 1} s`,
     );
+    assert.equal(await page.locator(".status").ariaSnapshot(), "- status: Reconnecting");
+    // A message sent meanwhile says it waits, then goes once live.
+    await say(page, "said while away");
+    await page.locator(".pending-state", { hasText: "Waiting to send…" }).waitFor();
     // Unblocked and told the network is back, it reconnects at once.
     blocked = false;
     await page.evaluate(() => dispatchEvent(new Event("online")));
     await page.locator(".status-live").waitFor({ timeout: 10_000 });
     assert.equal(await page.locator(".status").innerText(), "Live · WebSocket");
+    await page.locator(".message:not(.pending) .text", { hasText: "said while away" }).waitFor();
   });
 });
 
