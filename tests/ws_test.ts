@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   type Frame,
+  personToken,
   requestJson,
   startServer,
   type TestServer,
@@ -302,7 +303,8 @@ Deno.test("ws - a client id first POSTed over HTTP is acked with its stored seq"
       body: { id: "shared-1", author: "ann", text: "over HTTP" },
     });
     assert.equal(status, 201);
-    const ann = await join("lobby", { name: "ann" });
+    // The same ann (the session requestJson sent under), now over a WebSocket.
+    const ann = await join("lobby", { token: personToken(server, "ann")! });
     assert.equal(await sendAndAck(ann, "shared-1", "over WebSocket"), 1);
     const { body } = await requestJson(server, "/api/rooms/lobby/messages");
     assert.equal(body.head, 1);
