@@ -126,6 +126,9 @@ Deno.test("long poll - answers with an empty list once wait passes with nothing 
     assert.ok(ms >= 900, `answered after ${ms.toFixed(0)} ms, before the 1 s wait`);
     assert.ok(ms < 5000, `answered after ${ms.toFixed(0)} ms, long after the 1 s wait`);
     assert.equal(server.services.hub.waitingPolls, 0);
+    // An empty presence version is no version, not one that differs from the room's.
+    const blank = await poll(server, "lobby", "after=3&wait=1&presence=");
+    assert.ok(blank.ms >= 900, `with presence= answered after ${blank.ms.toFixed(0)} ms`);
   } finally {
     await server.close();
   }

@@ -68,7 +68,8 @@ export const handler = {
     const { limits, config, metrics, presence } = c.var.services;
     const ip = clientIp(c, config.trustProxy);
     if (session && limits.showsPresent(ip, session.sid)) presence.touch(room.id, session);
-    const seenPresence = c.req.query("presence");
+    // Empty means absent, as for every other parameter: not a version that never matches.
+    const seenPresence = c.req.query("presence") || undefined;
     let ready: Message[];
     try {
       ready = atLiveHead ? [] : await log.readAfter(room.id, after, limit);
