@@ -1,8 +1,12 @@
 import { ParleyError } from "./errors.ts";
 import { expectObject } from "./validation.ts";
 
-/** The largest JSON body the API accepts. */
-export const MAX_BODY_BYTES = 16 * 1024;
+/**
+ * The largest JSON body (or WebSocket frame) the API accepts: room for the longest text with every
+ * character escaped, as many JSON encoders write them (4,000 emoji as `\ud83d\ude00`, 12 bytes
+ * each), and the fields around it.
+ */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 // A fatal decoder can be reused: each whole-input decode starts afresh.
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { MAX_BODY_BYTES } from "../lib/body.ts";
 import type { Message, Room } from "../lib/types.ts";
 import {
   LIMITS_OFF,
@@ -17,7 +18,6 @@ import {
 } from "./server.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
-const MAX_BODY_BYTES = 16 * 1024;
 
 /** Runs `fn` against a fresh in-memory server, always closing it. */
 async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
@@ -295,7 +295,27 @@ Deno.test("POST /api/rooms/:room/messages - accepts text of exactly 4000 charact
   });
 });
 
-Deno.test("POST /api/rooms/:room/messages - accepts a body of exactly 16 KiB", async () => {
+Deno.test("POST /api/rooms/:room/messages - accepts 4000 emoji written as JSON escapes", async () => {
+  await withServer(async (server) => {
+    await createRoom(server, "lobby");
+    const text = "\u{1F600}".repeat(4000);
+    // As Python's json.dumps writes it: every emoji as two \\uXXXX escapes, 48,000 bytes.
+    const body = JSON.stringify({ text }).replace(
+      /[^\x00-\x7f]/g,
+      (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    assert.ok(body.length > 48_000, `${body.length} bytes`);
+    const response = await fetch(`${server.origin}/api/rooms/lobby/messages`, {
+      method: "POST",
+      headers: { ...JSON_TYPE, authorization: `Bearer ${sessionToken(server, "ann")}` },
+      body,
+    });
+    assert.equal(response.status, 201);
+    assert.equal((await response.json()).message.text, text);
+  });
+});
+
+Deno.test("POST /api/rooms/:room/messages - accepts a body of exactly 64 KiB", async () => {
   await withServer(async (server) => {
     await createRoom(server, "lobby");
     const body = bodyOfSize(MAX_BODY_BYTES);
@@ -308,7 +328,7 @@ Deno.test("POST /api/rooms/:room/messages - accepts a body of exactly 16 KiB", a
   });
 });
 
-Deno.test("POST /api/rooms/:room/messages - accepts a chunked body under 16 KiB", async () => {
+Deno.test("POST /api/rooms/:room/messages - accepts a chunked body of 64 KiB", async () => {
   await withServer(async (server) => {
     await createRoom(server, "lobby");
     const init: RequestInit & { duplex: "half" } = {
@@ -571,13 +591,13 @@ const BAD_REQUESTS: Endpoint[] = [
       { when: "an empty id", body: message({ id: "" }), status: 400, code: "invalid_id" },
       { when: "a numeric id", body: message({ id: 42 }), status: 400, code: "invalid_id" },
       {
-        when: "a body over 16 KiB",
+        when: "a body over 64 KiB",
         body: bodyOfSize(MAX_BODY_BYTES + 1),
         status: 413,
         code: "body_too_large",
       },
       {
-        when: "a chunked body over 16 KiB",
+        when: "a chunked body over 64 KiB",
         body: chunkedBody(bodyOfSize(MAX_BODY_BYTES + 1)),
         status: 413,
         code: "body_too_large",

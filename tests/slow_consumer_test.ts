@@ -26,7 +26,7 @@ import {
 
 /** The server's limit on a socket's unsent output (`MAX_BUFFERED_BYTES` in chat_socket.ts). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
-/** 4000 characters of 4 UTF-8 bytes each: 16,000 bytes, near the 16 KiB body limit. */
+/** 4000 characters of 4 UTF-8 bytes each: 16,000 bytes, the longest text as raw UTF-8. */
 const LARGE_TEXT = "\u{1F600}".repeat(4000);
 /** Bounds on the flood: 2,000 such messages are about 31 MiB. */
 const MAX_MESSAGES = 2000;

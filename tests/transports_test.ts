@@ -625,8 +625,8 @@ Deno.test("client - text the server would refuse fails at once; the rest goes as
       "invalid_id",
     ]);
     assert.equal(refusals[0]?.message, "The text is 4001 characters, the limit is 4000");
-    // 4,000 four-byte characters padded with spaces: 16 KiB as typed, a frame the server reads
-    // once trimmed. CRLF counts as one character, as the server counts it.
+    // 4,000 four-byte characters padded with spaces: a frame the server takes, and text within
+    // the limit once trimmed. CRLF counts as one character, as the server counts it.
     const emoji = "\u{1f600}".repeat(4000);
     connection.send(`${" ".repeat(400)}${emoji}${" ".repeat(400)}`);
     connection.send("a\r\n".repeat(1999));

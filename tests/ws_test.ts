@@ -414,13 +414,13 @@ const BAD_INPUTS: BadInput[] = [
     expect: { close: 1003 },
   },
   {
-    name: "a frame over 16 KiB closes with 1009",
-    frames: [JSON.stringify({ type: "send", id: "big", text: "a".repeat(16 * 1024) })],
+    name: "a frame over 64 KiB closes with 1009",
+    frames: [JSON.stringify({ type: "send", id: "big", text: "a".repeat(64 * 1024) })],
     expect: { close: 1009 },
   },
   {
-    name: "a frame over 16 KiB of multi-byte text closes with 1009",
-    frames: [JSON.stringify({ type: "send", id: "big", text: "€".repeat(6000) })],
+    name: "a frame over 64 KiB of multi-byte text closes with 1009",
+    frames: [JSON.stringify({ type: "send", id: "big", text: "€".repeat(22_000) })],
     expect: { close: 1009 },
   },
   {
