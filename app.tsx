@@ -14,6 +14,7 @@ import { handler as home } from "./routes/index.tsx";
 import { handler as room } from "./routes/rooms/[room].tsx";
 import { handler as rooms } from "./routes/api/rooms.ts";
 import { handler as directory } from "./routes/api/directory.ts";
+import { handler as oneRoom } from "./routes/api/rooms/[room].ts";
 import { handler as session } from "./routes/api/session.ts";
 import { handler as messages } from "./routes/api/rooms/[room]/messages.ts";
 import { handler as ws } from "./routes/api/rooms/[room]/ws.ts";
@@ -57,6 +58,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.get("/api/directory", directory.GET);
   app.get("/api/rooms", rooms.GET);
   app.post("/api/rooms", rooms.POST);
+  app.get("/api/rooms/:room", oneRoom.GET);
   app.get("/api/rooms/:room/messages", messages.GET);
   app.post("/api/rooms/:room/messages", messages.POST);
   app.get("/api/rooms/:room/ws", ws.GET);

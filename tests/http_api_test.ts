@@ -156,6 +156,27 @@ Deno.test("GET /api/rooms - lists every room with its head and last activity", a
   });
 });
 
+Deno.test("GET /api/rooms/:room - reads one room as stored now, or 404 room_not_found", async () => {
+  await withServer(async (server) => {
+    const created = await requestJson(server, "/api/rooms", { body: { id: "one", title: "One" } });
+    assert.deepEqual(await requestJson(server, "/api/rooms/one"), {
+      status: 200,
+      body: created.body,
+    });
+    const message = await post(server, "one", { text: "hello" });
+    const { body } = await requestJson(server, "/api/rooms/one");
+    assert.deepEqual(
+      body.room,
+      { ...created.body.room as Room, head: 1, lastAt: message.at },
+    );
+    for (const id of ["nowhere", "Not%20Valid"]) {
+      const missing = await requestJson(server, `/api/rooms/${id}`);
+      assert.equal(missing.status, 404, id);
+      assert.equal((missing.body.error as { code: string }).code, "room_not_found", id);
+    }
+  });
+});
+
 Deno.test("GET /api/rooms - limit gives the most recently active rooms first, with the total", async () => {
   await withServer(async (server) => {
     for (const id of ["one", "two", "three"]) await createRoom(server, id, id);
