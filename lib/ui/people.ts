@@ -112,8 +112,13 @@ export function avatarHue(name: string): number {
   return (hash >>> 0) % AVATAR_HUES;
 }
 
-/** The first letter (or symbol) of a display name, upper-cased, for its avatar. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * The first letter (or symbol) of a display name, upper-cased, for its avatar: the first character
+ * as seen, so a flag or an accented letter written with a combining mark stays whole.
+ */
 export function initial(name: string): string {
-  const [first = "?"] = name.trim();
-  return first.toLocaleUpperCase();
+  const [first] = graphemes.segment(name.trim());
+  return first === undefined ? "?" : first.segment.toLocaleUpperCase();
 }

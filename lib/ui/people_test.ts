@@ -101,6 +101,10 @@ Deno.test("avatarHue - is stable per name and within the palette", () => {
   assert.ok(hues.size > 1, "every name got the same colour");
   for (const hue of hues) assert.ok(hue >= 0 && hue < AVATAR_HUES);
   assert.equal(initial(" ann"), "A");
+  // The first character as seen: a flag, or a letter with a combining accent, stays whole.
+  assert.equal(initial("🇫🇷 Marie"), "🇫🇷");
+  assert.equal(initial("e\u0301milie"), "E\u0301");
+  assert.equal(initial("👩‍👩‍👧 family"), "👩‍👩‍👧");
   assert.equal(initial("😀 party"), "😀");
   assert.equal(initial(""), "?");
 });
