@@ -32,12 +32,15 @@ const MAX_KNOWN_ROOMS = 10_000;
 /**
  * The result of an append whose id was taken, if the message under it is the sender's: another
  * author's message is never answered as if it were theirs, and what they sent is refused with 409
- * `id_taken` rather than dropped (so nobody can silence a client whose ids are guessable).
+ * `id_taken` rather than dropped (so nobody can silence a client whose ids are guessable). A
+ * message of the same name and text is the sender's own sent again from a new session (a client
+ * that lost its cookie or restarted): one who took the id first could not have known the text.
  */
 function sentBySameAuthor(result: AppendResult, input: NewMessage): AppendResult {
-  const stored = result.message.authorId;
-  if (result.created || stored === undefined || input.authorId === undefined) return result;
-  if (stored === input.authorId) return result;
+  const { message, created } = result;
+  if (created || message.authorId === undefined || input.authorId === undefined) return result;
+  if (message.authorId === input.authorId) return result;
+  if (message.author === input.author && message.text === input.text) return result;
   throw new ParleyError(
     409,
     "id_taken",

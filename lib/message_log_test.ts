@@ -212,7 +212,6 @@ Deno.test("MessageLog.append - a client id another author stored under is refuse
     await log.createRoom("lobby", "Lobby");
     const ada = { author: "ada", authorId: "ada-id" };
     const first = await log.append("lobby", { id: "msg-1", ...ada, text: "hello" });
-    // Sent at once, one commit: whichever is second finds the first's message.
     const [again, other] = await Promise.allSettled([
       log.append("lobby", { id: "msg-1", ...ada, text: "hello" }),
       log.append("lobby", { id: "msg-1", author: "ada", authorId: "bob-id", text: "mine" }),
@@ -226,6 +225,49 @@ Deno.test("MessageLog.append - a client id another author stored under is refuse
     assert.equal(other.reason.status, 409);
     assert.equal(other.reason.code, "id_taken");
     assert.deepEqual(await log.readAfter("lobby", 0, 10), [first.message]);
+  });
+});
+
+Deno.test("MessageLog.append - the same name and text under a taken id from a new session is a repeat", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    const first = await log.append("lobby", {
+      id: "m-1",
+      author: "bot",
+      authorId: "old",
+      text: "hi",
+    });
+    // The bot restarted without its token: a new session, the same send.
+    const again = await log.append("lobby", {
+      id: "m-1",
+      author: "bot",
+      authorId: "new",
+      text: "hi",
+    });
+    assert.deepEqual(again, { message: first.message, created: false });
+    // Another name, or another text, is someone else's.
+    for (const input of [{ author: "bott", text: "hi" }, { author: "bot", text: "hi!" }]) {
+      await assert.rejects(
+        log.append("lobby", { id: "m-1", authorId: "new", ...input }),
+        (error: ParleyError) => error.code === "id_taken",
+      );
+    }
+  });
+});
+
+Deno.test("MessageLog.append - two authors sending one new id in one commit: one is stored, one refused", async () => {
+  await withLog(async (log) => {
+    await log.createRoom("lobby", "Lobby");
+    const outcomes = await Promise.allSettled([
+      log.append("lobby", { id: "race", author: "ann", authorId: "ann-id", text: "ann's" }),
+      log.append("lobby", { id: "race", author: "bob", authorId: "bob-id", text: "bob's" }),
+    ]);
+    const stored = outcomes.flatMap((o) => o.status === "fulfilled" ? [o.value] : []);
+    const refused = outcomes.flatMap((o) => o.status === "rejected" ? [o.reason] : []);
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0].created, true);
+    assert.deepEqual(refused.map((error: ParleyError) => error.code), ["id_taken"]);
+    assert.deepEqual(await log.readAfter("lobby", 0, 10), [stored[0].message]);
   });
 });
 

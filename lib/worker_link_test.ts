@@ -75,6 +75,19 @@ Deno.test("WorkerLink - a repeated client id through the forwarder is stored onc
   assert.deepEqual(again.message, first.message);
 });
 
+Deno.test("WorkerLink - through the forwarder, a same-session repeat gets the stored message; another session's id_taken", async () => {
+  await using pair = await twoWorkers();
+  const ann = { author: "ann", authorId: "ann-id" };
+  const first = await pair.writer.log.append("lobby", { id: "c-1", ...ann, text: "hi" });
+  const again = await pair.forwarder.log.append("lobby", { id: "c-1", ...ann, text: "hi" });
+  assert.deepEqual(again, { message: first.message, created: false });
+  await assert.rejects(
+    pair.forwarder.log.append("lobby", { id: "c-1", author: "bob", authorId: "bob-id", text: "b" }),
+    (error: ParleyError) => error.code === "id_taken",
+  );
+  assert.deepEqual(await pair.forwarder.log.readAfter("lobby", 0, 10), [first.message]);
+});
+
 Deno.test("WorkerLink - the other worker hears each commit without reading it back", async () => {
   await using pair = await twoWorkers();
   const heard: Array<[string, Message[], boolean]> = [];
