@@ -19,8 +19,11 @@ export type ListRow =
 /** Who wrote a message: a display name, and the public id of the session, when known. */
 export type Author = Pick<Message, "author" | "authorId">;
 
-/** How many characters of an author id tell apart two people of one name. */
-export const AUTHOR_TAG_LENGTH = 4;
+/**
+ * How many characters of an author id tell apart two people of one name: 36 bits, so taking
+ * sessions until one matches a given tag would take tens of billions.
+ */
+export const AUTHOR_TAG_LENGTH = 6;
 
 /**
  * The names that more than one session wrote under among `authors`: the page shows each of those
@@ -124,13 +127,22 @@ export function announcement(fresh: readonly Pick<Message, "author" | "text">[])
   return `${fresh.length} new messages. Latest from ${latest.author}: ${text}`;
 }
 
-/** Refusals about the text itself: sending it again cannot help, editing it can. */
-const TEXT_REFUSALS = new Set(["invalid_text", "empty_text", "text_too_long"]);
+/**
+ * Refusals that sending the same message again cannot help, and editing it can: the text's own,
+ * and an id someone else's message took (an edited message goes under a new id).
+ */
+const EDIT_REFUSALS = new Set(["invalid_text", "empty_text", "text_too_long", "id_taken"]);
+
+/** Reasons said in the sender's words rather than the server's, which speak of ids. */
+const PLAIN_REASONS: Readonly<Record<string, string>> = {
+  id_taken: "another message took its place",
+};
 
 /**
  * What a failed message's failure (from the client's outbox) tells its sender: the reason in
  * words, and whether the text must be edited before it can go.
  */
 export function describeFailure(failure: Failure | undefined): { reason: string; edit: boolean } {
-  return { reason: failure?.message ?? "", edit: TEXT_REFUSALS.has(failure?.code ?? "") };
+  const code = failure?.code ?? "";
+  return { reason: PLAIN_REASONS[code] ?? failure?.message ?? "", edit: EDIT_REFUSALS.has(code) };
 }

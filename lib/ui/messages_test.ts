@@ -158,6 +158,13 @@ Deno.test("describeFailure - gives the reason in words, and asks for an edit whe
     assert.deepEqual(describeFailure({ code, message }), { reason: message, edit }, code);
   }
   assert.deepEqual(describeFailure(undefined), { reason: "", edit: false });
+  // An id someone else's message took: the server speaks of ids, the sender is told in words,
+  // and an edit sends it under a new one.
+  const taken = { code: "id_taken", message: 'Cannot store the message under id "c-1": …' };
+  assert.deepEqual(describeFailure(taken), {
+    reason: "another message took its place",
+    edit: true,
+  });
 });
 
 Deno.test("sharedNames and authorTag - two sessions of one name are tagged from their author ids", () => {
@@ -170,8 +177,8 @@ Deno.test("sharedNames and authorTag - two sessions of one name are tagged from 
   ];
   const shared = sharedNames(authors);
   assert.deepEqual([...shared], ["alice"]);
-  assert.equal(authorTag(authors[0], shared), "k3Jf");
-  assert.equal(authorTag(authors[3], shared), "p0Wq");
+  assert.equal(authorTag(authors[0], shared), "k3Jf9a");
+  assert.equal(authorTag(authors[3], shared), "p0Wq7x");
   assert.equal(authorTag(authors[1], shared), "");
   // A message from before author ids is told apart from one with an id, but has no tag.
   const legacy = sharedNames([{ author: "cy" }, { author: "cy", authorId: "c1c1c1c1" }]);
