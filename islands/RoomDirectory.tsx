@@ -41,6 +41,8 @@ type Loaded = "shown" | "called off" | "failed";
 const REFRESH_MS = 15_000;
 /** How long typing must pause before the search goes to the server. */
 const SEARCH_DELAY_MS = 200;
+/** How long after the pointer last moved over the list a refresh leaves it in its order. */
+const POINTER_USE_MS = 5_000;
 /** What the search line (and the status region) says when a search could not be made. */
 const SEARCH_FAILED = "The search could not reach the server: check your connection and try again.";
 
@@ -114,10 +116,13 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const shown = useComputed(() => view(answer.value, normalizeQuery(search.value)));
   const rooms = shown.value?.rooms ?? filterRooms(answer.value.listing.rooms, q);
 
-  /** Whether the visitor is at the list (focus in it, or the pointer over it). */
+  // When the pointer last moved over the list (a resting or touch pointer stays ":hover").
+  const pointedAt = useRef(-Infinity);
+  /** Whether the visitor is at the list: focus in it, or the pointer moving over it lately. */
   const inUse = () =>
     list.current !== null &&
-    (list.current.matches(":hover") || list.current.contains(document.activeElement));
+    (list.current.contains(document.activeElement) ||
+      performance.now() - pointedAt.current < POINTER_USE_MS);
 
   /**
    * Asks for the current search and `count` rooms, calling off a request on its way; shows the
@@ -267,7 +272,11 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
       {answer.value.listing.total === 0
         ? <p class="empty">No rooms yet. Create the first one below.</p>
         : rooms.length > 0 && (
-          <ul class="room-list" ref={list}>
+          <ul
+            class="room-list"
+            ref={list}
+            onPointerMove={() => (pointedAt.current = performance.now())}
+          >
             {rooms.map((room) => <RoomItem key={room.id} room={room} now={clock.value} />)}
           </ul>
         )}

@@ -384,6 +384,12 @@ Deno.test("directory - a refresh leaves the list in its order while a room in it
     await page.getByLabel("Search rooms").focus();
     await refresh();
     await page.locator(".room-item").first().filter({ hasText: "Room 1" }).waitFor();
+    // A pointer moving over the list holds it too.
+    const after = await names();
+    await seedNumbered(server, "room-3", 3);
+    await page.locator('a[href="/rooms/room-2"]').hover();
+    await waitForOnline(page, refresh, "room-3", "3 messages · active just now", ".room-meta");
+    assert.deepEqual(await names(), after, "the list moved under the pointer");
   });
 });
 
@@ -966,7 +972,7 @@ Deno.test("room page - two people of one name are shown as two authors", async (
     const tags = await mine.locator(".message.first .author-tag").allInnerTexts();
     assert.equal(tags.length, 2);
     assert.notEqual(tags[0], tags[1]);
-    for (const tag of tags) assert.match(tag, /^[A-Za-z0-9_-]{4}$/);
+    for (const tag of tags) assert.match(tag, /^[A-Za-z0-9_-]{6}$/);
     // Someone whose name nobody else has here gets none.
     const bob = await openRoom(session, "bob");
     await say(bob, "just bob");
