@@ -112,13 +112,23 @@ export function avatarHue(name: string): number {
   return (hash >>> 0) % AVATAR_HUES;
 }
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/** Made on first use: a browser without `Intl.Segmenter` (Firefox before 125) still hydrates. */
+let graphemes: Intl.Segmenter | null | undefined;
+
+/** The first character of `text` as seen, or its first code point where graphemes are unknown. */
+function firstCharacter(text: string): string | undefined {
+  graphemes ??= typeof Intl.Segmenter === "function"
+    ? new Intl.Segmenter(undefined, { granularity: "grapheme" })
+    : null;
+  if (graphemes === null) return [...text][0];
+  const [first] = graphemes.segment(text);
+  return first?.segment;
+}
 
 /**
  * The first letter (or symbol) of a display name, upper-cased, for its avatar: the first character
  * as seen, so a flag or an accented letter written with a combining mark stays whole.
  */
 export function initial(name: string): string {
-  const [first] = graphemes.segment(name.trim());
-  return first === undefined ? "?" : first.segment.toLocaleUpperCase();
+  return firstCharacter(name.trim())?.toLocaleUpperCase() ?? "?";
 }
