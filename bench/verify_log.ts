@@ -48,14 +48,18 @@ async function checkRoom(
  * that its seqs are dense: trimmed+1, …, head, with no gap and no repeat.
  */
 export async function checkDensity(origin: string, roomIds: string[]): Promise<DensityCheck> {
-  const response = await fetch(`${origin}/api/rooms`);
-  const listed = (await response.json() as { rooms: RoomInfo[] }).rooms;
-  const wanted = new Set(roomIds);
-  const queue = listed.filter((room) => wanted.has(room.id));
+  const queue = [...roomIds];
   const result: DensityCheck = { rooms: roomIds.length, heads: 0, read: 0, broken: [] };
-  for (const id of roomIds) if (!queue.some((room) => room.id === id)) result.broken.push(id);
   const worker = async () => {
-    for (let room = queue.shift(); room !== undefined; room = queue.shift()) {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      // Each room as stored now (the list of every room may be a second old, and is paged).
+      const response = await fetch(`${origin}/api/rooms/${id}`);
+      if (!response.ok) {
+        await response.body?.cancel();
+        result.broken.push(id);
+        continue;
+      }
+      const room = (await response.json() as { room: RoomInfo }).room;
       const { read, dense } = await checkRoom(origin, room);
       result.heads += room.head;
       result.read += read;
