@@ -1,8 +1,9 @@
 /**
  * The room directory's contents, for the page (`routes/index.tsx`), for its refreshes
- * (`routes/api/directory.ts`) and for `GET /api/rooms` (`routes/api/rooms.ts`): the rooms that match a search, the most recently active first,
- * each with its message count, last activity and, when presence can be read, how many people
- * are online; at most a page's worth of them, and how many there are in all.
+ * (`routes/api/directory.ts`) and for `GET /api/rooms` (`routes/api/rooms.ts`): the rooms that
+ * match a search, the most recently active first, each with its message count, last activity and,
+ * when presence can be read, how many people are online; at most a page's worth of them, and how
+ * many there are in all.
  *
  * Reading every room and every presence entry takes a tenth of a second at 20,000 rooms, every
  * open directory asks again every 15 seconds, and anyone may ask for the list: a worker reads them

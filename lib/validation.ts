@@ -94,13 +94,14 @@ function parseLine(
   return trimmed;
 }
 
+/** What {@link ROOM_ID_PATTERN} allows, in words. */
+export const ROOM_ID_RULE =
+  "A room id is 1 to 48 lowercase letters, digits, '-' or '_', starting with a letter or digit";
+
 /** Checks a room id against {@link ROOM_ID_PATTERN}. */
 export function parseRoomId(value: unknown): string {
   if (typeof value !== "string" || !ROOM_ID_PATTERN.test(value)) {
-    throw invalid(
-      "invalid_room_id",
-      "A room id is 1 to 48 lowercase letters, digits, '-' or '_', starting with a letter or digit",
-    );
+    throw invalid("invalid_room_id", ROOM_ID_RULE);
   }
   return value;
 }

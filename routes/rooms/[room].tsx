@@ -8,7 +8,7 @@ import type { AppEnv } from "../../lib/services.ts";
 import type { Speaker } from "../../lib/session.ts";
 import type { TransportName } from "../../lib/transports/transport.ts";
 import type { Message, Room } from "../../lib/types.ts";
-import { ROOM_ID_PATTERN } from "../../lib/validation.ts";
+import { ROOM_ID_PATTERN, ROOM_ID_RULE } from "../../lib/validation.ts";
 
 /** How many messages the page renders before any script runs. */
 export const INITIAL_MESSAGES = 50;
@@ -93,12 +93,7 @@ function MissingRoom({ id, similar }: { id: string; similar: Room | null }) {
       {suggestion === undefined
         ? <h1>No room has this address</h1>
         : <h1>No room called “{id}”</h1>}
-      {suggestion === undefined && (
-        <p>
-          A room's id is up to 48 lowercase letters, digits, dashes and underscores, starting with a
-          letter or digit.
-        </p>
-      )}
+      {suggestion === undefined && <p>{ROOM_ID_RULE}.</p>}
       {similar && (
         <p>
           Did you mean <a href={`/rooms/${similar.id}`}>{similar.title}</a>?
