@@ -28,7 +28,11 @@ export function renderPage({ title, body, status = 200 }: PageOptions): Response
   const head = renderToString(
     <head>
       <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      {/* A phone's keyboard shrinks the page, so the message box stays above it (Chrome 108+). */}
+      <meta
+        name="viewport"
+        content="width=device-width, initial-scale=1, interactive-widget=resizes-content"
+      />
       <meta name="color-scheme" content="light dark" />
       <title>{title}</title>
       <link rel="stylesheet" href={assetUrl("styles.css")} />

@@ -269,6 +269,8 @@ Deno.test("GET /rooms/:room - server-renders the latest 50 of 60 messages", asyn
     const { status, html } = await getPage(server, "/rooms/lobby");
     assert.equal(status, 200);
     assert.match(html, /<h1 class="room-title">The Lobby /);
+    // A phone's keyboard shrinks the page, keeping the message box above it.
+    assert.match(html, /<meta name="viewport" content="[^"]*interactive-widget=resizes-content"/);
     for (let i = 1; i <= 10; i++) assert.ok(!html.includes(numbered(i)), `${numbered(i)} shown`);
     const markup = markupOf(html);
     let last = -1;
