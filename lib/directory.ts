@@ -83,10 +83,10 @@ export class Directory {
     };
   }
 
-  /** The first `limit` rooms, the most recently active first, and how many there are. */
-  async rooms(limit: number): Promise<{ rooms: Room[]; total: number }> {
+  /** `limit` rooms after the first `offset`, the most recently active first, and how many there are. */
+  async rooms(limit: number, offset = 0): Promise<{ rooms: Room[]; total: number }> {
     const { rooms } = await this.#read();
-    return { rooms: rooms.slice(0, limit), total: rooms.length };
+    return { rooms: rooms.slice(offset, offset + limit), total: rooms.length };
   }
 
   /** Forgets what was read, so the next page shows a room this worker just created. */

@@ -177,7 +177,7 @@ Deno.test("GET /api/rooms/:room - reads one room as stored now, or 404 room_not_
   });
 });
 
-Deno.test("GET /api/rooms - limit gives the most recently active rooms first, with the total", async () => {
+Deno.test("GET /api/rooms - limit and offset page the most recently active rooms first, with the total", async () => {
   await withServer(async (server) => {
     for (const id of ["one", "two", "three"]) await createRoom(server, id, id);
     await post(server, "one", { text: "one is the latest" });
@@ -185,6 +185,12 @@ Deno.test("GET /api/rooms - limit gives the most recently active rooms first, wi
     assert.equal(status, 200);
     assert.deepEqual((body.rooms as Room[]).map((room) => room.id), ["one", "three"]);
     assert.equal(body.total, 3);
+    const rest = await requestJson(server, "/api/rooms?limit=2&offset=2");
+    assert.deepEqual((rest.body.rooms as Room[]).map((room) => room.id), ["two"]);
+    const past = await requestJson(server, "/api/rooms?offset=3");
+    assert.deepEqual([past.body.rooms, past.body.total], [[], 3]);
+    const refused = await requestJson(server, "/api/rooms?offset=-1");
+    assert.equal((refused.body.error as { code: string }).code, "invalid_offset");
     for (const limit of ["0", "1001", "two", "-1"]) {
       const refused = await requestJson(server, `/api/rooms?limit=${limit}`);
       assert.equal(refused.status, 400, limit);

@@ -4,11 +4,12 @@ import { clientIp } from "../../lib/client_ip.ts";
 import { rateLimited } from "../../lib/limits.ts";
 import type { AppEnv } from "../../lib/services.ts";
 import { MAX_DIRECTORY_ROOMS } from "../../lib/ui/rooms.ts";
-import { parseBoundedCount, parseRoomId, parseTitle } from "../../lib/validation.ts";
+import { parseBoundedCount, parseCount, parseRoomId, parseTitle } from "../../lib/validation.ts";
 
 /**
- * `GET /api/rooms?limit=` lists the most recently active rooms, as read up to a second before
- * (see `lib/directory.ts`), and how many there are; `POST /api/rooms` creates one (idempotently).
+ * `GET /api/rooms?limit=&offset=` lists the most recently active rooms, as read up to a second
+ * before (see `lib/directory.ts`), and how many there are; `POST /api/rooms` creates one
+ * (idempotently).
  */
 export const handler = {
   async GET(c: Context<AppEnv>): Promise<Response> {
@@ -17,7 +18,8 @@ export const handler = {
       min: 1,
       max: MAX_DIRECTORY_ROOMS,
     });
-    return c.json(await c.var.services.directory.rooms(limit));
+    const offset = parseCount(c.req.query("offset"), "offset", "invalid_offset") ?? 0;
+    return c.json(await c.var.services.directory.rooms(limit, offset));
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
