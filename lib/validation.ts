@@ -98,6 +98,19 @@ function parseLine(
 export const ROOM_ID_RULE =
   "A room id is 1 to 48 lowercase letters, digits, '-' or '_', starting with a letter or digit";
 
+/**
+ * A room id made from what someone typed for one ("My Room!" → "my-room", "Café" → "cafe"), or
+ * undefined when nothing of it would do.
+ */
+export function suggestRoomId(text: string): string | undefined {
+  const slug = text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "")
+    .slice(0, 48)
+    .replace(/-+$/, "");
+  return ROOM_ID_PATTERN.test(slug) ? slug : undefined;
+}
+
 /** Checks a room id against {@link ROOM_ID_PATTERN}. */
 export function parseRoomId(value: unknown): string {
   if (typeof value !== "string" || !ROOM_ID_PATTERN.test(value)) {

@@ -12,6 +12,7 @@ import {
   parseRoomId,
   parseText,
   parseTitle,
+  suggestRoomId,
 } from "./validation.ts";
 
 /** A case that must parse to `expected`. */
@@ -400,4 +401,13 @@ Deno.test("parseAuthor - a bidi override is refused for changing the direction o
   assert.throws(() => parseAuthor("ann\u200b"), {
     message: "The display name must not contain invisible characters such as U+200B",
   });
+});
+
+Deno.test("suggestRoomId - makes a room id of what was typed, or nothing", () => {
+  assert.equal(suggestRoomId("My Room!"), "my-room");
+  assert.equal(suggestRoomId("Café crème"), "cafe-creme");
+  assert.equal(suggestRoomId("  --Release train Q3--  "), "release-train-q3");
+  assert.equal(suggestRoomId("a".repeat(60)), "a".repeat(48));
+  assert.equal(suggestRoomId("日本語"), undefined);
+  assert.equal(suggestRoomId("!!!"), undefined);
 });

@@ -11,7 +11,7 @@ import { rateLimited } from "../lib/limits.ts";
 import { renderPage } from "../lib/render_page.tsx";
 import type { AppEnv } from "../lib/services.ts";
 import { DIRECTORY_PAGE, type DirectoryListing, normalizeQuery } from "../lib/ui/rooms.ts";
-import { parseRoomId, parseTitle } from "../lib/validation.ts";
+import { parseRoomId, parseTitle, suggestRoomId } from "../lib/validation.ts";
 
 /** Which form field a refused room creation is about, for placing its message. */
 function fieldOf(error: ParleyError): CreateRoomFormProps["field"] {
@@ -56,9 +56,10 @@ export const handler = {
       });
     } catch (error) {
       if (!(error instanceof ParleyError) || ![400, 429].includes(error.status)) throw error;
+      const suggestion = error.code === "invalid_room_id" ? suggestRoomId(values.id) : undefined;
       return await refusedForm(c, error.status, {
         ...values,
-        error: error.message,
+        error: suggestion ? `${error.message}: “${suggestion}” would do` : error.message,
         field: fieldOf(error),
       });
     }

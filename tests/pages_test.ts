@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { Message } from "../lib/types.ts";
+import { ROOM_ID_RULE } from "../lib/validation.ts";
 import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 
 const ISLANDS_OPEN = '<script type="application/json" id="parley-islands">';
@@ -231,7 +232,8 @@ const INVALID_FORMS: Array<{ name: string; fields: Record<string, string>; error
   {
     name: "a malformed room id",
     fields: { id: "Bad Id!", title: "Fine" },
-    error: "A room id is 1 to 48 lowercase letters",
+    // With an id made of what was typed.
+    error: `${ROOM_ID_RULE}: “bad-id” would do`,
   },
   { name: "an empty room id", fields: { id: "", title: "Fine" }, error: "A room id is 1 to 48" },
   { name: "a missing title", fields: { id: "fine" }, error: "The title must not be empty" },
