@@ -59,7 +59,7 @@ export const handler = {
       const suggestion = error.code === "invalid_room_id" ? suggestRoomId(values.id) : undefined;
       return await refusedForm(c, error.status, {
         ...values,
-        error: suggestion ? `${error.message}: “${suggestion}” would do` : error.message,
+        error: suggestion ? `${error.message}: "${suggestion}" would do` : error.message,
         field: fieldOf(error),
       });
     }

@@ -233,7 +233,7 @@ const INVALID_FORMS: Array<{ name: string; fields: Record<string, string>; error
     name: "a malformed room id",
     fields: { id: "Bad Id!", title: "Fine" },
     // With an id made of what was typed.
-    error: `${ROOM_ID_RULE}: “bad-id” would do`,
+    error: `${ROOM_ID_RULE}: "bad-id" would do`,
   },
   { name: "an empty room id", fields: { id: "", title: "Fine" }, error: "A room id is 1 to 48" },
   { name: "a missing title", fields: { id: "fine" }, error: "The title must not be empty" },
