@@ -4,6 +4,7 @@ import {
   type ChatConnection,
   connect,
   type ConnectionStatus,
+  isOwnMessage,
   type OutboxItem,
   type TransportName,
 } from "../lib/client.ts";
@@ -12,7 +13,7 @@ import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor, parseText } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
 import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
-import { cleanNames, typingLine, withoutOne } from "../lib/ui/people.ts";
+import { cleanNames, onlineNames, typingLine, withoutOne } from "../lib/ui/people.ts";
 import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
@@ -161,6 +162,10 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
    * not shown), and messages are sent rather than waiting to be.
    */
   const peopleKnown = useComputed(() => banner.value.tone === "live");
+  /** Names more than one session online has: their messages are told apart at once. */
+  const sharedOnline = useComputed(() =>
+    onlineNames(online.value ?? []).filter(({ count }) => count > 1).map(({ name }) => name)
+  );
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
   // that name typing is shown.
   const typingParts = useComputed(() =>
@@ -303,8 +308,12 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       history.value = "idle";
     }
     messages.value = next;
-    // Each of the visitor's own messages comes back once: it is forgotten as it does.
-    const fromOthers = fresh.filter((message) => !own.claim(message.id));
+    // Each of the visitor's own messages comes back once: it is forgotten as it does. Another's
+    // message under an id the visitor sent is another's (see `isOwnMessage`).
+    const mine = (message: Message) =>
+      (message.authorId === undefined || message.authorId === authorId.value) &&
+      own.claim(message.id);
+    const fromOthers = fresh.filter((message) => !mine(message));
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
@@ -363,9 +372,12 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     for (const text of afterRename.current.splice(0)) own.sent(chat.send(text));
     // The first connection sends again what this tab's last page of the room left unsent.
     if (first) {
-      const shown = new Set(initial.map((message) => message.id));
+      const shown = new Map(initial.map((message) => [message.id, message]));
       for (const item of keptUnsent(room.id)) {
-        if (!shown.has(item.id)) own.sent(chat.send(item.text, item.id));
+        // Stored already if the page shows it; someone else's message under its id does not count.
+        const stored = shown.get(item.id);
+        if (stored && isOwnMessage(stored, item.text, authorId.value)) continue;
+        own.sent(chat.send(item.text, item.id));
       }
       // What the page already shows is not kept for the next page to send again.
       keepUnsent(room.id, chat.outbox);
@@ -485,6 +497,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             lastMessage={messages.value.at(-1)}
             outbox={outbox.value}
             waiting={!peopleKnown.value}
+            sharedOnline={sharedOnline.value}
             self={{ author: name.value, authorId: authorId.value }}
             clock={clock.value}
             now={now.value}

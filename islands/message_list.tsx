@@ -33,6 +33,8 @@ export interface MessageListProps {
   outbox: OutboxItem[];
   /** True while the page is not live: the outbox's messages wait to be sent. */
   waiting: boolean;
+  /** Names several sessions online in the room have (their messages get tags at once). */
+  sharedOnline: readonly string[];
   /** The visitor's display name and session's public id, which pending messages are shown under. */
   self: Author;
   clock: Clock;
@@ -58,11 +60,11 @@ export function MessageList(props: MessageListProps) {
   const { rows, outbox, self, clock, now } = props;
   // A pending message will be stored after the last message; `now` ticks only once a minute.
   const pendingAt = Math.max(now, props.lastMessage?.at ?? now);
-  const pending = outbox.length > 0;
+  // The visitor counts as an author of their name as soon as their session is known.
   const shared = useMemo(() => {
     const messages = rows.flatMap((row) => row.kind === "message" ? [row.message] : []);
-    return sharedNames(pending ? [...messages, self] : messages);
-  }, [rows, pending, self.author, self.authorId]);
+    return sharedNames([...messages, self], props.sharedOnline);
+  }, [rows, self.author, self.authorId, props.sharedOnline]);
   const empty = rows.length === 0 && outbox.length === 0;
   return (
     <div

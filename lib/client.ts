@@ -51,6 +51,19 @@ export interface Failure {
   message: string;
 }
 
+/**
+ * Whether a stored message under an id this client sent is its own: it carries this session's
+ * `authorId` (or none, as messages stored before there were author ids), or the text sent, as the
+ * server decides for a sender come back under a new session. Otherwise another person took the id.
+ */
+export function isOwnMessage(
+  message: Message,
+  text: string,
+  authorId: string | undefined,
+): boolean {
+  return message.authorId === undefined || message.authorId === authorId || message.text === text;
+}
+
 /** Options for {@link connect}. */
 export interface ConnectOptions {
   /**
@@ -521,13 +534,22 @@ export class ChatConnection {
     this.#sendNext();
   }
 
-  /** Drops stored messages from the outbox (one in flight is answered); says whether any were. */
+  /**
+   * Drops this client's stored messages from the outbox (one in flight is answered); says whether
+   * any were. Someone else's message under an item's id leaves the item, to be sent and refused
+   * (`id_taken`) rather than vanish as if it had been stored.
+   */
   #removeFromOutbox(messages: Message[]): boolean {
     let removed = false;
-    for (const { id } of messages) {
-      if (!this.#outbox.delete(id)) continue;
+    for (const message of messages) {
+      const item = this.#outbox.get(message.id);
+      if (item === undefined) continue;
+      if (item.ackedSeq === undefined && !isOwnMessage(message, item.text, this.#authorId)) {
+        continue;
+      }
+      this.#outbox.delete(message.id);
       removed = true;
-      this.#answered(id);
+      this.#answered(message.id);
     }
     return removed;
   }

@@ -819,6 +819,34 @@ Deno.test("client - a message acknowledged as stored before the cursor leaves th
   });
 });
 
+Deno.test("client - someone else's message under a pending message's id does not take its place", async () => {
+  const taken = (id: unknown, authorId: string, text: string) => ({
+    type: "messages",
+    messages: [{ seq: 1, id, room: "shared", author: "mallory", authorId, text, at: 1 }],
+  });
+  const room = {
+    onOpen: () => [{ type: "welcome", room: "shared", head: 0, epoch: "e", authorId: "ann-id" }],
+    // Mallory's message under the id lands first; the server then refuses Ann's send.
+    onFrame: (frame: Record<string, unknown>) =>
+      frame.type !== "send" ? [] : [
+        taken(frame.id, "mal-id", "mallory's"),
+        { type: "error", id: frame.id, code: "id_taken", message: "Taken" },
+      ],
+  };
+  await withFakeRoom(room, async ({ baseUrl }) => {
+    const connection = connect("shared", { transport: "ws", baseUrl, token: "t" });
+    try {
+      const id = connection.send("ann's");
+      await waitFor("the send to be refused", () => connection.outbox[0]?.state === "failed");
+      assert.deepEqual(connection.outbox.map((item) => [item.id, item.failure?.code]), [
+        [id, "id_taken"],
+      ]);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
 Deno.test("client - a message refused for the rate again and again is sent until it is taken, never failed", async () => {
   let tries = 0;
   const room = {

@@ -384,7 +384,7 @@ Deno.test("directory - a refresh leaves the list in its order while a room in it
     await page.getByLabel("Search rooms").focus();
     await refresh();
     await page.locator(".room-item").first().filter({ hasText: "Room 1" }).waitFor();
-    // A pointer moving over the list holds it too.
+    // A pointer over the list holds it too.
     const after = await names();
     await seedNumbered(server, "room-3", 3);
     await page.locator('a[href="/rooms/room-2"]').hover();
@@ -1051,6 +1051,35 @@ Deno.test("room page - a message the server refuses says why, and goes back to b
     await say(ann, "fine now");
     await ann.locator(".message:not(.pending) .text", { hasText: "fine now" }).waitFor();
     assert.deepEqual(await texts(ann), ["fine now"]);
+  });
+});
+
+Deno.test("room page - a message whose id someone else took is marked failed, to be edited, not lost", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    await ann.context().setOffline(true);
+    await say(ann, "my important message");
+    await ann.locator(".pending-state", { hasText: "Waiting to send…" }).waitFor();
+    const kept = await ann.evaluate(() => sessionStorage.getItem("parley:unsent:lobby"));
+    const [{ id }] = JSON.parse(kept ?? "[]");
+    // Someone else stores a message under that id first.
+    const mallory = await requestJson(session.server, "/api/rooms/lobby/messages", {
+      body: { id, author: "mallory", text: "I took your id" },
+    });
+    assert.equal(mallory.status, 201);
+    await ann.context().setOffline(false);
+    const failed = ann.locator(".message.pending-failed", { hasText: "my important message" });
+    await failed.waitFor({ timeout: 15_000 });
+    assert.equal(
+      await failed.locator(".pending-state span").innerText(),
+      "Failed to send: another message took its place —",
+    );
+    assert.equal(await failed.getByRole("button", { name: "Retry" }).count(), 0);
+    await failed.getByRole("button", { name: "Edit" }).click();
+    await say(ann, await ann.locator("#composer-text").inputValue());
+    await ann.locator(".message:not(.pending) .text", { hasText: "my important message" })
+      .waitFor();
+    assert.deepEqual(await texts(ann), ["I took your id", "my important message"]);
   });
 });
 

@@ -26,14 +26,19 @@ export type Author = Pick<Message, "author" | "authorId">;
 export const AUTHOR_TAG_LENGTH = 6;
 
 /**
- * The names that more than one session wrote under among `authors`: the page shows each of those
- * authors with a tag from their author id, since a name (and one of a few colours) is all anyone
- * needs to pass for someone else.
+ * The names that more than one session used among `authors`, with `alsoShared` (names several
+ * sessions online have): the page shows each of those authors with a tag from their author id,
+ * since a name (and one of a few colours) is all anyone needs to pass for someone else. Messages
+ * from before author ids say nothing either way.
  */
-export function sharedNames(authors: Iterable<Author>): Set<string> {
-  const ids = new Map<string, string | undefined>();
-  const shared = new Set<string>();
+export function sharedNames(
+  authors: Iterable<Author>,
+  alsoShared: Iterable<string> = [],
+): Set<string> {
+  const ids = new Map<string, string>();
+  const shared = new Set(alsoShared);
   for (const { author, authorId } of authors) {
+    if (authorId === undefined) continue;
     if (!ids.has(author)) ids.set(author, authorId);
     else if (ids.get(author) !== authorId) shared.add(author);
   }

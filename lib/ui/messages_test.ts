@@ -180,8 +180,13 @@ Deno.test("sharedNames and authorTag - two sessions of one name are tagged from 
   assert.equal(authorTag(authors[0], shared), "k3Jf9a");
   assert.equal(authorTag(authors[3], shared), "p0Wq7x");
   assert.equal(authorTag(authors[1], shared), "");
-  // A message from before author ids is told apart from one with an id, but has no tag.
-  const legacy = sharedNames([{ author: "cy" }, { author: "cy", authorId: "c1c1c1c1" }]);
-  assert.deepEqual([...legacy], ["cy"]);
-  assert.equal(authorTag({ author: "cy" }, legacy), "");
+  // A message from before author ids says nothing: one person's old and new messages are one.
+  assert.deepEqual(
+    [...sharedNames([{ author: "cy" }, { author: "cy", authorId: "c1c1c1c1" }])],
+    [],
+  );
+  // Two sessions of a name online make it shared before both have written.
+  const online = sharedNames([{ author: "dee", authorId: "d1d1d1d1" }], ["dee"]);
+  assert.equal(authorTag({ author: "dee", authorId: "d1d1d1d1" }, online), "d1d1d1");
+  assert.equal(authorTag({ author: "dee" }, online), "");
 });
