@@ -41,8 +41,8 @@ type Loaded = "shown" | "called off" | "failed";
 const REFRESH_MS = 15_000;
 /** How long typing must pause before the search goes to the server. */
 const SEARCH_DELAY_MS = 200;
-/** How long after the pointer last moved over the list a refresh leaves it in its order. */
-const POINTER_USE_MS = 5_000;
+/** How long after a finger last touched the list a refresh leaves it in its order. */
+const TOUCH_USE_MS = 5_000;
 /** What the search line (and the status region) says when a search could not be made. */
 const SEARCH_FAILED = "The search could not reach the server: check your connection and try again.";
 
@@ -116,13 +116,15 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const shown = useComputed(() => view(answer.value, normalizeQuery(search.value)));
   const rooms = shown.value?.rooms ?? filterRooms(answer.value.listing.rooms, q);
 
-  // When the pointer last moved over the list (a resting or touch pointer stays ":hover").
-  const pointedAt = useRef(-Infinity);
-  /** Whether the visitor is at the list: focus in it, or the pointer moving over it lately. */
+  // Whether a mouse or pen is over the list, and when a finger last touched it (a touch leaves
+  // no pointer behind, but ":hover" sticks to what it tapped).
+  const pointerOver = useRef(false);
+  const touchedAt = useRef(-Infinity);
+  /** Whether the visitor is at the list: focus in it, a pointer over it, a finger on it lately. */
   const inUse = () =>
     list.current !== null &&
-    (list.current.contains(document.activeElement) ||
-      performance.now() - pointedAt.current < POINTER_USE_MS);
+    (list.current.contains(document.activeElement) || pointerOver.current ||
+      performance.now() - touchedAt.current < TOUCH_USE_MS);
 
   /**
    * Asks for the current search and `count` rooms, calling off a request on its way; shows the
@@ -275,7 +277,11 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
           <ul
             class="room-list"
             ref={list}
-            onPointerMove={() => (pointedAt.current = performance.now())}
+            onPointerEnter={(event) => (pointerOver.current = event.pointerType !== "touch")}
+            onPointerLeave={() => (pointerOver.current = false)}
+            onPointerDown={(event) => {
+              if (event.pointerType === "touch") touchedAt.current = performance.now();
+            }}
           >
             {rooms.map((room) => <RoomItem key={room.id} room={room} now={clock.value} />)}
           </ul>

@@ -117,7 +117,7 @@ Deno.test("room page - at 320 px wide long titles, names and the offline banner 
   });
 });
 
-Deno.test("room page - on a desktop a long title wraps whole, and its #id shows", async () => {
+Deno.test("room page and directory - on a desktop a long title wraps whole, and its #id shows", async () => {
   await withBrowserSession(async (session) => {
     const title = "Planning the spring release of the design system with every team that uses it";
     const { status } = await requestJson(session.server, "/api/rooms", {
@@ -137,6 +137,13 @@ Deno.test("room page - on a desktop a long title wraps whole, and its #id shows"
       id && box && id.x + id.width <= box.x + box.width + 1,
       "the #id is outside the title",
     );
+    // So does the directory's entry for it.
+    await page.goto(`${session.server.origin}/`);
+    const entry = page.locator(".room-name", {
+      has: page.locator('a[href="/rooms/spring-release"]'),
+    });
+    assert.equal(await cutOff(entry), 0, "the directory cuts the title off");
+    assert.equal(await entry.innerText(), `${title} #spring-release`);
   });
 });
 
