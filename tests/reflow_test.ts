@@ -105,7 +105,7 @@ Deno.test("room page - at 320 px wide long titles, names and the offline banner 
     assert.equal(await cutOff(page.locator(".status")), 0, ".status is cut off");
     assert.equal(
       await page.locator(".status").innerText(),
-      "Offline · WebSocket resumes when you are back online",
+      "Offline · reconnects when you are back online · WebSocket",
     );
     assert.deepEqual(await sideways(page), { width: 320, overflow: 0 });
     await page.context().setOffline(false);
@@ -159,6 +159,18 @@ Deno.test("room page - on a touch screen the times of follow-on messages show wi
     const time = page.locator(".gutter-time");
     assert.equal(await time.count(), 1);
     assert.equal(await time.evaluate((element) => getComputedStyle(element).opacity), "1");
+    // Whole, within its message's padding and clear of the text beside it.
+    const [left, timeLeft, timeRight, textLeft] = await time.evaluate((element) => {
+      const message = element.closest(".message")!;
+      const box = element.getBoundingClientRect();
+      const padding = parseFloat(getComputedStyle(message).paddingLeft);
+      const text = message.querySelector(".text")!.getBoundingClientRect();
+      return [message.getBoundingClientRect().left + padding, box.left, box.right, text.left];
+    });
+    assert.ok(
+      timeLeft >= left && timeRight <= textLeft,
+      `${[left, timeLeft, timeRight, textLeft]}`,
+    );
   });
 });
 

@@ -1238,7 +1238,11 @@ Deno.test("room page - offline, the banner names the transport and who is online
     await ann.locator(".status-offline").waitFor();
     assert.equal(
       await ann.locator(".status").innerText(),
-      "Offline · WebSocket resumes when you are back online",
+      "Offline · reconnects when you are back online · WebSocket",
+    );
+    assert.equal(
+      await ann.locator(".status").ariaSnapshot(),
+      "- status: Offline · reconnects when you are back online",
     );
     assert.equal(await ann.locator('[role="status"].status').count(), 1);
     // Whoever left meanwhile would still be listed: nothing is, until the page is back.

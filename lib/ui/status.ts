@@ -39,8 +39,8 @@ export function secondsUntil(retryAt: number, now: number): number {
 
 /**
  * The banner for a connection status at time `now`, with `online` from `navigator.onLine`:
- * "Live · WebSocket", "Reconnecting in 3 s · Server-Sent Events", "Offline · long-polling
- * resumes when you are back online", and so on.
+ * "Live · WebSocket", "Reconnecting in 3 s · Server-Sent Events", "Offline · reconnects when you
+ * are back online · long-polling", and so on.
  */
 export function describeStatus(
   status: ConnectionStatus,
@@ -62,7 +62,12 @@ export function describeStatus(
     }
   }
   if (!online) {
-    return { tone: "offline", label: "Offline", detail: `${via} resumes when you are back online` };
+    return {
+      tone: "offline",
+      label: "Offline",
+      detail: "reconnects when you are back online",
+      via,
+    };
   }
   switch (status.state) {
     case "connecting":
@@ -84,7 +89,7 @@ export function describeStatus(
 /** The banner as one line of text, as it reads on screen. */
 export function bannerText(banner: Banner): string {
   const countdown = banner.seconds === undefined ? "" : ` in ${banner.seconds} s`;
-  const shown = banner.detail ?? banner.via;
-  const detail = shown === undefined ? "" : ` · ${shown}`;
+  const detail = [banner.detail, banner.via].map((part) => part === undefined ? "" : ` · ${part}`)
+    .join("");
   return `${banner.label}${countdown}${detail}`;
 }

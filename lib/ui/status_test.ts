@@ -43,7 +43,10 @@ Deno.test("describeStatus - offline wins over connecting and reconnecting", () =
   for (const state of ["connecting", "live", "reconnecting"] as const) {
     const banner = describeStatus({ state, transport: "poll", retryAt: NOW + 1000 }, offline);
     assert.equal(banner.tone, "offline");
-    assert.equal(bannerText(banner), "Offline · long-polling resumes when you are back online");
+    assert.equal(
+      bannerText(banner),
+      "Offline · reconnects when you are back online · long-polling",
+    );
   }
 });
 
