@@ -52,6 +52,11 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.get("/", compressed, home.GET);
   app.post("/", home.POST);
   app.get("/rooms/:room", compressed, room.GET);
+  // A pasted link with a slash at the end opens the room.
+  app.get(
+    "/rooms/:room/",
+    (c) => c.redirect(`/rooms/${encodeURIComponent(c.req.param("room"))}`, 301),
+  );
   app.get("/api/session", session.GET);
   app.post("/api/session", session.POST);
   app.delete("/api/session", session.DELETE);

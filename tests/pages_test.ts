@@ -318,12 +318,20 @@ Deno.test("GET /rooms/:room - an unknown room is a 404 page with a create form",
   });
 });
 
-Deno.test("GET /rooms/:room - an id in capitals points to the lowercase room, or offers it", async () => {
+Deno.test("GET /rooms/:room - an id in capitals or with a space points to the room, or offers it", async () => {
   await withServer(async (server) => {
     await createRoom(server, "lobby", "The Lobby");
-    const { status, html } = await getPage(server, "/rooms/Lobby");
-    assert.equal(status, 404);
-    assert.match(html, /Did you mean <a href="\/rooms\/lobby">The Lobby<\/a>\?/);
+    for (const path of ["/rooms/Lobby", "/rooms/lobby%20", "/rooms/%20LOBBY!"]) {
+      const { status, html } = await getPage(server, path);
+      assert.equal(status, 404, path);
+      assert.match(html, /Did you mean <a href="\/rooms\/lobby">The Lobby<\/a>\?/, path);
+    }
+    // A pasted link with a slash at the end opens the room.
+    const slashed = await getPage(server, "/rooms/lobby/");
+    assert.deepEqual([slashed.status, slashed.response.headers.get("location")], [
+      301,
+      "/rooms/lobby",
+    ]);
     // A lowercase id that is free is offered for the new room.
     const free = await getPage(server, "/rooms/NewRoom");
     assert.equal(free.status, 404);

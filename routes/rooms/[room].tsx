@@ -8,7 +8,7 @@ import type { AppEnv } from "../../lib/services.ts";
 import type { Speaker } from "../../lib/session.ts";
 import type { TransportName } from "../../lib/transports/transport.ts";
 import type { Message, Room } from "../../lib/types.ts";
-import { ROOM_ID_PATTERN, ROOM_ID_RULE } from "../../lib/validation.ts";
+import { ROOM_ID_PATTERN, ROOM_ID_RULE, suggestRoomId } from "../../lib/validation.ts";
 
 /** How many messages the page renders before any script runs. */
 export const INITIAL_MESSAGES = 50;
@@ -21,9 +21,9 @@ export const handler = {
     const id = c.req.param("room") ?? "";
     const room = ROOM_ID_PATTERN.test(id) ? await log.getRoom(id) : null;
     if (room === null) {
-      // Room ids are lowercase: "/rooms/Lobby" most likely means "lobby".
-      const lower = id.toLowerCase();
-      const similar = lower !== id && ROOM_ID_PATTERN.test(lower) ? await log.getRoom(lower) : null;
+      // "/rooms/Lobby" most likely means "lobby", and "/rooms/lobby%20" (a pasted link) too.
+      const likely = suggestRoomId(id);
+      const similar = likely !== undefined && likely !== id ? await log.getRoom(likely) : null;
       return renderPage({
         title: "No such room · Parley",
         status: 404,
@@ -99,9 +99,17 @@ function MissingRoom({ id, similar }: { id: string; similar: Room | null }) {
           Did you mean <a href={`/rooms/${similar.id}`}>{similar.title}</a>?
         </p>
       )}
-      <p>
-        It may never have existed. <a href="/">See all rooms</a>, or create it now.
-      </p>
+      {suggestion === undefined
+        ? (
+          <p>
+            <a href="/">See all rooms</a>, or create one.
+          </p>
+        )
+        : (
+          <p>
+            It may never have existed. <a href="/">See all rooms</a>, or create it now.
+          </p>
+        )}
       <CreateRoomForm id={similar ? "" : suggestion ?? ""} />
     </Layout>
   );
