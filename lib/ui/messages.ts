@@ -19,11 +19,26 @@ export type ListRow =
 /** Who wrote a message: a display name, and the public id of the session, when known. */
 export type Author = Pick<Message, "author" | "authorId">;
 
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** Crockford's base 32 in lowercase: no i, l, o or u to be taken for 1, 0 or v. */
+const READABLE = "0123456789abcdefghjkmnpqrstvwxyz";
 /**
- * How many characters of an author id tell apart two people of one name: 36 bits, so taking
- * sessions until one matches a given tag would take tens of billions.
+ * How many characters a tag has: 35 bits of the author id, so taking sessions until one matches a
+ * given tag would take tens of billions.
  */
-export const AUTHOR_TAG_LENGTH = 6;
+export const AUTHOR_TAG_LENGTH = 7;
+
+/** The start of an author id (base64url), written in characters no one mistakes for others. */
+function readableTag(authorId: string): string {
+  let bits = 0;
+  for (const character of authorId.slice(0, 6)) bits = bits * 64 + BASE64URL.indexOf(character);
+  let tag = "";
+  for (let i = 0; i < AUTHOR_TAG_LENGTH; i++) {
+    tag = READABLE[bits % 32] + tag;
+    bits = Math.floor(bits / 32);
+  }
+  return tag;
+}
 
 /**
  * The names that more than one session used among `authors`, with `alsoShared` (names several
@@ -47,7 +62,7 @@ export function sharedNames(
 
 /** The tag that tells an author apart from others of their name, or "" when it needs none. */
 export function authorTag({ author, authorId }: Author, shared: ReadonlySet<string>): string {
-  return shared.has(author) && authorId ? authorId.slice(0, AUTHOR_TAG_LENGTH) : "";
+  return shared.has(author) && authorId ? readableTag(authorId) : "";
 }
 
 /**

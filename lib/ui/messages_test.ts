@@ -177,9 +177,14 @@ Deno.test("sharedNames and authorTag - two sessions of one name are tagged from 
   ];
   const shared = sharedNames(authors);
   assert.deepEqual([...shared], ["alice"]);
-  assert.equal(authorTag(authors[0], shared), "k3Jf9a");
-  assert.equal(authorTag(authors[3], shared), "p0Wq7x");
+  assert.equal(authorTag(authors[0], shared), "4vjbztt");
+  assert.equal(authorTag(authors[3], shared), "9t5nbqh");
   assert.equal(authorTag(authors[1], shared), "");
+  // Written without the letters people mistake: l/1/I, O/0, and no case to tell apart.
+  assert.match(
+    authorTag({ author: "alice", authorId: "lIO0l1-_" }, shared),
+    /^[0-9a-hjkmnp-tv-z]{7}$/,
+  );
   // A message from before author ids says nothing: one person's old and new messages are one.
   assert.deepEqual(
     [...sharedNames([{ author: "cy" }, { author: "cy", authorId: "c1c1c1c1" }])],
@@ -187,6 +192,6 @@ Deno.test("sharedNames and authorTag - two sessions of one name are tagged from 
   );
   // Two sessions of a name online make it shared before both have written.
   const online = sharedNames([{ author: "dee", authorId: "d1d1d1d1" }], ["dee"]);
-  assert.equal(authorTag({ author: "dee", authorId: "d1d1d1d1" }, online), "d1d1d1");
+  assert.equal(authorTag({ author: "dee", authorId: "d1d1d1d1" }, online), "xtqenvn");
   assert.equal(authorTag({ author: "dee" }, online), "");
 });
