@@ -50,12 +50,17 @@ export function lineText(parts: readonly LinePart[]): string {
   return parts.map((part) => typeof part === "string" ? part : part.name).join("");
 }
 
-/** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
-export function joinNames(names: readonly string[]): LinePart[] {
+/** Names as parts, a comma between each two and `last` (", " or " and ") before the last. */
+function listNames(names: readonly string[], last: string): LinePart[] {
   return names.flatMap((name, i): LinePart[] => {
-    const before = i === 0 ? [] : i === names.length - 1 ? [" and "] : [", "];
+    const before = i === 0 ? [] : i === names.length - 1 ? [last] : [", "];
     return [...before, { name }];
   });
+}
+
+/** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
+export function joinNames(names: readonly string[]): LinePart[] {
+  return listNames(names, " and ");
 }
 
 /**
@@ -99,7 +104,7 @@ export function presenceLine(online: readonly string[]): LinePart[] {
   const labels = onlineNames(online).map(onlineLabel);
   if (labels.length === 0) return [];
   if (!listsNames(labels)) return [`${cleanNames(online).length} online`];
-  return ["Online: ", ...labels.flatMap((name, i) => i === 0 ? [{ name }] : [", ", { name }])];
+  return ["Online: ", ...listNames(labels, ", ")];
 }
 
 /** A stable avatar colour index in `[0, AVATAR_HUES)` for a display name. */
