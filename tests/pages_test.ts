@@ -299,6 +299,10 @@ Deno.test("GET /rooms/:room - an unknown room is a 404 page with a create form",
     const { status, html } = await getPage(server, "/rooms/nowhere");
     assert.equal(status, 404);
     assert.match(html, /<h1>No room called “nowhere”<\/h1>/);
+    assert.match(
+      html,
+      /<p>It may never have existed\. <a href="\/">See all rooms<\/a>, or create it now\.<\/p>/,
+    );
     assert.match(html, /<form class="create-room" method="post" action="\/">/);
     assert.match(html, /<input name="id"[^>]* value="nowhere"/);
     assert.match(html, /<input name="title"/);
@@ -310,6 +314,7 @@ Deno.test("GET /rooms/:room - an unknown room is a 404 page with a create form",
     const invalid = await getPage(server, `/rooms/${encodeURIComponent(spoof)}`);
     assert.equal(invalid.status, 404);
     assert.match(invalid.html, /<h1>No room has this address<\/h1>/);
+    assert.match(invalid.html, /<p><a href="\/">See all rooms<\/a>, or create one\.<\/p>/);
     assert.match(invalid.html, /<form class="create-room" method="post" action="\/">/);
     assert.match(invalid.html, /<input name="id"[^>]* value[ />]/);
     assert.doesNotMatch(invalid.html, /session expired|evil/);

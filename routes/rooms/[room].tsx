@@ -91,25 +91,22 @@ function MissingRoom({ id, similar }: { id: string; similar: Room | null }) {
   return (
     <Layout>
       {suggestion === undefined
-        ? <h1>No room has this address</h1>
+        ? (
+          <>
+            <h1>No room has this address</h1>
+            <p>{ROOM_ID_RULE}.</p>
+          </>
+        )
         : <h1>No room called “{id}”</h1>}
-      {suggestion === undefined && <p>{ROOM_ID_RULE}.</p>}
       {similar && (
         <p>
           Did you mean <a href={`/rooms/${similar.id}`}>{similar.title}</a>?
         </p>
       )}
-      {suggestion === undefined
-        ? (
-          <p>
-            <a href="/">See all rooms</a>, or create one.
-          </p>
-        )
-        : (
-          <p>
-            It may never have existed. <a href="/">See all rooms</a>, or create it now.
-          </p>
-        )}
+      <p>
+        {suggestion !== undefined && "It may never have existed. "}
+        <a href="/">See all rooms</a>, or create {suggestion === undefined ? "one" : "it now"}.
+      </p>
       <CreateRoomForm id={similar ? "" : suggestion ?? ""} />
     </Layout>
   );
