@@ -7,6 +7,7 @@ import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Session, Speaker } from "./session.ts";
 import type { Room } from "./types.ts";
 import { roomToWrite } from "./room_to_write.ts";
+import { type AttachListener, listenTo } from "./socket_events.ts";
 import { parseSend } from "./validation.ts";
 
 /** WebSocket close codes Parley uses beyond the standard ones; listed in docs/PROTOCOL.md. */
@@ -69,15 +70,16 @@ export interface ChatSocketOptions {
 
 /**
  * Runs one chat WebSocket: welcome, backlog and live frames out; `send` frames in, each
- * answered with `ack` once durable or with an `error` frame.
+ * answered with `ack` once durable or with an `error` frame. `attach` gives it the socket's
+ * events (by default from now on; `holdEvents` also those it held until now).
  */
 export function serveChatSocket(
   socket: WebSocket,
   services: Services,
   options: ChatSocketOptions,
+  attach: AttachListener = listenTo(socket),
 ): void {
-  const chat = new ChatSocket(socket, services, options);
-  for (const type of ["open", "message", "close", "error"]) socket.addEventListener(type, chat);
+  attach(new ChatSocket(socket, services, options));
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MAX_REFUSING_PER_IP } from "../lib/limits.ts";
-import { OPCODE_CLOSE, RawSocket } from "./raw_socket.ts";
+import { OPCODE_CLOSE, OPCODE_TEXT, RawSocket } from "./raw_socket.ts";
 import { requestJson, sessionToken, type TestServer, TestSocket, withLobby } from "./server.ts";
 
 // Buckets refill at one message a second, not the default ten: a test that empties one expects a
@@ -179,7 +179,8 @@ Deno.test("room creation - past the limit the API gets 429 and the form a 429 pa
 Deno.test("ws - refusals a client leaves unanswered are capped per address, then plain HTTP", async () => {
   await withLobby(async (server) => {
     const port = Number(new URL(server.origin).port);
-    const path = "/api/rooms/nope/ws";
+    // No room can have this address, so it is refused before the upgrade.
+    const path = "/api/rooms/No-Such/ws";
     const held: RawSocket[] = [];
     try {
       // Each gets the 101 and the 4404 close, and never answers it.
@@ -213,4 +214,34 @@ Deno.test("ws - refusals a client leaves unanswered are capped per address, then
       for (const socket of held) socket.close();
     }
   });
+});
+
+Deno.test("ws - a missing room is refused after the upgrade, sparing live places while it can", async () => {
+  await withLobby(async (server) => {
+    const port = Number(new URL(server.origin).port);
+    const held: RawSocket[] = [];
+    const open = async (path: string) => {
+      const socket = await RawSocket.open(port, path);
+      held.push(socket);
+      return socket;
+    };
+    try {
+      // The room is read after the upgrade, so even past the cap on refusals its absence comes
+      // as a close: the first five move to the places for refusals, the sixth keeps its own.
+      for (let i = 0; i <= MAX_REFUSING_PER_IP; i++) {
+        const socket = await open("/api/rooms/nope/ws");
+        assert.equal(socket.status, 101);
+        const close = await socket.readMessage();
+        assert.equal(close?.opcode, OPCODE_CLOSE);
+        assert.equal((close!.payload[0] << 8) | close!.payload[1], 4404);
+      }
+      const lobby = await open("/api/rooms/lobby/ws");
+      assert.equal(lobby.status, 101);
+      assert.equal((await lobby.readAnswer())?.opcode, OPCODE_TEXT, "the lobby's welcome");
+      // Two places: the lobby's and the sixth refusal's.
+      assert.equal((await open("/api/rooms/lobby/ws")).status, 429);
+    } finally {
+      for (const socket of held) socket.close();
+    }
+  }, { env: { PARLEY_CONNECTIONS_PER_IP: "2" } });
 });

@@ -119,6 +119,41 @@ Deno.test("ws - the first frame is a welcome with the room, its head, and the se
   });
 });
 
+Deno.test("ws - frames sent while the server still reads the room are answered once it has", async () => {
+  await withServer(async ({ server, createRoom, open }) => {
+    await createRoom("lobby");
+    // The upgrade is answered before the room is read; here the read takes a while, so the
+    // socket opens and its first send arrives before the server knows the room.
+    const { log } = server.services;
+    const getRoom = log.getRoom.bind(log);
+    log.getRoom = async (id) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return await getRoom(id);
+    };
+    const socket = open("lobby", { token: personToken(server, "ann")! });
+    socket.socket.onopen = () => socket.send({ type: "send", id: "early", text: "at once" });
+    await socket.until((s) => ackFor(s, "early").length === 1 && welcomeOf(s) !== undefined);
+    assert.equal(ackFor(socket, "early")[0].seq, 1);
+  });
+});
+
+Deno.test("ws - a room that cannot be read is refused with 1011 internal_error", async () => {
+  await withServer(async ({ server, createRoom, open }) => {
+    await createRoom("lobby");
+    server.services.log.getRoom = () => Promise.reject(new Error("disk on fire"));
+    const errors: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const { code, reason } = await open("lobby").closed;
+      assert.deepEqual([code, reason], [1011, "internal_error"]);
+    } finally {
+      console.error = consoleError;
+    }
+    assert.match(String(errors[0]?.[0]), /Cannot open a WebSocket in room "lobby"/);
+  });
+});
+
 Deno.test("ws - a ping is answered with pong, by anyone, at most once a second, and is no strike", async () => {
   await withServer(async ({ createRoom, join }) => {
     await createRoom("lobby");

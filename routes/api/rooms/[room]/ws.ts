@@ -4,54 +4,121 @@ import { clientIp } from "../../../../lib/client_ip.ts";
 import { errorResponse, ParleyError, roomNotFound } from "../../../../lib/errors.ts";
 import { tooManyConnections } from "../../../../lib/limits.ts";
 import { parseResume, type Resume } from "../../../../lib/resume.ts";
-import type { AppEnv } from "../../../../lib/services.ts";
+import type { AppEnv, Services } from "../../../../lib/services.ts";
+import type { Session } from "../../../../lib/session.ts";
+import type { Room } from "../../../../lib/types.ts";
+import { type AttachListener, holdEvents, listenTo } from "../../../../lib/socket_events.ts";
 import { ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 
 /** How long a refused socket may take to open before its place is given back (it never will). */
 const REFUSAL_OPEN_TIMEOUT_MS = 10_000;
 
+/** Who asked for the socket, and what for. */
+interface Upgrade {
+  services: Services;
+  ip: string;
+  roomId: string;
+  session: Session | undefined;
+  cursor: { after?: string; epoch?: string };
+}
+
+/** Counts and logs a refused socket. */
+function recordRefusal({ services, ip }: Upgrade, reason: string): void {
+  services.metrics.rejected.inc(reason);
+  services.events.write("rejected", { transport: "ws", ip, reason });
+}
+
 /**
- * Upgrades and at once closes with `closeCode` and the error's code as reason, which a browser
- * can read, since it never sees a status. A client that leaves such closes unanswered holds the
- * socket, so past a few of them per IP (`Limits.openRefusal`) the error goes as plain HTTP.
+ * Closes an upgraded socket with `closeCode` and `reason` as soon as it opens, and calls
+ * `release` once it has closed, or after {@link REFUSAL_OPEN_TIMEOUT_MS} if it never opens (a
+ * client that hung up before the answer leaves it neither open nor closed, in Deno).
  */
-function refuse(c: Context<AppEnv>, closeCode: number, error: ParleyError): Response {
-  const { metrics, events, config, limits } = c.var.services;
-  const ip = clientIp(c, config.trustProxy);
-  const reason = error.code;
-  metrics.rejected.inc(reason);
-  events.write("rejected", { transport: "ws", ip, reason });
-  const release = limits.openRefusal(ip);
+function closeOnOpen(
+  socket: WebSocket,
+  attach: AttachListener,
+  closeCode: number,
+  reason: string,
+  release: () => void,
+): void {
+  const neverOpened = setTimeout(release, REFUSAL_OPEN_TIMEOUT_MS);
+  // It must not keep a worker that is shutting down alive.
+  Deno.unrefTimer(neverOpened);
+  attach({
+    handleEvent({ type }) {
+      if (type === "open") {
+        clearTimeout(neverOpened);
+        socket.close(closeCode, reason);
+      } else if (type === "close") {
+        clearTimeout(neverOpened);
+        release();
+      }
+    },
+  });
+}
+
+/**
+ * Refuses before upgrading: upgrades and at once closes with `closeCode` and the error's code as
+ * reason, which a browser can read, since it never sees a status. A client that leaves such closes
+ * unanswered holds the socket, so past a few of them per IP (`Limits.openRefusal`) the error goes
+ * as plain HTTP.
+ */
+function refuse(c: Context<AppEnv>, upgrade: Upgrade, closeCode: number, error: ParleyError) {
+  recordRefusal(upgrade, error.code);
+  const release = upgrade.services.limits.openRefusal(upgrade.ip);
   if (release === null) return error.toResponse();
-  let upgrade: Deno.WebSocketUpgrade;
+  let answer: Deno.WebSocketUpgrade;
   try {
-    upgrade = Deno.upgradeWebSocket(c.req.raw);
+    answer = Deno.upgradeWebSocket(c.req.raw);
   } catch (cause) {
     release();
     throw cause;
   }
-  const { socket, response } = upgrade;
-  // A client that hangs up before the socket opens leaves it neither open nor closed (Deno).
-  const neverOpened = setTimeout(release, REFUSAL_OPEN_TIMEOUT_MS);
-  // It must not keep a worker that is shutting down alive.
-  Deno.unrefTimer(neverOpened);
-  socket.onopen = () => {
-    clearTimeout(neverOpened);
-    socket.close(closeCode, reason);
+  closeOnOpen(answer.socket, listenTo(answer.socket), closeCode, error.code, release);
+  return answer.response;
+}
+
+/**
+ * Reads the room, then serves the upgraded socket, or closes it with the refusal's code. A refused
+ * socket moves from its connection place to one of the places for refusals its client has not
+ * answered, where one is free, so such refusals do not take the places of live connections.
+ */
+async function serveOnceRead(
+  upgrade: Upgrade,
+  socket: WebSocket,
+  attach: AttachListener,
+  releaseConnection: () => void,
+): Promise<void> {
+  const { services, ip, roomId, session } = upgrade;
+  const refuseUpgraded = (closeCode: number, reason: string) => {
+    recordRefusal(upgrade, reason);
+    const releaseRefusal = services.limits.openRefusal(ip);
+    if (releaseRefusal !== null) releaseConnection();
+    closeOnOpen(socket, attach, closeCode, reason, releaseRefusal ?? releaseConnection);
   };
-  socket.onclose = () => {
-    clearTimeout(neverOpened);
-    release();
-  };
-  return response;
+  let room: Room | null;
+  let resume: Resume;
+  try {
+    room = await services.log.getRoom(roomId);
+    if (room === null) return refuseUpgraded(CloseCode.roomNotFound, "room_not_found");
+    resume = parseResume(room, upgrade.cursor);
+  } catch (error) {
+    if (error instanceof ParleyError) return refuseUpgraded(CloseCode.badRequest, error.code);
+    console.error(`Cannot open a WebSocket in room "${roomId}":`, error);
+    return refuseUpgraded(CloseCode.internalError, "internal_error");
+  }
+  const options = { room, session, resume, ip, onClose: releaseConnection };
+  serveChatSocket(socket, services, options, attach);
 }
 
 /**
  * `GET /api/rooms/:room/ws?after=SEQ&epoch=EPOCH` upgrades to the chat WebSocket; the session
  * (cookie, bearer token or `token` param) names who speaks, and without one the socket only reads.
+ * The upgrade is answered before anything is read: Deno keeps, until the process ends, the
+ * connection of an upgrade answered after an `await` once its client has hung up, which would let
+ * a client that asks and hangs up use up the server's file descriptors.
  */
 export const handler = {
-  async GET(c: Context<AppEnv>): Promise<Response> {
+  GET(c: Context<AppEnv>): Response {
     const request = c.req.raw;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(426, "upgrade_required", "This endpoint speaks WebSocket only", {
@@ -66,26 +133,29 @@ export const handler = {
         "A WebSocket upgrade needs Connection: Upgrade and a Sec-WebSocket-Key",
       );
     }
-    const roomId = c.req.param("room") ?? "";
-    const room = ROOM_ID_PATTERN.test(roomId) ? await c.var.services.log.getRoom(roomId) : null;
-    if (room === null) return refuse(c, CloseCode.roomNotFound, roomNotFound(roomId));
-    // Sends are stamped with the session's name; without a session the socket only reads.
-    const session = c.var.services.sessions.fromRequest(request) ?? undefined;
-    let resume: Resume;
-    try {
-      resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
-    } catch (error) {
-      if (!(error instanceof ParleyError)) throw error;
-      return refuse(c, CloseCode.badRequest, error);
-    }
     const { services } = c.var;
-    const ip = clientIp(c, services.config.trustProxy);
-    const release = services.limits.openConnection(ip);
-    if (release === null) return refuse(c, CloseCode.tryAgainLater, tooManyConnections());
-    const { socket, response } = Deno.upgradeWebSocket(request, {
-      idleTimeout: services.config.wsIdleTimeout,
-    });
-    serveChatSocket(socket, services, { room, session, resume, ip, onClose: release });
+    const upgrade: Upgrade = {
+      services,
+      ip: clientIp(c, services.config.trustProxy),
+      roomId: c.req.param("room") ?? "",
+      // Sends are stamped with the session's name; without a session the socket only reads.
+      session: services.sessions.fromRequest(request) ?? undefined,
+      cursor: { after: c.req.query("after"), epoch: c.req.query("epoch") },
+    };
+    if (!ROOM_ID_PATTERN.test(upgrade.roomId)) {
+      return refuse(c, upgrade, CloseCode.roomNotFound, roomNotFound(upgrade.roomId));
+    }
+    const release = services.limits.openConnection(upgrade.ip);
+    if (release === null) return refuse(c, upgrade, CloseCode.tryAgainLater, tooManyConnections());
+    let answer: Deno.WebSocketUpgrade;
+    try {
+      answer = Deno.upgradeWebSocket(request, { idleTimeout: services.config.wsIdleTimeout });
+    } catch (cause) {
+      release();
+      throw cause;
+    }
+    const { socket, response } = answer;
+    void serveOnceRead(upgrade, socket, holdEvents(socket), release);
     return response;
   },
 };
