@@ -34,8 +34,11 @@ interface Answer {
   listing: DirectoryListing;
 }
 
+/** Why a request for the directory failed: no answer, or an answer that was an error. */
+type Failure = "offline" | "server";
+
 /** How a request for the directory ended. */
-type Loaded = "shown" | "called off" | "failed";
+type Loaded = "shown" | "called off" | Failure;
 
 /** The rooms, their counts and relative times refresh this often while the page is shown. */
 const REFRESH_MS = 15_000;
@@ -43,18 +46,27 @@ const REFRESH_MS = 15_000;
 const SEARCH_DELAY_MS = 200;
 /** How long after a finger last touched the list a refresh leaves it in its order. */
 const TOUCH_USE_MS = 5_000;
-/** What the search line (and the status region) says when a search could not be made. */
-const SEARCH_FAILED = "The search could not reach the server: check your connection and try again.";
+/** What the search line (and the status region) says when a search failed, by why. */
+const SEARCH_FAILED: Record<Failure, string> = {
+  offline: "The search could not reach the server: check your connection and try again.",
+  server: "The server could not search just now: try again in a moment.",
+};
+/** What the page says when more rooms could not be loaded, by why. */
+const MORE_FAILED: Record<Failure, string> = {
+  offline: "More rooms could not be loaded: check your connection and try again.",
+  server:
+    "More rooms could not be loaded: the server could not answer just now. Try again in a moment.",
+};
 
 /**
- * The listing `GET /api/directory` gives for a search now, or undefined if that failed or was
- * called off.
+ * The listing `GET /api/directory` gives for a search now, or why there is none ("offline" too
+ * when the request was called off).
  */
 async function fetchDirectory(
   query: string,
   limit: number,
   signal: AbortSignal,
-): Promise<DirectoryListing | undefined> {
+): Promise<DirectoryListing | Failure> {
   const params = new URLSearchParams({ limit: String(limit) });
   if (query !== "") params.set("q", query);
   try {
@@ -62,10 +74,13 @@ async function fetchDirectory(
       headers: { accept: "application/json" },
       signal,
     });
-    if (!response.ok) return undefined;
+    if (!response.ok) {
+      await response.body?.cancel();
+      return "server";
+    }
     return await response.json() as DirectoryListing;
   } catch {
-    return undefined;
+    return "offline";
   }
 }
 
@@ -103,9 +118,9 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
   const answer = useSignal<Answer>({ query, limit: asked, listing });
   // What the status region says: only what the visitor asked for, never a background refresh.
   const announcement = useSignal("");
-  const moreFailed = useSignal(false);
+  const moreFailed = useSignal<Failure | null>(null);
   const moreLoading = useSignal(false);
-  const searchFailed = useSignal(false);
+  const searchFailed = useSignal<Failure | null>(null);
   // The request on its way, called off when the visitor asks for something else.
   const inFlight = useRef<AbortController | undefined>(undefined);
   const searchTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -139,10 +154,10 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     const fresh = await fetchDirectory(wanted, count, request.signal);
     if (inFlight.current !== request) return "called off";
     inFlight.current = undefined;
-    if (fresh === undefined) return "failed";
+    if (typeof fresh === "string") return fresh;
     clock.value = Date.now();
     limit.value = count;
-    moreFailed.value = false;
+    moreFailed.value = null;
     const shown = answer.value;
     const steady = !announced && shown.query === wanted && shown.limit === count && inUse();
     answer.value = {
@@ -156,10 +171,11 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
 
   /** Searches the server now, saying in the status region if it could not be reached. */
   const searchNow = async () => {
-    searchFailed.value = false;
-    if (await load(DIRECTORY_PAGE, true) !== "failed") return;
-    searchFailed.value = true;
-    announcement.value = SEARCH_FAILED;
+    searchFailed.value = null;
+    const loaded = await load(DIRECTORY_PAGE, true);
+    if (loaded === "shown" || loaded === "called off") return;
+    searchFailed.value = loaded;
+    announcement.value = SEARCH_FAILED[loaded];
   };
 
   useEffect(() => {
@@ -201,8 +217,8 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     // Back to the search shown last (a letter typed and taken back): as many rooms as shown.
     const count = answer.value.query === wanted ? answer.value.limit : DIRECTORY_PAGE;
     limit.value = count;
-    moreFailed.value = false;
-    searchFailed.value = false;
+    moreFailed.value = null;
+    searchFailed.value = null;
     history.replaceState(history.state, "", pageHref(wanted, count));
     const held = view(answer.value, wanted);
     if (held === null) return whenTypingPauses(searchNow);
@@ -219,7 +235,7 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     const pending = afterTyping.current;
     afterTyping.current = undefined;
     if (pending) pending();
-    else if (searchFailed.value) searchNow();
+    else if (searchFailed.value !== null) searchNow();
   };
 
   const more = Math.min(limit.value + DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS);
@@ -229,11 +245,11 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
     event.preventDefault();
     if (moreLoading.value) return;
     const before = rooms.length;
-    moreFailed.value = false;
+    moreFailed.value = null;
     moreLoading.value = true;
     const loaded = await load(more, true);
     moreLoading.value = false;
-    if (loaded === "failed") moreFailed.value = true;
+    if (loaded === "offline" || loaded === "server") moreFailed.value = loaded;
     // A search typed meanwhile has the address, and the focus.
     if (loaded !== "shown" || normalizeQuery(search.value) !== q) return;
     history.replaceState(history.state, "", pageHref(q, more));
@@ -266,8 +282,8 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
       <p class="search-summary">
         {shown.value !== null
           ? directorySummary(shown.value, q)
-          : searchFailed.value
-          ? SEARCH_FAILED
+          : searchFailed.value !== null
+          ? SEARCH_FAILED[searchFailed.value]
           : "Searching…"}
       </p>
       <p class="visually-hidden" role="status">{announcement.value}</p>
@@ -296,10 +312,8 @@ export default function RoomDirectory({ listing, query, limit: asked, now }: Pro
           >
             {moreLoading.value ? "Loading more rooms…" : "Show more rooms"}
           </a>
-          {moreFailed.value && (
-            <span class="notice" role="alert">
-              More rooms could not be loaded: check your connection and try again.
-            </span>
+          {moreFailed.value !== null && (
+            <span class="notice" role="alert">{MORE_FAILED[moreFailed.value]}</span>
           )}
         </p>
       )}

@@ -360,6 +360,31 @@ Deno.test("directory - a failed search is said in the status region, and Enter t
   });
 });
 
+Deno.test("directory - a search or more rooms the server fails to answer say so, not that the connection is down", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    await createRooms(server, 60);
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    await page.route("**/api/directory?*", (route) =>
+      route.fulfill({
+        status: 503,
+        json: { error: { code: "storage_unavailable", message: "The store is unavailable" } },
+      }));
+    const search = page.getByLabel("Search rooms");
+    await search.fill("room-1");
+    const status = page.locator('.directory [role="status"]');
+    await status.filter({ hasText: "The server could not search just now" }).waitFor();
+    assert.equal(
+      await page.locator(".search-summary").innerText(),
+      "The server could not search just now: try again in a moment.",
+    );
+    await search.fill("");
+    await page.locator(".show-more a").click();
+    await page.getByRole("alert").filter({ hasText: "the server could not answer just now" })
+      .waitFor();
+  });
+});
+
 Deno.test("directory - a refresh leaves the list in its order while a room in it has focus", async () => {
   await withBrowserSession(async (session) => {
     const { server, browser } = session;
