@@ -13,7 +13,13 @@ import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor, parseText } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
 import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
-import { cleanNames, onlineNames, typingLine, withoutOne } from "../lib/ui/people.ts";
+import {
+  cleanNames,
+  onlineNames,
+  sharedOnlineNames,
+  typingLine,
+  withoutOne,
+} from "../lib/ui/people.ts";
 import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
@@ -162,10 +168,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
    * not shown), and messages are sent rather than waiting to be.
    */
   const peopleKnown = useComputed(() => banner.value.tone === "live");
-  /** Names more than one session online has: their messages are told apart at once. */
-  const sharedOnline = useComputed(() =>
-    onlineNames(online.value ?? []).filter(({ count }) => count > 1).map(({ name }) => name)
-  );
+  /** Names more than one session online has or looks like: their messages are told apart. */
+  const sharedOnline = useComputed(() => sharedOnlineNames(onlineNames(online.value ?? [])));
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
   // that name typing is shown.
   const typingParts = useComputed(() =>

@@ -6,6 +6,7 @@
  */
 import type { Failure } from "../client.ts";
 import type { Message } from "../types.ts";
+import { lookAlike } from "./look_alike.ts";
 import { type Clock, dayKey } from "./time.ts";
 
 /** Consecutive messages from one author within this long share one header. */
@@ -41,21 +42,30 @@ function readableTag(authorId: string): string {
 }
 
 /**
- * The names that more than one session used among `authors`, with `alsoShared` (names several
- * sessions online have): the page shows each of those authors with a tag from their author id,
- * since a name (and one of a few colours) is all anyone needs to pass for someone else. Messages
- * from before author ids say nothing either way.
+ * The names that more than one session used among `authors`, or that look like a name another
+ * session used ({@link lookAlike}), with `alsoShared` (names that several sessions online have or
+ * look like): the page shows each of those authors with a tag from their author id, since a name
+ * (and one of a few colours) is all anyone needs to pass for someone else. Messages from before
+ * author ids say nothing either way.
  */
 export function sharedNames(
   authors: Iterable<Author>,
   alsoShared: Iterable<string> = [],
 ): Set<string> {
-  const ids = new Map<string, string>();
-  const shared = new Set(alsoShared);
+  const looks = new Map<string, { authorId: string; names: Set<string>; shared: boolean }>();
   for (const { author, authorId } of authors) {
     if (authorId === undefined) continue;
-    if (!ids.has(author)) ids.set(author, authorId);
-    else if (ids.get(author) !== authorId) shared.add(author);
+    const look = lookAlike(author);
+    const seen = looks.get(look);
+    if (seen === undefined) looks.set(look, { authorId, names: new Set([author]), shared: false });
+    else {
+      seen.names.add(author);
+      seen.shared ||= seen.authorId !== authorId;
+    }
+  }
+  const shared = new Set(alsoShared);
+  for (const { names } of [...looks.values()].filter((look) => look.shared)) {
+    for (const name of names) shared.add(name);
   }
   return shared;
 }

@@ -195,3 +195,18 @@ Deno.test("sharedNames and authorTag - two sessions of one name are tagged from 
   assert.equal(authorTag({ author: "dee", authorId: "d1d1d1d1" }, online), "xtqenvn");
   assert.equal(authorTag({ author: "dee" }, online), "");
 });
+
+Deno.test("sharedNames - names that look alike are tagged, one person's renames are not", () => {
+  const authors = [
+    { author: "Sam", authorId: "s1s1s1s1" },
+    // Someone else, with a Cyrillic Ѕ and а.
+    { author: "Ѕаm", authorId: "s2s2s2s2" },
+    { author: "Bill", authorId: "b1b1b1b1" },
+    // The same person as Bill, renamed.
+    { author: "bill", authorId: "b1b1b1b1" },
+    { author: "ann", authorId: "a1a1a1a1" },
+  ];
+  assert.deepEqual([...sharedNames(authors)], ["Sam", "Ѕаm"]);
+  assert.notEqual(authorTag(authors[0], sharedNames(authors)), "");
+  assert.equal(authorTag(authors[2], sharedNames(authors)), "");
+});

@@ -9,6 +9,7 @@ import {
   onlineLabel,
   onlineNames,
   presenceLine,
+  sharedOnlineNames,
   typingLine,
   withoutOne,
 } from "./people.ts";
@@ -93,6 +94,12 @@ Deno.test("cleanNames and onlineNames - trim, drop blanks, count a name's sessio
   assert.deepEqual(withoutOne(["ann"], "sam"), ["ann"]);
   assert.equal(lineText(joinNames(["a", "b", "c"])), "a, b and c");
   assert.equal(lineText(joinNames(["a"])), "a");
+});
+
+Deno.test("sharedOnlineNames - names several sessions have, or that look like another online", () => {
+  const online = onlineNames(["bob", "ann", "bob", "Sam", "Ѕаm", "dee", "Ann"]);
+  assert.deepEqual(sharedOnlineNames(online), ["bob", "ann", "Sam", "Ѕаm", "Ann"]);
+  assert.deepEqual(sharedOnlineNames(onlineNames(["bob", "ann"])), []);
 });
 
 Deno.test("avatarHue - is stable per name and within the palette", () => {
