@@ -44,8 +44,9 @@ function frameTooBig(text: string): boolean {
 
 /**
  * How long a socket may stay unopened after its upgrade was answered. Deno neither opens nor
- * closes a socket whose client hung up before the answer reached it, so without this such a
- * socket would hold its connection slot for good.
+ * closes the socket of a client that hung up before an answer that came late (the route answers
+ * at once, so none should), and without this such a socket would hold its connection slot for
+ * good.
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { holdEvents, listenTo } from "./socket_events.ts";
+import { holdEvents, listenTo, MAX_HELD_BYTES } from "./socket_events.ts";
 
 /** An event target standing in for a server-side WebSocket, and the event types it got. */
 function fakeSocket(): { socket: WebSocket; seen: string[]; listener: EventListenerObject } {
@@ -31,4 +31,16 @@ Deno.test("listenTo - gives the listener the socket's events from then on", () =
   socket.dispatchEvent(new Event("error"));
   socket.dispatchEvent(new Event("close"));
   assert.deepEqual(seen, ["error", "close"]);
+});
+
+Deno.test("holdEvents - closes a socket that sends too much before its listener comes, and drops the rest", () => {
+  const { socket, seen, listener } = fakeSocket();
+  const closes: number[] = [];
+  socket.close = (code?: number) => void closes.push(code ?? 0);
+  const attach = holdEvents(socket);
+  const frame = "x".repeat(MAX_HELD_BYTES / 4);
+  for (let i = 0; i < 6; i++) socket.dispatchEvent(new MessageEvent("message", { data: frame }));
+  assert.deepEqual(closes, [1008]);
+  attach(listener);
+  assert.equal(seen.length, 4);
 });

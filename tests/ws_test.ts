@@ -15,6 +15,7 @@ import {
   TestSocket,
   withoutEpoch,
 } from "./server.ts";
+import { maskedFrame, OPCODE_CLOSE, OPCODE_TEXT, RawSocket } from "./raw_socket.ts";
 
 /** A server plus the sockets a test opened, all closed when the test ends. */
 interface Harness {
@@ -60,6 +61,20 @@ function plainWelcome(frame: unknown): Record<string, unknown> {
   const { authorId, ...rest } = withoutEpoch(frame);
   assert.ok(authorId === undefined || /^[\w-]{8}$/.test(String(authorId)), `authorId ${authorId}`);
   return rest;
+}
+
+/** Makes every room read of `server` take `ms` longer; resolves `read` once one has finished. */
+function slowRoomReads(server: TestServer, ms: number): { read: Promise<void> } {
+  const { log } = server.services;
+  const getRoom = log.getRoom.bind(log);
+  const { promise: read, resolve } = Promise.withResolvers<void>();
+  log.getRoom = async (id) => {
+    await new Promise((done) => setTimeout(done, ms));
+    const room = await getRoom(id);
+    resolve();
+    return room;
+  };
+  return { read };
 }
 
 function welcomeOf(socket: TestSocket): Frame | undefined {
@@ -124,16 +139,66 @@ Deno.test("ws - frames sent while the server still reads the room are answered o
     await createRoom("lobby");
     // The upgrade is answered before the room is read; here the read takes a while, so the
     // socket opens and its first send arrives before the server knows the room.
-    const { log } = server.services;
-    const getRoom = log.getRoom.bind(log);
-    log.getRoom = async (id) => {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      return await getRoom(id);
-    };
+    slowRoomReads(server, 200);
     const socket = open("lobby", { token: personToken(server, "ann")! });
     socket.socket.onopen = () => socket.send({ type: "send", id: "early", text: "at once" });
     await socket.until((s) => ackFor(s, "early").length === 1 && welcomeOf(s) !== undefined);
     assert.equal(ackFor(socket, "early")[0].seq, 1);
+  });
+});
+
+Deno.test("ws - a client that floods frames while the room is read is closed at once", async () => {
+  await withServer(async ({ server, createRoom }) => {
+    await createRoom("lobby");
+    const { read } = slowRoomReads(server, 2_000);
+    let roomRead = false;
+    read.then(() => roomRead = true);
+    const socket = await RawSocket.open(Number(new URL(server.origin).port), "/api/rooms/lobby/ws");
+    try {
+      assert.equal(socket.status, 101);
+      // 1.2 MiB in frames each under the 64 KiB limit, before the server knows the room.
+      const frame = maskedFrame(OPCODE_TEXT, new Uint8Array(60 * 1024).fill(0x20));
+      for (let i = 0; i < 20; i++) await socket.write(frame);
+      // A 1008 close, or the connection's end when the close frame is lost to the reset.
+      const close = await socket.readMessage(1_000);
+      if (close !== null) {
+        assert.equal(close.opcode, OPCODE_CLOSE);
+        assert.equal((close.payload[0] << 8) | close.payload[1], 1008);
+      }
+      assert.equal(roomRead, false, "closed before the room was read");
+      await read;
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+Deno.test("ws - frames sent before the room is read and after a refused frame are dropped", async () => {
+  await withServer(async ({ server, createRoom }) => {
+    await createRoom("lobby");
+    const { read } = slowRoomReads(server, 300);
+    const port = Number(new URL(server.origin).port);
+    const token = personToken(server, "ann")!;
+    const socket = await RawSocket.open(port, `/api/rooms/lobby/ws?token=${token}`);
+    try {
+      const send = (id: string) =>
+        maskedFrame(
+          OPCODE_TEXT,
+          new TextEncoder().encode(JSON.stringify({ type: "send", id, text: id })),
+        );
+      // A binary frame closes the socket with 1003: as on a socket served at once, what follows
+      // it is not read.
+      await socket.write(send("before"));
+      await socket.write(maskedFrame(0x2, new Uint8Array([1, 2, 3])));
+      await socket.write(send("after"));
+      await read;
+      // Time for the first send's append to commit.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { body } = await requestJson(server, "/api/rooms/lobby/messages?after=0");
+      assert.deepEqual((body.messages as { text: string }[]).map((m) => m.text), ["before"]);
+    } finally {
+      socket.close();
+    }
   });
 });
 
@@ -151,6 +216,32 @@ Deno.test("ws - a room that cannot be read is refused with 1011 internal_error",
       console.error = consoleError;
     }
     assert.match(String(errors[0]?.[0]), /Cannot open a WebSocket in room "lobby"/);
+  });
+});
+
+Deno.test("ws - a room read that fails once the socket has closed is no error", async () => {
+  await withServer(async ({ server, createRoom, open }) => {
+    await createRoom("lobby");
+    // As in a shutdown: the socket closes, then the store, under the read.
+    const { promise: closed, resolve } = Promise.withResolvers<void>();
+    server.services.log.getRoom = async () => {
+      await closed;
+      throw new TypeError("Database is closed.");
+    };
+    const errors: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const socket = open("lobby");
+      await new Promise((opened) => socket.socket.onopen = opened);
+      socket.socket.close(1000);
+      await socket.closed;
+      resolve();
+      await new Promise((done) => setTimeout(done, 100));
+    } finally {
+      console.error = consoleError;
+    }
+    assert.deepEqual(errors, []);
   });
 });
 

@@ -14,7 +14,7 @@ import { ROOM_ID_PATTERN } from "../../../../lib/validation.ts";
 const REFUSAL_OPEN_TIMEOUT_MS = 10_000;
 
 /** Who asked for the socket, and what for. */
-interface Upgrade {
+interface UpgradeRequest {
   services: Services;
   ip: string;
   roomId: string;
@@ -23,15 +23,15 @@ interface Upgrade {
 }
 
 /** Counts and logs a refused socket. */
-function recordRefusal({ services, ip }: Upgrade, reason: string): void {
+function recordRefusal({ services, ip }: UpgradeRequest, reason: string): void {
   services.metrics.rejected.inc(reason);
   services.events.write("rejected", { transport: "ws", ip, reason });
 }
 
 /**
  * Closes an upgraded socket with `closeCode` and `reason` as soon as it opens, and calls
- * `release` once it has closed, or after {@link REFUSAL_OPEN_TIMEOUT_MS} if it never opens (a
- * client that hung up before the answer leaves it neither open nor closed, in Deno).
+ * `release` once it has closed, or after {@link REFUSAL_OPEN_TIMEOUT_MS} should it never open nor
+ * close (as Deno left the socket of a client that hung up before an answer that came late).
  */
 function closeOnOpen(
   socket: WebSocket,
@@ -62,7 +62,12 @@ function closeOnOpen(
  * unanswered holds the socket, so past a few of them per IP (`Limits.openRefusal`) the error goes
  * as plain HTTP.
  */
-function refuse(c: Context<AppEnv>, upgrade: Upgrade, closeCode: number, error: ParleyError) {
+function refuse(
+  c: Context<AppEnv>,
+  upgrade: UpgradeRequest,
+  closeCode: number,
+  error: ParleyError,
+): Response {
   recordRefusal(upgrade, error.code);
   const release = upgrade.services.limits.openRefusal(upgrade.ip);
   if (release === null) return error.toResponse();
@@ -83,7 +88,7 @@ function refuse(c: Context<AppEnv>, upgrade: Upgrade, closeCode: number, error: 
  * answered, where one is free, so such refusals do not take the places of live connections.
  */
 async function serveOnceRead(
-  upgrade: Upgrade,
+  upgrade: UpgradeRequest,
   socket: WebSocket,
   attach: AttachListener,
   releaseConnection: () => void,
@@ -103,6 +108,9 @@ async function serveOnceRead(
     resume = parseResume(room, upgrade.cursor);
   } catch (error) {
     if (error instanceof ParleyError) return refuseUpgraded(CloseCode.badRequest, error.code);
+    // Its client or a shutdown closed the socket meanwhile; a shutdown closes the store next,
+    // under the read: nobody is left to refuse, and nothing is wrong with the store.
+    if (socket.readyState >= WebSocket.CLOSING) return releaseConnection();
     console.error(`Cannot open a WebSocket in room "${roomId}":`, error);
     return refuseUpgraded(CloseCode.internalError, "internal_error");
   }
@@ -134,7 +142,7 @@ export const handler = {
       );
     }
     const { services } = c.var;
-    const upgrade: Upgrade = {
+    const upgrade: UpgradeRequest = {
       services,
       ip: clientIp(c, services.config.trustProxy),
       roomId: c.req.param("room") ?? "",
@@ -155,7 +163,10 @@ export const handler = {
       throw cause;
     }
     const { socket, response } = answer;
-    void serveOnceRead(upgrade, socket, holdEvents(socket), release);
+    serveOnceRead(upgrade, socket, holdEvents(socket), release).catch((error) => {
+      console.error(`Cannot serve a WebSocket in room "${upgrade.roomId}":`, error);
+      socket.close(CloseCode.internalError, "internal_error");
+    });
     return response;
   },
 };
