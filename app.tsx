@@ -5,6 +5,7 @@ import { Layout } from "./components/Layout.tsx";
 import { assetCaching } from "./lib/assets.ts";
 import { clientIp } from "./lib/client_ip.ts";
 import { errorResponse, ParleyError } from "./lib/errors.ts";
+import { headAsGet } from "./lib/head_as_get.ts";
 import { hostCheck } from "./lib/host_check.ts";
 import { originCheck } from "./lib/origin_check.ts";
 import { renderPage } from "./lib/render_page.tsx";
@@ -32,6 +33,10 @@ function isApi(c: Context): boolean {
 /** Builds the Parley web app: pages, the JSON API, the WebSocket endpoint and static files. */
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // A HEAD answer says the length of the GET's body (see lib/head_as_get.ts).
+  const dispatch = app.fetch;
+  app.fetch = (request, ...rest) =>
+    dispatch(request.method === "HEAD" ? headAsGet(request) : request, ...rest);
   app.use(securityHeaders());
   app.use(hostCheck(services.config.hosts));
   app.use(async (c, next) => {

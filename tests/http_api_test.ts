@@ -199,6 +199,34 @@ Deno.test("GET /api/rooms - limit and offset page the most recently active rooms
   });
 });
 
+Deno.test("HEAD - says the length of the GET's answer, and opens no socket", async () => {
+  await withServer(async (server) => {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    const identity = { "accept-encoding": "identity" };
+    for (const path of ["/", "/rooms/lobby", "/api/rooms", "/api/rooms/lobby", "/no-such-page"]) {
+      const get = await fetch(`${server.origin}${path}`, { headers: identity });
+      const length = (await get.arrayBuffer()).byteLength;
+      const head = await fetch(`${server.origin}${path}`, { method: "HEAD", headers: identity });
+      assert.equal(head.status, get.status, path);
+      assert.equal(head.headers.get("content-length"), String(length), path);
+      assert.equal(await head.text(), "", path);
+    }
+    // A WebSocket upgrade is a GET.
+    const upgrade = await fetch(`${server.origin}/api/rooms/lobby/ws`, {
+      method: "HEAD",
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    });
+    assert.equal(upgrade.status, 400);
+    await upgrade.body?.cancel();
+    assert.equal(server.services.connections.count("ws"), 0);
+  });
+});
+
 Deno.test("GET /api/directory - lists each room's message count, last activity and people online", async () => {
   await withServer(async (server) => {
     await createRoom(server, "quiet", "Quiet");

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { clientIp } from "../../../../lib/client_ip.ts";
+import { wasHead } from "../../../../lib/head_as_get.ts";
 import { openEventStream } from "../../../../lib/event_stream.ts";
 import { tooManyConnections } from "../../../../lib/limits.ts";
 import { parseResume } from "../../../../lib/resume.ts";
@@ -29,9 +30,9 @@ export const handler = {
     const ip = clientIp(c, services.config.trustProxy);
     const release = services.limits.openConnection(ip);
     if (release === null) throw tooManyConnections();
-    // Hono answers HEAD with this handler and drops the body: it tells whether a stream would
-    // open (a client's EventSource cannot see why one did not), and opens none.
-    if (c.req.method === "HEAD") {
+    // A HEAD tells whether a stream would open (a client's EventSource cannot see why one did
+    // not), and opens none.
+    if (wasHead(c.req.raw)) {
       release();
       return new Response(null, { headers: EVENT_STREAM_HEADERS });
     }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { CloseCode, serveChatSocket } from "../../../../lib/chat_socket.ts";
 import { clientIp } from "../../../../lib/client_ip.ts";
+import { wasHead } from "../../../../lib/head_as_get.ts";
 import { errorResponse, ParleyError, roomNotFound } from "../../../../lib/errors.ts";
 import { tooManyConnections } from "../../../../lib/limits.ts";
 import { parseResume, type Resume } from "../../../../lib/resume.ts";
@@ -132,6 +133,9 @@ export const handler = {
       return errorResponse(426, "upgrade_required", "This endpoint speaks WebSocket only", {
         upgrade: "websocket",
       });
+    }
+    if (wasHead(request)) {
+      throw new ParleyError(400, "invalid_upgrade", "A WebSocket upgrade is a GET, not a HEAD");
     }
     const connection = request.headers.get("connection") ?? "";
     if (!request.headers.get("sec-websocket-key") || !/\bupgrade\b/i.test(connection)) {
