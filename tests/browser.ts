@@ -129,23 +129,25 @@ export async function openRouted(
  * Makes the lobby refuse every message `page` sends with `POST` (open it with
  * `?transport=poll`) as 400 `invalid_text` saying `message` (or as `refusal` says): a server
  * whose rules are stricter than the page's (a newer version, say). Returns what puts the server
- * back.
+ * back. The route stays in place and lets sends through from then on: `page.unroute` turns the
+ * browser's interception off, and a request it has just paused then (the page's long poll,
+ * asked again as presence changes) is never let go, so nothing is delivered until it times out.
  */
 export async function refuseSends(
   page: Page,
   message: string,
   refusal: { status: number; code: string } = { status: 400, code: "invalid_text" },
-): Promise<() => Promise<void>> {
-  const url = "**/api/rooms/lobby/messages";
+): Promise<() => void> {
   const { status, code } = refusal;
+  let refusing = true;
   await page.route(
-    url,
+    "**/api/rooms/lobby/messages",
     (route) =>
-      route.request().method() === "POST"
+      refusing && route.request().method() === "POST"
         ? route.fulfill({ status, json: { error: { code, message } } })
         : route.fallback(),
   );
-  return () => page.unroute(url);
+  return () => void (refusing = false);
 }
 
 /** Types a message into the composer and sends it with Enter. */

@@ -1072,7 +1072,7 @@ Deno.test("room page - a message the server refuses says why, and goes back to b
     await failed.getByRole("button", { name: "Discard" }).click();
     await failed.waitFor({ state: "detached" });
     assert.equal(await ann.evaluate(() => document.activeElement?.id), "composer-text");
-    await serveAgain();
+    serveAgain();
     await say(ann, "fine now");
     await ann.locator(".message:not(.pending) .text", { hasText: "fine now" }).waitFor();
     assert.deepEqual(await texts(ann), ["fine now"]);
@@ -1115,7 +1115,7 @@ Deno.test("room page - Retry on a failed message sends it again, and leaves focu
     await say(ann, "try me");
     const failed = ann.locator(".message.pending-failed");
     await failed.waitFor();
-    await serveAgain();
+    serveAgain();
     await failed.getByRole("button", { name: "Retry" }).focus();
     await ann.keyboard.press("Enter");
     await ann.locator(".message:not(.pending) .text", { hasText: "try me" }).waitFor();
