@@ -23,6 +23,9 @@ const DRAWN_LIKE = pairs(
   // Greek capitals, then small letters.
   "ΑA ΒB ΕE ΖZ ΗH Ιl ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX",
   "αa ιi νv οo ρp υu",
+  // Other scripts' letters drawn like Latin small ones: Armenian, then Latin small capitals.
+  "ıi ɑa ϲc κk օo սu հh",
+  "ᴀa ʙb ᴄc ᴅd ᴇe ɢg ʜh ɪi ᴊj ᴋk ʟl ᴍm ɴn ᴏo ᴘp ʀr ꜱs ᴛt ᴜu ᴠv ᴡw ʏy ᴢz",
   // Latin and digits.
   "Il 1l |l 0o 5s",
 );
@@ -30,15 +33,23 @@ const DRAWN_LIKE = pairs(
 /** Pairs of small letters drawn like one letter. */
 const DRAWN_AS_ONE: [RegExp, string][] = [[/rn/g, "m"], [/vv/g, "w"]];
 
-/**
- * The form a name is read as: its compatibility form (so full-width and styled letters are
- * plain), with letters drawn like a Latin letter as that letter, in small letters and without
- * spaces. Two names with one form look alike.
- */
-export function lookAlike(name: string): string {
+/** `text` as read: letters drawn like a Latin letter as that letter, small, spaces as one. */
+function readAs(text: string): string {
   let form = "";
-  for (const character of name.normalize("NFKC")) form += DRAWN_LIKE[character] ?? character;
-  form = form.toLowerCase().replace(/\s+/g, "");
+  for (const character of text) form += DRAWN_LIKE[character] ?? character;
+  form = form.toLowerCase().replace(/\s+/g, " ");
   for (const [pair, letter] of DRAWN_AS_ONE) form = form.replace(pair, letter);
   return form;
+}
+
+/**
+ * The forms a name is read as, from its compatibility form (so full-width and styled letters are
+ * plain): one with its letters matched before case is lowered ("BiII" reads as "Bill"), one after
+ * ("ivan" as "Ivan", "вера" as "Вера"). Two names look alike when they share a form; one form
+ * could not say both without reading every "i" as "l" ("Kai" as "Kal").
+ */
+export function lookAlikeForms(name: string): string[] {
+  const plain = name.normalize("NFKC");
+  // Marked by kind, so that callers may keep both kinds in one map.
+  return [`A${readAs(plain)}`, `a${readAs(plain.toLowerCase())}`];
 }

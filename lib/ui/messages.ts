@@ -6,7 +6,7 @@
  */
 import type { Failure } from "../client.ts";
 import type { Message } from "../types.ts";
-import { lookAlike } from "./look_alike.ts";
+import { lookAlikeForms } from "./look_alike.ts";
 import { type Clock, dayKey } from "./time.ts";
 
 /** Consecutive messages from one author within this long share one header. */
@@ -43,10 +43,10 @@ function readableTag(authorId: string): string {
 
 /**
  * The names that more than one session used among `authors`, or that look like a name another
- * session used ({@link lookAlike}), with `alsoShared` (names that several sessions online have or
- * look like): the page shows each of those authors with a tag from their author id, since a name
- * (and one of a few colours) is all anyone needs to pass for someone else. Messages from before
- * author ids say nothing either way.
+ * session used ({@link lookAlikeForms}), with `alsoShared` (names that several sessions online
+ * have or look like): the page shows each of those authors with a tag from their author id, since
+ * a name (and one of a few colours) is all anyone needs to pass for someone else. Messages from
+ * before author ids say nothing either way.
  */
 export function sharedNames(
   authors: Iterable<Author>,
@@ -55,12 +55,14 @@ export function sharedNames(
   const looks = new Map<string, { authorId: string; names: Set<string>; shared: boolean }>();
   for (const { author, authorId } of authors) {
     if (authorId === undefined) continue;
-    const look = lookAlike(author);
-    const seen = looks.get(look);
-    if (seen === undefined) looks.set(look, { authorId, names: new Set([author]), shared: false });
-    else {
-      seen.names.add(author);
-      seen.shared ||= seen.authorId !== authorId;
+    for (const look of lookAlikeForms(author)) {
+      const seen = looks.get(look);
+      if (seen === undefined) {
+        looks.set(look, { authorId, names: new Set([author]), shared: false });
+      } else {
+        seen.names.add(author);
+        seen.shared ||= seen.authorId !== authorId;
+      }
     }
   }
   const shared = new Set(alsoShared);

@@ -205,8 +205,11 @@ Deno.test("sharedNames - names that look alike are tagged, one person's renames 
     // The same person as Bill, renamed.
     { author: "bill", authorId: "b1b1b1b1" },
     { author: "ann", authorId: "a1a1a1a1" },
+    // Two people whose names differ only in case.
+    { author: "Ivan", authorId: "i1i1i1i1" },
+    { author: "ivan", authorId: "i2i2i2i2" },
   ];
-  assert.deepEqual([...sharedNames(authors)], ["Sam", "Ѕаm"]);
+  assert.deepEqual([...sharedNames(authors)], ["Sam", "Ѕаm", "Ivan", "ivan"]);
   assert.notEqual(authorTag(authors[0], sharedNames(authors)), "");
   assert.equal(authorTag(authors[2], sharedNames(authors)), "");
 });

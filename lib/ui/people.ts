@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { lookAlike } from "./look_alike.ts";
+import { lookAlikeForms } from "./look_alike.ts";
 
 /** How many avatar colours the stylesheet defines (`.hue-0` to `.hue-7`). */
 export const AVATAR_HUES = 8;
@@ -29,14 +29,15 @@ export function onlineNames(online: readonly string[]): OnlineName[] {
 
 /**
  * The names online that several sessions have, or that look like another name online
- * ({@link lookAlike}): the page tells their messages apart at once.
+ * ({@link lookAlikeForms}): the page tells their messages apart at once.
  */
 export function sharedOnlineNames(online: readonly OnlineName[]): string[] {
   const sessions = new Map<string, number>();
   for (const { name, count } of online) {
-    sessions.set(lookAlike(name), (sessions.get(lookAlike(name)) ?? 0) + count);
+    for (const form of lookAlikeForms(name)) sessions.set(form, (sessions.get(form) ?? 0) + count);
   }
-  return online.filter(({ name }) => sessions.get(lookAlike(name))! > 1).map(({ name }) => name);
+  return online.filter(({ name }) => lookAlikeForms(name).some((form) => sessions.get(form)! > 1))
+    .map(({ name }) => name);
 }
 
 /** How the presence line and list show a name online: "sam", or "sam (2)" for two sessions. */

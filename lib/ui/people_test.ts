@@ -100,6 +100,12 @@ Deno.test("sharedOnlineNames - names several sessions have, or that look like an
   const online = onlineNames(["bob", "ann", "bob", "Sam", "Ѕаm", "dee", "Ann"]);
   assert.deepEqual(sharedOnlineNames(online), ["bob", "ann", "Sam", "Ѕаm", "Ann"]);
   assert.deepEqual(sharedOnlineNames(onlineNames(["bob", "ann"])), []);
+  assert.deepEqual(sharedOnlineNames(onlineNames(["Ivan", "ivan", "Вера", "вера"])), [
+    "Ivan",
+    "ivan",
+    "Вера",
+    "вера",
+  ]);
 });
 
 Deno.test("avatarHue - is stable per name and within the palette", () => {
