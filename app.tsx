@@ -5,7 +5,7 @@ import { Layout } from "./components/Layout.tsx";
 import { assetCaching } from "./lib/assets.ts";
 import { clientIp } from "./lib/client_ip.ts";
 import { errorResponse, ParleyError } from "./lib/errors.ts";
-import { headAsGet } from "./lib/head_as_get.ts";
+import { headAsGet, wasHead } from "./lib/head_as_get.ts";
 import { hostCheck } from "./lib/host_check.ts";
 import { originCheck } from "./lib/origin_check.ts";
 import { renderPage } from "./lib/render_page.tsx";
@@ -94,14 +94,15 @@ export function createApp(services: Services): Hono<AppEnv> {
   });
 
   app.onError((error, c) => {
+    const method = wasHead(c.req.raw) ? "HEAD" : c.req.method;
     if (error instanceof ParleyError) {
       const { metrics, events, config } = services;
       metrics.rejected.inc(error.code);
       const ip = clientIp(c, config.trustProxy);
-      events.write("rejected", { method: c.req.method, path: c.req.path, ip, code: error.code });
+      events.write("rejected", { method, path: c.req.path, ip, code: error.code });
       return error.toResponse();
     }
-    console.error(`Request ${c.req.method} ${c.req.path} failed:`, error);
+    console.error(`Request ${method} ${c.req.path} failed:`, error);
     return errorResponse(500, "internal_error", "The server failed to handle the request");
   });
   return app;

@@ -1,7 +1,8 @@
 /**
  * HEAD requests, answered as their GET, body and all, for Deno to leave the body out: Hono answers
  * HEAD by running the GET route and dropping the body, and Deno then says `content-length: 0`;
- * given the body, Deno says its length (and cancels a stream unread).
+ * given the body, Deno says its length (and cancels a stream unread). So an answer to a HEAD that
+ * never went through Deno's server (Hono's `app.request` in a test) still has its body.
  *
  * @module
  */

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { MAX_BODY_BYTES } from "../lib/body.ts";
+import { EventLog } from "../lib/event_log.ts";
 import type { Message, Room } from "../lib/types.ts";
 import {
   LIMITS_OFF,
@@ -224,6 +225,39 @@ Deno.test("HEAD - says the length of the GET's answer, and opens no socket", asy
     assert.equal(upgrade.status, 400);
     await upgrade.body?.cancel();
     assert.equal(server.services.connections.count("ws"), 0);
+  });
+});
+
+Deno.test("HEAD - of the event stream joins no one, and a refused HEAD is logged as one", async () => {
+  await withServer(async (server) => {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    const lines: Record<string, unknown>[] = [];
+    server.services.events = new EventLog(true, (line) => lines.push(JSON.parse(line)));
+    const cookie = `parley_session=${sessionToken(server, "ann")}`;
+    const head = await fetch(`${server.origin}/api/rooms/lobby/events`, {
+      method: "HEAD",
+      headers: { cookie },
+    });
+    assert.equal(head.status, 200);
+    await head.body?.cancel();
+    assert.deepEqual(server.services.hub.presenceOf("lobby").online, []);
+    // Nor does a long poll's: it answers at once.
+    const poll = await fetch(`${server.origin}/api/rooms/lobby/messages?after=0&wait=5`, {
+      method: "HEAD",
+      headers: { cookie },
+    });
+    assert.equal(poll.status, 200);
+    await poll.body?.cancel();
+    assert.deepEqual(
+      await server.services.presence.read("lobby").then((r) => r.presence.online),
+      [],
+    );
+    const upgrade = await fetch(`${server.origin}/api/rooms/lobby/ws`, {
+      method: "HEAD",
+      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "a2V5" },
+    });
+    await upgrade.body?.cancel();
+    assert.deepEqual(lines.map(({ event, method }) => [event, method]), [["rejected", "HEAD"]]);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { readJsonBody } from "../../../../lib/body.ts";
 import { clientIp } from "../../../../lib/client_ip.ts";
+import { wasHead } from "../../../../lib/head_as_get.ts";
 import { rateLimited, tooManyConnections } from "../../../../lib/limits.ts";
 import { HistoryTrimmedError } from "../../../../lib/room_reader.ts";
 import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
@@ -67,7 +68,9 @@ export const handler = {
     });
     const { limits, config, metrics, presence } = c.var.services;
     const ip = clientIp(c, config.trustProxy);
-    if (session && limits.showsPresent(ip, session.sid)) presence.touch(room.id, session);
+    // A HEAD says what the poll would answer now: it neither waits nor counts as someone present.
+    const head = wasHead(c.req.raw);
+    if (session && !head && limits.showsPresent(ip, session.sid)) presence.touch(room.id, session);
     // Empty means absent, as for every other parameter: not a version that never matches.
     const seenPresence = c.req.query("presence") || undefined;
     let ready: Message[];
@@ -79,7 +82,7 @@ export const handler = {
       const current = await requireRoom(log, room.id);
       return page(current, await readResyncMessages(log, room.id, current.head), { resync: true });
     }
-    if (ready.length > 0 || wait === 0) {
+    if (ready.length > 0 || wait === 0 || head) {
       metrics.deliveries.inc("poll", ready.length);
       return page(room, ready, presenceFields(hub, room.id));
     }
