@@ -345,19 +345,22 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     // Each connection confirms the session under the current name (creating or renaming it).
     const chat = connect(room.id, { name: speaker || undefined, after, epoch, transport });
     connection.current = chat;
+    const showStatus = (next: ConnectionStatus) => {
+      // The banner counts down from now: the clock may have been left minutes behind.
+      now.value = Date.now();
+      status.value = next;
+      // Known as it opens: a first message's row has its colour before it comes back.
+      if (chat.authorId !== undefined) authorId.value = chat.authorId;
+      // Who is online and typing is only known while live: the next connection says again.
+      if (next.state !== "live") {
+        typing.value = [];
+        online.value = null;
+      }
+    };
+    // The last connection's "Live" no longer holds: what is sent now waits for this one.
+    showStatus(chat.status);
     const unsubscribe = [
-      chat.on("status", (next) => {
-        // The banner counts down from now: the clock may have been left minutes behind.
-        now.value = Date.now();
-        status.value = next;
-        // Known as it opens: a first message's row has its colour before it comes back.
-        if (chat.authorId !== undefined) authorId.value = chat.authorId;
-        // Who is online and typing is only known while live: the next connection says again.
-        if (next.state !== "live") {
-          typing.value = [];
-          online.value = null;
-        }
-      }),
+      chat.on("status", showStatus),
       chat.on("outbox", (items) => {
         outbox.value = items;
         keepUnsent(room.id, items);

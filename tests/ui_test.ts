@@ -1168,6 +1168,13 @@ Deno.test("room page - a new visitor's first message has the colour it will keep
   await withBrowserSession(async (session) => {
     // No session when the page is rendered: the page learns its author id as it connects.
     const { page, socket } = await openRouted(session);
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    // The session takes a while: the read-only connection's "Live" must not let a message go
+    // out under no author id meanwhile.
+    await page.route("**/api/session", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.fallback();
+    });
     socket.holding = true;
     await page.locator('input[name="name"]').fill("newcomer");
     await page.locator('input[name="name"]').press("Enter");
