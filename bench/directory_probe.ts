@@ -11,13 +11,14 @@
 import { Directory } from "../lib/directory.ts";
 import { MessageLog } from "../lib/message_log.ts";
 import { Presence } from "../lib/presence.ts";
+import { authorIdOf } from "../tests/author_ids.ts";
 
 const ROOMS = Number(Deno.args[0] ?? 20_000);
 const TIMES = 5;
 const dir = await Deno.makeTempDir({ prefix: "parley-directory-" });
 const kv = await Deno.openKv(`${dir}/parley.kv`);
 const log = new MessageLog(kv);
-const presence = new Presence(kv);
+const presence = new Presence(kv, { authorIdOf });
 let now = 0;
 const directory = new Directory(log, presence, () => now);
 

@@ -377,8 +377,7 @@ class ChatSocket implements EventListenerObject {
       }, {
         after: this.#after,
         onStart: (head) => this.#welcome(head),
-        onPresence: ({ online, typing }) =>
-          this.#send(JSON.stringify({ type: "presence", online, typing })),
+        onPresence: (presence) => this.#send(JSON.stringify({ type: "presence", ...presence })),
         onGap: () => this.#closeForTrimmedHistory(),
         backlogRoom: () =>
           roomToWrite(() => this.#hasRoom(), () => this.#socket.readyState !== WebSocket.OPEN),

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Directory, parseShown, READ_AGAIN_MS } from "./directory.ts";
 import { MessageLog } from "./message_log.ts";
 import { Presence } from "./presence.ts";
+import { authorIdOf } from "../tests/author_ids.ts";
 import { replacing } from "../tests/replacing_kv.ts";
 import { DIRECTORY_PAGE, MAX_DIRECTORY_ROOMS } from "./ui/rooms.ts";
 
@@ -16,7 +17,7 @@ async function withDirectory(
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   const log = new MessageLog(kv);
-  const presence = new Presence(kv);
+  const presence = new Presence(kv, { authorIdOf });
   const clock = { now: 0 };
   try {
     await fn(new Directory(new MessageLog(wrap(kv)), presence, () => clock.now), log, clock);

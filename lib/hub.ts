@@ -3,7 +3,13 @@ import { ParleyError, roomNotFound } from "./errors.ts";
 import { LOG_CLOCK_KEY, roomKey } from "./keys.ts";
 import { getAll } from "./kv_reads.ts";
 import type { MessageLog } from "./message_log.ts";
-import { type Presence, presenceMarkKey, presenceVersion, type RoomPresence } from "./presence.ts";
+import {
+  nobodyPresent,
+  type Presence,
+  presenceMarkKey,
+  presenceVersion,
+  type RoomPresence,
+} from "./presence.ts";
 import { HistoryTrimmedError } from "./room_reader.ts";
 import { RoundRobin } from "./round_robin.ts";
 import type { Message, Room } from "./types.ts";
@@ -183,7 +189,7 @@ interface Waiter {
 class RoomFeed {
   readonly subscribers = new Set<Subscriber>();
   readonly waiters = new Set<Waiter>();
-  presence: RoomPresence = { online: [], typing: [] };
+  presence: RoomPresence = nobodyPresent();
   closed = false;
   cursor: number;
   lingering: ReturnType<typeof setTimeout> | undefined;
@@ -436,7 +442,7 @@ export class Hub {
 
   /** Who is online and typing in a room this worker watches (nobody when it does not). */
   presenceOf(room: string): RoomPresence {
-    return this.#open.get(room)?.presence ?? { online: [], typing: [] };
+    return this.#open.get(room)?.presence ?? nobodyPresent();
   }
 
   /**

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { authorIdOf } from "../tests/author_ids.ts";
 import { waitFor } from "../tests/wait_for.ts";
 import { ParleyError } from "./errors.ts";
 import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts";
@@ -888,8 +889,12 @@ async function withPresenceHub(
   const kv = await Deno.openKv(":memory:");
   const store = replacing(kv, { list: listOf(kv) });
   const log = new MessageLog(kv);
-  const hub = new Hub(store, log, { watch: false, headCheckMs: 50, presence: new Presence(store) });
-  const elsewhere = new Presence(kv);
+  const hub = new Hub(store, log, {
+    watch: false,
+    headCheckMs: 50,
+    presence: new Presence(store, { authorIdOf }),
+  });
+  const elsewhere = new Presence(kv, { authorIdOf });
   try {
     await log.createRoom("lobby", "Lobby");
     const seen: RoomPresence[] = [];

@@ -10,9 +10,14 @@
  * refreshes do not. So a reader that saw the mark unchanged and no entry run out since its last
  * `list` knows that `list` still holds, and need not repeat it.
  *
+ * A read lists each session online with its author id in the room (from the session id in the
+ * key), the id its messages carry, so clients can tell which "sam" is online; session ids never
+ * leave the server.
+ *
  * @module
  */
 import { retryLocked } from "./kv_locks.ts";
+import { useRecent } from "./recently_used.ts";
 import type { Session } from "./session.ts";
 
 /**
@@ -21,7 +26,17 @@ import type { Session } from "./session.ts";
  */
 export interface RoomPresence {
   online: string[];
+  /** The author id of each session of `online`, in its order: which of two "sam"s is which. */
+  onlineAuthorIds: string[];
   typing: string[];
+}
+
+/** The public author id of a session in a room (`Sessions.authorId`), never the session id. */
+export type AuthorIdOf = (sid: string, room: string) => string;
+
+/** A room's presence with nobody online or typing. */
+export function nobodyPresent(): RoomPresence {
+  return { online: [], onlineAuthorIds: [], typing: [] };
 }
 
 /** A room's presence as read, and when it stops holding without any write. */
@@ -68,6 +83,8 @@ export const POLL_PRESENCE_TTL_MS = 40_000;
 export const TYPING_TTL_MS = 5_000;
 
 const BATCH = 400;
+/** How many sessions' author ids a worker keeps, so a room's read does not hash everyone again. */
+const MAX_AUTHOR_IDS = 10_000;
 const TYPING_REPEAT_MS = 1_000;
 /** The last key part of a typing entry, where a connection's entry has its id or `"poll"`. */
 const TYPING = "typing";
@@ -87,13 +104,31 @@ function isTyping(entry: Deno.KvEntry<Entry>): boolean {
 }
 
 /**
- * The names of live entries, one per session, sorted: two people of one name are there twice
- * (KV deletes expired keys lazily: callers drop them first).
+ * The name of each session of live entries, by session id: two people of one name are there
+ * twice (KV deletes expired keys lazily: callers drop them first).
  */
+function bySession(entries: Iterable<Deno.KvEntry<Entry>>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const { key, value } of entries) names.set(String(key[2]), value.name);
+  return names;
+}
+
+/** The names of live entries, one per session, sorted. */
 function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
-  const bySession = new Map<string, string>();
-  for (const { key, value } of entries) bySession.set(String(key[2]), value.name);
-  return [...bySession.values()].sort((a, b) => a.localeCompare(b));
+  return [...bySession(entries).values()].sort((a, b) => a.localeCompare(b));
+}
+
+/**
+ * Orders online sessions by name, then (for one name) by author id: the same order on every
+ * worker, so that every worker's presence has the same version.
+ */
+function byName(a: { name: string; authorId: string }, b: { name: string; authorId: string }) {
+  return a.name.localeCompare(b.name) || compare(a.authorId, b.authorId) ||
+    compare(a.name, b.name);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -119,14 +154,19 @@ export class Presence {
   #touched = new Map<string, number>();
   #refresher: ReturnType<typeof setInterval> | undefined;
   #refreshMs: number;
+  #authorIdOf: AuthorIdOf;
+  /** Author ids by room and session id, the most recently read last. */
+  #authorIds = new Map<string, string>();
 
   /**
    * @param kv the store shared by every worker
-   * @param options how often open connections' entries are rewritten (default
+   * @param options `authorIdOf` gives the author id each online session is listed with;
+   * `refreshMs`, how often open connections' entries are rewritten (default
    * {@link PRESENCE_REFRESH_MS}; tests shorten it)
    */
-  constructor(kv: Deno.Kv, options: { refreshMs?: number } = {}) {
+  constructor(kv: Deno.Kv, options: { authorIdOf: AuthorIdOf; refreshMs?: number }) {
     this.#kv = kv;
+    this.#authorIdOf = options.authorIdOf;
     this.#refreshMs = options.refreshMs ?? PRESENCE_REFRESH_MS;
   }
 
@@ -222,13 +262,25 @@ export class Presence {
     const entries = await Array.fromAsync(this.#kv.list<Entry>({ prefix: ["presence", room] }));
     const now = Date.now();
     const live = entries.filter(({ value }) => value.expiresAt > now);
+    const online = [...bySession(live.filter((entry) => !isTyping(entry)))]
+      .map(([sid, name]) => ({ name, authorId: this.#authorId(sid, room) }))
+      .sort(byName);
     return {
       presence: {
-        online: names(live.filter((entry) => !isTyping(entry))),
+        online: online.map(({ name }) => name),
+        onlineAuthorIds: online.map(({ authorId }) => authorId),
         typing: names(live.filter(isTyping)),
       },
       expires: live.reduce((first, { value }) => Math.min(first, value.expiresAt), Infinity),
     };
+  }
+
+  /** A session's author id in a room, hashed once while it keeps being read. */
+  #authorId(sid: string, room: string): string {
+    const id = `${room}\u0000${sid}`;
+    const authorId = this.#authorIds.get(id) ?? this.#authorIdOf(sid, room);
+    useRecent(this.#authorIds, id, authorId, MAX_AUTHOR_IDS);
+    return authorId;
   }
 
   /** How many sessions are online in each room that has anyone, as the room lists them. */
@@ -241,7 +293,7 @@ export class Presence {
       if (!entries.has(room)) entries.set(room, []);
       entries.get(room)!.push(entry);
     }
-    return new Map([...entries].map(([room, list]) => [room, names(list).length]));
+    return new Map([...entries].map(([room, list]) => [room, bySession(list).size]));
   }
 
   /** Stops refreshing; the keys of open connections expire by themselves. */

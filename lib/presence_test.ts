@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Presence, presenceMarkKey, presenceVersion } from "./presence.ts";
 import type { Session } from "./session.ts";
+import { authorIdOf, TEST_SESSIONS } from "../tests/author_ids.ts";
 import { replacing } from "../tests/replacing_kv.ts";
 import { waitFor } from "../tests/wait_for.ts";
 
@@ -30,7 +31,7 @@ function gatedCommits(kv: Deno.Kv, gates: Map<number, Promise<void>>) {
 
 async function withPresence(fn: (presence: Presence, kv: Deno.Kv) => Promise<void>) {
   const kv = await Deno.openKv(":memory:");
-  const presence = new Presence(kv);
+  const presence = new Presence(kv, { authorIdOf });
   try {
     await fn(presence, kv);
   } finally {
@@ -81,7 +82,11 @@ Deno.test("Presence - expired entries are ignored even before KV deletes them", 
       expiresAt: Date.now() - 1,
     });
     await presence.typing("lobby", session("ann"));
-    assert.deepEqual((await presence.read("lobby")).presence, { online: [], typing: ["ann"] });
+    assert.deepEqual((await presence.read("lobby")).presence, {
+      online: [],
+      onlineAuthorIds: [],
+      typing: ["ann"],
+    });
     assert.deepEqual(await presence.onlineCounts(), new Map());
   });
 });
@@ -100,10 +105,49 @@ Deno.test("Presence - a long-poll touch counts as online, and repeats write at m
 });
 
 Deno.test("presenceVersion - equal presences share a version, different ones do not", () => {
-  const a = presenceVersion({ online: ["ann"], typing: [] });
-  assert.equal(a, presenceVersion({ online: ["ann"], typing: [] }));
-  assert.notEqual(a, presenceVersion({ online: ["ann"], typing: ["ann"] }));
-  assert.notEqual(a, presenceVersion({ online: ["bob"], typing: [] }));
+  const a = presenceVersion({ online: ["ann"], onlineAuthorIds: ["a1"], typing: [] });
+  assert.equal(a, presenceVersion({ online: ["ann"], onlineAuthorIds: ["a1"], typing: [] }));
+  assert.notEqual(
+    a,
+    presenceVersion({ online: ["ann"], onlineAuthorIds: ["a1"], typing: ["ann"] }),
+  );
+  assert.notEqual(a, presenceVersion({ online: ["bob"], onlineAuthorIds: ["a1"], typing: [] }));
+  assert.notEqual(a, presenceVersion({ online: ["ann"], onlineAuthorIds: ["a2"], typing: [] }));
+});
+
+Deno.test("Presence.read - lists each session's author id beside its name, never its session id", async () => {
+  await withPresence(async (presence) => {
+    presence.join("lobby", session("sam", "sid-2"), "tab-1");
+    presence.join("lobby", session("ann", "sid-3"), "tab-1");
+    presence.join("lobby", session("sam", "sid-1"), "tab-1");
+    presence.join("lobby", session("sam", "sid-1"), "tab-2");
+    await presence.typing("lobby", session("sam", "sid-1"));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const id = (sid: string) => TEST_SESSIONS.authorId({ sid }, "lobby");
+    const sams = [id("sid-1"), id("sid-2")].sort();
+    const read = (await presence.read("lobby")).presence;
+    assert.deepEqual(read, {
+      online: ["ann", "sam", "sam"],
+      onlineAuthorIds: [id("sid-3"), ...sams],
+      typing: ["sam"],
+    });
+    assert.doesNotMatch(JSON.stringify(read), /sid-/);
+  });
+});
+
+Deno.test("Presence.read - orders one name's sessions by author id, alike on every worker", async () => {
+  await withPresence(async (presence, kv) => {
+    const other = new Presence(kv, { authorIdOf });
+    try {
+      for (let i = 0; i < 8; i++) presence.join("lobby", session("sam", `sid-${i}`), "tab-1");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const { onlineAuthorIds } = (await presence.read("lobby")).presence;
+      assert.deepEqual(onlineAuthorIds, [...onlineAuthorIds].sort());
+      assert.deepEqual((await other.read("lobby")).presence.onlineAuthorIds, onlineAuthorIds);
+    } finally {
+      other.close();
+    }
+  });
 });
 
 Deno.test("Presence.read - one list reads a room's online and typing", async () => {
@@ -115,11 +159,12 @@ Deno.test("Presence.read - one list reads a room's online and typing", async () 
         return kv.list(selector, options);
       }) as Deno.Kv["list"],
     });
-    const presence = new Presence(counted);
+    const presence = new Presence(counted, { authorIdOf });
     presence.join("lobby", session("ann"), "tab-1");
     await presence.typing("lobby", session("bob"));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.deepEqual((await presence.read("lobby")).presence, { online: ["ann"], typing: ["bob"] });
+    const { online, typing } = (await presence.read("lobby")).presence;
+    assert.deepEqual({ online, typing }, { online: ["ann"], typing: ["bob"] });
     assert.equal(lists, 1);
     presence.close();
   });
@@ -172,7 +217,9 @@ Deno.test("Presence - a typing write that lands after its spell ended is taken b
   await withPresence(async (_presence, kv) => {
     // The first commit (the keystroke's write) waits until the message has ended the spell.
     const gate = Promise.withResolvers<void>();
-    const presence = new Presence(gatedCommits(kv, new Map([[0, gate.promise]])).kv);
+    const presence = new Presence(gatedCommits(kv, new Map([[0, gate.promise]])).kv, {
+      authorIdOf,
+    });
     const typing = presence.typing("lobby", session("ann"));
     assert.equal(await presence.stoppedTyping("lobby", session("ann")), true);
     gate.resolve();
@@ -189,7 +236,7 @@ Deno.test("Presence - taking back a late typing write leaves a newer spell alone
     const first = Promise.withResolvers<void>();
     const takeBack = Promise.withResolvers<void>();
     const gated = gatedCommits(kv, new Map([[0, first.promise], [2, takeBack.promise]]));
-    const presence = new Presence(gated.kv);
+    const presence = new Presence(gated.kv, { authorIdOf });
     const firstSpell = presence.typing("lobby", session("ann"));
     assert.equal(await presence.stoppedTyping("lobby", session("ann")), true);
     first.resolve();
@@ -198,6 +245,22 @@ Deno.test("Presence - taking back a late typing write leaves a newer spell alone
     takeBack.resolve();
     await firstSpell;
     assert.deepEqual((await presence.read("lobby")).presence.typing, ["ann"]);
+    presence.close();
+  });
+});
+
+Deno.test("Presence.read - hashes a session's author id once while it is read", async () => {
+  await withPresence(async (_presence, kv) => {
+    const hashed: string[] = [];
+    const presence = new Presence(kv, {
+      authorIdOf: (sid, room) => (hashed.push(sid), authorIdOf(sid, room)),
+    });
+    presence.join("lobby", session("ann"), "tab-1");
+    presence.join("lobby", session("bob"), "tab-1");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await presence.read("lobby");
+    await presence.read("lobby");
+    assert.deepEqual(hashed.sort(), ["sid-ann", "sid-bob"]);
     presence.close();
   });
 });
@@ -212,7 +275,11 @@ Deno.test("Presence.read - says when the first live entry runs out", async () =>
       expiresAt: now + 4_000,
     });
     assert.deepEqual(await presence.read("lobby"), {
-      presence: { online: ["ann"], typing: ["bob"] },
+      presence: {
+        online: ["ann"],
+        onlineAuthorIds: [TEST_SESSIONS.authorId({ sid: "sid-ann" }, "lobby")],
+        typing: ["bob"],
+      },
       expires: now + 4_000,
     });
   });
@@ -241,7 +308,7 @@ Deno.test("Presence - a long-poll client's first touch moves the room's mark", a
 Deno.test("Presence - a typing write that failed does not count as the start of a spell", async () => {
   await withPresence(async (_presence, kv) => {
     const failing = { on: true };
-    const presence = new Presence(failingCommits(kv, failing));
+    const presence = new Presence(failingCommits(kv, failing), { authorIdOf });
     await presence.typing("lobby", session("ann"));
     assert.equal((await kv.get(presenceMarkKey("lobby"))).versionstamp, null);
     failing.on = false;
@@ -255,7 +322,7 @@ Deno.test("Presence - a typing write that failed does not count as the start of 
 Deno.test("Presence - a join whose write failed moves the mark when a refresh lands it", async () => {
   await withPresence(async (_presence, kv) => {
     const failing = { on: true };
-    const presence = new Presence(failingCommits(kv, failing), { refreshMs: 50 });
+    const presence = new Presence(failingCommits(kv, failing), { authorIdOf, refreshMs: 50 });
     presence.join("lobby", session("ann"), "tab-1");
     await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal((await kv.get(presenceMarkKey("lobby"))).versionstamp, null);

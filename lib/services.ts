@@ -66,7 +66,10 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
       metrics.batchSize.observe(messages);
     },
   });
-  const presence = new Presence(kv);
+  const sessions = new Sessions(await loadSecret(kv, config.secret));
+  const presence = new Presence(kv, {
+    authorIdOf: (sid, room) => sessions.authorId({ sid }, room),
+  });
   const channel = workerChannelName(config.kvPath);
   const link = channel === undefined ? undefined : new WorkerLink(log, channel);
   const hub = new Hub(kv, log, {
@@ -152,7 +155,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     metrics,
     metricsGatherer,
     events: new EventLog(config.log),
-    sessions: new Sessions(await loadSecret(kv, config.secret)),
+    sessions,
     presence,
     directory: new Directory(log, presence),
     link,

@@ -159,7 +159,7 @@ export class Sessions {
    * keyed hash of the session id and the room, so it gives the session id away to no one, does
    * not link one person's names in different rooms, and stays when the session changes its name.
    */
-  authorId(session: Session, room: string): string {
+  authorId(session: Pick<Session, "sid">, room: string): string {
     // Token payloads are base64url, so they never hold the NUL that sets these apart.
     return this.#sign(`author\u0000${room}\u0000${session.sid}`).slice(0, AUTHOR_ID_LENGTH);
   }

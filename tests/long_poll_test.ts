@@ -9,8 +9,10 @@ import type { Message } from "../lib/types.ts";
 import {
   LIMITS_OFF,
   requestJson,
+  sessionToken,
   startServer,
   type TestServer,
+  TestSocket,
   withoutEpoch,
   withoutPresence,
 } from "./server.ts";
@@ -130,6 +132,30 @@ Deno.test("long poll - answers with an empty list once wait passes with nothing 
     const blank = await poll(server, "lobby", "after=3&wait=1&presence=");
     assert.ok(blank.ms >= 900, `with presence= answered after ${blank.ms.toFixed(0)} ms`);
   } finally {
+    await server.close();
+  }
+});
+
+Deno.test("long poll - the presence fields give each online session's author id, in the order of its names", async () => {
+  const server = await startServer(LIMITS_OFF);
+  await createRoom(server, "lobby");
+  const socket = TestSocket.open(server, "lobby", { name: "sam" });
+  try {
+    const headers = { authorization: `Bearer ${sessionToken(server, "sam")}` };
+    const deadline = Date.now() + 5_000;
+    let page: Record<string, unknown> = {};
+    // Each poll waits for the presence to differ from the one it last saw.
+    while ((page.online as string[] | undefined)?.length !== 2) {
+      assert.ok(Date.now() < deadline, `both sams never showed: ${JSON.stringify(page)}`);
+      const seen = page.presence ?? "";
+      const url = `${server.origin}/api/rooms/lobby/messages?after=0&wait=1&presence=${seen}`;
+      page = await (await fetch(url, { headers })).json();
+    }
+    const welcome = socket.frames.find((frame) => frame.type === "welcome")!;
+    assert.deepEqual(page.online, ["sam", "sam"]);
+    assert.deepEqual(page.onlineAuthorIds, [welcome.authorId, page.authorId].sort());
+  } finally {
+    await socket.close();
     await server.close();
   }
 });

@@ -14,7 +14,14 @@ import { createServices, type Services } from "../lib/services.ts";
 import { type EventStreamOptions, openEventStream, STREAM_TIMING } from "../lib/event_stream.ts";
 import { withTiming } from "./timing.ts";
 import type { Message } from "../lib/types.ts";
-import { LIMITS_OFF, requestJson, startServer, type TestServer, withoutEpoch } from "./server.ts";
+import {
+  LIMITS_OFF,
+  requestJson,
+  sessionToken,
+  startServer,
+  type TestServer,
+  withoutEpoch,
+} from "./server.ts";
 
 /** One dispatched block of the stream: the fields it carried. */
 interface SseEvent {
@@ -65,14 +72,15 @@ class SseStream {
     this.done = this.#pump();
   }
 
-  /** Opens `/api/rooms/:room/events` with an optional `after` and `Last-Event-ID`. */
+  /** Opens `/api/rooms/:room/events` with an optional `after`, `Last-Event-ID` and `token`. */
   static async open(
     server: TestServer,
     room: string,
-    options: { after?: string | number; lastEventId?: string | number } = {},
+    options: { after?: string | number; lastEventId?: string | number; token?: string } = {},
   ): Promise<SseStream> {
     const url = new URL(`/api/rooms/${room}/events`, server.origin);
     if (options.after !== undefined) url.searchParams.set("after", String(options.after));
+    if (options.token !== undefined) url.searchParams.set("token", options.token);
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (options.lastEventId !== undefined) headers["last-event-id"] = String(options.lastEventId);
     const response = await fetch(url, { headers });
@@ -227,7 +235,7 @@ Deno.test("sse - opens with retry and welcome, then sends each message as id, ev
     await stream.until((s) => s.blocks.length >= 3);
     const { epoch } = (await requestJson(server, "/api/rooms/lobby/messages")).body;
     const welcome = `{"room":"lobby","head":2,"epoch":"${epoch}"}`;
-    const presence = `{"online":[],"typing":[]}`;
+    const presence = `{"online":[],"onlineAuthorIds":[],"typing":[]}`;
     assert.equal(
       stream.raw,
       `retry: 2000\n\nid: 2\nevent: welcome\ndata: ${welcome}\n\nevent: presence\ndata: ${presence}\n\n`,
@@ -249,6 +257,29 @@ Deno.test("sse - opens with retry and welcome, then sends each message as id, ev
     );
     assert.deepEqual(stream.messages, [message]);
     assert.equal(stream.messages[0].text, "line one\nline two");
+  } finally {
+    await stream?.close();
+    await server.close();
+  }
+});
+
+Deno.test("sse - a presence event gives each online session's author id beside its name", async () => {
+  const server = await startServer(LIMITS_OFF);
+  let stream: SseStream | undefined;
+  try {
+    await createRoom(server, "lobby");
+    stream = await SseStream.open(server, "lobby", { token: sessionToken(server, "ann") });
+    const events = (name: string) =>
+      stream!.blocks.filter((block) => block.event === name).map((block) =>
+        JSON.parse(block.data!)
+      );
+    await stream.until(() => events("presence").some((presence) => presence.online.length > 0));
+    const [{ authorId }] = events("welcome");
+    assert.deepEqual(events("presence").at(-1), {
+      online: ["ann"],
+      onlineAuthorIds: [authorId],
+      typing: [],
+    });
   } finally {
     await stream?.close();
     await server.close();

@@ -134,6 +134,20 @@ Deno.test("ws - the first frame is a welcome with the room, its head, and the se
   });
 });
 
+Deno.test("ws - a presence frame gives each online session's author id, in the order of its names", async () => {
+  await withServer(async ({ createRoom, join }) => {
+    await createRoom("lobby");
+    const sams = [await join("lobby", { name: "sam" }), await join("lobby", { name: "sam" })];
+    const ann = await join("lobby", { name: "ann" });
+    const ids = [ann, ...sams].map((socket) => String(welcomeOf(socket)!.authorId));
+    const latest = () => framesOf(ann, "presence").at(-1);
+    await ann.until(() => (latest()?.online as string[] | undefined)?.length === 3);
+    const { onlineAuthorIds, ...names } = latest()!;
+    assert.deepEqual(names, { type: "presence", online: ["ann", "sam", "sam"], typing: [] });
+    assert.deepEqual(onlineAuthorIds, [ids[0], ...ids.slice(1).sort()]);
+  });
+});
+
 Deno.test("ws - frames sent while the server still reads the room are answered once it has", async () => {
   await withServer(async ({ server, createRoom, open }) => {
     await createRoom("lobby");

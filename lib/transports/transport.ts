@@ -12,6 +12,11 @@ export interface ClosedReason {
   renew?: boolean;
 }
 
+/** Presence as a server sends it: one older than author ids in presence leaves them out. */
+export type PresenceUpdate =
+  & Omit<RoomPresence, "onlineAuthorIds">
+  & Partial<Pick<RoomPresence, "onlineAuthorIds">>;
+
 /** What a transport reports to the connection that owns it. */
 export interface TransportEvents {
   /**
@@ -36,7 +41,7 @@ export interface TransportEvents {
    */
   retryLater(id: string, afterMs: number, code?: string): void;
   /** Who is online and typing in the room now. */
-  presence(presence: RoomPresence): void;
+  presence(presence: PresenceUpdate): void;
   /**
    * The transport ended; `fatal` is an error code when reconnecting cannot help, `busy` means
    * the server asked to try again later (no reason to fall back to another transport), `renew`
