@@ -17,9 +17,10 @@ import type {
 } from "./transports/transport.ts";
 import { openEventSource } from "./transports/event_source.ts";
 import { openLongPoll } from "./transports/long_poll.ts";
+import { onlinePeople, type OnlinePerson } from "./transports/presence_update.ts";
 import { openWebSocket } from "./transports/websocket.ts";
 
-export type { Message, TransportName };
+export type { Message, OnlinePerson, TransportName };
 
 /** Where the connection stands. */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "closed";
@@ -89,8 +90,11 @@ interface Listeners {
   resync: (messages: Message[]) => void;
   status: (status: ConnectionStatus) => void;
   outbox: (items: OutboxItem[]) => void;
-  /** The display names online in the room, whenever that changes. */
-  presence: (online: string[]) => void;
+  /**
+   * The display names online in the room, whenever that changes, and the same sessions with
+   * their author ids (which a server before them does not give).
+   */
+  presence: (online: string[], people: OnlinePerson[]) => void;
   /** The display names typing now, whenever that changes. */
   typing: (names: string[]) => void;
 }
@@ -340,10 +344,11 @@ export class ChatConnection {
       },
       messages: (messages) => isCurrent() && this.#deliver(messages),
       resync: (head, messages) => isCurrent() && this.#resync(head, messages),
-      presence: ({ online, typing }) => {
+      presence: (presence) => {
         if (!isCurrent()) return;
-        for (const listener of this.#listeners.presence) listener(online);
-        for (const listener of this.#listeners.typing) listener(typing);
+        const people = onlinePeople(presence);
+        for (const listener of this.#listeners.presence) listener(presence.online, people);
+        for (const listener of this.#listeners.typing) listener(presence.typing);
       },
       ack: (id, seq) => {
         if (!isCurrent()) return;
@@ -563,7 +568,7 @@ export class ChatConnection {
     // and the status stay as they are meanwhile.
     if (reason.renew && !this.#closed) return this.#open();
     // Who is online is only known while connected.
-    for (const listener of this.#listeners.presence) listener([]);
+    for (const listener of this.#listeners.presence) listener([], []);
     for (const listener of this.#listeners.typing) listener([]);
     if (this.#closed) return;
     if (reason.fatal) {

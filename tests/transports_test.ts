@@ -927,6 +927,24 @@ for (const transport of TRANSPORTS) {
   });
 }
 
+for (const transport of TRANSPORTS) {
+  Deno.test(`client (${transport}) - presence gives each session online with its author id`, async () => {
+    const server = await startServer(LIMITS_OFF);
+    let connection: ChatConnection | undefined;
+    try {
+      await createRoom(server, "lobby");
+      connection = connect("lobby", { name: "cleo", transport, baseUrl: server.origin });
+      let seen: unknown[] = [];
+      connection.on("presence", (names, people) => (seen = [names, people]));
+      await waitFor("cleo online", () => (seen[0] as string[] | undefined)?.length === 1);
+      assert.deepEqual(seen, [["cleo"], [{ name: "cleo", authorId: connection.authorId }]]);
+    } finally {
+      connection?.close();
+      await server.close();
+    }
+  });
+}
+
 Deno.test("client - a server that is down does not push the client off its WebSocket", async () => {
   const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
   const port = (listener.addr as Deno.NetAddr).port;

@@ -11,8 +11,10 @@ interface Page {
   resync?: boolean;
   messages: Message[];
   online?: string[];
+  /** The author id of each session of `online` (servers before it leave it out). */
+  onlineAuthorIds?: string[];
   typing?: string[];
-  /** The version of `online` and `typing`, sent back so a change answers a waiting poll. */
+  /** The version of the presence fields, sent back so a change answers a waiting poll. */
   presence?: string;
   /** The session's author id in the room. */
   authorId?: string;
@@ -64,7 +66,11 @@ export const openLongPoll: OpenTransport = (target, events) => {
       for (;;) {
         if (page.presence !== undefined && page.presence !== seenPresence) {
           seenPresence = page.presence;
-          events.presence({ online: page.online ?? [], typing: page.typing ?? [] });
+          events.presence({
+            online: page.online ?? [],
+            onlineAuthorIds: page.onlineAuthorIds,
+            typing: page.typing ?? [],
+          });
         }
         if (page.resync) {
           events.resync(page.head, page.messages);

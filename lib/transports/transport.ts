@@ -1,5 +1,5 @@
-import type { RoomPresence } from "../presence.ts";
 import type { Message } from "../types.ts";
+import type { PresenceUpdate } from "./presence_update.ts";
 
 /** The transports a client can use, in fallback order. */
 export type TransportName = "ws" | "sse" | "poll";
@@ -11,11 +11,6 @@ export interface ClosedReason {
   busy?: boolean;
   renew?: boolean;
 }
-
-/** Presence as a server sends it: one older than author ids in presence leaves them out. */
-export type PresenceUpdate =
-  & Omit<RoomPresence, "onlineAuthorIds">
-  & Partial<Pick<RoomPresence, "onlineAuthorIds">>;
 
 /** What a transport reports to the connection that owns it. */
 export interface TransportEvents {

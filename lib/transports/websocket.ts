@@ -19,7 +19,7 @@ type ServerFrame =
   | { type: "resync"; head: number; messages: Message[] }
   | { type: "messages"; messages: Message[] }
   | { type: "ack"; id: string; seq: number }
-  | { type: "presence"; online: string[]; typing: string[] }
+  | { type: "presence"; online: string[]; onlineAuthorIds?: string[]; typing: string[] }
   | { type: "error"; id?: string; code: string; message: string; retryAfterMs?: number }
   | { type: "pong" };
 
@@ -65,7 +65,11 @@ export const openWebSocket: OpenTransport = (target, events) => {
         events.ack(frame.id, frame.seq);
         break;
       case "presence":
-        events.presence({ online: frame.online, typing: frame.typing });
+        events.presence({
+          online: frame.online,
+          onlineAuthorIds: frame.onlineAuthorIds,
+          typing: frame.typing,
+        });
         break;
       case "error":
         if (frame.id === undefined) break;

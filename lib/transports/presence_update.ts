@@ -1,0 +1,32 @@
+/**
+ * Presence as a transport receives it, and who is online in it, each name with its session's
+ * author id where the server says.
+ *
+ * @module
+ */
+import type { RoomPresence } from "../presence.ts";
+
+/** Presence as a server sends it: one older than author ids in presence leaves them out. */
+export type PresenceUpdate =
+  & Omit<RoomPresence, "onlineAuthorIds">
+  & Partial<Pick<RoomPresence, "onlineAuthorIds">>;
+
+/** A session online: its display name, and its author id in the room when the server said. */
+export interface OnlinePerson {
+  name: string;
+  authorId?: string;
+}
+
+/**
+ * The sessions online in `presence`, in its order, each with the author id beside its name.
+ * Ids that do not line up with the names (left out, or a list of another length) are dropped
+ * rather than given to the wrong people.
+ */
+export function onlinePeople(presence: PresenceUpdate): OnlinePerson[] {
+  const { online, onlineAuthorIds: ids } = presence;
+  const aligned = Array.isArray(ids) && ids.length === online.length;
+  return online.map((name, i) => {
+    const authorId = aligned ? ids[i] : undefined;
+    return typeof authorId === "string" && authorId !== "" ? { name, authorId } : { name };
+  });
+}
