@@ -5,6 +5,7 @@ import {
   connect,
   type ConnectionStatus,
   isOwnMessage,
+  type OnlinePerson,
   type OutboxItem,
   type TransportName,
 } from "../lib/client.ts";
@@ -12,9 +13,16 @@ import type { Speaker } from "../lib/session.ts";
 import type { Message } from "../lib/types.ts";
 import { MAX_TEXT_LENGTH, parseAuthor, parseText } from "../lib/validation.ts";
 import { fetchOlder, OLDER_PAGE_SIZE } from "../lib/ui/history.ts";
-import { announcement, layoutMessages, mayHaveOlder, mergeMessages } from "../lib/ui/messages.ts";
+import {
+  announcement,
+  layoutMessages,
+  mayHaveOlder,
+  mergeMessages,
+  sharedNames,
+} from "../lib/ui/messages.ts";
 import {
   cleanNames,
+  cleanPeople,
   onlineNames,
   sharedOnlineNames,
   typingLine,
@@ -140,7 +148,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   const atBottom = useSignal(true);
   const unseen = useSignal(0);
   const unread = useSignal(0);
-  const online = useSignal<string[] | null>(null);
+  const online = useSignal<OnlinePerson[] | null>(null);
   const typing = useSignal<string[]>([]);
   const announced = useSignal("");
 
@@ -168,8 +176,20 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
    * not shown), and messages are sent rather than waiting to be.
    */
   const peopleKnown = useComputed(() => banner.value.tone === "live");
-  /** Names more than one session online has or looks like: their messages are told apart. */
-  const sharedOnline = useComputed(() => sharedOnlineNames(onlineNames(online.value ?? [])));
+  /**
+   * Names that several sessions (authors of the messages shown, people online, and the visitor as
+   * soon as their session is known) have or look like: the message list and the online list
+   * both tell them apart with tags.
+   */
+  const shared = useComputed(() => {
+    const people = online.value ?? [];
+    const onlineAuthors = people.map(({ name, authorId }) => ({ author: name, authorId }));
+    const self = { author: name.value, authorId: authorId.value };
+    return sharedNames(
+      [...messages.value, self, ...onlineAuthors],
+      sharedOnlineNames(onlineNames(people.map((person) => person.name))),
+    );
+  });
   // The visitor's own name is left out only while they are typing (in any tab): someone else of
   // that name typing is shown.
   const typingParts = useComputed(() =>
@@ -325,7 +345,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     // A message ends its sender's spell of typing, shown here at once where the name tells whose:
     // for a name several people online share, the server's next typing list says which ended.
     const alone = (author: string) =>
-      (online.value ?? []).filter((person) => person === author).length <= 1;
+      (online.value ?? []).filter((person) => person.name === author).length <= 1;
     const authors = new Set(fromOthers.map((message) => message.author));
     typing.value = [...authors].filter(alone).reduce(withoutOne, typing.value);
   };
@@ -371,7 +391,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         history.value = mayHaveOlder(latest) ? "idle" : "done";
       }),
       chat.on("messages", receive),
-      chat.on("presence", (names) => (online.value = cleanNames(names))),
+      chat.on("presence", (_names, people) => (online.value = cleanPeople(people))),
       // The server drops a name about 5 s after that person's last keystroke.
       chat.on("typing", (names) => (typing.value = cleanNames(names))),
     ];
@@ -481,6 +501,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         title={room.title}
         id={room.id}
         online={peopleKnown.value ? online.value : null}
+        shared={shared.value}
       />
       <section
         class="chat"
@@ -504,7 +525,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             lastMessage={messages.value.at(-1)}
             outbox={outbox.value}
             waiting={!peopleKnown.value}
-            sharedOnline={sharedOnline.value}
+            shared={shared.value}
             self={{ author: name.value, authorId: authorId.value }}
             clock={clock.value}
             now={now.value}

@@ -6,7 +6,6 @@
  * @module
  */
 import type { Ref } from "preact";
-import { useMemo } from "preact/hooks";
 import type { OutboxItem } from "../lib/client.ts";
 import type { Message } from "../lib/types.ts";
 import { tokenize } from "../lib/ui/linkify.ts";
@@ -16,9 +15,9 @@ import {
   continuesGroup,
   describeFailure,
   type ListRow,
-  sharedNames,
 } from "../lib/ui/messages.ts";
 import { avatarHue, initial } from "../lib/ui/people.ts";
+import { AuthorTag } from "./author_tag.tsx";
 import { type Clock, dayLabel, fullTime, timeOfDay } from "../lib/ui/time.ts";
 
 /** Where paging back through history stands. */
@@ -33,8 +32,8 @@ export interface MessageListProps {
   outbox: OutboxItem[];
   /** True while the page is not live: the outbox's messages wait to be sent. */
   waiting: boolean;
-  /** Names several sessions online in the room have (their messages get tags at once). */
-  sharedOnline: readonly string[];
+  /** Names whose authors are told apart with tags (see `sharedNames`), as the header does. */
+  shared: ReadonlySet<string>;
   /** The visitor's display name and session's public id, which pending messages are shown under. */
   self: Author;
   clock: Clock;
@@ -57,14 +56,9 @@ export interface MessageListProps {
  * message before any script runs and keeps its place when older messages are prepended.
  */
 export function MessageList(props: MessageListProps) {
-  const { rows, outbox, self, clock, now } = props;
+  const { rows, outbox, self, shared, clock, now } = props;
   // A pending message will be stored after the last message; `now` ticks only once a minute.
   const pendingAt = Math.max(now, props.lastMessage?.at ?? now);
-  // The visitor counts as an author of their name as soon as their session is known.
-  const shared = useMemo(() => {
-    const messages = rows.flatMap((row) => row.kind === "message" ? [row.message] : []);
-    return sharedNames([...messages, self], props.sharedOnline);
-  }, [rows, self.author, self.authorId, props.sharedOnline]);
   const empty = rows.length === 0 && outbox.length === 0;
   return (
     <div
@@ -200,14 +194,7 @@ function AuthorName({ name, tag, hidden }: { name: string; tag: string; hidden?:
     <>
       <bdi class="author">{name}</bdi>
       {tag && " "}
-      {tag && (
-        <span
-          class="author-tag"
-          title="Someone else here has this name too: this tag is theirs alone"
-        >
-          {tag}
-        </span>
-      )}
+      {tag && <AuthorTag tag={tag} />}
     </>
   );
 }

@@ -4,42 +4,72 @@
  * @module
  */
 import { useEffect, useRef } from "preact/hooks";
+import type { OnlinePerson } from "../lib/client.ts";
 import type { Banner } from "../lib/ui/status.ts";
 import {
+  entryText,
   type LinePart,
   listsNames,
+  onlineEntries,
+  type OnlineEntry,
   onlineLabel,
-  type OnlineName,
-  onlineNames,
   presenceLine,
 } from "../lib/ui/people.ts";
+import { AuthorTag } from "./author_tag.tsx";
 
-/** A line about people, each name isolated so that a right-to-left one keeps its place. */
+/**
+ * A line about people, each name isolated so that a right-to-left one keeps its place, and
+ * followed by its tag where it has one.
+ */
 export function PeopleLine({ parts }: { parts: readonly LinePart[] }) {
   return (
-    <>{parts.map((part, i) => typeof part === "string" ? part : <bdi key={i}>{part.name}</bdi>)}</>
+    <>
+      {parts.map((part, i) =>
+        typeof part === "string" ? part : <Name key={i} name={part.name} tag={part.tag} />
+      )}
+    </>
   );
 }
 
-/** The room's heading and presence line; `online` is null until the server says. */
-export function RoomHeader(
-  { title, id, online }: { title: string; id: string; online: string[] | null },
-) {
+/** A name isolated, and its tag after it (none: ""). */
+function Name({ name, tag }: { name: string; tag?: string }) {
+  return (
+    <>
+      <bdi>{name}</bdi>
+      {tag && " "}
+      {tag && <AuthorTag tag={tag} />}
+    </>
+  );
+}
+
+/** Props of {@link RoomHeader}. */
+export interface RoomHeaderProps {
+  title: string;
+  id: string;
+  /** The sessions online; null until the server says. */
+  online: OnlinePerson[] | null;
+  /** Names whose sessions are told apart with tags, as the message list does. */
+  shared: ReadonlySet<string>;
+}
+
+/** The room's heading and presence line. */
+export function RoomHeader({ title, id, online, shared }: RoomHeaderProps) {
   return (
     <header class="room-header">
       <h1 class="room-title">
         {title} <span class="room-id">#{id}</span>
       </h1>
-      <div class="presence">{online !== null && <Presence online={online} />}</div>
+      <div class="presence">
+        {online !== null && <Presence entries={onlineEntries(online, shared)} />}
+      </div>
     </header>
   );
 }
 
-function Presence({ online }: { online: string[] }) {
-  const names = onlineNames(online);
-  const line = presenceLine(online);
+function Presence({ entries }: { entries: OnlineEntry[] }) {
+  const line = presenceLine(entries);
   if (line.length === 0) return null;
-  if (!listsNames(names.map(onlineLabel))) return <PresenceList line={line} names={names} />;
+  if (!listsNames(entries.map(entryText))) return <PresenceList line={line} entries={entries} />;
   return (
     <p class="presence-text">
       <PeopleLine parts={line} />
@@ -51,7 +81,7 @@ function Presence({ online }: { online: string[] }) {
  * The count that opens the list of everyone online. Like a menu, the open list closes on Escape
  * (focus back on the count) or a click elsewhere: on a phone it covers the messages.
  */
-function PresenceList({ line, names }: { line: LinePart[]; names: OnlineName[] }) {
+function PresenceList({ line, entries }: { line: LinePart[]; entries: OnlineEntry[] }) {
   const details = useRef<HTMLDetailsElement>(null);
   useEffect(() => {
     const closeOutside = (event: MouseEvent) => {
@@ -77,9 +107,9 @@ function PresenceList({ line, names }: { line: LinePart[]; names: OnlineName[] }
         <PeopleLine parts={line} />
       </summary>
       <ul class="presence-list" aria-label="Online now">
-        {names.map((online) => (
-          <li key={online.name}>
-            <bdi>{onlineLabel(online)}</bdi>
+        {entries.map((entry) => (
+          <li key={`${entry.name}\u0000${entry.tag}`}>
+            <Name name={onlineLabel(entry)} tag={entry.tag} />
           </li>
         ))}
       </ul>

@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Page, Route } from "playwright-core";
+import type { BrowserContextOptions, Page, Route } from "playwright-core";
 import {
   type BrowserSession,
   openRoom,
@@ -22,7 +22,8 @@ import {
   texts,
   withBrowserSession,
 } from "./browser.ts";
-import { requestJson, type TestServer } from "./server.ts";
+import { SESSION_COOKIE } from "../lib/session.ts";
+import { personToken, requestJson, type TestServer } from "./server.ts";
 
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url);
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
@@ -60,6 +61,24 @@ async function seedConversation(server: TestServer, room: string, count: number)
     const [author, text] = CONVERSATION[i % CONVERSATION.length];
     await post(server, room, author, text);
   }
+}
+
+/**
+ * Browser context options that open a page as the person of that name who posted through
+ * {@link post}: the same session, so the page takes their messages for theirs.
+ */
+function asPoster(server: TestServer, name: string): BrowserContextOptions {
+  const cookie = {
+    name: SESSION_COOKIE,
+    value: personToken(server, name)!,
+    domain: new URL(server.origin).hostname,
+    path: "/",
+    expires: -1,
+    httpOnly: true,
+    secure: false,
+    sameSite: "Lax" as const,
+  };
+  return { storageState: { cookies: [cookie], origins: [] } };
 }
 
 /** Posts "message 1" … "message N" from alternating authors. */
@@ -163,15 +182,19 @@ Deno.test("room page - screenshots of a busy room in light and dark mode and on 
   const directory = await Deno.makeTempDir({ prefix: "parley-ui-" });
   await withBrowserSession(async (session) => {
     await seedConversation(session.server, "lobby", 80);
-    await openRoom(session, "bob");
-    const carol = await openRoom(session, "carol");
+    // The people who wrote the conversation are the ones online: nobody shares a name.
+    await openRoom(session, "bob", asPoster(session.server, "bob"));
+    const carol = await openRoom(session, "carol", asPoster(session.server, "carol"));
     const shots = [
       { name: "room-light.png", options: { ...DESKTOP, colorScheme: "light" as const } },
       { name: "room-dark.png", options: { ...DESKTOP, colorScheme: "dark" as const } },
       { name: "room-mobile.png", options: { ...PHONE, colorScheme: "light" as const } },
     ];
     for (const { name, options } of shots) {
-      const ann = await openRoom(session, "ann", options);
+      const ann = await openRoom(session, "ann", {
+        ...options,
+        ...asPoster(session.server, "ann"),
+      });
       await ann.locator(".presence-text", { hasText: "Online: ann, bob, carol" }).waitFor();
       // Carol types; ann sees it under the list. (Carol's page tells the room at most every 2 s,
       // so she types on until ann's page shows it.)
@@ -912,7 +935,7 @@ Deno.test("room page - someone else with your name is online and typing beside y
   await withBrowserSession(async (session) => {
     const mine = await openRoom(session, "sam");
     const theirs = await openRoom(session, "sam");
-    await mine.locator(".presence-text", { hasText: "Online: sam (2)" }).waitFor();
+    await mine.locator(".presence-text", { hasText: /^Online: sam \w{7}, sam \w{7}$/ }).waitFor();
     // While this tab types, the other sam's typing still shows here.
     const drafting = mine.locator("#composer-text").pressSequentially("a slow draft", {
       delay: 150,
@@ -942,7 +965,7 @@ Deno.test("room page - one sam's message leaves another sam's typing shown", asy
     const sender = await openRoom(session, "sam");
     const typist = await openRoom(session, "sam");
     const ann = await openRoom(session, "ann");
-    await ann.locator(".presence-text", { hasText: "sam (2)" }).waitFor();
+    await ann.locator(".presence-text", { hasText: /sam \w{7}, sam \w{7}/ }).waitFor();
     const typing = typist.locator("#composer-text").pressSequentially("still typing here", {
       delay: 150,
     });
@@ -1003,6 +1026,27 @@ Deno.test("room page - two people of one name are shown as two authors", async (
     await say(bob, "just bob");
     await mine.locator(".message:not(.pending)", { hasText: "just bob" }).waitFor();
     assert.equal(await mine.locator(".message.first .author-tag").count(), 2);
+  });
+});
+
+Deno.test("room page - two people of one name online are listed each with their messages' tag", async () => {
+  await withBrowserSession(async (session) => {
+    const mine = await openRoom(session, "sam");
+    const theirs = await openRoom(session, "sam");
+    await say(mine, "from the first sam");
+    await say(theirs, "from the second sam");
+    const ann = await openRoom(session, "ann");
+    await ann.locator(".message:not(.pending)", { hasText: "second sam" }).waitFor();
+    const online = ann.locator(".presence-text", {
+      hasText: /^Online: ann, sam \w{7}, sam \w{7}$/,
+    });
+    await online.waitFor();
+    // Each name is isolated as before, and each sam's tag is the one on their message.
+    assert.deepEqual(await online.locator("bdi").allInnerTexts(), ["ann", "sam", "sam"]);
+    const listed = await online.locator(".author-tag").allInnerTexts();
+    const written = await ann.locator(".message.first .author-tag").allInnerTexts();
+    assert.equal(new Set(listed).size, 2);
+    assert.deepEqual([...listed].sort(), [...written].sort());
   });
 });
 

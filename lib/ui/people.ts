@@ -4,7 +4,9 @@
  *
  * @module
  */
+import type { OnlinePerson } from "../client.ts";
 import { lookAlikeForms } from "./look_alike.ts";
+import { authorTag } from "./messages.ts";
 
 /** How many avatar colours the stylesheet defines (`.hue-0` to `.hue-7`). */
 export const AVATAR_HUES = 8;
@@ -12,6 +14,12 @@ export const AVATAR_HUES = 8;
 /** The names trimmed, without blanks, in their order; a name two sessions use stays twice. */
 export function cleanNames(names: readonly string[]): string[] {
   return names.map((name) => name.trim()).filter((name) => name !== "");
+}
+
+/** The sessions online with their names trimmed, without blank names, in their order. */
+export function cleanPeople(people: readonly OnlinePerson[]): OnlinePerson[] {
+  return people.map((person) => ({ ...person, name: person.name.trim() }))
+    .filter(({ name }) => name !== "");
 }
 
 /** A display name online, and how many sessions use it. */
@@ -45,6 +53,44 @@ export function onlineLabel({ name, count }: OnlineName): string {
   return count === 1 ? name : `${name} (${count})`;
 }
 
+/**
+ * An entry of the presence line and list: a name with how many sessions use it, or one session of
+ * a name that is shared, with the tag that tells it apart (as its messages show it; "" for none).
+ */
+export interface OnlineEntry extends OnlineName {
+  tag: string;
+}
+
+/**
+ * Who is online as the presence line and list show them: each session of a name in `shared`
+ * (see `sharedNames`) on its own with its tag, so a reader sees which "sam" is here; every other
+ * name once, with how many sessions use it (as do shared names' sessions whose author id is not
+ * known, from a server that does not say). Names keep their first order.
+ */
+export function onlineEntries(
+  online: readonly OnlinePerson[],
+  shared: ReadonlySet<string>,
+): OnlineEntry[] {
+  const entries: OnlineEntry[] = [];
+  const counted = new Map<string, OnlineEntry>();
+  for (const { name, authorId } of cleanPeople(online)) {
+    const tag = authorTag({ author: name, authorId }, shared);
+    const same = tag === "" ? counted.get(name) : undefined;
+    if (same) same.count++;
+    else {
+      const entry = { name, count: 1, tag };
+      entries.push(entry);
+      if (tag === "") counted.set(name, entry);
+    }
+  }
+  return entries;
+}
+
+/** An entry of the presence line as text: "sam (2)", or "sam 1a2b3c4" with its tag. */
+export function entryText(entry: OnlineEntry): string {
+  return entry.tag ? `${entry.name} ${entry.tag}` : onlineLabel(entry);
+}
+
 /** `names` without one entry of `name` (one session's), if it has one. */
 export function withoutOne(names: readonly string[], name: string): string[] {
   const rest = [...names];
@@ -55,26 +101,28 @@ export function withoutOne(names: readonly string[], name: string): string[] {
 
 /**
  * A piece of a line about people: words, or a name, which the page shows isolated (`<bdi>`) so a
- * right-to-left name keeps its place among the commas.
+ * right-to-left name keeps its place among the commas, and after it the name's tag, if it has one.
  */
-export type LinePart = string | { name: string };
+export type LinePart = string | { name: string; tag?: string };
 
 /** A line's parts as plain text. */
 export function lineText(parts: readonly LinePart[]): string {
-  return parts.map((part) => typeof part === "string" ? part : part.name).join("");
+  return parts.map((part) =>
+    typeof part === "string" ? part : part.tag ? `${part.name} ${part.tag}` : part.name
+  ).join("");
 }
 
 /** Names as parts, a comma between each two and `last` (", " or " and ") before the last. */
-function listNames(names: readonly string[], last: string): LinePart[] {
+function listNames(names: readonly { name: string; tag?: string }[], last: string): LinePart[] {
   return names.flatMap((name, i): LinePart[] => {
     const before = i === 0 ? [] : i === names.length - 1 ? [last] : [", "];
-    return [...before, { name }];
+    return [...before, name];
   });
 }
 
 /** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
 export function joinNames(names: readonly string[]): LinePart[] {
-  return listNames(names, " and ");
+  return listNames(names.map((name) => ({ name })), " and ");
 }
 
 /**
@@ -101,7 +149,7 @@ export const PRESENCE_LIST_MAX = 3;
 export const PRESENCE_NAMES_MAX = 40;
 
 /**
- * Whether the presence line lists these labels (see {@link onlineLabel}) itself; otherwise it
+ * Whether the presence line lists these labels (see {@link entryText}) itself; otherwise it
  * shows a count, and the page shows the full list on demand. One label is always listed.
  */
 export function listsNames(names: readonly string[]): boolean {
@@ -111,14 +159,19 @@ export function listsNames(names: readonly string[]): boolean {
 }
 
 /**
- * The presence line: "Online: ann, bob" for a few people with short names, "5 online" for more
- * (see {@link listsNames}), or nothing for nobody. `online` has one name per session.
+ * The presence line: "Online: ann, bob" for a few people with short names (a shared name's
+ * sessions each with its tag, see {@link onlineEntries}), "5 online" for more (see
+ * {@link listsNames}), or nothing for nobody.
  */
-export function presenceLine(online: readonly string[]): LinePart[] {
-  const labels = onlineNames(online).map(onlineLabel);
-  if (labels.length === 0) return [];
-  if (!listsNames(labels)) return [`${cleanNames(online).length} online`];
-  return ["Online: ", ...listNames(labels, ", ")];
+export function presenceLine(entries: readonly OnlineEntry[]): LinePart[] {
+  if (entries.length === 0) return [];
+  if (!listsNames(entries.map(entryText))) {
+    return [`${entries.reduce((sum, { count }) => sum + count, 0)} online`];
+  }
+  const names = entries.map(({ name, count, tag }) =>
+    tag ? { name, tag } : { name: onlineLabel({ name, count }) }
+  );
+  return ["Online: ", ...listNames(names, ", ")];
 }
 
 /** A stable avatar colour index in `[0, AVATAR_HUES)` for a display name. */

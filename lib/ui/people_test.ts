@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
+import { authorTag } from "./messages.ts";
 import {
   AVATAR_HUES,
   avatarHue,
   cleanNames,
+  cleanPeople,
+  entryText,
   initial,
   joinNames,
   lineText,
+  onlineEntries,
   onlineLabel,
   onlineNames,
   presenceLine,
@@ -15,7 +19,17 @@ import {
 } from "./people.ts";
 
 const typingText = (names: string[], self: string) => lineText(typingLine(names, self));
-const presenceText = (online: string[]) => lineText(presenceLine(online));
+const NOBODY_SHARED = new Set<string>();
+const untagged = (online: string[]) =>
+  onlineEntries(online.map((name) => ({ name })), NOBODY_SHARED);
+const presenceText = (online: string[]) => lineText(presenceLine(untagged(online)));
+/** Two sams online, each with an author id, and ann. */
+const SAMS = [
+  { name: "ann", authorId: "annA0001" },
+  { name: "sam", authorId: "samA0001" },
+  { name: "sam", authorId: "samB0002" },
+];
+const tagOf = (authorId: string) => authorTag({ author: "sam", authorId }, new Set(["sam"]));
 
 Deno.test("typingLine - names one, two or three people and counts the rest", () => {
   assert.equal(typingText([], "me"), "");
@@ -69,7 +83,7 @@ Deno.test("presenceLine - lists a few names, counts many", () => {
 });
 
 Deno.test("presenceLine and typingLine - each name is a part of its own, to be shown isolated", () => {
-  assert.deepEqual(presenceLine(["Me", "אסתר", "דוד"]), [
+  assert.deepEqual(presenceLine(untagged(["Me", "אסתר", "דוד"])), [
     "Online: ",
     { name: "Me" },
     ", ",
@@ -94,6 +108,58 @@ Deno.test("cleanNames and onlineNames - trim, drop blanks, count a name's sessio
   assert.deepEqual(withoutOne(["ann"], "sam"), ["ann"]);
   assert.equal(lineText(joinNames(["a", "b", "c"])), "a, b and c");
   assert.equal(lineText(joinNames(["a"])), "a");
+});
+
+Deno.test("onlineEntries - each session of a shared name on its own with its tag, other names counted", () => {
+  const shared = new Set(["sam"]);
+  assert.deepEqual(onlineEntries(SAMS, shared), [
+    { name: "ann", count: 1, tag: "" },
+    { name: "sam", count: 1, tag: tagOf("samA0001") },
+    { name: "sam", count: 1, tag: tagOf("samB0002") },
+  ]);
+  assert.notEqual(tagOf("samA0001"), tagOf("samB0002"));
+  // Not shared: counted, as before.
+  assert.deepEqual(onlineEntries(SAMS, NOBODY_SHARED).map(entryText), ["ann", "sam (2)"]);
+  // Tagged when the message list tags the name, though only one of it is online.
+  assert.deepEqual(onlineEntries(SAMS.slice(0, 2), shared).map(entryText), [
+    "ann",
+    `sam ${tagOf("samA0001")}`,
+  ]);
+});
+
+Deno.test("onlineEntries - sessions without author ids (an older server) are counted by name", () => {
+  const online = [{ name: "sam" }, { name: "ann" }, { name: " sam " }, { name: " " }];
+  assert.deepEqual(onlineEntries(online, new Set(["sam"])).map(entryText), ["sam (2)", "ann"]);
+});
+
+Deno.test("presenceLine - a shared name's sessions are listed each with its tag", () => {
+  const line = presenceLine(onlineEntries(SAMS, new Set(["sam"])));
+  assert.deepEqual(line, [
+    "Online: ",
+    { name: "ann" },
+    ", ",
+    { name: "sam", tag: tagOf("samA0001") },
+    ", ",
+    { name: "sam", tag: tagOf("samB0002") },
+  ]);
+  assert.equal(lineText(line), `Online: ann, sam ${tagOf("samA0001")}, sam ${tagOf("samB0002")}`);
+  // Tags count towards the characters listed: past 40, a count of sessions.
+  const long = ["samA0001", "samB0002"].map((authorId) => ({ name: "samantha-jones", authorId }));
+  assert.equal(
+    lineText(presenceLine(onlineEntries(long, NOBODY_SHARED))),
+    "Online: samantha-jones (2)",
+  );
+  assert.deepEqual(presenceLine(onlineEntries(long, new Set(["samantha-jones"]))), ["2 online"]);
+});
+
+Deno.test("cleanPeople - trims names and drops blanks, keeping each session's author id", () => {
+  assert.deepEqual(
+    cleanPeople([{ name: " sam ", authorId: "s1" }, { name: "" }, { name: "ann" }]),
+    [
+      { name: "sam", authorId: "s1" },
+      { name: "ann" },
+    ],
+  );
 });
 
 Deno.test("sharedOnlineNames - names several sessions have, or that look like another online", () => {
