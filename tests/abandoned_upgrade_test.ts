@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { upgradeRequest } from "./raw_socket.ts";
 import { type TestServer, withLobby } from "./server.ts";
 import { waitFor } from "./wait_for.ts";
 
@@ -24,18 +25,7 @@ function closeWaitOn(port: number): number {
 /** Sends a WebSocket upgrade request for `path` and hangs up without reading the answer. */
 async function askAndHangUp(port: number, path: string): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-  const request = [
-    `GET ${path} HTTP/1.1`,
-    `Host: 127.0.0.1:${port}`,
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    `Sec-WebSocket-Key: ${key}`,
-    "Sec-WebSocket-Version: 13",
-    "",
-    "",
-  ].join("\r\n");
-  await conn.write(new TextEncoder().encode(request));
+  await conn.write(upgradeRequest(port, path).request);
   conn.close();
 }
 

@@ -39,6 +39,20 @@ async function acceptFor(key: string): Promise<string> {
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }
 
+/** A WebSocket upgrade request for `path` on 127.0.0.1:`port`, with the random key it carries. */
+export function upgradeRequest(port: number, path: string): { key: string; request: Uint8Array } {
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  const request = [
+    `GET ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Key: ${key}`,
+    "Sec-WebSocket-Version: 13",
+  ].join("\r\n") + "\r\n\r\n";
+  return { key, request: new TextEncoder().encode(request) };
+}
+
 /**
  * A WebSocket over `Deno.connect`: the handshake, then whole messages read one at a time, only
  * when asked (a read that times out stays pending and its bytes are kept for the next one).
@@ -70,16 +84,8 @@ export class RawSocket {
   }
 
   async #handshake(port: number, path: string): Promise<void> {
-    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    const request = [
-      `GET ${path} HTTP/1.1`,
-      `Host: 127.0.0.1:${port}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      `Sec-WebSocket-Key: ${key}`,
-      "Sec-WebSocket-Version: 13",
-    ].join("\r\n") + "\r\n\r\n";
-    await this.write(new TextEncoder().encode(request));
+    const { key, request } = upgradeRequest(port, path);
+    await this.write(request);
     const [statusLine, ...lines] = (await this.#readHead()).split("\r\n");
     this.status = Number(statusLine.split(" ")[1]);
     for (const line of lines) {
