@@ -113,9 +113,15 @@ function bySession(entries: Iterable<Deno.KvEntry<Entry>>): Map<string, string> 
   return names;
 }
 
+/**
+ * Orders names for people, alike on every worker whatever its locale (`localeCompare` follows the
+ * process's `LANG`: Swedish puts "öda" after "zoe", English before).
+ */
+const byText = new Intl.Collator("en").compare;
+
 /** The names of live entries, one per session, sorted. */
 function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
-  return [...bySession(entries).values()].sort((a, b) => a.localeCompare(b));
+  return [...bySession(entries).values()].sort(byText);
 }
 
 /**
@@ -123,8 +129,7 @@ function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
  * worker, so that every worker's presence has the same version.
  */
 function byName(a: { name: string; authorId: string }, b: { name: string; authorId: string }) {
-  return a.name.localeCompare(b.name) || compare(a.authorId, b.authorId) ||
-    compare(a.name, b.name);
+  return byText(a.name, b.name) || compare(a.authorId, b.authorId);
 }
 
 function compare(a: string, b: string): number {

@@ -150,6 +150,32 @@ Deno.test("Presence.read - orders one name's sessions by author id, alike on eve
   });
 });
 
+Deno.test("Presence.read - orders names alike whatever the worker's locale", async () => {
+  // The locale is the process's: each read runs in a process of its own.
+  const script = `
+    import { Presence } from ${JSON.stringify(import.meta.resolve("./presence.ts"))};
+    const kv = await Deno.openKv(":memory:");
+    const presence = new Presence(kv, { authorIdOf: (sid) => sid });
+    for (const name of ["zoe", "öda", "oa"]) {
+      presence.join("lobby", { sid: name, name, iat: Date.now() }, "tab-1");
+    }
+    let online = [];
+    while (online.length < 3) online = (await presence.read("lobby")).presence.online;
+    console.log(JSON.stringify(online));
+    presence.close();
+    kv.close();
+  `;
+  const online = async (lang: string) => {
+    const { stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--unstable-kv", script],
+      env: { LANG: lang, LC_ALL: lang },
+    }).output();
+    return new TextDecoder().decode(stdout).trim();
+  };
+  assert.equal(await online("sv_SE.UTF-8"), await online("en_US.UTF-8"));
+  assert.equal(await online("en_US.UTF-8"), '["oa","öda","zoe"]');
+});
+
 Deno.test("Presence.read - one list reads a room's online and typing", async () => {
   await withPresence(async (_presence, kv) => {
     let lists = 0;
