@@ -31,14 +31,14 @@ export function PeopleLine({ parts }: { parts: readonly LinePart[] }) {
   );
 }
 
-/** A name isolated, and its tag after it (none: ""). */
+/** A name isolated, and its tag after it (none: ""), kept on one line with it. */
 function Name({ name, tag }: { name: string; tag?: string }) {
   return (
-    <>
+    <span class="presence-person">
       <bdi>{name}</bdi>
       {tag && " "}
       {tag && <AuthorTag tag={tag} />}
-    </>
+    </span>
   );
 }
 

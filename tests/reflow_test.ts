@@ -117,6 +117,24 @@ Deno.test("room page - at 320 px wide long titles, names and the offline banner 
   });
 });
 
+Deno.test("room page - at 700 px the presence line wraps rather than cut off a tag, and keeps each with its name", async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann", { viewport: { width: 700, height: 700 } });
+    // Two people of one name: each is listed with the tag that tells them apart.
+    await openRoom(session, "samantha");
+    await openRoom(session, "samantha");
+    const line = page.locator("p.presence-text");
+    await line.locator(".author-tag").nth(1).waitFor();
+    assert.equal(await cutOff(line), 0, "the presence line is cut off");
+    const people = line.locator(".presence-person");
+    assert.equal(await people.count(), 3);
+    for (const person of await people.all()) {
+      const lines = await person.evaluate((element) => element.getClientRects().length);
+      assert.equal(lines, 1, `${await person.innerText()} is split over lines`);
+    }
+  });
+});
+
 Deno.test("room page and directory - on a desktop a long title wraps whole, and its #id shows", async () => {
   await withBrowserSession(async (session) => {
     const title = "Planning the spring release of the design system with every team that uses it";
