@@ -502,6 +502,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         id={room.id}
         online={peopleKnown.value ? online.value : null}
         shared={shared.value}
+        self={authorId.value}
       />
       <section
         class="chat"

@@ -24,20 +24,22 @@ import { AuthorTag } from "./author_tag.tsx";
 export function PeopleLine({ parts }: { parts: readonly LinePart[] }) {
   return (
     <>
-      {parts.map((part, i) =>
-        typeof part === "string" ? part : <Name key={i} name={part.name} tag={part.tag} />
-      )}
+      {parts.map((part, i) => typeof part === "string" ? part : <Name key={i} {...part} />)}
     </>
   );
 }
 
-/** A name isolated, and its tag after it (none: ""), kept on one line with it. */
-function Name({ name, tag }: { name: string; tag?: string }) {
+/**
+ * A name isolated, and its tag after it (none: ""), kept on one line with it, and "(you)" after
+ * the visitor's own.
+ */
+function Name({ name, tag, you }: { name: string; tag?: string; you?: boolean }) {
   return (
     <span class="presence-person">
       <bdi>{name}</bdi>
       {tag && " "}
       {tag && <AuthorTag tag={tag} />}
+      {you && " (you)"}
     </span>
   );
 }
@@ -50,17 +52,19 @@ export interface RoomHeaderProps {
   online: OnlinePerson[] | null;
   /** Names whose sessions are told apart with tags, as the message list does. */
   shared: ReadonlySet<string>;
+  /** The visitor's author id, once known: their own tagged session says "(you)". */
+  self: string | undefined;
 }
 
 /** The room's heading and presence line. */
-export function RoomHeader({ title, id, online, shared }: RoomHeaderProps) {
+export function RoomHeader({ title, id, online, shared, self }: RoomHeaderProps) {
   return (
     <header class="room-header">
       <h1 class="room-title">
         {title} <span class="room-id">#{id}</span>
       </h1>
       <div class="presence">
-        {online !== null && <Presence entries={onlineEntries(online, shared)} />}
+        {online !== null && <Presence entries={onlineEntries(online, shared, self)} />}
       </div>
     </header>
   );
@@ -109,7 +113,7 @@ function PresenceList({ line, entries }: { line: LinePart[]; entries: OnlineEntr
       <ul class="presence-list" aria-label="Online now">
         {entries.map((entry) => (
           <li key={`${entry.name}\u0000${entry.tag}`}>
-            <Name name={onlineLabel(entry)} tag={entry.tag} />
+            <Name name={onlineLabel(entry)} tag={entry.tag} you={entry.you} />
           </li>
         ))}
       </ul>

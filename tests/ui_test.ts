@@ -935,7 +935,12 @@ Deno.test("room page - someone else with your name is online and typing beside y
   await withBrowserSession(async (session) => {
     const mine = await openRoom(session, "sam");
     const theirs = await openRoom(session, "sam");
-    await mine.locator(".presence-text", { hasText: /^Online: sam \w{7}, sam \w{7}$/ }).waitFor();
+    // Each sam listed with a tag, and this one as "(you)".
+    const online = mine.locator(".presence-text", {
+      hasText: /^Online: sam \w{7}( \(you\))?, sam \w{7}( \(you\))?$/,
+    });
+    await online.waitFor();
+    assert.equal((await online.innerText()).split("(you)").length, 2);
     // While this tab types, the other sam's typing still shows here.
     const drafting = mine.locator("#composer-text").pressSequentially("a slow draft", {
       delay: 150,
@@ -1047,6 +1052,12 @@ Deno.test("room page - two people of one name online are listed each with their 
     const written = await ann.locator(".message.first .author-tag").allInnerTexts();
     assert.equal(new Set(listed).size, 2);
     assert.deepEqual([...listed].sort(), [...written].sort());
+    // Each sam sees which of the two is them: the one whose tag their own message has.
+    const own = await mine.locator(".message.first", { hasText: "first sam" }).locator(
+      ".author-tag",
+    ).innerText();
+    await mine.locator(".presence-person", { hasText: `sam ${own} (you)` }).waitFor();
+    assert.equal(await mine.locator(".presence-person", { hasText: "(you)" }).count(), 1);
   });
 });
 
@@ -1222,6 +1233,8 @@ Deno.test("room page - a new visitor's first message has the colour it will keep
     socket.holding = true;
     await page.locator('input[name="name"]').fill("newcomer");
     await page.locator('input[name="name"]').press("Enter");
+    // The banner leaves Live at once: the connection with the session has yet to open.
+    await page.locator(".status-live").waitFor({ state: "detached" });
     await page.locator(".status-live").waitFor({ timeout: 10_000 });
     await say(page, "hello, first time here");
     const avatar = page.locator(".message .avatar").first();

@@ -55,21 +55,25 @@ export function onlineLabel({ name, count }: OnlineName): string {
 
 /**
  * An entry of the presence line and list: a name with how many sessions use it, or one session of
- * a name that is shared, with the tag that tells it apart (as its messages show it; "" for none).
+ * a name that is shared, with the tag that tells it apart (as its messages show it; "" for none)
+ * and whether that session is the visitor's.
  */
 export interface OnlineEntry extends OnlineName {
   tag: string;
+  you?: boolean;
 }
 
 /**
  * Who is online as the presence line and list show them: each session of a name in `shared`
  * (see `sharedNames`) on its own with its tag, so a reader sees which "sam" is here; every other
  * name once, with how many sessions use it (as do shared names' sessions whose author id is not
- * known, from a server that does not say). Names keep their first order.
+ * known, from a server that does not say). Names keep their first order. A tagged session whose
+ * author id is `self` (the visitor's) says so.
  */
 export function onlineEntries(
   online: readonly OnlinePerson[],
   shared: ReadonlySet<string>,
+  self?: string,
 ): OnlineEntry[] {
   const entries: OnlineEntry[] = [];
   const counted = new Map<string, OnlineEntry>();
@@ -78,7 +82,8 @@ export function onlineEntries(
     const same = tag === "" ? counted.get(name) : undefined;
     if (same) same.count++;
     else {
-      const entry = { name, count: 1, tag };
+      const entry: OnlineEntry = { name, count: 1, tag };
+      if (tag !== "" && authorId === self) entry.you = true;
       entries.push(entry);
       if (tag === "") counted.set(name, entry);
     }
@@ -86,9 +91,12 @@ export function onlineEntries(
   return entries;
 }
 
-/** An entry of the presence line as text: "sam (2)", or "sam 1a2b3c4" with its tag. */
+/**
+ * An entry of the presence line as text: "sam (2)", or "sam 1a2b3c4" with its tag ("sam 1a2b3c4
+ * (you)" for the visitor's).
+ */
 export function entryText(entry: OnlineEntry): string {
-  return entry.tag ? `${entry.name} ${entry.tag}` : onlineLabel(entry);
+  return entry.tag ? lineText([entry]) : onlineLabel(entry);
 }
 
 /** `names` without one entry of `name` (one session's), if it has one. */
@@ -103,17 +111,19 @@ export function withoutOne(names: readonly string[], name: string): string[] {
  * A piece of a line about people: words, or a name, which the page shows isolated (`<bdi>`) so a
  * right-to-left name keeps its place among the commas, and after it the name's tag, if it has one.
  */
-export type LinePart = string | { name: string; tag?: string };
+export type LinePart = string | { name: string; tag?: string; you?: boolean };
 
 /** A line's parts as plain text. */
 export function lineText(parts: readonly LinePart[]): string {
   return parts.map((part) =>
-    typeof part === "string" ? part : part.tag ? `${part.name} ${part.tag}` : part.name
+    typeof part === "string"
+      ? part
+      : [part.name, part.tag, part.you && "(you)"].filter(Boolean).join(" ")
   ).join("");
 }
 
 /** Names as parts, a comma between each two and `last` (", " or " and ") before the last. */
-function listNames(names: readonly { name: string; tag?: string }[], last: string): LinePart[] {
+function listNames(names: readonly Exclude<LinePart, string>[], last: string): LinePart[] {
   return names.flatMap((name, i): LinePart[] => {
     const before = i === 0 ? [] : i === names.length - 1 ? [last] : [", "];
     return [...before, name];
@@ -168,8 +178,8 @@ export function presenceLine(entries: readonly OnlineEntry[]): LinePart[] {
   if (!listsNames(entries.map(entryText))) {
     return [`${entries.reduce((sum, { count }) => sum + count, 0)} online`];
   }
-  const names = entries.map(({ name, count, tag }) =>
-    tag ? { name, tag } : { name: onlineLabel({ name, count }) }
+  const names = entries.map(({ name, count, tag, you }) =>
+    tag ? { name, tag, ...you && { you } } : { name: onlineLabel({ name, count }) }
   );
   return ["Online: ", ...listNames(names, ", ")];
 }

@@ -127,6 +127,25 @@ Deno.test("onlineEntries - each session of a shared name on its own with its tag
   ]);
 });
 
+Deno.test("onlineEntries - the visitor's own tagged session says so", () => {
+  const entries = onlineEntries(SAMS, new Set(["sam"]), "samB0002");
+  assert.deepEqual(entries.map(entryText), [
+    "ann",
+    `sam ${tagOf("samA0001")}`,
+    `sam ${tagOf("samB0002")} (you)`,
+  ]);
+  assert.deepEqual(presenceLine(entries).at(-1), {
+    name: "sam",
+    tag: tagOf("samB0002"),
+    you: true,
+  });
+  // A name nobody else has needs no telling apart.
+  assert.deepEqual(onlineEntries(SAMS, NOBODY_SHARED, "samB0002").map(entryText), [
+    "ann",
+    "sam (2)",
+  ]);
+});
+
 Deno.test("onlineEntries - sessions without author ids (an older server) are counted by name", () => {
   const online = [{ name: "sam" }, { name: "ann" }, { name: " sam " }, { name: " " }];
   assert.deepEqual(onlineEntries(online, new Set(["sam"])).map(entryText), ["sam (2)", "ann"]);
