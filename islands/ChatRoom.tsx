@@ -24,6 +24,7 @@ import {
   cleanNames,
   cleanPeople,
   onlineNames,
+  samePeople,
   sharedOnlineNames,
   typingLine,
   withoutOne,
@@ -391,7 +392,11 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         history.value = mayHaveOlder(latest) ? "idle" : "done";
       }),
       chat.on("messages", receive),
-      chat.on("presence", (_names, people) => (online.value = cleanPeople(people))),
+      chat.on("presence", (_names, people) => {
+        // Presence also changes as people type: the same people online leave the lists as they are.
+        const next = cleanPeople(people);
+        if (!samePeople(online.value, next)) online.value = next;
+      }),
       // The server drops a name about 5 s after that person's last keystroke.
       chat.on("typing", (names) => (typing.value = cleanNames(names))),
     ];

@@ -22,6 +22,17 @@ export function cleanPeople(people: readonly OnlinePerson[]): OnlinePerson[] {
     .filter(({ name }) => name !== "");
 }
 
+/** Whether two lists of sessions online name the same people, with the same ids, in one order. */
+export function samePeople(
+  one: readonly OnlinePerson[] | null,
+  other: readonly OnlinePerson[],
+): boolean {
+  return one !== null && one.length === other.length &&
+    one.every((person, i) =>
+      person.name === other[i].name && person.authorId === other[i].authorId
+    );
+}
+
 /** A display name online, and how many sessions use it. */
 export interface OnlineName {
   name: string;

@@ -13,6 +13,7 @@ import {
   onlineLabel,
   onlineNames,
   presenceLine,
+  samePeople,
   sharedOnlineNames,
   typingLine,
   withoutOne,
@@ -191,6 +192,15 @@ Deno.test("sharedOnlineNames - names several sessions have, or that look like an
     "Вера",
     "вера",
   ]);
+});
+
+Deno.test("samePeople - the same names and ids in one order, and nothing known is never the same", () => {
+  const people = [{ name: "ann", authorId: "a1" }, { name: "sam" }];
+  assert.equal(samePeople(people, [{ name: "ann", authorId: "a1" }, { name: "sam" }]), true);
+  assert.equal(samePeople(people, [{ name: "ann", authorId: "a2" }, { name: "sam" }]), false);
+  assert.equal(samePeople(people, [{ name: "sam" }, { name: "ann", authorId: "a1" }]), false);
+  assert.equal(samePeople(people, people.slice(1)), false);
+  assert.equal(samePeople(null, []), false);
 });
 
 Deno.test("avatarHue - is stable per name and within the palette", () => {
