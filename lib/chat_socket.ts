@@ -356,9 +356,12 @@ class ChatSocket implements EventListenerObject {
     this.#send('{"type":"pong"}');
   }
 
-  /** Ends the sender's spell of typing, if it typed here, so its next keystroke shows at once. */
+  /**
+   * Ends the sender's spell of typing, so its next keystroke shows at once: also one its session
+   * began over another socket of this worker (the page's socket before a rename, another tab), which
+   * no message over that socket will end. `stoppedTyping` costs nothing when this worker wrote none.
+   */
   #stoppedTyping(session: Session): void {
-    if (this.#lastTyping === 0) return;
     this.#lastTyping = 0;
     endTypingSpell(this.#services, this.#room, session);
   }

@@ -176,3 +176,32 @@ Deno.test("serveChatSocket - a socket the server closes is logged with the serve
     assert.equal(closed?.code, 1001);
   });
 });
+
+Deno.test("serveChatSocket - a message ends its session's spell of typing begun over another socket (a rename)", async () => {
+  await withServices(async (services, room) => {
+    const iat = Date.now();
+    const frame = (data: unknown) => new MessageEvent("message", { data: JSON.stringify(data) });
+    // The visitor types as "alice"...
+    const before = new StandInSocket();
+    serve(services, room, before, { sid: "s-1", name: "alice", iat });
+    before.open();
+    before.dispatchEvent(frame({ type: "typing" }));
+    await pause(50);
+    assert.deepEqual((await services.presence.read(room.id)).presence.typing, ["alice"]);
+    // ...renames, so the page's socket is replaced by one under the new name...
+    before.readyState = WebSocket.CLOSED;
+    before.dispatchEvent(new CloseEvent("close", { code: 1000 }));
+    await pause(20);
+    const after = new StandInSocket();
+    serve(services, room, after, { sid: "s-1", name: "alicia", iat });
+    after.open();
+    // ...and sends what was typed: the session is no longer typing, under either name.
+    after.dispatchEvent(frame({ type: "send", id: "m-1", text: "typed as alice" }));
+    await pause(300);
+    assert.ok(after.sent.some((sent) => JSON.parse(sent).type === "ack"));
+    assert.deepEqual((await services.presence.read(room.id)).presence.typing, []);
+    after.readyState = WebSocket.CLOSED;
+    after.dispatchEvent(new CloseEvent("close", { code: 1000 }));
+    await pause(20);
+  });
+});
