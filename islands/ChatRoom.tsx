@@ -333,11 +333,14 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       history.value = "idle";
     }
     messages.value = next;
-    // Each of the visitor's own messages comes back once: it is forgotten as it does. Another's
+    // A message with the session's author id is the visitor's, from this tab or another (whose
+    // word of it may come after it); one without (stored before author ids) is theirs if this
+    // browser sent its id. Each sent id comes back once and is forgotten as it does. Another's
     // message under an id the visitor sent is another's (see `isOwnMessage`).
-    const mine = (message: Message) =>
-      (message.authorId === undefined || message.authorId === authorId.value) &&
-      own.claim(message.id);
+    const mine = (message: Message) => {
+      const sent = own.claim(message.id);
+      return message.authorId === undefined ? sent : message.authorId === authorId.value;
+    };
     const fromOthers = fresh.filter((message) => !mine(message));
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;

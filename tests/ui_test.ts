@@ -1085,6 +1085,32 @@ Deno.test("room page - your other tab's messages and typing are yours", async ()
   });
 });
 
+Deno.test("room page - your other tab's message is yours even when that tab's word of it comes late", async () => {
+  await withBrowserSession(async (session) => {
+    const tab = await openRoom(session, "sam");
+    const other = await tab.context().newPage();
+    // Tabs tell each other what they sent; here that word never reaches this tab in time.
+    await other.addInitScript(() => {
+      const Native = BroadcastChannel;
+      globalThis.BroadcastChannel = class extends Native {
+        override set onmessage(handler: ((event: MessageEvent) => void) | null) {
+          super.onmessage = (event: MessageEvent) => {
+            if (typeof event.data?.sent !== "string") handler?.(event);
+          };
+        }
+      };
+    });
+    await other.goto(tab.url());
+    await other.locator(".status-live").waitFor();
+    await setVisibility(other, "hidden");
+    await say(tab, "hello from tab a");
+    await other.locator(".message:not(.pending) .text", { hasText: "tab a" }).waitFor();
+    // The message carries the session's author id: it is the visitor's, not unread or announced.
+    assert.equal(await other.title(), "The lobby · Parley");
+    assert.equal(await other.locator('[aria-live="polite"]').textContent(), "");
+  });
+});
+
 // Outbox and connection
 
 Deno.test("room page - text the server would refuse is explained under the box and stays to be fixed", async () => {
