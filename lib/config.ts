@@ -87,7 +87,7 @@ export function readConfig(
     "PARLEY_WS_IDLE_TIMEOUT",
     { min: 1, max: MAX_WS_IDLE_TIMEOUT },
   ) ?? 60;
-  const secret = getEnv("PARLEY_SECRET") || undefined;
+  const secret = parseSecret(getEnv("PARLEY_SECRET"));
   const deliveryIntervalMs = readDeliveryInterval(getEnv);
   const jobs = getEnv("DENO_JOBS");
   const workers = jobs !== undefined && /^[1-9]\d{0,3}$/.test(jobs) ? Number(jobs) : undefined;
@@ -127,6 +127,24 @@ function parseKvPath(value: string | undefined): string | undefined {
     throw new SettingError(
       `Invalid PARLEY_KV_PATH "${value}": a KV Connect URL starts with http:// or https:// ` +
         `(in lowercase); a file path has no scheme`,
+    );
+  }
+  return value;
+}
+
+/** The least length of `PARLEY_SECRET`, not counting spaces at its ends. */
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Checks `PARLEY_SECRET` here, with the other settings, so that `deno task start` refuses a short
+ * one before it starts any worker (and before it prints what the server runs with).
+ */
+function parseSecret(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (value.trim().length < MIN_SECRET_LENGTH) {
+    throw new SettingError(
+      `Invalid PARLEY_SECRET: it must be at least ${MIN_SECRET_LENGTH} characters long, ` +
+        `not counting spaces at its ends`,
     );
   }
   return value;

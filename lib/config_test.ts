@@ -191,3 +191,11 @@ Deno.test("readConfig - PARLEY_KV_PATH takes a file, :memory: or an http(s) URL,
     assert.throws(() => kvPath(bad), /^SettingError: Invalid PARLEY_KV_PATH .*in lowercase/, bad);
   }
 });
+
+Deno.test("readConfig - refuses a PARLEY_SECRET under 32 characters, before any worker starts", () => {
+  const env = (secret: string) => (name: string) => name === "PARLEY_SECRET" ? secret : undefined;
+  assert.throws(() => readConfig(env("short")), /Invalid PARLEY_SECRET/);
+  assert.throws(() => readConfig(env(` ${" ".repeat(40)}x `)), /Invalid PARLEY_SECRET/);
+  assert.equal(readConfig(env("")).secret, undefined);
+  assert.equal(readConfig(env("x".repeat(32))).secret, "x".repeat(32));
+});

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { SettingError } from "./config.ts";
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ParleyError } from "./errors.ts";
@@ -60,18 +59,11 @@ function isFresh(session: Session): boolean {
 }
 
 /**
- * The secret sessions are signed with: `PARLEY_SECRET` when set, else one generated on first
- * start and kept in KV, so every worker and every restart signs alike.
+ * The secret sessions are signed with: `PARLEY_SECRET` when set (`readConfig` checked its length),
+ * else one generated on first start and kept in KV, so every worker and every restart signs alike.
  */
 export async function loadSecret(kv: Deno.Kv, fromEnv: string | undefined): Promise<string> {
-  if (fromEnv) {
-    if (fromEnv.trim().length < 32) {
-      throw new SettingError(
-        "Invalid PARLEY_SECRET: it must be at least 32 characters long, not counting spaces at its ends",
-      );
-    }
-    return fromEnv;
-  }
+  if (fromEnv) return fromEnv;
   const existing = (await kv.get<string>(SECRET_KEY)).value;
   if (existing !== null) return existing;
   const generated = base64url(crypto.getRandomValues(new Uint8Array(32)));

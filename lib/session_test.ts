@@ -99,15 +99,13 @@ Deno.test("sessionCookie - HttpOnly, SameSite=Lax, Secure only over https, clear
   assert.equal(readCookie("a=1; parley_session=x=y", "parley_session"), "x=y");
 });
 
-Deno.test("loadSecret - generates one secret, keeps it in KV and refuses a short PARLEY_SECRET", async () => {
+Deno.test("loadSecret - generates one secret and keeps it in KV, or takes PARLEY_SECRET", async () => {
   const kv = await Deno.openKv(":memory:");
   try {
     const first = await loadSecret(kv, undefined);
     assert.ok(first.length >= 40);
     assert.equal(await loadSecret(kv, undefined), first);
     assert.equal(await loadSecret(kv, SECRET), SECRET);
-    await assert.rejects(() => loadSecret(kv, "short"), /PARLEY_SECRET/);
-    await assert.rejects(() => loadSecret(kv, ` ${" ".repeat(40)}x `), /PARLEY_SECRET/);
   } finally {
     kv.close();
   }
