@@ -17,7 +17,7 @@ import {
   type ListRow,
 } from "../lib/ui/messages.ts";
 import { avatarHue, initial } from "../lib/ui/people.ts";
-import { AuthorTag } from "./author_tag.tsx";
+import { TaggedName } from "./author_tag.tsx";
 import { type Clock, dayLabel, fullTime, timeOfDay } from "../lib/ui/time.ts";
 
 /** Where paging back through history stands. */
@@ -190,13 +190,7 @@ function Timestamp({ at, clock, class: className }: { at: number; clock: Clock; 
  */
 function AuthorName({ name, tag, hidden }: { name: string; tag: string; hidden?: boolean }) {
   if (hidden) return <span class="author visually-hidden">{tag ? `${name} ${tag}` : name}</span>;
-  return (
-    <>
-      <bdi class="author">{name}</bdi>
-      {tag && " "}
-      {tag && <AuthorTag tag={tag} />}
-    </>
-  );
+  return <TaggedName name={name} tag={tag} nameClass="author" />;
 }
 
 function MessageItem(

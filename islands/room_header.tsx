@@ -7,15 +7,15 @@ import { useEffect, useRef } from "preact/hooks";
 import type { OnlinePerson } from "../lib/client.ts";
 import type { Banner } from "../lib/ui/status.ts";
 import {
+  entryPart,
   entryText,
   type LinePart,
   listsNames,
   onlineEntries,
   type OnlineEntry,
-  onlineLabel,
   presenceLine,
 } from "../lib/ui/people.ts";
-import { AuthorTag } from "./author_tag.tsx";
+import { TaggedName } from "./author_tag.tsx";
 
 /**
  * A line about people, each name isolated so that a right-to-left one keeps its place, and
@@ -36,9 +36,7 @@ export function PeopleLine({ parts }: { parts: readonly LinePart[] }) {
 function Name({ name, tag, you }: { name: string; tag?: string; you?: boolean }) {
   return (
     <span class="presence-person">
-      <bdi>{name}</bdi>
-      {tag && " "}
-      {tag && <AuthorTag tag={tag} />}
+      <TaggedName name={name} tag={tag} />
       {you && " (you)"}
     </span>
   );
@@ -113,7 +111,7 @@ function PresenceList({ line, entries }: { line: LinePart[]; entries: OnlineEntr
       <ul class="presence-list" aria-label="Online now">
         {entries.map((entry) => (
           <li key={`${entry.name}\u0000${entry.tag}`}>
-            <Name name={onlineLabel(entry)} tag={entry.tag} you={entry.you} />
+            <Name {...entryPart(entry)} />
           </li>
         ))}
       </ul>

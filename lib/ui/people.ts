@@ -102,12 +102,17 @@ export function onlineEntries(
   return entries;
 }
 
+/** An entry as the presence line and list show it: "sam (2)", or "sam" with its tag (and "(you)"). */
+export function entryPart({ name, count, tag, you }: OnlineEntry): Exclude<LinePart, string> {
+  return tag ? { name, tag, ...you && { you } } : { name: onlineLabel({ name, count }) };
+}
+
 /**
  * An entry of the presence line as text: "sam (2)", or "sam 1a2b3c4" with its tag ("sam 1a2b3c4
  * (you)" for the visitor's).
  */
 export function entryText(entry: OnlineEntry): string {
-  return entry.tag ? lineText([entry]) : onlineLabel(entry);
+  return lineText([entryPart(entry)]);
 }
 
 /** `names` without one entry of `name` (one session's), if it has one. */
@@ -189,10 +194,7 @@ export function presenceLine(entries: readonly OnlineEntry[]): LinePart[] {
   if (!listsNames(entries.map(entryText))) {
     return [`${entries.reduce((sum, { count }) => sum + count, 0)} online`];
   }
-  const names = entries.map(({ name, count, tag, you }) =>
-    tag ? { name, tag, ...you && { you } } : { name: onlineLabel({ name, count }) }
-  );
-  return ["Online: ", ...listNames(names, ", ")];
+  return ["Online: ", ...listNames(entries.map(entryPart), ", ")];
 }
 
 /** A stable avatar colour index in `[0, AVATAR_HUES)` for a display name. */
