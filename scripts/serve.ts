@@ -19,7 +19,6 @@ import { type LaunchSettings, readLaunchSettings, serveArgs } from "./launch_set
 
 /** Why the server could not listen where it is told to, if that is already clear. */
 function listenProblem({ host, port }: LaunchSettings): string | undefined {
-  if (port === 0) return undefined;
   const hostname = host.replace(/^\[(.*)\]$/, "$1");
   try {
     Deno.listen({ hostname, port }).close();
@@ -31,7 +30,12 @@ function listenProblem({ host, port }: LaunchSettings): string | undefined {
       return `${host} is not an address of this machine: set PARLEY_HOST to one of its ` +
         `addresses, or leave it unset for every interface`;
     }
-    // Anything else (a host name that does not resolve) is left to `deno serve` to say.
+    // Deno names no error class for a host name that does not resolve: only its message does.
+    if (error instanceof Error && /failed to lookup address/.test(error.message)) {
+      return `PARLEY_HOST "${host}" is a name this machine cannot resolve: set it to one of the ` +
+        `machine's addresses or names, or leave it unset for every interface`;
+    }
+    // Anything else is left to `deno serve` to say.
   }
   return undefined;
 }
