@@ -7,13 +7,18 @@
  * Each worker says on a `BroadcastChannel` when its shutdown is done, and waits until as many
  * workers as the process has (`DENO_JOBS`) have said so. It counts, rather than waiting for the
  * workers it happens to know of, because a worker still starting when the signal came is known to
- * nobody yet; ending the process before that one is done would cut it off. A word lost on the way
- * only means the shutdown runs into its deadline.
+ * nobody yet; ending the process before that one is done would cut it off. Such a worker joins the
+ * roll call after the others may have said they are done, which it would not have heard: so it asks
+ * as it joins, and every worker that is done says so again. A word lost on the way only means the
+ * shutdown runs into its deadline.
  *
  * @module
  */
 
 const CHANNEL = "parley:shutdown";
+
+/** What a worker that joins posts, asking the workers that are done to say so again. */
+const ASK = "who is done?";
 
 /** One worker's side of the roll call; see the module documentation. */
 export class DrainRollCall {
@@ -30,9 +35,12 @@ export class DrainRollCall {
   constructor(workers: number) {
     this.#workers = workers;
     this.#channel.onmessage = (event: MessageEvent<string>) => {
-      this.#done.add(event.data);
-      this.#check();
+      if (event.data !== ASK) {
+        this.#done.add(event.data);
+        this.#check();
+      } else if (this.#done.has(this.#id)) this.#channel.postMessage(this.#id);
     };
+    this.#channel.postMessage(ASK);
   }
 
   /**

@@ -32,3 +32,19 @@ Deno.test("DrainRollCall - done waits until as many workers as the process runs 
     for (const roll of [a, b, c]) roll.close();
   }
 });
+
+Deno.test("DrainRollCall - a worker that joins after another is done hears it was", async () => {
+  // A worker still starting when the signal came joins the roll call after a quick one is done.
+  const early = new DrainRollCall(2);
+  let late: DrainRollCall | undefined;
+  try {
+    const earlyDone = early.done();
+    await settlesSoon(earlyDone);
+    late = new DrainRollCall(2);
+    assert.ok(await settlesSoon(late.done()), "the late worker heard the early one was done");
+    assert.ok(await settlesSoon(earlyDone));
+  } finally {
+    early.close();
+    late?.close();
+  }
+});

@@ -49,7 +49,7 @@ Deno.test("GracefulShutdown - drained but another worker still running at the de
   assert.equal(await within(deadline.promise, GIVE_UP_MS, "the deadline"), true);
   // The other worker finishes late; then this one would end the process if Deno kept it up.
   const other = new DrainRollCall(2);
-  void other.done(); // It never hears this worker, which said so before it joined: no matter.
+  void other.done();
   await done;
   other.close();
   const waited = performance.now();
