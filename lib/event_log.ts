@@ -44,6 +44,14 @@ export class EventLog {
     this.#line(event, fields);
   }
 
+  /**
+   * Writes one line of the server's own doing (a shutdown's start and end), which no client can
+   * cause: past the line budget, so that a flood of other lines never hides it.
+   */
+  writeOwn(event: string, fields: LogFields = {}): void {
+    if (this.enabled) this.#line(event, fields);
+  }
+
   #line(event: string, fields: LogFields): void {
     this.writeLine(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
   }

@@ -25,6 +25,21 @@ Deno.test("EventLog - a flood of lines is cut after the burst, and what was left
 
 Deno.test("EventLog - off, it writes nothing", () => {
   const lines: string[] = [];
-  new EventLog(false, (line) => lines.push(line)).write("rejected", { reason: "x" });
+  const log = new EventLog(false, (line) => lines.push(line));
+  log.write("rejected", { reason: "x" });
+  log.writeOwn("shutdown_start");
   assert.deepEqual(lines, []);
+});
+
+Deno.test("EventLog - a line of the server's own is written past a spent budget, and not counted as left out", async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = new EventLog(true, (line) => lines.push(JSON.parse(line)), () => 0);
+  for (let i = 0; i < LINE_BURST + 1; i++) log.write("rejected", { reason: "not_found" });
+  log.writeOwn("shutdown_start", { ws: 2 });
+  assert.equal(lines.length, LINE_BURST + 1);
+  const { time: _, ...own } = lines.at(-1)!;
+  assert.deepEqual(own, { event: "shutdown_start", ws: 2 });
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  assert.equal(lines.at(-1)?.event, "log_suppressed");
+  assert.equal(lines.at(-1)?.lines, 1);
 });

@@ -121,11 +121,6 @@ export class GracefulShutdown {
     return this.#done !== undefined;
   }
 
-  /** How many requests and appends are in flight now. */
-  get inFlight(): number {
-    return this.#pending.size;
-  }
-
   /**
    * Wraps the app's request handler: tracks each request until its response is ready, and once
    * the shutdown has started answers any request that still arrives (on a kept-alive
@@ -167,6 +162,14 @@ export class GracefulShutdown {
   }
 
   async #run(): Promise<void> {
+    const started = performance.now();
+    const { connections, events, hub } = this.#services;
+    events.writeOwn("shutdown_start", {
+      ws: connections.count("ws"),
+      sse: connections.count("sse"),
+      poll: hub.waitingPolls,
+      in_flight: this.#pending.size,
+    });
     const deadline = setTimeout(() => this.#onDeadline(this.#drained), this.#deadlineMs);
     Deno.unrefTimer(deadline);
     // `deno serve` listens for the signal too, after this module ran: let it go first. It stops
@@ -196,6 +199,7 @@ export class GracefulShutdown {
     await new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
     this.#closeLiveTraffic();
     this.#drained = true;
+    events.writeOwn("shutdown_finished", { ms: Math.round(performance.now() - started) });
     if (this.#roll === undefined) return;
     // Once every worker is done, nothing is left to lose: end the process if Deno keeps it up.
     await this.#roll.done();

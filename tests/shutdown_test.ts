@@ -124,19 +124,37 @@ async function openEventStream(origin: string): Promise<{
   };
 }
 
+/** A server's output line by line, without the worker's name `--parallel` puts first. */
+function outputLines(output: string): string[] {
+  return output.split("\n").map((line) => line.replace(/^\[serve-worker-\d+ *\] /, ""));
+}
+
 /** The lines of a server's output that are neither its start-up line nor a JSON log line. */
 function problems(output: string): string[] {
-  return output.split("\n").map((line) => line.replace(/^\[serve-worker-\d+ *\] /, ""))
+  return outputLines(output)
     .filter((line) => line !== "" && !line.startsWith("{") && !line.includes("Listening on"));
 }
 
+/** The JSON log lines of a server's output that carry `event`. */
+function logLines(output: string, event: string): Array<Record<string, number>> {
+  return outputLines(output).filter((line) => line.startsWith("{")).map((line) => JSON.parse(line))
+    .filter((line) => line.event === event);
+}
+
+/** The sum of one field over log lines. */
+function total(lines: Array<Record<string, number>>, field: string): number {
+  return lines.reduce((sum, line) => sum + line[field], 0);
+}
+
 /**
- * Asserts that a server ends every kind of live connection on SIGTERM and exits with code 0.
- * `resend` repeats the signal while it runs, for `--parallel` (see {@link ServerProcess.exit}).
+ * Asserts that a server ends every kind of live connection on SIGTERM and exits with code 0, and
+ * that each worker logged its shutdown's start, with what was open, and its end.
+ * `resend` repeats the signal while it runs, for `--parallel` (see {@link ServerProcess.exit});
+ * `sockets` is how many WebSockets the caller opened besides this function's own.
  */
 async function assertGracefulStop(
   server: ServerProcess,
-  options: { resend?: boolean } = {},
+  options: { resend?: boolean; workers?: number; sockets?: number } = {},
 ): Promise<void> {
   const token = await openSession(server.origin, "ada");
   const socket = new Socket(server.origin, `token=${token}`);
@@ -161,6 +179,15 @@ async function assertGracefulStop(
     assert.equal(exit.signal, null);
     assert.equal(exit.code, 0, server.output());
     assert.ok(exit.ms < EXIT_WITHIN_MS, `exited after ${exit.ms} ms`);
+
+    const starts = logLines(server.output(), "shutdown_start");
+    const ends = logLines(server.output(), "shutdown_finished");
+    assert.equal(starts.length, options.workers ?? 1, server.output());
+    assert.equal(ends.length, starts.length, server.output());
+    assert.equal(total(starts, "ws"), 1 + (options.sockets ?? 0));
+    assert.equal(total(starts, "sse"), 1);
+    assert.equal(total(starts, "poll"), 1);
+    for (const end of ends) assert.ok(end.ms >= 0 && end.ms < exit.ms, JSON.stringify(end));
   } finally {
     await socket.close();
     await stream.cancel();
@@ -178,7 +205,7 @@ Deno.test("shutdown - every parallel worker stops gracefully on SIGTERM", async 
     const sockets = Array.from({ length: 6 }, () => new Socket(server.origin, `token=${token}`));
     try {
       await Promise.all(sockets.map((socket) => socket.welcomed));
-      await assertGracefulStop(server, { resend: true });
+      await assertGracefulStop(server, { resend: true, workers: 3, sockets: sockets.length });
       for (const socket of sockets) assert.equal((await socket.closed).code, 1001);
     } finally {
       await Promise.all(sockets.map((socket) => socket.close()));
@@ -251,7 +278,7 @@ Deno.test("shutdown - parallel workers commit in-flight sends before closing the
 
 Deno.test("shutdown - serve script passes SIGTERM on and exits with the server's code", async () => {
   await withServer({ viaScript: true, workers: 2 }, async (server) => {
-    await assertGracefulStop(server);
+    await assertGracefulStop(server, { workers: 2 });
     await assert.rejects(fetch(`${server.origin}/api/rooms`), "the server still listens");
   });
 });
