@@ -439,3 +439,41 @@ Deno.test("long poll - a reader polling through a burst gets every message exact
     await server.close();
   }
 });
+
+Deno.test("long poll - an answer carries about 1 MiB of messages at most; the next gets the rest", async () => {
+  // 500 messages of 4,000 emoji are 8 MB of JSON, which a client that does not read its answer
+  // kept in the server's memory with each such request.
+  const server = await startServer(LIMITS_OFF);
+  try {
+    await createRoom(server, "lobby");
+    const text = "😀".repeat(4000);
+    for (const i of range(1, 100)) {
+      await server.services.log.append("lobby", { id: `big-${i}`, author: "ada", text });
+    }
+    const bytes = (messages: Message[]) =>
+      messages.reduce(
+        (sum, message) => sum + new TextEncoder().encode(JSON.stringify(message)).length,
+        0,
+      );
+
+    const first = await poll(server, "lobby", "after=0&limit=500");
+    assert.equal(first.status, 200);
+    assert.equal(first.body.head, 100);
+    const count = first.body.messages.length;
+    assert.ok(count >= 50 && count < 100, `${count} messages in one answer`);
+    assert.deepEqual(seqs(first.body.messages), range(1, count));
+    assert.ok(bytes(first.body.messages) <= 1024 * 1024, `${bytes(first.body.messages)} bytes`);
+    const rest = await poll(server, "lobby", `after=${count}&limit=500&wait=20`);
+    assert.deepEqual(seqs(rest.body.messages), range(count + 1, 100));
+
+    // History pages back from the newest; a page of 50 (the bundled client's) comes whole.
+    const history = await poll(server, "lobby", "limit=200");
+    const shown = history.body.messages.length;
+    assert.ok(shown >= 50 && shown < 100, `${shown} messages in one page of history`);
+    assert.deepEqual(seqs(history.body.messages), range(101 - shown, 100));
+    const older = await poll(server, "lobby", `limit=50&before=${101 - shown}`);
+    assert.deepEqual(seqs(older.body.messages), range(Math.max(1, 51 - shown), 100 - shown));
+  } finally {
+    await server.close();
+  }
+});

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { withinAnswerBudget } from "../../../../lib/answer_budget.ts";
 import { readJsonBody } from "../../../../lib/body.ts";
 import { clientIp } from "../../../../lib/client_ip.ts";
 import { wasHead } from "../../../../lib/head_as_get.ts";
@@ -58,7 +59,8 @@ export const handler = {
     if (after === undefined) {
       const limit = parseBoundedCount(c.req.query("limit"), "limit", { ...HISTORY_LIMIT, min: 1 });
       const before = parseCursor(c.req.query("before"), "before", Number.MAX_SAFE_INTEGER);
-      return page(room, await log.readLatest(room.id, { limit, before }));
+      const latest = await log.readLatest(room.id, { limit, before });
+      return page(room, withinAnswerBudget(latest, "newest"));
     }
     const limit = parseBoundedCount(c.req.query("limit"), "limit", { ...POLL_LIMIT, min: 1 });
     const wait = parseBoundedCount(c.req.query("wait"), "wait", {
@@ -82,6 +84,7 @@ export const handler = {
       const current = await requireRoom(log, room.id);
       return page(current, await readResyncMessages(log, room.id, current.head), { resync: true });
     }
+    ready = withinAnswerBudget(ready, "oldest");
     if (ready.length > 0 || wait === 0 || head) {
       metrics.deliveries.inc("poll", ready.length);
       return page(room, ready, presenceFields(hub, room.id));
@@ -89,12 +92,13 @@ export const handler = {
     const release = limits.openConnection(ip);
     if (release === null) throw tooManyConnections();
     try {
-      const { head, messages } = await hub.poll(room.id, after, {
+      const { head, messages: woken } = await hub.poll(room.id, after, {
         limit,
         waitMs: wait * 1000,
         signal: c.req.raw.signal,
         seenPresence,
       });
+      const messages = withinAnswerBudget(woken, "oldest");
       metrics.deliveries.inc("poll", messages.length);
       const fields = presenceFields(hub, room.id);
       return page({ ...room, head: Math.max(room.head, head) }, messages, fields);
