@@ -7,38 +7,45 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import type { Message } from "./types.ts";
 
-/** About the most bytes of messages one answer carries (at least one message, whatever its size). */
+/** About the most bytes of messages one answer carries, past {@link WHOLE_PAGE} messages. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
- * How many bytes `message` takes in a JSON answer. Its text is at most 16,000 bytes there (4,000
- * code points of up to 4 bytes of UTF-8; an escape such as `\n` is 2), so a page of 50 (the bundled
- * client's page of history, a resync) always fits whole.
+ * So many messages always come whole, whatever their size: the bundled client's page of history
+ * (`OLDER_PAGE_SIZE`), which takes a shorter page for the start of the history. At most 16,000
+ * bytes of text each (4,000 code points of up to 4 bytes of UTF-8), they stay under 1 MiB too.
  */
-export function messageBytes(message: Message): number {
-  return Buffer.byteLength(JSON.stringify(message), "utf8");
+export const WHOLE_PAGE = 50;
+
+// What a message's JSON holds besides its strings: field names, quotes, the seq and the time.
+const FIXED_BYTES = 128;
+
+/**
+ * At least the bytes `message` takes in a JSON answer, without serialising it: in UTF-8 a UTF-16
+ * code unit is at most 3 bytes, and the only escapes message text may need (a quote, a backslash,
+ * a tab or a newline; other control characters are refused) are 2.
+ */
+function boundOfBytes({ id, room, author, text, authorId = "" }: Message): number {
+  return FIXED_BYTES +
+    3 * (id.length + room.length + author.length + text.length + authorId.length);
 }
 
 /**
- * The messages (oldest first) an answer carries within {@link MAX_ANSWER_BYTES}: the oldest ones
- * for a page forwards (`keep: "oldest"`: the next poll after the last gets the rest), the newest
- * for a page backwards (`"newest"`: the next page `before` the first gets the rest). Never none of
- * several.
+ * The messages (oldest first) an answer carries: every one of a page of {@link WHOLE_PAGE} or
+ * fewer, else as many as stay within {@link MAX_ANSWER_BYTES} by a bound of their size, and at
+ * least {@link WHOLE_PAGE}. For a page forwards (`keep: "oldest"`) the oldest, so the next poll
+ * after the last gets the rest; for a page backwards (`"newest"`) the newest, so the next page
+ * `before` the first does.
  */
-export function withinAnswerBudget(
-  messages: Message[],
-  keep: "oldest" | "newest",
-  budget = MAX_ANSWER_BYTES,
-): Message[] {
-  let bytes = 0;
+export function withinAnswerBudget(messages: Message[], keep: "oldest" | "newest"): Message[] {
   const count = messages.length;
+  if (count <= WHOLE_PAGE) return messages;
+  let bytes = 0;
   for (let taken = 0; taken < count; taken++) {
-    const message = messages[keep === "oldest" ? taken : count - 1 - taken];
-    bytes += messageBytes(message);
-    if (bytes > budget && taken > 0) {
+    bytes += boundOfBytes(messages[keep === "oldest" ? taken : count - 1 - taken]);
+    if (bytes > MAX_ANSWER_BYTES && taken >= WHOLE_PAGE) {
       return keep === "oldest" ? messages.slice(0, taken) : messages.slice(count - taken);
     }
   }

@@ -112,7 +112,8 @@ Deno.test("tokenize - a URL of thousands of closing brackets takes linear time",
     const ms = performance.now() - start;
     assert.deepEqual(links(text), ["https://example.com/"]);
     assert.equal(joined(tokens), text);
-    assert.ok(ms < 1_000, `tokenize took ${ms.toFixed(0)} ms for 20,000 "${bracket}"`);
+    // Not a speed target: the quadratic trim took 21 s here, a linear one takes milliseconds.
+    assert.ok(ms < 5_000, `tokenize took ${ms.toFixed(0)} ms for 20,000 "${bracket}"`);
   }
   assert.deepEqual(links("https://example.com/a_(b)c)"), ["https://example.com/a_(b)c"]);
   assert.deepEqual(links("https://example.com/[a]])."), ["https://example.com/[a]"]);
