@@ -23,12 +23,18 @@ const DRAWN_LIKE = pairs(
   // Greek capitals, then small letters.
   "ΑA ΒB ΕE ΖZ ΗH Ιl ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX",
   "αa ιi νv οo ρp υu",
-  // Other scripts' letters drawn like Latin small ones: Armenian, then Latin small capitals.
-  "ıi ɑa ϲc κk օo սu հh",
+  // Other scripts' letters drawn like Latin small ones: Armenian and others, Latin small capitals.
+  "ıi ɑa ϲc κk օo սu հh ոn ցg ɡg ƅb",
   "ᴀa ʙb ᴄc ᴅd ᴇe ɢg ʜh ɪi ᴊj ᴋk ʟl ᴍm ɴn ᴏo ᴘp ʀr ꜱs ᴛt ᴜu ᴠv ᴡw ʏy ᴢz",
+  // Cherokee and Lisu letters drawn like Latin capitals.
+  "ᎠD ᎡR ᎢT ᎩY ᎪA ᎫJ ᎬE ᎳW ᎷM ᎻH ᏀG ᏃZ ᏒR ᏚS ᏞL ᏟC ᏢP ᏦK ᏴB ᏙV",
+  "ꓐB ꓑP ꓓD ꓔT ꓖG ꓗK ꓙJ ꓚC ꓜZ ꓝF ꓟM ꓠN ꓡL ꓢS ꓣR ꓦV ꓧH ꓪW ꓫX ꓬY ꓮA ꓰE ꓲl ꓳO ꓴU",
   // Latin and digits.
   "Il 1l |l 0o 5s",
 );
+
+/** Joiners, which change how letters join (in Arabic, say) but are themselves not seen. */
+const JOINERS = /[\u200c\u200d]/g;
 
 /** Pairs of small letters drawn like one letter. */
 const DRAWN_AS_ONE: [RegExp, string][] = [[/rn/g, "m"], [/vv/g, "w"]];
@@ -49,7 +55,7 @@ function readAs(text: string): string {
  * could not say both without reading every "i" as "l" ("Kai" as "Kal").
  */
 export function lookAlikeForms(name: string): string[] {
-  const plain = name.normalize("NFKC");
+  const plain = name.normalize("NFKC").replace(JOINERS, "");
   // Marked by kind, so that callers may keep both kinds in one map.
   return [`A${readAs(plain)}`, `a${readAs(plain.toLowerCase())}`];
 }

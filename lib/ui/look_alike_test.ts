@@ -39,3 +39,13 @@ Deno.test("lookAlikeForms - names that read differently share no form", () => {
     assert.ok(!alike(one, other), `${one} and ${other}`);
   }
 });
+
+Deno.test("lookAlikeForms - Cherokee, Lisu and Armenian letters, and hidden joiners, read as what they look like", () => {
+  for (const name of ["ꓮlice", "Ꭺlice"]) assert.ok(alike("Alice", name), name);
+  assert.ok(alike("ALICE", "ᎪᏞICE"));
+  assert.ok(alike("bob", "ƅob"));
+  assert.ok(alike("Ann", "Aոn"));
+  assert.ok(alike("Greg", "Greց"));
+  assert.ok(alike("علي", "ع\u200dلي"), "a joiner between letters that join anyway");
+  assert.ok(!alike("Ann", "Ana"));
+});
