@@ -10,9 +10,9 @@
  * refreshes do not. So a reader that saw the mark unchanged and no entry run out since its last
  * `list` knows that `list` still holds, and need not repeat it.
  *
- * A read lists each session online with its author id in the room (from the session id in the
- * key), the id its messages carry, so clients can tell which "sam" is online; session ids never
- * leave the server.
+ * A read lists each session online, and each typing, with its author id in the room (from the
+ * session id in the key), the id its messages carry, so clients can tell which "sam" is online
+ * and which is typing; session ids never leave the server.
  *
  * @module
  */
@@ -29,6 +29,8 @@ export interface RoomPresence {
   /** The author id of each session of `online`, in its order: which of two "sam"s is which. */
   onlineAuthorIds: string[];
   typing: string[];
+  /** The author id of each session of `typing`, in its order: which "sam" is typing. */
+  typingAuthorIds: string[];
 }
 
 /** The public author id of a session in a room (`Sessions.authorId`), never the session id. */
@@ -36,7 +38,7 @@ export type AuthorIdOf = (sid: string, room: string) => string;
 
 /** A room's presence with nobody online or typing. */
 export function nobodyPresent(): RoomPresence {
-  return { online: [], onlineAuthorIds: [], typing: [] };
+  return { online: [], onlineAuthorIds: [], typing: [], typingAuthorIds: [] };
 }
 
 /** A room's presence as read, and when it stops holding without any write. */
@@ -119,14 +121,9 @@ function bySession(entries: Iterable<Deno.KvEntry<Entry>>): Map<string, string> 
  */
 const byText = new Intl.Collator("en").compare;
 
-/** The names of live entries, one per session, sorted. */
-function names(entries: Iterable<Deno.KvEntry<Entry>>): string[] {
-  return [...bySession(entries).values()].sort(byText);
-}
-
 /**
- * Orders online sessions by name, then (for one name) by author id: the same order on every
- * worker, so that every worker's presence has the same version.
+ * Orders sessions online or typing by name, then (for one name) by author id: the same order on
+ * every worker, so that every worker's presence has the same version.
  */
 function byName(a: { name: string; authorId: string }, b: { name: string; authorId: string }) {
   return byText(a.name, b.name) || compare(a.authorId, b.authorId);
@@ -267,17 +264,24 @@ export class Presence {
     const entries = await Array.fromAsync(this.#kv.list<Entry>({ prefix: ["presence", room] }));
     const now = Date.now();
     const live = entries.filter(({ value }) => value.expiresAt > now);
-    const online = [...bySession(live.filter((entry) => !isTyping(entry)))]
-      .map(([sid, name]) => ({ name, authorId: this.#authorId(sid, room) }))
-      .sort(byName);
+    const online = this.#people(live.filter((entry) => !isTyping(entry)), room);
+    const typing = this.#people(live.filter(isTyping), room);
     return {
       presence: {
         online: online.map(({ name }) => name),
         onlineAuthorIds: online.map(({ authorId }) => authorId),
-        typing: names(live.filter(isTyping)),
+        typing: typing.map(({ name }) => name),
+        typingAuthorIds: typing.map(({ authorId }) => authorId),
       },
       expires: live.reduce((first, { value }) => Math.min(first, value.expiresAt), Infinity),
     };
+  }
+
+  /** The sessions of live entries in a room, each with its name and author id, in order. */
+  #people(entries: Deno.KvEntry<Entry>[], room: string): { name: string; authorId: string }[] {
+    return [...bySession(entries)]
+      .map(([sid, name]) => ({ name, authorId: this.#authorId(sid, room) }))
+      .sort(byName);
   }
 
   /** A session's author id in a room, hashed once while it keeps being read. */

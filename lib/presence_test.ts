@@ -86,6 +86,7 @@ Deno.test("Presence - expired entries are ignored even before KV deletes them", 
       online: [],
       onlineAuthorIds: [],
       typing: ["ann"],
+      typingAuthorIds: [authorIdOf("sid-ann", "lobby")],
     });
     assert.deepEqual(await presence.onlineCounts(), new Map());
   });
@@ -105,14 +106,18 @@ Deno.test("Presence - a long-poll touch counts as online, and repeats write at m
 });
 
 Deno.test("presenceVersion - equal presences share a version, different ones do not", () => {
-  const a = presenceVersion({ online: ["ann"], onlineAuthorIds: ["a1"], typing: [] });
-  assert.equal(a, presenceVersion({ online: ["ann"], onlineAuthorIds: ["a1"], typing: [] }));
+  const ann = { online: ["ann"], onlineAuthorIds: ["a1"], typing: [], typingAuthorIds: [] };
+  const a = presenceVersion(ann);
+  assert.equal(a, presenceVersion({ ...ann }));
+  assert.notEqual(a, presenceVersion({ ...ann, typing: ["ann"], typingAuthorIds: ["a1"] }));
+  assert.notEqual(a, presenceVersion({ ...ann, online: ["bob"] }));
+  assert.notEqual(a, presenceVersion({ ...ann, onlineAuthorIds: ["a2"] }));
+  // Which session of a shared name is typing.
+  const sams = { online: ["sam", "sam"], onlineAuthorIds: ["s1", "s2"], typing: ["sam"] };
   assert.notEqual(
-    a,
-    presenceVersion({ online: ["ann"], onlineAuthorIds: ["a1"], typing: ["ann"] }),
+    presenceVersion({ ...sams, typingAuthorIds: ["s1"] }),
+    presenceVersion({ ...sams, typingAuthorIds: ["s2"] }),
   );
-  assert.notEqual(a, presenceVersion({ online: ["bob"], onlineAuthorIds: ["a1"], typing: [] }));
-  assert.notEqual(a, presenceVersion({ online: ["ann"], onlineAuthorIds: ["a2"], typing: [] }));
 });
 
 Deno.test("Presence.read - lists each session's author id beside its name, never its session id", async () => {
@@ -130,6 +135,7 @@ Deno.test("Presence.read - lists each session's author id beside its name, never
       online: ["ann", "sam", "sam"],
       onlineAuthorIds: [id("sid-3"), ...sams],
       typing: ["sam"],
+      typingAuthorIds: [id("sid-1")],
     });
     assert.doesNotMatch(JSON.stringify(read), /sid-/);
   });
@@ -144,6 +150,40 @@ Deno.test("Presence.read - orders one name's sessions by author id, alike on eve
       const { onlineAuthorIds } = (await presence.read("lobby")).presence;
       assert.deepEqual(onlineAuthorIds, [...onlineAuthorIds].sort());
       assert.deepEqual((await other.read("lobby")).presence.onlineAuthorIds, onlineAuthorIds);
+    } finally {
+      other.close();
+    }
+  });
+});
+
+Deno.test("Presence.read - lists each typing session's author id beside its name, as online does", async () => {
+  await withPresence(async (presence) => {
+    const typists = [session("sam", "sid-2"), session("ann", "sid-3"), session("sam", "sid-1")];
+    for (const typist of typists) {
+      presence.join("lobby", typist, "tab-1");
+      await presence.typing("lobby", typist);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const id = (sid: string) => TEST_SESSIONS.authorId({ sid }, "lobby");
+    const read = (await presence.read("lobby")).presence;
+    assert.deepEqual(read.typing, ["ann", "sam", "sam"]);
+    assert.deepEqual(read.typingAuthorIds, [id("sid-3"), ...[id("sid-1"), id("sid-2")].sort()]);
+    // One session has one author id, online and typing alike.
+    assert.deepEqual(read.typingAuthorIds, read.onlineAuthorIds);
+    assert.doesNotMatch(JSON.stringify(read), /sid-/);
+  });
+});
+
+Deno.test("Presence.read - orders one name's typing sessions by author id, alike on every worker", async () => {
+  await withPresence(async (presence, kv) => {
+    const other = new Presence(kv, { authorIdOf });
+    try {
+      for (let i = 0; i < 8; i++) await presence.typing("lobby", session("sam", `sid-${i}`));
+      const { typing, typingAuthorIds } = (await presence.read("lobby")).presence;
+      assert.equal(typing.length, 8);
+      assert.equal(new Set(typingAuthorIds).size, 8);
+      assert.deepEqual(typingAuthorIds, [...typingAuthorIds].sort());
+      assert.deepEqual((await other.read("lobby")).presence.typingAuthorIds, typingAuthorIds);
     } finally {
       other.close();
     }
@@ -305,6 +345,7 @@ Deno.test("Presence.read - says when the first live entry runs out", async () =>
         online: ["ann"],
         onlineAuthorIds: [TEST_SESSIONS.authorId({ sid: "sid-ann" }, "lobby")],
         typing: ["bob"],
+        typingAuthorIds: [TEST_SESSIONS.authorId({ sid: "sid-bob" }, "lobby")],
       },
       expires: now + 4_000,
     });

@@ -160,6 +160,39 @@ Deno.test("long poll - the presence fields give each online session's author id,
   }
 });
 
+Deno.test("long poll - the presence fields give the typing session's author id, the one it is online with", async () => {
+  const server = await startServer(LIMITS_OFF);
+  await createRoom(server, "lobby");
+  const socket = TestSocket.open(server, "lobby", { name: "sam" });
+  try {
+    const headers = { authorization: `Bearer ${sessionToken(server, "sam")}` };
+    const typed = await fetch(`${server.origin}/api/rooms/lobby/typing`, {
+      method: "POST",
+      headers,
+    });
+    assert.equal(typed.status, 204);
+    const deadline = Date.now() + 5_000;
+    let page: Record<string, unknown> = {};
+    // Each poll waits for the presence to differ from the one it last saw.
+    const count = (field: string) => (page[field] as string[] | undefined)?.length;
+    while (count("online") !== 2 || count("typing") !== 1) {
+      assert.ok(Date.now() < deadline, `the typing sam never showed: ${JSON.stringify(page)}`);
+      const seen = page.presence ?? "";
+      const url = `${server.origin}/api/rooms/lobby/messages?after=0&wait=1&presence=${seen}`;
+      page = await (await fetch(url, { headers })).json();
+    }
+    const onlineAuthorIds = page.onlineAuthorIds as string[];
+    assert.deepEqual(page.typing, ["sam"]);
+    assert.deepEqual(page.typingAuthorIds, [page.authorId]);
+    assert.notEqual(onlineAuthorIds.indexOf(page.authorId as string), -1);
+    const welcome = socket.frames.find((frame) => frame.type === "welcome")!;
+    assert.notEqual(page.authorId, welcome.authorId);
+  } finally {
+    await socket.close();
+    await server.close();
+  }
+});
+
 Deno.test("long poll - without wait answers at once, even with nothing new", async () => {
   const server = await startServer(LIMITS_OFF);
   try {

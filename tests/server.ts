@@ -194,12 +194,12 @@ export async function requestJson(
 }
 
 /**
- * Checks that a long-poll answer carries presence (online, their author ids and typing lists,
- * and a version) and returns it without them, for comparing with an expected shape.
+ * Checks that a long-poll answer carries presence (online and typing lists, each with its author
+ * ids, and a version) and returns it without them, for comparing with an expected shape.
  */
 export function withoutPresence(value: Record<string, unknown>): Record<string, unknown> {
-  const { online, onlineAuthorIds, typing, presence, ...rest } = value;
-  const lists = [online, onlineAuthorIds, typing];
+  const { online, onlineAuthorIds, typing, typingAuthorIds, presence, ...rest } = value;
+  const lists = [online, onlineAuthorIds, typing, typingAuthorIds];
   if (!lists.every(Array.isArray) || typeof presence !== "string") {
     throw new Error(`Expected presence in ${JSON.stringify(value)}`);
   }

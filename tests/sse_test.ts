@@ -235,7 +235,7 @@ Deno.test("sse - opens with retry and welcome, then sends each message as id, ev
     await stream.until((s) => s.blocks.length >= 3);
     const { epoch } = (await requestJson(server, "/api/rooms/lobby/messages")).body;
     const welcome = `{"room":"lobby","head":2,"epoch":"${epoch}"}`;
-    const presence = `{"online":[],"onlineAuthorIds":[],"typing":[]}`;
+    const presence = `{"online":[],"onlineAuthorIds":[],"typing":[],"typingAuthorIds":[]}`;
     assert.equal(
       stream.raw,
       `retry: 2000\n\nid: 2\nevent: welcome\ndata: ${welcome}\n\nevent: presence\ndata: ${presence}\n\n`,
@@ -279,9 +279,37 @@ Deno.test("sse - a presence event gives each online session's author id beside i
       online: ["ann"],
       onlineAuthorIds: [authorId],
       typing: [],
+      typingAuthorIds: [],
     });
   } finally {
     await stream?.close();
+    await server.close();
+  }
+});
+
+Deno.test("sse - a presence event gives the typing session's author id, the one it is online with", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const tokens = [sessionToken(server, "sam"), sessionToken(server, "sam")];
+  const streams: SseStream[] = [];
+  try {
+    await createRoom(server, "lobby");
+    for (const token of tokens) streams.push(await SseStream.open(server, "lobby", { token }));
+    const events = (stream: SseStream, name: string) =>
+      stream.blocks.filter((block) => block.event === name).map((block) => JSON.parse(block.data!));
+    const latest = () => events(streams[0], "presence").at(-1);
+    await streams[0].until(() => latest()?.online.length === 2);
+    const typed = await fetch(`${server.origin}/api/rooms/lobby/typing`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens[1]}` },
+    });
+    assert.equal(typed.status, 204);
+    await streams[0].until(() => latest()?.typing.length === 1);
+    const [{ authorId }] = events(streams[1], "welcome");
+    const { online, onlineAuthorIds, typing, typingAuthorIds } = latest();
+    assert.deepEqual({ typing, typingAuthorIds }, { typing: ["sam"], typingAuthorIds: [authorId] });
+    assert.equal(online[onlineAuthorIds.indexOf(authorId)], "sam");
+  } finally {
+    for (const stream of streams) await stream.close();
     await server.close();
   }
 });

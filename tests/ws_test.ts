@@ -143,8 +143,32 @@ Deno.test("ws - a presence frame gives each online session's author id, in the o
     const latest = () => framesOf(ann, "presence").at(-1);
     await ann.until(() => (latest()?.online as string[] | undefined)?.length === 3);
     const { onlineAuthorIds, ...names } = latest()!;
-    assert.deepEqual(names, { type: "presence", online: ["ann", "sam", "sam"], typing: [] });
+    assert.deepEqual(names, {
+      type: "presence",
+      online: ["ann", "sam", "sam"],
+      typing: [],
+      typingAuthorIds: [],
+    });
     assert.deepEqual(onlineAuthorIds, [ids[0], ...ids.slice(1).sort()]);
+  });
+});
+
+Deno.test("ws - a presence frame gives the typing session's author id, the one it is online with", async () => {
+  await withServer(async ({ createRoom, join }) => {
+    await createRoom("lobby");
+    const sams = [await join("lobby", { name: "sam" }), await join("lobby", { name: "sam" })];
+    const ann = await join("lobby", { name: "ann" });
+    const latest = () => framesOf(ann, "presence").at(-1);
+    await ann.until(() => (latest()?.online as string[] | undefined)?.length === 3);
+    sams[1].send({ type: "typing" });
+    await ann.until(() => (latest()?.typing as string[] | undefined)?.length === 1);
+    const { online, onlineAuthorIds, typing, typingAuthorIds } = latest()! as Record<
+      string,
+      string[]
+    >;
+    const typist = String(welcomeOf(sams[1])!.authorId);
+    assert.deepEqual({ typing, typingAuthorIds }, { typing: ["sam"], typingAuthorIds: [typist] });
+    assert.equal(online[onlineAuthorIds.indexOf(typist)], "sam");
   });
 });
 

@@ -6,10 +6,13 @@
  */
 import type { RoomPresence } from "../presence.ts";
 
+/** The author id lists of presence, which servers older than them leave out. */
+type AuthorIdLists = "onlineAuthorIds" | "typingAuthorIds";
+
 /** Presence as a server sends it: one older than author ids in presence leaves them out. */
 export type PresenceUpdate =
-  & Omit<RoomPresence, "onlineAuthorIds">
-  & Partial<Pick<RoomPresence, "onlineAuthorIds">>;
+  & Omit<RoomPresence, AuthorIdLists>
+  & Partial<Pick<RoomPresence, AuthorIdLists>>;
 
 /** A session online: its display name, and its author id in the room when the server said. */
 export interface OnlinePerson {
