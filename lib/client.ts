@@ -17,7 +17,7 @@ import type {
 } from "./transports/transport.ts";
 import { openEventSource } from "./transports/event_source.ts";
 import { openLongPoll } from "./transports/long_poll.ts";
-import { onlinePeople, type OnlinePerson } from "./transports/presence_update.ts";
+import { onlinePeople, type OnlinePerson, typingPeople } from "./transports/presence_update.ts";
 import { openWebSocket } from "./transports/websocket.ts";
 
 export type { Message, OnlinePerson, TransportName };
@@ -95,8 +95,11 @@ interface Listeners {
    * their author ids (which a server before them does not give).
    */
   presence: (online: string[], people: OnlinePerson[]) => void;
-  /** The display names typing now, whenever that changes. */
-  typing: (names: string[]) => void;
+  /**
+   * The display names typing now, whenever that changes, and the same sessions with their author
+   * ids (which a server before them does not give).
+   */
+  typing: (names: string[], people: OnlinePerson[]) => void;
 }
 
 const OPENERS: Record<TransportName, OpenTransport> = {
@@ -348,7 +351,8 @@ export class ChatConnection {
         if (!isCurrent()) return;
         const people = onlinePeople(presence);
         for (const listener of this.#listeners.presence) listener(presence.online, people);
-        for (const listener of this.#listeners.typing) listener(presence.typing);
+        const typists = typingPeople(presence);
+        for (const listener of this.#listeners.typing) listener(presence.typing, typists);
       },
       ack: (id, seq) => {
         if (!isCurrent()) return;
@@ -569,7 +573,7 @@ export class ChatConnection {
     if (reason.renew && !this.#closed) return this.#open();
     // Who is online is only known while connected.
     for (const listener of this.#listeners.presence) listener([], []);
-    for (const listener of this.#listeners.typing) listener([]);
+    for (const listener of this.#listeners.typing) listener([], []);
     if (this.#closed) return;
     if (reason.fatal) {
       this.#closed = true;

@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import { waitFor as waitUntil } from "./wait_for.ts";
 import { withFakeRoom } from "./fake_room.ts";
 import { createApp } from "../app.tsx";
-import { type ChatConnection, connect, type ConnectionState } from "../lib/client.ts";
+import {
+  type ChatConnection,
+  connect,
+  type ConnectionState,
+  type OnlinePerson,
+} from "../lib/client.ts";
 import { readConfig } from "../lib/config.ts";
 import { MessageLog } from "../lib/message_log.ts";
 import { openKv } from "../lib/open_kv.ts";
@@ -940,6 +945,34 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(seen, [["cleo"], [{ name: "cleo", authorId: connection.authorId }]]);
     } finally {
       connection?.close();
+      await server.close();
+    }
+  });
+}
+
+for (const transport of TRANSPORTS) {
+  Deno.test(`client (${transport}) - typing gives each session typing with the author id it is online with`, async () => {
+    const server = await startServer(LIMITS_OFF);
+    const connections: ChatConnection[] = [];
+    try {
+      await createRoom(server, "lobby");
+      for (let i = 0; i < 2; i++) {
+        connections.push(connect("lobby", { name: "sam", transport, baseUrl: server.origin }));
+      }
+      const [reader, typist] = connections;
+      let online: OnlinePerson[] = [];
+      let seen: unknown[] = [];
+      reader.on("presence", (_names, people) => (online = people));
+      reader.on("typing", (names, people) => (seen = [names, people]));
+      await waitFor("both sams online", () => online.length === 2);
+      typist.typing();
+      await waitFor("a sam typing", () => (seen[0] as string[] | undefined)?.length === 1);
+      const sam = { name: "sam", authorId: typist.authorId };
+      assert.deepEqual(seen, [["sam"], [sam]]);
+      assert.notEqual(sam.authorId, reader.authorId);
+      assert.ok(online.some((person) => person.authorId === sam.authorId), JSON.stringify(online));
+    } finally {
+      for (const connection of connections) connection.close();
       await server.close();
     }
   });

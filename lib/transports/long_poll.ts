@@ -14,6 +14,8 @@ interface Page {
   /** The author id of each session of `online` (servers before it leave it out). */
   onlineAuthorIds?: string[];
   typing?: string[];
+  /** The author id of each session of `typing` (servers before it leave it out). */
+  typingAuthorIds?: string[];
   /** The version of the presence fields, sent back so a change answers a waiting poll. */
   presence?: string;
   /** The session's author id in the room. */
@@ -70,6 +72,7 @@ export const openLongPoll: OpenTransport = (target, events) => {
             online: page.online ?? [],
             onlineAuthorIds: page.onlineAuthorIds,
             typing: page.typing ?? [],
+            typingAuthorIds: page.typingAuthorIds,
           });
         }
         if (page.resync) {

@@ -1,5 +1,6 @@
 import type { Message } from "../types.ts";
 import { Liveness, SILENCE } from "./liveness.ts";
+import type { PresenceUpdate } from "./presence_update.ts";
 import { type OpenTransport, roomUrl } from "./transport.ts";
 
 /** Close codes after which reconnecting cannot help; the close reason is the error code. */
@@ -19,7 +20,7 @@ type ServerFrame =
   | { type: "resync"; head: number; messages: Message[] }
   | { type: "messages"; messages: Message[] }
   | { type: "ack"; id: string; seq: number }
-  | { type: "presence"; online: string[]; onlineAuthorIds?: string[]; typing: string[] }
+  | { type: "presence" } & PresenceUpdate
   | { type: "error"; id?: string; code: string; message: string; retryAfterMs?: number }
   | { type: "pong" };
 
@@ -69,6 +70,7 @@ export const openWebSocket: OpenTransport = (target, events) => {
           online: frame.online,
           onlineAuthorIds: frame.onlineAuthorIds,
           typing: frame.typing,
+          typingAuthorIds: frame.typingAuthorIds,
         });
         break;
       case "error":
