@@ -21,13 +21,12 @@ import {
   sharedNames,
 } from "../lib/ui/messages.ts";
 import {
-  cleanNames,
   cleanPeople,
   onlineNames,
   samePeople,
   sharedOnlineNames,
+  stillTyping,
   typingLine,
-  withoutOne,
 } from "../lib/ui/people.ts";
 import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
@@ -150,7 +149,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   const unseen = useSignal(0);
   const unread = useSignal(0);
   const online = useSignal<OnlinePerson[] | null>(null);
-  const typing = useSignal<string[]>([]);
+  const typing = useSignal<OnlinePerson[]>([]);
   const announced = useSignal("");
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -178,23 +177,29 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
    */
   const peopleKnown = useComputed(() => banner.value.tone === "live");
   /**
-   * Names that several sessions (authors of the messages shown, people online, and the visitor as
-   * soon as their session is known) have or look like: the message list and the online list
-   * both tell them apart with tags.
+   * Names that several sessions (authors of the messages shown, people online and typing, and the
+   * visitor as soon as their session is known) have or look like: the message list, the online
+   * list and the typing line all tell them apart with tags.
    */
   const shared = useComputed(() => {
     const people = online.value ?? [];
-    const onlineAuthors = people.map(({ name, authorId }) => ({ author: name, authorId }));
+    const asAuthor = ({ name, authorId }: OnlinePerson) => ({ author: name, authorId });
     const self = { author: name.value, authorId: authorId.value };
     return sharedNames(
-      [...messages.value, self, ...onlineAuthors],
+      [...messages.value, self, ...people.map(asAuthor), ...typing.value.map(asAuthor)],
       sharedOnlineNames(onlineNames(people.map((person) => person.name))),
     );
   });
-  // The visitor's own name is left out only while they are typing (in any tab): someone else of
-  // that name typing is shown.
+  // The visitor's own session is left out by its author id, so someone else of their name typing
+  // is shown. From a server that gives typists no ids, their name is left out once, only while
+  // they are typing (in any tab).
   const typingParts = useComputed(() =>
-    peopleKnown.value ? typingLine(typing.value, own.typing.value ? name.value : "") : []
+    peopleKnown.value
+      ? typingLine(typing.value, shared.value, {
+        authorId: authorId.value,
+        name: own.typing.value ? name.value : "",
+      })
+      : []
   );
 
   /**
@@ -346,12 +351,9 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     if (!following) unseen.value += fromOthers.length;
     if (document.visibilityState === "hidden") unread.value += fromOthers.length;
     announce(announcement(fromOthers));
-    // A message ends its sender's spell of typing, shown here at once where the name tells whose:
-    // for a name several people online share, the server's next typing list says which ended.
-    const alone = (author: string) =>
-      (online.value ?? []).filter((person) => person.name === author).length <= 1;
-    const authors = new Set(fromOthers.map((message) => message.author));
-    typing.value = [...authors].filter(alone).reduce(withoutOne, typing.value);
+    // A message ends its sender's spell of typing, shown here at once where its author id (or, from
+    // a server without typists' ids, a name no one else online has) tells whose.
+    typing.value = stillTyping(typing.value, fromOthers, online.value ?? []);
   };
 
   // The connection follows the name and hydration as this render saw them. Read inside the effect,
@@ -401,7 +403,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         if (!samePeople(online.value, next)) online.value = next;
       }),
       // The server drops a name about 5 s after that person's last keystroke.
-      chat.on("typing", (names) => (typing.value = cleanNames(names))),
+      chat.on("typing", (_names, people) => (typing.value = cleanPeople(people))),
     ];
     for (const item of pending) chat.send(item.text, item.id);
     for (const text of afterRename.current.splice(0)) own.sent(chat.send(text));

@@ -931,6 +931,9 @@ for (
   });
 }
 
+/** The typing line as it shows one sam of two typing: with the tag that tells which. */
+const SAM_TYPING = /^sam [0-9a-hjkmnp-tv-z]{7} is typing…$/;
+
 Deno.test("room page - someone else with your name is online and typing beside you", async () => {
   await withBrowserSession(async (session) => {
     const mine = await openRoom(session, "sam");
@@ -945,9 +948,9 @@ Deno.test("room page - someone else with your name is online and typing beside y
     const drafting = mine.locator("#composer-text").pressSequentially("a slow draft", {
       delay: 150,
     });
-    await theirs.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    await theirs.locator(".typing", { hasText: SAM_TYPING }).waitFor({ timeout: 5_000 });
     await theirs.locator("#composer-text").pressSequentially("hi", { delay: 20 });
-    await mine.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    await mine.locator(".typing", { hasText: SAM_TYPING }).waitFor({ timeout: 5_000 });
     await drafting;
   });
 });
@@ -961,7 +964,7 @@ Deno.test("room page - after you send, someone else of your name typing shows at
     // Sending ended this tab's typing: the other sam's shows well within the 8 s a keystroke
     // would have hidden it for.
     await theirs.locator("#composer-text").pressSequentially("hi", { delay: 20 });
-    await mine.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 3_000 });
+    await mine.locator(".typing", { hasText: SAM_TYPING }).waitFor({ timeout: 3_000 });
   });
 });
 
@@ -974,12 +977,12 @@ Deno.test("room page - one sam's message leaves another sam's typing shown", asy
     const typing = typist.locator("#composer-text").pressSequentially("still typing here", {
       delay: 150,
     });
-    await ann.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    await ann.locator(".typing", { hasText: SAM_TYPING }).waitFor({ timeout: 5_000 });
     // Pasted and sent at once: this sam never typed.
     await sender.locator("#composer-text").fill("pasted");
     await sender.locator("#composer-text").press("Enter");
     await ann.locator(".message .text", { hasText: "pasted" }).waitFor();
-    assert.equal(await ann.locator(".typing").innerText(), "sam is typing…");
+    assert.match(await ann.locator(".typing").innerText(), SAM_TYPING);
     await typing;
   });
 });
@@ -996,7 +999,7 @@ Deno.test("room page - someone else with your name is not taken for you", async 
     await setVisibility(mine, "visible");
     // Their typing shows (one's own does not: see "but not yourself").
     await theirs.locator("#composer-text").pressSequentially("more", { delay: 20 });
-    await mine.locator(".typing", { hasText: "sam is typing…" }).waitFor({ timeout: 5_000 });
+    await mine.locator(".typing", { hasText: SAM_TYPING }).waitFor({ timeout: 5_000 });
     // This tab's own message, though, is not unread.
     await setVisibility(mine, "hidden");
     await say(mine, "hi, I am sam too");
@@ -1058,6 +1061,39 @@ Deno.test("room page - two people of one name online are listed each with their 
     ).innerText();
     await mine.locator(".presence-person", { hasText: `sam ${own} (you)` }).waitFor();
     assert.equal(await mine.locator(".presence-person", { hasText: "(you)" }).count(), 1);
+  });
+});
+
+Deno.test("room page - two people of one name typing are shown each with their tag", async () => {
+  await withBrowserSession(async (session) => {
+    const sams = [await openRoom(session, "sam"), await openRoom(session, "sam")];
+    const ann = await openRoom(session, "ann");
+    const online = ann.locator(".presence-text", {
+      hasText: /^Online: ann, sam \w{7}, sam \w{7}$/,
+    });
+    await online.waitFor();
+    const typing = sams.map((sam) =>
+      sam.locator("#composer-text").pressSequentially("a slow draft", { delay: 150 })
+    );
+    const line = ann.locator(".typing", {
+      hasText: /^sam [0-9a-hjkmnp-tv-z]{7} and sam [0-9a-hjkmnp-tv-z]{7} are typing…$/,
+    });
+    await line.waitFor({ timeout: 5_000 });
+    // Each typist isolated, with the tag the online list gives their session.
+    assert.deepEqual(await line.locator("bdi").allInnerTexts(), ["sam", "sam"]);
+    const tags = await line.locator(".author-tag").allInnerTexts();
+    assert.equal(new Set(tags).size, 2);
+    assert.deepEqual(tags, await online.locator(".author-tag").allInnerTexts());
+    // Each sam sees the other typing, not themselves: the tag that is not their own "(you)".
+    for (const sam of sams) {
+      const own = sam.locator(".presence-person", { hasText: "(you)" }).locator(".author-tag");
+      const mine = await own.innerText();
+      const theirs = tags.find((tag) => tag !== mine)!;
+      await sam.locator(".typing", { hasText: `sam ${theirs} is typing…` }).waitFor({
+        timeout: 5_000,
+      });
+    }
+    await Promise.all(typing);
   });
 });
 

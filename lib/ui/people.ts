@@ -6,7 +6,7 @@
  */
 import type { OnlinePerson } from "../client.ts";
 import { lookAlikeForms } from "./look_alike.ts";
-import { authorTag } from "./messages.ts";
+import { type Author, authorTag } from "./messages.ts";
 
 /** How many avatar colours the stylesheet defines (`.hue-0` to `.hue-7`). */
 export const AVATAR_HUES = 8;
@@ -75,11 +75,11 @@ export interface OnlineEntry extends OnlineName {
 }
 
 /**
- * Who is online as the presence line and list show them: each session of a name in `shared`
- * (see `sharedNames`) on its own with its tag, so a reader sees which "sam" is here; every other
- * name once, with how many sessions use it (as do shared names' sessions whose author id is not
- * known, from a server that does not say). Names keep their first order. A tagged session whose
- * author id is `self` (the visitor's) says so.
+ * Who is online as the presence line and list show them (or who is typing, as the typing line
+ * does): each session of a name in `shared` (see `sharedNames`) on its own with its tag, so a
+ * reader sees which "sam" is here; every other name once, with how many sessions use it (as do
+ * shared names' sessions whose author id is not known, from a server that does not say). Names
+ * keep their first order. A tagged session whose author id is `self` (the visitor's) says so.
  */
 export function onlineEntries(
   online: readonly OnlinePerson[],
@@ -115,11 +115,46 @@ export function entryText(entry: OnlineEntry): string {
   return lineText([entryPart(entry)]);
 }
 
-/** `names` without one entry of `name` (one session's), if it has one. */
-export function withoutOne(names: readonly string[], name: string): string[] {
-  const rest = [...names];
-  const index = rest.indexOf(name);
+/**
+ * The visitor, as the typing line leaves them out: their session's author id once known, and their
+ * name while they type ("" otherwise) for typists a server lists without author ids.
+ */
+export interface TypingSelf {
+  authorId?: string;
+  name: string;
+}
+
+/**
+ * The typists without the visitor's session: the one with the visitor's author id, or else one
+ * without an author id under the name they type as. Someone else of their name stays.
+ */
+export function withoutSelf(typists: readonly OnlinePerson[], self: TypingSelf): OnlinePerson[] {
+  const rest = cleanPeople(typists);
+  const mine = (person: OnlinePerson) => person.authorId === self.authorId;
+  const named = (person: OnlinePerson) => !person.authorId && person.name === self.name;
+  let index = self.authorId ? rest.findIndex(mine) : -1;
+  if (index === -1) index = rest.findIndex(named);
   if (index !== -1) rest.splice(index, 1);
+  return rest;
+}
+
+/**
+ * The typists still typing once `messages` came, since a message ends its sender's spell: one
+ * with an author id is ended by a message with that id; one without (from a server that does not
+ * say) by a message under its name, when only one session online has that name.
+ */
+export function stillTyping(
+  typists: readonly OnlinePerson[],
+  messages: readonly Author[],
+  online: readonly OnlinePerson[],
+): OnlinePerson[] {
+  const senders = new Set(messages.map(({ authorId }) => authorId).filter(Boolean));
+  const rest = typists.filter(({ authorId }) => !authorId || !senders.has(authorId));
+  const alone = (name: string) => online.filter((person) => person.name === name).length <= 1;
+  for (const name of new Set(messages.map(({ author }) => author))) {
+    const index = alone(name) ? rest.findIndex((p) => !p.authorId && p.name === name) : -1;
+    if (index !== -1) rest.splice(index, 1);
+  }
   return rest;
 }
 
@@ -146,27 +181,26 @@ function listNames(names: readonly Exclude<LinePart, string>[], last: string): L
   });
 }
 
-/** Joins names as a sentence: "ann", "ann and bob", "ann, bob and carol". */
-export function joinNames(names: readonly string[]): LinePart[] {
-  return listNames(names.map((name) => ({ name })), " and ");
-}
-
 /**
  * The typing indicator: "ann is typing…", "ann and bob are typing…", "ann, bob and carol are
- * typing…", "ann, bob and 3 others are typing…", or nothing when nobody else is; a name two
- * people share reads "sam (2)", as in the presence line. `names` has one entry per session; one
- * entry of `self` (the visitor typing, or "") is left out.
+ * typing…", "ann, bob and 3 others are typing…", or nothing when nobody else is. `typists` has one
+ * entry per session; as in the presence line, each session of a name in `shared` shows on its own
+ * with its tag, so a reader sees which "sam" types, and other names two people share read
+ * "sam (2)". The visitor's own session is left out (see {@link withoutSelf}).
  */
-export function typingLine(names: readonly string[], self: string): LinePart[] {
-  // One session of that name is the visitor's; another person may share the name.
-  const others = withoutOne(cleanNames(names), self);
-  const typists = onlineNames(others);
-  if (typists.length === 0) return [];
-  const labels = typists.map(onlineLabel);
-  if (others.length === 1) return [{ name: labels[0] }, " is typing…"];
-  if (labels.length <= 3) return [...joinNames(labels), " are typing…"];
-  const rest = others.length - typists[0].count - typists[1].count;
-  return [{ name: labels[0] }, ", ", { name: labels[1] }, ` and ${rest} others are typing…`];
+export function typingLine(
+  typists: readonly OnlinePerson[],
+  shared: ReadonlySet<string>,
+  self: TypingSelf = { name: "" },
+): LinePart[] {
+  const entries = onlineEntries(withoutSelf(typists, self), shared);
+  if (entries.length === 0) return [];
+  const parts = entries.map(entryPart);
+  const sessions = entries.reduce((sum, { count }) => sum + count, 0);
+  if (sessions === 1) return [parts[0], " is typing…"];
+  if (parts.length <= 3) return [...listNames(parts, " and "), " are typing…"];
+  const rest = sessions - entries[0].count - entries[1].count;
+  return [parts[0], ", ", parts[1], ` and ${rest} others are typing…`];
 }
 
 /** How many names the presence line lists before it shows a count instead. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { authorTag } from "./messages.ts";
+import { authorTag, sharedNames } from "./messages.ts";
 import {
   AVATAR_HUES,
   avatarHue,
@@ -7,7 +7,6 @@ import {
   cleanPeople,
   entryText,
   initial,
-  joinNames,
   lineText,
   onlineEntries,
   onlineLabel,
@@ -15,12 +14,15 @@ import {
   presenceLine,
   samePeople,
   sharedOnlineNames,
+  stillTyping,
   typingLine,
-  withoutOne,
+  withoutSelf,
 } from "./people.ts";
 
-const typingText = (names: string[], self: string) => lineText(typingLine(names, self));
 const NOBODY_SHARED = new Set<string>();
+/** The typing line for typists a server lists without author ids, `self` typing under its name. */
+const typingText = (names: string[], self: string) =>
+  lineText(typingLine(names.map((name) => ({ name })), NOBODY_SHARED, { name: self }));
 const untagged = (online: string[]) =>
   onlineEntries(online.map((name) => ({ name })), NOBODY_SHARED);
 const presenceText = (online: string[]) => lineText(presenceLine(untagged(online)));
@@ -60,6 +62,76 @@ Deno.test("typingLine - shows someone else of your name typing while you type", 
   assert.equal(typingText(["sam"], ""), "sam is typing…");
 });
 
+Deno.test("typingLine - each session of a shared name with its tag, the one online and messages show", () => {
+  const sams = SAMS.slice(1);
+  const shared = new Set(["sam"]);
+  assert.deepEqual(typingLine(sams, shared), [
+    { name: "sam", tag: tagOf("samA0001") },
+    " and ",
+    { name: "sam", tag: tagOf("samB0002") },
+    " are typing…",
+  ]);
+  assert.equal(
+    lineText(typingLine([...SAMS, { name: "bob" }, { name: "cy" }], shared)),
+    `ann, sam ${tagOf("samA0001")} and 3 others are typing…`,
+  );
+  // A name nobody else has, or sessions without ids, are not tagged.
+  assert.equal(lineText(typingLine(sams, NOBODY_SHARED)), "sam (2) are typing…");
+  assert.equal(
+    lineText(typingLine([{ name: "sam" }, { name: "sam" }], shared)),
+    "sam (2) are typing…",
+  );
+});
+
+Deno.test("typingLine - names that look alike are each tagged", () => {
+  // The second "а" is Cyrillic.
+  const authors = [{ author: "Walker", authorId: "wlkA0001" }, {
+    author: "Wаlker",
+    authorId: "wlkB0002",
+  }];
+  const typists = authors.map(({ author, authorId }) => ({ name: author, authorId }));
+  const shared = sharedNames(authors);
+  const tags = authors.map((author) => authorTag(author, shared));
+  assert.notEqual(tags[0], tags[1]);
+  assert.equal(
+    lineText(typingLine(typists, shared)),
+    `Walker ${tags[0]} and Wаlker ${tags[1]} are typing…`,
+  );
+});
+
+Deno.test("typingLine - leaves out the visitor's session by its author id, and no other of their name", () => {
+  const shared = new Set(["sam"]);
+  const mine = { authorId: "samB0002", name: "" };
+  assert.equal(
+    lineText(typingLine(SAMS, shared, mine)),
+    `ann and sam ${tagOf("samA0001")} are typing…`,
+  );
+  // Whether or not this tab knows the visitor types, and under which name.
+  assert.equal(
+    lineText(typingLine(SAMS.slice(1), shared, { ...mine, name: "sam" })),
+    `sam ${tagOf("samA0001")} is typing…`,
+  );
+  assert.deepEqual(typingLine([SAMS[2]], shared, mine), []);
+});
+
+Deno.test("withoutSelf - by author id first; by name only among typists without ids", () => {
+  assert.deepEqual(withoutSelf(SAMS, { authorId: "samA0001", name: "sam" }), [SAMS[0], SAMS[2]]);
+  assert.deepEqual(withoutSelf(SAMS, { authorId: "other", name: "sam" }), SAMS);
+  const unknown = [{ name: "sam" }, { name: " sam " }];
+  assert.deepEqual(withoutSelf(unknown, { authorId: "x", name: "sam" }), [{ name: "sam" }]);
+  assert.deepEqual(withoutSelf([{ name: "sam" }], { name: "" }), [{ name: "sam" }]);
+});
+
+Deno.test("stillTyping - a message ends its sender's spell: by author id, or by a name no one else online has", () => {
+  const message = (author: string, authorId?: string) => ({ author, authorId });
+  // The sam who wrote stops; the other sam still types.
+  assert.deepEqual(stillTyping(SAMS, [message("sam", "samA0001")], SAMS), [SAMS[0], SAMS[2]]);
+  // Typists without ids (an older server): a name only one session online has.
+  const names = [{ name: "ann" }, { name: "sam" }];
+  assert.deepEqual(stillTyping(names, [message("ann", "annA0001")], SAMS), [{ name: "sam" }]);
+  assert.deepEqual(stillTyping(names, [message("sam", "samA0001")], SAMS), names);
+});
+
 Deno.test("presenceLine - lists a few names, counts many", () => {
   assert.equal(presenceText([]), "");
   assert.equal(presenceText(["ann"]), "Online: ann");
@@ -92,7 +164,7 @@ Deno.test("presenceLine and typingLine - each name is a part of its own, to be s
     ", ",
     { name: "דוד" },
   ]);
-  assert.deepEqual(typingLine(["אסתר", "דוד"], ""), [
+  assert.deepEqual(typingLine([{ name: "אסתר" }, { name: "דוד" }], NOBODY_SHARED), [
     { name: "אסתר" },
     " and ",
     { name: "דוד" },
@@ -105,10 +177,6 @@ Deno.test("cleanNames and onlineNames - trim, drop blanks, count a name's sessio
   const online = onlineNames([" bob", "ann", "", "bob "]);
   assert.deepEqual(online, [{ name: "bob", count: 2 }, { name: "ann", count: 1 }]);
   assert.deepEqual(online.map(onlineLabel), ["bob (2)", "ann"]);
-  assert.deepEqual(withoutOne(["sam", "ann", "sam"], "sam"), ["ann", "sam"]);
-  assert.deepEqual(withoutOne(["ann"], "sam"), ["ann"]);
-  assert.equal(lineText(joinNames(["a", "b", "c"])), "a, b and c");
-  assert.equal(lineText(joinNames(["a"])), "a");
 });
 
 Deno.test("onlineEntries - each session of a shared name on its own with its tag, other names counted", () => {
