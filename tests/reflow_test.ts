@@ -135,6 +135,24 @@ Deno.test("room page - at 700 px the presence line wraps rather than cut off a t
   });
 });
 
+Deno.test("pages - text follows the default font size the visitor set in the browser", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    await say(await openRoom({ server, browser }, "ann"), "hello");
+    const context = await browser.newContext({ locale: "en-US" });
+    const page = await context.newPage();
+    // As a visitor who made the browser's default font size 24 px (Settings, Appearance).
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Page.setFontSizes", { fontSizes: { standard: 24 } });
+    for (const [path, selector] of [["/rooms/lobby", ".message .text"], ["/", ".room-name"]]) {
+      await page.goto(`${server.origin}${path}`);
+      const size = await page.locator(selector).first().evaluate((element) =>
+        getComputedStyle(element).fontSize
+      );
+      assert.equal(size, "24px", `${selector} on ${path}`);
+    }
+  });
+});
+
 Deno.test("room page and directory - on a desktop a long title wraps whole, and its #id shows", async () => {
   await withBrowserSession(async (session) => {
     const title = "Planning the spring release of the design system with every team that uses it";
