@@ -135,6 +135,37 @@ Deno.test("room page - at 700 px the presence line wraps rather than cut off a t
   });
 });
 
+Deno.test("room page - a long name online, with its tag and (you), stays in the page's column", async () => {
+  await withBrowserSession(async (session) => {
+    const name = "Maximiliana Wolkenstein-Harwood";
+    // Someone else of the name wrote here: the visitor is listed with a tag and "(you)".
+    const sent = await requestJson(session.server, "/api/rooms/lobby/messages", {
+      body: { author: name, text: "hello" },
+    });
+    assert.equal(sent.status, 201);
+    // 200% zoom of a 1280 px window, and a desktop with the widest name there can be.
+    for (const [width, visitor] of [[640, name], [1280, "W".repeat(32)]] as const) {
+      const page = await openRoom(session, visitor, { viewport: { width, height: 400 } });
+      const line = page.locator(".presence-text", { hasText: visitor });
+      await line.waitFor();
+      if (visitor === name) await line.getByText("(you)").waitFor();
+      // Where the line's last word ends, which may be past the end of its own box.
+      const [right, edge] = await line.evaluate((element) => {
+        const range = document.createRange();
+        range.selectNodeContents(element);
+        const ends = [...range.getClientRects()].map((box) => box.right);
+        return [Math.max(...ends), document.querySelector(".chat")!.getBoundingClientRect().right];
+      });
+      assert.ok(
+        right <= edge + 1,
+        `at ${width} px the presence line ends at ${right}, past ${edge}`,
+      );
+      assert.deepEqual(await sideways(page), { width, overflow: 0 });
+      await page.context().close();
+    }
+  });
+});
+
 Deno.test("pages - text follows the default font size the visitor set in the browser", async () => {
   await withBrowserSession(async ({ server, browser }) => {
     await say(await openRoom({ server, browser }, "ann"), "hello");
