@@ -454,6 +454,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       history.value = done ? "done" : "idle";
     } catch {
       history.value = "error";
+      // Said as a success is: the button keeps the focus, and its new name is not read out.
+      announce("Older messages could not be loaded");
     }
   };
 

@@ -750,6 +750,39 @@ Deno.test("room page - the load older button pages back from the keyboard", asyn
   });
 });
 
+Deno.test("room page - older messages that fail to load are announced, and Try again loads them", async () => {
+  await withBrowserSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 60);
+    const ann = await openRoom(session, "ann");
+    // The server cannot answer for history at first (and the route stays, letting requests by).
+    let failing = true;
+    await ann.route(
+      (url) => url.pathname === "/api/rooms/lobby/messages" && url.searchParams.has("before"),
+      (route) =>
+        failing
+          ? route.fulfill({
+            status: 503,
+            json: { error: { code: "unavailable", message: "busy" } },
+          })
+          : route.fallback(),
+    );
+    const live = ann.locator('[aria-live="polite"]');
+    const button = ann.locator("button.load-older");
+    await button.evaluate((element) => (element as HTMLElement).focus({ preventScroll: true }));
+    await ann.keyboard.press("Enter");
+    // Focus stays on the button, renamed "Try again": the live region says what happened.
+    await ann.getByRole("button", { name: "Try again" }).waitFor();
+    assert.equal(await ann.evaluate(() => document.activeElement?.className), "load-older");
+    await live.filter({ hasText: "Older messages could not be loaded" }).waitFor({
+      timeout: 2_000,
+    });
+    failing = false;
+    await ann.keyboard.press("Enter");
+    await ann.locator(".message[data-seq='1']").waitFor();
+    await live.filter({ hasText: "10 older messages loaded" }).waitFor();
+  });
+});
+
 // Links
 
 Deno.test("room page - links open safely in a new tab and javascript: stays text", async () => {
