@@ -587,6 +587,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
           draft={draft.value}
           notice={notice.value}
           nameInvalid={nameInvalid.value}
+          textInvalid={textNotice.value && notice.value !== ""}
           // Closed for good, nothing can be sent: the banner says why.
           interactive={hydrated.value && !closed.value}
           nameRef={nameInput}

@@ -19,6 +19,8 @@ export interface ComposerProps {
   notice: string;
   /** The name in the field was refused: the notice says why. */
   nameInvalid: boolean;
+  /** The text in the box cannot be sent as it is (too long, say): the notice says why. */
+  textInvalid: boolean;
   /** False until hydrated: without the script nothing can be sent, so Send stays disabled. */
   interactive: boolean;
   nameRef: Ref<HTMLInputElement>;
@@ -73,7 +75,10 @@ export function Composer(props: ComposerProps) {
           rows={1}
           dir="auto"
           placeholder={`Message ${props.roomTitle}`}
-          aria-describedby={hinted ? "composer-hint" : undefined}
+          aria-invalid={props.textInvalid || undefined}
+          // Back in the box, a screen reader says again why the text cannot go.
+          aria-describedby={[hinted && "composer-hint", props.textInvalid && "composer-notice"]
+            .filter(Boolean).join(" ") || undefined}
           value={props.draft}
           onInput={(event) => props.onDraft(event.currentTarget.value)}
           onKeyDown={(event) => {

@@ -19,11 +19,20 @@ Deno.test("composer - a paste over 4,000 characters is kept whole, and the limit
     }).waitFor();
     assert.equal(await ann.locator("#composer-text").inputValue(), long, "the text was cut");
     assert.equal(await ann.locator(".message.pending").count(), 0, "it was sent anyway");
+    // The box itself says it holds what cannot go, and why, for when focus comes back to it.
+    const box = ann.locator("#composer-text");
+    assert.equal(await box.getAttribute("aria-invalid"), "true");
+    assert.deepEqual(
+      (await box.getAttribute("aria-describedby"))?.split(" "),
+      ["composer-hint", "composer-notice"],
+    );
     // The notice follows the text as it is edited: gone while it would do, back if not again.
     await ann.locator("#composer-text").fill(`${"y".repeat(4001)}`);
     await ann.getByRole("alert").filter({ hasText: "The message is 4,001 characters" }).waitFor();
     await ann.locator("#composer-text").fill(`${"y".repeat(4000)}`);
     await ann.getByRole("alert").waitFor({ state: "detached" });
+    assert.equal(await box.getAttribute("aria-invalid"), null);
+    assert.equal(await box.getAttribute("aria-describedby"), "composer-hint");
     await ann.locator("#composer-text").fill(`${"y".repeat(4002)}`);
     await ann.getByRole("alert").filter({ hasText: "The message is 4,002 characters" }).waitFor();
     // Cleared, the box is a new message: nothing is said of it until it is sent.
