@@ -241,6 +241,25 @@ Deno.test("room page - on a touch screen the times of follow-on messages show wi
   });
 });
 
+Deno.test("room page - reading the message list from the keyboard shows follow-on messages' times", async () => {
+  await withBrowserSession(async (session) => {
+    for (const text of ["first", "second, right after"]) {
+      const sent = await requestJson(session.server, "/api/rooms/lobby/messages", {
+        body: { author: "bob", text },
+      });
+      assert.equal(sent.status, 201);
+    }
+    const page = await openRoom(session, "ann");
+    const time = page.locator(".gutter-time");
+    const opacity = () => time.evaluate((element) => getComputedStyle(element).opacity);
+    assert.equal(await opacity(), "0");
+    // Tab by tab (two skip links and the site's name) to the list, which the arrow keys scroll.
+    for (let i = 0; i < 4; i++) await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.className), "scroller");
+    assert.equal(await opacity(), "1");
+  });
+});
+
 Deno.test("fields - in forced colours a focused text field looks focused", async () => {
   await withBrowserSession(async (session) => {
     const page = await openRoom(session, "ann");
