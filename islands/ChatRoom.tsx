@@ -584,7 +584,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         <Composer
           roomTitle={room.title}
           nameText={nameText.value}
-          draft={draft.value}
+          draft={draft}
           notice={notice.value}
           nameInvalid={nameInvalid.value}
           textInvalid={textNotice.value && notice.value !== ""}

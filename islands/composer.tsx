@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ReadonlySignal } from "@preact/signals";
 import type { Ref, RefObject } from "preact";
 import { MAX_AUTHOR_LENGTH } from "../lib/validation.ts";
 
@@ -14,7 +15,11 @@ export interface ComposerProps {
   roomTitle: string;
   /** What the name field shows: the chosen name, or one being typed. */
   nameText: string;
-  draft: string;
+  /**
+   * What the message box holds, as a signal the composer alone reads: a keystroke then re-renders
+   * the composer, not the island and its whole message list.
+   */
+  draft: ReadonlySignal<string>;
   /** A problem to show under the composer, such as a missing name. */
   notice: string;
   /** The name in the field was refused: the notice says why. */
@@ -79,7 +84,7 @@ export function Composer(props: ComposerProps) {
           // Back in the box, a screen reader says again why the text cannot go.
           aria-describedby={[hinted && "composer-hint", props.textInvalid && "composer-notice"]
             .filter(Boolean).join(" ") || undefined}
-          value={props.draft}
+          value={props.draft.value}
           onInput={(event) => props.onDraft(event.currentTarget.value)}
           onKeyDown={(event) => {
             if (!sendsMessage(event)) return;
@@ -93,7 +98,7 @@ export function Composer(props: ComposerProps) {
           type="submit"
           class="send"
           disabled={!props.interactive}
-          aria-disabled={props.interactive && !props.draft.trim() ? "true" : undefined}
+          aria-disabled={props.interactive && !props.draft.value.trim() ? "true" : undefined}
         >
           Send
         </button>
