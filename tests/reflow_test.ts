@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
 import { openRoom, refuseSends, say, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
+import { MAX_AUTHOR_LENGTH } from "../lib/validation.ts";
 
 /** The share of the window the message list must at least have (WCAG 1.4.10 at 400% zoom). */
 const LIST_SHARE = 0.4;
@@ -79,6 +80,19 @@ Deno.test("room page - at 683×384 a six-line or longer draft leaves the message
       );
       assert.deepEqual(await sideways(page), { width: 683, overflow: 0 });
     }
+  });
+});
+
+Deno.test("room page - between phone and desktop widths a name of the longest kind is shown whole", async () => {
+  await withBrowserSession(async (session) => {
+    // Two such names cut to one ellipsis each would read alike.
+    const name = "W".repeat(MAX_AUTHOR_LENGTH);
+    const page = await openRoom(session, name, { viewport: { width: 700, height: 640 } });
+    await say(page, "hello");
+    const author = page.locator(".message .author").first();
+    assert.equal(await author.innerText(), name);
+    assert.equal(await cutOff(author), 0, "the author's name is cut off");
+    assert.deepEqual(await sideways(page), { width: 700, overflow: 0 });
   });
 });
 
