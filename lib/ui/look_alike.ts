@@ -11,6 +11,9 @@ function pairs(...lines: string[]): Record<string, string> {
   return Object.fromEntries(lines.flatMap((line) => line.split(" ").map((pair) => [...pair])));
 }
 
+/** Cherokee capitals drawn like Latin capitals. */
+const CHEROKEE = "ᎠD ᎡR ᎢT ᎩY ᎪA ᎫJ ᎬE ᎳW ᎷM ᎻH ᏀG ᏃZ ᏒR ᏚS ᏞL ᏟC ᏢP ᏦK ᏴB ᏙV";
+
 /**
  * Letters and digits that are drawn like a Latin letter, with that letter: the pairs of Unicode's
  * confusables list that matter for display names. A capital I is drawn like a small l in most
@@ -26,8 +29,10 @@ const DRAWN_LIKE = pairs(
   // Other scripts' letters drawn like Latin small ones: Armenian and others, Latin small capitals.
   "ıi ɑa ϲc κk օo սu հh ոn ցg ɡg ƅb",
   "ᴀa ʙb ᴄc ᴅd ᴇe ɢg ʜh ɪi ᴊj ᴋk ʟl ᴍm ɴn ᴏo ᴘp ʀr ꜱs ᴛt ᴜu ᴠv ᴡw ʏy ᴢz",
-  // Cherokee and Lisu letters drawn like Latin capitals.
-  "ᎠD ᎡR ᎢT ᎩY ᎪA ᎫJ ᎬE ᎳW ᎷM ᎻH ᏀG ᏃZ ᏒR ᏚS ᏞL ᏟC ᏢP ᏦK ᏴB ᏙV",
+  // Cherokee and Lisu letters drawn like Latin capitals; Cherokee's small letters, drawn as small
+  // capitals, like the Latin small ones (a lowered form of "ᎪᏞICE" is made of them).
+  CHEROKEE,
+  CHEROKEE.toLowerCase(),
   "ꓐB ꓑP ꓓD ꓔT ꓖG ꓗK ꓙJ ꓚC ꓜZ ꓝF ꓟM ꓠN ꓡL ꓢS ꓣR ꓦV ꓧH ꓪW ꓫX ꓬY ꓮA ꓰE ꓲl ꓳO ꓴU",
   // Latin and digits.
   "Il 1l |l 0o 5s",

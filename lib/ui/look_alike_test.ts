@@ -49,3 +49,11 @@ Deno.test("lookAlikeForms - Cherokee, Lisu and Armenian letters, and hidden join
   assert.ok(alike("علي", "ع\u200dلي"), "a joiner between letters that join anyway");
   assert.ok(!alike("Ann", "Ana"));
 });
+
+Deno.test("lookAlikeForms - Cherokee passes for a Latin name in either case, as Latin does", () => {
+  // Cherokee letters have small forms, drawn as small capitals, which lowering a name gives.
+  assert.ok(alike("alice", "ᎪᏞICE"), "as ALICE does");
+  assert.ok(alike("Alice", "ꭺlice"), "a small Cherokee a");
+  assert.ok(alike("dave", "ꭰave"));
+  assert.ok(!alike("Ann", "ꭰnn"));
+});
