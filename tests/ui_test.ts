@@ -1515,8 +1515,13 @@ Deno.test("room page - hydration shifts no layout", async () => {
       );
       Object.assign(window, {
         movedParts: () =>
-          [...before].filter(([part, was]) => part.isConnected && box(part) !== was)
-            .map(([part, was]) => `${part.className || part.tagName}: ${was} → ${box(part)}`),
+          // A part hydration replaced is a mismatch too: it is named, not left out of the check.
+          [...before].filter(([part, was]) => !part.isConnected || box(part) !== was)
+            .map(([part, was]) =>
+              `${part.className || part.tagName}: ${
+                part.isConnected ? `${was} → ${box(part)}` : "replaced"
+              }`
+            ),
       });
     });
     styled.resolve();
