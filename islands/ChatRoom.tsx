@@ -18,6 +18,7 @@ import {
   layoutMessages,
   mayHaveOlder,
   mergeMessages,
+  sameNames,
   sharedNames,
 } from "../lib/ui/messages.ts";
 import {
@@ -33,7 +34,8 @@ import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
 import { type HistoryState, MessageList } from "./message_list.tsx";
 import { useOwnActivity } from "./own_activity.ts";
-import { PeopleLine, RoomHeader, StatusBanner } from "./room_header.tsx";
+import { RoomHeader, StatusBanner } from "./room_header.tsx";
+import { TypingLine } from "./typing_line.tsx";
 import { keepUnsent, keptDraft, keptUnsent, useTabMemory } from "./tab_memory.ts";
 
 /** Props of the chat island, serialised into the page by the room route. */
@@ -181,14 +183,19 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
    * visitor as soon as their session is known) have or look like: the message list, the online
    * list and the typing line all tell them apart with tags.
    */
+  const lastShared = useRef<ReadonlySet<string>>(new Set());
   const shared = useComputed(() => {
     const people = online.value ?? [];
     const asAuthor = ({ name, authorId }: OnlinePerson) => ({ author: name, authorId });
     const self = { author: name.value, authorId: authorId.value };
-    return sharedNames(
+    const next = sharedNames(
       [...messages.value, self, ...people.map(asAuthor), ...typing.value.map(asAuthor)],
       sharedOnlineNames(onlineNames(people.map((person) => person.name))),
     );
+    // The same names as before stay the same set: someone starting or stopping typing, which
+    // recomputes it, then re-renders no message.
+    if (!sameNames(next, lastShared.current)) lastShared.current = next;
+    return lastShared.current;
   });
   // The visitor's own session is left out by its author id, so someone else of their name typing
   // is shown. From a server that gives typists no ids, their name is left out once, only while
@@ -577,9 +584,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             </button>
           )}
         </div>
-        <p class="typing">
-          <PeopleLine parts={typingParts.value} />
-        </p>
+        <TypingLine parts={typingParts} />
         <p class="visually-hidden" aria-live="polite" aria-atomic="true">{announced.value}</p>
         <Composer
           roomTitle={room.title}

@@ -72,6 +72,11 @@ export function sharedNames(
   return shared;
 }
 
+/** Whether two sets of names hold the same names. */
+export function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((name) => b.has(name));
+}
+
 /** The tag that tells an author apart from others of their name, or "" when it needs none. */
 export function authorTag({ author, authorId }: Author, shared: ReadonlySet<string>): string {
   return shared.has(author) && authorId ? readableTag(authorId) : "";

@@ -8,6 +8,7 @@ import {
   layoutMessages,
   mayHaveOlder,
   mergeMessages,
+  sameNames,
   sharedNames,
 } from "./messages.ts";
 import { UTC_CLOCK } from "./time.ts";
@@ -212,4 +213,11 @@ Deno.test("sharedNames - names that look alike are tagged, one person's renames 
   assert.deepEqual([...sharedNames(authors)], ["Sam", "Ѕаm", "Ivan", "ivan"]);
   assert.notEqual(authorTag(authors[0], sharedNames(authors)), "");
   assert.equal(authorTag(authors[2], sharedNames(authors)), "");
+});
+
+Deno.test("sameNames - the same names in any order, and nothing more or less", () => {
+  assert.ok(sameNames(new Set(["sam", "ann"]), new Set(["ann", "sam"])));
+  assert.ok(sameNames(new Set(), new Set()));
+  assert.ok(!sameNames(new Set(["sam"]), new Set(["sam", "ann"])));
+  assert.ok(!sameNames(new Set(["sam", "ann"]), new Set(["sam", "bob"])));
 });
