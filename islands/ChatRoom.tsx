@@ -178,6 +178,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
    * not shown), and messages are sent rather than waiting to be.
    */
   const peopleKnown = useComputed(() => banner.value.tone === "live");
+  /** Who the header shows online: nobody until the page is live and the server has said. */
+  const shownOnline = useComputed(() => peopleKnown.value ? online.value : null);
   /**
    * Names that several sessions (authors of the messages shown, people online and typing, and the
    * visitor as soon as their session is known) have or look like: the message list, the online
@@ -519,7 +521,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       <RoomHeader
         title={room.title}
         id={room.id}
-        online={peopleKnown.value ? online.value : null}
+        online={shownOnline}
         shared={shared.value}
         self={authorId.value}
       />

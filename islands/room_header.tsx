@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ReadonlySignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import type { OnlinePerson } from "../lib/client.ts";
 import type { Banner } from "../lib/ui/status.ts";
@@ -46,8 +47,11 @@ function Name({ name, tag, you }: { name: string; tag?: string; you?: boolean })
 export interface RoomHeaderProps {
   title: string;
   id: string;
-  /** The sessions online; null until the server says. */
-  online: OnlinePerson[] | null;
+  /**
+   * The sessions online (null until the server says), as a signal the header alone reads: someone
+   * coming or going then re-renders the header, not the island and its whole message list.
+   */
+  online: ReadonlySignal<OnlinePerson[] | null>;
   /** Names whose sessions are told apart with tags, as the message list does. */
   shared: ReadonlySet<string>;
   /** The visitor's author id, once known: their own tagged session says "(you)". */
@@ -62,7 +66,7 @@ export function RoomHeader({ title, id, online, shared, self }: RoomHeaderProps)
         {title} <span class="room-id">#{id}</span>
       </h1>
       <div class="presence">
-        {online !== null && <Presence entries={onlineEntries(online, shared, self)} />}
+        {online.value !== null && <Presence entries={onlineEntries(online.value, shared, self)} />}
       </div>
     </header>
   );
