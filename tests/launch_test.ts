@@ -57,22 +57,25 @@ Deno.test("serve script - a port in use stops the launch with one line naming it
 });
 
 Deno.test("serve script - a host that is not this machine's stops the launch with one line", async () => {
-  // 192.0.2.1 is reserved for documentation (RFC 5737): no machine has it.
-  const unowned = await launch({ PORT: "0", PARLEY_HOST: "192.0.2.1" });
-  assert.equal(unowned.code, 1);
-  assert.equal(
-    unowned.stderr,
-    "Cannot start Parley: 192.0.2.1 is not an address of this machine: set PARLEY_HOST to one " +
-      "of its addresses, or leave it unset for every interface\n",
-  );
-  // `.invalid` never resolves (RFC 2606).
-  const unresolved = await launch({ PORT: "0", PARLEY_HOST: "chat.invalid" });
-  assert.equal(unresolved.code, 1);
-  assert.equal(
-    unresolved.stderr,
-    'Cannot start Parley: PARLEY_HOST "chat.invalid" is a name this machine cannot resolve: ' +
-      "set it to one of the machine's addresses or names, or leave it unset for every interface\n",
-  );
+  const refusals = [
+    // 192.0.2.1 is reserved for documentation (RFC 5737): no machine has it.
+    [
+      "192.0.2.1",
+      "192.0.2.1 is not an address of this machine: set PARLEY_HOST to one of its addresses, " +
+      "or leave it unset for every interface",
+    ],
+    // `.invalid` never resolves (RFC 2606).
+    [
+      "chat.invalid",
+      'PARLEY_HOST "chat.invalid" is a name this machine cannot resolve: set it to one of the ' +
+      "machine's addresses or names, or leave it unset for every interface",
+    ],
+  ];
+  for (const [host, problem] of refusals) {
+    const { code, stderr } = await launch({ PORT: "0", PARLEY_HOST: host });
+    assert.equal(code, 1, host);
+    assert.equal(stderr, `Cannot start Parley: ${problem}\n`);
+  }
 });
 
 Deno.test("serve script - a misspelt setting is warned about, and the settings are summed up", async () => {

@@ -136,21 +136,44 @@ Deno.test("long poll - answers with an empty list once wait passes with nothing 
   }
 });
 
+/** How many entries a list field of a long-poll answer has, if it has that field. */
+function listLength(page: Record<string, unknown>, field: string): number | undefined {
+  return (page[field] as unknown[] | undefined)?.length;
+}
+
+/**
+ * Long-polls the lobby from the start as `headers` say, each poll waiting for the presence to
+ * differ from the one it last saw, until an answer is `wanted`; fails after 5 s naming `what`.
+ */
+async function pollUntilPresence(
+  server: TestServer,
+  headers: HeadersInit,
+  wanted: (page: Record<string, unknown>) => boolean,
+  what: string,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 5_000;
+  let page: Record<string, unknown> = {};
+  while (!wanted(page)) {
+    assert.ok(Date.now() < deadline, `${what} never showed: ${JSON.stringify(page)}`);
+    const seen = page.presence ?? "";
+    const url = `${server.origin}/api/rooms/lobby/messages?after=0&wait=1&presence=${seen}`;
+    page = await (await fetch(url, { headers })).json();
+  }
+  return page;
+}
+
 Deno.test("long poll - the presence fields give each online session's author id, in the order of its names", async () => {
   const server = await startServer(LIMITS_OFF);
   await createRoom(server, "lobby");
   const socket = TestSocket.open(server, "lobby", { name: "sam" });
   try {
     const headers = { authorization: `Bearer ${sessionToken(server, "sam")}` };
-    const deadline = Date.now() + 5_000;
-    let page: Record<string, unknown> = {};
-    // Each poll waits for the presence to differ from the one it last saw.
-    while ((page.online as string[] | undefined)?.length !== 2) {
-      assert.ok(Date.now() < deadline, `both sams never showed: ${JSON.stringify(page)}`);
-      const seen = page.presence ?? "";
-      const url = `${server.origin}/api/rooms/lobby/messages?after=0&wait=1&presence=${seen}`;
-      page = await (await fetch(url, { headers })).json();
-    }
+    const page = await pollUntilPresence(
+      server,
+      headers,
+      (page) => listLength(page, "online") === 2,
+      "both sams",
+    );
     const welcome = socket.frames.find((frame) => frame.type === "welcome")!;
     assert.deepEqual(page.online, ["sam", "sam"]);
     assert.deepEqual(page.onlineAuthorIds, [welcome.authorId, page.authorId].sort());
@@ -171,16 +194,12 @@ Deno.test("long poll - the presence fields give the typing session's author id, 
       headers,
     });
     assert.equal(typed.status, 204);
-    const deadline = Date.now() + 5_000;
-    let page: Record<string, unknown> = {};
-    // Each poll waits for the presence to differ from the one it last saw.
-    const count = (field: string) => (page[field] as string[] | undefined)?.length;
-    while (count("online") !== 2 || count("typing") !== 1) {
-      assert.ok(Date.now() < deadline, `the typing sam never showed: ${JSON.stringify(page)}`);
-      const seen = page.presence ?? "";
-      const url = `${server.origin}/api/rooms/lobby/messages?after=0&wait=1&presence=${seen}`;
-      page = await (await fetch(url, { headers })).json();
-    }
+    const page = await pollUntilPresence(
+      server,
+      headers,
+      (page) => listLength(page, "online") === 2 && listLength(page, "typing") === 1,
+      "the typing sam",
+    );
     const onlineAuthorIds = page.onlineAuthorIds as string[];
     assert.deepEqual(page.typing, ["sam"]);
     assert.deepEqual(page.typingAuthorIds, [page.authorId]);

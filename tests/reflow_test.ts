@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
-import { openRoom, refuseSends, say, withBrowserSession } from "./browser.ts";
+import { type BrowserSession, openRoom, refuseSends, say, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
 import { MAX_AUTHOR_LENGTH } from "../lib/validation.ts";
 
@@ -228,14 +228,19 @@ Deno.test("room page and directory - on a desktop a long title wraps whole, and 
   });
 });
 
+/** Posts two messages of bob's to the lobby, the second a follow-on shown without his name. */
+async function postFollowOn(session: BrowserSession): Promise<void> {
+  for (const text of ["first", "second, right after"]) {
+    const sent = await requestJson(session.server, "/api/rooms/lobby/messages", {
+      body: { author: "bob", text },
+    });
+    assert.equal(sent.status, 201);
+  }
+}
+
 Deno.test("room page - on a touch screen the times of follow-on messages show without hover", async () => {
   await withBrowserSession(async (session) => {
-    for (const text of ["first", "second, right after"]) {
-      const sent = await requestJson(session.server, "/api/rooms/lobby/messages", {
-        body: { author: "bob", text },
-      });
-      assert.equal(sent.status, 201);
-    }
+    await postFollowOn(session);
     const page = await openRoom(session, "ann", { hasTouch: true, isMobile: true, ...PHONE });
     const time = page.locator(".gutter-time");
     assert.equal(await time.count(), 1);
@@ -257,12 +262,7 @@ Deno.test("room page - on a touch screen the times of follow-on messages show wi
 
 Deno.test("room page - reading the message list from the keyboard shows follow-on messages' times", async () => {
   await withBrowserSession(async (session) => {
-    for (const text of ["first", "second, right after"]) {
-      const sent = await requestJson(session.server, "/api/rooms/lobby/messages", {
-        body: { author: "bob", text },
-      });
-      assert.equal(sent.status, 201);
-    }
+    await postFollowOn(session);
     const page = await openRoom(session, "ann");
     const time = page.locator(".gutter-time");
     const opacity = () => time.evaluate((element) => getComputedStyle(element).opacity);

@@ -181,6 +181,11 @@ function listNames(names: readonly Exclude<LinePart, string>[], last: string): L
   });
 }
 
+/** How many sessions entries stand for: a name with its count, a tagged session as one. */
+function sessionCount(entries: readonly OnlineEntry[]): number {
+  return entries.reduce((sum, { count }) => sum + count, 0);
+}
+
 /**
  * The typing indicator: "ann is typing…", "ann and bob are typing…", "ann, bob and carol are
  * typing…", "ann, bob and 3 others are typing…", or nothing when nobody else is. `typists` has one
@@ -196,7 +201,7 @@ export function typingLine(
   const entries = onlineEntries(withoutSelf(typists, self), shared);
   if (entries.length === 0) return [];
   const parts = entries.map(entryPart);
-  const sessions = entries.reduce((sum, { count }) => sum + count, 0);
+  const sessions = sessionCount(entries);
   if (sessions === 1) return [parts[0], " is typing…"];
   if (parts.length <= 3) return [...listNames(parts, " and "), " are typing…"];
   const rest = sessions - entries[0].count - entries[1].count;
@@ -226,7 +231,7 @@ export function listsNames(names: readonly string[]): boolean {
 export function presenceLine(entries: readonly OnlineEntry[]): LinePart[] {
   if (entries.length === 0) return [];
   if (!listsNames(entries.map(entryText))) {
-    return [`${entries.reduce((sum, { count }) => sum + count, 0)} online`];
+    return [`${sessionCount(entries)} online`];
   }
   return ["Online: ", ...listNames(entries.map(entryPart), ", ")];
 }
