@@ -7,52 +7,58 @@
 import assert from "node:assert/strict";
 import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
 
-async function twoWorkers(): Promise<TestServer[]> {
-  const path = `${await Deno.makeTempDir({ prefix: "parley-workers-" })}/parley.kv`;
+/** Runs `fn` against two linked workers on one KV file, then closes them and removes the file. */
+async function withTwoWorkers(fn: (workers: TestServer[]) => Promise<void>): Promise<void> {
+  const directory = await Deno.makeTempDir({ prefix: "parley-workers-" });
   const workers: TestServer[] = [];
-  for (let i = 0; i < 2; i++) {
-    workers.push(await startServer({ kvPath: path, env: { PARLEY_LIMITS: "off" } }));
+  try {
+    for (let i = 0; i < 2; i++) {
+      const env = { PARLEY_LIMITS: "off" };
+      workers.push(await startServer({ kvPath: `${directory}/parley.kv`, env }));
+    }
+    while (workers.some(({ services }) => (services.link?.peers ?? 0) < 1)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await fn(workers);
+  } finally {
+    for (const worker of workers) await worker.close();
+    await Deno.remove(directory, { recursive: true });
   }
-  while (workers.some(({ services }) => (services.link?.peers ?? 0) < 1)) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return workers;
 }
 
 Deno.test("parallel workers - one writes every message sent to either, and both deliver them all", async () => {
-  const workers = await twoWorkers();
-  const sockets: TestSocket[] = [];
-  try {
-    const created = await requestJson(workers[0], "/api/rooms", {
-      body: { id: "lobby", title: "Lobby" },
-    });
-    assert.equal(created.status, 201);
-    for (const worker of workers) {
-      const socket = TestSocket.open(worker, "lobby", { name: "ann" });
-      await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
-      sockets.push(socket);
+  await withTwoWorkers(async (workers) => {
+    const sockets: TestSocket[] = [];
+    try {
+      const created = await requestJson(workers[0], "/api/rooms", {
+        body: { id: "lobby", title: "Lobby" },
+      });
+      assert.equal(created.status, 201);
+      for (const worker of workers) {
+        const socket = TestSocket.open(worker, "lobby", { name: "ann" });
+        await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+        sockets.push(socket);
+      }
+      for (let i = 1; i <= 20; i++) {
+        sockets[i % 2].send({ type: "send", id: `m${i}`, text: `hello ${i}` });
+      }
+      for (const socket of sockets) await socket.until((s) => s.messages.length === 20);
+      for (const socket of sockets) {
+        assert.deepEqual(
+          socket.messages.map(({ seq }) => seq),
+          Array.from({ length: 20 }, (_, i) => i + 1),
+        );
+      }
+      const appended = workers.map(({ services }) => services.log.stats.appended).sort();
+      assert.deepEqual(appended, [0, 20], "one worker committed everything");
+    } finally {
+      for (const socket of sockets) await socket.close();
     }
-    for (let i = 1; i <= 20; i++) {
-      sockets[i % 2].send({ type: "send", id: `m${i}`, text: `hello ${i}` });
-    }
-    for (const socket of sockets) await socket.until((s) => s.messages.length === 20);
-    for (const socket of sockets) {
-      assert.deepEqual(
-        socket.messages.map(({ seq }) => seq),
-        Array.from({ length: 20 }, (_, i) => i + 1),
-      );
-    }
-    const appended = workers.map(({ services }) => services.log.stats.appended).sort();
-    assert.deepEqual(appended, [0, 20], "one worker committed everything");
-  } finally {
-    for (const socket of sockets) await socket.close();
-    for (const worker of workers) await worker.close();
-  }
+  });
 });
 
 Deno.test("parallel workers - /metrics on either worker shows both, each under its worker label", async () => {
-  const workers = await twoWorkers();
-  try {
+  await withTwoWorkers(async (workers) => {
     await requestJson(workers[0], "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
     for (const worker of workers) {
       const { status } = await requestJson(worker, "/api/rooms/lobby/messages", {
@@ -77,14 +83,11 @@ Deno.test("parallel workers - /metrics on either worker shows both, each under i
       ]);
       assert.equal(metrics.match(/^# TYPE parley_worker_peers gauge$/gm)?.length, 1);
     }
-  } finally {
-    for (const worker of workers) await worker.close();
-  }
+  });
 });
 
 Deno.test("parallel workers - of concurrent sends of one id by three people through both, one is stored and the others are 409", async () => {
-  const workers = await twoWorkers();
-  try {
+  await withTwoWorkers(async (workers) => {
     await requestJson(workers[0], "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
     const senders: [TestServer, string][] = [
       [workers[0], "ann"],
@@ -111,7 +114,5 @@ Deno.test("parallel workers - of concurrent sends of one id by three people thro
         }
       }
     }
-  } finally {
-    for (const worker of workers) await worker.close();
-  }
+  });
 });

@@ -5,8 +5,8 @@
  * presence, the composer's keys, the outbox's failed state, the offline banner and hydration
  * without layout shift.
  *
- * Screenshots go to a temporary directory; with PARLEY_UPDATE_SCREENSHOTS=1 they are also copied
- * to docs/screenshots/ for review.
+ * Screenshots are taken and checked in memory; with PARLEY_UPDATE_SCREENSHOTS=1 they are also
+ * written to docs/screenshots/ for review.
  *
  * @module
  */
@@ -89,23 +89,16 @@ async function seedNumbered(server: TestServer, room: string, count: number): Pr
 }
 
 /**
- * Writes a screenshot to the run's temporary directory, and to docs/screenshots/ when
- * `PARLEY_UPDATE_SCREENSHOTS=1` (so an ordinary test run leaves the checkout clean).
+ * Takes a screenshot and checks it is not blank; writes it to docs/screenshots/ only when
+ * `PARLEY_UPDATE_SCREENSHOTS=1`, so an ordinary test run leaves no file anywhere.
  */
-async function screenshot(
-  page: Page,
-  directory: string,
-  name: string,
-  fullPage = false,
-): Promise<void> {
-  const path = `${directory}/${name}`;
-  await page.screenshot({ path, fullPage });
+async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  const image = await page.screenshot({ fullPage });
   if (Deno.env.get("PARLEY_UPDATE_SCREENSHOTS") === "1") {
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
-    await Deno.copyFile(path, new URL(name, SCREENSHOTS));
+    await Deno.writeFile(new URL(name, SCREENSHOTS), image);
   }
-  const { size } = await Deno.stat(path);
-  assert.ok(size > 10_000, `${name} is suspiciously small (${size} bytes)`);
+  assert.ok(image.length > 10_000, `${name} is suspiciously small (${image.length} bytes)`);
 }
 
 /** Scroll offset of the message list from its bottom, in px (0 at the newest message). */
@@ -134,7 +127,6 @@ function setVisibility(page: Page, state: "hidden" | "visible"): Promise<void> {
 // Screenshots
 
 Deno.test("directory - screenshots in light and dark mode", async () => {
-  const directory = await Deno.makeTempDir({ prefix: "parley-ui-" });
   await withBrowserSession(async (session) => {
     const { server, browser } = session;
     await createRoom(server, "releases", "Release train");
@@ -151,7 +143,7 @@ Deno.test("directory - screenshots in light and dark mode", async () => {
       const page = await context.newPage();
       // Presence is written when a connection opens; wait until the directory sees both.
       await waitForOnline(page, `${server.origin}/`, "lobby", "2 online");
-      await screenshot(page, directory, `directory-${colorScheme}.png`, true);
+      await screenshot(page, `directory-${colorScheme}.png`, true);
       await context.close();
     }
   });
@@ -179,7 +171,6 @@ async function waitForOnline(
 }
 
 Deno.test("room page - screenshots of a busy room in light and dark mode and on a phone", async () => {
-  const directory = await Deno.makeTempDir({ prefix: "parley-ui-" });
   await withBrowserSession(async (session) => {
     await seedConversation(session.server, "lobby", 80);
     // The people who wrote the conversation are the ones online: nobody shares a name.
@@ -220,7 +211,7 @@ Deno.test("room page - screenshots of a busy room in light and dark mode and on 
       const shown = await ann.locator(".message").count();
       assert.equal(shown, 50);
       assert.ok(headers < shown, "consecutive messages of one author were not grouped");
-      await screenshot(ann, directory, name);
+      await screenshot(ann, name);
       await ann.context().close();
     }
   });
