@@ -95,6 +95,15 @@ function typedBeforeHydration(selector: string): string {
     ? field.value
     : "";
 }
+
+/**
+ * Whether the visitor is away from the room: its tab is hidden, or its window is behind another
+ * (or the visitor is in another application). Arrivals meanwhile count as unread in the title.
+ */
+function isAway(): boolean {
+  return document.visibilityState === "hidden" || !document.hasFocus();
+}
+
 /** While following the newest messages, the list keeps at most this many. */
 const MAX_SHOWN = 500;
 /** Within this distance of the bottom the list counts as showing the newest message. */
@@ -255,8 +264,9 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     // moment ago: the room's typing list may still hold that spell, which is the visitor's own.
     if (draft.value.trim()) own.typed();
     const onNetwork = () => (networkOnline.value = navigator.onLine);
-    const onVisibility = () => {
-      if (document.visibilityState === "visible") unread.value = 0;
+    // Back in the window, whether its tab was shown again or the window came forward.
+    const onReturn = () => {
+      if (!isAway()) unread.value = 0;
     };
     // Another tab of this browser chose a name, and with it the session cookie every tab sends:
     // this tab speaks under it too, and says so, rather than showing a name it no longer uses.
@@ -274,20 +284,22 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     const minutes = setInterval(() => (now.value = Date.now()), 60_000);
     globalThis.addEventListener("online", onNetwork);
     globalThis.addEventListener("offline", onNetwork);
-    document.addEventListener("visibilitychange", onVisibility);
+    document.addEventListener("visibilitychange", onReturn);
+    globalThis.addEventListener("focus", onReturn);
     globalThis.addEventListener("storage", onStorage);
     return () => {
       globalThis.removeEventListener("storage", onStorage);
       globalThis.removeEventListener("online", onNetwork);
       globalThis.removeEventListener("offline", onNetwork);
-      document.removeEventListener("visibilitychange", onVisibility);
+      document.removeEventListener("visibilitychange", onReturn);
+      globalThis.removeEventListener("focus", onReturn);
       clearInterval(minutes);
     };
   }, []);
 
   useTabMemory(room.id, { draft, outbox, hydrated });
 
-  // The unread count leads the tab title while the tab is hidden.
+  // The unread count leads the tab title while the visitor is away (see `isAway`).
   const baseTitle = `${room.title} · Parley`;
   useSignalEffect(() => {
     if (!hydrated.value) return;
@@ -358,7 +370,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     const fromOthers = fresh.filter((message) => !mine(message));
     if (fromOthers.length === 0) return;
     if (!following) unseen.value += fromOthers.length;
-    if (document.visibilityState === "hidden") unread.value += fromOthers.length;
+    if (isAway()) unread.value += fromOthers.length;
     announce(announcement(fromOthers));
     // A message ends its sender's spell of typing, shown here at once where its author id (or, from
     // a server without typists' ids, a name no one else online has) tells whose.

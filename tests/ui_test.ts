@@ -124,6 +124,14 @@ function setVisibility(page: Page, state: "hidden" | "visible"): Promise<void> {
   }, state);
 }
 
+/** Makes the page believe its window lost or regained focus (behind another, or in front). */
+function setWindowFocus(page: Page, focused: boolean): Promise<void> {
+  return page.evaluate((focused) => {
+    document.hasFocus = () => focused;
+    globalThis.dispatchEvent(new FocusEvent(focused ? "focus" : "blur"));
+  }, focused);
+}
+
 // Screenshots
 
 Deno.test("directory - screenshots in light and dark mode", async () => {
@@ -823,6 +831,22 @@ Deno.test("room page - the unread count leads the title while the tab is hidden"
     await ann.waitForFunction(() => document.title === "The lobby · Parley");
     await say(bob, "four");
     await ann.locator(".message .text", { hasText: "four" }).waitFor();
+    assert.equal(await ann.title(), "The lobby · Parley");
+  });
+});
+
+Deno.test("room page - the unread count leads the title while the window is behind another", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann");
+    const bob = await openRoom(session, "bob");
+    // The tab stays shown: ann is in another window, with this one still in sight.
+    await setWindowFocus(ann, false);
+    for (const text of ["one", "two"]) await say(bob, text);
+    await ann.waitForFunction(() => document.title === "(2) The lobby · Parley");
+    await setWindowFocus(ann, true);
+    await ann.waitForFunction(() => document.title === "The lobby · Parley");
+    await say(bob, "three");
+    await ann.locator(".message .text", { hasText: "three" }).waitFor();
     assert.equal(await ann.title(), "The lobby · Parley");
   });
 });
