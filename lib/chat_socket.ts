@@ -425,11 +425,10 @@ class ChatSocket implements EventListenerObject {
     if (fields.type === "typing") return this.#typing();
     if (fields.type === "ping") return this.#pong();
     if (fields.type !== "send") {
-      return this.#strike(
-        "invalid_frame",
-        `Unknown frame type ${JSON.stringify(fields.type)}`,
-        fields.id,
-      );
+      const message = fields.type === undefined
+        ? 'A frame needs a type: "send", "typing" or "ping"'
+        : `Unknown frame type ${JSON.stringify(fields.type)}`;
+      return this.#strike("invalid_frame", message, fields.id);
     }
     this.#handleSend(fields).catch((error) => {
       console.error("A send frame failed unexpectedly:", error);

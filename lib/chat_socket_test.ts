@@ -205,3 +205,21 @@ Deno.test("serveChatSocket - a message ends its session's spell of typing begun 
     await pause(20);
   });
 });
+
+Deno.test("serveChatSocket - a frame without a type is told that it needs one", async () => {
+  await withServices((services, room) => {
+    const socket = new StandInSocket();
+    serve(services, room, socket);
+    socket.open();
+    socket.dispatchEvent(new MessageEvent("message", { data: '{"id":"x1","text":"hi"}' }));
+    const error = socket.sent.map((frame) => JSON.parse(frame)).find((f) => f.type === "error");
+    assert.deepEqual(error, {
+      type: "error",
+      id: "x1",
+      code: "invalid_frame",
+      message: 'A frame needs a type: "send", "typing" or "ping"',
+    });
+    socket.dispatchEvent(new Event("close"));
+    return Promise.resolve();
+  });
+});
