@@ -2,7 +2,8 @@
  * Browser tests of the pages in small and unusual windows, in Debian's Chromium: at 400% zoom
  * (320×256) and in a short landscape window the message list keeps a usable height and nothing
  * scrolls sideways; at 320 px wide, titles, names and the banner wrap instead of being cut off,
- * and so does a long title on a desktop; on a touch screen message times show without hover;
+ * and so does a long title on a desktop; on a phone the typing line stays one line that always ends
+ * in "are typing…"; on a touch screen message times show without hover;
  * in forced colours a focused field still looks focused; a failed message's buttons are targets
  * big enough to hit.
  *
@@ -176,6 +177,50 @@ Deno.test("room page - a long name online, with its tag and (you), stays in the 
       );
       assert.deepEqual(await sideways(page), { width, overflow: 0 });
       await page.context().close();
+    }
+  });
+});
+
+Deno.test('room page - on a phone the typing line stays one line and cuts long names, not "are typing…"', async () => {
+  await withBrowserSession(async (session) => {
+    const page = await openRoom(session, "ann", PHONE);
+    const typists = [
+      await openRoom(session, "Maximiliana Wolkenstein-Harwood"),
+      await openRoom(session, "Bartholomew Featherstonehaugh"),
+    ];
+    const typing = typists.map((typist) =>
+      typist.locator("#composer-text").pressSequentially("a long reply", { delay: 150 })
+    );
+    try {
+      const line = page.locator(".typing");
+      await line.filter({ hasText: "are typing…" }).waitFor({ timeout: 5_000 });
+      const { wrapped, ending, box } = await line.evaluate((element) => {
+        const range = document.createRange();
+        range.selectNodeContents(element);
+        // The line's parts sit a pixel apart at most: a second line would be a text's height down.
+        const rects = [...range.getClientRects()];
+        const tops = rects.map(({ top }) => top);
+        const spread = Math.max(...tops) - Math.min(...tops);
+        const wrapped = spread >= Math.min(...rects.map(({ height }) => height));
+        const text = [...element.querySelectorAll("*"), element]
+          .flatMap((node) => [...node.childNodes])
+          .find((node) =>
+            node.nodeType === Node.TEXT_NODE && node.textContent!.endsWith("typing…")
+          )!;
+        range.selectNodeContents(text);
+        return {
+          wrapped,
+          ending: range.getBoundingClientRect().right,
+          box: element.getBoundingClientRect().right -
+            parseFloat(getComputedStyle(element).paddingRight),
+        };
+      });
+      assert.equal(wrapped, false, "the typing line wraps");
+      assert.ok(ending <= box + 0.5, `"are typing…" ends at ${ending}, past the line's ${box}`);
+      assert.deepEqual(await sideways(page), { width: PHONE.viewport.width, overflow: 0 });
+    } finally {
+      // The typists finish before their pages close, whether or not the line passed.
+      await Promise.allSettled(typing);
     }
   });
 });
