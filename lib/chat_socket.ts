@@ -3,6 +3,7 @@ import type { Delivery, Subscription } from "./hub.ts";
 import { endTypingSpell, type Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./body.ts";
 import { rateLimited } from "./limits.ts";
+import type { PresenceJoin } from "./presence.ts";
 import { readResyncMessages, type Resume } from "./resume.ts";
 import type { Session, Speaker } from "./session.ts";
 import type { Room } from "./types.ts";
@@ -114,7 +115,7 @@ class ChatSocket implements EventListenerObject {
   #mayRetryAt = 0;
   #lastTyping = 0;
   #lastPong = -Infinity;
-  #leave: (() => Promise<void>) | undefined;
+  #joined: PresenceJoin | undefined;
   #stopped = false;
   #released = false;
   #handshake: ReturnType<typeof setTimeout>;
@@ -200,7 +201,7 @@ class ChatSocket implements EventListenerObject {
     clearTimeout(this.#handshake);
     this.#subscription?.close();
     const room = this.#room;
-    this.#leave?.().then(() => this.#services.hub.refreshPresence(room)).catch(() => {});
+    this.#joined?.leave().then(() => this.#services.hub.refreshPresence(room)).catch(() => {});
   }
 
   /** The socket served. */
@@ -369,9 +370,7 @@ class ChatSocket implements EventListenerObject {
   async #open(): Promise<void> {
     const { hub, metrics, presence } = this.#services;
     const room = this.#room;
-    if (this.#session) {
-      this.#leave = presence.join(room, this.#session, crypto.randomUUID());
-    }
+    if (this.#session) this.#joined = presence.join(room, this.#session, crypto.randomUUID());
     let subscription: Subscription;
     try {
       subscription = this.#subscription = await hub.subscribe(room, (delivery: Delivery) => {
@@ -381,11 +380,11 @@ class ChatSocket implements EventListenerObject {
         after: this.#after,
         onStart: (head) => this.#welcome(head),
         onPresence: (presence) => this.#send(JSON.stringify({ type: "presence", ...presence })),
+        joined: this.#joined?.written,
         onGap: () => this.#closeForTrimmedHistory(),
         backlogRoom: () =>
           roomToWrite(() => this.#hasRoom(), () => this.#socket.readyState !== WebSocket.OPEN),
       });
-      if (this.#session) hub.refreshPresence(room).catch(() => {});
     } catch (error) {
       const code = error instanceof ParleyError ? error.code : "internal_error";
       if (code === "shutting_down") {

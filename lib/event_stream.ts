@@ -67,7 +67,7 @@ export function openEventStream(
 ): ReadableStream<Uint8Array> {
   const { hub, log, connections, metrics, events } = services;
   const { room: { id: room, epoch }, resume, ip, onEnd, session } = options;
-  const leave = session && services.presence.join(room, session, crypto.randomUUID());
+  const joined = session && services.presence.join(room, session, crypto.randomUUID());
   let subscription: Subscription | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
@@ -97,7 +97,7 @@ export function openEventStream(
       metrics.rejected.inc(reason);
       events.write("rejected", { transport: "sse", room, ip, reason });
     }
-    const leaveRoom = () => leave?.().then(() => hub.refreshPresence(room)).catch(() => {});
+    const leaveRoom = () => joined?.leave().then(() => hub.refreshPresence(room)).catch(() => {});
     if (leaveAfterMs === 0) leaveRoom();
     else Deno.unrefTimer(setTimeout(leaveRoom, leaveAfterMs));
     clearInterval(heartbeat);
@@ -165,6 +165,7 @@ export function openEventStream(
         subscription = await hub.subscribe(room, deliver, {
           after: resume.after,
           onPresence: (presence) => event("presence", presence),
+          joined: joined?.written,
           backlogRoom: () => roomToWrite(hasRoom, () => stopped),
           onGap: () => {
             event("error", `Room "${room}" no longer keeps messages this stream was yet to send`);
@@ -191,7 +192,6 @@ export function openEventStream(
         return end(error instanceof HistoryTrimmedError ? "history_trimmed" : undefined);
       }
       if (stopped) return subscription.close();
-      if (session) hub.refreshPresence(room).catch(() => {});
       const renewal = setTimeout(() => {
         event("reconnect", {});
         end(undefined, STREAM_TIMING.renewalPresenceMs);

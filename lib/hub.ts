@@ -35,6 +35,11 @@ export interface SubscribeOptions {
   /** Called with who is online and typing once live, then whenever that changes. */
   onPresence?: (presence: RoomPresence) => void;
   /**
+   * The subscriber's own presence entry, being written: the first `onPresence` waits for it and
+   * a read of the room's presence after it, so that it lists the subscriber's own session.
+   */
+  joined?: Promise<void>;
+  /**
    * Called when retention deleted messages this subscriber had not been sent yet (its feed fell
    * behind by more than the history limit): nothing more is delivered, and the subscriber should
    * end, so that its client reconnects from its cursor and is resynced.
@@ -501,10 +506,29 @@ export class Hub {
     }
     subscriber.goLive();
     if (options.onPresence) {
-      subscriber.onPresence = options.onPresence;
-      options.onPresence(feed.presence);
+      this.#firstPresence(feed, subscriber, options.onPresence, options.joined);
     }
     return subscription;
+  }
+
+  /**
+   * Tells a subscriber the room's presence, once its own entry (if any) is written and read back,
+   * and from then on every change. The read is the coalesced refresh that tells the room's other
+   * subscribers of the join; meanwhile messages flow.
+   */
+  async #firstPresence(
+    feed: RoomFeed,
+    subscriber: Subscriber,
+    onPresence: (presence: RoomPresence) => void,
+    joined: Promise<void> | undefined,
+  ): Promise<void> {
+    if (joined) {
+      await joined;
+      await this.refreshPresence(feed.record.id);
+    }
+    if (!feed.subscribers.has(subscriber)) return;
+    subscriber.onPresence = onPresence;
+    onPresence(feed.presence);
   }
 
   /**

@@ -48,6 +48,14 @@ export interface PresenceReading {
   expires: number;
 }
 
+/** A connection's place in a room's presence (see `Presence.join`). */
+export interface PresenceJoin {
+  /** Resolves once the connection's entry is stored, or its write failed; never rejects. */
+  written: Promise<void>;
+  /** Takes the entry away; resolves once it is gone (or could not be removed). */
+  leave(): Promise<void>;
+}
+
 interface Entry {
   name: string;
   expiresAt: number;
@@ -173,27 +181,28 @@ export class Presence {
   }
 
   /**
-   * Marks a session present in a room while a connection is open; returns the function that
-   * leaves again, resolving once the key is gone.
+   * Marks a session present in a room while a connection is open: `written` resolves once the
+   * entry is stored (or could not be), and `leave` takes it away again, resolving once it is gone.
    */
-  join(room: string, session: Session, connection: string): () => Promise<void> {
+  join(room: string, session: Session, connection: string): PresenceJoin {
     const key: Deno.KvKey = ["presence", room, session.sid, connection];
     const id = JSON.stringify(key);
     const entry: OpenEntry = { key, name: session.name, writtenAt: -Infinity };
     this.#open.set(id, entry);
     const at = Date.now();
-    this.#write(key, session.name, PRESENCE_TTL_MS, true).then((version) => {
+    const written = this.#write(key, session.name, PRESENCE_TTL_MS, true).then((version) => {
       if (version !== undefined) entry.writtenAt = Math.max(entry.writtenAt, at);
     });
     this.#refresher ??= setInterval(() => this.#refresh(), this.#refreshMs);
     let left: Promise<void> | undefined;
-    return () => {
+    const leave = () => {
       if (left) return left;
       this.#open.delete(id);
       if (this.#open.size === 0) this.#stopRefreshing();
-      const leave = this.#kv.atomic().delete(key).sum(presenceMarkKey(room), 1n);
-      return left = retryLocked(() => leave.commit()).then(() => {}, () => {});
+      const remove = this.#kv.atomic().delete(key).sum(presenceMarkKey(room), 1n);
+      return left = retryLocked(() => remove.commit()).then(() => {}, () => {});
     };
+    return { written, leave };
   }
 
   /** Marks a long-poll client present for a while; repeated polls write at most every 10 s. */

@@ -43,9 +43,9 @@ async function withPresence(fn: (presence: Presence, kv: Deno.Kv) => Promise<voi
 Deno.test("Presence - a person with two connections counts once, and leaves when both close", async () => {
   await withPresence(async (presence) => {
     const ann = session("ann");
-    const leaveTab1 = presence.join("lobby", ann, "tab-1");
-    const leaveTab2 = presence.join("lobby", ann, "tab-2");
-    const leaveBob = presence.join("lobby", session("bob"), "tab-1");
+    const { leave: leaveTab1 } = presence.join("lobby", ann, "tab-1");
+    const { leave: leaveTab2 } = presence.join("lobby", ann, "tab-2");
+    const { leave: leaveBob } = presence.join("lobby", session("bob"), "tab-1");
     presence.join("other", session("cat"), "tab-1");
     await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual((await presence.read("lobby")).presence.online, ["ann", "bob"]);
@@ -240,7 +240,7 @@ Deno.test("Presence - joins, leaves and a spell of typing's first keystroke move
   await withPresence(async (presence, kv) => {
     const mark = async () => (await kv.get(presenceMarkKey("lobby"))).versionstamp;
     const marks = [await mark()];
-    const leave = presence.join("lobby", session("ann"), "tab-1");
+    const { leave } = presence.join("lobby", session("ann"), "tab-1");
     await new Promise((resolve) => setTimeout(resolve, 10));
     marks.push(await mark());
     await presence.typing("lobby", session("ann"));

@@ -23,7 +23,8 @@ Deno.test("presence - joins and leaves show across two workers and all three tra
   let bobOnSse: AbortController | undefined;
   const cat = connect("lobby", { name: "cat", transport: "poll", baseUrl: second.origin });
   try {
-    await observer.until(onlineIs(["ann"]), 5000);
+    // Cat polls the other worker: the poll's presence shows here too.
+    await observer.until(onlineIs(["ann", "cat"]), 8000);
 
     bobOnSse = new AbortController();
     const sse = await fetch(`${second.origin}/api/rooms/lobby/events`, {

@@ -287,6 +287,27 @@ Deno.test("sse - a presence event gives each online session's author id beside i
   }
 });
 
+Deno.test("sse - the first presence event lists the stream's own session", async () => {
+  const server = await startServer(LIMITS_OFF);
+  const streams: SseStream[] = [];
+  const firstPresence = async (stream: SseStream) => {
+    await stream.until((s) => s.blocks.some((block) => block.event === "presence"));
+    return JSON.parse(stream.blocks.find((block) => block.event === "presence")!.data!);
+  };
+  try {
+    await createRoom(server, "lobby");
+    // Bob's stream keeps the room open on the worker, with its presence read before ann came.
+    for (const name of ["bob", "ann"]) {
+      streams.push(await SseStream.open(server, "lobby", { token: sessionToken(server, name) }));
+      await firstPresence(streams.at(-1)!);
+    }
+    assert.deepEqual((await firstPresence(streams[1])).online, ["ann", "bob"]);
+  } finally {
+    for (const stream of streams) await stream.close();
+    await server.close();
+  }
+});
+
 Deno.test("sse - a presence event gives the typing session's author id, the one it is online with", async () => {
   const server = await startServer(LIMITS_OFF);
   const tokens = [sessionToken(server, "sam"), sessionToken(server, "sam")];

@@ -153,6 +153,17 @@ Deno.test("ws - a presence frame gives each online session's author id, in the o
   });
 });
 
+Deno.test("ws - the first presence frame lists the socket's own session", async () => {
+  await withServer(async ({ createRoom, join }) => {
+    await createRoom("lobby");
+    const bob = await join("lobby", { name: "bob" });
+    await bob.until(() => framesOf(bob, "presence").length > 0);
+    const ann = await join("lobby", { name: "ann" });
+    await ann.until(() => framesOf(ann, "presence").length > 0);
+    assert.deepEqual(framesOf(ann, "presence")[0].online, ["ann", "bob"]);
+  });
+});
+
 Deno.test("ws - a presence frame gives the typing session's author id, the one it is online with", async () => {
   await withServer(async ({ createRoom, join }) => {
     await createRoom("lobby");
