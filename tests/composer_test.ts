@@ -143,6 +143,33 @@ Deno.test("message rows - a message being sent joins its author's group without 
   });
 });
 
+Deno.test("message rows - a follow-on message's time is level with its first line", async () => {
+  await withBrowserSession(async (session) => {
+    // Shown on hover, or always on a touch screen; placed the same either way.
+    const ann = await openRoom(session, "ann");
+    await say(ann, "first");
+    await say(ann, "a message\nof\nseveral\nlines");
+    const row = ann.locator(".message:not(.pending)", { hasText: "several" });
+    await row.waitFor();
+    const [time, text, line] = await row.evaluate((item) => {
+      const middle = (selector: string) => {
+        const box = item.querySelector(selector)!.getBoundingClientRect();
+        return box.top + box.height / 2;
+      };
+      const text = item.querySelector(".text")!;
+      return [
+        middle(".gutter-time"),
+        text.getBoundingClientRect().top,
+        parseFloat(getComputedStyle(text).lineHeight),
+      ];
+    });
+    assert.ok(
+      time > text && time < text + line,
+      `the time is ${time - text} px below the text's top`,
+    );
+  });
+});
+
 Deno.test("composer - without JavaScript the page says chatting needs it, and sends nothing", async () => {
   await withBrowserSession(async ({ server, browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false, locale: "en-US" });
