@@ -57,8 +57,9 @@ export interface MessageListProps {
  */
 export function MessageList(props: MessageListProps) {
   const { rows, outbox, self, shared, clock, now } = props;
-  // A pending message will be stored after the last message; `now` ticks only once a minute.
-  const pendingAt = Math.max(now, props.lastMessage?.at ?? now);
+  // `now` ticks only once a minute: the last message may be later (its day is "Today" just after
+  // midnight), and a pending message will be stored after it.
+  const latest = Math.max(now, props.lastMessage?.at ?? now);
   const empty = rows.length === 0 && outbox.length === 0;
   return (
     <div
@@ -84,7 +85,7 @@ export function MessageList(props: MessageListProps) {
           {empty && <li class="empty">No messages yet. Say hello!</li>}
           {rows.map((row) =>
             row.kind === "day"
-              ? <DayDivider key={`day-${row.day}`} day={row.day} now={now} clock={clock} />
+              ? <DayDivider key={`day-${row.day}`} day={row.day} now={latest} clock={clock} />
               : (
                 <MessageItem
                   key={row.message.seq}
@@ -103,7 +104,7 @@ export function MessageList(props: MessageListProps) {
               tag={authorTag(self, shared)}
               waiting={props.waiting}
               first={index === 0 &&
-                !continuesGroup(props.lastMessage, { ...self, at: pendingAt }, clock)}
+                !continuesGroup(props.lastMessage, { ...self, at: latest }, clock)}
               onRetry={props.onRetry && (() => props.onRetry!(item.id))}
               onEdit={() => props.onEdit(item.id)}
               onDiscard={() => props.onDiscard(item.id)}

@@ -851,6 +851,20 @@ Deno.test("room page - the unread count leads the title while the window is behi
   });
 });
 
+Deno.test("room page - a message just after midnight is under Today, though the page's clock lags", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann", { timezoneId: "UTC" });
+    // The page's clock ticks once a minute: it may still say the day before when a message comes.
+    const midnight = new Date().setUTCHours(0, 0, 0, 0);
+    await ann.clock.install({ time: midnight - 600_000 });
+    await ann.reload();
+    await ann.locator(".status-live").waitFor();
+    await say(ann, "after midnight");
+    await ann.locator(".message:not(.pending) .text", { hasText: "after midnight" }).waitFor();
+    assert.deepEqual(await ann.locator(".day-divider").allInnerTexts(), ["Today"]);
+  });
+});
+
 Deno.test("room page - a new-messages button appears when scrolled up and jumps to the newest", async () => {
   await withBrowserSession(async (session) => {
     await seedNumbered(session.server, "lobby", 80);
