@@ -587,10 +587,12 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             <button
               type="button"
               class="jump"
-              onClick={() => {
+              onClick={(event) => {
                 jumpToNewest();
-                // The button goes away: focus goes where the reader is headed, not to the page.
-                textInput.current?.focus();
+                // The button goes away: focus goes where the reader is headed, not to the page. A
+                // finger goes to the list, as focus in the box would bring up the keyboard over it.
+                const touch = event instanceof PointerEvent && event.pointerType === "touch";
+                (touch ? scroller : textInput).current?.focus();
               }}
             >
               {unseen.value === 1 ? "1 new message" : `${unseen.value} new messages`}

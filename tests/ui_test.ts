@@ -901,6 +901,24 @@ Deno.test("room page - a new-messages button appears when scrolled up and jumps 
   });
 });
 
+Deno.test("room page - on a touch screen the new-messages button does not open the keyboard", async () => {
+  await withBrowserSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 80);
+    const ann = await openRoom(session, "ann", PHONE);
+    const bob = await openRoom(session, "bob");
+    await scrollUp(ann, 600);
+    await say(bob, "while reading history");
+    const jump = ann.locator(".jump");
+    await jump.waitFor();
+    await jump.tap();
+    await jump.waitFor({ state: "detached" });
+    assert.ok(await distanceFromBottom(ann) < 2);
+    // Focus in the message box would bring up the on-screen keyboard over what the reader came
+    // to see: it goes to the list they are reading.
+    assert.equal(await ann.evaluate(() => document.activeElement?.className), "scroller");
+  });
+});
+
 Deno.test("room page - both people stay at the newest as an empty room fills past the view", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann");
