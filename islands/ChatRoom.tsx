@@ -551,7 +551,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
           if (follows) textInput.current?.focus();
         }}
       >
-        <StatusBanner banner={banner.value} />
+        <StatusBanner banner={banner.value} onRetry={() => connection.current?.reconnectNow()} />
         <div class="chat-body">
           <MessageList
             roomTitle={room.title}

@@ -126,15 +126,22 @@ function PresenceList({ line, entries }: { line: LinePart[]; entries: OnlineEntr
 /**
  * The connection banner, a `role=status` region. The countdown is hidden from screen readers
  * so the region is not read out every second, and so is the transport's name ("Live", not "Live,
- * WebSocket", on every reconnect).
+ * WebSocket", on every reconnect). While a reconnect is counted down, "Try now" starts it at once
+ * (`onRetry`): nobody need wait out the backoff once they know the server is back.
  */
-export function StatusBanner({ banner }: { banner: Banner }) {
+export function StatusBanner({ banner, onRetry }: { banner: Banner; onRetry?: () => void }) {
   return (
     <p class={`status status-${banner.tone}`} role="status">
       {banner.label}
       {banner.seconds !== undefined && <span aria-hidden="true">{` in ${banner.seconds} s`}</span>}
       {banner.detail !== undefined && ` · ${banner.detail}`}
       {banner.via !== undefined && <span aria-hidden="true">{` · ${banner.via}`}</span>}
+      {banner.seconds !== undefined && onRetry && (
+        <>
+          {" "}
+          <button type="button" class="link-button status-retry" onClick={onRetry}>Try now</button>
+        </>
+      )}
     </p>
   );
 }

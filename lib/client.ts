@@ -196,8 +196,8 @@ export class ChatConnection {
     this.#forced = options.transport !== undefined;
     this.#transportName = options.transport ?? rememberedTransport() ?? FALLBACK[0];
     this.#status = { state: "connecting", transport: this.#transportName };
-    globalThis.addEventListener?.("online", this.#reconnectNow);
-    globalThis.document?.addEventListener("visibilitychange", this.#reconnectNow);
+    globalThis.addEventListener?.("online", this.#wake);
+    globalThis.document?.addEventListener("visibilitychange", this.#wake);
     queueMicrotask(() => this.#open());
   }
 
@@ -304,8 +304,8 @@ export class ChatConnection {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#resendTimer);
-    globalThis.removeEventListener?.("online", this.#reconnectNow);
-    globalThis.document?.removeEventListener("visibilitychange", this.#reconnectNow);
+    globalThis.removeEventListener?.("online", this.#wake);
+    globalThis.document?.removeEventListener("visibilitychange", this.#wake);
     this.#dropTransport();
     this.#setStatus({ state: "closed", transport: this.#transportName });
   }
@@ -613,13 +613,21 @@ export class ChatConnection {
     }
   }
 
-  #reconnectNow = (): void => {
-    if (globalThis.document?.visibilityState === "hidden") return;
+  /**
+   * While waiting to reconnect, tries at once instead (someone asked to); does nothing while live,
+   * already trying, or closed.
+   */
+  reconnectNow(): void {
     if (this.#closed || this.#status.state !== "reconnecting") return;
     // Already trying: a transport or a session on its way.
     if (this.#transport !== undefined || this.#startingSession) return;
     clearTimeout(this.#retryTimer);
     this.#open();
+  }
+
+  /** Back online, or the tab shown again: no reason to wait out the backoff. */
+  #wake = (): void => {
+    if (globalThis.document?.visibilityState !== "hidden") this.reconnectNow();
   };
 
   #setStatus(status: ConnectionStatus): void {

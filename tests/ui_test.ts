@@ -1488,45 +1488,86 @@ Deno.test("room page - offline, the banner names the transport and who is online
   });
 });
 
+/**
+ * Opens the lobby as ann on WebSocket alone (refused sockets are then not taken for a proxy that
+ * blocks them), through a route that can take the server away: `down(true)` drops the page's
+ * socket and closes each next one before it says welcome, `down(false)` lets them through again.
+ * `opened` holds when the page asked for each socket.
+ */
+async function openDroppable({ server, browser }: BrowserSession) {
+  const context = await browser.newContext({ locale: "en-US" });
+  await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+  const page = await context.newPage();
+  let blocked = false;
+  let drop = () => {};
+  const opened: number[] = [];
+  await page.routeWebSocket(/\/ws/, (socket) => {
+    opened.push(Date.now());
+    if (blocked) return socket.close({ code: 1006 });
+    socket.connectToServer();
+    drop = () => socket.close({ code: 1006 });
+  });
+  await page.goto(`${server.origin}/rooms/lobby?transport=ws`);
+  await page.locator(".status-live").waitFor({ timeout: 10_000 });
+  const down = (now: boolean) => {
+    blocked = now;
+    if (now) drop();
+  };
+  return { page, down, opened };
+}
+
+/** Waits until the banner counts down from 3 s or more (backoff grows with each failure). */
+async function longCountdown(page: Page): Promise<number> {
+  const status = page.locator(".status-reconnecting", { hasText: /in ([3-9]|\d\d) s/ });
+  await status.waitFor({ timeout: 60_000 });
+  return Number(/in (\d+) s/.exec(await status.innerText())![1]);
+}
+
 Deno.test("room page - the banner counts down to the next reconnect, naming the transport", async () => {
-  await withBrowserSession(async ({ server, browser }) => {
-    const context = await browser.newContext();
-    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
-    const page = await context.newPage();
-    let blocked = false;
-    let drop = () => {};
-    await page.routeWebSocket(/\/ws/, (socket) => {
-      if (blocked) return socket.close({ code: 1006 });
-      socket.connectToServer();
-      drop = () => socket.close({ code: 1006 });
-    });
-    await page.goto(`${server.origin}/rooms/lobby?transport=ws`);
-    await page.locator(".status-live").waitFor({ timeout: 10_000 });
-    blocked = true;
-    drop();
-    // Backoff grows with each failure; wait for a wait of 3 s or more, then watch it tick.
-    const status = page.locator(".status-reconnecting", { hasText: /in ([3-9]|\d\d) s/ });
-    await status.waitFor({ timeout: 30_000 });
-    const first = await page.locator(".status").innerText();
-    const match = first.match(/^Reconnecting in (\d+) s · WebSocket$/);
-    assert.ok(match, first);
-    const next = `Reconnecting in ${Number(match[1]) - 1} s · WebSocket`;
+  await withBrowserSession(async (session) => {
+    const { page, down } = await openDroppable(session);
+    down(true);
+    const seconds = await longCountdown(page);
+    assert.equal(
+      await page.locator(".status").innerText(),
+      `Reconnecting in ${seconds} s · WebSocket Try now`,
+    );
+    const next = `Reconnecting in ${seconds - 1} s · WebSocket`;
     await page.locator(".status", { hasText: next }).waitFor({ timeout: 1_500 });
     // The countdown and the transport are shown but kept out of what the region announces.
     assert.equal(
       await page.locator(".status [aria-hidden=true]").first().innerText(),
-      ` in ${Number(match[1]) - 1} s`,
+      ` in ${seconds - 1} s`,
     );
-    assert.equal(await page.locator(".status").ariaSnapshot(), "- status: Reconnecting");
+    assert.equal(
+      await page.locator(".status").ariaSnapshot(),
+      '- status:\n  - text: Reconnecting\n  - button "Try now"',
+    );
     // A message sent meanwhile says it waits, then goes once live.
     await say(page, "said while away");
     await page.locator(".pending-state", { hasText: "Waiting to send…" }).waitFor();
     // Unblocked and told the network is back, it reconnects at once.
-    blocked = false;
+    down(false);
     await page.evaluate(() => dispatchEvent(new Event("online")));
     await page.locator(".status-live").waitFor({ timeout: 10_000 });
     assert.equal(await page.locator(".status").innerText(), "Live · WebSocket");
     await page.locator(".message:not(.pending) .text", { hasText: "said while away" }).waitFor();
+  });
+});
+
+Deno.test("room page - while a reconnect is counted down, Try now connects at once", async () => {
+  await withBrowserSession(async (session) => {
+    const { page, down, opened } = await openDroppable(session);
+    down(true);
+    await longCountdown(page);
+    down(false);
+    const tries = opened.length;
+    const clicked = Date.now();
+    await page.locator(".status").getByRole("button", { name: "Try now" }).click();
+    await page.locator(".status-live").waitFor({ timeout: 10_000 });
+    // The try came at once, not when the countdown (2 s or more) ran out.
+    assert.ok(opened[tries] - clicked < 1_500, `it tried ${opened[tries] - clicked} ms later`);
+    assert.equal(await page.getByRole("button", { name: "Try now" }).count(), 0);
   });
 });
 
