@@ -104,6 +104,29 @@ export function combinationWarnings(settings: LaunchSettings, config: Config): s
   ];
 }
 
+/** The settings `PARLEY_LIMITS=off` leaves unread. */
+const LIMIT_SETTINGS = [
+  "PARLEY_MESSAGE_RATE",
+  "PARLEY_MESSAGE_BURST",
+  "PARLEY_CONNECTIONS_PER_IP",
+  "PARLEY_ROOMS_PER_MINUTE",
+];
+
+/**
+ * A warning for each limit setting given a value (`env` looks variables up) while
+ * `PARLEY_LIMITS=off` turns every limit off: the server reads none of them, so the value is
+ * neither checked nor used.
+ */
+export function unreadLimitWarnings(
+  env: (name: string) => string | undefined,
+  config: Config,
+): string[] {
+  if (config.limits !== null) return [];
+  return LIMIT_SETTINGS.filter((name) => env(name)).map((name) =>
+    `Warning: ${name} is ignored: PARLEY_LIMITS=off turns every rate limit and connection cap off`
+  );
+}
+
 /** A host name, with a port or not, and no file extension a store would have. */
 const HOST_LIKE = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?::\d+)?$/i;
 const STORE_EXTENSION = /\.(?:kv|db|sqlite3?)$/i;

@@ -6,6 +6,7 @@ import {
   SERVER_SETTINGS,
   settingsSummary,
   unknownSettingWarnings,
+  unreadLimitWarnings,
 } from "./launch_notes.ts";
 import { readLaunchSettings } from "./launch_settings.ts";
 
@@ -56,6 +57,20 @@ Deno.test("combinationWarnings - proxy headers trusted on every interface are wa
   assert.deepEqual(combinationWarnings(local.settings, local.config), []);
   const direct = launch({});
   assert.deepEqual(combinationWarnings(direct.settings, direct.config), []);
+});
+
+Deno.test("unreadLimitWarnings - a limit set while PARLEY_LIMITS=off is named, as it is not read", () => {
+  const env: Record<string, string> = {
+    PARLEY_LIMITS: "off",
+    PARLEY_MESSAGE_RATE: "5",
+    PARLEY_ROOMS_PER_MINUTE: "",
+  };
+  assert.deepEqual(unreadLimitWarnings((name) => env[name], launch(env).config), [
+    "Warning: PARLEY_MESSAGE_RATE is ignored: PARLEY_LIMITS=off turns every rate limit and " +
+    "connection cap off",
+  ]);
+  const on: Record<string, string> = { PARLEY_MESSAGE_RATE: "5" };
+  assert.deepEqual(unreadLimitWarnings((name) => on[name], launch(on).config), []);
 });
 
 Deno.test("settingsSummary - says where it listens, where messages go, and the limits", () => {

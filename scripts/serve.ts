@@ -14,6 +14,7 @@ import {
   kvPathWarnings,
   settingsSummary,
   unknownSettingWarnings,
+  unreadLimitWarnings,
 } from "./launch_notes.ts";
 import { type LaunchSettings, readLaunchSettings, serveArgs } from "./launch_settings.ts";
 
@@ -51,6 +52,7 @@ try {
   // On standard error: standard output is the server's JSON log lines.
   for (const warning of unknownSettingWarnings(Object.keys(env))) console.error(warning);
   for (const warning of combinationWarnings(settings, config)) console.error(warning);
+  for (const warning of unreadLimitWarnings((name) => env[name], config)) console.error(warning);
   for (const warning of kvPathWarnings(config)) console.error(warning);
   console.error(settingsSummary(settings, config));
 } catch (error) {
