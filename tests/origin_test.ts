@@ -243,3 +243,42 @@ Deno.test("PARLEY_HOSTS - another host name is refused 421, against DNS rebindin
     await server.close();
   }
 });
+
+Deno.test("origin and host checks - a refusal is logged with the Host and Origin it was given", async () => {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  const server = await startServer({
+    env: { PARLEY_LOG: "on", PARLEY_HOSTS: "chat.example.com" },
+  });
+  try {
+    const port = Number(new URL(server.origin).port);
+    const post = (host: string, origin: string) =>
+      rawRequest(port, {
+        method: "POST",
+        path: "/api/rooms",
+        headers: [
+          ["Host", host],
+          ["Origin", origin],
+          ["Content-Type", "application/json"],
+          ["Connection", "close"],
+        ],
+        body: JSON.stringify({ id: "fresh", title: "Fresh" }),
+      });
+    assert.equal((await post("chat.example.com", "https://other.example")).status, 403);
+    assert.equal((await post("rebind.example", "https://rebind.example")).status, 421);
+  } finally {
+    await server.close();
+    console.log = original;
+  }
+  const refusals = lines.map((line) => JSON.parse(line)).filter(({ event }) =>
+    event === "rejected"
+  );
+  assert.deepEqual(
+    refusals.map(({ code, host, origin }) => ({ code, host, origin })),
+    [
+      { code: "forbidden_origin", host: "chat.example.com", origin: "https://other.example" },
+      { code: "misdirected_request", host: "rebind.example", origin: undefined },
+    ],
+  );
+});
