@@ -32,6 +32,7 @@ import { LogLedger } from "./log_ledger.ts";
 import { useRecent } from "./recently_used.ts";
 import { withTrimmed } from "./room_reader.ts";
 import { StoredIds } from "./stored_ids.ts";
+import { ThrottledErrors } from "./throttled_errors.ts";
 import type { Message, NewMessage, StoredRoom } from "./types.ts";
 
 /** Counters of a log's commits, for tests, benchmarks and metrics. */
@@ -123,6 +124,8 @@ export class GroupCommitter {
   #onCommit: CommitObserver | undefined;
   #onCommitted: CommittedListener | undefined;
   #queues = new Map<string, Pending[]>();
+  /** Failed batches for the log: while the disk is full, every batch fails. */
+  #failures = new ThrottledErrors();
   /** Whether a commit is in flight. */
   #committing = false;
   /** The clock as this worker last saw it; undefined: unknown. */
@@ -188,7 +191,7 @@ export class GroupCommitter {
     this.#commit(batch)
       .catch((error) => {
         const rooms = batch.map(({ room }) => `"${room}"`).join(", ");
-        console.error(`Cannot append to ${rooms}:`, error);
+        this.#failures.write(`Cannot append to ${rooms}`, error);
         const failure = storageError(error);
         for (const { pending } of batch) for (const item of pending) item.reject(failure);
       })

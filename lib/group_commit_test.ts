@@ -114,6 +114,24 @@ Deno.test("GroupCommitter - a batch whose read fails is refused, and the next co
   }
 });
 
+Deno.test("GroupCommitter - while every batch fails, as on a full disk, the log gets one line a second", async () => {
+  const { kv, committer } = await storeWith(["r"], {
+    commit: () => Promise.reject(new TypeError("database or disk is full")),
+  });
+  try {
+    await withConsoleErrors(async (logged) => {
+      for (let i = 0; i < 5; i++) {
+        await assert.rejects(committer.append("r", { author: "a", text: `lost ${i}` }), {
+          code: "storage_unavailable",
+        });
+      }
+      assert.deepEqual(logged.map(([line]) => line), ['Cannot append to "r":']);
+    });
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("GroupCommitter - an observer that throws does not fail appends already stored", async () => {
   const { kv, committer } = await storeWith(["r"], {}, () => {
     throw new Error("a listener broke");
