@@ -17,29 +17,7 @@ import {
   unreadLimitWarnings,
 } from "./launch_notes.ts";
 import { type LaunchSettings, readLaunchSettings, serveArgs } from "./launch_settings.ts";
-
-/** Why the server could not listen where it is told to, if that is already clear. */
-function listenProblem({ host, port }: LaunchSettings): string | undefined {
-  const hostname = host.replace(/^\[(.*)\]$/, "$1");
-  try {
-    Deno.listen({ hostname, port }).close();
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      return `Port ${port} on ${host} is in use by another program: stop it, or set PORT`;
-    }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
-      return `${host} is not an address of this machine: set PARLEY_HOST to one of its ` +
-        `addresses, or leave it unset for every interface`;
-    }
-    // Deno names no error class for a host name that does not resolve: only its message does.
-    if (error instanceof Error && /failed to lookup address/.test(error.message)) {
-      return `PARLEY_HOST "${host}" is a name this machine cannot resolve: set it to one of the ` +
-        `machine's addresses or names, or leave it unset for every interface`;
-    }
-    // Anything else is left to `deno serve` to say.
-  }
-  return undefined;
-}
+import { listenProblem } from "./listen_problem.ts";
 
 const dev = Deno.args.includes("--dev");
 const env = Deno.env.toObject();
