@@ -30,19 +30,15 @@ function isApi(c: Context): boolean {
   return c.req.path.startsWith("/api/");
 }
 
-/** The longest `Origin` or `Host` a log line repeats: anyone can send a long one. */
-const MAX_LOGGED_HEADER = 200;
-
 /**
  * What an operator needs to tell why the host or origin check refused a request (the proxy's
  * `Host`, the page's `Origin`), so that `PARLEY_HOSTS` or `PARLEY_ALLOWED_ORIGINS` can be set.
  */
 function refusedBy(c: Context, code: string): Record<string, string | undefined> {
   if (code !== "forbidden_origin" && code !== "misdirected_request") return {};
-  const header = (name: string) => c.req.header(name)?.slice(0, MAX_LOGGED_HEADER);
   return {
-    host: header("host"),
-    origin: code === "forbidden_origin" ? header("origin") : undefined,
+    host: c.req.header("host"),
+    origin: code === "forbidden_origin" ? c.req.header("origin") : undefined,
   };
 }
 

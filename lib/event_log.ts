@@ -9,6 +9,12 @@ export const LINE_BURST = 1_000;
 /** How many lines a second a worker writes on average once its burst is spent. */
 export const LINES_PER_SECOND = 200;
 
+/**
+ * The most characters (UTF-16 units) of a string field a line holds; the rest is cut, marked
+ * with "…". Anyone can send a path of 64 KiB, and the line budget counts lines, not bytes.
+ */
+export const MAX_FIELD_LENGTH = 256;
+
 /** When the count of lines left out is written, after the first one left out. */
 const SUPPRESSED_REPORT_MS = 1_000;
 
@@ -16,8 +22,9 @@ const SUPPRESSED_REPORT_MS = 1_000;
  * Structured logging: one JSON line per connection open and close and per rejected input, on
  * standard output. Message text is never logged. Anyone can make the server write lines (a bad
  * request is one), so a worker writes at most {@link LINE_BURST} at once and
- * {@link LINES_PER_SECOND} a second after that; the lines it leaves out are counted, by event,
- * in a `log_suppressed` line a second after the first.
+ * {@link LINES_PER_SECOND} a second after that, each string field cut at {@link MAX_FIELD_LENGTH};
+ * the lines it leaves out are counted, by event, in a `log_suppressed` line a second after the
+ * first.
  */
 export class EventLog {
   #budget: TokenBucket;
@@ -53,7 +60,7 @@ export class EventLog {
   }
 
   #line(event: string, fields: LogFields): void {
-    this.writeLine(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+    this.writeLine(JSON.stringify({ time: new Date().toISOString(), event, ...cut(fields) }));
   }
 
   #suppress(event: string): void {
@@ -68,6 +75,18 @@ export class EventLog {
     }, SUPPRESSED_REPORT_MS);
     Deno.unrefTimer(this.#report);
   }
+}
+
+/** `fields` with each string longer than {@link MAX_FIELD_LENGTH} cut to it. */
+function cut(fields: LogFields): LogFields {
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, value]) => [
+      name,
+      typeof value === "string" && value.length > MAX_FIELD_LENGTH
+        ? `${value.slice(0, MAX_FIELD_LENGTH)}…`
+        : value,
+    ]),
+  );
 }
 
 /** Counts by event as fields of their own (`rejected: 12` becomes `suppressed_rejected: 12`). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EventLog, LINE_BURST } from "./event_log.ts";
+import { EventLog, LINE_BURST, MAX_FIELD_LENGTH } from "./event_log.ts";
 
 Deno.test("EventLog - a flood of lines is cut after the burst, and what was left out is counted a second later", async () => {
   const lines: Record<string, unknown>[] = [];
@@ -42,4 +42,14 @@ Deno.test("EventLog - a line of the server's own is written past a spent budget,
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   assert.equal(lines.at(-1)?.event, "log_suppressed");
   assert.equal(lines.at(-1)?.lines, 1);
+});
+
+Deno.test("EventLog - a long field, such as a 60 KiB path anyone can send, is cut", () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = new EventLog(true, (line) => lines.push(JSON.parse(line)));
+  const path = `/api/rooms/${"a".repeat(60_000)}/messages`;
+  log.write("rejected", { method: "GET", path, code: "room_not_found" });
+  assert.equal(lines[0].path, `${path.slice(0, MAX_FIELD_LENGTH)}…`);
+  assert.equal(lines[0].method, "GET");
+  assert.equal(lines[0].code, "room_not_found");
 });
