@@ -506,7 +506,9 @@ export class Hub {
     }
     subscriber.goLive();
     if (options.onPresence) {
-      this.#firstPresence(feed, subscriber, options.onPresence, options.joined);
+      this.#firstPresence(feed, subscriber, options.onPresence, options.joined).catch((error) =>
+        console.error(`Cannot tell a subscriber of room "${room}" who is there:`, error)
+      );
     }
     return subscription;
   }

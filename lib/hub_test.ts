@@ -6,6 +6,7 @@ import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts
 import { MessageLog } from "./message_log.ts";
 import { Presence, presenceMarkKey, type RoomPresence } from "./presence.ts";
 import { replacing } from "../tests/replacing_kv.ts";
+import { withConsoleErrors } from "../tests/console_errors.ts";
 import type { Session } from "./session.ts";
 import type { Message, NewMessage } from "./types.ts";
 
@@ -1011,4 +1012,31 @@ Deno.test("Hub.subscribe - a backlog is read no faster than the subscriber takes
     assert.deepEqual(recorder.seqs, range(1, 50));
     subscription.close();
   });
+});
+
+Deno.test("Hub - a subscriber whose first presence throws is logged, and the others are still told", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const log = new MessageLog(kv);
+  const hub = new Hub(kv, log, { watch: false, presence: new Presence(kv, { authorIdOf }) });
+  try {
+    await log.createRoom("lobby", "Lobby");
+    await withConsoleErrors(async (logged) => {
+      const gone = await hub.subscribe("lobby", () => {}, {
+        onPresence: () => {
+          throw new Error("The socket is gone");
+        },
+      });
+      const seen: RoomPresence[] = [];
+      const here = await hub.subscribe("lobby", () => {}, {
+        onPresence: (presence) => seen.push(presence),
+      });
+      await waitUntil(() => seen.length > 0 && logged.length > 0, "both told");
+      assert.match(String(logged[0][0]), /^Cannot tell a subscriber of room "lobby" who is there/);
+      gone.close();
+      here.close();
+    });
+  } finally {
+    hub.close();
+    kv.close();
+  }
 });
