@@ -10,6 +10,7 @@ import { MetricsGatherer } from "./metrics_gather.ts";
 import { isLocalFile, isLocalStore } from "./open_kv.ts";
 import { Presence } from "./presence.ts";
 import { loadSecret, type Session, Sessions } from "./session.ts";
+import { ThrottledErrors } from "./throttled_errors.ts";
 import { WorkerLink } from "./worker_link.ts";
 
 /** What request handlers need: the store, the log on it, this worker's hub and the settings. */
@@ -35,6 +36,8 @@ export interface Services {
   directory: Directory;
   /** The link to the other workers of this process on the same KV file, if any. */
   link: WorkerLink | undefined;
+  /** Failed health checks for standard error: anyone may ask `/healthz` while KV fails. */
+  healthFailures: ThrottledErrors;
   config: Config;
 }
 
@@ -159,6 +162,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     presence,
     directory: new Directory(log, presence),
     link,
+    healthFailures: new ThrottledErrors(),
     config,
   };
 }

@@ -25,8 +25,9 @@ export const handler = {
       const ms = Math.round(performance.now() - started);
       return c.json({ status: writes.ok ? "ok" : "degraded", kv: { ok: true, ms }, writes });
     } catch (error) {
-      // The cause goes to the log: the answer is public, and KV's message may name paths.
-      console.error("Health check: KV did not answer:", error);
+      // The cause goes to the log: the answer is public, and KV's message may name paths. Anyone
+      // can ask again and again while KV fails, so the log gets at most one line a second.
+      c.var.services.healthFailures.write("Health check: KV did not answer", error);
       const reason = error === TIMED_OUT ? "timed out" : "failed";
       return c.json({ status: "unavailable", kv: { ok: false, error: reason }, writes }, 503);
     } finally {

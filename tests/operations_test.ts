@@ -39,6 +39,25 @@ Deno.test("GET /healthz - a KV that fails is 503, its cause logged and not shown
   });
 });
 
+Deno.test("GET /healthz - while KV fails, asking again and again logs one line a second", async () => {
+  await withLobby(async (server) => {
+    const kv = server.services.kv;
+    const get = kv.get.bind(kv);
+    kv.get = (() => Promise.reject(new TypeError("unable to open database file"))) as typeof kv.get;
+    try {
+      const logged = await withConsoleErrors(async (logged) => {
+        for (let i = 0; i < 5; i++) {
+          assert.equal((await requestJson(server, "/healthz")).status, 503);
+        }
+        return logged;
+      });
+      assert.deepEqual(logged.map(([line]) => line), ["Health check: KV did not answer:"]);
+    } finally {
+      kv.get = get;
+    }
+  });
+});
+
 Deno.test("storage failure - a send over a WebSocket is refused, counted, logged, and shown by /healthz until one is stored", async () => {
   await withLobby(async (server) => {
     const kv = server.services.kv;
