@@ -2,7 +2,7 @@
  * What `deno task start` tells the operator before it starts the server: one line with the
  * settings it runs with, and a warning for each setting that looks like a mistake (a `PARLEY_*`
  * name Parley does not know, which is otherwise ignored without a word, proxy headers trusted
- * from every interface, a host name for the KV file).
+ * from every address of the machine, a host name for the KV file).
  *
  * @module
  */
@@ -92,12 +92,21 @@ export function settingsSummary(settings: LaunchSettings, config: Config): strin
     `X-Forwarded-For ${config.trustProxy ? "trusted" : "not trusted"}`;
 }
 
+/**
+ * What listening on an address that stands for many says, by address: `::` takes IPv4 too where
+ * the system allows it (Linux by default, unless `net.ipv6.bindv6only` is 1).
+ */
+const EVERY_INTERFACE: Record<string, string> = {
+  "0.0.0.0": "every IPv4 interface",
+  "[::]": "every interface",
+};
+
 /** Warnings for settings that work together badly. */
 export function combinationWarnings(settings: LaunchSettings, config: Config): string[] {
-  const everyInterface = ["0.0.0.0", "[::]"].includes(settings.host);
-  if (!config.trustProxy || !everyInterface) return [];
+  const everyInterface = EVERY_INTERFACE[settings.host];
+  if (!config.trustProxy || everyInterface === undefined) return [];
   return [
-    `Warning: PARLEY_TRUST_PROXY=on while listening on every interface (${settings.host}): ` +
+    `Warning: PARLEY_TRUST_PROXY=on while listening on ${everyInterface} (${settings.host}): ` +
     `anyone who reaches port ${settings.port} directly can set X-Forwarded-For and pass for any ` +
     `address, past every per-address limit. Behind a proxy on this machine, set ` +
     `PARLEY_HOST=127.0.0.1`,

@@ -51,7 +51,12 @@ Deno.test("combinationWarnings - proxy headers trusted on every interface are wa
   const open = launch({ PARLEY_TRUST_PROXY: "on" });
   assert.match(
     combinationWarnings(open.settings, open.config).join("\n"),
-    /^Warning: PARLEY_TRUST_PROXY=on while listening on every interface \(0\.0\.0\.0\)/,
+    /^Warning: PARLEY_TRUST_PROXY=on while listening on every IPv4 interface \(0\.0\.0\.0\)/,
+  );
+  const dualStack = launch({ PARLEY_TRUST_PROXY: "on", PARLEY_HOST: "::" });
+  assert.match(
+    combinationWarnings(dualStack.settings, dualStack.config).join("\n"),
+    /^Warning: PARLEY_TRUST_PROXY=on while listening on every interface \(\[::\]\)/,
   );
   const local = launch({ PARLEY_TRUST_PROXY: "on", PARLEY_HOST: "127.0.0.1" });
   assert.deepEqual(combinationWarnings(local.settings, local.config), []);

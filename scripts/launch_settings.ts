@@ -11,7 +11,7 @@ import { workerJobs } from "./worker_count.ts";
 /** How `deno serve` is started. */
 export interface LaunchSettings {
   port: number;
-  /** The address to listen on: every interface by default. */
+  /** The address to listen on: every IPv4 interface (`0.0.0.0`) by default. */
   host: string;
   /** How many `--parallel` workers (`DENO_JOBS`). */
   jobs: number;

@@ -6,7 +6,7 @@ function read(env: Record<string, string>, cores = 4) {
   return readLaunchSettings((name) => env[name], cores);
 }
 
-Deno.test("readLaunchSettings - defaults: port 8000, every interface, one worker per core but one", () => {
+Deno.test("readLaunchSettings - defaults: port 8000, every IPv4 interface, one worker per core but one", () => {
   assert.deepEqual(read({}), { port: 8000, host: "0.0.0.0", jobs: 3 });
 });
 

@@ -24,7 +24,7 @@ export function listenProblem(
     }
     if (error instanceof Deno.errors.AddrNotAvailable) {
       return `${host} is not an address of this machine: set PARLEY_HOST to one of its ` +
-        `addresses, or leave it unset for every interface`;
+        `addresses, or leave it unset for every IPv4 interface`;
     }
     if (error instanceof Deno.errors.PermissionDenied) {
       return `Port ${port} on ${host} is not open to this user (ports below 1024 need ` +
@@ -33,7 +33,7 @@ export function listenProblem(
     // Deno names no error class for a host name that does not resolve: only its message does.
     if (error instanceof Error && /failed to lookup address/.test(error.message)) {
       return `PARLEY_HOST "${host}" is a name this machine cannot resolve: set it to one of the ` +
-        `machine's addresses or names, or leave it unset for every interface`;
+        `machine's addresses or names, or leave it unset for every IPv4 interface`;
     }
     // Anything else is left to `deno serve` to say.
   }

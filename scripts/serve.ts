@@ -1,5 +1,6 @@
 /**
- * Runs the server with `deno serve` on `PARLEY_HOST` (default: every interface) and `PORT`
+ * Runs the server with `deno serve` on `PARLEY_HOST` (default `0.0.0.0`: every IPv4 interface) and
+ * `PORT`
  * (default 8000): with `--parallel` on `DENO_JOBS` workers (default: one per core but one, see
  * `worker_count.ts`; one for a store in memory), or with `--watch` (one worker, restart on change)
  * when given `--dev`. See `launch_settings.ts`.

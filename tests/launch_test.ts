@@ -62,13 +62,13 @@ Deno.test("serve script - a host that is not this machine's stops the launch wit
     [
       "192.0.2.1",
       "192.0.2.1 is not an address of this machine: set PARLEY_HOST to one of its addresses, " +
-      "or leave it unset for every interface",
+      "or leave it unset for every IPv4 interface",
     ],
     // `.invalid` never resolves (RFC 2606).
     [
       "chat.invalid",
       'PARLEY_HOST "chat.invalid" is a name this machine cannot resolve: set it to one of the ' +
-      "machine's addresses or names, or leave it unset for every interface",
+      "machine's addresses or names, or leave it unset for every IPv4 interface",
     ],
   ];
   for (const [host, problem] of refusals) {
