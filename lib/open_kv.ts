@@ -11,6 +11,26 @@ export function isLocalStore(path: string): boolean {
   return !/^[a-z]+:\/\//i.test(path);
 }
 
+/** What SQLite and Deno say when the user may not read or write a store file or its folder. */
+const ACCESS_REFUSED = /unable to open database file|readonly database|permission denied/i;
+
+/** A file path's folder, as the operator would look for it. */
+function folderOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  if (slash < 0) return "the working folder";
+  return `its folder "${slash === 0 ? "/" : path.slice(0, slash)}"`;
+}
+
+/**
+ * What to check when the store file at `path` did not open with `error`, if that looks like
+ * access (SQLite says only "unable to open database file"); else empty.
+ */
+function accessHint(path: string, error: unknown): string {
+  if (!isLocalFile(path) || !ACCESS_REFUSED.test(String(error))) return "";
+  return `; check that the user running Parley can read and write the file and create files ` +
+    `in ${folderOf(path)}`;
+}
+
 /**
  * Opens Deno KV at a path, creating the folder of a file path first.
  * `:memory:` and URLs (KV Connect) are passed through; undefined opens the platform default.
@@ -30,7 +50,8 @@ export async function openKv(
     return await retryLocked(() => open(path));
   } catch (error) {
     const where = `"${path}" (PARLEY_KV_PATH)`;
-    throw new SettingError(`Cannot open the message store at ${where}: ${error}`, {
+    const hint = accessHint(path, error);
+    throw new SettingError(`Cannot open the message store at ${where}: ${error}${hint}`, {
       cause: error,
     });
   }

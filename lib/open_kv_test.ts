@@ -34,6 +34,46 @@ Deno.test("openKv - any other failure names the path and is not retried", async 
   assert.equal(attempts, 1);
 });
 
+Deno.test("openKv - a file SQLite cannot open says what to check, on one line", async () => {
+  const refusals = [
+    new Error("unable to open database file: /var/lib/parley/parley.kv"),
+    new Error("attempt to write a readonly database"),
+    new Deno.errors.PermissionDenied("Permission denied (os error 13): mkdir '/var/lib/parley'"),
+  ];
+  for (const refusal of refusals) {
+    await assert.rejects(openKv("/var/lib/parley/parley.kv", () => Promise.reject(refusal)), {
+      message: `Cannot open the message store at "/var/lib/parley/parley.kv" (PARLEY_KV_PATH): ` +
+        `${refusal}; check that the user running Parley can read and write the file and ` +
+        `create files in its folder "/var/lib/parley"`,
+    });
+  }
+  await assert.rejects(openKv("parley.kv", () => Promise.reject(refusals[0])), {
+    message: /create files in the working folder$/,
+  });
+});
+
+Deno.test({
+  name: "openKv - a folder this user may not write says what to check",
+  // Root may write anywhere: run as another user to see it (setpriv --reuid=65534 …).
+  ignore: Deno.uid() === 0,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-open-" });
+    try {
+      await Deno.chmod(dir, 0o500);
+      await assert.rejects(openKv(`${dir}/parley.kv`), {
+        message: new RegExp(
+          `^Cannot open the message store at "${dir}/parley\\.kv" \\(PARLEY_KV_PATH\\): .*; ` +
+            `check that the user running Parley can read and write the file and create files ` +
+            `in its folder "${dir}"$`,
+        ),
+      });
+    } finally {
+      await Deno.chmod(dir, 0o700);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("isLocalStore - files and :memory: are SQLite here, URLs are not", () => {
   assert.equal(isLocalStore("data/parley.kv"), true);
   assert.equal(isLocalStore("/var/lib/parley/parley.kv"), true);
