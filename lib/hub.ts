@@ -456,6 +456,8 @@ export class Hub {
    * reads, not one per person.
    */
   refreshPresence(room: string): Promise<void> {
+    // A closed hub reads nothing more, and leaves no timer behind.
+    if (this.#closed) return Promise.resolve();
     const pending = this.#presenceRefreshes.get(room);
     if (pending) return pending.promise;
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -528,7 +530,8 @@ export class Hub {
       await joined;
       await this.refreshPresence(feed.record.id);
     }
-    if (!feed.subscribers.has(subscriber)) return;
+    // Gone meanwhile, or the hub closed: subscribers of a closed hub are told nothing more.
+    if (feed.closed || !feed.subscribers.has(subscriber)) return;
     subscriber.onPresence = onPresence;
     onPresence(feed.presence);
   }

@@ -1040,3 +1040,26 @@ Deno.test("Hub - a subscriber whose first presence throws is logged, and the oth
     kv.close();
   }
 });
+
+Deno.test("Hub - a subscriber whose join is written only after the hub closed is told nothing", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const log = new MessageLog(kv);
+  const hub = new Hub(kv, log, { watch: false, presence: new Presence(kv, { authorIdOf }) });
+  try {
+    await log.createRoom("lobby", "Lobby");
+    const joined = Promise.withResolvers<void>();
+    const seen: RoomPresence[] = [];
+    await hub.subscribe("lobby", () => {}, {
+      onPresence: (presence) => seen.push(presence),
+      joined: joined.promise,
+    });
+    hub.close();
+    joined.resolve();
+    await sleep(100);
+    // Closing promised subscribers nothing more: least of all a view without their own session.
+    assert.deepEqual(seen, []);
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});
