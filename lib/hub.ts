@@ -172,6 +172,15 @@ class Subscriber {
     }
   }
 
+  /** Tells who is online and typing, once told the first time; a listener's throw is logged. */
+  tellPresence(presence: RoomPresence): void {
+    try {
+      this.onPresence?.(presence);
+    } catch (error) {
+      console.error("A subscriber failed to take a presence change:", error);
+    }
+  }
+
   /** Ends the backlog phase and hands over what arrived meanwhile. */
   goLive(): void {
     const held = this.#held ?? [];
@@ -243,7 +252,7 @@ class RoomFeed {
     this.#presenceExpires = expires;
     if (JSON.stringify(next) === JSON.stringify(this.presence)) return;
     this.presence = next;
-    for (const subscriber of this.subscribers) subscriber.onPresence?.(next);
+    for (const subscriber of this.subscribers) subscriber.tellPresence(next);
     for (const waiter of this.waiters) if (waiter.followsPresence) waiter.finish([]);
   }
 

@@ -4,7 +4,7 @@ import { waitFor } from "../tests/wait_for.ts";
 import { ParleyError } from "./errors.ts";
 import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
-import { Presence, presenceMarkKey, type RoomPresence } from "./presence.ts";
+import { Presence, presenceMarkKey, presenceVersion, type RoomPresence } from "./presence.ts";
 import { replacing } from "../tests/replacing_kv.ts";
 import { withConsoleErrors } from "../tests/console_errors.ts";
 import type { Session } from "./session.ts";
@@ -1060,6 +1060,42 @@ Deno.test("Hub - a subscriber whose join is written only after the hub closed is
     assert.deepEqual(seen, []);
   } finally {
     hub.close();
+    kv.close();
+  }
+});
+
+Deno.test("Hub - a subscriber that throws on a presence change does not keep it from the rest", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const log = new MessageLog(kv);
+  const presence = new Presence(kv, { authorIdOf });
+  const hub = new Hub(kv, log, { watch: false, presence });
+  try {
+    await log.createRoom("lobby", "Lobby");
+    await withConsoleErrors(async () => {
+      const broken = await hub.subscribe("lobby", () => {}, {
+        onPresence: () => {
+          throw new Error("The socket is gone");
+        },
+      });
+      const seen: RoomPresence[] = [];
+      const here = await hub.subscribe("lobby", () => {}, {
+        onPresence: (presence) => seen.push(presence),
+      });
+      await waitUntil(() => seen.length > 0, "the first presence");
+      const seenPresence = presenceVersion(seen[0]);
+      const poll = hub.poll("lobby", 0, { seenPresence, limit: 10, waitMs: 10_000 });
+      const { written, leave } = presence.join("lobby", ann(), "tab-1");
+      await written;
+      await hub.refreshPresence("lobby");
+      assert.deepEqual(seen.at(-1)?.online, ["ann"]);
+      assert.deepEqual((await poll).messages, []);
+      await leave();
+      broken.close();
+      here.close();
+    });
+  } finally {
+    hub.close();
+    presence.close();
     kv.close();
   }
 });
