@@ -622,6 +622,8 @@ export class ChatConnection {
     // Already trying: a transport or a session on its way.
     if (this.#transport !== undefined || this.#startingSession) return;
     clearTimeout(this.#retryTimer);
+    // Trying now: the status no longer counts down to a retry that will not come.
+    this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt: Date.now() });
     this.#open();
   }
 

@@ -65,6 +65,32 @@ Deno.test("client - a wake-up while a transport opens does not open a second one
   });
 });
 
+Deno.test("client - reconnectNow ends the countdown: the status no longer says it waits", async () => {
+  // The first socket fails at once; the next never says welcome, so the client stays reconnecting.
+  const script = { onOpen: (index: number) => index === 0 ? "close" as const : [] };
+  const random = Math.random;
+  // The longest first backoff (250 ms), so the countdown is still on when the test asks.
+  Math.random = () => 0.999;
+  try {
+    await withFakeRoom(script, async (room) => {
+      const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, token: "t" });
+      try {
+        await waitFor("the countdown", () => connection.status.state === "reconnecting", 5000, 1);
+        connection.reconnectNow();
+        // Told it is trying now, a page shows "Reconnecting…", not a countdown and "Try now".
+        const { state, retryAt } = connection.status;
+        assert.equal(state, "reconnecting");
+        assert.ok((retryAt ?? 0) <= Date.now(), `still counting down to ${retryAt}`);
+        await waitFor("the second socket", () => room.sockets.length === 2);
+      } finally {
+        connection.close();
+      }
+    });
+  } finally {
+    Math.random = random;
+  }
+});
+
 Deno.test("client - a send refused for want of a session makes a new session and goes again", async () => {
   const script = roomKnowing(({ url }) => url.searchParams.get("token") === "token-1");
   await withFakeRoom(script, async (room) => {
