@@ -82,11 +82,21 @@ function cut(fields: LogFields): LogFields {
   return Object.fromEntries(
     Object.entries(fields).map(([name, value]) => [
       name,
-      typeof value === "string" && value.length > MAX_FIELD_LENGTH
-        ? `${value.slice(0, MAX_FIELD_LENGTH)}…`
-        : value,
+      typeof value === "string" && value.length > MAX_FIELD_LENGTH ? `${cutText(value)}…` : value,
     ]),
   );
+}
+
+/** The first {@link MAX_FIELD_LENGTH} units of `text`, less the first half of a split pair. */
+function cutText(text: string): string {
+  const end = isHighSurrogate(text.charCodeAt(MAX_FIELD_LENGTH - 1))
+    ? MAX_FIELD_LENGTH - 1
+    : MAX_FIELD_LENGTH;
+  return text.slice(0, end);
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** Counts by event as fields of their own (`rejected: 12` becomes `suppressed_rejected: 12`). */

@@ -53,3 +53,14 @@ Deno.test("EventLog - a long field, such as a 60 KiB path anyone can send, is cu
   assert.equal(lines[0].method, "GET");
   assert.equal(lines[0].code, "room_not_found");
 });
+
+Deno.test("EventLog - a field is not cut between the two halves of a character", () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = new EventLog(true, (line) => lines.push(JSON.parse(line)));
+  // Emoji take two UTF-16 units each: after "/", the limit falls in the middle of one.
+  const path = `/${"😀".repeat(MAX_FIELD_LENGTH)}`;
+  log.write("rejected", { path });
+  const cut = String(lines[0].path);
+  assert.ok(cut.isWellFormed(), "a lone half of an emoji");
+  assert.equal(cut, `${path.slice(0, MAX_FIELD_LENGTH - 1)}…`);
+});
