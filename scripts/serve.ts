@@ -1,9 +1,8 @@
 /**
  * Runs the server with `deno serve` on `PARLEY_HOST` (default `0.0.0.0`: every IPv4 interface) and
- * `PORT`
- * (default 8000): with `--parallel` on `DENO_JOBS` workers (default: one per core but one, see
- * `worker_count.ts`; one for a store in memory), or with `--watch` (one worker, restart on change)
- * when given `--dev`. See `launch_settings.ts`.
+ * `PORT` (default 8000): with `--parallel` on `DENO_JOBS` workers (default: one per core but one,
+ * see `worker_count.ts`; one for a store in memory), or with `--watch` (one worker, restart on
+ * change) when given `--dev`. See `launch_settings.ts`.
  * SIGINT and SIGTERM are passed on, and the script exits with the server's exit code: 0 after a
  * graceful shutdown. A second signal, a second or more after the first, kills the server at once.
  *
