@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
+import { waitFor } from "./wait_for.ts";
 
 /** Runs `fn` against two linked workers on one KV file, then closes them and removes the file. */
 async function withTwoWorkers(fn: (workers: TestServer[]) => Promise<void>): Promise<void> {
@@ -16,9 +17,10 @@ async function withTwoWorkers(fn: (workers: TestServer[]) => Promise<void>): Pro
       const env = { PARLEY_LIMITS: "off" };
       workers.push(await startServer({ kvPath: `${directory}/parley.kv`, env }));
     }
-    while (workers.some(({ services }) => (services.link?.peers ?? 0) < 1)) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitFor(
+      "the two workers to link",
+      () => workers.every(({ services }) => (services.link?.peers ?? 0) >= 1),
+    );
     await fn(workers);
   } finally {
     for (const worker of workers) await worker.close();
