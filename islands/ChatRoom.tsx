@@ -169,6 +169,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   const focusHistoryStart = useRef(false);
   const nameInput = useRef<HTMLInputElement>(null);
   const textInput = useRef<HTMLTextAreaElement>(null);
+  /** The kind of pointer pressing the new-messages button ("touch", "mouse"; "": none, a key). */
+  const jumpPointer = useRef("");
   const connection = useRef<ChatConnection | null>(null);
   /** Messages sent after a rename, before the connection under the new name replaced the old. */
   const afterRename = useRef<string[]>([]);
@@ -587,11 +589,14 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
             <button
               type="button"
               class="jump"
-              onClick={(event) => {
+              // Read on the way down: not every browser's click says which pointer made it.
+              onPointerDown={(event) => (jumpPointer.current = event.pointerType)}
+              onClick={() => {
                 jumpToNewest();
                 // The button goes away: focus goes where the reader is headed, not to the page. A
                 // finger goes to the list, as focus in the box would bring up the keyboard over it.
-                const touch = event instanceof PointerEvent && event.pointerType === "touch";
+                const touch = jumpPointer.current === "touch";
+                jumpPointer.current = "";
                 (touch ? scroller : textInput).current?.focus();
               }}
             >
