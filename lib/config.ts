@@ -106,14 +106,23 @@ export function readConfig(
   };
 }
 
+/** The variable that sets each limit (none is read when `PARLEY_LIMITS=off`). */
+export const LIMIT_SETTINGS: Readonly<Record<keyof LimitSettings, string>> = {
+  messagesPerSecond: "PARLEY_MESSAGE_RATE",
+  messageBurst: "PARLEY_MESSAGE_BURST",
+  connectionsPerIp: "PARLEY_CONNECTIONS_PER_IP",
+  roomsPerMinute: "PARLEY_ROOMS_PER_MINUTE",
+};
+
 function readLimits(getEnv: (name: string) => string | undefined): LimitSettings {
-  const setting = (name: string, fallback: number) =>
-    parsePositiveInteger(getEnv(name), name) ?? fallback;
+  const setting = (limit: keyof LimitSettings) =>
+    parsePositiveInteger(getEnv(LIMIT_SETTINGS[limit]), LIMIT_SETTINGS[limit]) ??
+      DEFAULT_LIMITS[limit];
   return {
-    messagesPerSecond: setting("PARLEY_MESSAGE_RATE", DEFAULT_LIMITS.messagesPerSecond),
-    messageBurst: setting("PARLEY_MESSAGE_BURST", DEFAULT_LIMITS.messageBurst),
-    connectionsPerIp: setting("PARLEY_CONNECTIONS_PER_IP", DEFAULT_LIMITS.connectionsPerIp),
-    roomsPerMinute: setting("PARLEY_ROOMS_PER_MINUTE", DEFAULT_LIMITS.roomsPerMinute),
+    messagesPerSecond: setting("messagesPerSecond"),
+    messageBurst: setting("messageBurst"),
+    connectionsPerIp: setting("connectionsPerIp"),
+    roomsPerMinute: setting("roomsPerMinute"),
   };
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Config } from "../lib/config.ts";
+import { type Config, LIMIT_SETTINGS } from "../lib/config.ts";
 import type { LaunchSettings } from "./launch_settings.ts";
 
 /** Every `PARLEY_*` variable the server reads (see the settings table in docs/DEPLOY.md). */
@@ -113,14 +113,6 @@ export function combinationWarnings(settings: LaunchSettings, config: Config): s
   ];
 }
 
-/** The settings `PARLEY_LIMITS=off` leaves unread. */
-const LIMIT_SETTINGS = [
-  "PARLEY_MESSAGE_RATE",
-  "PARLEY_MESSAGE_BURST",
-  "PARLEY_CONNECTIONS_PER_IP",
-  "PARLEY_ROOMS_PER_MINUTE",
-];
-
 /**
  * A warning for each limit setting given a value (`env` looks variables up) while
  * `PARLEY_LIMITS=off` turns every limit off: the server reads none of them, so the value is
@@ -131,7 +123,7 @@ export function unreadLimitWarnings(
   config: Config,
 ): string[] {
   if (config.limits !== null) return [];
-  return LIMIT_SETTINGS.filter((name) => env(name)).map((name) =>
+  return Object.values(LIMIT_SETTINGS).filter((name) => env(name)).map((name) =>
     `Warning: ${name} is ignored: PARLEY_LIMITS=off turns every rate limit and connection cap off`
   );
 }
