@@ -163,6 +163,8 @@ export class Presence {
   #open = new Map<string, OpenEntry>();
   #touched = new Map<string, number>();
   #refresher: ReturnType<typeof setInterval> | undefined;
+  /** The refresh of open connections' entries under way, if any; it never rejects. */
+  #refreshing: Promise<void> | undefined;
   #refreshMs: number;
   #authorIdOf: AuthorIdOf;
   /** Author ids by room and session id, the most recently read last. */
@@ -193,14 +195,17 @@ export class Presence {
     const written = this.#write(key, session.name, PRESENCE_TTL_MS, true).then((version) => {
       if (version !== undefined) entry.writtenAt = Math.max(entry.writtenAt, at);
     });
-    this.#refresher ??= setInterval(() => this.#refresh(), this.#refreshMs);
+    this.#refresher ??= setInterval(() => this.#startRefresh(), this.#refreshMs);
     let left: Promise<void> | undefined;
     const leave = () => {
       if (left) return left;
       this.#open.delete(id);
       if (this.#open.size === 0) this.#stopRefreshing();
       const remove = this.#kv.atomic().delete(key).sum(presenceMarkKey(room), 1n);
-      return left = retryLocked(() => remove.commit()).then(() => {}, () => {});
+      // After the join's write and any refresh under way: one still on its way (retried on a
+      // locked store, say) would land after the delete and show the connection until it expires.
+      const landed = Promise.all([written, this.#refreshing]);
+      return left = landed.then(() => retryLocked(() => remove.commit())).then(() => {}, () => {});
     };
     return { written, leave };
   }
@@ -358,6 +363,11 @@ export class Presence {
         for (const entry of batch) entry.writtenAt = Math.max(entry.writtenAt, now);
       }
     }
+  }
+
+  /** Starts a refresh, unless one is still under way (a store that stalls gets no pile of them). */
+  #startRefresh(): void {
+    this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
   }
 
   #stopRefreshing(): void {

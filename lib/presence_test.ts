@@ -407,3 +407,45 @@ Deno.test("Presence - a join whose write failed moves the mark when a refresh la
     presence.close();
   });
 });
+
+Deno.test("Presence - a connection that leaves while its join is still being written leaves nothing", async () => {
+  await withPresence(async (_presence, kv) => {
+    // The first commit (the join's write) waits until the connection has left.
+    const gate = Promise.withResolvers<void>();
+    const presence = new Presence(gatedCommits(kv, new Map([[0, gate.promise]])).kv, {
+      authorIdOf,
+    });
+    try {
+      const { leave } = presence.join("lobby", session("ann"), "tab-1");
+      const left = leave();
+      // Time for a delete that did not wait to land first.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      gate.resolve();
+      await left;
+      assert.deepEqual((await presence.read("lobby")).presence.online, []);
+    } finally {
+      presence.close();
+    }
+  });
+});
+
+Deno.test("Presence - a connection that leaves while a refresh of its entry is being written leaves nothing", async () => {
+  await withPresence(async (_presence, kv) => {
+    // The second commit (the first refresh, after the join) waits until the connection has left.
+    const gate = Promise.withResolvers<void>();
+    const gated = gatedCommits(kv, new Map([[1, gate.promise]]));
+    const presence = new Presence(gated.kv, { authorIdOf, refreshMs: 20 });
+    try {
+      const { written, leave } = presence.join("lobby", session("ann"), "tab-1");
+      await written;
+      await waitFor("the refresh to start", () => gated.commits() === 2);
+      const left = leave();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      gate.resolve();
+      await left;
+      assert.deepEqual((await presence.read("lobby")).presence.online, []);
+    } finally {
+      presence.close();
+    }
+  });
+});
