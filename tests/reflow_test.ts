@@ -283,12 +283,28 @@ async function postFollowOn(session: BrowserSession): Promise<void> {
   }
 }
 
+/**
+ * A fixed-offset time zone in which it is now the hour after midnight, when en-US times are widest
+ * ("12:05 AM": two digits of hour, and an A).
+ */
+function zoneJustAfterMidnight(): string {
+  const offset = ((24 - new Date().getUTCHours()) % 24 + 12) % 24 - 12;
+  // Etc/GMT zones name the offset with the opposite sign: "Etc/GMT-5" is five hours ahead of UTC.
+  return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+}
+
 Deno.test("room page - on a touch screen the times of follow-on messages show without hover", async () => {
   await withBrowserSession(async (session) => {
     await postFollowOn(session);
-    const page = await openRoom(session, "ann", { hasTouch: true, isMobile: true, ...PHONE });
+    const page = await openRoom(session, "ann", {
+      hasTouch: true,
+      isMobile: true,
+      timezoneId: zoneJustAfterMidnight(),
+      ...PHONE,
+    });
     const time = page.locator(".gutter-time");
     assert.equal(await time.count(), 1);
+    assert.match(await time.innerText(), /^12:\d\d\sAM$/);
     assert.equal(await time.evaluate((element) => getComputedStyle(element).opacity), "1");
     // Whole, within its message's padding and clear of the text beside it.
     const [left, timeLeft, timeRight, textLeft] = await time.evaluate((element) => {
