@@ -408,6 +408,22 @@ Deno.test("Presence - a join whose write failed moves the mark when a refresh la
   });
 });
 
+/**
+ * Leaves by `leave` while `gate` holds a write of the connection's entry back, lets the write go
+ * once a delete that did not wait for it would have landed, and checks that nobody is left online.
+ */
+async function assertLeftWhileHeld(
+  presence: Presence,
+  leave: () => Promise<void>,
+  gate: PromiseWithResolvers<void>,
+): Promise<void> {
+  const left = leave();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  gate.resolve();
+  await left;
+  assert.deepEqual((await presence.read("lobby")).presence.online, []);
+}
+
 Deno.test("Presence - a connection that leaves while its join is still being written leaves nothing", async () => {
   await withPresence(async (_presence, kv) => {
     // The first commit (the join's write) waits until the connection has left.
@@ -417,12 +433,7 @@ Deno.test("Presence - a connection that leaves while its join is still being wri
     });
     try {
       const { leave } = presence.join("lobby", session("ann"), "tab-1");
-      const left = leave();
-      // Time for a delete that did not wait to land first.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      gate.resolve();
-      await left;
-      assert.deepEqual((await presence.read("lobby")).presence.online, []);
+      await assertLeftWhileHeld(presence, leave, gate);
     } finally {
       presence.close();
     }
@@ -439,11 +450,7 @@ Deno.test("Presence - a connection that leaves while a refresh of its entry is b
       const { written, leave } = presence.join("lobby", session("ann"), "tab-1");
       await written;
       await waitFor("the refresh to start", () => gated.commits() === 2);
-      const left = leave();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      gate.resolve();
-      await left;
-      assert.deepEqual((await presence.read("lobby")).presence.online, []);
+      await assertLeftWhileHeld(presence, leave, gate);
     } finally {
       presence.close();
     }
