@@ -818,37 +818,48 @@ Deno.test("room page - links open safely in a new tab and javascript: stays text
 
 // Arrivals while away
 
+/**
+ * Has bob send while ann is away (`away`, undone by `back`): the count of his messages leads her
+ * title, hers do not count, and it goes once she is back, and stays gone for what comes then.
+ */
+async function assertUnreadWhileAway(
+  session: BrowserSession,
+  away: (page: Page) => Promise<void>,
+  back: (page: Page) => Promise<void>,
+): Promise<void> {
+  const ann = await openRoom(session, "ann");
+  const bob = await openRoom(session, "bob");
+  assert.equal(await ann.title(), "The lobby · Parley");
+  await away(ann);
+  await say(ann, "brb"); // your own messages do not count
+  for (const text of ["one", "two", "three"]) await say(bob, text);
+  await ann.waitForFunction(() => document.title === "(3) The lobby · Parley");
+  await back(ann);
+  await ann.waitForFunction(() => document.title === "The lobby · Parley");
+  await say(bob, "four");
+  await ann.locator(".message .text", { hasText: "four" }).waitFor();
+  assert.equal(await ann.title(), "The lobby · Parley");
+}
+
 Deno.test("room page - the unread count leads the title while the tab is hidden", async () => {
-  await withBrowserSession(async (session) => {
-    const ann = await openRoom(session, "ann");
-    const bob = await openRoom(session, "bob");
-    assert.equal(await ann.title(), "The lobby · Parley");
-    await setVisibility(ann, "hidden");
-    await say(ann, "brb"); // your own messages do not count
-    for (const text of ["one", "two", "three"]) await say(bob, text);
-    await ann.waitForFunction(() => document.title === "(3) The lobby · Parley");
-    await setVisibility(ann, "visible");
-    await ann.waitForFunction(() => document.title === "The lobby · Parley");
-    await say(bob, "four");
-    await ann.locator(".message .text", { hasText: "four" }).waitFor();
-    assert.equal(await ann.title(), "The lobby · Parley");
-  });
+  await withBrowserSession((session) =>
+    assertUnreadWhileAway(
+      session,
+      (page) => setVisibility(page, "hidden"),
+      (page) => setVisibility(page, "visible"),
+    )
+  );
 });
 
 Deno.test("room page - the unread count leads the title while the window is behind another", async () => {
-  await withBrowserSession(async (session) => {
-    const ann = await openRoom(session, "ann");
-    const bob = await openRoom(session, "bob");
-    // The tab stays shown: ann is in another window, with this one still in sight.
-    await setWindowFocus(ann, false);
-    for (const text of ["one", "two"]) await say(bob, text);
-    await ann.waitForFunction(() => document.title === "(2) The lobby · Parley");
-    await setWindowFocus(ann, true);
-    await ann.waitForFunction(() => document.title === "The lobby · Parley");
-    await say(bob, "three");
-    await ann.locator(".message .text", { hasText: "three" }).waitFor();
-    assert.equal(await ann.title(), "The lobby · Parley");
-  });
+  // The tab stays shown: ann is in another window, with this one still in sight.
+  await withBrowserSession((session) =>
+    assertUnreadWhileAway(
+      session,
+      (page) => setWindowFocus(page, false),
+      (page) => setWindowFocus(page, true),
+    )
+  );
 });
 
 Deno.test("room page - a message just after midnight is under Today, though the page's clock lags", async () => {
