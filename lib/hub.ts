@@ -172,12 +172,15 @@ class Subscriber {
     }
   }
 
-  /** Tells who is online and typing, once told the first time; a listener's throw is logged. */
-  tellPresence(presence: RoomPresence): void {
+  /**
+   * Tells who is online and typing in `room`, once told the first time; a listener's throw is
+   * logged, so that it keeps nobody else from being told.
+   */
+  tellPresence(presence: RoomPresence, room: string): void {
     try {
       this.onPresence?.(presence);
     } catch (error) {
-      console.error("A subscriber failed to take a presence change:", error);
+      console.error(`Cannot tell a subscriber of room "${room}" who is there:`, error);
     }
   }
 
@@ -252,7 +255,7 @@ class RoomFeed {
     this.#presenceExpires = expires;
     if (JSON.stringify(next) === JSON.stringify(this.presence)) return;
     this.presence = next;
-    for (const subscriber of this.subscribers) subscriber.tellPresence(next);
+    for (const subscriber of this.subscribers) subscriber.tellPresence(next, this.record.id);
     for (const waiter of this.waiters) if (waiter.followsPresence) waiter.finish([]);
   }
 
@@ -516,10 +519,9 @@ export class Hub {
       throw error;
     }
     subscriber.goLive();
+    // It never rejects: its waits do not, and telling is guarded.
     if (options.onPresence) {
-      this.#firstPresence(feed, subscriber, options.onPresence, options.joined).catch((error) =>
-        console.error(`Cannot tell a subscriber of room "${room}" who is there:`, error)
-      );
+      void this.#firstPresence(feed, subscriber, options.onPresence, options.joined);
     }
     return subscription;
   }
@@ -542,7 +544,7 @@ export class Hub {
     // Gone meanwhile, or the hub closed: subscribers of a closed hub are told nothing more.
     if (feed.closed || !feed.subscribers.has(subscriber)) return;
     subscriber.onPresence = onPresence;
-    onPresence(feed.presence);
+    subscriber.tellPresence(feed.presence, feed.record.id);
   }
 
   /**
