@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { EventLog } from "../lib/event_log.ts";
 import { rawRequest } from "./raw_http.ts";
 import { requestJson, sessionToken, startServer } from "./server.ts";
 
@@ -245,12 +246,9 @@ Deno.test("PARLEY_HOSTS - another host name is refused 421, against DNS rebindin
 });
 
 Deno.test("origin and host checks - a refusal is logged with the Host and Origin it was given", async () => {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  const server = await startServer({
-    env: { PARLEY_LOG: "on", PARLEY_HOSTS: "chat.example.com" },
-  });
+  const server = await startServer({ env: { PARLEY_HOSTS: "chat.example.com" } });
+  const lines: Record<string, unknown>[] = [];
+  server.services.events = new EventLog(true, (line) => lines.push(JSON.parse(line)));
   try {
     const port = Number(new URL(server.origin).port);
     const post = (host: string, origin: string) =>
@@ -269,11 +267,8 @@ Deno.test("origin and host checks - a refusal is logged with the Host and Origin
     assert.equal((await post("rebind.example", "https://rebind.example")).status, 421);
   } finally {
     await server.close();
-    console.log = original;
   }
-  const refusals = lines.map((line) => JSON.parse(line)).filter(({ event }) =>
-    event === "rejected"
-  );
+  const refusals = lines.filter(({ event }) => event === "rejected");
   assert.deepEqual(
     refusals.map(({ code, host, origin }) => ({ code, host, origin })),
     [
