@@ -59,13 +59,14 @@ interface Setup {
   hub: Hub;
 }
 
+/** Runs `fn` with a hub on a fresh in-memory store; `options` may be made from that store. */
 async function withHub(
   fn: (setup: Setup) => Promise<void>,
-  options: HubOptions = {},
+  options: HubOptions | ((kv: Deno.Kv) => HubOptions) = {},
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   const log = new MessageLog(kv);
-  const hub = new Hub(kv, log, options);
+  const hub = new Hub(kv, log, typeof options === "function" ? options(kv) : options);
   try {
     await fn({ kv, log, hub });
   } finally {
@@ -1014,38 +1015,8 @@ Deno.test("Hub.subscribe - a backlog is read no faster than the subscriber takes
   });
 });
 
-Deno.test("Hub - a subscriber whose first presence throws is logged, and the others are still told", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const log = new MessageLog(kv);
-  const hub = new Hub(kv, log, { watch: false, presence: new Presence(kv, { authorIdOf }) });
-  try {
-    await log.createRoom("lobby", "Lobby");
-    await withConsoleErrors(async (logged) => {
-      const gone = await hub.subscribe("lobby", () => {}, {
-        onPresence: () => {
-          throw new Error("The socket is gone");
-        },
-      });
-      const seen: RoomPresence[] = [];
-      const here = await hub.subscribe("lobby", () => {}, {
-        onPresence: (presence) => seen.push(presence),
-      });
-      await waitUntil(() => seen.length > 0 && logged.length > 0, "both told");
-      assert.match(String(logged[0][0]), /^Cannot tell a subscriber of room "lobby" who is there/);
-      gone.close();
-      here.close();
-    });
-  } finally {
-    hub.close();
-    kv.close();
-  }
-});
-
 Deno.test("Hub - a subscriber whose join is written only after the hub closed is told nothing", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const log = new MessageLog(kv);
-  const hub = new Hub(kv, log, { watch: false, presence: new Presence(kv, { authorIdOf }) });
-  try {
+  await withHub(async ({ log, hub }) => {
     await log.createRoom("lobby", "Lobby");
     const joined = Promise.withResolvers<void>();
     const seen: RoomPresence[] = [];
@@ -1058,20 +1029,15 @@ Deno.test("Hub - a subscriber whose join is written only after the hub closed is
     await sleep(100);
     // Closing promised subscribers nothing more: least of all a view without their own session.
     assert.deepEqual(seen, []);
-  } finally {
-    hub.close();
-    kv.close();
-  }
+  }, (kv) => ({ watch: false, presence: new Presence(kv, { authorIdOf }) }));
 });
 
-Deno.test("Hub - a subscriber that throws on a presence change does not keep it from the rest", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const log = new MessageLog(kv);
-  const presence = new Presence(kv, { authorIdOf });
-  const hub = new Hub(kv, log, { watch: false, presence });
-  try {
+Deno.test("Hub - a subscriber that throws on its first presence or a change is logged, and keeps it from no one", async () => {
+  await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");
-    await withConsoleErrors(async () => {
+    // Another worker's presence, on the same store.
+    const elsewhere = new Presence(kv, { authorIdOf });
+    await withConsoleErrors(async (logged) => {
       const broken = await hub.subscribe("lobby", () => {}, {
         onPresence: () => {
           throw new Error("The socket is gone");
@@ -1081,10 +1047,11 @@ Deno.test("Hub - a subscriber that throws on a presence change does not keep it 
       const here = await hub.subscribe("lobby", () => {}, {
         onPresence: (presence) => seen.push(presence),
       });
-      await waitUntil(() => seen.length > 0, "the first presence");
+      await waitUntil(() => seen.length > 0 && logged.length > 0, "both told");
+      assert.match(String(logged[0][0]), /^Cannot tell a subscriber of room "lobby" who is there/);
       const seenPresence = presenceVersion(seen[0]);
       const poll = hub.poll("lobby", 0, { seenPresence, limit: 10, waitMs: 10_000 });
-      const { written, leave } = presence.join("lobby", ann(), "tab-1");
+      const { written, leave } = elsewhere.join("lobby", ann(), "tab-1");
       await written;
       await hub.refreshPresence("lobby");
       assert.deepEqual(seen.at(-1)?.online, ["ann"]);
@@ -1093,9 +1060,6 @@ Deno.test("Hub - a subscriber that throws on a presence change does not keep it 
       broken.close();
       here.close();
     });
-  } finally {
-    hub.close();
-    presence.close();
-    kv.close();
-  }
+    elsewhere.close();
+  }, (kv) => ({ watch: false, presence: new Presence(kv, { authorIdOf }) }));
 });
