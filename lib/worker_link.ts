@@ -470,10 +470,12 @@ export class WorkerLink {
     const settled = await Promise.allSettled(
       items.map(([, room, input]) => this.#log.appendHere(room, input)),
     );
-    // What a commit stored was answered by its broadcast (which a leaving worker no longer
-    // sends); the rest is answered here. A repeated id in one batch is answered both ways.
+    // What a commit stored was answered by its broadcast, which goes out only while the sender
+    // is a peer and this worker is not leaving (a sender that said goodbye meanwhile is no
+    // longer one); the rest is answered here. A repeated id in one batch is answered both ways.
+    const broadcast = this.#peers.has(from) && !this.#leaving;
     const answers = settled.flatMap((result, i): [number, Outcome][] =>
-      result.status === "fulfilled" && result.value.created && !this.#leaving
+      result.status === "fulfilled" && result.value.created && broadcast
         ? []
         : [[items[i][0], answerOf(result)]]
     );

@@ -377,3 +377,20 @@ Deno.test("WorkerLink - a worker that said goodbye is not taken for a peer again
   await pair.forwarder.log.append("lobby", { author: "ann", text: "hi" });
   assert.ok(performance.now() - started < FORWARD_TIMEOUT_MS, "committed without a timeout");
 });
+
+Deno.test("WorkerLink - an append forwarded just before its worker leaves is answered without a timeout", async () => {
+  await using pair = await twoWorkers();
+  const pending = pair.forwarder.log.append("lobby", { author: "ann", text: "hi" });
+  while (pair.forwarder.link.stats.forwarded === 0) {
+    await new Promise((resolve) => setTimeout(resolve));
+  }
+  // Its goodbye reaches the writer while the writer still commits the append.
+  const started = performance.now();
+  pair.forwarder.link.leave();
+  const { created, message } = await pending;
+  assert.ok(performance.now() - started < FORWARD_TIMEOUT_MS, "answered without a timeout");
+  assert.equal(created, true);
+  assert.equal(message.seq, 1);
+  assert.equal(pair.writer.log.stats.appended, 1);
+  assert.deepEqual(pair.forwarder.link.stats, { forwarded: 1, timedOut: 0 });
+});
