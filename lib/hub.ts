@@ -417,6 +417,8 @@ export class Hub {
   #watch: boolean;
   #deliveryIntervalMs: number;
   #open = new Map<string, RoomFeed>();
+  /** Commits announced for rooms whose feeds are reading their records, kept for those feeds. */
+  #opening = new Map<string, Message[][]>();
   #closed = false;
   #stopListening: () => void;
   #presenceRefreshes = new Map<
@@ -432,9 +434,11 @@ export class Hub {
   constructor(kv: Deno.Kv, log: MessageLog, options: HubOptions = {}) {
     this.#kv = kv;
     this.#log = log;
-    this.#stopListening = log.onCommitted((room, messages) =>
-      this.#open.get(room)?.offerCommitted(messages)
-    );
+    this.#stopListening = log.onCommitted((room, messages) => {
+      const feed = this.#open.get(room);
+      if (feed) feed.offerCommitted(messages);
+      else this.#opening.get(room)?.push(messages);
+    });
     this.#lingerMs = options.lingerMs ?? 0;
     this.#headCheckMs = options.headCheckMs ?? 0;
     this.#presence = options.presence;
@@ -660,13 +664,24 @@ export class Hub {
   }
 
   async #openFeed(room: string): Promise<RoomFeed> {
-    const record = await this.#log.getRoom(room);
+    // A commit announced while the record is read may be missing from it, and would reach no
+    // feed: without a watch to report it, it would wait for the head check.
+    const announced: Message[][] = [];
+    this.#opening.set(room, announced);
+    let record: Room | null;
+    try {
+      record = await this.#log.getRoom(room);
+    } finally {
+      // In the same turn as the feed is opened below, so no announcement falls in between.
+      if (this.#opening.get(room) === announced) this.#opening.delete(room);
+    }
     if (record === null) {
       throw roomNotFound(room);
     }
     if (this.#closed) throw shuttingDown();
     const feed = new RoomFeed(record, this.#kv, this.#log, this.#watch, this.#deliveryIntervalMs);
     this.#open.set(room, feed);
+    for (const messages of announced) feed.offerCommitted(messages);
     if (this.#presence) await feed.checkPresence(this.#presence).catch(() => {});
     if (this.#closed) {
       feed.close();

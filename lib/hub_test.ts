@@ -517,6 +517,35 @@ Deno.test("Hub - without a watch, a commit that skips past the cursor makes the 
   }, { watch: false });
 });
 
+Deno.test("Hub.poll - without a watch, a commit announced while the room's feed opens wakes the poll", async () => {
+  const kv = await Deno.openKv(":memory:");
+  // The feed reads the room's record, and this log commits seq 1 before the feed is open.
+  class CommitsWhileOpening extends MessageLog {
+    committing = false;
+    override async getRoom(id: string) {
+      const room = await super.getRoom(id);
+      if (this.committing) {
+        this.committing = false;
+        await this.append("lobby", note(1));
+      }
+      return room;
+    }
+  }
+  const log = new CommitsWhileOpening(kv);
+  const hub = new Hub(kv, log, { watch: false });
+  try {
+    await log.createRoom("lobby", "Lobby");
+    log.committing = true;
+    const started = performance.now();
+    const { messages } = await hub.poll("lobby", 0, { limit: 100, waitMs: 2000 });
+    assert.deepEqual(messages.map((message) => message.seq), [1]);
+    assert.ok(performance.now() - started < 1000, "answered by the commit, not the wait");
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});
+
 /**
  * Stores seqs `from` to `to` of "lobby" through another log on the store, keeping 5 messages:
  * no commit of the hub's own log announces them, and retention has deleted all but the last 5
