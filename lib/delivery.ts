@@ -7,6 +7,12 @@ export const MAX_DELIVERY_BYTES = 256 * 1024;
 /** The most messages sent as one frame or event chunk. */
 export const MAX_DELIVERY_MESSAGES = 500;
 
+/** About how many bytes a message takes in a delivery, in any of its forms. */
+export function deliveryBytes(message: Message): number {
+  // UTF-8 takes up to 3 bytes per UTF-16 unit; the other fields add about 200.
+  return 3 * (message.text.length + message.author.length) + 200;
+}
+
 /**
  * Splits consecutive messages into deliveries of at most {@link MAX_DELIVERY_MESSAGES} and about
  * {@link MAX_DELIVERY_BYTES}.
@@ -16,8 +22,7 @@ export function toDeliveries(messages: Message[]): Delivery[] {
   let start = 0;
   let bytes = 0;
   messages.forEach((message, i) => {
-    // UTF-8 takes up to 3 bytes per UTF-16 unit; the other fields add about 200.
-    const size = 3 * (message.text.length + message.author.length) + 200;
+    const size = deliveryBytes(message);
     const full = bytes + size > MAX_DELIVERY_BYTES || i - start === MAX_DELIVERY_MESSAGES;
     if (i > start && full) {
       deliveries.push(new Delivery(messages.slice(start, i)));

@@ -1,4 +1,4 @@
-import { Delivery, toDeliveries } from "./delivery.ts";
+import { Delivery, deliveryBytes, toDeliveries } from "./delivery.ts";
 import { ParleyError, roomNotFound } from "./errors.ts";
 import { LOG_CLOCK_KEY, roomKey } from "./keys.ts";
 import { getAll } from "./kv_reads.ts";
@@ -108,6 +108,13 @@ const PAGE = 500;
  * what it has read meanwhile is held for it (up to 50 messages of 16 KiB).
  */
 const BACKLOG_PAGE = 50;
+/**
+ * The most of the live room a subscriber holds while its backlog loads, in the bytes its
+ * deliveries are estimated at (see `lib/delivery.ts`): past it, what it holds is let go and read
+ * again from the log when the backlog gets there, so a reader that paces a long backlog slowly
+ * cannot make the worker keep a busy room's messages for it meanwhile.
+ */
+export const MAX_HELD_BYTES = 1024 * 1024;
 /** How long local presence changes are gathered before the room's presence is re-read. */
 const PRESENCE_COALESCE_MS = 50;
 
@@ -120,6 +127,10 @@ const CHECK_SLICES = 10;
 
 class Subscriber {
   #held: Delivery[] | null = [];
+  /** What {@link #held} takes, by {@link deliveryBytes}. */
+  #heldBytes = 0;
+  /** The last seq of the live messages let go while the backlog loaded, to read from the log. */
+  dropped = 0;
   #gapped = false;
   /** The last seq retention deleted before the feed read it, while the backlog was loading. */
   #trimmedWhileLoading = 0;
@@ -135,10 +146,7 @@ class Subscriber {
   /** Delivers what is new to this subscriber; holds it while the backlog is still loading. */
   offer(delivery: Delivery): void {
     if (this.#gapped) return;
-    if (this.#held) {
-      this.#held.push(delivery);
-      return;
-    }
+    if (this.#held) return this.#hold(delivery);
     const fresh = delivery.after(this.last);
     if (!fresh) return;
     this.last = fresh.last;
@@ -147,6 +155,16 @@ class Subscriber {
     } catch (error) {
       console.error("A subscriber failed to take a delivery:", error);
     }
+  }
+
+  /** Holds a delivery while the backlog loads; past {@link MAX_HELD_BYTES}, lets all go. */
+  #hold(delivery: Delivery): void {
+    this.#held!.push(delivery);
+    for (const message of delivery.messages) this.#heldBytes += deliveryBytes(message);
+    if (this.#heldBytes <= MAX_HELD_BYTES) return;
+    this.dropped = delivery.last;
+    this.#held = [];
+    this.#heldBytes = 0;
   }
 
   /**
@@ -522,7 +540,6 @@ export class Hub {
       subscription.close();
       throw error;
     }
-    subscriber.goLive();
     // It never rejects: its waits do not, and telling is guarded.
     if (options.onPresence) {
       void this.#firstPresence(feed, subscriber, options.onPresence, options.joined);
@@ -624,21 +641,30 @@ export class Hub {
     }
   }
 
+  /**
+   * Sends a subscriber every message up to `head`, and up to the live messages it let go
+   * meanwhile, then makes it live in the same turn as it last found none let go past its cursor.
+   */
   async #sendBacklog(
     room: string,
     subscriber: Subscriber,
     head: number,
     hasRoom?: () => Promise<boolean>,
   ): Promise<void> {
-    while (subscriber.last < head) {
+    let ended = false;
+    while (!ended && subscriber.last < Math.max(head, subscriber.dropped)) {
       const messages = await this.#log.readAfter(room, subscriber.last, BACKLOG_PAGE);
       if (messages.length === 0) break;
       for (const delivery of toDeliveries(messages)) {
         subscriber.last = delivery.last;
         subscriber.listener(delivery);
-        if (hasRoom && !await hasRoom()) return;
+        if (hasRoom && !await hasRoom()) {
+          ended = true;
+          break;
+        }
       }
     }
+    subscriber.goLive();
   }
 
   /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { authorIdOf } from "../tests/author_ids.ts";
 import { waitFor } from "../tests/wait_for.ts";
 import { ParleyError } from "./errors.ts";
-import { type Delivery, Hub, type HubOptions, type Subscription } from "./hub.ts";
+import { type Delivery, Hub, type HubOptions, MAX_HELD_BYTES, type Subscription } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
 import { Presence, presenceMarkKey, presenceVersion, type RoomPresence } from "./presence.ts";
 import { replacing } from "../tests/replacing_kv.ts";
@@ -1040,6 +1040,37 @@ Deno.test("Hub.subscribe - a backlog is read no faster than the subscriber takes
     await sleep(50);
     assert.equal(asked, 1);
     assert.deepEqual(recorder.seqs, range(1, 50));
+    subscription.close();
+  });
+});
+
+Deno.test("Hub.subscribe - a backlog paced by a slow reader holds at most 1 MiB of the live room", async () => {
+  await withHub(async ({ log, hub }) => {
+    await log.createRoom("lobby", "Lobby");
+    await Promise.all(range(1, 100).map((i) => log.append("lobby", note(i))));
+    const live = new Recorder();
+    const watching = await hub.subscribe("lobby", live.listener);
+    const slow = new Recorder();
+    const room = Promise.withResolvers<boolean>();
+    const subscribing = hub.subscribe("lobby", slow.listener, {
+      after: 0,
+      backlogRoom: () => room.promise,
+    });
+    await slow.reach(50);
+    // While the reader takes its first page, the room gets about 5 MB of messages.
+    const long = (i: number) => ({ id: `m${i}`, author: "ada", text: "x".repeat(4000) });
+    await Promise.all(range(101, 500).map((i) => log.append("lobby", long(i))));
+    await live.reach(500);
+    room.resolve(true);
+    const subscription = await subscribing;
+    await slow.reach(500);
+    assert.deepEqual(slow.seqs, range(1, 500));
+    // What it was handed as the live subscriber was, it held all along; the rest it read again.
+    const liveMessages = new Set(live.messages);
+    const held = slow.messages.filter((message) => liveMessages.has(message));
+    const heldBytes = held.reduce((sum, { text, author }) => sum + 3 * (text + author).length, 0);
+    assert.ok(heldBytes <= MAX_HELD_BYTES, `${held.length} live messages held`);
+    watching.close();
     subscription.close();
   });
 });
