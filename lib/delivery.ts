@@ -8,7 +8,7 @@ export const MAX_DELIVERY_BYTES = 256 * 1024;
 export const MAX_DELIVERY_MESSAGES = 500;
 
 /** About how many bytes a message takes in a delivery, in any of its forms. */
-export function deliveryBytes(message: Message): number {
+function deliveryBytes(message: Message): number {
   // UTF-8 takes up to 3 bytes per UTF-16 unit; the other fields add about 200.
   return 3 * (message.text.length + message.author.length) + 200;
 }
@@ -43,6 +43,7 @@ export class Delivery {
   #json: string | undefined;
   #frame: string | undefined;
   #events: Uint8Array | undefined;
+  #bytes: number | undefined;
 
   /** @param messages consecutive messages in seq order, at least one */
   constructor(readonly messages: Message[]) {}
@@ -50,6 +51,11 @@ export class Delivery {
   /** The seq of the last message in the batch. */
   get last(): number {
     return this.messages[this.messages.length - 1].seq;
+  }
+
+  /** About how many bytes the batch takes, by {@link deliveryBytes}. */
+  get bytes(): number {
+    return this.#bytes ??= this.messages.reduce((sum, message) => sum + deliveryBytes(message), 0);
   }
 
   /** The messages as a JSON array. */

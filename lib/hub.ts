@@ -1,4 +1,4 @@
-import { Delivery, deliveryBytes, toDeliveries } from "./delivery.ts";
+import { Delivery, toDeliveries } from "./delivery.ts";
 import { ParleyError, roomNotFound } from "./errors.ts";
 import { LOG_CLOCK_KEY, roomKey } from "./keys.ts";
 import { getAll } from "./kv_reads.ts";
@@ -127,7 +127,7 @@ const CHECK_SLICES = 10;
 
 class Subscriber {
   #held: Delivery[] | null = [];
-  /** What {@link #held} takes, by {@link deliveryBytes}. */
+  /** What {@link #held} takes, in {@link Delivery.bytes}. */
   #heldBytes = 0;
   /** The last seq of the live messages let go while the backlog loaded, to read from the log. */
   dropped = 0;
@@ -160,7 +160,7 @@ class Subscriber {
   /** Holds a delivery while the backlog loads; past {@link MAX_HELD_BYTES}, lets all go. */
   #hold(delivery: Delivery): void {
     this.#held!.push(delivery);
-    for (const message of delivery.messages) this.#heldBytes += deliveryBytes(message);
+    this.#heldBytes += delivery.bytes;
     if (this.#heldBytes <= MAX_HELD_BYTES) return;
     this.dropped = delivery.last;
     this.#held = [];
