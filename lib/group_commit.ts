@@ -207,6 +207,8 @@ export class GroupCommitter {
    */
   #takeBatch(): RoomBatch[] {
     const batch: RoomBatch[] = [];
+    /** Rooms that keep appends for later batches. */
+    const left: string[] = [];
     let messages = 0;
     let bytes = 0;
     const stale = this.#staleRooms();
@@ -224,7 +226,10 @@ export class GroupCommitter {
       if (count === 0) break;
       batch.push({ room, pending: queue.splice(0, count) });
       if (queue.length === 0) this.#queues.delete(room);
+      else left.push(room);
     }
+    // Behind the rooms not taken: one that fills every batch must not keep them waiting.
+    for (const room of left) useRecent(this.#queues, room, this.#queues.get(room)!, Infinity);
     if (batch.length > 0) this.#addStaleRooms(batch);
     return batch;
   }

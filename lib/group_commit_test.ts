@@ -79,6 +79,37 @@ Deno.test("GroupCommitter - appends that arrive while a commit writes go into th
   }
 });
 
+Deno.test("GroupCommitter - a room with more queued than a batch takes does not hold the others back", async () => {
+  const held = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  let commits = 0;
+  const { kv, committer } = await storeWith(["busy", "quiet"], {
+    async commit(commit) {
+      if (++commits === 1) held.resolve(), await release.promise;
+      return await commit();
+    },
+  });
+  try {
+    const first = committer.append("busy", { author: "a", text: "b0" });
+    await held.promise;
+    // Four batches' worth for one room, then one message for another.
+    let busyStored = 0;
+    const flood = Array.from(
+      { length: 1000 },
+      (_, i) =>
+        committer.append("busy", { author: "a", text: `b${i + 1}` }).then(() => busyStored++),
+    );
+    const quiet = committer.append("quiet", { author: "a", text: "q1" }).then(() => busyStored);
+    release.resolve();
+    const storedBefore = await quiet;
+    assert.ok(storedBefore <= 250, `${storedBefore} of the busy room's went first`);
+    await Promise.all([first, ...flood]);
+    assert.equal((await stored(kv, "busy")).length, 1001);
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("GroupCommitter - a batch whose read fails is refused, and the next commits", async () => {
   let failing = true;
   const { kv, committer } = await storeWith(["r", "q"], {
