@@ -29,6 +29,7 @@ import {
   stillTyping,
   typingLine,
 } from "../lib/ui/people.ts";
+import { type NextShown, takeIn, toNewest } from "../lib/ui/shown.ts";
 import { describeStatus } from "../lib/ui/status.ts";
 import { LOCAL_CLOCK, UTC_CLOCK } from "../lib/ui/time.ts";
 import { Composer } from "./composer.tsx";
@@ -104,8 +105,6 @@ function isAway(): boolean {
   return document.visibilityState === "hidden" || !document.hasFocus();
 }
 
-/** While following the newest messages, the list keeps at most this many. */
-const MAX_SHOWN = 500;
 /** Within this distance of the bottom the list counts as showing the newest message. */
 const FOLLOW_SLACK_PX = 48;
 /** Older messages load when the top of the list comes this close. */
@@ -172,6 +171,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   /** The kind of pointer pressing the new-messages button ("touch", "mouse"; "": none, a key). */
   const jumpPointer = useRef("");
   const connection = useRef<ChatConnection | null>(null);
+  /** Newer messages held back from the list while the reader is up in it (see `takeIn`). */
+  const held = useRef<Message[]>([]);
   /** Messages sent after a rename, before the connection under the new name replaced the old. */
   const afterRename = useRef<string[]>([]);
   const own = useOwnActivity(room.id);
@@ -345,22 +346,30 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     announced.value = text === announced.value ? `${text}\u00a0` : text;
   };
 
+  /** Shows what the list keeps now; dropped older messages can be loaded again. */
+  const show = (next: NextShown) => {
+    held.current = next.held;
+    messages.value = next.shown;
+    if (next.trimmed) history.value = "idle";
+  };
+
+  /** Back at the newest: what was held back is shown, and the list only keeps the latest. */
+  const reachNewest = () => {
+    atBottom.value = true;
+    unseen.value = 0;
+    show(toNewest({ shown: messages.value, held: held.current }));
+  };
+
   const jumpToNewest = () => {
     const element = scroller.current;
     // Past-the-end values clamp to the bottom, in reversed and ordinary scrollers alike.
     if (element) element.scrollTop = element.scrollHeight;
-    atBottom.value = true;
-    unseen.value = 0;
+    reachNewest();
   };
 
   const receive = (fresh: Message[]) => {
     const following = isAtBottom();
-    let next = mergeMessages(messages.value, fresh);
-    if (following && next.length > MAX_SHOWN) {
-      next = next.slice(-MAX_SHOWN);
-      history.value = "idle";
-    }
-    messages.value = next;
+    show(takeIn({ shown: messages.value, held: held.current }, fresh, { following }));
     // A message with the session's author id is the visitor's, from this tab or another (whose
     // word of it may come after it); one without (stored before author ids) is theirs if this
     // browser sent its id. Each sent id comes back once and is forgotten as it does. Another's
@@ -416,6 +425,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       }),
       chat.on("resync", (latest) => {
         for (const message of latest) own.forget(message.id);
+        held.current = [];
         messages.value = latest;
         history.value = mayHaveOlder(latest) ? "idle" : "done";
       }),
@@ -486,8 +496,8 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     const element = scroller.current;
     if (!element) return;
     const fromBottom = Math.abs(element.scrollTop);
-    atBottom.value = fromBottom < FOLLOW_SLACK_PX;
-    if (atBottom.value) unseen.value = 0;
+    if (fromBottom < FOLLOW_SLACK_PX) reachNewest();
+    else atBottom.value = false;
     const fromTop = element.scrollHeight - element.clientHeight - fromBottom;
     if (fromTop < LOAD_AHEAD_PX && history.value === "idle") loadOlder();
   };

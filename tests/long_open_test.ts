@@ -1,0 +1,62 @@
+/**
+ * Browser tests of a room page left open for a long time: a busy room read scrolled up, and the
+ * page catching up after it was away.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { openRoom, withBrowserSession } from "./browser.ts";
+import type { TestServer } from "./server.ts";
+import { MAX_SHOWN, MAX_WHILE_READING } from "../lib/ui/shown.ts";
+
+/** Stores `count` messages by bob, numbered on from `from`, a batch at a time as a busy room does. */
+async function busy(server: TestServer, from: number, count: number): Promise<void> {
+  for (let batch = 0; batch < count; batch += 50) {
+    const appends = [];
+    for (let i = batch; i < Math.min(count, batch + 50); i++) {
+      appends.push(
+        server.services.log.append("lobby", { author: "bob", text: `message ${from + i}` }),
+      );
+    }
+    await Promise.all(appends);
+  }
+}
+
+/** The seqs of the stored messages the page shows, in the order shown. */
+function shownSeqs(page: Page): Promise<number[]> {
+  return page.locator(".message[data-seq]").evaluateAll((items) =>
+    items.map((item) => Number((item as HTMLElement).dataset.seq))
+  );
+}
+
+/** Checks that `seqs` run from `first` to `last` with none missing or repeated. */
+function assertRun(seqs: number[], first: number, last: number): void {
+  assert.deepEqual(seqs, Array.from({ length: last - first + 1 }, (_, i) => first + i));
+}
+
+Deno.test("room page - scrolled up in a busy room, the list stays bounded and shows the newest on return", async () => {
+  await withBrowserSession(async (session) => {
+    await busy(session.server, 1, 80);
+    const ann = await openRoom(session, "ann");
+    await ann.locator(".scroller").evaluate((element) => (element.scrollTop = -600));
+    const arrivals = 2 * MAX_WHILE_READING;
+    await busy(session.server, 81, arrivals);
+    await ann.locator(".jump", { hasText: `${arrivals} new messages` }).waitFor({
+      timeout: 30_000,
+    });
+    // What the reader is reading stays, with what came next below it, up to a bound.
+    const reading = await shownSeqs(ann);
+    assert.ok(reading.length <= MAX_WHILE_READING, `${reading.length} messages shown`);
+    assertRun(reading, 31, 30 + reading.length);
+    // Back at the newest, the latest are shown, at once and without gaps, and older ones load.
+    await ann.locator(".scroller").evaluate((element) => (element.scrollTop = 0));
+    await ann.locator(".jump").waitFor({ state: "detached" });
+    const last = 80 + arrivals;
+    await ann.waitForFunction((last) => document.querySelector(`[data-seq="${last}"]`), last);
+    assertRun(await shownSeqs(ann), last - MAX_SHOWN + 1, last);
+    await ann.locator(".load-older").click();
+    await ann.locator(`[data-seq="${last - MAX_SHOWN}"]`).waitFor();
+    assertRun(await shownSeqs(ann), last - MAX_SHOWN - 49, last);
+  });
+});
