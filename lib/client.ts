@@ -627,9 +627,14 @@ export class ChatConnection {
     this.#open();
   }
 
-  /** Back online, or the tab shown again: no reason to wait out the backoff. */
+  /**
+   * Back online, or the tab shown again: no reason to wait out the backoff; and a link that looks
+   * live may have died meanwhile (a laptop asleep), which the transport makes sure of now.
+   */
   #wake = (): void => {
-    if (globalThis.document?.visibilityState !== "hidden") this.reconnectNow();
+    if (globalThis.document?.visibilityState === "hidden") return;
+    if (this.#status.state === "live") this.#transport?.check?.();
+    else this.reconnectNow();
   };
 
   #setStatus(status: ConnectionStatus): void {

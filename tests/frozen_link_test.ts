@@ -125,3 +125,41 @@ for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
     });
   });
 }
+
+Deno.test("client (ws) - back online, a link that stopped carrying is given up within the answer time, not after the silence", async () => {
+  // The silence alone would take a minute to tell; back online, one ping is asked at once.
+  await withTiming(SILENCE, { checkMs: 50, pingAfterMs: 60_000, pongWithinMs: 400 }, async () => {
+    const server = await startServer(LIMITS_OFF);
+    const proxy = new FreezingProxy(Number(new URL(server.origin).port));
+    let connection: ChatConnection | undefined;
+    try {
+      await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+      connection = connect("lobby", { transport: "ws", baseUrl: proxy.origin, name: "ann" });
+      const states: string[] = [];
+      connection.on("status", (status) => states.push(status.state));
+      await waitFor("live", () => connection!.status.state === "live");
+      // A link that carries answers the ping: it is kept, however often the page comes back.
+      for (let i = 0; i < 3; i++) {
+        globalThis.dispatchEvent(new Event("online"));
+        await new Promise((resolve) => setTimeout(resolve, 600));
+      }
+      assert.deepEqual([states, proxy.liveOpened], [["live"], 1]);
+      proxy.freeze();
+      const { body } = await requestJson(server, "/api/rooms/lobby/messages", {
+        body: { author: "bob", text: "while the link was down" },
+      });
+      globalThis.dispatchEvent(new Event("online"));
+      await waitFor("a new live connection", () => proxy.liveOpened === 2, 3_000);
+      await waitFor(
+        "the missed message",
+        () => connection!.last === (body.message as { seq: number }).seq,
+        3_000,
+      );
+      assert.deepEqual(states, ["live", "reconnecting", "live"]);
+    } finally {
+      connection?.close();
+      proxy.close();
+      await server.close();
+    }
+  });
+});

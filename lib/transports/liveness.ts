@@ -23,6 +23,8 @@ export const SILENCE = {
   pingAfterMs: 20_000,
   /** …and gives the link up if nothing at all comes back within this. */
   pongWithinMs: 10_000,
+  /** The server answers pings at most once a second: one the page asks coming back waits this. */
+  pingGapMs: 1_500,
   /**
    * An event stream hears a `ping` event at least every 15 s (`STREAM_TIMING` in
    * `lib/event_stream.ts`): past this, two were missed, and it is given up.
@@ -34,18 +36,23 @@ export const SILENCE = {
   pollGraceMs: 10_000,
 };
 
+/** How a {@link Liveness} asks the server for a word, where it can. */
+interface Asking {
+  askAfterMs: number;
+  answerMs: number;
+  ask: () => boolean;
+}
+
 /** How a {@link Liveness} tells that the server has gone silent. */
 export type LivenessOptions =
   & { onDead: () => void }
-  & (
-    | { deadMs: number }
-    | { askAfterMs: number; answerMs: number; ask: () => boolean }
-  );
+  & ({ deadMs: number } | Asking);
 
 /** Watches a live connection for silence; see the module. */
 export class Liveness {
   #heardAt = performance.now();
   #askedAt: number | undefined;
+  #lastAskedAt = -Infinity;
   #timer: ReturnType<typeof setInterval>;
 
   constructor(readonly options: LivenessOptions) {
@@ -56,6 +63,18 @@ export class Liveness {
   heard(): void {
     this.#heardAt = performance.now();
     this.#askedAt = undefined;
+  }
+
+  /**
+   * The link may have stopped carrying unseen (the page was away or offline): the server is asked
+   * for a word now (unless it was just asked, too recently to answer again), and the link given
+   * up without one within `answerMs`. A server that speaks unasked (`deadMs`) is judged on its
+   * silence as ever.
+   */
+  suspect(): void {
+    const options = this.options;
+    if ("deadMs" in options || this.#askedAt !== undefined) return;
+    if (performance.now() - this.#lastAskedAt >= SILENCE.pingGapMs) this.#ask(options);
   }
 
   /** Stops watching. */
@@ -73,11 +92,16 @@ export class Liveness {
       // Asked only after a silence, and judged only on the answer: a check that comes late (a
       // hidden tab's timers) never takes a quiet room for a dead link.
       // `ask` says whether it could ask (a socket still opening cannot).
-      if (now - this.#heardAt >= options.askAfterMs && options.ask()) this.#askedAt = now;
+      if (now - this.#heardAt >= options.askAfterMs) this.#ask(options);
       return;
     }
     if (!dead) return;
     this.stop();
     options.onDead();
+  }
+
+  /** Asks the server for a word; the answer is awaited if it could (see `ask`). */
+  #ask(options: Asking): void {
+    if (options.ask()) this.#askedAt = this.#lastAskedAt = performance.now();
   }
 }

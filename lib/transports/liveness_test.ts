@@ -72,3 +72,39 @@ Deno.test("Liveness - an ask that could not be made is not waited on", async () 
     assert.equal(dead, 0);
   });
 });
+
+Deno.test("Liveness - suspected, it asks at once and gives up without an answer, but not too often", async () => {
+  let asked = 0;
+  let dead = 0;
+  const options = {
+    askAfterMs: 60_000,
+    answerMs: 100,
+    ask: () => ++asked > 0,
+    onDead: () => dead++,
+  };
+  await withTiming(SILENCE, { pingGapMs: 300 }, () =>
+    watching(10, options, async (liveness) => {
+      liveness.suspect();
+      assert.equal(asked, 1);
+      liveness.heard();
+      // Asked again so soon, the server would not answer: the link is not judged on it.
+      liveness.suspect();
+      await pause(200);
+      assert.deepEqual([asked, dead], [1, 0]);
+      await pause(150);
+      liveness.suspect();
+      liveness.suspect();
+      assert.equal(asked, 2, "one ask awaits its answer");
+      await pause(200);
+      assert.equal(dead, 1);
+    }));
+});
+
+Deno.test("Liveness - a server that speaks unasked is not asked when suspected", async () => {
+  let dead = 0;
+  await watching(10, { deadMs: 200, onDead: () => dead++ }, async (liveness) => {
+    liveness.suspect();
+    await pause(100);
+    assert.equal(dead, 0);
+  });
+});

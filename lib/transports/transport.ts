@@ -86,6 +86,12 @@ export interface Transport {
   send(message: { id: string; text: string }): void;
   /** Tells the room this client is typing. */
   typing(): void;
+  /**
+   * The page is back (online again, or shown): the link may have stopped carrying meanwhile
+   * without closing. A transport that can ask the server for a word (a WebSocket's ping) does, and
+   * gives the link up without one; the others are judged on their silence as ever.
+   */
+  check?(): void;
   close(): void;
 }
 

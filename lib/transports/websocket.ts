@@ -101,6 +101,9 @@ export const openWebSocket: OpenTransport = (target, events) => {
     typing() {
       if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"typing"}');
     },
+    check() {
+      liveness.suspect();
+    },
     close() {
       closed = true;
       liveness.stop();
