@@ -428,6 +428,9 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         held.current = [];
         messages.value = latest;
         history.value = mayHaveOlder(latest) ? "idle" : "done";
+        // What the reader was reading, and what the new-messages button counted, is gone from the
+        // list: it opens at the newest, as a fresh page would.
+        jumpToNewest();
       }),
       chat.on("messages", receive),
       chat.on("presence", (_names, people) => {

@@ -60,3 +60,44 @@ Deno.test("room page - scrolled up in a busy room, the list stays bounded and sh
     assertRun(await shownSeqs(ann), last - MAX_SHOWN - 49, last);
   });
 });
+
+Deno.test("room page - a reader scrolled up when the room moved on past its history is taken to the latest", async () => {
+  await withBrowserSession(async (session) => {
+    await busy(session.server, 1, 120);
+    const context = await session.browser.newContext({ locale: "en-US" });
+    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    // The page's socket can be taken away, and every next one refused, as while offline.
+    let offline = false;
+    let drop = () => {};
+    await context.routeWebSocket(/\/ws/, (route) => {
+      if (offline) return route.close({ code: 1006 });
+      route.connectToServer();
+      drop = () => route.close({ code: 1006 });
+    });
+    const ann = await context.newPage();
+    await ann.goto(`${session.server.origin}/rooms/lobby?transport=ws`);
+    await ann.locator(".status-live").waitFor();
+    await ann.locator(".scroller").evaluate((element) => (element.scrollTop = -400));
+    await busy(session.server, 121, 3);
+    await ann.locator(".jump", { hasText: "3 new messages" }).waitFor();
+    offline = true;
+    drop();
+    await ann.locator(".status-reconnecting").waitFor();
+    // Far more than the room keeps (200) come meanwhile: the page is resynced to the latest.
+    await busy(session.server, 124, 400);
+    offline = false;
+    await ann.locator(".status button", { hasText: "Try now" }).click();
+    await ann.locator('[data-seq="523"]').waitFor();
+    // What the reader was reading is gone: no count of messages long replaced, and the view is
+    // at the newest, with older ones to load above.
+    assert.equal(await ann.locator(".jump").count(), 0);
+    assertRun(await shownSeqs(ann), 474, 523);
+    const fromBottom = await ann.locator(".scroller").evaluate((element) =>
+      Math.abs(element.scrollTop)
+    );
+    assert.ok(fromBottom < 2, `${fromBottom} px from the newest`);
+    await busy(session.server, 524, 1);
+    await ann.locator('[data-seq="524"]').waitFor();
+    assert.equal(await ann.locator(".jump").count(), 0);
+  }, { PARLEY_HISTORY_LIMIT: "200" });
+});
