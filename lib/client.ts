@@ -172,7 +172,8 @@ export class ChatConnection {
   #status: ConnectionStatus;
   #attempt = 0;
   #forced: boolean;
-  #lastTyping = 0;
+  /** When typing was last told, on the page's monotonic clock: a clock set back holds none up. */
+  #lastTyping = -Infinity;
   /** The id of the message on its way (or waiting to be sent again); the next waits for it. */
   #inFlight: string | undefined;
   /** Resends the message in flight: after the server's wait, or when it goes unanswered. */
@@ -269,14 +270,14 @@ export class ChatConnection {
     }
     this.#emitOutbox();
     // Sending ends a spell of typing (the server drops it), so the next keystroke tells at once.
-    this.#lastTyping = 0;
+    this.#lastTyping = -Infinity;
     this.#sendNext();
     return id;
   }
 
   /** Tells the room you are typing; calls closer together than 2 s are dropped. */
   typing(): void {
-    const now = Date.now();
+    const now = performance.now();
     if (this.#status.state !== "live" || now - this.#lastTyping < TYPING_INTERVAL_MS) return;
     this.#lastTyping = now;
     this.#transport?.typing();
@@ -361,7 +362,7 @@ export class ChatConnection {
         this.#sessionRenewed = false;
         // The server ended the typing spell as it took the message, maybe after a keystroke's
         // signal sent since (over HTTP they race): the next keystroke tells the room again.
-        this.#lastTyping = 0;
+        this.#lastTyping = -Infinity;
         this.#answered(id);
         // Stored before what this connection has delivered (sent again by a page reloaded after
         // it landed): it will not come again, so it leaves the outbox now.

@@ -101,3 +101,29 @@ Deno.test("room page - a reader scrolled up when the room moved on past its hist
     assert.equal(await ann.locator(".jump").count(), 0);
   }, { PARLEY_HISTORY_LIMIT: "200" });
 });
+
+Deno.test("room page - after the clock is set back an hour, typing still tells the room", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann", { query: "?transport=ws" });
+    const told: string[] = [];
+    ann.on("websocket", (socket) =>
+      socket.on("framesent", ({ payload }) => {
+        if (String(payload).includes('"typing"')) told.push(String(payload));
+      }));
+    // Frames are seen on sockets opened from now on.
+    await ann.reload();
+    await ann.locator(".status-live").waitFor();
+    await ann.locator("#composer-text").pressSequentially("a");
+    await ann.waitForTimeout(500);
+    assert.equal(told.length, 1);
+    // The computer's clock is corrected back an hour (or a laptop wakes with it behind).
+    await ann.evaluate(() => {
+      const real = Date.now;
+      Date.now = () => real() - 3_600_000;
+    });
+    await ann.waitForTimeout(2_500);
+    await ann.locator("#composer-text").pressSequentially("b");
+    await ann.waitForTimeout(500);
+    assert.equal(told.length, 2, "typing two seconds apart tells the room twice");
+  });
+});
