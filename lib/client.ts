@@ -125,6 +125,7 @@ const ANSWER_TIMEOUT_MS = 10_000;
 /**
  * How many times in a row the message in flight may be answered "later" (or not at all) before
  * it is marked failed, so that one the server cannot take does not hold back every later one.
+ * Tries while the device is offline do not count: they could not reach the server.
  */
 const MAX_LATER_ANSWERS = 10;
 
@@ -427,13 +428,16 @@ export class ChatConnection {
    * after `afterMs` (unless answered or delivered first), or, after too many such answers in a
    * row, is marked failed so the ones after it can go. A rate limit does not count towards
    * those: it says when the message will be taken, and people sharing an address may each be
-   * told "later" many times over while the address's rate is spent.
+   * told "later" many times over while the address's rate is spent. Nor does a try made while the
+   * device is offline (a train in a tunnel): it says nothing about the server, and the message
+   * waits for the network, holding the ones after it in their order.
    */
   #answerLater(id: string, afterMs: number, code?: string): void {
     if (this.#inFlight !== id) return;
     clearTimeout(this.#resendTimer);
     if (this.#laterAnswers.id !== id) this.#laterAnswers = { id, count: 0 };
-    if (code !== "rate_limited" && ++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
+    const counts = code !== "rate_limited" && globalThis.navigator?.onLine !== false;
+    if (counts && ++this.#laterAnswers.count >= MAX_LATER_ANSWERS) {
       const message = `The server could not take it after ${MAX_LATER_ANSWERS} tries`;
       this.#fail(id, { code: "retry_limit", message });
       return this.#answered(id);

@@ -1,0 +1,60 @@
+/**
+ * Browser tests of the room page over a bad network, in Debian's Chromium: a phone on a train,
+ * with the network gone for a while, slow to open a WebSocket, or stalling a request without a
+ * word. Conditions are set through the DevTools protocol and through routes.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { openRoom, say, texts, withBrowserSession } from "./browser.ts";
+import { requestJson } from "./server.ts";
+
+/** What {@link networkOf} sets: the network gone, or its latency in ms. */
+interface Conditions {
+  offline?: boolean;
+  latencyMs?: number;
+}
+
+/**
+ * Returns what sets `page`'s network conditions through one DevTools session (another session's
+ * conditions would stay in force beside them).
+ */
+async function networkOf(page: Page): Promise<(conditions: Conditions) => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page);
+  return async ({ offline = false, latencyMs = 0 }) => {
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline,
+      latency: latencyMs,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+  };
+}
+
+Deno.test("room page over SSE - a message sent offline waits for the network, however long, and goes once in order", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann", { query: "?transport=sse" });
+    const bob = await openRoom(session, "bob");
+    const network = await networkOf(ann);
+    await network({ offline: true });
+    await ann.locator(".status-offline").waitFor();
+    await say(ann, "sent in the tunnel");
+    await say(ann, "and after it");
+    // Longer than ten sends a couple of seconds apart: none of them was the server's answer.
+    await ann.waitForTimeout(25_000);
+    assert.deepEqual(await ann.locator(".pending-state").allInnerTexts(), [
+      "Waiting to send…",
+      "Waiting to send…",
+    ]);
+    await network({ offline: false });
+    await bob.locator(".message:not(.pending) .text", { hasText: "and after it" }).waitFor({
+      timeout: 15_000,
+    });
+    assert.deepEqual(await texts(bob), ["sent in the tunnel", "and after it"]);
+    await ann.locator(".message.pending").waitFor({ state: "detached", timeout: 15_000 });
+    const { body } = await requestJson(session.server, "/api/rooms/lobby/messages");
+    const stored = (body.messages as { text: string }[]).map(({ text }) => text);
+    assert.deepEqual(stored, ["sent in the tunnel", "and after it"]);
+  });
+});
