@@ -782,6 +782,30 @@ Deno.test("room page - older messages that fail to load are announced, and Try a
   });
 });
 
+Deno.test("room page - older messages whose answer never comes are given up on, and Try again loads them", async () => {
+  await withBrowserSession(async (session) => {
+    await seedNumbered(session.server, "lobby", 60);
+    const ann = await openRoom(session, "ann");
+    // The first request for history goes over a link that stalls: it is never answered.
+    let stalled = 0;
+    await ann.route(
+      (url) => url.pathname === "/api/rooms/lobby/messages" && url.searchParams.has("before"),
+      (route) => stalled++ === 0 ? undefined : route.fallback(),
+    );
+    const asked = Date.now();
+    await ann.locator("button.load-older").click();
+    await ann.getByRole("button", { name: "Try again" }).waitFor({ timeout: 20_000 });
+    assert.ok(Date.now() - asked < 15_000, `given up after ${Date.now() - asked} ms`);
+    assert.equal(
+      await ann.locator(".history-error").innerText(),
+      "Older messages could not be loaded.",
+    );
+    await ann.getByRole("button", { name: "Try again" }).click();
+    await ann.locator(".message[data-seq='1']").waitFor();
+    assert.equal(stalled, 2);
+  });
+});
+
 // Links
 
 Deno.test("room page - links open safely in a new tab and javascript: stays text", async () => {

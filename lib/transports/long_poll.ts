@@ -1,4 +1,5 @@
 import type { Message } from "../types.ts";
+import { fetchWithin } from "../fetch_within.ts";
 import { postMessage, postTyping } from "./http_send.ts";
 import { SILENCE } from "./liveness.ts";
 import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
@@ -34,17 +35,10 @@ export const openLongPoll: OpenTransport = (target, events) => {
     if (wait !== undefined) url.searchParams.set("wait", String(wait));
     if (seenPresence !== undefined) url.searchParams.set("presence", seenPresence);
     // A poll unanswered well past the time the server may hold it went over a link that stopped
-    // carrying without closing: the client reconnects. Only the answer's start is timed: a page
-    // of 500 messages may take its time to arrive over a slow link.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), (wait ?? 0) * 1000 + SILENCE.pollGraceMs);
-    const signal = AbortSignal.any([controller.signal, deadline.signal]);
-    let response: Response;
-    try {
-      response = await fetch(url, { signal, headers });
-    } finally {
-      clearTimeout(timer);
-    }
+    // carrying without closing: the client reconnects. A page of 500 messages may still take its
+    // time to arrive over a slow link.
+    const withinMs = (wait ?? 0) * 1000 + SILENCE.pollGraceMs;
+    const response = await fetchWithin(url, withinMs, { signal: controller.signal, headers });
     const body = await response.json();
     if (!response.ok) {
       throw Object.assign(new Error(body.error?.message), { code: body.error?.code });

@@ -6,10 +6,14 @@
  *
  * @module
  */
+import { fetchWithin } from "../fetch_within.ts";
 import type { Message } from "../types.ts";
 
 /** How many older messages one page fetches. */
 export const OLDER_PAGE_SIZE = 50;
+
+/** How long the answer to a request for a page may take to start before it is given up, in ms. */
+const ANSWER_WITHIN_MS = 10_000;
 
 /** A page of history: the messages before a seq, oldest first, and the log's epoch. */
 export interface HistoryPage {
@@ -29,7 +33,8 @@ export async function fetchOlder(
   );
   url.searchParams.set("before", String(before));
   url.searchParams.set("limit", String(options.limit ?? OLDER_PAGE_SIZE));
-  const response = await fetch(url, {
+  // Over a link that stalled, the answer would never come: the page says so, to try again.
+  const response = await fetchWithin(url, ANSWER_WITHIN_MS, {
     signal: options.signal,
     headers: { accept: "application/json" },
   });
