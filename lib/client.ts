@@ -120,6 +120,12 @@ const BACKOFF_BASE_MS = 250;
 const TYPING_INTERVAL_MS = 2_000;
 const BACKOFF_CAP_MS = 10_000;
 const OPEN_TIMEOUT_MS = 5_000;
+/**
+ * The longest a transport is given to open. Each attempt that runs out of time gives the next
+ * twice as long: over 2 s round trips a WebSocket's connection, TLS and upgrade take 6 s or more,
+ * slow but working, while a proxy that blocks it without a word is still left after two tries.
+ */
+const MAX_OPEN_TIMEOUT_MS = 20_000;
 /** How long a sent message may go unanswered on a live transport before it is sent again. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /**
@@ -182,6 +188,8 @@ export class ChatConnection {
   #failedOpens = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How long the transport may take to open (see {@link MAX_OPEN_TIMEOUT_MS}). */
+  #openTimeoutMs = OPEN_TIMEOUT_MS;
   #closed = false;
 
   /**
@@ -331,8 +339,10 @@ export class ChatConnection {
     // Cleared when it opens. A renewed stream opens while the status still says live: the status
     // cannot tell whether this transport opened.
     this.#openTimer = setTimeout(() => {
-      if (isCurrent()) this.#onTransportClosed({ opened: false });
-    }, OPEN_TIMEOUT_MS);
+      if (!isCurrent()) return;
+      this.#openTimeoutMs = Math.min(2 * this.#openTimeoutMs, MAX_OPEN_TIMEOUT_MS);
+      this.#onTransportClosed({ opened: false });
+    }, this.#openTimeoutMs);
     current = open(target, {
       open: (head, epoch, authorId) => {
         if (!isCurrent()) return;
@@ -610,6 +620,7 @@ export class ChatConnection {
     this.#transportName = next;
     this.#failedOpens = 0;
     this.#attempt = 0;
+    this.#openTimeoutMs = OPEN_TIMEOUT_MS;
     try {
       const remembered = { transport: next, at: Date.now() };
       globalThis.sessionStorage?.setItem(REMEMBERED_TRANSPORT, JSON.stringify(remembered));

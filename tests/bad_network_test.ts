@@ -58,3 +58,25 @@ Deno.test("room page over SSE - a message sent offline waits for the network, ho
     assert.deepEqual(stored, ["sent in the tunnel", "and after it"]);
   });
 });
+
+Deno.test("room page - a WebSocket slow to open (6 s, as over 2 s round trips) is kept, not left for SSE", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ locale: "en-US" });
+    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    const ann = await context.newPage();
+    // A connection, TLS and the upgrade each take a round trip before the socket opens.
+    await ann.routeWebSocket(/\/ws/, async (socket) => {
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      socket.connectToServer();
+    });
+    const streams: string[] = [];
+    ann.on("request", (request) => {
+      if (/\/(events|messages)\?/.test(request.url())) streams.push(request.url());
+    });
+    await ann.goto(`${server.origin}/rooms/lobby`);
+    await ann.locator(".status-live").waitFor({ timeout: 30_000 });
+    assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
+    assert.deepEqual(streams, []);
+    assert.equal(await ann.evaluate(() => sessionStorage.getItem("parley:transport")), null);
+  });
+});
