@@ -602,6 +602,8 @@ export class ChatConnection {
       const transport = this.#transportName;
       serverReachable(this.#baseUrl).then((reachable) => {
         if (!reachable || this.#closed || this.#transportName !== transport) return;
+        // A later try came through while the server was asked (a slow link): it is kept.
+        if (this.#status.state === "live") return;
         if (++this.#failedOpens >= FAILURES_BEFORE_FALLBACK) this.#fallBack();
       });
     }
@@ -613,7 +615,11 @@ export class ChatConnection {
     this.#retryTimer = setTimeout(() => this.#open(), delay);
   }
 
-  /** Moves to the next transport after repeated failures to open, and remembers it. */
+  /**
+   * Moves to the next transport after repeated failures to open, and remembers it. It is tried at
+   * once, and the banner names it: the backoff grew with the failures of the one left, which
+   * over a slow link kept failing while the server was asked whether it answers at all.
+   */
   #fallBack(): void {
     const next = FALLBACK[FALLBACK.indexOf(this.#transportName) + 1];
     if (this.#forced || next === undefined) return;
@@ -627,6 +633,9 @@ export class ChatConnection {
     } catch {
       // Storage may be disabled; the fallback then lasts for this connection only.
     }
+    clearTimeout(this.#retryTimer);
+    this.#setStatus({ state: "reconnecting", transport: next, retryAt: Date.now() });
+    this.#open();
   }
 
   /**

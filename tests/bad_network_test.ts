@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { openRoom, say, texts, withBrowserSession } from "./browser.ts";
+import { openRoom, recordTexts, say, texts, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
 
 /** What {@link networkOf} sets: the network gone, or its latency in ms. */
@@ -78,5 +78,37 @@ Deno.test("room page - a WebSocket slow to open (6 s, as over 2 s round trips) i
     assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
     assert.deepEqual(streams, []);
     assert.equal(await ann.evaluate(() => sessionStorage.getItem("parley:transport")), null);
+  });
+});
+
+Deno.test("room page - over 2 s round trips, a blocked WebSocket is left for SSE as soon as that is known, and the banner says so", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await browser.newContext({ locale: "en-US" });
+    await context.addInitScript(() => {
+      localStorage.setItem("parley:name", "ann");
+      // Each reconnect waits the longest its backoff allows.
+      Math.random = () => 0.999;
+    });
+    const ann = await context.newPage();
+    await (await networkOf(ann))({ latencyMs: 2_000 });
+    await ann.routeWebSocket(/\/ws/, (socket) => socket.close({ code: 1006 }));
+    const checked: number[] = [];
+    let streamAskedAt = 0;
+    ann.on("response", (response) => {
+      if (response.url().endsWith("/healthz")) checked.push(Date.now());
+    });
+    ann.on("request", (request) => {
+      if (request.url().includes("/events?")) streamAskedAt ||= Date.now();
+    });
+    await ann.goto(`${server.origin}/rooms/lobby`, { timeout: 30_000 });
+    const banners = await recordTexts(ann, ".status");
+    await ann.locator(".status-live").waitFor({ timeout: 30_000 });
+    // Two failures while the server answers plain HTTP: the second answer settles it.
+    const lag = streamAskedAt - checked[1];
+    assert.ok(lag < 1_000, `SSE was asked for ${lag} ms after it was settled on`);
+    const seen = await banners();
+    const named = seen.findIndex((text) => text.includes("Server-Sent Events"));
+    assert.deepEqual(seen.slice(named).filter((text) => text.includes("WebSocket")), []);
+    assert.equal(seen.at(-1), "Live · Server-Sent Events");
   });
 });
