@@ -206,7 +206,7 @@ export class ChatConnection {
     this.#forced = options.transport !== undefined;
     this.#transportName = options.transport ?? rememberedTransport() ?? FALLBACK[0];
     this.#status = { state: "connecting", transport: this.#transportName };
-    globalThis.addEventListener?.("online", this.#wake);
+    globalThis.addEventListener?.("online", this.#networkBack);
     globalThis.document?.addEventListener("visibilitychange", this.#wake);
     queueMicrotask(() => this.#open());
   }
@@ -314,7 +314,7 @@ export class ChatConnection {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#resendTimer);
-    globalThis.removeEventListener?.("online", this.#wake);
+    globalThis.removeEventListener?.("online", this.#networkBack);
     globalThis.document?.removeEventListener("visibilitychange", this.#wake);
     this.#dropTransport();
     this.#setStatus({ state: "closed", transport: this.#transportName });
@@ -653,13 +653,25 @@ export class ChatConnection {
   }
 
   /**
-   * Back online, or the tab shown again: no reason to wait out the backoff; and a link that looks
-   * live may have died meanwhile (a laptop asleep), which the transport makes sure of now.
+   * The tab shown again (or the network back, see {@link #networkBack}): no reason to wait out the
+   * backoff; and a link that looks live may have died meanwhile (a laptop asleep), which the
+   * transport makes sure of now.
    */
   #wake = (): void => {
     if (globalThis.document?.visibilityState === "hidden") return;
     if (this.#status.state === "live") this.#transport?.check?.();
     else this.reconnectNow();
+  };
+
+  /**
+   * Back online, maybe on another network (out of a tunnel, from Wi-Fi to mobile data): a link
+   * opened on the old one may be dead without a word, and would be trusted until its silence ran
+   * out, half a minute and more, while sends went nowhere. It is opened again, resuming where it
+   * was; one that was not live is tried at once.
+   */
+  #networkBack = (): void => {
+    if (this.#status.state === "live") this.#onTransportClosed({ opened: true });
+    else this.#wake();
   };
 
   #setStatus(status: ConnectionStatus): void {

@@ -112,3 +112,38 @@ Deno.test("room page - over 2 s round trips, a blocked WebSocket is left for SSE
     assert.equal(seen.at(-1), "Live · Server-Sent Events");
   });
 });
+
+Deno.test("room page - back online, a WebSocket that died with the old network is replaced at once", async () => {
+  await withBrowserSession(async (session) => {
+    const bob = await openRoom(session, "bob");
+    const context = await session.browser.newContext({ locale: "en-US" });
+    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    // Each socket goes through the test, which can make it carry nothing, without a close.
+    const links: { dead: boolean }[] = [];
+    await context.routeWebSocket(/\/ws/, (route) => {
+      const link = { dead: false };
+      links.push(link);
+      const server = route.connectToServer();
+      route.onMessage((frame) => link.dead || server.send(frame));
+      server.onMessage((frame) => link.dead || route.send(frame));
+    });
+    const ann = await context.newPage();
+    await ann.goto(`${session.server.origin}/rooms/lobby`);
+    await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+    // Into a tunnel, and out on another network: the socket opened on the old one is dead.
+    const network = await networkOf(ann);
+    await network({ offline: true });
+    await ann.locator(".status-offline").waitFor();
+    for (const link of links) link.dead = true;
+    await network({ offline: false });
+    const back = Date.now();
+    await say(ann, "out of the tunnel");
+    await bob.locator(".message:not(.pending) .text", { hasText: "out of the tunnel" }).waitFor({
+      timeout: 20_000,
+    });
+    const took = Date.now() - back;
+    assert.ok(took < 5_000, `the message took ${took} ms`);
+    assert.equal(links.length, 2);
+    assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
+  });
+});
