@@ -10,10 +10,12 @@ import type { Page } from "playwright-core";
 import { openRoom, recordTexts, say, texts, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
 
-/** What {@link networkOf} sets: the network gone, or its latency in ms. */
+/** What {@link networkOf} sets: the network gone, its latency, or its download speed. */
 interface Conditions {
   offline?: boolean;
   latencyMs?: number;
+  /** Bytes a second; no limit unless given. */
+  download?: number;
 }
 
 /**
@@ -22,11 +24,11 @@ interface Conditions {
  */
 async function networkOf(page: Page): Promise<(conditions: Conditions) => Promise<void>> {
   const cdp = await page.context().newCDPSession(page);
-  return async ({ offline = false, latencyMs = 0 }) => {
+  return async ({ offline = false, latencyMs = 0, download = -1 }) => {
     await cdp.send("Network.emulateNetworkConditions", {
       offline,
       latency: latencyMs,
-      downloadThroughput: -1,
+      downloadThroughput: download,
       uploadThroughput: -1,
     });
   };
@@ -145,5 +147,31 @@ Deno.test("room page - back online, a WebSocket that died with the old network i
     assert.ok(took < 5_000, `the message took ${took} ms`);
     assert.equal(links.length, 2);
     assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
+  });
+});
+
+Deno.test("room page over long-polling - back on a slow link, a long backlog does not keep it from going live", async () => {
+  await withBrowserSession(async (session) => {
+    const ann = await openRoom(session, "ann", { query: "?transport=poll" });
+    const network = await networkOf(ann);
+    await network({ offline: true });
+    await ann.locator(".status-offline").waitFor();
+    // 200 messages of 500 characters come meanwhile: over 100 kB, 10 s at 10 kB/s.
+    const backlog = Array.from({ length: 200 }, (_, i) => `${i + 1} ${"x".repeat(500)}`);
+    for (const text of backlog) {
+      await requestJson(session.server, "/api/rooms/lobby/messages", {
+        body: { author: "bob", text },
+      });
+    }
+    const failed: string[] = [];
+    ann.on("requestfailed", (request) => failed.push(request.url()));
+    await network({ latencyMs: 500, download: 10_000 });
+    const back = Date.now();
+    await ann.locator(".status-live").waitFor({ timeout: 60_000 });
+    const took = Date.now() - back;
+    assert.ok(took < 5_000, `it went live ${took} ms after the network came back`);
+    await ann.locator(".message[data-seq='200']").waitFor({ timeout: 60_000 });
+    assert.equal(await ann.locator(".message:not(.pending)").count(), 200);
+    assert.deepEqual(failed, []);
   });
 });

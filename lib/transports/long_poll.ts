@@ -5,6 +5,12 @@ import { SILENCE } from "./liveness.ts";
 import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 const POLL_LIMIT = 500;
+/**
+ * The pages that open a poll carry one message at most: the connection gives a transport a few
+ * seconds to open, which a backlog of 500 messages may take over a slow link. The rest comes
+ * with the first wait, answered at once.
+ */
+const OPEN_LIMIT = 1;
 
 interface Page {
   epoch: string;
@@ -31,7 +37,7 @@ export const openLongPoll: OpenTransport = (target, events) => {
 
   async function fetchPage(cursor: TransportTarget, wait?: number): Promise<Page> {
     const url = roomUrl(cursor, "messages", { cursor: true });
-    url.searchParams.set("limit", String(cursor.after === undefined ? 1 : POLL_LIMIT));
+    url.searchParams.set("limit", String(wait === undefined ? OPEN_LIMIT : POLL_LIMIT));
     if (wait !== undefined) url.searchParams.set("wait", String(wait));
     if (seenPresence !== undefined) url.searchParams.set("presence", seenPresence);
     // A poll unanswered well past the time the server may hold it went over a link that stopped
