@@ -42,6 +42,23 @@ async function storeWith(ids: string[], faults: Faults, onCommitted?: CommittedL
   return { kv, committer, stats };
 }
 
+/**
+ * A store whose first commit waits, once it has started, until `release` resolves; `held`
+ * resolves as it starts, and `commits()` counts the commits started.
+ */
+async function storeHoldingFirstCommit(ids: string[]) {
+  const held = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  let commits = 0;
+  const store = await storeWith(ids, {
+    async commit(commit) {
+      if (++commits === 1) held.resolve(), await release.promise;
+      return await commit();
+    },
+  });
+  return { ...store, held: held.promise, release: () => release.resolve(), commits: () => commits };
+}
+
 async function stored(kv: Deno.Kv, room: string): Promise<string[]> {
   const messages = await readMessages(kv, room, { limit: 10_000 });
   return messages.map((message) => `${message.seq}:${message.text}`);
@@ -52,24 +69,19 @@ function sleep(ms: number): Promise<void> {
 }
 
 Deno.test("GroupCommitter - appends that arrive while a commit writes go into the next one together", async () => {
-  const held = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  let commits = 0;
-  const { kv, committer, stats } = await storeWith(["r", "s"], {
-    async commit(commit) {
-      if (++commits === 1) held.resolve(), await release.promise;
-      return await commit();
-    },
-  });
+  const { kv, committer, stats, held, release, commits } = await storeHoldingFirstCommit([
+    "r",
+    "s",
+  ]);
   try {
     const first = committer.append("r", { author: "a", text: "r0" });
-    await held.promise;
+    await held;
     const queued = [1, 2, 3].flatMap((i) =>
       ["r", "s"].map((room) => committer.append(room, { author: "a", text: `${room}${i}` }))
     );
     await sleep(20);
-    assert.equal(commits, 1, "nothing else commits while the first writes");
-    release.resolve();
+    assert.equal(commits(), 1, "nothing else commits while the first writes");
+    release();
     await Promise.all([first, ...queued]);
     assert.equal(stats.commits, 2);
     assert.deepEqual(await stored(kv, "r"), ["1:r0", "2:r1", "3:r2", "4:r3"]);
@@ -80,18 +92,10 @@ Deno.test("GroupCommitter - appends that arrive while a commit writes go into th
 });
 
 Deno.test("GroupCommitter - a room with more queued than a batch takes does not hold the others back", async () => {
-  const held = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  let commits = 0;
-  const { kv, committer } = await storeWith(["busy", "quiet"], {
-    async commit(commit) {
-      if (++commits === 1) held.resolve(), await release.promise;
-      return await commit();
-    },
-  });
+  const { kv, committer, held, release } = await storeHoldingFirstCommit(["busy", "quiet"]);
   try {
     const first = committer.append("busy", { author: "a", text: "b0" });
-    await held.promise;
+    await held;
     // Four batches' worth for one room, then one message for another.
     let busyStored = 0;
     const flood = Array.from(
@@ -100,7 +104,7 @@ Deno.test("GroupCommitter - a room with more queued than a batch takes does not 
         committer.append("busy", { author: "a", text: `b${i + 1}` }).then(() => busyStored++),
     );
     const quiet = committer.append("quiet", { author: "a", text: "q1" }).then(() => busyStored);
-    release.resolve();
+    release();
     const storedBefore = await quiet;
     assert.ok(storedBefore <= 250, `${storedBefore} of the busy room's went first`);
     await Promise.all([first, ...flood]);
