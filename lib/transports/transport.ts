@@ -87,8 +87,8 @@ export interface Transport {
   /** Tells the room this client is typing. */
   typing(): void;
   /**
-   * The page is back (online again, or shown): the link may have stopped carrying meanwhile
-   * without closing. A transport that can ask the server for a word (a WebSocket's ping) does, and
+   * The tab is shown again: the link may have stopped carrying meanwhile without closing (a
+   * laptop asleep). A transport that can ask the server for a word (a WebSocket's ping) does, and
    * gives the link up without one; the others are judged on their silence as ever.
    */
   check?(): void;

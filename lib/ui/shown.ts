@@ -40,9 +40,10 @@ export function takeIn(
   const { shown, held } = current;
   if (following) return toNewest({ shown, held: mergeMessages(held, fresh) });
   // Once some are held, the rest are too: the list ends where the messages it shows do.
+  if (held.length > 0) {
+    return { shown, held: mergeMessages(held, fresh).slice(-MAX_SHOWN), trimmed: false };
+  }
   const room = Math.max(MAX_WHILE_READING, shown.length);
-  const waiting = mergeMessages(held, fresh);
-  if (held.length > 0) return { shown, held: waiting.slice(-MAX_SHOWN), trimmed: false };
   const next = mergeMessages(shown, fresh);
   return {
     shown: next.slice(0, room),
