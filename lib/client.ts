@@ -633,9 +633,7 @@ export class ChatConnection {
     } catch {
       // Storage may be disabled; the fallback then lasts for this connection only.
     }
-    clearTimeout(this.#retryTimer);
-    this.#setStatus({ state: "reconnecting", transport: next, retryAt: Date.now() });
-    this.#open();
+    this.#tryNow();
   }
 
   /**
@@ -646,8 +644,12 @@ export class ChatConnection {
     if (this.#closed || this.#status.state !== "reconnecting") return;
     // Already trying: a transport or a session on its way.
     if (this.#transport !== undefined || this.#startingSession) return;
+    this.#tryNow();
+  }
+
+  /** Opens the transport now, in place of the retry waited for; the status stops counting down. */
+  #tryNow(): void {
     clearTimeout(this.#retryTimer);
-    // Trying now: the status no longer counts down to a retry that will not come.
     this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt: Date.now() });
     this.#open();
   }
