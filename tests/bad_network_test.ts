@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { openRoom, recordTexts, say, texts, withBrowserSession } from "./browser.ts";
+import { namedContext, openRoom, recordTexts, say, texts, withBrowserSession } from "./browser.ts";
 import { requestJson } from "./server.ts";
 
 /** What {@link networkOf} sets: the network gone, its latency, or its download speed. */
@@ -63,8 +63,7 @@ Deno.test("room page over SSE - a message sent offline waits for the network, ho
 
 Deno.test("room page - a WebSocket slow to open (6 s, as over 2 s round trips) is kept, not left for SSE", async () => {
   await withBrowserSession(async ({ server, browser }) => {
-    const context = await browser.newContext({ locale: "en-US" });
-    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    const context = await namedContext(browser, "ann");
     const ann = await context.newPage();
     // A connection, TLS and the upgrade each take a round trip before the socket opens.
     await ann.routeWebSocket(/\/ws/, async (socket) => {
@@ -118,8 +117,7 @@ Deno.test("room page - over 2 s round trips, a blocked WebSocket is left for SSE
 Deno.test("room page - back online, a WebSocket that died with the old network is replaced at once", async () => {
   await withBrowserSession(async (session) => {
     const bob = await openRoom(session, "bob");
-    const context = await session.browser.newContext({ locale: "en-US" });
-    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    const context = await namedContext(session.browser, "ann");
     // Each socket goes through the test, which can make it carry nothing, without a close.
     const links: { dead: boolean }[] = [];
     await context.routeWebSocket(/\/ws/, (route) => {

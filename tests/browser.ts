@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   type Browser,
+  type BrowserContext,
   type BrowserContextOptions,
   chromium,
   type Page,
@@ -67,6 +68,17 @@ export async function withBrowserSession(
   }
 }
 
+/** A new context in US English whose pages go by `name` (none: the page asks), as a visitor would. */
+export async function namedContext(
+  browser: Browser,
+  name?: string,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ locale: "en-US", ...options });
+  if (name) await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
+  return context;
+}
+
 /** Opens a room (default "lobby", with `query` after its path) as `name` and waits until it is live. */
 export async function openRoom(
   { server, browser }: BrowserSession,
@@ -74,8 +86,7 @@ export async function openRoom(
   options: BrowserContextOptions & { room?: string; query?: string } = {},
 ): Promise<Page> {
   const { room = "lobby", query = "", ...contextOptions } = options;
-  const context = await browser.newContext({ locale: "en-US", ...contextOptions });
-  await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
+  const context = await namedContext(browser, name, contextOptions);
   const page = await context.newPage();
   await page.goto(`${server.origin}/rooms/${room}${query}`);
   await page.locator(".status-live").waitFor({ timeout: 10_000 });
@@ -100,8 +111,7 @@ export async function openRouted(
   { server, browser }: BrowserSession,
   name?: string,
 ): Promise<{ page: Page; socket: RoutedSocket }> {
-  const context = await browser.newContext({ locale: "en-US" });
-  if (name) await context.addInitScript((name) => localStorage.setItem("parley:name", name), name);
+  const context = await namedContext(browser, name);
   const held: (string | Buffer)[] = [];
   let toServer: (frame: string | Buffer) => void = () => {};
   let pageSide: WebSocketRoute | undefined;

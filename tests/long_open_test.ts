@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { openRoom, withBrowserSession } from "./browser.ts";
+import { namedContext, openRoom, withBrowserSession } from "./browser.ts";
 import type { TestServer } from "./server.ts";
 import { MAX_SHOWN, MAX_WHILE_READING } from "../lib/ui/shown.ts";
 
@@ -64,8 +64,7 @@ Deno.test("room page - scrolled up in a busy room, the list stays bounded and sh
 Deno.test("room page - a reader scrolled up when the room moved on past its history is taken to the latest", async () => {
   await withBrowserSession(async (session) => {
     await busy(session.server, 1, 120);
-    const context = await session.browser.newContext({ locale: "en-US" });
-    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+    const context = await namedContext(session.browser, "ann");
     // The page's socket can be taken away, and every next one refused, as while offline.
     let offline = false;
     let drop = () => {};

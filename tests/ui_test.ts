@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import type { BrowserContextOptions, Page, Route } from "playwright-core";
 import {
   type BrowserSession,
+  namedContext,
   openRoom,
   openRouted,
   recordTexts,
@@ -1530,8 +1531,7 @@ Deno.test("room page - offline, the banner names the transport and who is online
  * `opened` holds when the page asked for each socket.
  */
 async function openDroppable({ server, browser }: BrowserSession) {
-  const context = await browser.newContext({ locale: "en-US" });
-  await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
+  const context = await namedContext(browser, "ann");
   const page = await context.newPage();
   let blocked = false;
   let drop = () => {};
@@ -1617,12 +1617,10 @@ Deno.test("room page - hydration shifts no layout", async () => {
   await withBrowserSession(async (session) => {
     await seedConversation(session.server, "lobby", 60);
     // A returning visitor: a new one of a name that wrote here gets tags only once hydrated.
-    const context = await session.browser.newContext({
+    const context = await namedContext(session.browser, "ann", {
       ...DESKTOP,
       ...asPoster(session.server, "ann"),
-      locale: "en-US",
     });
-    await context.addInitScript(() => localStorage.setItem("parley:name", "ann"));
     const page = await context.newPage();
     // The script waits until the page, parsed and styled, says where each of its parts is.
     const styled = Promise.withResolvers<void>();
