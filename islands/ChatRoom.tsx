@@ -18,6 +18,7 @@ import {
   layoutMessages,
   mayHaveOlder,
   mergeMessages,
+  resyncAnnouncement,
   sameNames,
   sharedNames,
 } from "../lib/ui/messages.ts";
@@ -367,9 +368,11 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     reachNewest();
   };
 
-  const receive = (fresh: Message[]) => {
-    const following = isAtBottom();
-    show(takeIn({ shown: messages.value, held: held.current }, fresh, { following }));
+  /**
+   * Which of `fresh`, just put in the list, others sent. They count as unseen unless the reader
+   * follows the newest, and as unread while the visitor is away, and they end their senders' typing.
+   */
+  const fromOthersIn = (fresh: Message[], following: boolean): Message[] => {
     // A message with the session's author id is the visitor's, from this tab or another (whose
     // word of it may come after it); one without (stored before author ids) is theirs if this
     // browser sent its id. Each sent id comes back once and is forgotten as it does. Another's
@@ -379,13 +382,20 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
       return message.authorId === undefined ? sent : message.authorId === authorId.value;
     };
     const fromOthers = fresh.filter((message) => !mine(message));
-    if (fromOthers.length === 0) return;
+    if (fromOthers.length === 0) return fromOthers;
     if (!following) unseen.value += fromOthers.length;
     if (isAway()) unread.value += fromOthers.length;
-    announce(announcement(fromOthers));
     // A message ends its sender's spell of typing, shown here at once where its author id (or, from
     // a server without typists' ids, a name no one else online has) tells whose.
     typing.value = stillTyping(typing.value, fromOthers, online.value ?? []);
+    return fromOthers;
+  };
+
+  const receive = (fresh: Message[]) => {
+    const following = isAtBottom();
+    show(takeIn({ shown: messages.value, held: held.current }, fresh, { following }));
+    const fromOthers = fromOthersIn(fresh, following);
+    if (fromOthers.length > 0) announce(announcement(fromOthers));
   };
 
   // The connection follows the name and hydration as this render saw them. Read inside the effect,
@@ -424,6 +434,9 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         keepUnsent(room.id, items);
       }),
       chat.on("resync", (latest) => {
+        // What the list did not have yet counts as arrived, like any other arrival.
+        const known = new Set([...messages.value, ...held.current].map((message) => message.id));
+        const fromOthers = fromOthersIn(latest.filter((message) => !known.has(message.id)), true);
         for (const message of latest) own.forget(message.id);
         held.current = [];
         messages.value = latest;
@@ -431,6 +444,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         // What the reader was reading, and what the new-messages button counted, is gone from the
         // list: it opens at the newest, as a fresh page would.
         jumpToNewest();
+        announce(resyncAnnouncement(fromOthers));
       }),
       chat.on("messages", receive),
       chat.on("presence", (_names, people) => {

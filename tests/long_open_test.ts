@@ -82,12 +82,20 @@ Deno.test("room page - a reader scrolled up when the room moved on past its hist
     offline = true;
     drop();
     await ann.locator(".status-reconnecting").waitFor();
+    // Ann is in another window meanwhile.
+    await ann.evaluate(() => (document.hasFocus = () => false));
     // Far more than the room keeps (200) come meanwhile: the page is resynced to the latest.
     await busy(session.server, 124, 400);
     offline = false;
     // Back online: the page tries at once (a click on "Try now" races its own next try).
     await ann.evaluate(() => dispatchEvent(new Event("online")));
     await ann.locator('[data-seq="523"]').waitFor();
+    // The jump is said, and what came in it counts as unread like any other arrival.
+    assert.equal(
+      await ann.locator("[aria-live=polite]").textContent(),
+      "Skipped ahead to the latest messages. bob: message 523",
+    );
+    assert.equal(await ann.title(), "(50) The lobby · Parley");
     // What the reader was reading is gone: no count of messages long replaced, and the view is
     // at the newest, with older ones to load above.
     assert.equal(await ann.locator(".jump").count(), 0);

@@ -165,6 +165,16 @@ export function announcement(fresh: readonly Pick<Message, "author" | "text">[])
 }
 
 /**
+ * What the live region says when the list skipped ahead to the room's latest messages (the room
+ * moved on past what it keeps while the page was away): that, and the newest of `fresh`, the
+ * arrivals others sent, as {@link announcement} reads one.
+ */
+export function resyncAnnouncement(fresh: readonly Pick<Message, "author" | "text">[]): string {
+  const skipped = "Skipped ahead to the latest messages";
+  return fresh.length === 0 ? skipped : `${skipped}. ${announcement(fresh.slice(-1))}`;
+}
+
+/**
  * Refusals that sending the same message again cannot help, and editing it can: the text's own,
  * and an id someone else's message took (an edited message goes under a new id).
  */

@@ -8,6 +8,7 @@ import {
   layoutMessages,
   mayHaveOlder,
   mergeMessages,
+  resyncAnnouncement,
   sameNames,
   sharedNames,
 } from "./messages.ts";
@@ -145,6 +146,14 @@ Deno.test("announcement - reads the newest message, with a count for several", (
   );
   const long = announcement([message(1, "ann", T0, "x".repeat(500))]);
   assert.equal(long, `ann: ${"x".repeat(200)}…`);
+});
+
+Deno.test("resyncAnnouncement - says the list skipped ahead, and reads the newest arrival", () => {
+  assert.equal(resyncAnnouncement([]), "Skipped ahead to the latest messages");
+  assert.equal(
+    resyncAnnouncement([message(1, "ann", T0, "hi"), message(2, "bob", T0, "hey")]),
+    "Skipped ahead to the latest messages. bob: hey",
+  );
 });
 
 Deno.test("describeFailure - gives the reason in words, and asks for an edit when the text is at fault", () => {
