@@ -1,7 +1,7 @@
 /**
  * The Parley server: `deno serve --parallel main.ts` runs one copy per worker (`DENO_JOBS`), each
- * with its own hub, all sharing the KV message log. On SIGTERM or SIGINT each copy shuts down
- * gracefully (see `lib/shutdown.ts`) and the process exits with code 0.
+ * with its own hub, all sharing the KV message log. On SIGTERM, SIGINT or SIGHUP each copy shuts
+ * down gracefully (see `lib/shutdown.ts`) and the process exits with code 0.
  *
  * @module
  */

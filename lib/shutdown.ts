@@ -14,6 +14,10 @@
  * every worker, including one still committing. A shutdown that misses its deadline ends the
  * process with code 1.
  *
+ * `deno serve` does nothing on SIGHUP (a terminal closing, some supervisors), which would then end
+ * the process at once, however much was in flight; so a worker that gets SIGHUP sends the process
+ * SIGTERM, and the shutdown goes as above.
+ *
  * @module
  */
 import { DrainRollCall } from "./drain_roll_call.ts";
@@ -52,6 +56,9 @@ function deadlineMessage(deadlineMs: number, drained: boolean): string {
 /** The signals a server stops on; SIGTERM cannot be listened for on Windows. */
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGTERM", "SIGINT"];
 
+/** The signal that stops the server by way of SIGTERM (see the module documentation). */
+const HANG_UP: Deno.Signal = "SIGHUP";
+
 /** A request handler as `deno serve` calls it. */
 export type FetchHandler = (
   request: Request,
@@ -77,7 +84,8 @@ export interface ShutdownOptions {
 
 /**
  * Tracks this worker's in-flight requests and appends, and shuts the worker down gracefully:
- * `listen()` starts {@link GracefulShutdown.shutdown} on SIGTERM and SIGINT.
+ * `listen()` starts {@link GracefulShutdown.shutdown} on SIGTERM and SIGINT, and on SIGHUP by
+ * sending the process SIGTERM.
  */
 export class GracefulShutdown {
   #services: Services;
@@ -140,15 +148,28 @@ export class GracefulShutdown {
     };
   }
 
-  /** Starts the shutdown on SIGTERM and SIGINT; a repeated signal changes nothing. */
-  listen(signals: readonly Deno.Signal[] = STOP_SIGNALS): void {
-    for (const signal of signals) {
+  /**
+   * Starts the shutdown on SIGTERM and SIGINT, and on SIGHUP sends the process SIGTERM, so that
+   * `deno serve` stops too; a repeated signal changes nothing.
+   */
+  listen(): void {
+    const listen = (signal: Deno.Signal, listener: () => void) => {
       try {
-        Deno.addSignalListener(signal, () => void this.shutdown());
+        Deno.addSignalListener(signal, listener);
       } catch {
-        // Not every signal can be listened for everywhere (SIGTERM on Windows).
+        // Not every signal can be listened for everywhere (SIGTERM and SIGHUP on Windows).
       }
-    }
+    };
+    for (const signal of STOP_SIGNALS) listen(signal, () => void this.shutdown());
+    listen(HANG_UP, () => {
+      try {
+        // Deno 2.9 lets a process signal itself without --allow-run.
+        Deno.kill(Deno.pid, "SIGTERM");
+      } catch {
+        // Then this worker stops alone; the roll call or the deadline ends the process.
+        void this.shutdown();
+      }
+    });
   }
 
   /**

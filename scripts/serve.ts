@@ -3,8 +3,9 @@
  * `PORT` (default 8000): with `--parallel` on `DENO_JOBS` workers (default: one per core but one,
  * see `worker_count.ts`; one for a store in memory), or with `--watch` (one worker, restart on
  * change) when given `--dev`. See `launch_settings.ts`.
- * SIGINT and SIGTERM are passed on, and the script exits with the server's exit code: 0 after a
- * graceful shutdown. A second signal, a second or more after the first, kills the server at once.
+ * SIGINT and SIGTERM are passed on, and SIGHUP (a terminal closing) as SIGTERM; the script exits
+ * with the server's exit code: 0 after a graceful shutdown. A second signal, a second or more after
+ * the first, kills the server at once.
  *
  * @module
  */
@@ -66,10 +67,17 @@ const RESEND_MS = 1_000;
 // the terminal and again from `deno task` passing it on, moments apart. Only a signal this long
 // after the first is a second one.
 const REPEAT_AFTER_MS = 1_000;
+// The signal the server gets for each one this script stops on: a terminal that closes sends
+// SIGHUP, and the server stops on SIGTERM.
+const PASSED_ON: ReadonlyArray<[Deno.Signal, Deno.Signal]> = [
+  ["SIGINT", "SIGINT"],
+  ["SIGTERM", "SIGTERM"],
+  ["SIGHUP", "SIGTERM"],
+];
 let firstSignalAt: number | undefined;
 let resend: ReturnType<typeof setInterval> | undefined;
-for (const name of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(name, () => {
+for (const [received, name] of PASSED_ON) {
+  Deno.addSignalListener(received, () => {
     // The first signal asks for a graceful shutdown (the server may also have had it from the
     // terminal, which is harmless); a second one, like a second Ctrl+C, kills it at once.
     if (firstSignalAt !== undefined) {

@@ -147,15 +147,17 @@ function total(lines: Array<Record<string, number>>, field: string): number {
 }
 
 /**
- * Asserts that a server ends every kind of live connection on SIGTERM and exits with code 0, and
- * that each worker logged its shutdown's start, with what was open, and its end.
- * `resend` repeats the signal while it runs, for `--parallel` (see {@link ServerProcess.exit});
- * `sockets` is how many WebSockets the caller opened besides this function's own.
+ * Asserts that a server ends every kind of live connection on `signal` (SIGTERM by default) and
+ * exits with code 0, and that each worker logged its shutdown's start, with what was open, and
+ * its end. `resend` repeats the signal while it runs, for `--parallel` (see
+ * {@link ServerProcess.exit}); `sockets` is how many WebSockets the caller opened besides this
+ * function's own.
  */
 async function assertGracefulStop(
   server: ServerProcess,
-  options: { resend?: boolean; workers?: number; sockets?: number } = {},
+  options: { signal?: Deno.Signal; resend?: boolean; workers?: number; sockets?: number } = {},
 ): Promise<void> {
+  const signal = options.signal ?? "SIGTERM";
   const token = await openSession(server.origin, "ada");
   const socket = new Socket(server.origin, `token=${token}`);
   const stream = await openEventStream(server.origin);
@@ -163,21 +165,21 @@ async function assertGracefulStop(
     await socket.welcomed;
     await stream.welcomed;
     const poll = fetch(`${server.origin}/api/rooms/${ROOM}/messages?after=0&wait=30`);
+    // A server that dies fails the poll while the test awaits the exit: checked below.
+    poll.catch(() => {});
     // Let the poll reach the server and start waiting.
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    server.kill("SIGTERM");
-    const exit = await server.exit(EXIT_WITHIN_MS, {
-      resend: options.resend ? "SIGTERM" : undefined,
-    });
+    server.kill(signal);
+    const exit = await server.exit(EXIT_WITHIN_MS, { resend: options.resend ? signal : undefined });
 
+    assert.equal(exit.signal, null);
+    assert.equal(exit.code, 0, server.output());
     assert.equal((await socket.closed).code, 1001);
     assert.equal(await stream.ended, "ended");
     const answer = await poll;
     assert.equal(answer.status, 200);
     assert.deepEqual((await answer.json()).messages, []);
-    assert.equal(exit.signal, null);
-    assert.equal(exit.code, 0, server.output());
     assert.ok(exit.ms < EXIT_WITHIN_MS, `exited after ${exit.ms} ms`);
 
     const starts = logLines(server.output(), "shutdown_start");
@@ -210,6 +212,12 @@ Deno.test("shutdown - every parallel worker stops gracefully on SIGTERM", async 
     } finally {
       await Promise.all(sockets.map((socket) => socket.close()));
     }
+  });
+});
+
+Deno.test("shutdown - SIGHUP (a terminal closing) stops every parallel worker gracefully", async () => {
+  await withServer({ workers: 2 }, async (server) => {
+    await assertGracefulStop(server, { signal: "SIGHUP", resend: true, workers: 2 });
   });
 });
 
@@ -279,6 +287,13 @@ Deno.test("shutdown - parallel workers commit in-flight sends before closing the
 Deno.test("shutdown - serve script passes SIGTERM on and exits with the server's code", async () => {
   await withServer({ viaScript: true, workers: 2 }, async (server) => {
     await assertGracefulStop(server, { workers: 2 });
+    await assert.rejects(fetch(`${server.origin}/api/rooms`), "the server still listens");
+  });
+});
+
+Deno.test("shutdown - serve script stops the server gracefully on SIGHUP", async () => {
+  await withServer({ viaScript: true, workers: 2 }, async (server) => {
+    await assertGracefulStop(server, { signal: "SIGHUP", workers: 2 });
     await assert.rejects(fetch(`${server.origin}/api/rooms`), "the server still listens");
   });
 });
