@@ -125,7 +125,7 @@ export class GroupCommitter {
   #onCommitted: CommittedListener | undefined;
   #queues = new Map<string, Pending[]>();
   /** Failed batches for the log: while the disk is full, every batch fails. */
-  #failures = new ThrottledErrors();
+  #failures: ThrottledErrors;
   /** Whether a commit is in flight. */
   #committing = false;
   /** The clock as this worker last saw it; undefined: unknown. */
@@ -146,7 +146,8 @@ export class GroupCommitter {
   /**
    * @param kv the store
    * @param options shared counters, how many messages each room keeps, a commit observer, a
-   * listener for what each commit stored, and whether to use the shared log (default true)
+   * listener for what each commit stored, whether to use the shared log (default true), and the
+   * error lines failed batches are written to (default: their own)
    */
   constructor(
     kv: Deno.Kv,
@@ -156,6 +157,7 @@ export class GroupCommitter {
       onCommit?: CommitObserver;
       onCommitted?: CommittedListener;
       sharedLog?: boolean;
+      failures?: ThrottledErrors;
     },
   ) {
     this.#kv = kv;
@@ -164,6 +166,7 @@ export class GroupCommitter {
     this.#onCommit = options.onCommit;
     this.#onCommitted = options.onCommitted;
     this.#sharedLog = options.sharedLog ?? true;
+    this.#failures = options.failures ?? new ThrottledErrors();
     this.#storedIds = new StoredIds(kv, { sharedLog: this.#sharedLog });
   }
 

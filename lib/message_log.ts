@@ -3,6 +3,7 @@ import { ParleyError } from "./errors.ts";
 import { retryLocked } from "./kv_locks.ts";
 import { roomKey, ROOMS_PREFIX } from "./keys.ts";
 import type { AppendResult } from "./commit_plan.ts";
+import type { ThrottledErrors } from "./throttled_errors.ts";
 import { WriteHealth } from "./write_health.ts";
 import {
   type CommitObserver,
@@ -84,11 +85,17 @@ export class MessageLog {
    * @param kv the store to keep the log in
    * @param options `historyLimit`: how many messages each room keeps (default 10,000);
    * `onCommit`: told of each commit attempt, for metrics; `sharedLog`: whether rooms with few
-   * messages in a commit share one value (default true; see `lib/keys.ts`)
+   * messages in a commit share one value (default true; see `lib/keys.ts`); `failures`: the error
+   * lines failed commits are written to (default: their own)
    */
   constructor(
     kv: Deno.Kv,
-    options: { historyLimit?: number; onCommit?: CommitObserver; sharedLog?: boolean } = {},
+    options: {
+      historyLimit?: number;
+      onCommit?: CommitObserver;
+      sharedLog?: boolean;
+      failures?: ThrottledErrors;
+    } = {},
   ) {
     this.#kv = kv;
     this.#reads = { sharedLog: options.sharedLog ?? true };
@@ -97,6 +104,7 @@ export class MessageLog {
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
       onCommit: options.onCommit,
       sharedLog: options.sharedLog,
+      failures: options.failures,
       onCommitted: (room, messages) => this.#tell(room, messages, false),
     });
   }

@@ -38,6 +38,8 @@ export interface Services {
   link: WorkerLink | undefined;
   /** Failed health checks for standard error: anyone may ask `/healthz` while KV fails. */
   healthFailures: ThrottledErrors;
+  /** Failed commits of this worker's appends for standard error (while the disk is full). */
+  storeFailures: ThrottledErrors;
   config: Config;
 }
 
@@ -59,7 +61,9 @@ const HUB_HEAD_CHECK_MS = 1_000;
 /** Wires the log, hub and sessions onto an open KV store. */
 export async function createServices(kv: Deno.Kv, config: Config): Promise<Services> {
   const metrics = new Metrics();
+  const storeFailures = new ThrottledErrors();
   const log = new MessageLog(kv, {
+    failures: storeFailures,
     historyLimit: config.historyLimit,
     // The shared log saves pages of a SQLite file; on a remote store (KV Connect, Deno Deploy),
     // where several isolates or machines write, every conflict would read all its values again.
@@ -163,6 +167,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     directory: new Directory(log, presence),
     link,
     healthFailures: new ThrottledErrors(),
+    storeFailures,
     config,
   };
 }
@@ -206,9 +211,12 @@ export interface AppEnv {
 
 /**
  * Closes the KV store and leaves the worker link for good: the last step of a shutdown, after
- * {@link closeServices} and once the appends in flight have settled.
+ * {@link closeServices} and once the appends in flight have settled. Failures counted but not yet
+ * written are written now: the process may end before their line's timer.
  */
 export function closeStore(services: Services): void {
+  services.healthFailures.flush();
+  services.storeFailures.flush();
   services.metricsGatherer?.close();
   services.link?.close();
   services.kv.close();

@@ -3,6 +3,7 @@ import { readConfig } from "./config.ts";
 import { DrainRollCall } from "./drain_roll_call.ts";
 import { createServices } from "./services.ts";
 import { EXIT_GRACE_MS, GracefulShutdown } from "./shutdown.ts";
+import { withConsoleErrors } from "../tests/console_errors.ts";
 import { within } from "../tests/wait_for.ts";
 
 // A request that never ends misses any deadline; a worker that drains must do so well within it.
@@ -55,4 +56,26 @@ Deno.test("GracefulShutdown - drained but another worker still running at the de
   const waited = performance.now();
   await within(stuck.promise, GIVE_UP_MS, "the end of the grace period");
   assert.ok(performance.now() - waited >= EXIT_GRACE_MS - 50, "the grace period runs first");
+});
+
+Deno.test("GracefulShutdown - failed appends counted but not yet written are written as the store closes", async () => {
+  const services = await servicesFor();
+  await services.log.createRoom("lobby", "Lobby");
+  const atomic = services.kv.atomic.bind(services.kv);
+  services.kv.atomic = () => {
+    const op = atomic();
+    op.commit = () => Promise.reject(new TypeError("database or disk is full"));
+    return op;
+  };
+  const logged = await withConsoleErrors(async (logged) => {
+    for (const id of ["m-1", "m-2", "m-3"]) {
+      await assert.rejects(services.log.append("lobby", { id, author: "ann", text: id }));
+    }
+    await new GracefulShutdown(services).shutdown();
+    return logged;
+  });
+  assert.deepEqual(logged.map(([line]) => line), [
+    'Cannot append to "lobby":',
+    'Cannot append to "lobby" (1 more like it left out since the last line):',
+  ]);
 });

@@ -2,7 +2,9 @@
  * Error lines on standard error for a failure that can repeat many times a second, such as every
  * batch of appends while the disk under the store is full: a line per failure would bury the
  * rest of the log (and a journal's rate limit would then drop it all), so after one line the next
- * waits {@link THROTTLE_MS}, and says how many failures it stands for.
+ * waits {@link THROTTLE_MS}, and says how many failures it stands for. When the failures stop, the
+ * last one counted is written once its wait is over, with the count of the others, so the count
+ * is never lost; a shutdown writes it at once ({@link ThrottledErrors.flush}).
  *
  * @module
  */
@@ -16,6 +18,10 @@ export class ThrottledErrors {
   #write: (...args: unknown[]) => void;
   #lastAt = -Infinity;
   #leftOut = 0;
+  /** The last failure counted: the line written when no other comes. */
+  #latest: { message: string; cause: unknown } | undefined;
+  /** Writes {@link #latest} once the wait is over; unref'd, so a process is not kept up for it. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param options.now the clock, in ms (`performance.now()`; a test's own)
@@ -34,11 +40,27 @@ export class ThrottledErrors {
    */
   write(message: string, cause: unknown): void {
     const now = this.#now();
-    if (now - this.#lastAt < THROTTLE_MS) {
-      this.#leftOut++;
-      return;
-    }
+    if (now - this.#lastAt >= THROTTLE_MS) return this.#line(message, cause, now);
+    this.#leftOut++;
+    this.#latest = { message, cause };
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => this.flush(), THROTTLE_MS - (now - this.#lastAt));
+    Deno.unrefTimer(this.#timer);
+  }
+
+  /** Writes the last failure counted, with the count of the others, if any was counted. */
+  flush(): void {
+    const latest = this.#latest;
+    if (latest === undefined) return;
+    this.#leftOut--;
+    this.#line(latest.message, latest.cause, this.#now());
+  }
+
+  #line(message: string, cause: unknown, now: number): void {
     const leftOut = this.#leftOut;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#latest = undefined;
     this.#lastAt = now;
     this.#leftOut = 0;
     const more = leftOut === 0 ? "" : ` (${leftOut} more like it left out since the last line)`;
