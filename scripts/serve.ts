@@ -4,8 +4,9 @@
  * see `worker_count.ts`; one for a store in memory), or with `--watch` (one worker, restart on
  * change) when given `--dev`. See `launch_settings.ts`.
  * SIGINT and SIGTERM are passed on, and SIGHUP (a terminal closing) as SIGTERM; the script exits
- * with the server's exit code: 0 after a graceful shutdown. A second signal, a second or more after
- * the first, kills the server at once.
+ * with the server's exit code: 0 after a graceful shutdown, in development too (where the watcher
+ * stays up after it until the signal comes again). A second signal, a second or more after the
+ * first, kills the server at once.
  *
  * @module
  */
@@ -75,6 +76,8 @@ const PASSED_ON: ReadonlyArray<[Deno.Signal, Deno.Signal]> = [
   ["SIGHUP", "SIGTERM"],
 ];
 let firstSignalAt: number | undefined;
+/** The signal passed on to the server, once one has been. */
+let passedOn: Deno.Signal | undefined;
 let resend: ReturnType<typeof setInterval> | undefined;
 for (const [received, name] of PASSED_ON) {
   Deno.addSignalListener(received, () => {
@@ -87,12 +90,15 @@ for (const [received, name] of PASSED_ON) {
       return;
     }
     firstSignalAt = performance.now();
+    passedOn = name;
     signal(server, name);
     signal(bundler, name);
     resend = setInterval(() => signal(server, name), RESEND_MS);
   });
 }
-const { code } = await server.status;
+const status = await server.status;
 clearInterval(resend);
 signal(bundler, "SIGTERM");
-Deno.exit(code);
+// `deno serve --watch` does not exit after its server's graceful shutdown: it waits for a file to
+// change, until the signal passed on again ends it. In development that is how a stop ends.
+Deno.exit(dev && status.signal !== null && status.signal === passedOn ? 0 : status.code);

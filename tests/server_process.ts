@@ -51,12 +51,22 @@ export interface SpawnOptions {
   workers?: number;
   /** Run `scripts/serve.ts` (production's `deno task start`) instead of `deno serve` directly. */
   viaScript?: boolean;
+  /** With `viaScript`, run it with `--dev`, as `deno task dev` does (one worker, `--watch`). */
+  dev?: boolean;
 }
 
 /** Starts the server in a child process and waits until it listens. */
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
   const args = options.viaScript
-    ? ["run", "--allow-env", "--allow-run", "--allow-read", "--allow-net", "scripts/serve.ts"]
+    ? [
+      "run",
+      "--allow-env",
+      "--allow-run",
+      "--allow-read",
+      "--allow-net",
+      "scripts/serve.ts",
+      ...(options.dev ? ["--dev"] : []),
+    ]
     : [
       "serve",
       ...(options.workers === undefined ? [] : ["--parallel"]),

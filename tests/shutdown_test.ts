@@ -298,6 +298,12 @@ Deno.test("shutdown - serve script stops the server gracefully on SIGHUP", async
   });
 });
 
+Deno.test("shutdown - serve script in development (deno task dev) stops gracefully with code 0", async () => {
+  await withServer({ viaScript: true, dev: true }, async (server) => {
+    await assertGracefulStop(server);
+  });
+});
+
 Deno.test("shutdown - serve script takes a signal that comes twice at once (Ctrl+C) as one", async () => {
   await withServer({ viaScript: true, workers: 2 }, async (server) => {
     // A terminal's Ctrl+C reaches the script from the terminal and, moments later, again from
