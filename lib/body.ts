@@ -1,3 +1,4 @@
+import { DEFAULT_BODY_TIMEOUT } from "./config.ts";
 import { ParleyError } from "./errors.ts";
 import { expectObject } from "./validation.ts";
 
@@ -16,14 +17,27 @@ function tooLarge(limit: number): ParleyError {
   return new ParleyError(413, "body_too_large", `The body is larger than ${limit} bytes`);
 }
 
+/** How a body is read. */
+export interface BodyOptions {
+  /** The most bytes it may have; default {@link MAX_BODY_BYTES}. */
+  limit?: number;
+  /**
+   * Seconds it may take to arrive in full (`PARLEY_BODY_TIMEOUT`); default 10. Deno's HTTP server
+   * waits for a body as long as the client keeps the connection open.
+   */
+  timeout?: number;
+}
+
 /**
- * Reads a JSON object body, enforcing the media type and a byte limit. `Content-Length` is
- * trusted only without `Transfer-Encoding`; otherwise the stream is counted and cut at the limit.
+ * Reads a JSON object body, enforcing the media type, a byte limit and a deadline (see
+ * {@link BodyOptions}). `Content-Length` is trusted only without `Transfer-Encoding`; otherwise
+ * the stream is counted and cut at the limit.
  */
 export async function readJsonBody(
   request: Request,
-  limit = MAX_BODY_BYTES,
+  options: BodyOptions = {},
 ): Promise<Record<string, unknown>> {
+  const limit = options.limit ?? MAX_BODY_BYTES;
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new ParleyError(415, "unsupported_media_type", "The body must be application/json");
@@ -33,7 +47,10 @@ export async function readJsonBody(
   if (trusted && Number(declared) > limit) throw tooLarge(limit);
   // A body of a trusted length cannot run past it (the HTTP server enforces it), so it is read
   // whole, which is much cheaper than counting a stream.
-  const bytes = trusted ? await request.bytes() : await readLimited(request, limit);
+  const bytes = await withinDeadline(
+    trusted ? request.bytes() : readLimited(request, limit),
+    options.timeout ?? DEFAULT_BODY_TIMEOUT,
+  );
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -50,19 +67,23 @@ export async function readJsonBody(
 }
 
 /**
- * Reads a URL-encoded form body (as a browser's form posts it), enforcing the media type and a
- * byte limit. Fields whose percent-encoded bytes are not UTF-8 are refused with 400
- * `invalid_utf8`, as in a JSON body, rather than read with replacement characters.
+ * Reads a URL-encoded form body (as a browser's form posts it), enforcing the media type, a
+ * byte limit and a deadline (see {@link BodyOptions}). Fields whose percent-encoded bytes are not
+ * UTF-8 are refused with 400 `invalid_utf8`, as in a JSON body, rather than read with replacement
+ * characters.
  */
 export async function readFormBody(
   request: Request,
-  limit = MAX_BODY_BYTES,
+  options: BodyOptions = {},
 ): Promise<Map<string, string>> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
     throw new ParleyError(415, "unsupported_media_type", "The form must be URL-encoded");
   }
-  const bytes = await readLimited(request, limit);
+  const bytes = await withinDeadline(
+    readLimited(request, options.limit ?? MAX_BODY_BYTES),
+    options.timeout ?? DEFAULT_BODY_TIMEOUT,
+  );
   const fields = new Map<string, string>();
   try {
     for (const pair of utf8.decode(bytes).split("&")) {
@@ -78,6 +99,31 @@ export async function readFormBody(
     throw new ParleyError(400, "invalid_utf8", "The form is not valid UTF-8");
   }
   return fields;
+}
+
+/**
+ * The body `read` reads, or a 408 `body_timeout` once `seconds` have passed without it: the
+ * request is then answered, and nothing of it used. The read itself goes on until the client
+ * sends the rest or hangs up: Deno 2.9.6 keeps the connection until then, whatever the answer.
+ */
+async function withinDeadline(read: Promise<Uint8Array>, seconds: number): Promise<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new ParleyError(
+          408,
+          "body_timeout",
+          `The body did not arrive in full within ${seconds} s: send the request again`,
+        ),
+      );
+    }, seconds * 1000);
+  });
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Reads a request body, failing with 413 once it passes `limit` bytes. */

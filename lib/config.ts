@@ -28,6 +28,11 @@ export interface Config {
    * half-way, and closed when the ping gets no answer.
    */
   wsIdleTimeout: number;
+  /**
+   * Seconds a request body may take to arrive in full (`PARLEY_BODY_TIMEOUT`, default 10): past
+   * that the request is answered 408 `body_timeout`, and nothing of it is used.
+   */
+  bodyTimeout: number;
   /** The session signing secret from `PARLEY_SECRET`; undefined to generate one and keep it in KV. */
   secret: string | undefined;
   /**
@@ -63,6 +68,12 @@ const MAX_DELIVERY_INTERVAL_MS = 1000;
 /** The longest `PARLEY_WS_IDLE_TIMEOUT`, in seconds: a day (Deno's timers overflow past 49 days). */
 const MAX_WS_IDLE_TIMEOUT = 86_400;
 
+/** Seconds a request body may take to arrive, unless `PARLEY_BODY_TIMEOUT` says. */
+export const DEFAULT_BODY_TIMEOUT = 10;
+
+/** The longest `PARLEY_BODY_TIMEOUT`, in seconds: an hour. */
+const MAX_BODY_TIMEOUT = 3_600;
+
 /** The KV file used when `PARLEY_KV_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/parley.kv";
 
@@ -87,6 +98,11 @@ export function readConfig(
     "PARLEY_WS_IDLE_TIMEOUT",
     { min: 1, max: MAX_WS_IDLE_TIMEOUT },
   ) ?? 60;
+  const bodyTimeout = parseIntegerInRange(
+    getEnv("PARLEY_BODY_TIMEOUT"),
+    "PARLEY_BODY_TIMEOUT",
+    { min: 1, max: MAX_BODY_TIMEOUT },
+  ) ?? DEFAULT_BODY_TIMEOUT;
   const secret = parseSecret(getEnv("PARLEY_SECRET"));
   const deliveryIntervalMs = readDeliveryInterval(getEnv);
   const jobs = getEnv("DENO_JOBS");
@@ -101,6 +117,7 @@ export function readConfig(
     log,
     secret,
     wsIdleTimeout,
+    bodyTimeout,
     deliveryIntervalMs,
     workers,
   };

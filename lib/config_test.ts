@@ -156,6 +156,16 @@ Deno.test("readConfig - the WebSocket idle timeout is at most a day", () => {
   assert.throws(() => read("4294968"), /PARLEY_WS_IDLE_TIMEOUT/);
 });
 
+Deno.test("readConfig - the body timeout is 10 s unless set, from 1 s to an hour", () => {
+  const read = (value?: string) =>
+    readConfig((name) => name === "PARLEY_BODY_TIMEOUT" ? value : undefined).bodyTimeout;
+  assert.equal(read(), 10);
+  assert.equal(read("3600"), 3_600);
+  assert.throws(() => read("0"), {
+    message: 'Invalid PARLEY_BODY_TIMEOUT "0": expected a whole number from 1 to 3600',
+  });
+});
+
 Deno.test("parseHosts - takes hosts as browsers send them, and refuses anything else", () => {
   assert.deepEqual(readConfig(() => undefined).hosts, []);
   assert.deepEqual(parseHosts(" Chat.Example.com, 192.168.1.5:8000,[::1]:8000,, "), [

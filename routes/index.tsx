@@ -36,9 +36,9 @@ export const handler = {
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const form = await readFormBody(c.req.raw);
-    const values = { id: form.get("id") ?? "", title: form.get("title") ?? "" };
     const { log, limits, config, directory } = c.var.services;
+    const form = await readFormBody(c.req.raw, { timeout: config.bodyTimeout });
+    const values = { id: form.get("id") ?? "", title: form.get("title") ?? "" };
     try {
       const id = parseRoomId(values.id.trim());
       const title = parseTitle(values.title);

@@ -23,10 +23,10 @@ export const handler = {
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const body = await readJsonBody(c.req.raw);
+    const { log, limits, config, directory } = c.var.services;
+    const body = await readJsonBody(c.req.raw, { timeout: config.bodyTimeout });
     const id = parseRoomId(body.id);
     const title = parseTitle(body.title);
-    const { log, limits, config, directory } = c.var.services;
     const wait = limits.roomCreation(clientIp(c, config.trustProxy));
     if (wait > 0) throw rateLimited("new rooms", wait);
     const { room, created } = await log.createRoom(id, title);

@@ -25,8 +25,8 @@ export const handler = {
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const { sessions } = c.var.services;
-    const body = await readJsonBody(c.req.raw);
+    const { sessions, config } = c.var.services;
+    const body = await readJsonBody(c.req.raw, { timeout: config.bodyTimeout });
     const name = parseAuthor(body.name);
     const current = sessions.fromRequest(c.req.raw);
     const { session, token } = sessions.issue(name, current?.sid);

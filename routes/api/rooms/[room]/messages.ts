@@ -112,7 +112,8 @@ export const handler = {
     const room = await requireRoomId(log, c.req.param("room") ?? "");
     const session = sessions.requireSession(c.req.raw);
     // The author is the session's; an `author` field in the body is ignored.
-    const input = parseSend(await readJsonBody(c.req.raw), sessions.speaker(session, room));
+    const body = await readJsonBody(c.req.raw, { timeout: config.bodyTimeout });
+    const input = parseSend(body, sessions.speaker(session, room));
     // The sender's spell of typing ends with its message (see `Presence.stoppedTyping`), whether
     // it is taken now or after a wait.
     endTypingSpell(c.var.services, room, session);
