@@ -78,7 +78,11 @@ function listenOn(settings: LaunchSettings): string {
   return `${settings.host}:${settings.port === 0 ? "(a free port)" : settings.port}`;
 }
 
-/** One line with the settings the server runs with. */
+/**
+ * One line with the settings the server runs with. It says when any `Host` is answered rather
+ * than warning: that is the default, and DNS rebinding reaches a server on loopback as well as on
+ * a LAN, so no listening address makes it safe or unsafe by itself.
+ */
 export function settingsSummary(settings: LaunchSettings, config: Config): string {
   const { limits: caps } = config;
   const limits = caps === null
@@ -88,9 +92,12 @@ export function settingsSummary(settings: LaunchSettings, config: Config): strin
       `${caps.roomsPerMinute} new rooms/min)`;
   const workers = `${settings.jobs} worker${settings.jobs === 1 ? "" : "s"}`;
   const store = config.kvPath ?? "Deno Deploy's KV";
+  const hosts = config.hosts.length === 0
+    ? "any Host answered (PARLEY_HOSTS unset)"
+    : `Host ${config.hosts.join(" or ")} only`;
   return `Parley: ${workers} on ${listenOn(settings)}, messages in ${store}, ` +
     `${config.historyLimit} kept per room, ${limits}, ` +
-    `X-Forwarded-For ${config.trustProxy ? "trusted" : "not trusted"}`;
+    `X-Forwarded-For ${config.trustProxy ? "trusted" : "not trusted"}, ${hosts}`;
 }
 
 /**

@@ -78,12 +78,17 @@ Deno.test("unreadLimitWarnings - a limit set while PARLEY_LIMITS=off is named, a
   assert.deepEqual(unreadLimitWarnings((name) => on[name], launch(on).config), []);
 });
 
-Deno.test("settingsSummary - says where it listens, where messages go, and the limits", () => {
+Deno.test("settingsSummary - says where it listens, where messages go, the limits, and which Host it answers", () => {
   const { settings, config } = launch({ PORT: "8080", PARLEY_LIMITS: "off" });
   assert.equal(
     settingsSummary(settings, config),
     "Parley: 1 worker on 0.0.0.0:8080, messages in data/parley.kv, 10000 kept per room, " +
-      "limits off, X-Forwarded-For not trusted",
+      "limits off, X-Forwarded-For not trusted, any Host answered (PARLEY_HOSTS unset)",
+  );
+  const named = launch({ PARLEY_HOSTS: "chat.example.com,192.168.1.5:8000" });
+  assert.match(
+    settingsSummary(named.settings, named.config),
+    /, Host chat\.example\.com or 192\.168\.1\.5:8000 only$/,
   );
   const limited = launch({ PARLEY_MESSAGE_RATE: "3" });
   assert.match(
