@@ -1,5 +1,5 @@
 import { DEFAULT_BODY_TIMEOUT } from "./config.ts";
-import { ParleyError } from "./errors.ts";
+import { ParleyError, shuttingDown } from "./errors.ts";
 import { expectObject } from "./validation.ts";
 
 /**
@@ -26,6 +26,8 @@ export interface BodyOptions {
    * waits for a body as long as the client keeps the connection open.
    */
   timeout?: number;
+  /** Aborted when the server starts shutting down: the body is then given up with 503. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function readJsonBody(
   // whole, which is much cheaper than counting a stream.
   const bytes = await withinDeadline(
     trusted ? request.bytes() : readLimited(request, limit),
-    options.timeout ?? DEFAULT_BODY_TIMEOUT,
+    options,
   );
   let text: string;
   try {
@@ -82,7 +84,7 @@ export async function readFormBody(
   }
   const bytes = await withinDeadline(
     readLimited(request, options.limit ?? MAX_BODY_BYTES),
-    options.timeout ?? DEFAULT_BODY_TIMEOUT,
+    options,
   );
   const fields = new Map<string, string>();
   try {
@@ -102,13 +104,20 @@ export async function readFormBody(
 }
 
 /**
- * The body `read` reads, or a 408 `body_timeout` once `seconds` have passed without it: the
- * request is then answered, and nothing of it used. The read itself goes on until the client
- * sends the rest or hangs up: Deno 2.9.6 keeps the connection until then, whatever the answer.
+ * The body `read` reads, or a 408 `body_timeout` once `options.timeout` seconds have passed
+ * without it, or a 503 `shutting_down` once `options.signal` is aborted: the request is then
+ * answered, and nothing of it used. The read itself goes on until the client sends the rest or
+ * hangs up: Deno 2.9.6 keeps the connection until then, whatever the answer.
  */
-async function withinDeadline(read: Promise<Uint8Array>, seconds: number): Promise<Uint8Array> {
+async function withinDeadline(
+  read: Promise<Uint8Array>,
+  options: BodyOptions,
+): Promise<Uint8Array> {
+  const seconds = options.timeout ?? DEFAULT_BODY_TIMEOUT;
+  const { signal } = options;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
+  let stop = () => {};
+  const givenUp = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       reject(
         new ParleyError(
@@ -118,11 +127,15 @@ async function withinDeadline(read: Promise<Uint8Array>, seconds: number): Promi
         ),
       );
     }, seconds * 1000);
+    stop = () => reject(shuttingDown());
+    if (signal?.aborted) stop();
+    signal?.addEventListener("abort", stop);
   });
   try {
-    return await Promise.race([read, late]);
+    return await Promise.race([read, givenUp]);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
   }
 }
 

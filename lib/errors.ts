@@ -46,6 +46,16 @@ export function errorResponse(
   return Response.json(errorBody(code, message), { status, headers });
 }
 
+/** The error for a request the server will not finish because it is shutting down: retry soon. */
+export function shuttingDown(): ParleyError {
+  return new ParleyError(
+    503,
+    "shutting_down",
+    "The server is shutting down: try again in a moment",
+    { retryAfterMs: 1_000 },
+  );
+}
+
 /** The error for a room that does not exist. */
 export function roomNotFound(room: string): ParleyError {
   return new ParleyError(404, "room_not_found", `Room "${room}" does not exist`);

@@ -1,5 +1,5 @@
 import { Delivery, toDeliveries } from "./delivery.ts";
-import { ParleyError, roomNotFound } from "./errors.ts";
+import { roomNotFound, shuttingDown } from "./errors.ts";
 import { LOG_CLOCK_KEY, roomKey } from "./keys.ts";
 import { getAll } from "./kv_reads.ts";
 import type { MessageLog } from "./message_log.ts";
@@ -118,9 +118,6 @@ export const MAX_HELD_BYTES = 1024 * 1024;
 /** How long local presence changes are gathered before the room's presence is re-read. */
 const PRESENCE_COALESCE_MS = 50;
 
-function shuttingDown(): ParleyError {
-  return new ParleyError(503, "shutting_down", "The server is shutting down: try again shortly");
-}
 const SWEEP_MS = 250;
 /** Into how many turns the head and presence checks of the open rooms are spread. */
 const CHECK_SLICES = 10;

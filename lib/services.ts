@@ -1,3 +1,4 @@
+import type { BodyOptions } from "./body.ts";
 import type { Config } from "./config.ts";
 import { ConnectionRegistry } from "./connections.ts";
 import { Directory } from "./directory.ts";
@@ -40,6 +41,8 @@ export interface Services {
   healthFailures: ThrottledErrors;
   /** Failed commits of this worker's appends for standard error (while the disk is full). */
   storeFailures: ThrottledErrors;
+  /** Aborted as the shutdown starts: a request body still arriving is then given up. */
+  stopping: AbortController;
   config: Config;
 }
 
@@ -168,6 +171,7 @@ export async function createServices(kv: Deno.Kv, config: Config): Promise<Servi
     link,
     healthFailures: new ThrottledErrors(),
     storeFailures,
+    stopping: new AbortController(),
     config,
   };
 }
@@ -202,6 +206,14 @@ export function closeServices(services: Services): void {
   services.hub.close();
   services.presence.close();
   services.link?.leave();
+}
+
+/**
+ * How a route reads a request body on this worker: within `PARLEY_BODY_TIMEOUT`, and given up as
+ * a shutdown starts (see `lib/body.ts`).
+ */
+export function bodyOptions(services: Services): BodyOptions {
+  return { timeout: services.config.bodyTimeout, signal: services.stopping.signal };
 }
 
 /** The Hono environment every route shares: services are set on each request. */

@@ -21,7 +21,7 @@
  * @module
  */
 import { DrainRollCall } from "./drain_roll_call.ts";
-import { errorResponse } from "./errors.ts";
+import { shuttingDown } from "./errors.ts";
 import type { MessageLog } from "./message_log.ts";
 import { closeServices, closeStore, type Services } from "./services.ts";
 
@@ -136,14 +136,7 @@ export class GracefulShutdown {
    */
   handler(fetch: FetchHandler): FetchHandler {
     return (request, info) => {
-      if (this.stopping) {
-        return errorResponse(
-          503,
-          "shutting_down",
-          "The server is shutting down: try again in a moment",
-          { "retry-after": "1" },
-        );
-      }
+      if (this.stopping) return shuttingDown().toResponse();
       return this.#track(Promise.resolve().then(() => fetch(request, info)));
     };
   }
@@ -184,7 +177,10 @@ export class GracefulShutdown {
 
   async #run(): Promise<void> {
     const started = performance.now();
-    const { connections, events, hub } = this.#services;
+    const { connections, events, hub, stopping } = this.#services;
+    // Before Deno's own shutdown, in this same signal, cuts off the bodies still arriving: their
+    // requests would then fail as a 500, not a retryable 503.
+    stopping.abort();
     events.writeOwn("shutdown_start", {
       ws: connections.count("ws"),
       sse: connections.count("sse"),

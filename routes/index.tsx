@@ -9,7 +9,7 @@ import { parseShown } from "../lib/directory.ts";
 import { Island } from "../lib/island.tsx";
 import { rateLimited } from "../lib/limits.ts";
 import { renderPage } from "../lib/render_page.tsx";
-import type { AppEnv } from "../lib/services.ts";
+import { type AppEnv, bodyOptions } from "../lib/services.ts";
 import { DIRECTORY_PAGE, type DirectoryListing, normalizeQuery } from "../lib/ui/rooms.ts";
 import { parseRoomId, parseTitle, suggestRoomId } from "../lib/validation.ts";
 
@@ -37,7 +37,7 @@ export const handler = {
 
   async POST(c: Context<AppEnv>): Promise<Response> {
     const { log, limits, config, directory } = c.var.services;
-    const form = await readFormBody(c.req.raw, { timeout: config.bodyTimeout });
+    const form = await readFormBody(c.req.raw, bodyOptions(c.var.services));
     const values = { id: form.get("id") ?? "", title: form.get("title") ?? "" };
     try {
       const id = parseRoomId(values.id.trim());

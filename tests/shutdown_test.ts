@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { EXIT_GRACE_MS } from "../lib/shutdown.ts";
+import { rawRequest } from "./raw_http.ts";
 import {
   createRoom,
   openSession,
@@ -314,6 +315,35 @@ Deno.test("shutdown - serve script takes a signal that comes twice at once (Ctrl
     const exit = await server.exit(EXIT_WITHIN_MS);
     assert.equal(exit.code, 0, server.output());
     assert.equal(exit.signal, null);
+  });
+});
+
+Deno.test("shutdown - a send whose body is still arriving is answered 503, not waited for", async () => {
+  await withServer({}, async (server, kvPath) => {
+    const port = Number(new URL(server.origin).port);
+    const token = await openSession(server.origin, "ada");
+    // A body of 100 bytes declared, and none sent.
+    const answer = rawRequest(port, {
+      method: "POST",
+      path: `/api/rooms/${ROOM}/messages`,
+      headers: [
+        ["Host", `127.0.0.1:${port}`],
+        ["Content-Type", "application/json"],
+        ["Authorization", `Bearer ${token}`],
+        ["Content-Length", "100"],
+      ],
+    });
+    answer.catch(() => {});
+    // Let the request reach the server and start reading its body.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    server.kill("SIGTERM");
+    const exit = await server.exit(EXIT_WITHIN_MS);
+    assert.equal(exit.code, 0, server.output());
+    const { status, body } = await answer;
+    assert.equal(status, 503, `${body}\n${server.output()}`);
+    assert.equal(JSON.parse(body ?? "").error.code, "shutting_down");
+    assert.deepEqual((await readStoredRoom(kvPath, ROOM)).messages, []);
   });
 });
 

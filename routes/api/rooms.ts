@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { readJsonBody } from "../../lib/body.ts";
 import { clientIp } from "../../lib/client_ip.ts";
 import { rateLimited } from "../../lib/limits.ts";
-import type { AppEnv } from "../../lib/services.ts";
+import { type AppEnv, bodyOptions } from "../../lib/services.ts";
 import { MAX_DIRECTORY_ROOMS } from "../../lib/ui/rooms.ts";
 import { parseBoundedCount, parseCount, parseRoomId, parseTitle } from "../../lib/validation.ts";
 
@@ -24,7 +24,7 @@ export const handler = {
 
   async POST(c: Context<AppEnv>): Promise<Response> {
     const { log, limits, config, directory } = c.var.services;
-    const body = await readJsonBody(c.req.raw, { timeout: config.bodyTimeout });
+    const body = await readJsonBody(c.req.raw, bodyOptions(c.var.services));
     const id = parseRoomId(body.id);
     const title = parseTitle(body.title);
     const wait = limits.roomCreation(clientIp(c, config.trustProxy));

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { readJsonBody } from "../../lib/body.ts";
-import type { AppEnv } from "../../lib/services.ts";
+import { type AppEnv, bodyOptions } from "../../lib/services.ts";
 import { type Session, sessionCookie } from "../../lib/session.ts";
 import { parseAuthor } from "../../lib/validation.ts";
 
@@ -25,8 +25,8 @@ export const handler = {
   },
 
   async POST(c: Context<AppEnv>): Promise<Response> {
-    const { sessions, config } = c.var.services;
-    const body = await readJsonBody(c.req.raw, { timeout: config.bodyTimeout });
+    const { sessions } = c.var.services;
+    const body = await readJsonBody(c.req.raw, bodyOptions(c.var.services));
     const name = parseAuthor(body.name);
     const current = sessions.fromRequest(c.req.raw);
     const { session, token } = sessions.issue(name, current?.sid);

@@ -9,7 +9,7 @@ import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom, requireRoomId } from "../../../../lib/room_param.ts";
 import type { Hub } from "../../../../lib/hub.ts";
 import { presenceVersion } from "../../../../lib/presence.ts";
-import { type AppEnv, endTypingSpell } from "../../../../lib/services.ts";
+import { type AppEnv, bodyOptions, endTypingSpell } from "../../../../lib/services.ts";
 import type { Message, Room } from "../../../../lib/types.ts";
 import { parseBoundedCount, parseCursor, parseSend } from "../../../../lib/validation.ts";
 
@@ -112,7 +112,7 @@ export const handler = {
     const room = await requireRoomId(log, c.req.param("room") ?? "");
     const session = sessions.requireSession(c.req.raw);
     // The author is the session's; an `author` field in the body is ignored.
-    const body = await readJsonBody(c.req.raw, { timeout: config.bodyTimeout });
+    const body = await readJsonBody(c.req.raw, bodyOptions(c.var.services));
     const input = parseSend(body, sessions.speaker(session, room));
     // The sender's spell of typing ends with its message (see `Presence.stoppedTyping`), whether
     // it is taken now or after a wait.
