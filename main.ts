@@ -6,7 +6,7 @@
  * @module
  */
 import { createApp } from "./app.tsx";
-import { missingBundleWarning } from "./lib/bundle_check.ts";
+import { missingBundleWarning, warnOnce } from "./lib/bundle_check.ts";
 import { readConfig, SettingError } from "./lib/config.ts";
 import { openKv } from "./lib/open_kv.ts";
 import { createServices } from "./lib/services.ts";
@@ -26,9 +26,8 @@ async function start() {
 }
 
 const services = await start();
-// Each worker checks, so under `--parallel` each says it (no worker knows it is the first).
 const bundleWarning = missingBundleWarning();
-if (bundleWarning) console.error(bundleWarning);
+if (bundleWarning) void warnOnce(bundleWarning, services.config.workers);
 const app = createApp(services);
 const shutdown = new GracefulShutdown(services);
 shutdown.listen();

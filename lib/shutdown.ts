@@ -9,7 +9,7 @@
  * to be committed, closes KV, and then lets the worker's event loop run dry, so the process exits
  * with code 0. Deno 2.9.6 may keep a worker alive regardless (a WebSocket whose client dropped
  * the connection without a close frame), so once as many workers as `DENO_JOBS` says have said
- * they are done (`lib/drain_roll_call.ts`), one still up {@link EXIT_GRACE_MS} later ends the
+ * they are done (`lib/roll_call.ts`), one still up {@link EXIT_GRACE_MS} later ends the
  * process with code 0. It never calls `Deno.exit` before that: under `--parallel` that would end
  * every worker, including one still committing. A shutdown that misses its deadline ends the
  * process with code 1.
@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { DrainRollCall } from "./drain_roll_call.ts";
+import { RollCall } from "./roll_call.ts";
 import { shuttingDown } from "./errors.ts";
 import type { MessageLog } from "./message_log.ts";
 import { closeServices, closeStore, type Services } from "./services.ts";
@@ -33,7 +33,7 @@ export const SHUTDOWN_TIMEOUT_EXIT_CODE = 1;
 
 /**
  * How long the process may stay up once every worker has finished its shutdown before one of them
- * ends it (see {@link DrainRollCall}), in ms.
+ * ends it (see {@link RollCall}), in ms.
  */
 export const EXIT_GRACE_MS = 1_000;
 
@@ -97,7 +97,7 @@ export class GracefulShutdown {
   #onDeadline: (drained: boolean) => void;
   #onStuck: () => void;
   /** The roll call of this process's workers, when `DENO_JOBS` says how many there are. */
-  #roll: DrainRollCall | undefined;
+  #roll: RollCall | undefined;
 
   /**
    * @param services this worker's services; their log's appends are tracked from now on
@@ -120,7 +120,7 @@ export class GracefulShutdown {
       Deno.exit(0);
     });
     const { workers } = services.config;
-    if (workers !== undefined) this.#roll = new DrainRollCall(workers);
+    if (workers !== undefined) this.#roll = new RollCall(workers);
     trackAppends(services.log, (pending) => this.#track(pending));
   }
 

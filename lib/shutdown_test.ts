@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readConfig } from "./config.ts";
-import { DrainRollCall } from "./drain_roll_call.ts";
+import { RollCall } from "./roll_call.ts";
 import { createServices } from "./services.ts";
 import { EXIT_GRACE_MS, GracefulShutdown } from "./shutdown.ts";
 import { withConsoleErrors } from "../tests/console_errors.ts";
@@ -49,7 +49,7 @@ Deno.test("GracefulShutdown - drained but another worker still running at the de
   const done = shutdown.shutdown();
   assert.equal(await within(deadline.promise, GIVE_UP_MS, "the deadline"), true);
   // The other worker finishes late; then this one would end the process if Deno kept it up.
-  const other = new DrainRollCall(2);
+  const other = new RollCall(2);
   void other.done();
   await done;
   other.close();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DrainRollCall } from "./drain_roll_call.ts";
+import { RollCall } from "./roll_call.ts";
 
 /** Whether `promise` settles within a few turns of the event loop (messages included). */
 async function settlesSoon(promise: Promise<void>): Promise<boolean> {
@@ -9,8 +9,8 @@ async function settlesSoon(promise: Promise<void>): Promise<boolean> {
   return settled;
 }
 
-Deno.test("DrainRollCall - the only worker is done at once", async () => {
-  const roll = new DrainRollCall(1);
+Deno.test("RollCall - the only worker is done at once", async () => {
+  const roll = new RollCall(1);
   try {
     assert.ok(await settlesSoon(roll.done()));
   } finally {
@@ -18,8 +18,8 @@ Deno.test("DrainRollCall - the only worker is done at once", async () => {
   }
 });
 
-Deno.test("DrainRollCall - done waits until as many workers as the process runs are done", async () => {
-  const [a, b, c] = [3, 3, 3].map((workers) => new DrainRollCall(workers));
+Deno.test("RollCall - done waits until as many workers as the process runs are done", async () => {
+  const [a, b, c] = [3, 3, 3].map((workers) => new RollCall(workers));
   try {
     const aDone = a.done();
     assert.equal(await settlesSoon(aDone), false, "b and c are not done");
@@ -33,18 +33,30 @@ Deno.test("DrainRollCall - done waits until as many workers as the process runs 
   }
 });
 
-Deno.test("DrainRollCall - a worker that joins after another is done hears it was", async () => {
+Deno.test("RollCall - a worker that joins after another is done hears it was", async () => {
   // A worker still starting when the signal came joins the roll call after a quick one is done.
-  const early = new DrainRollCall(2);
-  let late: DrainRollCall | undefined;
+  const early = new RollCall(2);
+  let late: RollCall | undefined;
   try {
     const earlyDone = early.done();
     await settlesSoon(earlyDone);
-    late = new DrainRollCall(2);
+    late = new RollCall(2);
     assert.ok(await settlesSoon(late.done()), "the late worker heard the early one was done");
     assert.ok(await settlesSoon(earlyDone));
   } finally {
     early.close();
     late?.close();
+  }
+});
+
+Deno.test("RollCall - once all are done, exactly one worker goes first, on a roll call of its own", async () => {
+  const rolls = [3, 3, 3].map((workers) => new RollCall(workers, "parley:test-roll-call"));
+  const shutdown = new RollCall(2);
+  try {
+    await Promise.all(rolls.map((roll) => roll.done()));
+    assert.equal(rolls.filter((roll) => roll.first).length, 1);
+    assert.equal(await settlesSoon(shutdown.done()), false, "another roll call heard nothing");
+  } finally {
+    for (const roll of [...rolls, shutdown]) roll.close();
   }
 });
