@@ -107,7 +107,9 @@ export async function readFormBody(
  * The body `read` reads, or a 408 `body_timeout` once `options.timeout` seconds have passed
  * without it, or a 503 `shutting_down` once `options.signal` is aborted: the request is then
  * answered, and nothing of it used. The read itself goes on until the client sends the rest or
- * hangs up: Deno 2.9.6 keeps the connection until then, whatever the answer.
+ * hangs up: Deno 2.9.6 keeps the connection until then, whatever the answer. A read that fails
+ * other than by refusing the body (a 413), as when the client hung up before the end, is a 400
+ * `body_incomplete`, counted and logged as a rejection, not as a failure of the server's.
  */
 async function withinDeadline(
   read: Promise<Uint8Array>,
@@ -131,8 +133,16 @@ async function withinDeadline(
     if (signal?.aborted) stop();
     signal?.addEventListener("abort", stop);
   });
+  const incomplete = read.catch((error) => {
+    if (error instanceof ParleyError) throw error;
+    throw new ParleyError(
+      400,
+      "body_incomplete",
+      "The connection ended before the body arrived in full",
+    );
+  });
   try {
-    return await Promise.race([read, givenUp]);
+    return await Promise.race([incomplete, givenUp]);
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", stop);

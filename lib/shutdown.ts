@@ -178,8 +178,8 @@ export class GracefulShutdown {
   async #run(): Promise<void> {
     const started = performance.now();
     const { connections, events, hub, stopping } = this.#services;
-    // Before Deno's own shutdown, in this same signal, cuts off the bodies still arriving: their
-    // requests would then fail as a 500, not a retryable 503.
+    // First give up the bodies still arriving, with a retryable 503: Deno's own shutdown, in this
+    // same signal, cuts them off next, and their reads would fail (400 `body_incomplete`).
     stopping.abort();
     events.writeOwn("shutdown_start", {
       ws: connections.count("ws"),

@@ -6,9 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { withConsoleErrors } from "./console_errors.ts";
 import { rawRequest } from "./raw_http.ts";
 import { requestJson, sessionToken, withLobby } from "./server.ts";
-import { within } from "./wait_for.ts";
+import { waitFor, within } from "./wait_for.ts";
 
 /** How long a test waits for the answer before it fails instead of hanging: far past the 1 s. */
 const GIVE_UP_MS = 20_000;
@@ -54,4 +55,23 @@ Deno.test("slow body - a body that never arrives is answered 408 body_timeout an
     });
     assert.equal(sent.status, 201);
   }, { env: { PARLEY_BODY_TIMEOUT: "1" } });
+});
+
+Deno.test("slow body - a client that hangs up before its body ends is a rejection, not a server failure", async () => {
+  await withLobby(async (server) => {
+    const port = Number(new URL(server.origin).port);
+    const logged = await withConsoleErrors(async (logged) => {
+      const connection = await Deno.connect({ hostname: "127.0.0.1", port });
+      const head = `POST /api/rooms HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":`;
+      await connection.write(new TextEncoder().encode(head));
+      connection.close();
+      await waitFor(
+        "the request to be rejected",
+        () => server.services.metrics.rejected.get("body_incomplete") === 1,
+      );
+      return logged;
+    });
+    assert.deepEqual(logged, []);
+  });
 });
