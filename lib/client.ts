@@ -129,6 +129,12 @@ const MAX_OPEN_TIMEOUT_MS = 20_000;
 /** How long a sent message may go unanswered on a live transport before it is sent again. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /**
+ * How long a sent message may go unanswered before the transport is asked to check its link (a
+ * WebSocket pings, and gives the link up without an answer): a send into a dead link is sent
+ * again over the next one within seconds, not after half a minute of silence.
+ */
+const ANSWER_CHECK_MS = 3_000;
+/**
  * How many times in a row the message in flight may be answered "later" (or not at all) before
  * it is marked failed, so that one the server cannot take does not hold back every later one.
  * Tries while the device is offline do not count: they could not reach the server.
@@ -429,8 +435,17 @@ export class ChatConnection {
     this.#inFlight = next.id;
     this.#transport.send({ id: next.id, text: next.text });
     clearTimeout(this.#resendTimer);
-    // No answer counts as "later", at once.
-    this.#resendTimer = setTimeout(() => this.#answerLater(next.id, 0), ANSWER_TIMEOUT_MS);
+    // No answer soon: the link may have stopped carrying without a word, which the transport
+    // makes sure of now rather than after its silence runs out. No answer at all counts as
+    // "later", at once.
+    this.#resendTimer = setTimeout(() => {
+      // Set before the check, which may give the link up (clearing it) at once.
+      this.#resendTimer = setTimeout(
+        () => this.#answerLater(next.id, 0),
+        ANSWER_TIMEOUT_MS - ANSWER_CHECK_MS,
+      );
+      this.#transport?.check?.();
+    }, ANSWER_CHECK_MS);
   }
 
   /**

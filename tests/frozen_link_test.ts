@@ -179,3 +179,32 @@ Deno.test("client (ws) - shown again, a link that stopped carrying is given up w
     }
   });
 });
+
+Deno.test("client (ws) - a send that goes unanswered on a link that stopped carrying reconnects and goes again, long before the silence would", async () => {
+  // The silence alone would take a minute to tell; the unanswered send has the link checked.
+  await withTiming(SILENCE, { checkMs: 50, pingAfterMs: 60_000, pongWithinMs: 400 }, async () => {
+    const server = await startServer(LIMITS_OFF);
+    const proxy = new FreezingProxy(Number(new URL(server.origin).port));
+    let connection: ChatConnection | undefined;
+    try {
+      await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+      connection = connect("lobby", { transport: "ws", baseUrl: proxy.origin, name: "ann" });
+      const states: string[] = [];
+      connection.on("status", (status) => states.push(status.state));
+      await waitFor("live", () => connection!.status.state === "live");
+      proxy.freeze();
+      connection.send("sent into the silence", "silent-1");
+      connection.send("and after it", "silent-2");
+      await waitFor("a new live connection", () => proxy.liveOpened === 2, 10_000);
+      await waitFor("the messages delivered", () => connection!.outbox.length === 0, 5_000);
+      assert.deepEqual(states, ["live", "reconnecting", "live"]);
+      const { body } = await requestJson(server, "/api/rooms/lobby/messages");
+      const stored = body.messages as { id: string }[];
+      assert.deepEqual(stored.map(({ id }) => id), ["silent-1", "silent-2"]);
+    } finally {
+      connection?.close();
+      proxy.close();
+      await server.close();
+    }
+  });
+});

@@ -87,9 +87,10 @@ export interface Transport {
   /** Tells the room this client is typing. */
   typing(): void;
   /**
-   * The tab is shown again: the link may have stopped carrying meanwhile without closing (a
-   * laptop asleep). A transport that can ask the server for a word (a WebSocket's ping) does, and
-   * gives the link up without one; the others are judged on their silence as ever.
+   * The link may have stopped carrying without closing: the tab is shown again (a laptop was
+   * asleep), or a send went unanswered. A transport that can ask the server for a word (a
+   * WebSocket's ping) does, and gives the link up without one; the others are judged on their
+   * silence as ever.
    */
   check?(): void;
   close(): void;
