@@ -140,45 +140,65 @@ async function withShownTab(body: (show: () => void) => Promise<void>): Promise<
   }
 }
 
-Deno.test("client (ws) - shown again, a link that stopped carrying is given up within the answer time, not after the silence", async () => {
-  // The silence alone would take a minute to tell; shown again, one ping is asked at once.
-  await withTiming(SILENCE, { checkMs: 50, pingAfterMs: 60_000, pongWithinMs: 400 }, async () => {
-    const server = await startServer(LIMITS_OFF);
-    const proxy = new FreezingProxy(Number(new URL(server.origin).port));
-    let connection: ChatConnection | undefined;
-    try {
-      await withShownTab(async (show) => {
-        await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-        connection = connect("lobby", { transport: "ws", baseUrl: proxy.origin, name: "ann" });
-        const states: string[] = [];
-        connection.on("status", (status) => states.push(status.state));
-        await waitFor("live", () => connection!.status.state === "live");
-        // A link that carries answers the ping: it is kept, however often the tab is shown.
-        for (let i = 0; i < 3; i++) {
-          show();
-          await new Promise((resolve) => setTimeout(resolve, 600));
-        }
-        assert.deepEqual([states, proxy.liveOpened], [["live"], 1]);
-        proxy.freeze();
-        const { body } = await requestJson(server, "/api/rooms/lobby/messages", {
-          body: { author: "bob", text: "while the link was down" },
-        });
-        show();
-        await waitFor("a new live connection", () => proxy.liveOpened === 2, 3_000);
-        await waitFor(
-          "the missed message",
-          () => connection!.last === (body.message as { seq: number }).seq,
-          3_000,
-        );
-        assert.deepEqual(states, ["live", "reconnecting", "live"]);
-      });
-    } finally {
-      connection?.close();
-      proxy.close();
-      await server.close();
-    }
+for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
+  Deno.test(`client (${transport}) - shown again, a link that stopped carrying is given up at once, not after its silence runs out; one that carries is kept`, async () => {
+    // The silence alone would take a minute to tell. Shown again, a WebSocket asks for a ping;
+    // an event stream silent past its pings, or a poll unanswered past its wait, is given up.
+    const silences = {
+      checkMs: 50,
+      pingAfterMs: 60_000,
+      pongWithinMs: 400,
+      streamMs: 60_000,
+      streamPingMs: 200,
+      pollWaitMs: 1_000,
+      pollGraceMs: 60_000,
+      shownGraceMs: 800,
+    };
+    await withTiming(
+      SILENCE,
+      silences,
+      () =>
+        withTiming(STREAM_TIMING, { heartbeatMs: 200 }, async () => {
+          const server = await startServer(LIMITS_OFF);
+          const proxy = new FreezingProxy(Number(new URL(server.origin).port));
+          let connection: ChatConnection | undefined;
+          try {
+            await withShownTab(async (show) => {
+              await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+              connection = connect("lobby", { transport, baseUrl: proxy.origin, name: "ann" });
+              const states: string[] = [];
+              connection.on("status", (status) => states.push(status.state));
+              await waitFor("live", () => connection!.status.state === "live");
+              // A link that carries is kept, however often the tab is shown.
+              for (let i = 0; i < 3; i++) {
+                show();
+                await new Promise((resolve) => setTimeout(resolve, 600));
+              }
+              assert.deepEqual([states, proxy.liveOpened], [["live"], 1]);
+              proxy.freeze();
+              const { body } = await requestJson(server, "/api/rooms/lobby/messages", {
+                body: { author: "bob", text: "while the link was down" },
+              });
+              // Hidden longer than a link that carries is ever silent.
+              await new Promise((resolve) => setTimeout(resolve, 2_500));
+              show();
+              await waitFor("a new live connection", () => proxy.liveOpened === 2, 3_000);
+              await waitFor(
+                "the missed message",
+                () => connection!.last === (body.message as { seq: number }).seq,
+                3_000,
+              );
+              assert.deepEqual(states, ["live", "reconnecting", "live"]);
+            });
+          } finally {
+            connection?.close();
+            proxy.close();
+            await server.close();
+          }
+        }),
+    );
   });
-});
+}
 
 Deno.test("client (ws) - a send that goes unanswered on a link that stopped carrying reconnects and goes again, long before the silence would", async () => {
   // The silence alone would take a minute to tell; the unanswered send has the link checked.

@@ -38,6 +38,7 @@ export const openEventSource: OpenTransport = (target, events) => {
   let closed = false;
   const liveness = new Liveness({
     deadMs: SILENCE.streamMs,
+    quietMs: SILENCE.streamPingMs + SILENCE.shownGraceMs,
     onDead: () => {
       if (closed) return;
       stop();
@@ -93,6 +94,9 @@ export const openEventSource: OpenTransport = (target, events) => {
     },
     typing() {
       postTyping(target, sends.signal);
+    },
+    check() {
+      liveness.suspect();
     },
     close() {
       stop();

@@ -25,16 +25,42 @@ export const SILENCE = {
   pongWithinMs: 10_000,
   /** The server answers pings at most once a second: one the page asks coming back waits this. */
   pingGapMs: 1_500,
-  /**
-   * An event stream hears a `ping` event at least every 15 s (`STREAM_TIMING` in
-   * `lib/event_stream.ts`): past this, two were missed, and it is given up.
-   */
+  /** An event stream hears a `ping` event every 15 s (`STREAM_TIMING` in `lib/event_stream.ts`)… */
+  streamPingMs: 15_000,
+  /** …so past this, two were missed, and it is given up. */
   streamMs: 35_000,
   /** How long a long poll asks the server to hold it (`wait`), in ms (whole seconds). */
   pollWaitMs: 25_000,
   /** A long poll may go unanswered this long past the time the server may hold it. */
   pollGraceMs: 10_000,
+  /**
+   * How long past its server's longest silence (the time between an event stream's pings, a long
+   * poll's `wait`) a link that carries may still be silent, a slow trip included. A link found
+   * silent longer when the tab is shown again has stopped carrying: it is given up at once.
+   */
+  shownGraceMs: 5_000,
 };
+
+/** A moment on the monotonic clock and on the wall clock, for {@link elapsedSince}. */
+export interface Moment {
+  monotonic: number;
+  wall: number;
+}
+
+/** Now, on both clocks. */
+export function momentNow(): Moment {
+  return { monotonic: performance.now(), wall: Date.now() };
+}
+
+/**
+ * How long ago `moment` was, for a page that may have slept since: by the monotonic clock, or by
+ * the wall clock when that says longer, as it does after the machine slept (the monotonic clock
+ * stops meanwhile on some systems). A wall clock set forward only makes a silence look long, which
+ * costs a reopen that resumes where it was; one set back is not believed.
+ */
+export function elapsedSince(moment: Moment): number {
+  return Math.max(performance.now() - moment.monotonic, Date.now() - moment.wall);
+}
 
 /** How a {@link Liveness} asks the server for a word, where it can. */
 interface Asking {
@@ -43,14 +69,23 @@ interface Asking {
   ask: () => boolean;
 }
 
+/**
+ * How a {@link Liveness} judges a server that speaks unasked: silent past `deadMs`, it is dead;
+ * suspected, past `quietMs`, the longest it is silent while the link carries.
+ */
+interface Speaking {
+  deadMs: number;
+  quietMs: number;
+}
+
 /** How a {@link Liveness} tells that the server has gone silent. */
 export type LivenessOptions =
   & { onDead: () => void }
-  & ({ deadMs: number } | Asking);
+  & (Speaking | Asking);
 
 /** Watches a live connection for silence; see the module. */
 export class Liveness {
-  #heardAt = performance.now();
+  #heardAt = momentNow();
   #askedAt: number | undefined;
   #lastAskedAt = -Infinity;
   #timer: ReturnType<typeof setInterval>;
@@ -61,20 +96,24 @@ export class Liveness {
 
   /** The server was heard from: the silence starts again. */
   heard(): void {
-    this.#heardAt = performance.now();
+    this.#heardAt = momentNow();
     this.#askedAt = undefined;
   }
 
   /**
-   * The link may have stopped carrying unseen (the page was away or offline): the server is asked
-   * for a word now (unless it was just asked, too recently to answer again), and the link given
-   * up without one within `answerMs`. A server that speaks unasked (`deadMs`) is judged on its
-   * silence as ever.
+   * The link may have stopped carrying unseen (the page was away, a send went unanswered): the
+   * server is asked for a word now (unless it was just asked, too recently to answer again), and
+   * the link given up without one within `answerMs`. A server that speaks unasked is not asked:
+   * the link is given up at once if it has been silent past `quietMs`, the machine's sleep
+   * included.
    */
   suspect(): void {
     const options = this.options;
-    if ("deadMs" in options || this.#askedAt !== undefined) return;
-    if (performance.now() - this.#lastAskedAt >= SILENCE.pingGapMs) this.#ask(options);
+    if ("deadMs" in options) {
+      if (elapsedSince(this.#heardAt) >= options.quietMs) this.#giveUp();
+    } else if (this.#askedAt === undefined) {
+      if (performance.now() - this.#lastAskedAt >= SILENCE.pingGapMs) this.#ask(options);
+    }
   }
 
   /** Stops watching. */
@@ -86,18 +125,21 @@ export class Liveness {
     const now = performance.now();
     const options = this.options;
     let dead: boolean;
-    if ("deadMs" in options) dead = now - this.#heardAt >= options.deadMs;
+    if ("deadMs" in options) dead = now - this.#heardAt.monotonic >= options.deadMs;
     else if (this.#askedAt !== undefined) dead = now - this.#askedAt >= options.answerMs;
     else {
       // Asked only after a silence, and judged only on the answer: a check that comes late (a
       // hidden tab's timers) never takes a quiet room for a dead link.
       // `ask` says whether it could ask (a socket still opening cannot).
-      if (now - this.#heardAt >= options.askAfterMs) this.#ask(options);
+      if (now - this.#heardAt.monotonic >= options.askAfterMs) this.#ask(options);
       return;
     }
-    if (!dead) return;
+    if (dead) this.#giveUp();
+  }
+
+  #giveUp(): void {
     this.stop();
-    options.onDead();
+    this.options.onDead();
   }
 
   /** Asks the server for a word; the answer is awaited if it could (see `ask`). */

@@ -22,7 +22,7 @@ async function watching(
 
 Deno.test("Liveness - a server heard from often enough is alive; one silent past deadMs is dead, once", async () => {
   let dead = 0;
-  await watching(10, { deadMs: 200, onDead: () => dead++ }, async (liveness) => {
+  await watching(10, { deadMs: 200, quietMs: 200, onDead: () => dead++ }, async (liveness) => {
     for (let i = 0; i < 6; i++) {
       await pause(50);
       liveness.heard();
@@ -100,11 +100,33 @@ Deno.test("Liveness - suspected, it asks at once and gives up without an answer,
     }));
 });
 
-Deno.test("Liveness - a server that speaks unasked is not asked when suspected", async () => {
+Deno.test("Liveness - suspected, a server that speaks unasked is given up at once if silent past quietMs, else kept", async () => {
   let dead = 0;
-  await watching(10, { deadMs: 200, onDead: () => dead++ }, async (liveness) => {
+  await watching(10, { deadMs: 60_000, quietMs: 100, onDead: () => dead++ }, async (liveness) => {
     liveness.suspect();
-    await pause(100);
+    await pause(50);
+    liveness.suspect();
     assert.equal(dead, 0);
+    await pause(100);
+    assert.equal(dead, 0, "only judged when suspected");
+    liveness.suspect();
+    assert.equal(dead, 1);
+  });
+});
+
+Deno.test("Liveness - suspected after the machine slept, the silence counts the sleep the monotonic clock missed", async () => {
+  let dead = 0;
+  const options = { deadMs: 60_000, quietMs: 10_000, onDead: () => dead++ };
+  await watching(10, options, (liveness) => {
+    const now = Date.now;
+    // Asleep an hour: the wall clock went on, the monotonic clock (on some systems) did not.
+    Date.now = () => now() + 3_600_000;
+    try {
+      liveness.suspect();
+    } finally {
+      Date.now = now;
+    }
+    assert.equal(dead, 1);
+    return Promise.resolve();
   });
 });

@@ -1,7 +1,7 @@
 import type { Message } from "../types.ts";
 import { fetchWithin } from "../fetch_within.ts";
 import { postMessage, postTyping } from "./http_send.ts";
-import { SILENCE } from "./liveness.ts";
+import { elapsedSince, type Moment, momentNow, SILENCE } from "./liveness.ts";
 import { FATAL_CODES, type OpenTransport, roomUrl, type TransportTarget } from "./transport.ts";
 
 const POLL_LIMIT = 500;
@@ -34,6 +34,8 @@ export const openLongPoll: OpenTransport = (target, events) => {
   const controller = new AbortController();
   const headers: HeadersInit = target.token ? { authorization: `Bearer ${target.token}` } : {};
   let seenPresence: string | undefined;
+  /** When the poll the server holds now was sent, if one is. */
+  let waitingSince: Moment | undefined;
 
   async function fetchPage(cursor: TransportTarget, wait?: number): Promise<Page> {
     const url = roomUrl(cursor, "messages", { cursor: true });
@@ -44,7 +46,9 @@ export const openLongPoll: OpenTransport = (target, events) => {
     // carrying without closing: the client reconnects. A page of 500 messages may still take its
     // time to arrive over a slow link.
     const withinMs = (wait ?? 0) * 1000 + SILENCE.pollGraceMs;
+    waitingSince = wait === undefined ? undefined : momentNow();
     const response = await fetchWithin(url, withinMs, { signal: controller.signal, headers });
+    waitingSince = undefined;
     const body = await response.json();
     if (!response.ok) {
       throw Object.assign(new Error(body.error?.message), { code: body.error?.code });
@@ -100,6 +104,14 @@ export const openLongPoll: OpenTransport = (target, events) => {
     },
     typing() {
       postTyping(target, controller.signal);
+    },
+    check() {
+      // The server answers a poll within its `wait`: one unanswered well past that went over a
+      // link that stopped carrying. The next transport resumes from the cursor.
+      const limitMs = SILENCE.pollWaitMs + SILENCE.shownGraceMs;
+      if (waitingSince === undefined || elapsedSince(waitingSince) < limitMs) return;
+      controller.abort();
+      events.closed({ opened: true });
     },
     close() {
       controller.abort();

@@ -89,8 +89,8 @@ export interface Transport {
   /**
    * The link may have stopped carrying without closing: the tab is shown again (a laptop was
    * asleep), or a send went unanswered. A transport that can ask the server for a word (a
-   * WebSocket's ping) does, and gives the link up without one; the others are judged on their
-   * silence as ever.
+   * WebSocket's ping) does, and gives the link up without one; the others give it up if it has
+   * been silent longer than one that carries ever is.
    */
   check?(): void;
   close(): void;
