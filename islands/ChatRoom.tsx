@@ -310,9 +310,9 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     document.title = unread.value > 0 ? `(${unread.value}) ${baseTitle}` : baseTitle;
   });
 
-  // The reconnect countdown ticks each second.
+  // The countdown to the next try ticks each second.
   useSignalEffect(() => {
-    if (status.value.state !== "reconnecting") return;
+    if (status.value.retryAt === undefined) return;
     now.value = Date.now();
     const timer = setInterval(() => (now.value = Date.now()), 1000);
     return () => clearInterval(timer);

@@ -22,14 +22,17 @@ import { openWebSocket } from "./transports/websocket.ts";
 
 export type { Message, OnlinePerson, TransportName };
 
-/** Where the connection stands. */
+/**
+ * Where the connection stands: `connecting` until it is first live (however many tries fail),
+ * `reconnecting` once it has been.
+ */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "closed";
 
 /** The connection's state, the transport it uses, and when it will retry. */
 export interface ConnectionStatus {
   state: ConnectionState;
   transport: TransportName;
-  /** While reconnecting: when the next attempt starts, in ms since the epoch. */
+  /** After a try failed: when the next attempt starts, in ms since the epoch. */
   retryAt?: number;
   /** Once closed for good: the error code that ended it. */
   error?: string;
@@ -196,6 +199,8 @@ export class ChatConnection {
   #openTimer: ReturnType<typeof setTimeout> | undefined;
   /** How long the transport may take to open (see {@link MAX_OPEN_TIMEOUT_MS}). */
   #openTimeoutMs = OPEN_TIMEOUT_MS;
+  /** A transport has opened: a try after that reconnects. */
+  #wasLive = false;
   #closed = false;
 
   /**
@@ -359,6 +364,7 @@ export class ChatConnection {
         this.#attempt = 0;
         this.#failedOpens = 0;
         this.#last ??= head;
+        this.#wasLive = true;
         this.#setStatus({ state: "live", transport: this.#transportName });
         // What waited goes now, oldest first, one at a time.
         this.#sendNext();
@@ -490,7 +496,7 @@ export class ChatConnection {
     clearTimeout(this.#resendTimer);
     this.#inFlight = undefined;
     // Not live until the new transport opens: sends wait for it.
-    this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt: Date.now() });
+    this.#tryingAt(Date.now());
     this.#open();
     return true;
   }
@@ -625,8 +631,7 @@ export class ChatConnection {
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.#attempt);
     const delay = Math.random() * ceiling;
     this.#attempt++;
-    const retryAt = Date.now() + delay;
-    this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt });
+    this.#tryingAt(Date.now() + delay);
     this.#retryTimer = setTimeout(() => this.#open(), delay);
   }
 
@@ -652,11 +657,11 @@ export class ChatConnection {
   }
 
   /**
-   * While waiting to reconnect, tries at once instead (someone asked to); does nothing while live,
-   * already trying, or closed.
+   * While waiting for the next try, tries at once instead (someone asked to); does nothing while
+   * live, already trying, or closed.
    */
   reconnectNow(): void {
-    if (this.#closed || this.#status.state !== "reconnecting") return;
+    if (this.#closed || this.#status.state === "live") return;
     // Already trying: a transport or a session on its way.
     if (this.#transport !== undefined || this.#startingSession) return;
     this.#tryNow();
@@ -665,8 +670,17 @@ export class ChatConnection {
   /** Opens the transport now, in place of the retry waited for; the status stops counting down. */
   #tryNow(): void {
     clearTimeout(this.#retryTimer);
-    this.#setStatus({ state: "reconnecting", transport: this.#transportName, retryAt: Date.now() });
+    this.#tryingAt(Date.now());
     this.#open();
+  }
+
+  /**
+   * Says when the next try starts (now, for one starting now): still connecting if no transport
+   * has opened yet, as on a first load whose first try failed; reconnecting once one has.
+   */
+  #tryingAt(retryAt: number): void {
+    const state = this.#wasLive ? "reconnecting" : "connecting";
+    this.#setStatus({ state, transport: this.#transportName, retryAt });
   }
 
   /**

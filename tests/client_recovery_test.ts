@@ -48,13 +48,13 @@ function roomKnowing(knows: (from: FakeSocket) => boolean) {
 }
 
 Deno.test("client - a wake-up while a transport opens does not open a second one", async () => {
-  // The first socket fails at once; the next never says welcome, so the client stays reconnecting.
+  // The first socket fails at once; the next never says welcome, so the client stays connecting.
   const script = { onOpen: (index: number) => index === 0 ? "close" as const : [] };
   await withFakeRoom(script, async (room) => {
     const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, token: "t" });
     try {
       await waitFor("the second socket", () => room.sockets.length === 2);
-      assert.equal(connection.status.state, "reconnecting");
+      assert.equal(connection.status.state, "connecting");
       for (let i = 0; i < 3; i++) globalThis.dispatchEvent(new Event("online"));
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(room.sockets.length, 2);
@@ -66,7 +66,7 @@ Deno.test("client - a wake-up while a transport opens does not open a second one
 });
 
 Deno.test("client - reconnectNow ends the countdown: the status no longer says it waits", async () => {
-  // The first socket fails at once; the next never says welcome, so the client stays reconnecting.
+  // The first socket fails at once; the next never says welcome, so the client stays connecting.
   const script = { onOpen: (index: number) => index === 0 ? "close" as const : [] };
   const random = Math.random;
   // The longest first backoff (250 ms), so the countdown is still on when the test asks.
@@ -75,11 +75,11 @@ Deno.test("client - reconnectNow ends the countdown: the status no longer says i
     await withFakeRoom(script, async (room) => {
       const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, token: "t" });
       try {
-        await waitFor("the countdown", () => connection.status.state === "reconnecting", 5000, 1);
+        await waitFor("the countdown", () => connection.status.retryAt !== undefined, 5000, 1);
         connection.reconnectNow();
-        // Told it is trying now, a page shows "Reconnecting…", not a countdown and "Try now".
+        // Told it is trying now, a page shows "Connecting…", not a countdown and "Try now".
         const { state, retryAt } = connection.status;
-        assert.equal(state, "reconnecting");
+        assert.equal(state, "connecting");
         assert.ok((retryAt ?? 0) <= Date.now(), `still counting down to ${retryAt}`);
         await waitFor("the second socket", () => room.sockets.length === 2);
       } finally {
@@ -89,6 +89,25 @@ Deno.test("client - reconnectNow ends the countdown: the status no longer says i
   } finally {
     Math.random = random;
   }
+});
+
+Deno.test("client - a first try that fails leaves it connecting; only a connection once live is reconnecting", async () => {
+  const script = { onOpen: (index: number) => index === 0 ? "close" as const : [WELCOME] };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, token: "t" });
+    const states: string[] = [];
+    connection.on("status", ({ state }) => states.push(state));
+    try {
+      await waitFor("the connection to go live", () => connection.status.state === "live");
+      assert.equal(states[0], "connecting");
+      assert.deepEqual(new Set(states), new Set(["connecting", "live"]));
+      room.sockets[1].close(1011);
+      await waitFor("live again", () => room.sockets.length === 3 && states.at(-1) === "live");
+      assert.equal(states.at(-2), "reconnecting");
+    } finally {
+      connection.close();
+    }
+  });
 });
 
 Deno.test("client - a send refused for want of a session makes a new session and goes again", async () => {

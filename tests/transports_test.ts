@@ -987,7 +987,7 @@ Deno.test("client - a server that is down does not push the client off its WebSo
     const attempts: string[] = [];
     connection.on(
       "status",
-      (status) => status.state === "reconnecting" && attempts.push(status.transport),
+      (status) => status.retryAt !== undefined && attempts.push(status.transport),
     );
     await waitFor("four failed attempts", () => attempts.length >= 4, 15_000);
     assert.deepEqual(new Set(attempts), new Set(["ws"]));

@@ -1613,6 +1613,27 @@ Deno.test("room page - while a reconnect is counted down, Try now connects at on
   });
 });
 
+Deno.test("room page - a first load whose first tries fail says it is connecting, not reconnecting, and counts down", async () => {
+  await withBrowserSession(async ({ server, browser }) => {
+    const context = await namedContext(browser, "ann");
+    // Each next try waits the longest its backoff allows: 0.25, 0.5, 1 and 2 s.
+    await context.addInitScript(() => (Math.random = () => 0.999));
+    const page = await context.newPage();
+    let refused = 0;
+    await page.routeWebSocket(/\/ws/, (socket) => {
+      if (refused++ < 4) return socket.close({ code: 1006 });
+      socket.connectToServer();
+    });
+    await page.goto(`${server.origin}/rooms/lobby?transport=ws`);
+    const banners = await recordTexts(page, ".status");
+    await page.locator(".status-live").waitFor({ timeout: 15_000 });
+    const seen = await banners();
+    const counted = seen.filter((text) => /^Connecting in \d+ s · WebSocket/.test(text));
+    assert.ok(counted.length > 0, JSON.stringify(seen));
+    assert.deepEqual(seen.filter((text) => text.includes("Reconnecting")), []);
+  });
+});
+
 Deno.test("room page - hydration shifts no layout", async () => {
   await withBrowserSession(async (session) => {
     await seedConversation(session.server, "lobby", 60);

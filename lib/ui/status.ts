@@ -1,5 +1,5 @@
 /**
- * The words of the connection banner: live, connecting, reconnecting with a countdown,
+ * The words of the connection banner: live, connecting or reconnecting with a countdown,
  * offline or closed, naming the transport in use.
  *
  * @module
@@ -69,21 +69,17 @@ export function describeStatus(
       via,
     };
   }
-  switch (status.state) {
-    case "connecting":
-      return { tone: "connecting", label: "Connecting…" };
-    case "live":
-      return { tone: "live", label: "Live", via };
-    case "reconnecting":
-      return status.retryAt !== undefined && status.retryAt > now
-        ? {
-          tone: "reconnecting",
-          label: "Reconnecting",
-          seconds: secondsUntil(status.retryAt, now),
-          via,
-        }
-        : { tone: "reconnecting", label: "Reconnecting…", via };
+  if (status.state === "live") return { tone: "live", label: "Live", via };
+  // The first try, named by no transport: the server's page does not know the one a tab remembers.
+  if (status.state === "connecting" && status.retryAt === undefined) {
+    return { tone: "connecting", label: "Connecting…" };
   }
+  // A page never live is still connecting, however many tries failed: it has nothing to reconnect.
+  const tone = status.state;
+  const label = tone === "connecting" ? "Connecting" : "Reconnecting";
+  return status.retryAt !== undefined && status.retryAt > now
+    ? { tone, label, seconds: secondsUntil(status.retryAt, now), via }
+    : { tone, label: `${label}…`, via };
 }
 
 /** The banner as one line of text, as it reads on screen. */

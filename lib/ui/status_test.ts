@@ -38,6 +38,14 @@ Deno.test("describeStatus - reconnecting counts down whole seconds to retryAt", 
   assert.equal(banner.tone, "reconnecting");
 });
 
+Deno.test("describeStatus - a connection never live counts down as connecting, not reconnecting", () => {
+  const status = { state: "connecting" as const, transport: "ws" as const, retryAt: NOW + 1500 };
+  const online = { now: NOW, online: true };
+  assert.equal(text(status, online), "Connecting in 2 s · WebSocket");
+  assert.equal(describeStatus(status, online).tone, "connecting");
+  assert.equal(text(status, { now: NOW + 2000, online: true }), "Connecting… · WebSocket");
+});
+
 Deno.test("describeStatus - offline wins over connecting and reconnecting", () => {
   const offline = { now: NOW, online: false };
   for (const state of ["connecting", "live", "reconnecting"] as const) {
