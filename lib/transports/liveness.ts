@@ -86,8 +86,9 @@ export type LivenessOptions =
 /** Watches a live connection for silence; see the module. */
 export class Liveness {
   #heardAt = momentNow();
-  #askedAt: number | undefined;
   #lastAskedAt = -Infinity;
+  /** Gives the link up when the word asked for is due; set while it has not come. */
+  #answerDue: ReturnType<typeof setTimeout> | undefined;
   #timer: ReturnType<typeof setInterval>;
 
   constructor(readonly options: LivenessOptions) {
@@ -97,7 +98,8 @@ export class Liveness {
   /** The server was heard from: the silence starts again. */
   heard(): void {
     this.#heardAt = momentNow();
-    this.#askedAt = undefined;
+    clearTimeout(this.#answerDue);
+    this.#answerDue = undefined;
   }
 
   /**
@@ -111,7 +113,7 @@ export class Liveness {
     const options = this.options;
     if ("deadMs" in options) {
       if (elapsedSince(this.#heardAt) >= options.quietMs) this.#giveUp();
-    } else if (this.#askedAt === undefined) {
+    } else if (this.#answerDue === undefined) {
       if (performance.now() - this.#lastAskedAt >= SILENCE.pingGapMs) this.#ask(options);
     }
   }
@@ -119,22 +121,19 @@ export class Liveness {
   /** Stops watching. */
   stop(): void {
     clearInterval(this.#timer);
+    clearTimeout(this.#answerDue);
   }
 
   #check(): void {
-    const now = performance.now();
+    const silentMs = performance.now() - this.#heardAt.monotonic;
     const options = this.options;
-    let dead: boolean;
-    if ("deadMs" in options) dead = now - this.#heardAt.monotonic >= options.deadMs;
-    else if (this.#askedAt !== undefined) dead = now - this.#askedAt >= options.answerMs;
-    else {
+    if ("deadMs" in options) {
+      if (silentMs >= options.deadMs) this.#giveUp();
+    } else if (this.#answerDue === undefined && silentMs >= options.askAfterMs) {
       // Asked only after a silence, and judged only on the answer: a check that comes late (a
       // hidden tab's timers) never takes a quiet room for a dead link.
-      // `ask` says whether it could ask (a socket still opening cannot).
-      if (now - this.#heardAt.monotonic >= options.askAfterMs) this.#ask(options);
-      return;
+      this.#ask(options);
     }
-    if (dead) this.#giveUp();
   }
 
   #giveUp(): void {
@@ -142,8 +141,13 @@ export class Liveness {
     this.options.onDead();
   }
 
-  /** Asks the server for a word; the answer is awaited if it could (see `ask`). */
+  /**
+   * Asks the server for a word, if it can (a socket still opening cannot), and gives the link up
+   * when the answer is due and has not come: then, not at the next check, seconds later.
+   */
   #ask(options: Asking): void {
-    if (options.ask()) this.#askedAt = this.#lastAskedAt = performance.now();
+    if (!options.ask()) return;
+    this.#lastAskedAt = performance.now();
+    this.#answerDue = setTimeout(() => this.#giveUp(), options.answerMs);
   }
 }

@@ -100,6 +100,16 @@ Deno.test("Liveness - suspected, it asks at once and gives up without an answer,
     }));
 });
 
+Deno.test("Liveness - an ask left unanswered gives the link up when the answer is due, not at the next check", async () => {
+  let dead = 0;
+  const options = { askAfterMs: 60_000, answerMs: 100, ask: () => true, onDead: () => dead++ };
+  await watching(60_000, options, async (liveness) => {
+    liveness.suspect();
+    await pause(300);
+    assert.equal(dead, 1);
+  });
+});
+
 Deno.test("Liveness - suspected, a server that speaks unasked is given up at once if silent past quietMs, else kept", async () => {
   let dead = 0;
   await watching(10, { deadMs: 60_000, quietMs: 100, onDead: () => dead++ }, async (liveness) => {
