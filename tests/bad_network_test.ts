@@ -7,7 +7,15 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { namedContext, openRoom, recordTexts, say, texts, withBrowserSession } from "./browser.ts";
+import {
+  type BrowserSession,
+  namedContext,
+  openRoom,
+  recordTexts,
+  say,
+  texts,
+  withBrowserSession,
+} from "./browser.ts";
 import { requestJson } from "./server.ts";
 
 /** What {@link networkOf} sets: the network gone, its latency, or its download speed. */
@@ -114,22 +122,30 @@ Deno.test("room page - over 2 s round trips, a blocked WebSocket is left for SSE
   });
 });
 
+/**
+ * Opens the lobby as ann, live over a WebSocket that goes through the test: each link the page
+ * opens is in `links`, and one set `dead` carries nothing from then on, without a close.
+ */
+async function annOnKillableLinks(session: BrowserSession) {
+  const context = await namedContext(session.browser, "ann");
+  const links: { dead: boolean }[] = [];
+  await context.routeWebSocket(/\/ws/, (route) => {
+    const link = { dead: false };
+    links.push(link);
+    const server = route.connectToServer();
+    route.onMessage((frame) => link.dead || server.send(frame));
+    server.onMessage((frame) => link.dead || route.send(frame));
+  });
+  const ann = await context.newPage();
+  await ann.goto(`${session.server.origin}/rooms/lobby`);
+  await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+  return { ann, links };
+}
+
 Deno.test("room page - back online, a WebSocket that died with the old network is replaced at once", async () => {
   await withBrowserSession(async (session) => {
     const bob = await openRoom(session, "bob");
-    const context = await namedContext(session.browser, "ann");
-    // Each socket goes through the test, which can make it carry nothing, without a close.
-    const links: { dead: boolean }[] = [];
-    await context.routeWebSocket(/\/ws/, (route) => {
-      const link = { dead: false };
-      links.push(link);
-      const server = route.connectToServer();
-      route.onMessage((frame) => link.dead || server.send(frame));
-      server.onMessage((frame) => link.dead || route.send(frame));
-    });
-    const ann = await context.newPage();
-    await ann.goto(`${session.server.origin}/rooms/lobby`);
-    await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+    const { ann, links } = await annOnKillableLinks(session);
     // Into a tunnel, and out on another network: the socket opened on the old one is dead.
     const network = await networkOf(ann);
     await network({ offline: true });
@@ -145,6 +161,23 @@ Deno.test("room page - back online, a WebSocket that died with the old network i
     assert.ok(took < 5_000, `the message took ${took} ms`);
     assert.equal(links.length, 2);
     assert.equal(await ann.locator(".status").innerText(), "Live · WebSocket");
+  });
+});
+
+Deno.test("room page - a message sent into a WebSocket that stopped carrying goes over a new one within seconds", async () => {
+  await withBrowserSession(async (session) => {
+    const bob = await openRoom(session, "bob");
+    const { ann, links } = await annOnKillableLinks(session);
+    // The link dies without a word (a NAT forgot it), and the browser knows nothing of it.
+    for (const link of links) link.dead = true;
+    await say(ann, "into the silence");
+    // The silence alone would tell after 30 s and more; the unanswered send has the link checked.
+    await bob.locator(".message:not(.pending) .text", { hasText: "into the silence" }).waitFor({
+      timeout: 25_000,
+    });
+    assert.equal(links.length, 2);
+    assert.deepEqual(await texts(bob), ["into the silence"]);
+    await ann.locator(".message.pending").waitFor({ state: "detached" });
   });
 });
 
