@@ -6,7 +6,9 @@
  * connection is given up, so the client reconnects, when the server stays silent: past `deadMs`
  * for a server that speaks at least that often (an event stream's pings), or for `answerMs`
  * after the transport asked it for a word (a WebSocket's `ping`) following `askAfterMs` of
- * silence; `ask` returns whether it could.
+ * silence; `ask` returns whether it could. A link suspected sooner (the tab shown again, a send
+ * unanswered) is asked at once, or, where the server speaks unasked, given up if it has been
+ * silent past `quietMs`.
  *
  * @module
  */
