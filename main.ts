@@ -8,15 +8,21 @@
 import { createApp } from "./app.tsx";
 import { missingBundleWarning, warnOnce } from "./lib/bundle_check.ts";
 import { readConfig, SettingError } from "./lib/config.ts";
+import { markStoreFormat } from "./lib/format_marker.ts";
 import { openKv } from "./lib/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { GracefulShutdown } from "./lib/shutdown.ts";
 
-/** Reads the settings and opens the store; a setting or store that cannot be used ends the process. */
+/**
+ * Reads the settings, opens the store and checks its format; a setting or store that cannot be
+ * used ends the process.
+ */
 async function start() {
   try {
     const config = readConfig();
-    return await createServices(await openKv(config.kvPath), config);
+    const kv = await openKv(config.kvPath);
+    await markStoreFormat(kv, config.kvPath);
+    return await createServices(kv, config);
   } catch (error) {
     // A setting that cannot be used is one line naming it; anything else is a bug: its stack.
     if (error instanceof SettingError) console.error(`Cannot start Parley: ${error.message}`);

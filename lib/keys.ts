@@ -11,6 +11,9 @@
  *   to do so deletes the log value. Reads merge the room's keys with its log values.
  * - `["log_clock"]` → how many commits the log has had; every append commit checks and bumps it,
  *   so one check guards a commit of many rooms, and commit `n` is the one that bumped it to `n`.
+ * - `["meta", "format"]` → the number of the layout the store is in (this one is 1, see
+ *   `lib/store_format.ts`): written at start where it is missing (checked absent); a version
+ *   refuses to start on a store in a format it cannot read.
  *
  * @module
  */
@@ -43,3 +46,6 @@ export const LOG_PREFIX: Deno.KvKey = ["log"];
 
 /** The key every append commit checks and bumps (see `lib/group_commit.ts`). */
 export const LOG_CLOCK_KEY: Deno.KvKey = ["log_clock"];
+
+/** The key of the store's format marker (see `lib/store_format.ts`). */
+export const FORMAT_KEY: Deno.KvKey = ["meta", "format"];

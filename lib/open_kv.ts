@@ -11,6 +11,13 @@ export function isLocalStore(path: string): boolean {
   return !/^[a-z]+:\/\//i.test(path);
 }
 
+/** The store at a KV path (undefined: the platform's default) as an error message names it. */
+export function storeName(path: string | undefined): string {
+  return path === undefined
+    ? "Deno Deploy's KV store"
+    : `the message store at "${path}" (PARLEY_KV_PATH)`;
+}
+
 /** What SQLite and Deno say when the user may not read or write a store file or its folder. */
 const ACCESS_REFUSED = /unable to open database file|readonly database|permission denied/i;
 
@@ -49,9 +56,8 @@ export async function openKv(
     // `--parallel` workers open the file at the same moment, and SQLite may find it locked.
     return await retryLocked(() => open(path));
   } catch (error) {
-    const where = `"${path}" (PARLEY_KV_PATH)`;
     const hint = accessHint(path, error);
-    throw new SettingError(`Cannot open the message store at ${where}: ${error}${hint}`, {
+    throw new SettingError(`Cannot open ${storeName(path)}: ${error}${hint}`, {
       cause: error,
     });
   }
