@@ -6,10 +6,11 @@
  * @module
  */
 import { createApp } from "./app.tsx";
-import { missingBundleWarning, warnOnce } from "./lib/bundle_check.ts";
+import { missingBundleWarning } from "./lib/bundle_check.ts";
 import { readConfig, SettingError } from "./lib/config.ts";
 import { markStoreFormat } from "./lib/format_marker.ts";
 import { openKv } from "./lib/open_kv.ts";
+import { warnOnce } from "./lib/roll_call.ts";
 import { createServices } from "./lib/services.ts";
 import { GracefulShutdown } from "./lib/shutdown.ts";
 

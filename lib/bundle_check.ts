@@ -3,11 +3,10 @@
  * writes and the repository does not hold. A server started without it (`deno serve main.ts`
  * straight from a checkout) serves pages whose script is a 404: they read fine, but chat never
  * starts, and nothing says why. So the server says so as it starts: once, though under
- * `--parallel` every worker finds it missing.
+ * `--parallel` every worker finds it missing (`warnOnce` in `lib/roll_call.ts`).
  *
  * @module
  */
-import { RollCall } from "./roll_call.ts";
 
 /** The checkout this server runs from. */
 const ROOT = new URL("../", import.meta.url);
@@ -37,23 +36,4 @@ export function missingBundleWarning(root: URL = ROOT): string | undefined {
   }
   return `Warning: the islands bundle ${pathOf(bundle)} ${problem}, so pages load but chat ` +
     `does not work: build it with "deno task build" in ${pathOf(root)}`;
-}
-
-/** The roll call the workers of a process answer as they start (see {@link warnOnce}). */
-const START_CHANNEL = "parley:start";
-
-/**
- * Writes `warning` on standard error once for the process. With more than one of
- * `workers` (from `DENO_JOBS`), every worker answers a roll call (`lib/roll_call.ts`) and the one
- * that goes first writes it; with one, or when the count is unknown, this worker writes it at once.
- */
-export async function warnOnce(warning: string, workers: number | undefined): Promise<void> {
-  if (workers === undefined || workers === 1) return console.error(warning);
-  const roll = new RollCall(workers, START_CHANNEL);
-  try {
-    await roll.done();
-    if (roll.first) console.error(warning);
-  } finally {
-    roll.close();
-  }
 }

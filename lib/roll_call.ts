@@ -3,7 +3,7 @@
  * the end of its shutdown, so that one may end the process when Deno would not (in Deno 2.9.6 a
  * WebSocket whose client dropped the connection without a close frame leaves its worker's event
  * loop something to wait for, for good, and `deno serve` never exits by itself); or its start, so
- * that one of them alone says what every one of them found (`lib/bundle_check.ts`). No worker
+ * that one of them alone says what every one of them found ({@link warnOnce}). No worker
  * knows its place among the others, and they share no memory.
  *
  * Each worker says on a `BroadcastChannel` when it is done, and waits until as many workers as
@@ -19,6 +19,9 @@
 
 /** The roll call of the shutdown. */
 const SHUTDOWN_CHANNEL = "parley:shutdown";
+
+/** The roll call the workers of a process answer as they start (see {@link warnOnce}). */
+const START_CHANNEL = "parley:start";
 
 /** What a worker that joins posts, asking the workers that are done to say so again. */
 const ASK = "who is done?";
@@ -74,5 +77,21 @@ export class RollCall {
 
   #check(): void {
     if (this.#done.has(this.#id) && this.#done.size >= this.#workers) this.#allDone.resolve();
+  }
+}
+
+/**
+ * Writes `warning` on standard error once for the process, though every worker calls this. With
+ * more than one of `workers` (from `DENO_JOBS`), every worker answers a roll call and the one that
+ * goes first writes it; with one, or when the count is unknown, this worker writes it at once.
+ */
+export async function warnOnce(warning: string, workers: number | undefined): Promise<void> {
+  if (workers === undefined || workers === 1) return console.error(warning);
+  const roll = new RollCall(workers, START_CHANNEL);
+  try {
+    await roll.done();
+    if (roll.first) console.error(warning);
+  } finally {
+    roll.close();
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { RollCall } from "./roll_call.ts";
+import { withConsoleErrors } from "../tests/console_errors.ts";
+import { RollCall, warnOnce } from "./roll_call.ts";
 
 /** Whether `promise` settles within a few turns of the event loop (messages included). */
 async function settlesSoon(promise: Promise<void>): Promise<boolean> {
@@ -59,4 +60,20 @@ Deno.test("RollCall - once all are done, exactly one worker goes first, on a rol
   } finally {
     for (const roll of [...rolls, shutdown]) roll.close();
   }
+});
+
+Deno.test("warnOnce - of the workers of a process, exactly one writes the warning", async () => {
+  const logged = await withConsoleErrors(async (logged) => {
+    await Promise.all([1, 2, 3].map(() => warnOnce("Warning: something is missing", 3)));
+    return logged;
+  });
+  assert.deepEqual(logged, [["Warning: something is missing"]]);
+});
+
+Deno.test("warnOnce - the only worker writes the warning at once", async () => {
+  const logged = await withConsoleErrors(async (logged) => {
+    await warnOnce("Warning: something is missing", 1);
+    return logged;
+  });
+  assert.deepEqual(logged, [["Warning: something is missing"]]);
 });
