@@ -81,17 +81,34 @@ export class RollCall {
 }
 
 /**
- * Writes `warning` on standard error once for the process, though every worker calls this. With
- * more than one of `workers` (from `DENO_JOBS`), every worker answers a roll call and the one that
- * goes first writes it; with one, or when the count is unknown, this worker writes it at once.
+ * How long a worker that does not know how many workers the process runs waits for the others to
+ * answer the start's roll call (see {@link warnOnce}), in ms.
+ */
+const UNCOUNTED_START_WAIT_MS = 2_000;
+
+/**
+ * Writes `warning` on standard error once for the process, though every worker calls this: every
+ * worker answers a roll call, and the one that goes first writes it; with one worker, at once.
+ * `workers` is how many workers the process runs, from `DENO_JOBS`. Without it, `deno serve
+ * --parallel` runs one per core (`navigator.hardwareConcurrency`) but `deno serve` runs one, and a
+ * worker cannot tell which: so it waits for that many for {@link UNCOUNTED_START_WAIT_MS} at most,
+ * and then the first of those that answered writes it. A worker alone then writes it late, and a
+ * worker that starts later than that may write it again; the line is never lost.
  */
 export async function warnOnce(warning: string, workers: number | undefined): Promise<void> {
-  if (workers === undefined || workers === 1) return console.error(warning);
-  const roll = new RollCall(workers, START_CHANNEL);
+  const expected = workers ?? navigator.hardwareConcurrency;
+  if (expected <= 1) return console.error(warning);
+  const roll = new RollCall(expected, START_CHANNEL);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await roll.done();
+    const everyone = roll.done();
+    await (workers !== undefined ? everyone : Promise.race([
+      everyone,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, UNCOUNTED_START_WAIT_MS)),
+    ]));
     if (roll.first) console.error(warning);
   } finally {
+    clearTimeout(timer);
     roll.close();
   }
 }

@@ -77,3 +77,25 @@ Deno.test("warnOnce - the only worker writes the warning at once", async () => {
   });
   assert.deepEqual(logged, [["Warning: something is missing"]]);
 });
+
+Deno.test({
+  name: "warnOnce - with the count unknown, one worker a core writes the warning once",
+  // `deno serve --parallel` without DENO_JOBS runs one a core: on one core, one worker.
+  ignore: navigator.hardwareConcurrency < 2,
+  fn: async () => {
+    const logged = await withConsoleErrors(async (logged) => {
+      const workers = Array.from({ length: navigator.hardwareConcurrency }, () => undefined);
+      await Promise.all(workers.map((count) => warnOnce("Warning: something is missing", count)));
+      return logged;
+    });
+    assert.deepEqual(logged, [["Warning: something is missing"]]);
+  },
+});
+
+Deno.test("warnOnce - with the count unknown, a worker alone still writes the warning", async () => {
+  const logged = await withConsoleErrors(async (logged) => {
+    await warnOnce("Warning: something is missing", undefined);
+    return logged;
+  });
+  assert.deepEqual(logged, [["Warning: something is missing"]]);
+});

@@ -23,6 +23,14 @@ const SERVER_FILES = [
 ];
 const START_TIMEOUT_MS = 15_000;
 
+/** The runner's values of these environment variables, those it has. */
+function inherited(...names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => {
+    const value = Deno.env.get(name);
+    return value === undefined ? [] : [[name, value]];
+  }));
+}
+
 /** Copies `from` into `to`, folders and all, leaving out `static/build`. */
 async function copy(from: URL, to: URL): Promise<void> {
   if (!(await Deno.stat(from)).isDirectory) return await Deno.copyFile(from, to);
@@ -35,15 +43,29 @@ async function copy(from: URL, to: URL): Promise<void> {
 }
 
 /**
- * Runs `deno serve main.ts` in `cwd` (with `--parallel` on `workers` workers, when given) until it
- * listens and has warned, then stops it with SIGTERM, and returns all it wrote on stderr.
+ * Runs `deno serve main.ts` in `cwd` (with `--parallel` when `parallel`, and `DENO_JOBS` set to
+ * `jobs` when given) until it listens and has warned, then stops it with SIGTERM, and returns all
+ * it wrote on stderr.
  */
-async function startupErrors(cwd: string, workers?: number): Promise<string> {
-  const parallel = workers === undefined ? [] : ["--parallel"];
+async function startupErrors(
+  cwd: string,
+  options: { parallel: boolean; jobs?: number },
+): Promise<string> {
+  const parallel = options.parallel ? ["--parallel"] : [];
+  const jobs: Record<string, string> = options.jobs === undefined
+    ? {}
+    : { DENO_JOBS: String(options.jobs) };
   const child = new Deno.Command(Deno.execPath(), {
     args: ["serve", ...parallel, "--allow-all", "--host", "127.0.0.1", "--port", "0", "main.ts"],
     cwd,
-    env: { PARLEY_KV_PATH: `${cwd}/parley.kv`, DENO_JOBS: String(workers ?? 1), NO_COLOR: "1" },
+    // Only what Deno needs and what the test gives: DENO_JOBS is the runner's otherwise.
+    clearEnv: true,
+    env: {
+      ...inherited("PATH", "HOME", "DENO_DIR"),
+      PARLEY_KV_PATH: `${cwd}/parley.kv`,
+      NO_COLOR: "1",
+      ...jobs,
+    },
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -95,7 +117,7 @@ function warnings(errors: string): string[] {
 
 Deno.test("deno serve main.ts - a checkout without the islands bundle says so as it starts", async () => {
   await withUnbuiltCheckout(async (dir) => {
-    const errors = await startupErrors(dir);
+    const errors = await startupErrors(dir, { parallel: false, jobs: 1 });
     assert.match(errors, /Listening on/);
     assert.deepEqual(warnings(errors), [warningFor(dir)]);
   });
@@ -103,8 +125,33 @@ Deno.test("deno serve main.ts - a checkout without the islands bundle says so as
 
 Deno.test("deno serve --parallel main.ts - a checkout without the islands bundle says so once, not once per worker", async () => {
   await withUnbuiltCheckout(async (dir) => {
-    const errors = await startupErrors(dir, 3);
+    const errors = await startupErrors(dir, { parallel: true, jobs: 3 });
     assert.match(errors, /Listening on .* with 3 threads/);
+    assert.deepEqual(warnings(errors), [warningFor(dir)]);
+  });
+});
+
+Deno.test({
+  name:
+    "deno serve --parallel main.ts without DENO_JOBS - a checkout without the islands bundle says so once, with a worker a core",
+  // One core runs one worker, which says it once anyway.
+  ignore: navigator.hardwareConcurrency < 2,
+  fn: async () => {
+    await withUnbuiltCheckout(async (dir) => {
+      const errors = await startupErrors(dir, { parallel: true });
+      assert.match(
+        errors,
+        new RegExp(`Listening on .* with ${navigator.hardwareConcurrency} threads`),
+      );
+      assert.deepEqual(warnings(errors), [warningFor(dir)]);
+    });
+  },
+});
+
+Deno.test("deno serve main.ts without DENO_JOBS - a checkout without the islands bundle still says so", async () => {
+  await withUnbuiltCheckout(async (dir) => {
+    const errors = await startupErrors(dir, { parallel: false });
+    assert.match(errors, /Listening on/);
     assert.deepEqual(warnings(errors), [warningFor(dir)]);
   });
 });
