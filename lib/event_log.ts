@@ -24,7 +24,7 @@ const SUPPRESSED_REPORT_MS = 1_000;
  * request is one), so a worker writes at most {@link LINE_BURST} at once and
  * {@link LINES_PER_SECOND} a second after that, each string field cut at {@link MAX_FIELD_LENGTH};
  * the lines it leaves out are counted, by event, in a `log_suppressed` line a second after the
- * first.
+ * first, or at once as the worker shuts down ({@link EventLog.flush}).
  */
 export class EventLog {
   #budget: TokenBucket;
@@ -63,17 +63,29 @@ export class EventLog {
     this.writeLine(JSON.stringify({ time: new Date().toISOString(), event, ...cut(fields) }));
   }
 
+  /**
+   * Writes the count of the lines left out now, if any is waiting for its timer: a shutdown's
+   * last step, as the process may end before the timer.
+   */
+  flush(): void {
+    if (this.#report === undefined) return;
+    clearTimeout(this.#report);
+    this.#reportSuppressed();
+  }
+
   #suppress(event: string): void {
     this.#suppressed.set(event, (this.#suppressed.get(event) ?? 0) + 1);
     if (this.#report !== undefined) return;
-    this.#report = setTimeout(() => {
-      this.#report = undefined;
-      const lines = [...this.#suppressed.values()].reduce((sum, count) => sum + count, 0);
-      const events = Object.fromEntries(this.#suppressed);
-      this.#suppressed.clear();
-      this.#line("log_suppressed", { lines, ...prefixed(events) });
-    }, SUPPRESSED_REPORT_MS);
+    this.#report = setTimeout(() => this.#reportSuppressed(), SUPPRESSED_REPORT_MS);
     Deno.unrefTimer(this.#report);
+  }
+
+  #reportSuppressed(): void {
+    this.#report = undefined;
+    const lines = [...this.#suppressed.values()].reduce((sum, count) => sum + count, 0);
+    const events = Object.fromEntries(this.#suppressed);
+    this.#suppressed.clear();
+    this.#line("log_suppressed", { lines, ...prefixed(events) });
   }
 }
 

@@ -64,3 +64,15 @@ Deno.test("EventLog - a field is not cut between the two halves of a character",
   assert.ok(cut.isWellFormed(), "a lone half of an emoji");
   assert.equal(cut, `${path.slice(0, MAX_FIELD_LENGTH - 1)}…`);
 });
+
+Deno.test("EventLog - flush writes the count of lines left out at once, and only once", async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = new EventLog(true, (line) => lines.push(JSON.parse(line)), () => 0);
+  for (let i = 0; i < LINE_BURST + 2; i++) log.write("rejected", { reason: "not_found" });
+  log.flush();
+  const { time: _, ...report } = lines.at(-1)!;
+  assert.deepEqual(report, { event: "log_suppressed", lines: 2, suppressed_rejected: 2 });
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  log.flush();
+  assert.equal(lines.length, LINE_BURST + 1, "no count written again, by the timer or a flush");
+});

@@ -216,6 +216,8 @@ export class GracefulShutdown {
     await new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
     this.#closeLiveTraffic();
     this.#drained = true;
+    // The count of log lines left out waits for a timer the process may not live to see.
+    events.flush();
     events.writeOwn("shutdown_finished", { ms: Math.round(performance.now() - started) });
     if (this.#roll === undefined) return;
     // Once every worker is done, nothing is left to lose: end the process if Deno keeps it up.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readConfig } from "./config.ts";
 import { RollCall } from "./roll_call.ts";
+import { EventLog, LINE_BURST } from "./event_log.ts";
 import { createServices } from "./services.ts";
 import { EXIT_GRACE_MS, GracefulShutdown } from "./shutdown.ts";
 import { withConsoleErrors } from "../tests/console_errors.ts";
@@ -78,4 +79,15 @@ Deno.test("GracefulShutdown - failed appends counted but not yet written are wri
     'Cannot append to "lobby":',
     'Cannot append to "lobby" (1 more like it left out since the last line):',
   ]);
+});
+
+Deno.test("GracefulShutdown - the count of log lines left out is written before the shutdown finishes", async () => {
+  const services = await servicesFor();
+  const lines: Array<Record<string, unknown>> = [];
+  services.events = new EventLog(true, (line) => lines.push(JSON.parse(line)), () => 0);
+  for (let i = 0; i < LINE_BURST + 3; i++) services.events.write("rejected", { reason: "x" });
+  await new GracefulShutdown(services).shutdown();
+  const { time: _, ...report } = lines.at(-2)!;
+  assert.deepEqual(report, { event: "log_suppressed", lines: 3, suppressed_rejected: 3 });
+  assert.equal(lines.at(-1)?.event, "shutdown_finished");
 });
