@@ -128,6 +128,8 @@ export class GroupCommitter {
   #failures: ThrottledErrors;
   /** Whether a commit is in flight. */
   #committing = false;
+  /** Settles once the commit attempt in flight, if any, has told `onCommitted` what it stored. */
+  #landing: Promise<void> = Promise.resolve();
   /** The clock as this worker last saw it; undefined: unknown. */
   #clock: Promise<Clock> | undefined;
   /** The clock's count once known, for choosing rooms whose held messages are old. */
@@ -173,6 +175,14 @@ export class GroupCommitter {
   /** How many shared log values still hold messages, as far as this committer knows. */
   get liveLogValues(): number {
     return this.#ledger.size;
+  }
+
+  /**
+   * Settles once the commit attempt in flight now, if any, has told `onCommitted` what it stored:
+   * whoever read a commit of this worker's in the store can wait here to be handed its messages.
+   */
+  settled(): Promise<void> {
+    return this.#landing;
   }
 
   /** Queues one append; resolves once it is durably stored (or found already stored). */
@@ -344,30 +354,38 @@ export class GroupCommitter {
       settle();
       return "done";
     }
-    this.#stats.commits++;
-    const started = performance.now();
-    const outcome = await op.commit().catch((error) => {
-      // Another worker's or process's handle holds the SQLite write lock: wait, then retry.
-      if (!isLocked(error)) throw error;
-      return null;
-    });
-    this.#tell(() => this.#onCommit?.((performance.now() - started) / 1000, appended));
-    if (outcome === null) {
-      this.#stats.locked++;
-      return "locked";
+    const { promise: landing, resolve: landed } = Promise.withResolvers<void>();
+    this.#landing = landing;
+    try {
+      this.#stats.commits++;
+      const started = performance.now();
+      const outcome = await op.commit().catch((error) => {
+        // Another worker's or process's handle holds the SQLite write lock: wait, then retry.
+        if (!isLocked(error)) throw error;
+        return null;
+      });
+      this.#tell(() => this.#onCommit?.((performance.now() - started) / 1000, appended));
+      if (outcome === null) {
+        this.#stats.locked++;
+        return "locked";
+      }
+      if (!outcome.ok) {
+        this.#stats.conflicts++;
+        return "conflict";
+      }
+      this.#count = n;
+      this.#clock = Promise.resolve({ versionstamp: outcome.versionstamp, count: n });
+      for (const room of plan.updated) this.#remember(room);
+      for (const room of flushed) this.#ledger.release(room);
+      this.#ledger.add(n, plan.logged);
+      for (const [room, messages] of committed) this.#storedIds.record(room, messages);
+      this.#stats.appended += appended;
+      for (const [room, messages] of committed) {
+        this.#tell(() => this.#onCommitted?.(room, messages));
+      }
+    } finally {
+      landed();
     }
-    if (!outcome.ok) {
-      this.#stats.conflicts++;
-      return "conflict";
-    }
-    this.#count = n;
-    this.#clock = Promise.resolve({ versionstamp: outcome.versionstamp, count: n });
-    for (const room of plan.updated) this.#remember(room);
-    for (const room of flushed) this.#ledger.release(room);
-    this.#ledger.add(n, plan.logged);
-    for (const [room, messages] of committed) this.#storedIds.record(room, messages);
-    this.#stats.appended += appended;
-    for (const [room, messages] of committed) this.#tell(() => this.#onCommitted?.(room, messages));
     settle();
     return "done";
   }

@@ -310,9 +310,15 @@ class RoomFeed {
     }
   }
 
-  /** Catches up to `head`, one catch-up at a time, whoever asked for it. */
-  #catchUpTo(head: number): Promise<void> {
-    return this.#inTurn(() => this.#catchUp(head));
+  /**
+   * Catches up to `head`, one catch-up at a time, whoever asked for it. A head read ahead of the
+   * cursor may be this worker's own commit, seen in the store before the commit hands its
+   * messages over (see {@link offerCommitted}): that hand-over is waited for and goes first, so
+   * only what never comes in memory is read from KV, where retention may have deleted it already.
+   */
+  async #catchUpTo(head: number): Promise<void> {
+    await this.log.settled();
+    return await this.#inTurn(() => this.#catchUp(head));
   }
 
   /** Runs a step that moves the cursor after every step asked for before it. */

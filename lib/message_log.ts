@@ -149,6 +149,14 @@ export class MessageLog {
     return () => this.#committed.delete(listener);
   }
 
+  /**
+   * Settles once this worker's commit in flight now, if any, has told the `onCommitted`
+   * listeners what it stored.
+   */
+  settled(): Promise<void> {
+    return this.#committer.settled();
+  }
+
   /** Tells the listeners of messages another worker of this process stored. */
   publish(room: string, messages: Message[]): void {
     this.#tell(room, messages, true);

@@ -152,6 +152,46 @@ Deno.test("ws - a cursor retention passes during the backlog closes 4409, and re
   });
 });
 
+Deno.test("ws - a burst far past a small history limit reaches every live socket, in order", async () => {
+  // One group commit carries up to 250 messages of a room; with 10 kept, it trims most of what
+  // it appends before any socket was sent it. The live sockets get it in memory nonetheless.
+  const server = await startServer({ env: { PARLEY_HISTORY_LIMIT: "10", PARLEY_LIMITS: "off" } });
+  try {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "L" } });
+    for (let round = 0; round < 20; round++) {
+      const sockets = ["ann", "bo", "cy", "di", "ed"].map((name) => {
+        return TestSocket.open(server, "lobby", { name });
+      });
+      try {
+        for (const socket of sockets) {
+          await socket.until((s) => s.frames.some((frame) => frame.type === "welcome"));
+        }
+        const head = sockets[0].frames.find((frame) => frame.type === "welcome")!.head as number;
+        for (let i = 0; i < 50; i++) {
+          for (const [k, socket] of sockets.slice(1).entries()) {
+            socket.send({ type: "send", id: `r${round}s${k}m${i}`, text: `m${i}` });
+          }
+        }
+        const last = head + 200;
+        const everySeq = Array.from({ length: 200 }, (_, i) => head + 1 + i);
+        for (const socket of sockets) {
+          const closed = socket.closed.then(({ code }) => `a close with code ${code}`);
+          const reached = socket.until((s) => s.messages.at(-1)?.seq === last, 10_000);
+          assert.equal(
+            await Promise.race([reached.then(() => "every message"), closed]),
+            "every message",
+          );
+          assert.deepEqual(seqsOf(socket.messages), everySeq);
+        }
+      } finally {
+        for (const socket of sockets) await socket.close();
+      }
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 /** Opens lobby's event stream from `lastEventId` and reads it up to its whole resync event. */
 async function readUntilResync(server: TestServer, lastEventId: string): Promise<string> {
   const controller = new AbortController();
