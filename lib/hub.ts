@@ -10,9 +10,9 @@ import {
   presenceVersion,
   type RoomPresence,
 } from "./presence.ts";
-import { HistoryTrimmedError } from "./room_reader.ts";
+import { HistoryTrimmedError, withTrimmed } from "./room_reader.ts";
 import { RoundRobin } from "./round_robin.ts";
-import type { Message, Room } from "./types.ts";
+import type { Message, Room, StoredRoom } from "./types.ts";
 
 export { Delivery };
 
@@ -244,6 +244,8 @@ class RoomFeed {
    * happened since, and the record need not be read again.
    */
   clockSeen: string | null | undefined;
+  /** The room's `trimmed` as the last head check read it. */
+  #trimmedSeen = 0;
 
   constructor(
     /** The room's record as read when the feed opened (its head is the cursor's start). */
@@ -286,10 +288,18 @@ class RoomFeed {
 
   /**
    * Catches up to the room's record as read directly, for wake-ups `kv.watch` cannot carry
-   * (another process), and once caught up remembers `clock`, the log clock read before it.
+   * (another process), and once caught up remembers `clock`, the log clock read before it. A
+   * record whose retention first passed the cursor is left to the next check: it may be a linked
+   * worker's commit whose broadcast is on its way, and reading it from KV would end every
+   * subscriber; only a feed that stayed behind what the last check saw trimmed reads it.
    */
   async seeRecord(room: Room | null, clock: string | null): Promise<void> {
-    if (room && room.head > this.cursor) await this.#catchUpTo(room.head);
+    const trimmedSeen = this.#trimmedSeen;
+    this.#trimmedSeen = room?.trimmed ?? 0;
+    if (room && room.head > this.cursor) {
+      const onItsWay = room.trimmed > this.cursor && trimmedSeen <= this.cursor;
+      if (!onItsWay) await this.#catchUpTo(room.head);
+    }
     if (room === null || this.cursor >= room.head) this.clockSeen = clock;
   }
 
@@ -747,7 +757,8 @@ export class Hub {
       ...marks,
     ]);
     behind.forEach((feed, i) => {
-      feed.seeRecord(entries[i].value as Room | null, clock).catch(() => {});
+      const record = entries[i].value as StoredRoom | null;
+      feed.seeRecord(record && withTrimmed(record), clock).catch(() => {});
     });
     if (!presence) return;
     feeds.forEach((feed, i) => {

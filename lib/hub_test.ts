@@ -672,6 +672,49 @@ Deno.test("Hub - a subscriber whose start retention passes while it loads is tol
   }, { watch: false });
 });
 
+Deno.test("Hub - without a watch, a head check leaves a trimmed commit to its broadcast on the way", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let checked = () => {};
+  const checkedKv = replacing(kv, {
+    getMany: ((...args: Parameters<Deno.Kv["getMany"]>) =>
+      kv.getMany(...args).then((entries) => {
+        checked();
+        return entries;
+      })) as Deno.Kv["getMany"],
+  });
+  // A linked worker writes, keeping 10 messages; its broadcasts are held back here.
+  const writer = new MessageLog(kv, { historyLimit: 10 });
+  const held: Array<[string, Message[]]> = [];
+  writer.onCommitted((room, messages) => held.push([room, messages]));
+  const log = new MessageLog(kv);
+  const hub = new Hub(checkedKv, log, { watch: false, headCheckMs: 50 });
+  const release = () => {
+    for (const [room, messages] of held.splice(0)) log.publish(room, messages);
+  };
+  try {
+    await writer.createRoom("lobby", "Lobby");
+    const recorder = new Recorder();
+    let gaps = 0;
+    const subscription = await hub.subscribe("lobby", recorder.listener, { onGap: () => gaps++ });
+    await writer.append("lobby", note(1));
+    release();
+    await recorder.reach(1);
+    // Seqs 2-30 land, trimming seqs up to 20, and a head check reads the room before the
+    // broadcasts arrive.
+    await Promise.all(range(2, 30).map((i) => writer.append("lobby", note(i))));
+    await new Promise<void>((resolve) => checked = resolve);
+    await sleep(20);
+    release();
+    await waitUntil(() => recorder.last === 30 || gaps > 0, "seq 30 or a gap");
+    assert.equal(gaps, 0, "the subscriber was told of a gap");
+    assert.deepEqual(recorder.seqs, range(1, 30));
+    subscription.close();
+  } finally {
+    hub.close();
+    kv.close();
+  }
+});
+
 Deno.test("Hub - a feed that retention passed reads on from the first kept message for those ahead", async () => {
   await withHub(async ({ kv, log, hub }) => {
     await log.createRoom("lobby", "Lobby");
