@@ -36,6 +36,14 @@ export const openLongPoll: OpenTransport = (target, events) => {
   let seenPresence: string | undefined;
   /** When the poll the server holds now was sent, if one is. */
   let waitingSince: Moment | undefined;
+  let opened = false;
+
+  /** Ends the poll, once: what is on its way is dropped, and the transport reported closed. */
+  function end(fatal?: string): void {
+    if (controller.signal.aborted) return;
+    controller.abort();
+    events.closed({ opened, fatal });
+  }
 
   async function fetchPage(cursor: TransportTarget, wait?: number): Promise<Page> {
     const url = roomUrl(cursor, "messages", { cursor: true });
@@ -57,7 +65,6 @@ export const openLongPoll: OpenTransport = (target, events) => {
   }
 
   async function run(): Promise<void> {
-    let opened = false;
     try {
       const cursor = { ...target };
       if (cursor.after === undefined) {
@@ -89,11 +96,8 @@ export const openLongPoll: OpenTransport = (target, events) => {
         page = await fetchPage(cursor, Math.round(SILENCE.pollWaitMs / 1000));
       }
     } catch (error) {
-      if (controller.signal.aborted) return;
       const code = (error as { code?: string }).code;
-      const fatal = code !== undefined && FATAL_CODES.has(code) ? code : undefined;
-      controller.abort();
-      events.closed({ opened, fatal });
+      end(code !== undefined && FATAL_CODES.has(code) ? code : undefined);
     }
   }
 
@@ -110,8 +114,7 @@ export const openLongPoll: OpenTransport = (target, events) => {
       // link that stopped carrying. The next transport resumes from the cursor.
       const limitMs = SILENCE.pollWaitMs + SILENCE.shownGraceMs;
       if (waitingSince === undefined || elapsedSince(waitingSince) < limitMs) return;
-      controller.abort();
-      events.closed({ opened: true });
+      end();
     },
     close() {
       controller.abort();
