@@ -14,10 +14,15 @@ import { LIMITS_OFF, requestJson, startServer } from "./server.ts";
 import { withTiming } from "./timing.ts";
 import { waitFor } from "./wait_for.ts";
 
-/** A TCP proxy whose live connections (WebSockets, event streams, long polls) can be frozen. */
+/**
+ * A TCP proxy whose live connections (WebSockets, event streams, long polls) can be frozen, or
+ * every connection, those opened later included, until it thaws.
+ */
 class FreezingProxy {
   readonly #listener: Deno.TcpListener;
   readonly #links = new Set<{ live: boolean; frozen: boolean; conns: Deno.Conn[] }>();
+  /** Every connection stops carrying, as over a network gone silent. */
+  #allFrozen = false;
   /** Live connections opened so far. */
   liveOpened = 0;
 
@@ -35,6 +40,17 @@ class FreezingProxy {
     for (const link of this.#links) if (link.live) link.frozen = true;
   }
 
+  /** Every connection, open now or later, stops carrying until {@link thaw}. */
+  freezeAll(): void {
+    this.#allFrozen = true;
+    for (const link of this.#links) link.frozen = true;
+  }
+
+  /** Connections opened from now on carry (those frozen stay so, as on a network left). */
+  thaw(): void {
+    this.#allFrozen = false;
+  }
+
   close(): void {
     this.#listener.close();
     for (const link of this.#links) for (const conn of link.conns) conn.close();
@@ -43,7 +59,7 @@ class FreezingProxy {
   async #accept(): Promise<void> {
     for await (const client of this.#listener) {
       const server = await Deno.connect({ hostname: "127.0.0.1", port: this.target });
-      const link = { live: false, frozen: false, conns: [client, server] };
+      const link = { live: false, frozen: this.#allFrozen, conns: [client, server] };
       this.#links.add(link);
       this.#pipe(client, server, link, true);
       this.#pipe(server, client, link, false);
@@ -228,3 +244,39 @@ Deno.test("client (ws) - a send that goes unanswered on a link that stopped carr
     }
   });
 });
+
+for (const transport of ["sse", "poll"] as TransportName[]) {
+  Deno.test(`client (${transport}) - a send over HTTP unanswered on a network gone silent gives the link up, and goes again once, in order`, async () => {
+    // The silence alone would take a minute to tell; the send's time limit tells sooner.
+    const silences = { streamMs: 60_000, pollGraceMs: 60_000, sendAnswerMs: 1_000 };
+    await withTiming(SILENCE, silences, async () => {
+      const server = await startServer(LIMITS_OFF);
+      const proxy = new FreezingProxy(Number(new URL(server.origin).port));
+      let connection: ChatConnection | undefined;
+      try {
+        await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+        connection = connect("lobby", { transport, baseUrl: proxy.origin, name: "ann" });
+        const states: string[] = [];
+        connection.on("status", (status) => states.push(status.state));
+        await waitFor("live", () => connection!.status.state === "live");
+        proxy.freezeAll();
+        const sentAt = performance.now();
+        connection.send("sent into the silence", "silent-1");
+        connection.send("and after it", "silent-2");
+        await waitFor("the link given up", () => states.includes("reconnecting"), 5_000);
+        const took = performance.now() - sentAt;
+        assert.ok(took < 3_000, `the link was given up ${took} ms after the send`);
+        proxy.thaw();
+        await waitFor("the messages delivered", () => connection!.outbox.length === 0, 10_000);
+        assert.equal(connection.status.state, "live");
+        const { body } = await requestJson(server, "/api/rooms/lobby/messages");
+        const stored = body.messages as { id: string }[];
+        assert.deepEqual(stored.map(({ id }) => id), ["silent-1", "silent-2"]);
+      } finally {
+        connection?.close();
+        proxy.close();
+        await server.close();
+      }
+    });
+  });
+}

@@ -39,12 +39,15 @@ export const openEventSource: OpenTransport = (target, events) => {
   const liveness = new Liveness({
     deadMs: SILENCE.streamMs,
     quietMs: SILENCE.streamPingMs + SILENCE.shownGraceMs,
-    onDead: () => {
-      if (closed) return;
-      stop();
-      events.closed({ opened });
-    },
+    onDead: giveUp,
   });
+
+  /** The link stopped carrying: the stream is ended and reported closed. */
+  function giveUp(): void {
+    if (closed) return;
+    stop();
+    events.closed({ opened });
+  }
 
   function stop(): void {
     closed = true;
@@ -90,7 +93,7 @@ export const openEventSource: OpenTransport = (target, events) => {
 
   return {
     send(message) {
-      postMessage(target, message, events, sends.signal);
+      postMessage(target, message, { ...events, unanswered: giveUp }, sends.signal);
     },
     typing() {
       postTyping(target, sends.signal);

@@ -1,3 +1,5 @@
+import { fetchWithin } from "../fetch_within.ts";
+import { SILENCE } from "./liveness.ts";
 import { roomUrl, type TransportEvents, type TransportTarget } from "./transport.ts";
 
 const NETWORK_RETRY_MS = 2_000;
@@ -14,20 +16,30 @@ export function postTyping(target: TransportTarget, signal: AbortSignal): void {
   }).then((response) => response.body?.cancel(), () => {});
 }
 
+/** What a send over HTTP reports to the transport that made it. */
+export type SendEvents = Pick<TransportEvents, "ack" | "rejected" | "retryLater"> & {
+  /**
+   * No answer started within `SILENCE.sendAnswerMs`: the link has stopped carrying, and the
+   * transport gives it up (the message goes again over the next one).
+   */
+  unanswered(): void;
+};
+
 /**
  * Sends one message with `POST /api/rooms/:room/messages`, for the transports that only
- * receive. A network failure or a retryable status asks for the message to be sent again later.
+ * receive. A network failure or a retryable status asks for the message to be sent again later;
+ * no answer in time says the link is dead.
  */
 export async function postMessage(
   target: TransportTarget,
   message: { id: string; text: string },
-  events: Pick<TransportEvents, "ack" | "rejected" | "retryLater">,
+  events: SendEvents,
   signal: AbortSignal,
 ): Promise<void> {
   const url = roomUrl(target, "messages");
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await fetchWithin(url, SILENCE.sendAnswerMs, {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -36,8 +48,10 @@ export async function postMessage(
       body: JSON.stringify({ id: message.id, text: message.text }),
       signal,
     });
-  } catch {
-    if (!signal.aborted) events.retryLater(message.id, NETWORK_RETRY_MS);
+  } catch (error) {
+    if (signal.aborted) return;
+    if ((error as Error).name === "TimeoutError") events.unanswered();
+    else events.retryLater(message.id, NETWORK_RETRY_MS);
     return;
   }
   const body = await response.json().catch(() => ({}));

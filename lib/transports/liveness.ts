@@ -41,6 +41,15 @@ export const SILENCE = {
    * silent longer when the tab is shown again has stopped carrying: it is given up at once.
    */
   shownGraceMs: 5_000,
+  /**
+   * A message sent over HTTP (an event stream's or a long poll's `POST`) whose answer has not
+   * started within this went over a link that stopped carrying: the link is given up, and the
+   * message goes again over the next, as over a WebSocket whose ping went unanswered. A slow link
+   * that works is not given up: over 2 s round trips a fresh connection, TLS and the request take
+   * 6 s, and the server is given 2 s more to store the message. It is under the client's 10 s
+   * (`ANSWER_TIMEOUT_MS` in `lib/client.ts`), after which a second copy would go beside the first.
+   */
+  sendAnswerMs: 8_000,
 };
 
 /** A moment on the monotonic clock and on the wall clock, for {@link elapsedSince}. */

@@ -104,7 +104,7 @@ export const openLongPoll: OpenTransport = (target, events) => {
   run();
   return {
     send(message) {
-      postMessage(target, message, events, controller.signal);
+      postMessage(target, message, { ...events, unanswered: () => end() }, controller.signal);
     },
     typing() {
       postTyping(target, controller.signal);
