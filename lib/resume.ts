@@ -18,9 +18,11 @@ const EPOCH_PATTERN = /^[A-Za-z0-9-]{1,36}$/;
 
 /**
  * Decides how a client resumes from its cursor (`after`) and the epoch it was issued in. A
- * cursor from another epoch, or one whose next messages were trimmed, gets an explicit resync,
- * never a silent gap; a cursor beyond the head of the same log is refused as `invalid_cursor`.
- * `cursor.name` is what errors call the cursor (default `after`).
+ * cursor from another epoch, one whose next messages were trimmed, or one beyond the head of its
+ * own epoch's log (restored from a backup since) gets an explicit resync, never a silent gap or a
+ * refusal its client cannot get past. A cursor beyond the head without an epoch says nothing of
+ * where it came from, and is refused as `invalid_cursor`. `cursor.name` is what errors call the
+ * cursor (default `after`).
  */
 export function parseResume(
   room: Room,
@@ -30,15 +32,16 @@ export function parseResume(
   if (epoch !== undefined && !EPOCH_PATTERN.test(epoch)) {
     throw new ParleyError(400, "invalid_epoch", `The epoch "${epoch}" is not a log epoch`);
   }
-  const otherEpoch = epoch !== undefined && epoch !== room.epoch;
-  // Within this epoch a cursor beyond the head is a client bug; from another it is expected.
+  // Without an epoch a cursor beyond the head is a client's mistake; with one it may predate a
+  // restore, or come from another log.
   const after = parseCursor(
     cursor.after,
     cursor.name ?? "after",
-    otherEpoch ? Number.MAX_SAFE_INTEGER : room.head,
+    epoch === undefined ? room.head : Number.MAX_SAFE_INTEGER,
   );
   if (after === undefined) return { resync: false };
-  if (otherEpoch || after < room.trimmed) return { resync: true };
+  const otherEpoch = epoch !== undefined && epoch !== room.epoch;
+  if (otherEpoch || after < room.trimmed || after > room.head) return { resync: true };
   return { after, resync: false };
 }
 

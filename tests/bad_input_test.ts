@@ -57,7 +57,6 @@ interface HttpErrorRow extends RowBase {
   kind: "http";
   /** Default: POST with a body, else GET. */
   method?: string;
-  /** `{epoch}` is replaced by the lobby's epoch. */
   path: string;
   /** Default for a body: `content-type: application/json`. */
   headers?: Record<string, string>;
@@ -146,7 +145,7 @@ interface WsHandshakeRow extends RowBase {
 interface SseErrorRow extends RowBase {
   kind: "sse";
   method?: string;
-  /** Default: `/api/rooms/lobby/events`; `{epoch}` is replaced by the lobby's epoch. */
+  /** Default: `/api/rooms/lobby/events`. */
   path?: string;
   headers?: Record<string, string>;
   raw?: boolean;
@@ -915,8 +914,8 @@ const ROWS: Row[] = [
   },
   {
     kind: "http",
-    when: "after beyond the head in this epoch",
-    path: `${MESSAGES}?after=999999&epoch={epoch}`,
+    when: "after beyond the head without an epoch",
+    path: `${MESSAGES}?after=999999`,
     status: 400,
     code: "invalid_cursor",
   },
@@ -1196,8 +1195,8 @@ const ROWS: Row[] = [
   },
   {
     kind: "ws-refused",
-    when: "after beyond the head in this epoch",
-    query: { after: "999999", epoch: "{epoch}" },
+    when: "after beyond the head without an epoch",
+    query: { after: "999999" },
     close: 4400,
     reason: "invalid_cursor",
   },
@@ -1488,8 +1487,7 @@ const ROWS: Row[] = [
   },
   {
     kind: "sse",
-    when: "a Last-Event-ID beyond the head in this epoch",
-    path: `${EVENTS}?epoch={epoch}`,
+    when: "a Last-Event-ID beyond the head without an epoch",
     headers: { "last-event-id": "999999" },
     status: 400,
     code: "invalid_cursor",
@@ -1636,8 +1634,6 @@ interface Context {
   lobby: Room;
 }
 
-const fill = (text: string, lobby: Room) => text.replaceAll("{epoch}", lobby.epoch);
-
 async function runRow(context: Context, row: Row): Promise<void> {
   switch (row.kind) {
     case "http":
@@ -1673,7 +1669,7 @@ interface Reply {
 
 /** Sends a row's request with `fetch`, or by hand over TCP for a path `fetch` would change. */
 async function sendHttp(
-  { server, port, lobby }: Context,
+  { server, port }: Context,
   row: {
     method?: string;
     path: string;
@@ -1684,7 +1680,7 @@ async function sendHttp(
   },
 ): Promise<Reply> {
   const method = row.method ?? (row.body === undefined ? "GET" : "POST");
-  const path = fill(row.path, lobby);
+  const path = row.path;
   const headers: Record<string, string> = {
     ...row.headers ?? (row.body === undefined ? {} : { "content-type": "application/json" }),
   };
@@ -1816,22 +1812,20 @@ async function runRoomStored({ server }: Context, row: RoomStoredRow): Promise<v
   assertNoPollution();
 }
 
-function wsPath(path: string, query: Query, lobby: Room): string {
-  const params = new URLSearchParams(
-    Object.entries(query).map(([key, value]) => [key, fill(value, lobby)]),
-  );
+function wsPath(path: string, query: Query): string {
+  const params = new URLSearchParams(Object.entries(query));
   const search = params.size === 0 ? "" : `?${params}`;
   return `${path}${search}`;
 }
 
 /** Opens a WebSocket with `query` as given, plus a `token` for the `session` name if any. */
 function openSocket(
-  { server, lobby }: Pick<Context, "server" | "lobby">,
+  { server }: Pick<Context, "server">,
   options: { session?: string | false; query?: Query; path?: string },
 ): TestSocket {
   const query = { ...options.query };
   if (options.session) query.token = sessionToken(server, options.session);
-  const path = wsPath(options.path ?? "/api/rooms/lobby/ws", query, lobby);
+  const path = wsPath(options.path ?? "/api/rooms/lobby/ws", query);
   return new TestSocket(new URL(path, server.origin.replace("http", "ws")).href);
 }
 
@@ -1866,7 +1860,7 @@ async function runWsRefused(context: Context, row: WsRefusedRow): Promise<void> 
 }
 
 async function runRawWsRefused(context: Context, row: WsRefusedRow): Promise<void> {
-  const path = wsPath(row.path ?? "/api/rooms/lobby/ws", row.query ?? {}, context.lobby);
+  const path = wsPath(row.path ?? "/api/rooms/lobby/ws", row.query ?? {});
   const socket = await RawSocket.open(context.port, path);
   try {
     assert.equal(socket.status, 101);
@@ -1980,7 +1974,7 @@ function waitFor(what: string, condition: () => boolean, timeoutMs = 3000): Prom
 }
 
 async function assertIntact(
-  { server, lobby }: Context,
+  { server }: Context,
   expected: { rooms: string[]; head: number },
 ): Promise<void> {
   assertNoPollution();
@@ -1998,7 +1992,7 @@ async function assertIntact(
   const history = await requestJson(server, "/api/rooms/lobby/messages");
   assert.equal(history.body.head, expected.head, "messages stored");
 
-  const client = openSocket({ server, lobby }, { session: "norma" });
+  const client = openSocket({ server }, { session: "norma" });
   try {
     const welcome = await waitForWelcome(client);
     assert.equal(welcome.head, expected.head);

@@ -66,6 +66,24 @@ Deno.test("ws - a cursor from another epoch gets a resync, even beyond this head
   });
 });
 
+Deno.test("ws - a cursor beyond the head of its own epoch (a backup restored since) gets a resync", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    const socket = TestSocket.open(server, "lobby", { after: 20, epoch, name: "bob" });
+    try {
+      await socket.until((s) => s.frames.some((frame) => frame.type === "resync"));
+      assert.deepEqual(socket.frames.map((frame) => frame.type).slice(0, 2), ["welcome", "resync"]);
+      const resync = socket.frames[1];
+      assert.equal(resync.head, 12);
+      assert.deepEqual(seqsOf(resync.messages as Message[]), [8, 9, 10, 11, 12]);
+      socket.send({ type: "send", id: "after-restore", text: "hello" });
+      await socket.until((s) => s.messages.some((message) => message.id === "after-restore"));
+      assert.deepEqual(seqsOf(socket.messages), [13]);
+    } finally {
+      await socket.close();
+    }
+  });
+});
+
 Deno.test("ws - a cursor still inside the history resumes without a resync", async () => {
   await withTrimmedRoom(async (server, epoch) => {
     const socket = TestSocket.open(server, "lobby", { after: 9, epoch });
@@ -93,6 +111,22 @@ Deno.test("long-poll - a trimmed cursor answers resync: true with the latest his
     const fine = await requestJson(server, `/api/rooms/lobby/messages?after=10&epoch=${epoch}`);
     assert.equal(fine.body.resync, undefined);
     assert.deepEqual(seqsOf(fine.body.messages as Message[]), [11, 12]);
+  });
+});
+
+Deno.test("long-poll - a cursor beyond the head of its own epoch answers resync: true at once; without an epoch it is refused", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    const { status, body } = await requestJson(
+      server,
+      `/api/rooms/lobby/messages?after=20&epoch=${epoch}&wait=5`,
+    );
+    assert.equal(status, 200);
+    assert.equal(body.resync, true);
+    assert.equal(body.head, 12);
+    assert.deepEqual(seqsOf(body.messages as Message[]), [8, 9, 10, 11, 12]);
+    const plain = await requestJson(server, "/api/rooms/lobby/messages?after=20");
+    assert.equal(plain.status, 400);
+    assert.equal((plain.body.error as { code: string }).code, "invalid_cursor");
   });
 });
 
@@ -192,17 +226,27 @@ Deno.test("ws - a burst far past a small history limit reaches every live socket
   }
 });
 
-/** Opens lobby's event stream from `lastEventId` and reads it up to its whole resync event. */
-async function readUntilResync(server: TestServer, lastEventId: string): Promise<string> {
+/**
+ * Opens lobby's event stream from `lastEventId` (with `query` in its URL) and reads it up to its
+ * whole resync event.
+ */
+async function readUntilResync(
+  server: TestServer,
+  lastEventId: string,
+  query = "",
+): Promise<string> {
   const controller = new AbortController();
-  const response = await fetch(`${server.origin}/api/rooms/lobby/events`, {
+  const response = await fetch(`${server.origin}/api/rooms/lobby/events${query}`, {
     headers: { "last-event-id": lastEventId },
     signal: controller.signal,
   });
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes("event: resync")) text += (await reader.read()).value ?? "";
-  while (!text.endsWith("\n\n")) text += (await reader.read()).value ?? "";
+  while (!text.includes("event: resync") || !text.endsWith("\n\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`The stream ended (${response.status}) without a resync: ${text}`);
+    text += value;
+  }
   controller.abort();
   await reader.cancel().catch(() => {});
   return text;
@@ -217,6 +261,20 @@ Deno.test("sse - a trimmed Last-Event-ID gets a resync event whose id is the hea
     assert.match(text, /\n\nevent: welcome\n/);
     const data = JSON.parse(block.slice(block.indexOf("data: ") + 6));
     assert.deepEqual(seqsOf(data.messages), [8, 9, 10, 11, 12]);
+  });
+});
+
+Deno.test("sse - a cursor beyond the head of its own epoch (a backup restored since) gets a resync event", async () => {
+  await withTrimmedRoom(async (server, epoch) => {
+    for (
+      const [lastEventId, query] of [["", `?after=20&epoch=${epoch}`], ["20", `?epoch=${epoch}`]]
+    ) {
+      const text = await readUntilResync(server, lastEventId, query);
+      const block = text.split("\n\n").find((part) => part.includes("event: resync"))!;
+      assert.match(block, /^id: 12\nevent: resync\ndata: /, query);
+      const data = JSON.parse(block.slice(block.indexOf("data: ") + 6));
+      assert.deepEqual(seqsOf(data.messages), [8, 9, 10, 11, 12]);
+    }
   });
 });
 

@@ -454,6 +454,53 @@ for (const transport of TRANSPORTS) {
     }
   });
 
+  Deno.test(`client (${transport}) - after the server is restored from a backup behind its cursor, it resyncs to the restored messages and goes on`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-restore-" });
+    const kvPath = `${dir}/parley.kv`;
+    const room = "restore";
+    let server = await startServerAt(0, kvPath);
+    const port = server.port;
+    let client: ReturnType<typeof open> | undefined;
+    try {
+      await createRoom(server, room);
+      const kept = await postSeries(server, room, ["one", "two"]);
+      // The backup, as docs/DEPLOY.md says: the server stopped, its file copied.
+      await server.close();
+      await Deno.copyFile(kvPath, `${dir}/backup.kv`);
+      server = await startServerAt(port, kvPath);
+      client = open(server, room, transport);
+      const { connection, delivered } = client;
+      const resyncs: Message[][] = [];
+      connection.on("resync", (messages) => resyncs.push(messages));
+      await untilLive(connection);
+      await postSeries(server, room, ["three", "four"]);
+      await waitFor("the messages after the backup", () => connection.last === 4);
+
+      await server.close();
+      await waitFor("the client to notice", () => connection.status.state === "reconnecting");
+      await Deno.copyFile(`${dir}/backup.kv`, kvPath);
+      // A clean stop leaves no -wal or -shm file: the backup put in place is the whole store.
+      assert.deepEqual([...Deno.readDirSync(dir)].map(({ name }) => name).sort(), [
+        "backup.kv",
+        "parley.kv",
+      ]);
+      server = await startServerAt(port, kvPath);
+      await waitFor("the resync", () => resyncs.length === 1, 20_000);
+      assert.deepEqual(resyncs, [kept]);
+      assert.equal(connection.last, 2);
+      assert.equal(connection.status.state, "live");
+      const fresh = await post(server, room, "after the restore");
+      assert.equal(fresh.seq, 3);
+      await waitFor("the message after the restore", () => connection.last === 3);
+      assert.deepEqual(delivered.at(-1), fresh);
+    } finally {
+      client?.connection.close();
+      await waitFor("polls to leave", () => server.services.hub.waitingPolls === 0);
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
   Deno.test(`client (${transport}) - a send made before the connection is live is delivered exactly once`, async () => {
     const server = await startServer(LIMITS_OFF);
     const room = "early";
