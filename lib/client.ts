@@ -564,11 +564,11 @@ export class ChatConnection {
     this.#removeFromOutbox(messages);
     for (const [id, item] of this.#outbox) {
       if (item.ackedSeq === undefined) continue;
-      if (item.ackedEpoch !== this.#epoch) {
-        // Stored in a log that is gone (the server's data was reset or restored): sent again
-        // under its id, which stores it once.
+      if (item.ackedEpoch !== this.#epoch || item.ackedSeq > head) {
+        // Stored in a log that is gone (the server's data was reset), or past the head of one
+        // restored from a backup taken before it: sent again under its id, which stores it once.
         item.ackedSeq = item.ackedEpoch = undefined;
-      } else if (item.ackedSeq <= head) {
+      } else {
         // Stored before the head but older than the messages the resync carries: it will not
         // be delivered now, so it leaves the outbox here.
         this.#outbox.delete(id);

@@ -13,18 +13,16 @@ import { waitFor } from "./wait_for.ts";
 
 const WELCOME = { type: "welcome", room: "r", head: 0, epoch: "e" };
 
-/** The frames a server answers a stored send with: its ack, then the message itself. */
-function stored(frame: Record<string, unknown>): unknown[] {
+/** A message of room "r", by "ada". */
+function messageAt(seq: number, id: string, text: string): Message {
+  return { seq, id, room: "r", author: "ada", text, at: 1 };
+}
+
+/** The frames a server answers a send stored at `seq` with: its ack, then the message itself. */
+function stored(frame: Record<string, unknown>, seq = 1): unknown[] {
   const id = String(frame.id);
-  const message: Message = {
-    seq: 1,
-    id,
-    room: "r",
-    author: "ada",
-    text: String(frame.text),
-    at: 1,
-  };
-  return [{ type: "ack", id, seq: 1 }, { type: "messages", messages: [message] }];
+  const message = messageAt(seq, id, String(frame.text));
+  return [{ type: "ack", id, seq }, { type: "messages", messages: [message] }];
 }
 
 function sessionRequired(frame: Record<string, unknown>): unknown[] {
@@ -268,6 +266,45 @@ Deno.test("client - sockets dropped while a send is in flight do not use up its 
       connection.send("hello");
       await waitFor("the message to be stored", () => connection.outbox.length === 0, 15_000);
       assert.equal(fake.sockets.length, 13);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+Deno.test("client - a resync below a message acknowledged but not yet delivered (a backup restored since) sends it again under its id", async () => {
+  const sends: { socket: number; id: unknown }[] = [];
+  const restored = [messageAt(1, "a", "one"), messageAt(2, "b", "two")];
+  const script = {
+    onOpen: (index: number) =>
+      index === 0 ? [{ ...WELCOME, head: 4 }] : [{ ...WELCOME, head: 2 }, {
+        type: "resync",
+        room: "r",
+        epoch: "e",
+        head: 2,
+        messages: restored,
+      }],
+    onFrame: (frame: Record<string, unknown>, { socket, index }: FakeSocket) => {
+      if (frame.type !== "send") return [];
+      sends.push({ socket: index, id: frame.id });
+      if (index > 0) return stored(frame, 3);
+      // Stored at 5 and acknowledged; the server stops before delivering it, and comes back
+      // restored from a backup whose head is 2.
+      setTimeout(() => socket.close(1012), 50);
+      return [{ type: "ack", id: frame.id, seq: 5 }];
+    },
+  };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", { transport: "ws", baseUrl: room.baseUrl, token: "t" });
+    const resyncs: Message[][] = [];
+    connection.on("resync", (messages) => resyncs.push(messages));
+    try {
+      await waitFor("the connection to go live", () => connection.status.state === "live");
+      const id = connection.send("lost in the restore");
+      await waitFor("the message stored again", () => connection.outbox.length === 0, 10_000);
+      assert.deepEqual(sends, [{ socket: 0, id }, { socket: 1, id }]);
+      assert.deepEqual(resyncs, [restored]);
+      assert.equal(connection.last, 3);
     } finally {
       connection.close();
     }
