@@ -496,8 +496,7 @@ export class ChatConnection {
     clearTimeout(this.#resendTimer);
     this.#inFlight = undefined;
     // Not live until the new transport opens: sends wait for it.
-    this.#tryingAt(Date.now());
-    this.#open();
+    this.#tryNow();
     return true;
   }
 
