@@ -410,8 +410,10 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     const first = connection.current === null;
     connection.current?.close();
     const epoch = connection.current?.epoch ?? room.epoch;
+    // A page that was live reconnects under its new name, and its banner says so.
+    const wasLive = connection.current?.wasLive ?? false;
     // Each connection confirms the session under the current name (creating or renaming it).
-    const chat = connect(room.id, { name: speaker || undefined, after, epoch, transport });
+    const chat = connect(room.id, { name: speaker || undefined, after, epoch, transport, wasLive });
     connection.current = chat;
     const showStatus = (next: ConnectionStatus) => {
       // The banner counts down from now: the clock may have been left minutes behind.

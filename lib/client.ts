@@ -85,6 +85,11 @@ export interface ConnectOptions {
   transport?: TransportName;
   /** The server's origin; default: the page's. */
   baseUrl?: string | URL;
+  /**
+   * This connection takes over from one that was live (a page connecting again under a new name):
+   * its tries are reconnects, and its status says `reconnecting` until it opens.
+   */
+  wasLive?: boolean;
 }
 
 interface Listeners {
@@ -199,8 +204,8 @@ export class ChatConnection {
   #openTimer: ReturnType<typeof setTimeout> | undefined;
   /** How long the transport may take to open (see {@link MAX_OPEN_TIMEOUT_MS}). */
   #openTimeoutMs = OPEN_TIMEOUT_MS;
-  /** A transport has opened: a try after that reconnects. */
-  #wasLive = false;
+  /** A transport has opened (or one did on the connection this took over from): tries reconnect. */
+  #wasLive: boolean;
   #closed = false;
 
   /**
@@ -216,7 +221,11 @@ export class ChatConnection {
     this.#baseUrl = new URL(options.baseUrl ?? globalThis.location.href);
     this.#forced = options.transport !== undefined;
     this.#transportName = options.transport ?? rememberedTransport() ?? FALLBACK[0];
-    this.#status = { state: "connecting", transport: this.#transportName };
+    this.#wasLive = options.wasLive ?? false;
+    this.#status = {
+      state: this.#wasLive ? "reconnecting" : "connecting",
+      transport: this.#transportName,
+    };
     globalThis.addEventListener?.("online", this.#networkBack);
     globalThis.document?.addEventListener("visibilitychange", this.#wake);
     queueMicrotask(() => this.#open());
@@ -235,6 +244,11 @@ export class ChatConnection {
   /** The current status. */
   get status(): ConnectionStatus {
     return this.#status;
+  }
+
+  /** A transport has opened on this connection (or on the one it took over from). */
+  get wasLive(): boolean {
+    return this.#wasLive;
   }
 
   /** The messages sent but not yet delivered back, oldest first. */

@@ -108,6 +108,28 @@ Deno.test("client - a first try that fails leaves it connecting; only a connecti
   });
 });
 
+Deno.test("client - a connection taking over from a live one reconnects from its first try", async () => {
+  const script = { onOpen: (index: number) => index === 0 ? "close" as const : [WELCOME] };
+  await withFakeRoom(script, async (room) => {
+    const connection = connect("r", {
+      transport: "ws",
+      baseUrl: room.baseUrl,
+      token: "t",
+      wasLive: true,
+    });
+    const states = [connection.status.state];
+    connection.on("status", ({ state }) => states.push(state));
+    try {
+      await waitFor("the connection to go live", () => connection.status.state === "live");
+      // The first try failed: the countdown to the second says reconnecting, as before it.
+      assert.deepEqual(new Set(states), new Set(["reconnecting", "live"]));
+      assert.ok(states.indexOf("live") > 1, `states: ${states.join(", ")}`);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
 Deno.test("client - a send refused for want of a session makes a new session and goes again", async () => {
   const script = roomKnowing(({ url }) => url.searchParams.get("token") === "token-1");
   await withFakeRoom(script, async (room) => {

@@ -1398,6 +1398,26 @@ Deno.test("room page - a connection lost after minutes live counts down from now
   });
 });
 
+Deno.test("room page - a rename reconnects under the new name, and the banner says reconnecting", async () => {
+  await withBrowserSession(async (session) => {
+    const { page: ann } = await openRouted(session, "ann");
+    await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+    // The session under the new name takes a while, so the banner shows what comes between.
+    await ann.route("**/api/session", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.fallback();
+    });
+    const bannerTexts = await recordTexts(ann, ".status");
+    await ann.locator('input[name="name"]').fill("annie");
+    await ann.locator('input[name="name"]').press("Enter");
+    await ann.locator(".status-live").waitFor({ state: "detached" });
+    await ann.locator(".status-live").waitFor({ timeout: 10_000 });
+    const seen = await bannerTexts();
+    assert.ok(seen.some((text) => text.startsWith("Reconnecting")), `banner: ${seen.join(" | ")}`);
+    assert.ok(!seen.some((text) => text.startsWith("Connecting")), `banner: ${seen.join(" | ")}`);
+  });
+});
+
 Deno.test("room page - a new visitor's first message has the colour it will keep while it is sent", async () => {
   await withBrowserSession(async (session) => {
     // No session when the page is rendered: the page learns its author id as it connects.
