@@ -482,8 +482,12 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     const first = messages.value[0];
     if (first === undefined) return void (history.value = "done");
     history.value = "loading";
+    // A resync, or a return to the newest that let the list's top go, replaces the list while the
+    // page is on its way: it then joins nothing, and what replaced the list says what is older.
+    const replaced = () => messages.value[0] !== first;
     try {
       const page = await fetchOlder(room.id, first.seq, { limit: OLDER_PAGE_SIZE });
+      if (replaced()) return;
       const epoch = connection.current?.epoch ?? room.epoch;
       // History from another epoch of the log does not belong above these messages.
       if (page.epoch !== epoch) return void (history.value = "idle");
@@ -505,6 +509,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
         document.activeElement?.classList.contains("load-older") === true;
       history.value = done ? "done" : "idle";
     } catch {
+      if (replaced()) return;
       history.value = "error";
       // Said as a success is: the button keeps the focus, and its new name is not read out.
       announce("Older messages could not be loaded");

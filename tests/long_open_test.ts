@@ -110,6 +110,50 @@ Deno.test("room page - a reader scrolled up when the room moved on past its hist
   }, { PARLEY_HISTORY_LIMIT: "200" });
 });
 
+Deno.test("room page - a page of older messages that comes after a resync is not put above it", async () => {
+  await withBrowserSession(async (session) => {
+    await busy(session.server, 1, 120);
+    const context = await namedContext(session.browser, "ann");
+    let offline = false;
+    let drop = () => {};
+    await context.routeWebSocket(/\/ws/, (route) => {
+      if (offline) return route.close({ code: 1006 });
+      route.connectToServer();
+      drop = () => route.close({ code: 1006 });
+    });
+    const ann = await context.newPage();
+    // The older page is read while the room still keeps it, and reaches the page only when let go.
+    let letGo = () => {};
+    const held = new Promise<void>((asked) => {
+      ann.route((url) => url.searchParams.has("before"), async (route) => {
+        const response = await route.fetch();
+        asked();
+        await new Promise<void>((resolve) => (letGo = resolve));
+        await route.fulfill({ response });
+      });
+    });
+    await ann.goto(`${session.server.origin}/rooms/lobby?transport=ws`);
+    await ann.locator(".status-live").waitFor();
+    await ann.locator(".load-older").click();
+    await held;
+    offline = true;
+    drop();
+    await ann.locator(".status-reconnecting").waitFor();
+    await busy(session.server, 121, 400);
+    offline = false;
+    await ann.evaluate(() => dispatchEvent(new Event("online")));
+    await ann.locator('[data-seq="520"]').waitFor();
+    const answered = ann.waitForEvent(
+      "requestfinished",
+      (request) => request.url().includes("before="),
+    );
+    letGo();
+    await answered;
+    await ann.waitForTimeout(300);
+    assertRun(await shownSeqs(ann), 471, 520);
+  }, { PARLEY_HISTORY_LIMIT: "200" });
+});
+
 Deno.test("room page - after the clock is set back an hour, typing still tells the room", async () => {
   await withBrowserSession(async (session) => {
     const ann = await openRoom(session, "ann", { query: "?transport=ws" });
