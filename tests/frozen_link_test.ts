@@ -10,7 +10,7 @@ import { type ChatConnection, connect } from "../lib/client.ts";
 import { SILENCE } from "../lib/transports/liveness.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
 import { STREAM_TIMING } from "../lib/event_stream.ts";
-import { LIMITS_OFF, requestJson, startServer } from "./server.ts";
+import { LIMITS_OFF, requestJson, startServer, type TestServer } from "./server.ts";
 import { withTiming } from "./timing.ts";
 import { waitFor } from "./wait_for.ts";
 
@@ -109,18 +109,47 @@ function withShortSilences(test: () => Promise<void>): Promise<void> {
   return withTiming(SILENCE, silences, () => withTiming(STREAM_TIMING, { heartbeatMs: 200 }, test));
 }
 
+/** A live connection as "ann" to the lobby through a {@link FreezingProxy}, for a test's body. */
+interface ProxiedClient {
+  server: TestServer;
+  proxy: FreezingProxy;
+  connection: ChatConnection;
+  /** The states the connection reported, from its first "live" on. */
+  states: string[];
+}
+
+/** Runs `body` with a connection over `transport` that has gone live through a freezing proxy. */
+async function withProxiedClient(
+  transport: TransportName,
+  body: (client: ProxiedClient) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(LIMITS_OFF);
+  const proxy = new FreezingProxy(Number(new URL(server.origin).port));
+  let connection: ChatConnection | undefined;
+  try {
+    await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+    connection = connect("lobby", { transport, baseUrl: proxy.origin, name: "ann" });
+    const states: string[] = [];
+    connection.on("status", (status) => states.push(status.state));
+    await waitFor("live", () => connection!.status.state === "live");
+    await body({ server, proxy, connection, states });
+  } finally {
+    connection?.close();
+    proxy.close();
+    await server.close();
+  }
+}
+
+/** The ids of the lobby's stored messages, oldest first. */
+async function storedIds(server: TestServer): Promise<string[]> {
+  const { body } = await requestJson(server, "/api/rooms/lobby/messages");
+  return (body.messages as { id: string }[]).map(({ id }) => id);
+}
+
 for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
   Deno.test(`client (${transport}) - a link that stops carrying is given up, and deliveries go on over the next`, async () => {
-    await withShortSilences(async () => {
-      const server = await startServer(LIMITS_OFF);
-      const proxy = new FreezingProxy(Number(new URL(server.origin).port));
-      let connection: ChatConnection | undefined;
-      try {
-        await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-        connection = connect("lobby", { transport, baseUrl: proxy.origin, name: "ann" });
-        const states: string[] = [];
-        connection.on("status", (status) => states.push(status.state));
-        await waitFor("live", () => connection!.status.state === "live");
+    await withShortSilences(() =>
+      withProxiedClient(transport, async ({ server, proxy, connection, states }) => {
         // A quiet link that carries is kept: the server answers pings, or sends its own.
         await new Promise((resolve) => setTimeout(resolve, 2_500));
         assert.deepEqual(states, ["live"]);
@@ -128,17 +157,11 @@ for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
         proxy.freeze();
         connection.send("sent into the silence", "silent-1");
         await waitFor("a new live connection", () => proxy.liveOpened === 2, 10_000);
-        await waitFor("the message delivered", () => connection!.outbox.length === 0, 10_000);
+        await waitFor("the message delivered", () => connection.outbox.length === 0, 10_000);
         assert.deepEqual(states, ["live", "reconnecting", "live"]);
-        const { body } = await requestJson(server, "/api/rooms/lobby/messages");
-        const stored = body.messages as { id: string }[];
-        assert.deepEqual(stored.map(({ id }) => id), ["silent-1"]);
-      } finally {
-        connection?.close();
-        proxy.close();
-        await server.close();
-      }
-    });
+        assert.deepEqual(await storedIds(server), ["silent-1"]);
+      })
+    );
   });
 }
 
@@ -174,109 +197,79 @@ for (const transport of ["ws", "sse", "poll"] as TransportName[]) {
       SILENCE,
       silences,
       () =>
-        withTiming(STREAM_TIMING, { heartbeatMs: 200 }, async () => {
-          const server = await startServer(LIMITS_OFF);
-          const proxy = new FreezingProxy(Number(new URL(server.origin).port));
-          let connection: ChatConnection | undefined;
-          try {
-            await withShownTab(async (show) => {
-              await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-              connection = connect("lobby", { transport, baseUrl: proxy.origin, name: "ann" });
-              const states: string[] = [];
-              connection.on("status", (status) => states.push(status.state));
-              await waitFor("live", () => connection!.status.state === "live");
-              // A link that carries is kept, however often the tab is shown.
-              for (let i = 0; i < 3; i++) {
+        withTiming(
+          STREAM_TIMING,
+          { heartbeatMs: 200 },
+          () =>
+            withShownTab((show) =>
+              withProxiedClient(transport, async ({ server, proxy, connection, states }) => {
+                // A link that carries is kept, however often the tab is shown.
+                for (let i = 0; i < 3; i++) {
+                  show();
+                  await new Promise((resolve) => setTimeout(resolve, 600));
+                }
+                assert.deepEqual([states, proxy.liveOpened], [["live"], 1]);
+                proxy.freeze();
+                const { body } = await requestJson(server, "/api/rooms/lobby/messages", {
+                  body: { author: "bob", text: "while the link was down" },
+                });
+                // Hidden longer than a link that carries is ever silent.
+                await new Promise((resolve) => setTimeout(resolve, 2_500));
                 show();
-                await new Promise((resolve) => setTimeout(resolve, 600));
-              }
-              assert.deepEqual([states, proxy.liveOpened], [["live"], 1]);
-              proxy.freeze();
-              const { body } = await requestJson(server, "/api/rooms/lobby/messages", {
-                body: { author: "bob", text: "while the link was down" },
-              });
-              // Hidden longer than a link that carries is ever silent.
-              await new Promise((resolve) => setTimeout(resolve, 2_500));
-              show();
-              await waitFor("a new live connection", () => proxy.liveOpened === 2, 3_000);
-              await waitFor(
-                "the missed message",
-                () => connection!.last === (body.message as { seq: number }).seq,
-                3_000,
-              );
-              assert.deepEqual(states, ["live", "reconnecting", "live"]);
-            });
-          } finally {
-            connection?.close();
-            proxy.close();
-            await server.close();
-          }
-        }),
+                await waitFor("a new live connection", () => proxy.liveOpened === 2, 3_000);
+                await waitFor(
+                  "the missed message",
+                  () => connection.last === (body.message as { seq: number }).seq,
+                  3_000,
+                );
+                assert.deepEqual(states, ["live", "reconnecting", "live"]);
+              })
+            ),
+        ),
     );
   });
 }
 
 Deno.test("client (ws) - a send that goes unanswered on a link that stopped carrying reconnects and goes again, long before the silence would", async () => {
   // The silence alone would take a minute to tell; the unanswered send has the link checked.
-  await withTiming(SILENCE, { checkMs: 50, pingAfterMs: 60_000, pongWithinMs: 400 }, async () => {
-    const server = await startServer(LIMITS_OFF);
-    const proxy = new FreezingProxy(Number(new URL(server.origin).port));
-    let connection: ChatConnection | undefined;
-    try {
-      await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-      connection = connect("lobby", { transport: "ws", baseUrl: proxy.origin, name: "ann" });
-      const states: string[] = [];
-      connection.on("status", (status) => states.push(status.state));
-      await waitFor("live", () => connection!.status.state === "live");
-      proxy.freeze();
-      connection.send("sent into the silence", "silent-1");
-      connection.send("and after it", "silent-2");
-      await waitFor("a new live connection", () => proxy.liveOpened === 2, 10_000);
-      await waitFor("the messages delivered", () => connection!.outbox.length === 0, 5_000);
-      assert.deepEqual(states, ["live", "reconnecting", "live"]);
-      const { body } = await requestJson(server, "/api/rooms/lobby/messages");
-      const stored = body.messages as { id: string }[];
-      assert.deepEqual(stored.map(({ id }) => id), ["silent-1", "silent-2"]);
-    } finally {
-      connection?.close();
-      proxy.close();
-      await server.close();
-    }
-  });
+  const silences = { checkMs: 50, pingAfterMs: 60_000, pongWithinMs: 400 };
+  await withTiming(
+    SILENCE,
+    silences,
+    () =>
+      withProxiedClient("ws", async ({ server, proxy, connection, states }) => {
+        proxy.freeze();
+        connection.send("sent into the silence", "silent-1");
+        connection.send("and after it", "silent-2");
+        await waitFor("a new live connection", () => proxy.liveOpened === 2, 10_000);
+        await waitFor("the messages delivered", () => connection.outbox.length === 0, 5_000);
+        assert.deepEqual(states, ["live", "reconnecting", "live"]);
+        assert.deepEqual(await storedIds(server), ["silent-1", "silent-2"]);
+      }),
+  );
 });
 
 for (const transport of ["sse", "poll"] as TransportName[]) {
   Deno.test(`client (${transport}) - a send over HTTP unanswered on a network gone silent gives the link up, and goes again once, in order`, async () => {
     // The silence alone would take a minute to tell; the send's time limit tells sooner.
     const silences = { streamMs: 60_000, pollGraceMs: 60_000, sendAnswerMs: 1_000 };
-    await withTiming(SILENCE, silences, async () => {
-      const server = await startServer(LIMITS_OFF);
-      const proxy = new FreezingProxy(Number(new URL(server.origin).port));
-      let connection: ChatConnection | undefined;
-      try {
-        await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
-        connection = connect("lobby", { transport, baseUrl: proxy.origin, name: "ann" });
-        const states: string[] = [];
-        connection.on("status", (status) => states.push(status.state));
-        await waitFor("live", () => connection!.status.state === "live");
-        proxy.freezeAll();
-        const sentAt = performance.now();
-        connection.send("sent into the silence", "silent-1");
-        connection.send("and after it", "silent-2");
-        await waitFor("the link given up", () => states.includes("reconnecting"), 5_000);
-        const took = performance.now() - sentAt;
-        assert.ok(took < 3_000, `the link was given up ${took} ms after the send`);
-        proxy.thaw();
-        await waitFor("the messages delivered", () => connection!.outbox.length === 0, 10_000);
-        assert.equal(connection.status.state, "live");
-        const { body } = await requestJson(server, "/api/rooms/lobby/messages");
-        const stored = body.messages as { id: string }[];
-        assert.deepEqual(stored.map(({ id }) => id), ["silent-1", "silent-2"]);
-      } finally {
-        connection?.close();
-        proxy.close();
-        await server.close();
-      }
-    });
+    await withTiming(
+      SILENCE,
+      silences,
+      () =>
+        withProxiedClient(transport, async ({ server, proxy, connection, states }) => {
+          proxy.freezeAll();
+          const sentAt = performance.now();
+          connection.send("sent into the silence", "silent-1");
+          connection.send("and after it", "silent-2");
+          await waitFor("the link given up", () => states.includes("reconnecting"), 5_000);
+          const took = performance.now() - sentAt;
+          assert.ok(took < 3_000, `the link was given up ${took} ms after the send`);
+          proxy.thaw();
+          await waitFor("the messages delivered", () => connection.outbox.length === 0, 10_000);
+          assert.equal(connection.status.state, "live");
+          assert.deepEqual(await storedIds(server), ["silent-1", "silent-2"]);
+        }),
+    );
   });
 }

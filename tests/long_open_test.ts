@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { namedContext, openRoom, withBrowserSession } from "./browser.ts";
+import { type BrowserSession, namedContext, openRoom, withBrowserSession } from "./browser.ts";
 import type { TestServer } from "./server.ts";
 import { MAX_SHOWN, MAX_WHILE_READING } from "../lib/ui/shown.ts";
 
@@ -33,6 +33,25 @@ function shownSeqs(page: Page): Promise<number[]> {
 /** Checks that `seqs` run from `first` to `last` with none missing or repeated. */
 function assertRun(seqs: number[], first: number, last: number): void {
   assert.deepEqual(seqs, Array.from({ length: last - first + 1 }, (_, i) => first + i));
+}
+
+/** A page's WebSocket link that the test takes away, and keeps away while `offline`. */
+interface DroppableLink {
+  offline: boolean;
+  /** Takes the page's socket away, as a network gone would. */
+  drop(): void;
+}
+
+/** A context as "ann" whose WebSockets go through a {@link DroppableLink}. */
+async function droppableContext(session: BrowserSession) {
+  const context = await namedContext(session.browser, "ann");
+  const link: DroppableLink = { offline: false, drop: () => {} };
+  await context.routeWebSocket(/\/ws/, (route) => {
+    if (link.offline) return route.close({ code: 1006 });
+    route.connectToServer();
+    link.drop = () => route.close({ code: 1006 });
+  });
+  return { context, link };
 }
 
 Deno.test("room page - scrolled up in a busy room, the list stays bounded and shows the newest on return", async () => {
@@ -64,29 +83,22 @@ Deno.test("room page - scrolled up in a busy room, the list stays bounded and sh
 Deno.test("room page - a reader scrolled up when the room moved on past its history is taken to the latest", async () => {
   await withBrowserSession(async (session) => {
     await busy(session.server, 1, 120);
-    const context = await namedContext(session.browser, "ann");
     // The page's socket can be taken away, and every next one refused, as while offline.
-    let offline = false;
-    let drop = () => {};
-    await context.routeWebSocket(/\/ws/, (route) => {
-      if (offline) return route.close({ code: 1006 });
-      route.connectToServer();
-      drop = () => route.close({ code: 1006 });
-    });
+    const { context, link } = await droppableContext(session);
     const ann = await context.newPage();
     await ann.goto(`${session.server.origin}/rooms/lobby?transport=ws`);
     await ann.locator(".status-live").waitFor();
     await ann.locator(".scroller").evaluate((element) => (element.scrollTop = -400));
     await busy(session.server, 121, 3);
     await ann.locator(".jump", { hasText: "3 new messages" }).waitFor();
-    offline = true;
-    drop();
+    link.offline = true;
+    link.drop();
     await ann.locator(".status-reconnecting").waitFor();
     // Ann is in another window meanwhile.
     await ann.evaluate(() => (document.hasFocus = () => false));
     // Far more than the room keeps (200) come meanwhile: the page is resynced to the latest.
     await busy(session.server, 124, 400);
-    offline = false;
+    link.offline = false;
     // Back online: the page tries at once (a click on "Try now" races its own next try).
     await ann.evaluate(() => dispatchEvent(new Event("online")));
     await ann.locator('[data-seq="523"]').waitFor();
@@ -113,14 +125,7 @@ Deno.test("room page - a reader scrolled up when the room moved on past its hist
 Deno.test("room page - a page of older messages that comes after a resync is not put above it", async () => {
   await withBrowserSession(async (session) => {
     await busy(session.server, 1, 120);
-    const context = await namedContext(session.browser, "ann");
-    let offline = false;
-    let drop = () => {};
-    await context.routeWebSocket(/\/ws/, (route) => {
-      if (offline) return route.close({ code: 1006 });
-      route.connectToServer();
-      drop = () => route.close({ code: 1006 });
-    });
+    const { context, link } = await droppableContext(session);
     const ann = await context.newPage();
     // The older page is read while the room still keeps it, and reaches the page only when let go.
     let letGo = () => {};
@@ -136,11 +141,11 @@ Deno.test("room page - a page of older messages that comes after a resync is not
     await ann.locator(".status-live").waitFor();
     await ann.locator(".load-older").click();
     await held;
-    offline = true;
-    drop();
+    link.offline = true;
+    link.drop();
     await ann.locator(".status-reconnecting").waitFor();
     await busy(session.server, 121, 400);
-    offline = false;
+    link.offline = false;
     await ann.evaluate(() => dispatchEvent(new Event("online")));
     await ann.locator('[data-seq="520"]').waitFor();
     const answered = ann.waitForEvent(
