@@ -406,6 +406,7 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
   useEffect(() => {
     if (!live) return;
     const after = connection.current?.last ?? initial.at(-1)?.seq ?? 0;
+    const lastId = connection.current ? connection.current.lastId : initial.at(-1)?.id;
     const pending = connection.current?.outbox ?? [];
     const first = connection.current === null;
     connection.current?.close();
@@ -413,7 +414,14 @@ export default function ChatRoom({ room, messages: initial, transport, speaker: 
     // A page that was live reconnects under its new name, and its banner says so.
     const wasLive = connection.current?.wasLive ?? false;
     // Each connection confirms the session under the current name (creating or renaming it).
-    const chat = connect(room.id, { name: speaker || undefined, after, epoch, transport, wasLive });
+    const chat = connect(room.id, {
+      name: speaker || undefined,
+      after,
+      lastId,
+      epoch,
+      transport,
+      wasLive,
+    });
     connection.current = chat;
     const showStatus = (next: ConnectionStatus) => {
       // The banner counts down from now: the clock may have been left minutes behind.

@@ -81,6 +81,11 @@ export interface ConnectOptions {
   after?: number;
   /** The epoch `after` was issued in (from a page's props or an earlier connection). */
   epoch?: string;
+  /**
+   * The id of the message at `after`: the server checks it is still the one stored there, and
+   * resyncs the connection if a log restored from a backup has given that seq to another since.
+   */
+  lastId?: string;
   /** Use only this transport (no fallback); default: WebSocket, falling back to SSE, then polling. */
   transport?: TransportName;
   /** The server's origin; default: the page's. */
@@ -175,6 +180,8 @@ export class ChatConnection {
   #transportName: TransportName;
   #transport: Transport | undefined;
   #last: number | undefined;
+  /** The id of the message at `#last`, when it is known. */
+  #lastId: string | undefined;
   #epoch: string | undefined;
   #authorId: string | undefined;
   /**
@@ -217,6 +224,7 @@ export class ChatConnection {
     this.#name = options.name;
     this.#token = options.token;
     this.#last = options.after;
+    this.#lastId = options.lastId;
     this.#epoch = options.epoch;
     this.#baseUrl = new URL(options.baseUrl ?? globalThis.location.href);
     this.#forced = options.transport !== undefined;
@@ -260,6 +268,11 @@ export class ChatConnection {
       error: failure && `${failure.message} (${failure.code})`,
       failure,
     }));
+  }
+
+  /** The id of the message at `last`, when it is known (not after opening at the head). */
+  get lastId(): string | undefined {
+    return this.#lastId;
   }
 
   /** The epoch of the room's log that `last` belongs to. */
@@ -358,6 +371,7 @@ export class ChatConnection {
       tokenInUrl: !this.#cookieSession,
       after: this.#last,
       epoch: this.#epoch,
+      last: this.#lastId,
     };
     let current: Transport | undefined = undefined;
     const isCurrent = () => current !== undefined && this.#transport === current;
@@ -567,6 +581,7 @@ export class ChatConnection {
     const fresh = messages.filter((message) => message.seq > (this.#last ?? -1));
     if (fresh.length === 0) return;
     this.#last = fresh[fresh.length - 1].seq;
+    this.#lastId = fresh[fresh.length - 1].id;
     const delivered = this.#removeFromOutbox(fresh);
     for (const listener of this.#listeners.messages) listener(fresh);
     if (delivered) this.#emitOutbox();
@@ -574,6 +589,7 @@ export class ChatConnection {
 
   #resync(head: number, messages: Message[]): void {
     this.#last = head;
+    this.#lastId = messages.at(-1)?.seq === head ? messages.at(-1)?.id : undefined;
     this.#removeFromOutbox(messages);
     for (const [id, item] of this.#outbox) {
       if (item.ackedSeq === undefined) continue;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ParleyError } from "./errors.ts";
-import { parseResume, type Resume } from "./resume.ts";
+import { MessageLog } from "./message_log.ts";
+import { checkResume, parseResume, type Resume } from "./resume.ts";
 import type { Room } from "./types.ts";
 
 const room: Room = {
@@ -59,3 +60,54 @@ for (const { name, after, epoch, expect } of cases) {
     }
   });
 }
+
+/** A log whose room "lobby" has messages 1 to 5, ids m1 to m5, and keeps 3 of them (3 to 5). */
+async function withKeptThree(test: (log: MessageLog, room: Room) => Promise<void>): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const log = new MessageLog(kv, { historyLimit: 3 });
+  try {
+    await log.createRoom("lobby", "Lobby");
+    for (let i = 1; i <= 5; i++) {
+      await log.append("lobby", { id: `m${i}`, author: "ann", text: "x" });
+    }
+    await test(log, (await log.getRoom("lobby"))!);
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("checkResume - the message the client names at its cursor lets it resume", async () => {
+  await withKeptThree(async (log, lobby) => {
+    const cursor = { after: "4", epoch: lobby.epoch, last: "m4" };
+    assert.deepEqual(await checkResume(log, lobby, cursor), { after: 4, resync: false });
+  });
+});
+
+Deno.test("checkResume - another message at the cursor (a backup restored since) resyncs", async () => {
+  await withKeptThree(async (log, lobby) => {
+    const cursor = { after: "4", epoch: lobby.epoch, last: "gone-since" };
+    assert.deepEqual(await checkResume(log, lobby, cursor), { resync: true });
+  });
+});
+
+Deno.test("checkResume - a cursor whose message retention deleted is taken as it is", async () => {
+  await withKeptThree(async (log, lobby) => {
+    const cursor = { after: "2", epoch: lobby.epoch, last: "unknowable" };
+    assert.deepEqual(await checkResume(log, lobby, cursor), { after: 2, resync: false });
+  });
+});
+
+Deno.test("checkResume - without a last id the cursor is only parsed", async () => {
+  await withKeptThree(async (log, lobby) => {
+    assert.deepEqual(await checkResume(log, lobby, { after: "4" }), { after: 4, resync: false });
+  });
+});
+
+Deno.test("checkResume - a malformed last id is refused as invalid_cursor", async () => {
+  await withKeptThree(async (log, lobby) => {
+    await assert.rejects(
+      checkResume(log, lobby, { after: "4", last: "no spaces" }),
+      (error) => error instanceof ParleyError && error.code === "invalid_cursor",
+    );
+  });
+});

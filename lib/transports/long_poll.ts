@@ -72,6 +72,8 @@ export const openLongPoll: OpenTransport = (target, events) => {
         Object.assign(cursor, { after: start.head, epoch: start.epoch });
       }
       let page = await fetchPage(cursor);
+      // The opening page had the cursor's message checked; the polls after it move on from there.
+      cursor.last = undefined;
       opened = true;
       // Open at the cursor this page continues from, not at its head: its messages are the ones
       // committed since, and a client with no cursor of its own starts from this one.

@@ -61,6 +61,11 @@ export interface TransportTarget {
   after?: number;
   /** The epoch `after` was issued in. */
   epoch?: string;
+  /**
+   * The id of the message at `after`, sent when the transport opens: the server resyncs a
+   * cursor whose seq a log restored from a backup has given to another message since.
+   */
+  last?: string;
 }
 
 /** A URL under the target's room (`/api/rooms/:room/<path>`), with the resume cursor if asked. */
@@ -76,6 +81,7 @@ export function roomUrl(
   if (options.cursor && target.after !== undefined) {
     url.searchParams.set("after", String(target.after));
     if (target.epoch !== undefined) url.searchParams.set("epoch", target.epoch);
+    if (target.last !== undefined) url.searchParams.set("last", target.last);
   }
   return url;
 }

@@ -3,7 +3,7 @@ import { clientIp } from "../../../../lib/client_ip.ts";
 import { wasHead } from "../../../../lib/head_as_get.ts";
 import { openEventStream } from "../../../../lib/event_stream.ts";
 import { tooManyConnections } from "../../../../lib/limits.ts";
-import { parseResume } from "../../../../lib/resume.ts";
+import { checkResume } from "../../../../lib/resume.ts";
 import { requireRoom } from "../../../../lib/room_param.ts";
 import type { AppEnv } from "../../../../lib/services.ts";
 
@@ -22,9 +22,11 @@ export const handler = {
     const { services } = c.var;
     const room = await requireRoom(services.log, c.req.param("room") ?? "");
     const lastEventId = c.req.header("last-event-id");
-    const resume = parseResume(room, {
+    // `last` names the message at `after`; an EventSource reconnecting by itself has moved on.
+    const resume = await checkResume(services.log, room, {
       after: lastEventId || c.req.query("after"),
       epoch: c.req.query("epoch"),
+      last: lastEventId ? undefined : c.req.query("last"),
       name: lastEventId ? "Last-Event-ID" : "after",
     });
     const ip = clientIp(c, services.config.trustProxy);

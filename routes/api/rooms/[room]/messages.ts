@@ -5,7 +5,7 @@ import { clientIp } from "../../../../lib/client_ip.ts";
 import { wasHead } from "../../../../lib/head_as_get.ts";
 import { rateLimited, tooManyConnections } from "../../../../lib/limits.ts";
 import { HistoryTrimmedError } from "../../../../lib/room_reader.ts";
-import { parseResume, readResyncMessages } from "../../../../lib/resume.ts";
+import { checkResume, readResyncMessages } from "../../../../lib/resume.ts";
 import { requireRoom, requireRoomId } from "../../../../lib/room_param.ts";
 import type { Hub } from "../../../../lib/hub.ts";
 import { presenceVersion } from "../../../../lib/presence.ts";
@@ -49,9 +49,15 @@ export const handler = {
     // A long-poll client that re-polls from the head this worker has reached (the usual case)
     // is answered from the hub's feed: no KV read before it waits.
     const live = hub.liveRoom(id);
-    const atLiveHead = live !== undefined && c.req.query("after") === String(live.head);
+    const cursor = {
+      after: c.req.query("after"),
+      epoch: c.req.query("epoch"),
+      last: c.req.query("last"),
+    };
+    // A poll naming its last message (an opening one) has it checked, which reads the log.
+    const atLiveHead = live !== undefined && cursor.after === String(live.head) && !cursor.last;
     const room = atLiveHead ? live : await requireRoom(log, id);
-    const resume = parseResume(room, { after: c.req.query("after"), epoch: c.req.query("epoch") });
+    const resume = await checkResume(log, room, cursor);
     if (resume.resync) {
       return page(room, await readResyncMessages(log, room.id, room.head), { resync: true });
     }

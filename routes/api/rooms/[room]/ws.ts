@@ -4,7 +4,7 @@ import { clientIp } from "../../../../lib/client_ip.ts";
 import { wasHead } from "../../../../lib/head_as_get.ts";
 import { errorResponse, ParleyError, roomNotFound } from "../../../../lib/errors.ts";
 import { tooManyConnections } from "../../../../lib/limits.ts";
-import { parseResume, type Resume } from "../../../../lib/resume.ts";
+import { checkResume, type CursorParams, type Resume } from "../../../../lib/resume.ts";
 import type { AppEnv, Services } from "../../../../lib/services.ts";
 import type { Session } from "../../../../lib/session.ts";
 import type { Room } from "../../../../lib/types.ts";
@@ -20,7 +20,7 @@ interface UpgradeRequest {
   ip: string;
   roomId: string;
   session: Session | undefined;
-  cursor: { after?: string; epoch?: string };
+  cursor: CursorParams;
 }
 
 /** Counts and logs a refused socket. */
@@ -106,7 +106,7 @@ async function serveOnceRead(
   try {
     room = await services.log.getRoom(roomId);
     if (room === null) return refuseUpgraded(CloseCode.roomNotFound, "room_not_found");
-    resume = parseResume(room, upgrade.cursor);
+    resume = await checkResume(services.log, room, upgrade.cursor);
   } catch (error) {
     if (error instanceof ParleyError) return refuseUpgraded(CloseCode.badRequest, error.code);
     // Its client or a shutdown closed the socket meanwhile; a shutdown closes the store next,
@@ -120,8 +120,9 @@ async function serveOnceRead(
 }
 
 /**
- * `GET /api/rooms/:room/ws?after=SEQ&epoch=EPOCH` upgrades to the chat WebSocket; the session
- * (cookie, bearer token or `token` param) names who speaks, and without one the socket only reads.
+ * `GET /api/rooms/:room/ws?after=SEQ&epoch=EPOCH&last=ID` upgrades to the chat WebSocket; the
+ * session (cookie, bearer token or `token` param) names who speaks, and without one the socket only
+ * reads.
  * The upgrade is answered before anything is read: Deno keeps, until the process ends, the
  * connection of an upgrade answered after an `await` once its client has hung up, which would let
  * a client that asks and hangs up use up the server's file descriptors.
@@ -152,7 +153,11 @@ export const handler = {
       roomId: c.req.param("room") ?? "",
       // Sends are stamped with the session's name; without a session the socket only reads.
       session: services.sessions.fromRequest(request) ?? undefined,
-      cursor: { after: c.req.query("after"), epoch: c.req.query("epoch") },
+      cursor: {
+        after: c.req.query("after"),
+        epoch: c.req.query("epoch"),
+        last: c.req.query("last"),
+      },
     };
     if (!ROOM_ID_PATTERN.test(upgrade.roomId)) {
       return refuse(c, upgrade, CloseCode.roomNotFound, roomNotFound(upgrade.roomId));
