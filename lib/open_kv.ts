@@ -19,7 +19,7 @@ export function storeName(path: string | undefined): string {
 }
 
 /** What SQLite and Deno say when the user may not read or write a store file or its folder. */
-const ACCESS_REFUSED = /unable to open database file|readonly database|permission denied/i;
+const ACCESS_REFUSED = /unable to open database file|read-?only database|permission denied/i;
 
 /** A file path's folder, as the operator would look for it. */
 function folderOf(path: string): string {
@@ -39,7 +39,8 @@ function accessHint(path: string, error: unknown): string {
 }
 
 /**
- * Opens Deno KV at a path, creating the folder of a file path first.
+ * Opens Deno KV at a path, creating the folder of a file path first, and proving a file writable:
+ * SQLite opens a file this user may only read without a word, and every write then fails.
  * `:memory:` and URLs (KV Connect) are passed through; undefined opens the platform default.
  * `open` stands in for `Deno.openKv` (in tests).
  */
@@ -54,11 +55,23 @@ export async function openKv(
       if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
     }
     // `--parallel` workers open the file at the same moment, and SQLite may find it locked.
-    return await retryLocked(() => open(path));
+    const kv = await retryLocked(() => open(path));
+    if (isLocalFile(path)) await provenWritable(kv);
+    return kv;
   } catch (error) {
     const hint = accessHint(path, error);
     throw new SettingError(`Cannot open ${storeName(path)}: ${error}${hint}`, {
       cause: error,
     });
+  }
+}
+
+/** Commits nothing, which still takes SQLite's write lock: a read-only file refuses it. */
+async function provenWritable(kv: Deno.Kv): Promise<void> {
+  try {
+    await retryLocked(() => kv.atomic().commit());
+  } catch (error) {
+    kv.close();
+    throw error;
   }
 }

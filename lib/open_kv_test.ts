@@ -74,6 +74,72 @@ Deno.test({
   },
 });
 
+Deno.test("openKv - a file this user may only read is refused, saying what to check", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-open-" });
+  const path = `${dir}/parley.kv`;
+  const real = await Deno.openKv(path);
+  let closed = false;
+  // What SQLite makes of a file it could open only for reading (a restored backup root owns).
+  const readOnly = (): Promise<Deno.Kv> =>
+    Promise.resolve(Object.assign(Object.create(real), {
+      atomic: () => ({
+        commit: () => Promise.reject(new TypeError("Can not write to a read-only database.")),
+      }),
+      close: () => {
+        closed = true;
+        real.close();
+      },
+    }));
+  try {
+    await assert.rejects(openKv(path, readOnly), {
+      message: `Cannot open the message store at "${path}" (PARLEY_KV_PATH): TypeError: Can not ` +
+        `write to a read-only database.; check that the user running Parley can read and write ` +
+        `the file and create files in its folder "${dir}"`,
+    });
+    assert.equal(closed, true);
+  } finally {
+    if (!closed) real.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openKv - a writable file opens without a trace of the check", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-open-" });
+  try {
+    const kv = await openKv(`${dir}/parley.kv`);
+    const entries = await Array.fromAsync(kv.list({ prefix: [] }));
+    kv.close();
+    assert.deepEqual(entries, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "openKv - a file this user may not write stops the start instead of failing every write",
+  // Root may write anywhere: run as another user to see it (setpriv --reuid=65534 …).
+  ignore: Deno.uid() === 0,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-open-" });
+    const path = `${dir}/parley.kv`;
+    try {
+      const kv = await Deno.openKv(path);
+      await kv.set(["meta", "format"], 1);
+      kv.close();
+      await Deno.chmod(path, 0o444);
+      await assert.rejects(openKv(path), {
+        message: new RegExp(
+          `^Cannot open the message store at "${dir}/parley\\.kv" \\(PARLEY_KV_PATH\\): .*` +
+            `read-only database.*; check that the user running Parley can read and write the ` +
+            `file and create files in its folder "${dir}"$`,
+        ),
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("isLocalStore - files and :memory: are SQLite here, URLs are not", () => {
   assert.equal(isLocalStore("data/parley.kv"), true);
   assert.equal(isLocalStore("/var/lib/parley/parley.kv"), true);
