@@ -186,9 +186,14 @@ export class ChatConnection {
   #authorId: string | undefined;
   /**
    * Messages not yet delivered back; `ackedSeq` is the seq an ack said one was stored under, in
-   * the log of epoch `ackedEpoch`.
+   * the log of epoch `ackedEpoch`, on the transport that was the `ackedOpen`th to open.
    */
-  #outbox = new Map<string, OutboxItem & { ackedSeq?: number; ackedEpoch?: string }>();
+  #outbox = new Map<
+    string,
+    OutboxItem & { ackedSeq?: number; ackedEpoch?: string; ackedOpen?: number }
+  >();
+  /** How many transports have opened: the one open now is the last of them. */
+  #opens = 0;
   #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
     messages: new Set(),
     resync: new Set(),
@@ -393,6 +398,7 @@ export class ChatConnection {
         this.#failedOpens = 0;
         this.#last ??= head;
         this.#wasLive = true;
+        this.#opens++;
         this.#setStatus({ state: "live", transport: this.#transportName });
         // What waited goes now, oldest first, one at a time.
         this.#sendNext();
@@ -409,7 +415,9 @@ export class ChatConnection {
       ack: (id, seq) => {
         if (!isCurrent()) return;
         const item = this.#outbox.get(id);
-        if (item) Object.assign(item, { ackedSeq: seq, ackedEpoch: this.#epoch });
+        if (item) {
+          Object.assign(item, { ackedSeq: seq, ackedEpoch: this.#epoch, ackedOpen: this.#opens });
+        }
         this.#sessionRenewed = false;
         // The server ended the typing spell as it took the message, maybe after a keystroke's
         // signal sent since (over HTTP they race): the next keystroke tells the room again.
@@ -593,11 +601,15 @@ export class ChatConnection {
     this.#removeFromOutbox(messages);
     for (const [id, item] of this.#outbox) {
       if (item.ackedSeq === undefined) continue;
-      if (item.ackedEpoch !== this.#epoch || item.ackedSeq > head) {
-        // Stored in a log that is gone (the server's data was reset), or past the head of one
-        // restored from a backup taken before it: sent again under its id, which stores it once.
-        item.ackedSeq = item.ackedEpoch = undefined;
-      } else {
+      // Acknowledged on this transport, it was stored after the resync's head was read: it comes
+      // next, as any message does. One acknowledged earlier and past the head was stored in a log
+      // since restored from a backup taken before it.
+      const restoredAway = item.ackedSeq > head && item.ackedOpen !== this.#opens;
+      if (item.ackedEpoch !== this.#epoch || restoredAway) {
+        // Stored in a log that is gone (the server's data was reset or restored): sent again
+        // under its id, which stores it once.
+        item.ackedSeq = item.ackedEpoch = item.ackedOpen = undefined;
+      } else if (item.ackedSeq <= head) {
         // Stored before the head but older than the messages the resync carries: it will not
         // be delivered now, so it leaves the outbox here.
         this.#outbox.delete(id);

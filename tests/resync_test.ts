@@ -3,7 +3,7 @@ import { connect, type Message } from "../lib/client.ts";
 import { MessageLog } from "../lib/message_log.ts";
 import type { TransportName } from "../lib/transports/transport.ts";
 import { requestJson, startServer, type TestServer, TestSocket } from "./server.ts";
-import { within } from "./wait_for.ts";
+import { waitFor, within } from "./wait_for.ts";
 
 const HISTORY_LIMIT = 5;
 
@@ -292,6 +292,55 @@ Deno.test("sse - a cursor retention passes during the backlog ends the stream, a
     assert.match(await readUntilResync(server, "9"), /id: 18\nevent: resync\n/);
   });
 });
+
+for (const transport of ["ws", "sse"] as TransportName[]) {
+  Deno.test(`client (${transport}) - a message acknowledged before its resync comes is stored once, though retention deletes it meanwhile`, async () => {
+    await withTrimmedRoom(async (server, epoch) => {
+      const log = server.services.log;
+      const stored = Promise.withResolvers<void>();
+      log.onCommitted((_room, messages) => {
+        if (messages.some((message) => message.id === "early")) stored.resolve();
+      });
+      // The resync's messages are read once the message sent on the welcome is stored and
+      // acknowledged, and six more have deleted it: its seq is above the resync's head.
+      const read = log.readLatest.bind(log);
+      let delayed = false;
+      log.readLatest = async (room, options) => {
+        if (!delayed) {
+          delayed = true;
+          await stored.promise;
+          for (let i = 1; i <= 6; i++) await log.append(room, { author: "ann", text: `n${i}` });
+          // The acknowledgement, an answer to a POST over SSE, reaches the client first.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        return await read(room, options);
+      };
+      const chat = connect("lobby", {
+        name: "cat",
+        after: 1,
+        epoch,
+        transport,
+        baseUrl: server.origin,
+      });
+      const delivered: Message[] = [];
+      chat.on("messages", (messages) => delivered.push(...messages));
+      try {
+        chat.send("sent as the connection opens", "early");
+        await waitFor("the message delivered", () => chat.outbox.length === 0, 5_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const { body } = await requestJson(server, "/api/rooms/lobby/messages", {
+          body: { author: "ann", text: "last" },
+        });
+        const last = (body.message as Message).seq;
+        await waitFor("the last message", () => chat.last === last, 5_000);
+        const early = delivered.filter((message) => message.id === "early");
+        assert.deepEqual(early.map((message) => message.seq), [13], "copies delivered");
+      } finally {
+        chat.close();
+      }
+    });
+  });
+}
 
 Deno.test("ws and sse - a worker's feed that retention passed ends live sockets (4409) and streams", async () => {
   await withTrimmedRoom(async (server) => {
