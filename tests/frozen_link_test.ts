@@ -273,3 +273,39 @@ for (const transport of ["sse", "poll"] as TransportName[]) {
     );
   });
 }
+
+for (const transport of ["sse", "poll"] as TransportName[]) {
+  Deno.test(`client (${transport}) - a send whose POST is never answered fails after ten tries, and the ones after it go`, async () => {
+    await withTiming(SILENCE, { sendAnswerMs: 200 }, async () => {
+      const server = await startServer(LIMITS_OFF);
+      // The store never answers this one message, over every link; the server answers the rest.
+      const log = server.services.log;
+      const append = log.append.bind(log);
+      const hung: Array<() => void> = [];
+      log.append = (room, input) => {
+        if (input.text !== "never answered") return append(room, input);
+        return new Promise((_resolve, reject) => hung.push(() => reject(new Error("Test over"))));
+      };
+      let connection: ChatConnection | undefined;
+      try {
+        await requestJson(server, "/api/rooms", { body: { id: "lobby", title: "Lobby" } });
+        connection = connect("lobby", { transport, baseUrl: server.origin, name: "ann" });
+        await waitFor("live", () => connection!.status.state === "live");
+        connection.send("never answered", "hung-1");
+        connection.send("after it", "next-1");
+        await waitFor(
+          "the first failed and the next delivered",
+          () =>
+            connection!.outbox.map(({ id, state }) => `${id} ${state}`).join() === "hung-1 failed",
+          20_000,
+        );
+        assert.equal(connection.outbox[0].failure?.code, "retry_limit");
+        assert.equal(hung.length, 10, "tries");
+      } finally {
+        connection?.close();
+        for (const fail of hung) fail();
+        await server.close();
+      }
+    });
+  });
+}

@@ -28,7 +28,7 @@ export type SendEvents = Pick<TransportEvents, "ack" | "rejected" | "retryLater"
 /**
  * Sends one message with `POST /api/rooms/:room/messages`, for the transports that only
  * receive. A network failure or a retryable status asks for the message to be sent again later;
- * no answer in time says the link is dead.
+ * no answer in time does too, and says the link is dead.
  */
 export async function postMessage(
   target: TransportTarget,
@@ -50,8 +50,13 @@ export async function postMessage(
     });
   } catch (error) {
     if (signal.aborted) return;
-    if ((error as Error).name === "TimeoutError") events.unanswered();
-    else events.retryLater(message.id, NETWORK_RETRY_MS);
+    if ((error as Error).name !== "TimeoutError") {
+      return events.retryLater(message.id, NETWORK_RETRY_MS);
+    }
+    // No answer is a "later" one, counted towards the tries a message gets (or one the server
+    // never answers would hold up the ones after it for good); then the link is given up.
+    events.retryLater(message.id, 0);
+    events.unanswered();
     return;
   }
   const body = await response.json().catch(() => ({}));
