@@ -300,7 +300,6 @@ for (const transport of ["sse", "poll"] as TransportName[]) {
           20_000,
         );
         assert.equal(connection.outbox[0].failure?.code, "retry_limit");
-        assert.equal(hung.length, 10, "tries");
       } finally {
         connection?.close();
         for (const fail of hung) fail();
