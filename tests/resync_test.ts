@@ -34,24 +34,32 @@ Deno.test("GET / - counts only the messages a room still keeps", async () => {
   });
 });
 
-Deno.test("ws - a trimmed cursor gets an explicit resync, then live messages", async () => {
-  await withTrimmedRoom(async (server, epoch) => {
-    const socket = TestSocket.open(server, "lobby", { after: 3, epoch, name: "bob" });
-    try {
-      await socket.until((s) => s.frames.some((frame) => frame.type === "resync"));
-      assert.deepEqual(socket.frames.map((frame) => frame.type).slice(0, 2), ["welcome", "resync"]);
-      const resync = socket.frames[1];
-      assert.equal(resync.head, 12);
-      assert.equal(resync.epoch, epoch);
-      assert.deepEqual(seqsOf(resync.messages as Message[]), [8, 9, 10, 11, 12]);
-      socket.send({ type: "send", id: "after-resync", text: "hello" });
-      await socket.until((s) => s.messages.some((message) => message.id === "after-resync"));
-      assert.deepEqual(seqsOf(socket.messages), [13]);
-    } finally {
-      await socket.close();
-    }
+const RESYNCED_CURSORS = [
+  ["a trimmed cursor", 3],
+  ["a cursor beyond the head of its own epoch (a backup restored since)", 20],
+] as const;
+
+for (const [cursor, after] of RESYNCED_CURSORS) {
+  Deno.test(`ws - ${cursor} gets an explicit resync, then live messages`, async () => {
+    await withTrimmedRoom(async (server, epoch) => {
+      const socket = TestSocket.open(server, "lobby", { after, epoch, name: "bob" });
+      try {
+        await socket.until((s) => s.frames.some((frame) => frame.type === "resync"));
+        const types = socket.frames.map((frame) => frame.type).slice(0, 2);
+        assert.deepEqual(types, ["welcome", "resync"]);
+        const resync = socket.frames[1];
+        assert.equal(resync.head, 12);
+        assert.equal(resync.epoch, epoch);
+        assert.deepEqual(seqsOf(resync.messages as Message[]), [8, 9, 10, 11, 12]);
+        socket.send({ type: "send", id: "after-resync", text: "hello" });
+        await socket.until((s) => s.messages.some((message) => message.id === "after-resync"));
+        assert.deepEqual(seqsOf(socket.messages), [13]);
+      } finally {
+        await socket.close();
+      }
+    });
   });
-});
+}
 
 Deno.test("ws - a cursor from another epoch gets a resync, even beyond this head", async () => {
   await withTrimmedRoom(async (server) => {
@@ -60,24 +68,6 @@ Deno.test("ws - a cursor from another epoch gets a resync, even beyond this head
       await socket.until((s) => s.frames.length >= 2);
       assert.equal(socket.frames[1].type, "resync");
       assert.deepEqual(seqsOf(socket.frames[1].messages as Message[]), [8, 9, 10, 11, 12]);
-    } finally {
-      await socket.close();
-    }
-  });
-});
-
-Deno.test("ws - a cursor beyond the head of its own epoch (a backup restored since) gets a resync", async () => {
-  await withTrimmedRoom(async (server, epoch) => {
-    const socket = TestSocket.open(server, "lobby", { after: 20, epoch, name: "bob" });
-    try {
-      await socket.until((s) => s.frames.some((frame) => frame.type === "resync"));
-      assert.deepEqual(socket.frames.map((frame) => frame.type).slice(0, 2), ["welcome", "resync"]);
-      const resync = socket.frames[1];
-      assert.equal(resync.head, 12);
-      assert.deepEqual(seqsOf(resync.messages as Message[]), [8, 9, 10, 11, 12]);
-      socket.send({ type: "send", id: "after-restore", text: "hello" });
-      await socket.until((s) => s.messages.some((message) => message.id === "after-restore"));
-      assert.deepEqual(seqsOf(socket.messages), [13]);
     } finally {
       await socket.close();
     }
@@ -98,16 +88,21 @@ Deno.test("ws - a cursor still inside the history resumes without a resync", asy
   });
 });
 
+/** Checks a long-poll answer is a resync to the trimmed room's latest: head 12, seqs 8 to 12. */
+function assertResyncedToLatest(
+  { status, body }: { status: number; body: Record<string, unknown> },
+) {
+  assert.equal(status, 200);
+  assert.equal(body.resync, true);
+  assert.equal(body.head, 12);
+  assert.deepEqual(seqsOf(body.messages as Message[]), [8, 9, 10, 11, 12]);
+}
+
 Deno.test("long-poll - a trimmed cursor answers resync: true with the latest history", async () => {
   await withTrimmedRoom(async (server, epoch) => {
-    const { status, body } = await requestJson(
-      server,
-      `/api/rooms/lobby/messages?after=2&epoch=${epoch}&wait=5`,
+    assertResyncedToLatest(
+      await requestJson(server, `/api/rooms/lobby/messages?after=2&epoch=${epoch}&wait=5`),
     );
-    assert.equal(status, 200);
-    assert.equal(body.resync, true);
-    assert.equal(body.head, 12);
-    assert.deepEqual(seqsOf(body.messages as Message[]), [8, 9, 10, 11, 12]);
     const fine = await requestJson(server, `/api/rooms/lobby/messages?after=10&epoch=${epoch}`);
     assert.equal(fine.body.resync, undefined);
     assert.deepEqual(seqsOf(fine.body.messages as Message[]), [11, 12]);
@@ -116,14 +111,9 @@ Deno.test("long-poll - a trimmed cursor answers resync: true with the latest his
 
 Deno.test("long-poll - a cursor beyond the head of its own epoch answers resync: true at once; without an epoch it is refused", async () => {
   await withTrimmedRoom(async (server, epoch) => {
-    const { status, body } = await requestJson(
-      server,
-      `/api/rooms/lobby/messages?after=20&epoch=${epoch}&wait=5`,
+    assertResyncedToLatest(
+      await requestJson(server, `/api/rooms/lobby/messages?after=20&epoch=${epoch}&wait=5`),
     );
-    assert.equal(status, 200);
-    assert.equal(body.resync, true);
-    assert.equal(body.head, 12);
-    assert.deepEqual(seqsOf(body.messages as Message[]), [8, 9, 10, 11, 12]);
     const plain = await requestJson(server, "/api/rooms/lobby/messages?after=20");
     assert.equal(plain.status, 400);
     assert.equal((plain.body.error as { code: string }).code, "invalid_cursor");
